@@ -1,0 +1,1009 @@
+//! The challenge state machine: pure, synchronous, and told the time.
+//!
+//! ```text
+//!            record_send (cooldown, max sends)   new code: generation + 1
+//!              ┌───────┐                          ┌───────┐
+//!              ▼       │                          ▼       │
+//! issue ──▶ Pending ───┴──────────────────────────┴───────┘
+//!              │ begin_attempt: attempts + 1 (before the code is compared)
+//!              ├──▶ Approved   approve: right code, latest generation, once
+//!              ├──▶ Locked     attempts exhausted
+//!              ├──▶ Expired    now ≥ expires_at
+//!              └──▶ Canceled   cancel
+//! ```
+//!
+//! Verification is split in three so that a store can count the attempt atomically
+//! *before* anyone learns whether the code was right: [`Challenge::begin_attempt`]
+//! (a store write), [`Attempt::check`] (pure, outside any lock), and, only for a
+//! right code, [`Challenge::approve`] (a second store write, which succeeds once).
+//! A crash or a race between the steps can only lose a success, never hand out an
+//! uncounted guess or a second success.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use rand::CryptoRng;
+
+use crate::clock::Timestamp;
+use crate::code::{Code, CodeFormat, Malformed};
+use crate::contact::Contact;
+use crate::error::{Error, RateLimit};
+use crate::keys::{DerivationInput, Keyring, ct_eq};
+use crate::policy::{Policy, Purpose};
+
+/// How long a finished or expired challenge is kept so that late requests get a
+/// precise answer ([`Verification::Expired`], [`Verification::AlreadyUsed`]) rather
+/// than [`Verification::NotFound`].
+pub const RETENTION: Duration = Duration::from_secs(15 * 60);
+
+/// A challenge's random 128-bit id. Not a secret (it goes to the client), but
+/// unguessable, so it also names the challenge in multi-page flows.
+///
+/// Displays and parses as 32 lowercase hex digits.
+///
+/// # Examples
+///
+/// ```
+/// use seccode::ChallengeId;
+///
+/// let id: ChallengeId = "000102030405060708090a0b0c0d0e0f".parse()?;
+/// assert_eq!(id.to_string(), "000102030405060708090a0b0c0d0e0f");
+/// assert!("xyz".parse::<ChallengeId>().is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ChallengeId([u8; 16]);
+
+impl ChallengeId {
+    /// A fresh random id.
+    pub fn generate<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
+        let mut bytes = [0u8; 16];
+        rng.fill_bytes(&mut bytes);
+        Self(bytes)
+    }
+
+    /// The id from its 16 bytes (e.g. read back from a store).
+    pub const fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(bytes)
+    }
+
+    /// The 16 bytes.
+    pub const fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+}
+
+impl fmt::Display for ChallengeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+impl fmt::Debug for ChallengeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ChallengeId({self})")
+    }
+}
+
+impl FromStr for ChallengeId {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        let invalid = Error::InvalidInput {
+            field: "challenge id",
+            reason: "expected 32 hex digits",
+        };
+        let s = s.trim();
+        if s.len() != 32 || !s.is_ascii() {
+            return Err(invalid);
+        }
+        let mut bytes = [0u8; 16];
+        for (i, byte) in bytes.iter_mut().enumerate() {
+            *byte =
+                u8::from_str_radix(&s[2 * i..2 * i + 2], 16).map_err(|_| Error::InvalidInput {
+                    field: "challenge id",
+                    reason: "expected 32 hex digits",
+                })?;
+        }
+        Ok(Self(bytes))
+    }
+}
+
+/// The application's identifier of an account (a user id, a UUID…): 1 to 128
+/// bytes. Not a secret; it appears in `Debug` and events.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AccountId(Box<str>);
+
+impl AccountId {
+    /// The longest id accepted.
+    pub const MAX_LEN: usize = 128;
+
+    /// Wraps an application's account id.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] if `id` is empty or longer than 128 bytes.
+    pub fn new(id: impl Into<String>) -> Result<Self, Error> {
+        let id = id.into();
+        if id.is_empty() || id.len() > Self::MAX_LEN {
+            return Err(Error::InvalidInput {
+                field: "account id",
+                reason: "must be 1 to 128 bytes",
+            });
+        }
+        Ok(Self(id.into_boxed_str()))
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "AccountId({:?})", &*self.0)
+    }
+}
+
+/// Where a challenge is in its life (the names of Twilio Verify's statuses).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Status {
+    /// Waiting for the code.
+    Pending,
+    /// The code was entered; the challenge is spent.
+    Approved,
+    /// Canceled by the application or the user.
+    Canceled,
+    /// The code's lifetime ran out.
+    Expired,
+    /// All attempts were used up.
+    Locked,
+}
+
+impl Status {
+    /// A stable snake-case name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Approved => "approved",
+            Status::Canceled => "canceled",
+            Status::Expired => "expired",
+            Status::Locked => "locked",
+        }
+    }
+
+    /// Whether no code can be sent or verified any more.
+    pub const fn is_final(self) -> bool {
+        !matches!(self, Status::Pending)
+    }
+
+    /// Reads back [`Status::as_str`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        [
+            Self::Pending,
+            Self::Approved,
+            Self::Canceled,
+            Self::Expired,
+            Self::Locked,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == name)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a send is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SendKind {
+    /// The first message of a challenge.
+    First,
+    /// The same code again (a slow SMS should not strand the user).
+    Resend,
+    /// A new code: the generation goes up and earlier codes stop verifying.
+    NewCode,
+}
+
+/// Who may verify a challenge: it must match the challenge or the attempt fails.
+#[derive(Clone, Copy, Debug)]
+pub struct Expected<'a> {
+    /// The purpose the code is being used for.
+    pub purpose: Purpose,
+    /// The account, when the caller knows it (e.g. from a session).
+    pub account: Option<&'a AccountId>,
+}
+
+/// One challenge record: everything needed to re-derive and check its code, and
+/// nothing that reveals the code without the key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Challenge {
+    id: ChallengeId,
+    salt: [u8; 16],
+    account: AccountId,
+    destination: Contact,
+    expires_at: Timestamp,
+    last_sent_at: Timestamp,
+    key_id: u32,
+    generation: u32,
+    resend_cooldown_secs: u32,
+    attempts: u8,
+    max_attempts: u8,
+    sends: u8,
+    max_sends: u8,
+    purpose: Purpose,
+    format: CodeFormat,
+    status: Status,
+}
+
+/// The fields of a stored challenge, for store implementations that persist and
+/// read back records. `Challenge::from_parts(c.to_parts()) == c`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct ChallengeParts {
+    pub id: ChallengeId,
+    pub salt: [u8; 16],
+    pub account: AccountId,
+    pub destination: Contact,
+    pub expires_at: Timestamp,
+    pub last_sent_at: Timestamp,
+    pub key_id: u32,
+    pub generation: u32,
+    pub resend_cooldown_secs: u32,
+    pub attempts: u8,
+    pub max_attempts: u8,
+    pub sends: u8,
+    pub max_sends: u8,
+    pub purpose: Purpose,
+    pub format: CodeFormat,
+    pub status: Status,
+}
+
+impl Challenge {
+    /// A new pending challenge under the keyring's current key. Nothing is sent
+    /// yet: record the first send with [`Challenge::record_send`].
+    pub fn issue<R: CryptoRng + ?Sized>(
+        account: AccountId,
+        purpose: Purpose,
+        destination: Contact,
+        policy: &Policy,
+        key_id: u32,
+        rng: &mut R,
+        now: Timestamp,
+    ) -> Self {
+        let mut salt = [0u8; 16];
+        rng.fill_bytes(&mut salt);
+        Self {
+            id: ChallengeId::generate(rng),
+            salt,
+            account,
+            destination,
+            expires_at: now + policy.lifetime(),
+            last_sent_at: Timestamp::UNIX_EPOCH,
+            key_id,
+            generation: 0,
+            resend_cooldown_secs: u32::try_from(policy.resend_cooldown().as_secs())
+                .unwrap_or(u32::MAX),
+            attempts: 0,
+            max_attempts: policy.max_attempts(),
+            sends: 0,
+            max_sends: policy.max_sends(),
+            purpose,
+            format: policy.format(),
+            status: Status::Pending,
+        }
+    }
+
+    /// Rebuilds a challenge read back from storage.
+    pub fn from_parts(p: ChallengeParts) -> Self {
+        Self {
+            id: p.id,
+            salt: p.salt,
+            account: p.account,
+            destination: p.destination,
+            expires_at: p.expires_at,
+            last_sent_at: p.last_sent_at,
+            key_id: p.key_id,
+            generation: p.generation,
+            resend_cooldown_secs: p.resend_cooldown_secs,
+            attempts: p.attempts,
+            max_attempts: p.max_attempts,
+            sends: p.sends,
+            max_sends: p.max_sends,
+            purpose: p.purpose,
+            format: p.format,
+            status: p.status,
+        }
+    }
+
+    /// The fields, for storage.
+    pub fn to_parts(&self) -> ChallengeParts {
+        ChallengeParts {
+            id: self.id,
+            salt: self.salt,
+            account: self.account.clone(),
+            destination: self.destination.clone(),
+            expires_at: self.expires_at,
+            last_sent_at: self.last_sent_at,
+            key_id: self.key_id,
+            generation: self.generation,
+            resend_cooldown_secs: self.resend_cooldown_secs,
+            attempts: self.attempts,
+            max_attempts: self.max_attempts,
+            sends: self.sends,
+            max_sends: self.max_sends,
+            purpose: self.purpose,
+            format: self.format,
+            status: self.status,
+        }
+    }
+
+    /// The id.
+    pub fn id(&self) -> &ChallengeId {
+        &self.id
+    }
+
+    /// The account the code proves something for.
+    pub fn account(&self) -> &AccountId {
+        &self.account
+    }
+
+    /// Why the code was sent.
+    pub fn purpose(&self) -> Purpose {
+        self.purpose
+    }
+
+    /// Where the code goes.
+    pub fn destination(&self) -> &Contact {
+        &self.destination
+    }
+
+    /// When the code stops verifying.
+    pub fn expires_at(&self) -> Timestamp {
+        self.expires_at
+    }
+
+    /// When the store may forget the record: [`RETENTION`] after expiry.
+    pub fn retain_until(&self) -> Timestamp {
+        self.expires_at + RETENTION
+    }
+
+    /// The earliest time of the next send.
+    pub fn resend_after(&self) -> Timestamp {
+        self.last_sent_at + Duration::from_secs(u64::from(self.resend_cooldown_secs))
+    }
+
+    /// Guesses evaluated so far (attempts are counted before they are checked).
+    pub fn attempts(&self) -> u8 {
+        self.attempts
+    }
+
+    /// Guesses left.
+    pub fn attempts_left(&self) -> u8 {
+        self.max_attempts.saturating_sub(self.attempts)
+    }
+
+    /// Messages sent so far.
+    pub fn sends(&self) -> u8 {
+        self.sends
+    }
+
+    /// Messages left.
+    pub fn sends_left(&self) -> u8 {
+        self.max_sends.saturating_sub(self.sends)
+    }
+
+    /// Which code is current: 0 for the first, +1 per new code.
+    pub fn generation(&self) -> u32 {
+        self.generation
+    }
+
+    /// The code format.
+    pub fn format(&self) -> CodeFormat {
+        self.format
+    }
+
+    /// The status as of `now`: a pending challenge past its expiry reads as
+    /// expired, and one out of attempts as locked, before any write records it.
+    pub fn status(&self, now: Timestamp) -> Status {
+        match self.status {
+            Status::Pending if now >= self.expires_at => Status::Expired,
+            Status::Pending if self.attempts >= self.max_attempts => Status::Locked,
+            s => s,
+        }
+    }
+
+    /// The code of the current generation.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownKey`] if the keyring no longer holds the challenge's key.
+    pub fn code(&self, keyring: &Keyring) -> Result<Code, Error> {
+        let symbols = keyring
+            .derive(self.key_id, &self.derivation_input(self.generation))
+            .ok_or(Error::UnknownKey(self.key_id))?;
+        Ok(self.format.render(&symbols))
+    }
+
+    fn derivation_input(&self, generation: u32) -> DerivationInput<'_> {
+        DerivationInput {
+            format: self.format,
+            id: &self.id.0,
+            salt: &self.salt,
+            generation,
+        }
+    }
+
+    /// Moves the stored status to what [`Challenge::status`] reads at `now`.
+    fn settle(&mut self, now: Timestamp) -> Status {
+        self.status = self.status(now);
+        self.status
+    }
+
+    /// Records a message about to be sent. For [`SendKind::NewCode`] the generation
+    /// goes up first, so [`Challenge::code`] then yields the new code. Neither a
+    /// resend nor a new code resets the attempts.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ChallengeNotPending`] unless pending;
+    /// [`Error::RateLimited`] within the resend cooldown;
+    /// [`Error::SendLimitReached`] when all sends are used.
+    pub fn record_send(&mut self, kind: SendKind, now: Timestamp) -> Result<(), Error> {
+        let status = self.settle(now);
+        if status != Status::Pending {
+            return Err(Error::ChallengeNotPending(status));
+        }
+        if self.sends >= self.max_sends {
+            return Err(Error::SendLimitReached);
+        }
+        if kind != SendKind::First && self.sends > 0 && now < self.resend_after() {
+            return Err(Error::RateLimited {
+                limit: RateLimit::ResendCooldown,
+                retry_after: self.resend_after().saturating_since(now),
+            });
+        }
+        if kind == SendKind::NewCode {
+            self.generation = self.generation.saturating_add(1);
+        }
+        self.sends += 1;
+        self.last_sent_at = now;
+        Ok(())
+    }
+
+    /// Counts one attempt — before the code is compared — and returns what is
+    /// needed to compare it. A mismatched purpose or account also uses up the
+    /// attempt, and is reported as rejected.
+    ///
+    /// # Errors
+    ///
+    /// The final [`Verification`] when no attempt can be made (not pending, expired,
+    /// out of attempts) or the attempt is for the wrong purpose or account.
+    pub fn begin_attempt(
+        &mut self,
+        expected: &Expected<'_>,
+        now: Timestamp,
+    ) -> Result<Attempt, Verification> {
+        match self.settle(now) {
+            Status::Pending => {}
+            other => return Err(Verification::from_final(other)),
+        }
+        self.attempts += 1;
+        let remaining = self.attempts_left();
+        if expected.purpose != self.purpose {
+            return Err(Verification::Rejected {
+                remaining,
+                reason: Rejection::WrongPurpose,
+            });
+        }
+        if expected.account.is_some_and(|a| *a != self.account) {
+            return Err(Verification::Rejected {
+                remaining,
+                reason: Rejection::WrongAccount,
+            });
+        }
+        Ok(Attempt {
+            id: self.id,
+            salt: self.salt,
+            key_id: self.key_id,
+            generation: self.generation,
+            format: self.format,
+            number: self.attempts,
+            remaining,
+            started_at: now,
+        })
+    }
+
+    /// Spends the challenge for an attempt whose code was right. Succeeds at most
+    /// once per challenge, and only if the attempt was for the latest generation.
+    /// An attempt begun within the budget is decided even if later attempts used up
+    /// the rest meanwhile.
+    pub fn approve(&mut self, attempt: &Attempt) -> Verification {
+        let in_budget = attempt.id == self.id && attempt.number <= self.max_attempts;
+        match self.status {
+            Status::Pending | Status::Locked if in_budget => {}
+            Status::Pending | Status::Locked => {
+                return Verification::Rejected {
+                    remaining: 0,
+                    reason: Rejection::WrongCode,
+                };
+            }
+            other => return Verification::from_final(other),
+        }
+        if attempt.generation != self.generation {
+            return Verification::Rejected {
+                remaining: self.attempts_left(),
+                reason: Rejection::Superseded,
+            };
+        }
+        self.status = Status::Approved;
+        Verification::Approved(Proof {
+            challenge: self.id,
+            account: self.account.clone(),
+            purpose: self.purpose,
+            destination: self.destination.clone(),
+            verified_at: attempt.started_at,
+        })
+    }
+
+    /// Cancels a pending challenge.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ChallengeNotPending`] if it already ended.
+    pub fn cancel(&mut self, now: Timestamp) -> Result<(), Error> {
+        match self.settle(now) {
+            Status::Pending | Status::Locked => {
+                self.status = Status::Canceled;
+                Ok(())
+            }
+            other => Err(Error::ChallengeNotPending(other)),
+        }
+    }
+}
+
+impl fmt::Debug for Challenge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Challenge")
+            .field("id", &self.id)
+            .field("account", &self.account)
+            .field("purpose", &self.purpose)
+            .field("destination", &self.destination)
+            .field("status", &self.status)
+            .field("attempts", &self.attempts)
+            .field("sends", &self.sends)
+            .field("generation", &self.generation)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One counted attempt, to be checked outside the store's lock.
+#[derive(Clone, Copy)]
+pub struct Attempt {
+    id: ChallengeId,
+    salt: [u8; 16],
+    key_id: u32,
+    generation: u32,
+    format: CodeFormat,
+    number: u8,
+    remaining: u8,
+    started_at: Timestamp,
+}
+
+impl Attempt {
+    /// Guesses left after this one, if it fails.
+    pub fn remaining(&self) -> u8 {
+        self.remaining
+    }
+
+    /// Compares `input` with the code in constant time.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownKey`] if the keyring no longer holds the challenge's key.
+    pub fn check(&self, keyring: &Keyring, input: &str) -> Result<Result<(), Rejection>, Error> {
+        let typed = match self.format.normalize(input) {
+            Ok(symbols) => symbols,
+            Err(m) => return Ok(Err(Rejection::Malformed(m))),
+        };
+        let input = DerivationInput {
+            format: self.format,
+            id: &self.id.0,
+            salt: &self.salt,
+            generation: self.generation,
+        };
+        let expected = keyring
+            .derive(self.key_id, &input)
+            .ok_or(Error::UnknownKey(self.key_id))?;
+        if ct_eq(typed.as_slice(), expected.as_slice()) {
+            Ok(Ok(()))
+        } else {
+            Ok(Err(Rejection::WrongCode))
+        }
+    }
+}
+
+impl fmt::Debug for Attempt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Attempt")
+            .field("challenge", &self.id)
+            .field("number", &self.number)
+            .field("remaining", &self.remaining)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The outcome of entering a code. A wrong code is an outcome, not an error.
+///
+/// Show people a generic message for every non-approved outcome ("That code didn't
+/// work. Check the code and try again."); the variants are for the application.
+#[derive(Debug)]
+#[must_use]
+#[non_exhaustive]
+pub enum Verification {
+    /// The code was right; the proof names what it proves.
+    Approved(Proof),
+    /// The code was not accepted; `remaining` more guesses are allowed.
+    Rejected {
+        /// Guesses left on this challenge.
+        remaining: u8,
+        /// Why.
+        reason: Rejection,
+    },
+    /// The challenge's lifetime ran out.
+    Expired,
+    /// The challenge used up its attempts.
+    Locked,
+    /// The account reached its consecutive-failure cap.
+    AccountLocked {
+        /// When the lockout ends.
+        retry_after: Duration,
+    },
+    /// The challenge was already approved; a code verifies once.
+    AlreadyUsed,
+    /// The challenge was canceled.
+    Canceled,
+    /// No such challenge (never issued, or expired and forgotten).
+    NotFound,
+}
+
+impl Verification {
+    fn from_final(status: Status) -> Self {
+        match status {
+            Status::Approved => Verification::AlreadyUsed,
+            Status::Canceled => Verification::Canceled,
+            Status::Expired => Verification::Expired,
+            Status::Locked | Status::Pending => Verification::Locked,
+        }
+    }
+
+    /// Whether the code was accepted.
+    pub fn is_approved(&self) -> bool {
+        matches!(self, Verification::Approved(_))
+    }
+
+    /// The proof, if approved.
+    pub fn into_proof(self) -> Option<Proof> {
+        match self {
+            Verification::Approved(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+/// Why an attempt was rejected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// Not the code.
+    WrongCode,
+    /// Not shaped like a code at all.
+    Malformed(Malformed),
+    /// A code of an earlier generation: a new code was sent since.
+    Superseded,
+    /// The challenge was issued for another purpose.
+    WrongPurpose,
+    /// The challenge was issued for another account.
+    WrongAccount,
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rejection::WrongCode => f.write_str("the code is not correct"),
+            Rejection::Malformed(m) => m.fmt(f),
+            Rejection::Superseded => f.write_str("a newer code was sent"),
+            Rejection::WrongPurpose => f.write_str("the code was sent for another purpose"),
+            Rejection::WrongAccount => f.write_str("the code was sent for another account"),
+        }
+    }
+}
+
+/// Proof that a person entered the right code: which account, for what purpose,
+/// through which contact. It has no public constructor and is not `Clone`, so an
+/// operation that takes one by value cannot run without a verification and cannot
+/// run twice on one.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Proof {
+    challenge: ChallengeId,
+    account: AccountId,
+    purpose: Purpose,
+    destination: Contact,
+    verified_at: Timestamp,
+}
+
+impl Proof {
+    /// The challenge that was verified.
+    pub fn challenge(&self) -> &ChallengeId {
+        &self.challenge
+    }
+
+    /// The account.
+    pub fn account(&self) -> &AccountId {
+        &self.account
+    }
+
+    /// The purpose.
+    pub fn purpose(&self) -> Purpose {
+        self.purpose
+    }
+
+    /// The contact the code went to, now proven to be in the person's hands.
+    pub fn destination(&self) -> &Contact {
+        &self.destination
+    }
+
+    /// When the code was entered.
+    pub fn verified_at(&self) -> Timestamp {
+        self.verified_at
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::SecretKey;
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+
+    const T0: Timestamp = Timestamp::from_unix_millis(1_700_000_000_000);
+
+    fn setup() -> (Challenge, Keyring) {
+        let ring = Keyring::new(1, SecretKey::from_bytes([3; 32]));
+        let mut c = Challenge::issue(
+            AccountId::new("acct").unwrap(),
+            Purpose::Recovery,
+            Contact::email("a@example.org").unwrap(),
+            &Policy::default(),
+            1,
+            &mut StdRng::seed_from_u64(1),
+            T0,
+        );
+        c.record_send(SendKind::First, T0).unwrap();
+        (c, ring)
+    }
+
+    fn expect() -> Expected<'static> {
+        Expected {
+            purpose: Purpose::Recovery,
+            account: None,
+        }
+    }
+
+    fn verify(c: &mut Challenge, ring: &Keyring, input: &str, now: Timestamp) -> Verification {
+        let attempt = match c.begin_attempt(&expect(), now) {
+            Ok(a) => a,
+            Err(v) => return v,
+        };
+        match attempt.check(ring, input).unwrap() {
+            Ok(()) => c.approve(&attempt),
+            Err(reason) => Verification::Rejected {
+                remaining: attempt.remaining(),
+                reason,
+            },
+        }
+    }
+
+    fn wrong(code: &Code) -> String {
+        let first = if code.expose().starts_with('0') {
+            '1'
+        } else {
+            '0'
+        };
+        format!("{first}{}", &code.expose()[1..])
+    }
+
+    #[test]
+    fn right_code_approves_once() {
+        let (mut c, ring) = setup();
+        let code = c.code(&ring).unwrap();
+        let v = verify(&mut c, &ring, code.expose(), T0);
+        let proof = v.into_proof().unwrap();
+        assert_eq!(proof.account().as_str(), "acct");
+        assert_eq!(proof.purpose(), Purpose::Recovery);
+        assert!(matches!(
+            verify(&mut c, &ring, code.expose(), T0),
+            Verification::AlreadyUsed
+        ));
+    }
+
+    #[test]
+    fn attempts_run_out_and_lock() {
+        let (mut c, ring) = setup();
+        let code = c.code(&ring).unwrap();
+        for left in (0..5).rev() {
+            match verify(&mut c, &ring, &wrong(&code), T0) {
+                Verification::Rejected {
+                    remaining,
+                    reason: Rejection::WrongCode,
+                } => {
+                    assert_eq!(remaining, left)
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(matches!(
+            verify(&mut c, &ring, code.expose(), T0),
+            Verification::Locked
+        ));
+        assert_eq!(c.status(T0), Status::Locked);
+    }
+
+    #[test]
+    fn expires_at_the_lifetime() {
+        let (mut c, ring) = setup();
+        let code = c.code(&ring).unwrap();
+        let at = c.expires_at();
+        assert!(matches!(
+            verify(&mut c, &ring, code.expose(), at),
+            Verification::Expired
+        ));
+        assert_eq!(c.attempts(), 0, "expired attempts are not counted");
+    }
+
+    #[test]
+    fn new_code_supersedes_and_keeps_attempts() {
+        let (mut c, ring) = setup();
+        let old = c.code(&ring).unwrap();
+        let _ = verify(&mut c, &ring, &wrong(&old), T0);
+        let later = T0 + Duration::from_secs(30);
+        c.record_send(SendKind::NewCode, later).unwrap();
+        let new = c.code(&ring).unwrap();
+        assert_eq!(c.attempts(), 1);
+        if old != new {
+            assert!(matches!(
+                verify(&mut c, &ring, old.expose(), later),
+                Verification::Rejected {
+                    reason: Rejection::WrongCode,
+                    ..
+                }
+            ));
+        }
+        assert!(verify(&mut c, &ring, new.expose(), later).is_approved());
+    }
+
+    #[test]
+    fn approve_refuses_a_stale_generation() {
+        let (mut c, ring) = setup();
+        let code = c.code(&ring).unwrap();
+        let attempt = c.begin_attempt(&expect(), T0).unwrap();
+        assert_eq!(attempt.check(&ring, code.expose()).unwrap(), Ok(()));
+        c.record_send(SendKind::NewCode, T0 + Duration::from_secs(31))
+            .unwrap();
+        assert!(matches!(
+            c.approve(&attempt),
+            Verification::Rejected {
+                reason: Rejection::Superseded,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn in_flight_attempt_is_decided_after_lock() {
+        let (mut c, ring) = setup();
+        let code = c.code(&ring).unwrap();
+        for _ in 0..4 {
+            let _ = verify(&mut c, &ring, &wrong(&code), T0);
+        }
+        let last = c.begin_attempt(&expect(), T0).unwrap();
+        // A sixth caller finds the budget spent.
+        assert!(matches!(
+            c.begin_attempt(&expect(), T0),
+            Err(Verification::Locked)
+        ));
+        assert_eq!(last.check(&ring, code.expose()).unwrap(), Ok(()));
+        assert!(c.approve(&last).is_approved());
+    }
+
+    #[test]
+    fn wrong_purpose_or_account_uses_an_attempt() {
+        let (mut c, _ring) = setup();
+        let other = AccountId::new("other").unwrap();
+        let wrong_purpose = Expected {
+            purpose: Purpose::IdentityCheck,
+            account: None,
+        };
+        assert!(matches!(
+            c.begin_attempt(&wrong_purpose, T0),
+            Err(Verification::Rejected {
+                remaining: 4,
+                reason: Rejection::WrongPurpose
+            })
+        ));
+        let wrong_account = Expected {
+            purpose: Purpose::Recovery,
+            account: Some(&other),
+        };
+        assert!(matches!(
+            c.begin_attempt(&wrong_account, T0),
+            Err(Verification::Rejected {
+                remaining: 3,
+                reason: Rejection::WrongAccount
+            })
+        ));
+    }
+
+    #[test]
+    fn sends_respect_cooldown_and_cap() {
+        let (mut c, _ring) = setup();
+        let err = c
+            .record_send(SendKind::Resend, T0 + Duration::from_secs(10))
+            .unwrap_err();
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(20)));
+        let mut now = T0;
+        for _ in 0..4 {
+            now = now + Duration::from_secs(30);
+            c.record_send(SendKind::Resend, now).unwrap();
+        }
+        now = now + Duration::from_secs(30);
+        assert!(matches!(
+            c.record_send(SendKind::Resend, now),
+            Err(Error::SendLimitReached)
+        ));
+        assert_eq!(c.sends(), 5);
+    }
+
+    #[test]
+    fn cancel_ends_the_challenge() {
+        let (mut c, ring) = setup();
+        let code = c.code(&ring).unwrap();
+        c.cancel(T0).unwrap();
+        assert!(matches!(
+            verify(&mut c, &ring, code.expose(), T0),
+            Verification::Canceled
+        ));
+        assert!(matches!(
+            c.cancel(T0),
+            Err(Error::ChallengeNotPending(Status::Canceled))
+        ));
+    }
+
+    #[test]
+    fn parts_round_trip() {
+        let (c, _) = setup();
+        assert_eq!(Challenge::from_parts(c.to_parts()), c);
+    }
+
+    #[test]
+    fn challenge_id_parses_and_rejects() {
+        let id = ChallengeId::generate(&mut StdRng::seed_from_u64(9));
+        assert_eq!(id.to_string().parse::<ChallengeId>().unwrap(), id);
+        assert!("zz".repeat(16).parse::<ChallengeId>().is_err());
+        assert!("é".repeat(16).parse::<ChallengeId>().is_err());
+    }
+}

@@ -1,0 +1,423 @@
+//! Codes: their format, the plaintext [`Code`] on its way to a channel, and the
+//! normalisation of what a person types back.
+
+use std::fmt;
+
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::error::PolicyError;
+
+/// The longest code any [`CodeFormat`] produces.
+pub(crate) const MAX_LEN: usize = 10;
+
+/// Typed input longer than this is rejected before any other work.
+const MAX_INPUT_BYTES: usize = 64;
+
+/// The symbols a code is made of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Alphabet {
+    /// `0`–`9`: 3.32 bits per symbol. Easy to type on a phone keypad.
+    Decimal,
+    /// Crockford's base 32 (`0`–`9`, `A`–`Z` without `I`, `L`, `O`, `U`): 5 bits per
+    /// symbol. Input is case-insensitive and `O`, `I`, `L` are read as `0`, `1`, `1`,
+    /// so the symbols people confuse never make a code fail.
+    Crockford,
+}
+
+impl Alphabet {
+    const CROCKFORD: &'static [u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+    /// The number of distinct symbols.
+    pub const fn radix(self) -> u8 {
+        match self {
+            Alphabet::Decimal => 10,
+            Alphabet::Crockford => 32,
+        }
+    }
+
+    fn symbol(self, value: u8) -> u8 {
+        match self {
+            // Arithmetic, not a table: the value is secret.
+            Alphabet::Decimal => b'0' + value,
+            // One 32-byte table fits in a cache line.
+            Alphabet::Crockford => Self::CROCKFORD[usize::from(value & 31)],
+        }
+    }
+
+    fn value(self, c: char) -> Option<u8> {
+        match self {
+            Alphabet::Decimal => c.to_digit(10).map(|d| d as u8),
+            Alphabet::Crockford => {
+                let c = match c.to_ascii_uppercase() {
+                    'O' => '0',
+                    'I' | 'L' => '1',
+                    other => other,
+                };
+                let c = u8::try_from(c).ok()?;
+                Self::CROCKFORD
+                    .iter()
+                    .position(|&s| s == c)
+                    .map(|p| p as u8)
+            }
+        }
+    }
+
+    pub(crate) const fn tag(self) -> u8 {
+        match self {
+            Alphabet::Decimal => 0,
+            Alphabet::Crockford => 1,
+        }
+    }
+}
+
+/// The shape of a code: an [`Alphabet`] and a length of 4 to 10 symbols.
+///
+/// The default is 6 decimal digits, the minimum of NIST SP 800-63B rev. 4 for
+/// out-of-band secrets and ≈ 20 bits (OWASP ASVS 2.7.6 / 6.5.4).
+///
+/// # Examples
+///
+/// ```
+/// use seccode::CodeFormat;
+///
+/// assert_eq!(CodeFormat::default(), CodeFormat::digits(6)?);
+/// assert_eq!(CodeFormat::digits(8)?.combinations(), 100_000_000);
+/// assert!(CodeFormat::digits(3).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CodeFormat {
+    alphabet: Alphabet,
+    length: u8,
+}
+
+impl CodeFormat {
+    /// Shortest allowed code.
+    pub const MIN_LEN: u8 = 4;
+    /// Longest allowed code.
+    pub const MAX_LEN: u8 = MAX_LEN as u8;
+
+    /// `length` decimal digits.
+    ///
+    /// # Errors
+    ///
+    /// [`PolicyError::CodeLength`] unless `4 <= length <= 10`.
+    pub const fn digits(length: u8) -> Result<Self, PolicyError> {
+        Self::new(Alphabet::Decimal, length)
+    }
+
+    /// `length` symbols of Crockford's base 32.
+    ///
+    /// # Errors
+    ///
+    /// [`PolicyError::CodeLength`] unless `4 <= length <= 10`.
+    pub const fn alphanumeric(length: u8) -> Result<Self, PolicyError> {
+        Self::new(Alphabet::Crockford, length)
+    }
+
+    /// A code of `length` symbols from `alphabet`.
+    ///
+    /// # Errors
+    ///
+    /// [`PolicyError::CodeLength`] unless `4 <= length <= 10`.
+    pub const fn new(alphabet: Alphabet, length: u8) -> Result<Self, PolicyError> {
+        if length < Self::MIN_LEN || length > Self::MAX_LEN {
+            return Err(PolicyError::CodeLength);
+        }
+        Ok(Self { alphabet, length })
+    }
+
+    /// The alphabet.
+    pub const fn alphabet(&self) -> Alphabet {
+        self.alphabet
+    }
+
+    /// The number of symbols.
+    pub const fn length(&self) -> u8 {
+        self.length
+    }
+
+    /// How many distinct codes exist: `radix ^ length` (at most 32¹⁰ = 2⁵⁰).
+    pub const fn combinations(&self) -> u64 {
+        (self.alphabet.radix() as u64).pow(self.length as u32)
+    }
+
+    /// The code's entropy in bits.
+    pub fn bits(&self) -> f64 {
+        (self.combinations() as f64).log2()
+    }
+
+    /// Reads what a person typed into symbol values.
+    ///
+    /// Accepted: surrounding white space; spaces, dashes and dots between symbols;
+    /// full-width forms (`１２３`) as produced by East Asian input methods; any case
+    /// for alphanumeric codes. Everything else is [`Malformed`].
+    pub(crate) fn normalize(&self, input: &str) -> Result<Symbols, Malformed> {
+        if input.len() > MAX_INPUT_BYTES {
+            return Err(Malformed::TooLong);
+        }
+        let mut symbols = Symbols::empty();
+        let mut found = 0usize;
+        for c in input.chars().map(fold_full_width) {
+            if c.is_whitespace() || matches!(c, '-' | '.' | '\u{2010}'..='\u{2015}') {
+                continue;
+            }
+            let value = self.alphabet.value(c).ok_or(Malformed::InvalidCharacter)?;
+            if found < MAX_LEN {
+                symbols.values[found] = value;
+            }
+            found += 1;
+        }
+        if found == 0 {
+            return Err(Malformed::Empty);
+        }
+        if found != usize::from(self.length) {
+            return Err(Malformed::WrongLength {
+                expected: self.length,
+                found,
+            });
+        }
+        symbols.len = self.length;
+        Ok(symbols)
+    }
+
+    /// Turns a uniformly random 192-bit big-endian number into `length` symbols.
+    ///
+    /// Reads the number as a binary fraction `x` in `[0, 1)` and emits the digits of
+    /// `floor(x · radix^length)` by repeated multiplication: each step multiplies the
+    /// fraction by the radix and takes the carry out of the top as the next symbol.
+    /// That is Lemire's multiply-shift reduction, done one symbol at a time, so it
+    /// needs no division (whose timing can depend on the secret) and its statistical
+    /// distance from uniform is below `radix^length / 2^192 ≤ 2^-142`.
+    pub(crate) fn reduce(&self, random: &[u8; 24]) -> Symbols {
+        let mut limbs = [0u64; 3];
+        for (limb, chunk) in limbs.iter_mut().zip(random.chunks_exact(8)) {
+            let mut be = [0u8; 8];
+            be.copy_from_slice(chunk);
+            *limb = u64::from_be_bytes(be);
+        }
+        let radix = u128::from(self.alphabet.radix());
+        let mut symbols = Symbols::empty();
+        for slot in symbols.values.iter_mut().take(usize::from(self.length)) {
+            let mut carry = 0u128;
+            for limb in limbs.iter_mut().rev() {
+                let product = u128::from(*limb) * radix + carry;
+                *limb = product as u64;
+                carry = product >> 64;
+            }
+            *slot = carry as u8;
+        }
+        limbs.zeroize();
+        symbols.len = self.length;
+        symbols
+    }
+
+    pub(crate) fn render(&self, symbols: &Symbols) -> Code {
+        let mut code = Code {
+            bytes: [0; MAX_LEN],
+            len: symbols.len,
+        };
+        for (out, &value) in code.bytes.iter_mut().zip(symbols.as_slice()) {
+            *out = self.alphabet.symbol(value);
+        }
+        code
+    }
+}
+
+impl Default for CodeFormat {
+    fn default() -> Self {
+        Self {
+            alphabet: Alphabet::Decimal,
+            length: 6,
+        }
+    }
+}
+
+/// Maps the full-width forms block (U+FF01–U+FF5E) to ASCII and the ideographic
+/// space to a space.
+fn fold_full_width(c: char) -> char {
+    match c {
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+        '\u{3000}' => ' ',
+        other => other,
+    }
+}
+
+/// Why typed input is not a code of the expected format. A malformed input still
+/// counts as a failed attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Malformed {
+    /// Nothing but white space and separators.
+    #[error("no code was entered")]
+    Empty,
+    /// The wrong number of symbols.
+    #[error("expected {expected} characters, got {found}")]
+    WrongLength {
+        /// Symbols the format has.
+        expected: u8,
+        /// Symbols entered.
+        found: usize,
+    },
+    /// A character outside the code's alphabet.
+    #[error("the code contains a character that is not allowed")]
+    InvalidCharacter,
+    /// Far longer than any code.
+    #[error("the input is too long")]
+    TooLong,
+}
+
+/// Symbol values (not characters) of a code; zeroized on drop.
+#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
+pub(crate) struct Symbols {
+    values: [u8; MAX_LEN],
+    len: u8,
+}
+
+impl Symbols {
+    const fn empty() -> Self {
+        Self {
+            values: [0; MAX_LEN],
+            len: 0,
+        }
+    }
+
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        &self.values[..usize::from(self.len)]
+    }
+}
+
+impl fmt::Debug for Symbols {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Symbols(<redacted>)")
+    }
+}
+
+/// A plaintext security code, on its way to a [`DeliveryChannel`](crate::DeliveryChannel).
+///
+/// It zeroizes its bytes on drop, prints as `Code(<redacted>)` under `Debug` and has
+/// no `Display`, so it cannot end up in a log by accident. [`Code::expose`] is the
+/// one way to read it, for the channel that sends it.
+#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
+pub struct Code {
+    bytes: [u8; MAX_LEN],
+    len: u8,
+}
+
+impl Code {
+    /// The code's characters, e.g. `"402918"`. Hand them to the person, never to a log.
+    pub fn expose(&self) -> &str {
+        // Only ASCII symbols are ever written.
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or("")
+    }
+
+    /// The number of characters.
+    pub fn len(&self) -> usize {
+        usize::from(self.len)
+    }
+
+    /// Always false: codes have at least four characters.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl fmt::Debug for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Code(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn digits6() -> CodeFormat {
+        CodeFormat::default()
+    }
+
+    #[test]
+    fn normalizes_what_people_type() {
+        let f = digits6();
+        let want = f.normalize("123456").unwrap();
+        for typed in [
+            " 123456 ",
+            "123 456",
+            "123-456",
+            "１２３４５６",
+            "12 34 56\n",
+            "123\u{3000}456",
+        ] {
+            assert_eq!(f.normalize(typed).unwrap(), want, "{typed:?}");
+        }
+    }
+
+    #[test]
+    fn malformed_input_is_reported_not_panicked() {
+        let f = digits6();
+        assert_eq!(f.normalize(""), Err(Malformed::Empty));
+        assert_eq!(f.normalize(" - "), Err(Malformed::Empty));
+        assert_eq!(
+            f.normalize("12345"),
+            Err(Malformed::WrongLength {
+                expected: 6,
+                found: 5
+            })
+        );
+        assert_eq!(
+            f.normalize("12345678901234"),
+            Err(Malformed::WrongLength {
+                expected: 6,
+                found: 14
+            })
+        );
+        assert_eq!(f.normalize("12a456"), Err(Malformed::InvalidCharacter));
+        assert_eq!(f.normalize("١٢٣٤٥٦"), Err(Malformed::InvalidCharacter));
+        assert_eq!(f.normalize(&"1".repeat(65)), Err(Malformed::TooLong));
+    }
+
+    #[test]
+    fn crockford_input_ignores_case_and_confusables() {
+        let f = CodeFormat::alphanumeric(6).unwrap();
+        let a = f.normalize("01ABCZ").unwrap();
+        assert_eq!(f.normalize("oiabcz").unwrap(), a);
+        assert_eq!(f.normalize("OL-abc-z").unwrap(), a);
+        assert_eq!(f.normalize("0UABCZ"), Err(Malformed::InvalidCharacter));
+    }
+
+    #[test]
+    fn reduce_renders_in_format() {
+        for format in [
+            CodeFormat::digits(4).unwrap(),
+            CodeFormat::digits(10).unwrap(),
+            CodeFormat::alphanumeric(8).unwrap(),
+        ] {
+            for seed in 0u8..50 {
+                let symbols = format.reduce(&[seed.wrapping_mul(37); 24]);
+                let code = format.render(&symbols);
+                assert_eq!(code.len(), usize::from(format.length()));
+                assert_eq!(format.normalize(code.expose()).unwrap(), symbols);
+            }
+        }
+    }
+
+    #[test]
+    fn reduce_is_multiply_shift() {
+        // x = 0.5 → 0.5 · 10^6 = 500000.
+        let mut half = [0u8; 24];
+        half[0] = 0x80;
+        let f = digits6();
+        assert_eq!(f.render(&f.reduce(&half)).expose(), "500000");
+        assert_eq!(f.render(&f.reduce(&[0xFF; 24])).expose(), "999999");
+        assert_eq!(f.render(&f.reduce(&[0; 24])).expose(), "000000");
+    }
+
+    #[test]
+    fn code_debug_is_redacted() {
+        let f = digits6();
+        let code = f.render(&f.reduce(&[7; 24]));
+        assert_eq!(format!("{code:?}"), "Code(<redacted>)");
+        assert!(!format!("{code:?}").contains(code.expose()));
+    }
+}

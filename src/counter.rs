@@ -1,0 +1,197 @@
+//! Counters that span challenges — consecutive failures per account, sends per
+//! destination — and their pure transitions. Stores keep them as dumb records and
+//! update them atomically with these functions.
+
+use std::fmt;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use crate::challenge::AccountId;
+use crate::clock::Timestamp;
+use crate::contact::Contact;
+use crate::error::{Error, RateLimit};
+use crate::policy::Limits;
+
+/// Names one counter record.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum CounterKey {
+    /// Consecutive failed verifications of an account.
+    AccountFailures(AccountId),
+    /// Messages sent to one destination; keyed by the SHA-256 of the canonical
+    /// contact so counter keys carry no address.
+    DestinationSends([u8; 32]),
+}
+
+impl CounterKey {
+    /// The key of a destination's send counter.
+    pub fn destination(contact: &Contact) -> Self {
+        CounterKey::DestinationSends(Sha256::digest(contact.expose().as_bytes()).into())
+    }
+
+    /// A stable string form for stores that key by string, e.g.
+    /// `account:{id}` or `destination:{hex digest}`.
+    pub fn storage_key(&self) -> String {
+        match self {
+            CounterKey::AccountFailures(a) => format!("account:{a}"),
+            CounterKey::DestinationSends(d) => {
+                let mut s = String::with_capacity(12 + 64);
+                s.push_str("destination:");
+                for b in d {
+                    s.push_str(&format!("{b:02x}"));
+                }
+                s
+            }
+        }
+    }
+}
+
+impl fmt::Debug for CounterKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CounterKey::AccountFailures(a) => write!(f, "AccountFailures({a:?})"),
+            CounterKey::DestinationSends(_) => f.write_str("DestinationSends(<digest>)"),
+        }
+    }
+}
+
+/// One counter record. A counter equal to `Counter::default()` is empty and may be
+/// deleted; otherwise a store keeps it until `expires_at`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counter {
+    /// Events counted in the current window (sends) or run (failures).
+    pub count: u32,
+    /// When the current window started.
+    pub window_start: Timestamp,
+    /// Refusals last until this time (zero: not blocked).
+    pub blocked_until: Timestamp,
+    /// When the store may forget the record.
+    pub expires_at: Timestamp,
+}
+
+impl Counter {
+    /// Whether the record holds nothing worth keeping.
+    pub fn is_empty(&self) -> bool {
+        *self == Counter::default()
+    }
+
+    /// Counts one message to a destination within a fixed window.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::RateLimited`] with [`RateLimit::DestinationSends`] when the window's
+    /// sends are used up; nothing is counted then.
+    pub fn count_send(&mut self, limits: &Limits, now: Timestamp) -> Result<(), Error> {
+        let window = limits.destination_window();
+        if self.count == 0 || now >= self.window_start + window {
+            *self = Counter {
+                window_start: now,
+                ..Counter::default()
+            };
+        }
+        let window_end = self.window_start + window;
+        if self.count >= limits.destination_sends() {
+            return Err(Error::RateLimited {
+                limit: RateLimit::DestinationSends,
+                retry_after: window_end.saturating_since(now),
+            });
+        }
+        self.count += 1;
+        self.expires_at = window_end;
+        Ok(())
+    }
+
+    /// Counts one verification of an account as a failure *before* its code is
+    /// compared (a success calls [`Counter::clear`] afterwards). Reaching the cap
+    /// starts the lockout. Failures are forgotten after a lockout period without any.
+    ///
+    /// # Errors
+    ///
+    /// The time left in the lockout, if the account is locked; nothing is counted.
+    pub fn count_failure(&mut self, limits: &Limits, now: Timestamp) -> Result<(), Duration> {
+        if now < self.blocked_until {
+            return Err(self.blocked_until.saturating_since(now));
+        }
+        let lockout = limits.account_lockout();
+        if self.blocked_until != Timestamp::UNIX_EPOCH || now >= self.expires_at {
+            *self = Counter::default();
+        }
+        if self.count == 0 {
+            self.window_start = now;
+        }
+        self.count += 1;
+        if self.count >= limits.account_failure_cap() {
+            self.blocked_until = now + lockout;
+        }
+        self.expires_at = now + lockout;
+        Ok(())
+    }
+
+    /// The time left in an account's lockout, without counting anything.
+    pub fn blocked_for(&self, now: Timestamp) -> Option<Duration> {
+        (now < self.blocked_until).then(|| self.blocked_until.saturating_since(now))
+    }
+
+    /// Empties the record (a success resets consecutive failures).
+    pub fn clear(&mut self) {
+        *self = Counter::default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: Timestamp = Timestamp::from_unix_millis(1_000_000);
+
+    #[test]
+    fn destination_window_caps_and_reopens() {
+        let limits = Limits::builder()
+            .destination_sends(2, Duration::from_secs(60))
+            .build()
+            .unwrap();
+        let mut c = Counter::default();
+        c.count_send(&limits, T0).unwrap();
+        c.count_send(&limits, T0 + Duration::from_secs(10)).unwrap();
+        let err = c
+            .count_send(&limits, T0 + Duration::from_secs(20))
+            .unwrap_err();
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(40)));
+        assert_eq!(c.count, 2);
+        c.count_send(&limits, T0 + Duration::from_secs(60)).unwrap();
+        assert_eq!(c.count, 1);
+    }
+
+    #[test]
+    fn account_cap_locks_then_forgets() {
+        let limits = Limits::builder()
+            .account_failure_cap(3)
+            .account_lockout(Duration::from_secs(100))
+            .build()
+            .unwrap();
+        let mut c = Counter::default();
+        for _ in 0..3 {
+            c.count_failure(&limits, T0).unwrap();
+        }
+        assert_eq!(
+            c.count_failure(&limits, T0 + Duration::from_secs(1)),
+            Err(Duration::from_secs(99))
+        );
+        assert_eq!(c.count, 3, "refusals are not counted");
+        let later = T0 + Duration::from_secs(100);
+        c.count_failure(&limits, later).unwrap();
+        assert_eq!(c.count, 1);
+        c.clear();
+        assert!(c.is_empty());
+    }
+
+    #[test]
+    fn storage_keys_hide_the_address() {
+        let contact = Contact::email("secret@example.org").unwrap();
+        let key = CounterKey::destination(&contact);
+        assert!(!key.storage_key().contains("secret"));
+        assert!(!format!("{key:?}").contains("secret"));
+        assert_eq!(key.storage_key().len(), 12 + 64);
+    }
+}

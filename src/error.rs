@@ -1,0 +1,205 @@
+//! The crate's one error type, [`Error`], and the narrower errors it wraps.
+//!
+//! A wrong code is not an error: it is a [`Verification`](crate::Verification)
+//! outcome. Errors are faults and refusals. No message contains a code, a key or an
+//! unmasked contact.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::challenge::Status;
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A boxed foreign error: the source of [`Error::Store`] and [`Error::Delivery`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Everything that can go wrong, except a wrong code.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An email address or phone number could not be parsed.
+    #[error("invalid contact: {0}")]
+    InvalidContact(#[from] ContactError),
+    /// A policy or configuration was refused as insecure or impossible.
+    #[error("invalid policy: {0}")]
+    InvalidPolicy(#[from] PolicyError),
+    /// Some other argument is malformed.
+    #[error("invalid {field}: {reason}")]
+    InvalidInput {
+        /// The argument.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A limit refused the request; try again after `retry_after`.
+    #[error("{limit}; retry after {} s", retry_after.as_secs().max(1))]
+    RateLimited {
+        /// Which limit.
+        limit: RateLimit,
+        /// How long until the same request can succeed.
+        retry_after: Duration,
+    },
+    /// This challenge has sent all the codes it may; start a new one.
+    #[error("no more codes can be sent for this challenge")]
+    SendLimitReached,
+    /// No challenge has this id (never issued, or expired and swept).
+    #[error("challenge not found")]
+    ChallengeNotFound,
+    /// The challenge cannot do this in its current state.
+    #[error("challenge is {0}")]
+    ChallengeNotPending(Status),
+    /// The challenge was issued under a key the keyring no longer holds.
+    #[error("key {0} is not in the keyring")]
+    UnknownKey(u32),
+    /// The delivery channel failed to send a message.
+    #[error("delivery failed")]
+    Delivery(#[source] BoxError),
+    /// The store failed or is unreachable.
+    #[error("store failed")]
+    Store(#[source] BoxError),
+}
+
+impl Error {
+    /// Wraps a store backend's error.
+    pub fn store(source: impl Into<BoxError>) -> Self {
+        Error::Store(source.into())
+    }
+
+    /// Wraps a delivery channel's error.
+    pub fn delivery(source: impl Into<BoxError>) -> Self {
+        Error::Delivery(source.into())
+    }
+
+    /// How long to wait before retrying, for [`Error::RateLimited`].
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::RateLimited { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        }
+    }
+}
+
+/// The limit behind an [`Error::RateLimited`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RateLimit {
+    /// The cooldown between two sends of one challenge.
+    ResendCooldown,
+    /// Codes sent to one destination within the window.
+    DestinationSends,
+    /// Consecutive failed verifications of one account.
+    AccountFailures,
+}
+
+impl fmt::Display for RateLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RateLimit::ResendCooldown => "a code was sent moments ago",
+            RateLimit::DestinationSends => "too many codes were sent to this destination",
+            RateLimit::AccountFailures => "too many failed attempts on this account",
+        })
+    }
+}
+
+/// Why a string is not an acceptable email address or phone number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ContactError {
+    /// Nothing was given.
+    #[error("the contact is empty")]
+    Empty,
+    /// Longer than any real address (254 bytes, RFC 5321).
+    #[error("the contact is too long")]
+    TooLong,
+    /// Not an email address that can receive mail.
+    #[error("not a valid email address")]
+    InvalidEmail,
+    /// A phone number must start with `+` and the country code.
+    #[error("a phone number must start with + and the country code")]
+    MissingCountryCode,
+    /// E.164 numbers have 8 to 15 digits after the `+`.
+    #[error("a phone number must have 8 to 15 digits")]
+    PhoneLength,
+    /// A character other than a digit or a separator.
+    #[error("a phone number may only contain digits, spaces, dashes, dots and parentheses")]
+    PhoneCharacter,
+}
+
+/// Why a [`Policy`](crate::Policy) or [`Limits`](crate::Limits) was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PolicyError {
+    /// Codes have 4 to 10 symbols.
+    #[error("code length must be between 4 and 10")]
+    CodeLength,
+    /// Below 10⁶ combinations (≈ 20 bits, NIST SP 800-63B, OWASP ASVS 2.7.6) without
+    /// `danger_allow_short_codes`.
+    #[error("codes below 20 bits of entropy (6 digits) need danger_allow_short_codes")]
+    ShortCode,
+    /// One challenge's guesses would succeed with probability above 10⁻⁴.
+    #[error(
+        "a challenge could be guessed with probability above 1e-4; use a longer code or fewer attempts"
+    )]
+    GuessBound,
+    /// Attempts per challenge must be 1 to 10.
+    #[error("max attempts must be between 1 and 10")]
+    MaxAttempts,
+    /// Sends per challenge must be 1 to 10.
+    #[error("max sends must be between 1 and 10")]
+    MaxSends,
+    /// Codes live 1 minute to 24 hours (NIST SP 800-63B rev. 4: email recovery ≤ 24 h).
+    #[error("code lifetime must be between 1 minute and 24 hours")]
+    Lifetime,
+    /// The resend cooldown must be shorter than the lifetime.
+    #[error("resend cooldown must be shorter than the code lifetime")]
+    Cooldown,
+    /// The per-account consecutive-failure cap is 1 to 100 (NIST SP 800-63B §5.2.2).
+    #[error("account failure cap must be between 1 and 100")]
+    AccountFailureCap,
+    /// A window or lockout must be between 1 second and 30 days.
+    #[error("limit windows must be between 1 second and 30 days")]
+    Window,
+    /// The per-destination send cap must be at least 1.
+    #[error("destination send cap must be at least 1")]
+    DestinationSends,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_lowercase_without_trailing_period() {
+        let errors: Vec<Error> = vec![
+            ContactError::InvalidEmail.into(),
+            PolicyError::GuessBound.into(),
+            Error::RateLimited {
+                limit: RateLimit::DestinationSends,
+                retry_after: Duration::from_secs(30),
+            },
+            Error::ChallengeNotFound,
+            Error::SendLimitReached,
+            Error::delivery("smtp said no"),
+            Error::store("disk full"),
+        ];
+        for e in errors {
+            let text = e.to_string();
+            let first = text.chars().next().unwrap();
+            assert!(first.is_lowercase(), "{text}");
+            assert!(!text.ends_with('.'), "{text}");
+        }
+    }
+
+    #[test]
+    fn rate_limited_reports_retry_after() {
+        let e = Error::RateLimited {
+            limit: RateLimit::ResendCooldown,
+            retry_after: Duration::from_secs(12),
+        };
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(12)));
+        assert!(e.to_string().contains("retry after 12 s"));
+        assert_eq!(Error::ChallengeNotFound.retry_after(), None);
+    }
+}

@@ -1,0 +1,92 @@
+//! One-time **security codes** for account security info, the way Microsoft
+//! accounts use them: a code goes to an account's alternate email address or phone
+//! number and is typed back to prove the person controls it.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use seccode::{AccountId, Contact, Keyring, MemoryChallengeStore, Outbox, Purpose, SecurityCodes, Verification};
+//!
+//! # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+//! #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+//! # }
+//! # block_on(async {
+//! let outbox = Arc::new(Outbox::new()); // swap for your SMS/email provider
+//! let codes = SecurityCodes::new(MemoryChallengeStore::new(), outbox.clone(), Keyring::generate());
+//!
+//! let account = AccountId::new("user-42")?;
+//! let phone = Contact::phone("+1 425 555 0123")?;
+//! let sent = codes.start(&account, Purpose::AddSecurityInfo, &phone).await?;
+//! println!("We sent a code to {}", sent.destination); // •••••••23
+//!
+//! match codes.verify(&sent.id, Purpose::AddSecurityInfo, "000000").await? {
+//!     Verification::Approved(proof) => println!("verified {:?}", proof.destination()),
+//!     Verification::Rejected { remaining, .. } => println!("wrong code, {remaining} tries left"),
+//!     other => println!("{other:?}"),
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+//!
+//! # Security
+//!
+//! * **Codes are derived, never stored**: `HMAC-SHA256(key, id ‖ salt ‖ generation)`
+//!   reduced without modulo bias (< 2⁻¹⁴² from uniform). A store dump without the
+//!   [`Keyring`] reveals nothing (OWASP ASVS 2.7.5 / 6.5.2).
+//! * **Single use** (ASVS 2.7.3, RFC 6238 §5.2): a challenge approves at most once,
+//!   also under concurrent verifies — the store's atomic update decides.
+//! * **Bounded guessing**: attempts are counted *before* the code is compared; at
+//!   most `max_attempts` (default 5, as Twilio Verify) per challenge, and at most
+//!   100 consecutive failures per account across challenges (NIST SP 800-63B
+//!   §5.2.2). New codes and resends never reset a count (NIST SP 800-63B rev. 4).
+//!   [`Config::guess_bound`] reports the resulting success bound.
+//! * **Expiry**: 10 minutes by default (NIST SP 800-63B, ASVS 2.7.2).
+//! * **Bound to purpose, account and destination**: a code verifies only for what
+//!   it was issued for; a successful check yields a [`Proof`] with no public
+//!   constructor.
+//! * **Send limits**: resend cooldown, sends per challenge, sends per destination
+//!   per window (against SMS pumping and mail bombing).
+//! * **Constant time**: codes and contact proofs are compared with `subtle`.
+//! * **No secrets in output**: [`Code`], [`SecretKey`], [`Message`] and [`Contact`]
+//!   redact themselves in `Debug`; errors never contain a code or an address;
+//!   secrets zeroize on drop.
+//!
+//! # Layers
+//!
+//! The core ([`code`], [`keys`], [`contact`], [`policy`], [`challenge`], [`counter`])
+//! is pure and synchronous: time is an argument. [`store`] and [`channel`] are the
+//! ports, small async traits; [`SecurityCodes`] drives them.
+//!
+//! # Cargo features
+//!
+//! None yet: the default build has the in-memory store, the outbox and console
+//! channels.
+
+#![forbid(unsafe_code)]
+
+pub mod challenge;
+pub mod channel;
+pub mod clock;
+pub mod code;
+pub mod contact;
+pub mod counter;
+pub mod error;
+pub mod keys;
+pub mod policy;
+pub mod service;
+pub mod store;
+
+pub use challenge::{
+    AccountId, Attempt, Challenge, ChallengeId, ChallengeParts, Expected, Proof, Rejection,
+    SendKind, Status, Verification,
+};
+pub use channel::{ConsoleChannel, DeliveryChannel, Message, MessageKind, Outbox};
+pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
+pub use code::{Alphabet, Code, CodeFormat, Malformed};
+pub use contact::{Contact, ContactKind, MaskedContact};
+pub use counter::{Counter, CounterKey};
+pub use error::{BoxError, ContactError, Error, PolicyError, RateLimit, Result};
+pub use keys::{Keyring, SecretKey};
+pub use policy::{Config, GuessBound, Limits, LimitsBuilder, Policy, PolicyBuilder, Purpose};
+pub use service::{SecurityCodes, Sent};
+pub use store::ChallengeStore;
+pub use store::memory::MemoryChallengeStore;

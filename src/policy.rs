@@ -1,0 +1,514 @@
+//! Policies: how codes look and how long and how often they may be tried, per
+//! [`Purpose`]; and the account- and destination-wide [`Limits`].
+//!
+//! Defaults and their sources:
+//!
+//! | setting | default | source |
+//! |---|---|---|
+//! | code | 6 digits | NIST SP 800-63B rev. 4 (≥ 6 digits); OWASP ASVS 2.7.6 (≥ 20 bits) |
+//! | lifetime | 10 minutes | NIST SP 800-63B §5.1.3.2; OWASP ASVS 2.7.2 / 6.5.5 |
+//! | attempts per challenge | 5 | Twilio Verify (error 60202) |
+//! | sends per challenge | 5 | Twilio Verify (error 60203) |
+//! | resend cooldown | 30 s | common practice: long enough to stop mail bombing, short enough for a lost SMS |
+//! | consecutive failures per account | 100, then 24 h lockout | NIST SP 800-63B §5.2.2 (≤ 100); OWASP ASVS 2.2.1 |
+//! | sends per destination | 10 per hour | against SMS pumping and mail bombing (Twilio Fraud Guard) |
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::code::CodeFormat;
+use crate::error::PolicyError;
+
+/// Why a code is sent. A code verifies only for the purpose it was issued for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Purpose {
+    /// Proving a new email address or phone number before it becomes security info.
+    AddSecurityInfo,
+    /// Proving the current phone before it is replaced.
+    ChangePhone,
+    /// Recovering an account or resetting its password.
+    Recovery,
+    /// Proving identity again before a sensitive action.
+    IdentityCheck,
+}
+
+impl Purpose {
+    /// All purposes, in a fixed order.
+    pub const ALL: [Purpose; 4] = [
+        Purpose::AddSecurityInfo,
+        Purpose::ChangePhone,
+        Purpose::Recovery,
+        Purpose::IdentityCheck,
+    ];
+
+    /// A stable snake-case name, for logs and storage.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Purpose::AddSecurityInfo => "add_security_info",
+            Purpose::ChangePhone => "change_phone",
+            Purpose::Recovery => "recovery",
+            Purpose::IdentityCheck => "identity_check",
+        }
+    }
+
+    /// The inverse of [`Purpose::as_str`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+
+    pub(crate) const fn index(self) -> usize {
+        match self {
+            Purpose::AddSecurityInfo => 0,
+            Purpose::ChangePhone => 1,
+            Purpose::Recovery => 2,
+            Purpose::IdentityCheck => 3,
+        }
+    }
+}
+
+impl fmt::Display for Purpose {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How codes of one purpose look and how long and how often they may be tried.
+///
+/// Build one with [`Policy::builder`]; the default is the table in the
+/// [module docs](self).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use seccode::{CodeFormat, Policy};
+///
+/// let policy = Policy::builder()
+///     .format(CodeFormat::digits(8)?)
+///     .lifetime(Duration::from_secs(15 * 60))
+///     .build()?;
+/// assert!(policy.guess_probability() < 1e-7);
+///
+/// // Four digits with five tries: a 1 in 2000 chance per challenge. Refused.
+/// assert!(Policy::builder().format(CodeFormat::digits(4)?).build().is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Policy {
+    format: CodeFormat,
+    lifetime: Duration,
+    max_attempts: u8,
+    max_sends: u8,
+    resend_cooldown: Duration,
+}
+
+impl Policy {
+    /// The largest per-challenge guess probability any policy may have.
+    pub const MAX_GUESS_PROBABILITY: f64 = 1e-4;
+
+    /// A builder starting from the defaults.
+    pub fn builder() -> PolicyBuilder {
+        PolicyBuilder {
+            policy: Policy::default(),
+            allow_short: false,
+        }
+    }
+
+    /// The code format.
+    pub const fn format(&self) -> CodeFormat {
+        self.format
+    }
+
+    /// How long a code stays valid after the challenge starts.
+    pub const fn lifetime(&self) -> Duration {
+        self.lifetime
+    }
+
+    /// Guesses evaluated per challenge.
+    pub const fn max_attempts(&self) -> u8 {
+        self.max_attempts
+    }
+
+    /// Messages (first send, resends and new codes) per challenge.
+    pub const fn max_sends(&self) -> u8 {
+        self.max_sends
+    }
+
+    /// The minimum time between two sends of one challenge.
+    pub const fn resend_cooldown(&self) -> Duration {
+        self.resend_cooldown
+    }
+
+    /// The probability that an attacker who never saw the code gets one challenge
+    /// right: `max_attempts / combinations` (union bound; generating a new code
+    /// does not reset the attempts, so it does not raise this).
+    pub fn guess_probability(&self) -> f64 {
+        f64::from(self.max_attempts) / self.format.combinations() as f64
+    }
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            format: CodeFormat::default(),
+            lifetime: Duration::from_secs(10 * 60),
+            max_attempts: 5,
+            max_sends: 5,
+            resend_cooldown: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Builds a [`Policy`], refusing insecure settings.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct PolicyBuilder {
+    policy: Policy,
+    allow_short: bool,
+}
+
+impl PolicyBuilder {
+    /// The code format (default: 6 digits).
+    pub fn format(mut self, format: CodeFormat) -> Self {
+        self.policy.format = format;
+        self
+    }
+
+    /// How long a code stays valid (default: 10 minutes; 1 minute to 24 hours).
+    pub fn lifetime(mut self, lifetime: Duration) -> Self {
+        self.policy.lifetime = lifetime;
+        self
+    }
+
+    /// Guesses per challenge (default: 5; 1 to 10).
+    pub fn max_attempts(mut self, attempts: u8) -> Self {
+        self.policy.max_attempts = attempts;
+        self
+    }
+
+    /// Sends per challenge (default: 5; 1 to 10).
+    pub fn max_sends(mut self, sends: u8) -> Self {
+        self.policy.max_sends = sends;
+        self
+    }
+
+    /// Minimum time between sends (default: 30 s; shorter than the lifetime).
+    pub fn resend_cooldown(mut self, cooldown: Duration) -> Self {
+        self.policy.resend_cooldown = cooldown;
+        self
+    }
+
+    /// Allows codes below 10⁶ combinations (e.g. 4 or 5 digits). Such codes fall
+    /// short of NIST SP 800-63B rev. 4 and OWASP ASVS; the per-challenge guess
+    /// bound of 10⁻⁴ still applies, so 4 digits allow one attempt.
+    pub fn danger_allow_short_codes(mut self) -> Self {
+        self.allow_short = true;
+        self
+    }
+
+    /// Checks and returns the policy.
+    ///
+    /// # Errors
+    ///
+    /// A [`PolicyError`] naming the first setting out of range or insecure.
+    pub fn build(self) -> Result<Policy, PolicyError> {
+        let p = self.policy;
+        if !(1..=10).contains(&p.max_attempts) {
+            return Err(PolicyError::MaxAttempts);
+        }
+        if !(1..=10).contains(&p.max_sends) {
+            return Err(PolicyError::MaxSends);
+        }
+        if p.lifetime < Duration::from_secs(60) || p.lifetime > Duration::from_secs(24 * 3600) {
+            return Err(PolicyError::Lifetime);
+        }
+        if p.resend_cooldown >= p.lifetime {
+            return Err(PolicyError::Cooldown);
+        }
+        if p.format.combinations() < 1_000_000 && !self.allow_short {
+            return Err(PolicyError::ShortCode);
+        }
+        if p.guess_probability() > Policy::MAX_GUESS_PROBABILITY {
+            return Err(PolicyError::GuessBound);
+        }
+        Ok(p)
+    }
+}
+
+/// Limits that span challenges: per account and per destination.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use seccode::Limits;
+///
+/// let limits = Limits::builder()
+///     .account_failure_cap(20)
+///     .destination_sends(5, Duration::from_secs(3600))
+///     .build()?;
+/// assert_eq!(limits.account_failure_cap(), 20);
+/// assert!(Limits::builder().account_failure_cap(101).build().is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    account_failure_cap: u32,
+    account_lockout: Duration,
+    destination_sends: u32,
+    destination_window: Duration,
+}
+
+impl Limits {
+    /// A builder starting from the defaults.
+    pub fn builder() -> LimitsBuilder {
+        LimitsBuilder(Limits::default())
+    }
+
+    /// Consecutive failed verifications per account, across all its challenges,
+    /// before it is locked out. A success resets the count.
+    pub const fn account_failure_cap(&self) -> u32 {
+        self.account_failure_cap
+    }
+
+    /// How long an account stays locked after reaching the cap, counted from the
+    /// failure that reached it. The count restarts afterwards.
+    pub const fn account_lockout(&self) -> Duration {
+        self.account_lockout
+    }
+
+    /// Messages per destination per window.
+    pub const fn destination_sends(&self) -> u32 {
+        self.destination_sends
+    }
+
+    /// The window of [`Limits::destination_sends`].
+    pub const fn destination_window(&self) -> Duration {
+        self.destination_window
+    }
+
+    /// An upper bound on the guesses an attacker gets at one account in any 24
+    /// hours: the cap once per lockout period, plus one more cap at its edge.
+    pub fn guesses_per_account_per_day(&self) -> u64 {
+        let day = 24 * 3600;
+        let periods = day / self.account_lockout.as_secs().max(1) + 1;
+        u64::from(self.account_failure_cap) * periods
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            account_failure_cap: 100,
+            account_lockout: Duration::from_secs(24 * 3600),
+            destination_sends: 10,
+            destination_window: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// Builds [`Limits`], refusing out-of-range settings.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct LimitsBuilder(Limits);
+
+impl LimitsBuilder {
+    /// Consecutive failures per account (default: 100; 1 to 100, NIST SP 800-63B §5.2.2).
+    pub fn account_failure_cap(mut self, cap: u32) -> Self {
+        self.0.account_failure_cap = cap;
+        self
+    }
+
+    /// Lockout after the cap is reached (default: 24 hours).
+    pub fn account_lockout(mut self, lockout: Duration) -> Self {
+        self.0.account_lockout = lockout;
+        self
+    }
+
+    /// Messages per destination per window (default: 10 per hour).
+    pub fn destination_sends(mut self, sends: u32, window: Duration) -> Self {
+        self.0.destination_sends = sends;
+        self.0.destination_window = window;
+        self
+    }
+
+    /// Checks and returns the limits.
+    ///
+    /// # Errors
+    ///
+    /// A [`PolicyError`] naming the first setting out of range.
+    pub fn build(self) -> Result<Limits, PolicyError> {
+        let l = self.0;
+        if !(1..=100).contains(&l.account_failure_cap) {
+            return Err(PolicyError::AccountFailureCap);
+        }
+        if l.destination_sends == 0 {
+            return Err(PolicyError::DestinationSends);
+        }
+        let ok = |d: Duration| d >= Duration::from_secs(1) && d <= Duration::from_secs(30 * 86400);
+        if !ok(l.account_lockout) || !ok(l.destination_window) {
+            return Err(PolicyError::Window);
+        }
+        Ok(l)
+    }
+}
+
+/// Everything the service enforces: a [`Policy`] per [`Purpose`] and the [`Limits`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use seccode::{Config, Policy, Purpose};
+///
+/// let recovery = Policy::builder().lifetime(Duration::from_secs(15 * 60)).build()?;
+/// let config = Config::default().with_policy(Purpose::Recovery, recovery);
+/// let bound = config.guess_bound(Purpose::Recovery);
+/// assert!(bound.per_challenge <= 5e-6);
+/// assert!(bound.per_account_per_day <= 2e-4);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Config {
+    policies: [Policy; 4],
+    limits: Limits,
+}
+
+impl Config {
+    /// Replaces the policy of one purpose.
+    #[must_use]
+    pub fn with_policy(mut self, purpose: Purpose, policy: Policy) -> Self {
+        self.policies[purpose.index()] = policy;
+        self
+    }
+
+    /// Replaces the limits.
+    #[must_use]
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The policy of one purpose.
+    pub fn policy(&self, purpose: Purpose) -> &Policy {
+        &self.policies[purpose.index()]
+    }
+
+    /// The limits.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The attacker's best chances against codes of `purpose`, for an attacker who
+    /// does not receive the messages.
+    pub fn guess_bound(&self, purpose: Purpose) -> GuessBound {
+        let policy = self.policy(purpose);
+        let space = policy.format().combinations() as f64;
+        let per_day = self.limits.guesses_per_account_per_day() as f64;
+        GuessBound {
+            per_challenge: policy.guess_probability(),
+            per_account_per_day: (per_day / space).min(1.0),
+        }
+    }
+}
+
+/// Upper bounds on an attacker's success probability (union bounds).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GuessBound {
+    /// Getting one challenge right within its attempts.
+    pub per_challenge: f64,
+    /// Getting any challenge of one account right within 24 hours, given the
+    /// per-account consecutive-failure cap and lockout.
+    pub per_account_per_day: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_policy_is_the_documented_one() {
+        let p = Policy::default();
+        assert_eq!(p, Policy::builder().build().unwrap());
+        assert_eq!(p.format(), CodeFormat::digits(6).unwrap());
+        assert_eq!(p.lifetime(), Duration::from_secs(600));
+        assert_eq!((p.max_attempts(), p.max_sends()), (5, 5));
+        assert!((p.guess_probability() - 5e-6).abs() < 1e-12);
+    }
+
+    #[test]
+    fn insecure_policies_are_refused() {
+        let b = Policy::builder;
+        assert_eq!(b().max_attempts(0).build(), Err(PolicyError::MaxAttempts));
+        assert_eq!(b().max_attempts(11).build(), Err(PolicyError::MaxAttempts));
+        assert_eq!(b().max_sends(0).build(), Err(PolicyError::MaxSends));
+        assert_eq!(
+            b().lifetime(Duration::from_secs(59)).build(),
+            Err(PolicyError::Lifetime)
+        );
+        assert_eq!(
+            b().lifetime(Duration::from_secs(86401)).build(),
+            Err(PolicyError::Lifetime)
+        );
+        assert_eq!(
+            b().resend_cooldown(Duration::from_secs(600)).build(),
+            Err(PolicyError::Cooldown)
+        );
+        let four = CodeFormat::digits(4).unwrap();
+        assert_eq!(b().format(four).build(), Err(PolicyError::ShortCode));
+        assert_eq!(
+            b().format(four).danger_allow_short_codes().build(),
+            Err(PolicyError::GuessBound)
+        );
+        assert!(
+            b().format(four)
+                .max_attempts(1)
+                .danger_allow_short_codes()
+                .build()
+                .is_ok()
+        );
+        let alnum4 = CodeFormat::alphanumeric(4).unwrap(); // 2^20 > 10^6
+        assert!(b().format(alnum4).build().is_ok());
+    }
+
+    #[test]
+    fn limits_are_validated() {
+        assert_eq!(
+            Limits::builder().account_failure_cap(0).build(),
+            Err(PolicyError::AccountFailureCap)
+        );
+        assert_eq!(
+            Limits::builder()
+                .destination_sends(0, Duration::from_secs(60))
+                .build(),
+            Err(PolicyError::DestinationSends)
+        );
+        assert_eq!(
+            Limits::builder().account_lockout(Duration::ZERO).build(),
+            Err(PolicyError::Window)
+        );
+    }
+
+    #[test]
+    fn guess_bound_follows_the_caps() {
+        let c = Config::default();
+        let b = c.guess_bound(Purpose::Recovery);
+        // 100 failures per 24 h lockout, plus one cap at the edge: 200 guesses / 10^6.
+        assert!((b.per_account_per_day - 2e-4).abs() < 1e-12, "{b:?}");
+        let hourly = Limits::builder()
+            .account_lockout(Duration::from_secs(3600))
+            .build()
+            .unwrap();
+        let b = c.with_limits(hourly).guess_bound(Purpose::Recovery);
+        assert!((b.per_account_per_day - 2.5e-3).abs() < 1e-12, "{b:?}");
+    }
+
+    #[test]
+    fn purpose_names_round_trip() {
+        for p in Purpose::ALL {
+            assert_eq!(Purpose::from_name(p.as_str()), Some(p));
+        }
+        assert_eq!(Purpose::from_name("nope"), None);
+    }
+}

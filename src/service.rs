@@ -1,0 +1,391 @@
+//! [`SecurityCodes`]: issue, deliver and verify codes — the one place that reads
+//! the clock and drives the pure core against a store and a channel.
+
+use std::fmt;
+
+use crate::challenge::{
+    AccountId, Challenge, ChallengeId, Expected, SendKind, Status, Verification,
+};
+use crate::channel::{DeliveryChannel, Message};
+use crate::clock::{Clock, SystemClock, Timestamp};
+use crate::contact::{Contact, MaskedContact};
+use crate::counter::CounterKey;
+use crate::error::{Error, RateLimit, Result};
+use crate::keys::Keyring;
+use crate::policy::{Config, Purpose};
+use crate::store::ChallengeStore;
+
+/// The security-code service: generic over where challenges live (`S`), how
+/// messages go out (`C`) and what time it is (`K`).
+///
+/// Cheap to share: wrap it in an `Arc` and call it from every request handler.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use seccode::{AccountId, Contact, Keyring, MemoryChallengeStore, Outbox, Purpose, SecurityCodes};
+///
+/// # tokio_test_block_on(async {
+/// let outbox = Arc::new(Outbox::new());
+/// let codes = SecurityCodes::new(MemoryChallengeStore::new(), outbox.clone(), Keyring::generate());
+///
+/// let account = AccountId::new("user-42")?;
+/// let email = Contact::email("ann@example.org")?;
+/// let sent = codes.start(&account, Purpose::IdentityCheck, &email).await?;
+/// assert_eq!(sent.destination.as_str(), "an•••@example.org");
+///
+/// let code = outbox.last_code_to(&email).expect("a code was sent");
+/// let proof = codes
+///     .verify(&sent.id, Purpose::IdentityCheck, code.expose())
+///     .await?
+///     .into_proof()
+///     .expect("the right code");
+/// assert_eq!(proof.account(), &account);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+/// # }
+/// ```
+pub struct SecurityCodes<S, C, K = SystemClock> {
+    store: S,
+    channel: C,
+    clock: K,
+    keyring: Keyring,
+    config: Config,
+}
+
+/// What the person is told after a code was sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Sent {
+    /// The challenge to verify against.
+    pub id: ChallengeId,
+    /// Where the code went, masked: "We sent a code to jo•••@example.com".
+    pub destination: MaskedContact,
+    /// When the code stops working.
+    pub expires_at: Timestamp,
+    /// When "resend" or "send a new code" will next be accepted.
+    pub resend_after: Timestamp,
+    /// How many more messages the challenge may send.
+    pub sends_left: u8,
+    /// How many guesses are left.
+    pub attempts_left: u8,
+}
+
+impl Sent {
+    fn of(c: &Challenge) -> Self {
+        Self {
+            id: *c.id(),
+            destination: c.destination().masked(),
+            expires_at: c.expires_at(),
+            resend_after: c.resend_after(),
+            sends_left: c.sends_left(),
+            attempts_left: c.attempts_left(),
+        }
+    }
+}
+
+impl<S, C> SecurityCodes<S, C, SystemClock> {
+    /// A service on the system clock with the default [`Config`].
+    pub fn new(store: S, channel: C, keyring: Keyring) -> Self {
+        Self {
+            store,
+            channel,
+            clock: SystemClock,
+            keyring,
+            config: Config::default(),
+        }
+    }
+}
+
+impl<S, C, K> SecurityCodes<S, C, K> {
+    /// The same service reading time from `clock` (e.g. a [`ManualClock`](crate::ManualClock)).
+    pub fn with_clock<K2>(self, clock: K2) -> SecurityCodes<S, C, K2> {
+        SecurityCodes {
+            store: self.store,
+            channel: self.channel,
+            clock,
+            keyring: self.keyring,
+            config: self.config,
+        }
+    }
+
+    /// The same service with another configuration.
+    #[must_use]
+    pub fn with_config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The channel.
+    pub fn channel(&self) -> &C {
+        &self.channel
+    }
+}
+
+impl<S: ChallengeStore, C: DeliveryChannel, K: Clock> SecurityCodes<S, C, K> {
+    /// Starts a challenge: issues a code for `purpose` and sends it to `destination`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::RateLimited`] when the account is locked out or the destination has
+    /// had its messages for the window; [`Error::Delivery`] if the channel fails
+    /// (the challenge is then canceled); [`Error::Store`] if the store fails.
+    pub async fn start(
+        &self,
+        account: &AccountId,
+        purpose: Purpose,
+        destination: &Contact,
+    ) -> Result<Sent> {
+        let now = self.clock.now();
+        self.refuse_locked_account(account, now).await?;
+        self.count_destination_send(destination, now).await?;
+        let policy = self.config.policy(purpose);
+        let mut challenge = Challenge::issue(
+            account.clone(),
+            purpose,
+            destination.clone(),
+            policy,
+            self.keyring.current_id(),
+            &mut rand::rng(),
+            now,
+        );
+        challenge.record_send(SendKind::First, now)?;
+        let code = challenge.code(&self.keyring)?;
+        let sent = Sent::of(&challenge);
+        self.store.insert(challenge, now).await?;
+        let message = Message::code(destination.clone(), purpose, code, policy.lifetime());
+        if let Err(e) = self.channel.deliver(&message).await {
+            // Nobody got the code: end the challenge so it cannot be guessed at.
+            self.store.update(&sent.id, |c| c.cancel(now)).await?;
+            return Err(Error::Delivery(e));
+        }
+        Ok(sent)
+    }
+
+    /// Sends the same code again (same generation): for a message that is slow or
+    /// lost. Attempts are not reset.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ChallengeNotFound`]; [`Error::ChallengeNotPending`];
+    /// [`Error::RateLimited`] within the cooldown or past the destination's cap;
+    /// [`Error::SendLimitReached`]; [`Error::Delivery`]; [`Error::Store`].
+    pub async fn resend(&self, id: &ChallengeId) -> Result<Sent> {
+        self.send_again(id, SendKind::Resend).await
+    }
+
+    /// Sends a new code: earlier codes of this challenge stop verifying. Attempts
+    /// are not reset (NIST SP 800-63B rev. 4: a new secret SHALL NOT reset the
+    /// failed-attempt count).
+    ///
+    /// # Errors
+    ///
+    /// As [`SecurityCodes::resend`].
+    pub async fn new_code(&self, id: &ChallengeId) -> Result<Sent> {
+        self.send_again(id, SendKind::NewCode).await
+    }
+
+    async fn send_again(&self, id: &ChallengeId, kind: SendKind) -> Result<Sent> {
+        let now = self.clock.now();
+        // Check the challenge's own limits on a snapshot first, so that a refused
+        // resend does not use up the destination's window.
+        let snapshot = self.store.get(id).await?.ok_or(Error::ChallengeNotFound)?;
+        snapshot.clone().record_send(kind, now)?;
+        self.count_destination_send(snapshot.destination(), now)
+            .await?;
+        let challenge = self
+            .store
+            .update(id, |c| c.record_send(kind, now).map(|()| c.clone()))
+            .await?
+            .ok_or(Error::ChallengeNotFound)??;
+        let code = challenge.code(&self.keyring)?;
+        let lifetime = challenge.expires_at().saturating_since(now);
+        let message = Message::code(
+            challenge.destination().clone(),
+            challenge.purpose(),
+            code,
+            lifetime,
+        );
+        self.channel
+            .deliver(&message)
+            .await
+            .map_err(Error::Delivery)?;
+        Ok(Sent::of(&challenge))
+    }
+
+    /// Checks a code for `purpose`. See [`SecurityCodes::verify_for_account`] when
+    /// the caller knows the account (a signed-in session).
+    ///
+    /// The attempt is counted — on the challenge and on the account — before the
+    /// code is compared, so no race or crash yields an uncounted guess.
+    ///
+    /// # Errors
+    ///
+    /// Only faults: [`Error::Store`], [`Error::UnknownKey`]. Every answer about the
+    /// code itself is a [`Verification`].
+    pub async fn verify(
+        &self,
+        id: &ChallengeId,
+        purpose: Purpose,
+        input: &str,
+    ) -> Result<Verification> {
+        self.verify_expected(
+            id,
+            Expected {
+                purpose,
+                account: None,
+            },
+            input,
+        )
+        .await
+    }
+
+    /// Checks a code for `purpose` and `account`; a challenge of another account is
+    /// rejected (and the attempt counted).
+    ///
+    /// # Errors
+    ///
+    /// As [`SecurityCodes::verify`].
+    pub async fn verify_for_account(
+        &self,
+        id: &ChallengeId,
+        purpose: Purpose,
+        account: &AccountId,
+        input: &str,
+    ) -> Result<Verification> {
+        let expected = Expected {
+            purpose,
+            account: Some(account),
+        };
+        self.verify_expected(id, expected, input).await
+    }
+
+    async fn verify_expected(
+        &self,
+        id: &ChallengeId,
+        expected: Expected<'_>,
+        input: &str,
+    ) -> Result<Verification> {
+        let now = self.clock.now();
+        let begun = self
+            .store
+            .update(id, |c| {
+                c.begin_attempt(&expected, now)
+                    .map(|a| (a, c.account().clone()))
+            })
+            .await?;
+        let (attempt, account) = match begun {
+            None => return Ok(Verification::NotFound),
+            Some(Err(outcome)) => return Ok(outcome),
+            Some(Ok(begun)) => begun,
+        };
+        let limits = *self.config.limits();
+        let key = CounterKey::AccountFailures(account);
+        if let Err(retry_after) = self
+            .store
+            .update_counter(&key, |c| c.count_failure(&limits, now))
+            .await?
+        {
+            return Ok(Verification::AccountLocked { retry_after });
+        }
+        if let Err(reason) = attempt.check(&self.keyring, input)? {
+            return Ok(Verification::Rejected {
+                remaining: attempt.remaining(),
+                reason,
+            });
+        }
+        let outcome = self
+            .store
+            .update(id, |c| c.approve(&attempt))
+            .await?
+            .unwrap_or(Verification::NotFound);
+        if outcome.is_approved() {
+            self.store.update_counter(&key, |c| c.clear()).await?;
+        }
+        Ok(outcome)
+    }
+
+    /// Cancels a pending challenge (the user backed out).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ChallengeNotFound`]; [`Error::ChallengeNotPending`]; [`Error::Store`].
+    pub async fn cancel(&self, id: &ChallengeId) -> Result<()> {
+        let now = self.clock.now();
+        self.store
+            .update(id, |c| c.cancel(now))
+            .await?
+            .ok_or(Error::ChallengeNotFound)?
+    }
+
+    /// The status of a challenge now.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ChallengeNotFound`]; [`Error::Store`].
+    pub async fn status(&self, id: &ChallengeId) -> Result<Status> {
+        let now = self.clock.now();
+        let c = self.store.get(id).await?.ok_or(Error::ChallengeNotFound)?;
+        Ok(c.status(now))
+    }
+
+    /// Lets the store forget expired records; call it periodically (e.g. every
+    /// minute). Returns how many were removed.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`].
+    pub async fn sweep(&self) -> Result<usize> {
+        self.store.sweep(self.clock.now()).await
+    }
+
+    async fn refuse_locked_account(&self, account: &AccountId, now: Timestamp) -> Result<()> {
+        let key = CounterKey::AccountFailures(account.clone());
+        match self
+            .store
+            .get_counter(&key)
+            .await?
+            .and_then(|c| c.blocked_for(now))
+        {
+            Some(retry_after) => Err(Error::RateLimited {
+                limit: RateLimit::AccountFailures,
+                retry_after,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    async fn count_destination_send(&self, destination: &Contact, now: Timestamp) -> Result<()> {
+        let limits = *self.config.limits();
+        self.store
+            .update_counter(&CounterKey::destination(destination), |c| {
+                c.count_send(&limits, now)
+            })
+            .await?
+    }
+}
+
+impl<S: fmt::Debug, C: fmt::Debug, K: fmt::Debug> fmt::Debug for SecurityCodes<S, C, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SecurityCodes")
+            .field("store", &self.store)
+            .field("channel", &self.channel)
+            .field("clock", &self.clock)
+            .field("keyring", &self.keyring)
+            .field("config", &self.config)
+            .finish()
+    }
+}

@@ -1,0 +1,397 @@
+//! [`MemoryChallengeStore`]: sharded, bounded, expiring; the default store.
+
+use std::cmp::Reverse;
+use std::collections::hash_map::{Entry, RandomState};
+use std::collections::{BinaryHeap, HashMap};
+use std::fmt;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+use std::sync::{Mutex, MutexGuard};
+
+use crate::challenge::{Challenge, ChallengeId};
+use crate::clock::Timestamp;
+use crate::counter::{Counter, CounterKey};
+use crate::error::Error;
+use crate::store::ChallengeStore;
+
+/// Challenges and counters in this process's memory.
+///
+/// * **Atomic** per record: each update runs under its shard's mutex.
+/// * **Sharded** 64 ways by challenge id, so threads rarely wait for each other.
+/// * **Bounded**: an insert into a full shard first sweeps it, then fails with
+///   [`Error::Store`] rather than grow (default: 1 048 576 challenges).
+/// * **Expiring**: each shard keeps a min-heap of retention deadlines; inserts and
+///   [`ChallengeStore::sweep`] pop only what has expired, so sweeping costs work
+///   proportional to what expired, not to what is stored.
+///
+/// Challenges are lost when the process exits and are not shared between
+/// processes; use the SQLite or Redis stores for that.
+///
+/// # Examples
+///
+/// ```
+/// use seccode::MemoryChallengeStore;
+///
+/// let store = MemoryChallengeStore::with_capacity(10_000);
+/// assert_eq!(store.len(), 0);
+/// ```
+pub struct MemoryChallengeStore {
+    shards: Box<[Mutex<Shard>]>,
+    counters: Box<[Mutex<CounterShard>]>,
+    counter_hasher: RandomState,
+    shard_capacity: usize,
+}
+
+const SHARDS: usize = 64;
+
+/// Challenge ids are uniformly random, so their first 8 bytes are already a good
+/// hash; this hasher passes them through instead of running SipHash.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// Records are keyed by the first 8 bytes of the id (a `u64` key keeps buckets
+/// small); the full id is checked on every lookup.
+#[derive(Default)]
+struct Shard {
+    challenges: HashMap<u64, Box<Challenge>, BuildHasherDefault<IdHasher>>,
+    expiry: BinaryHeap<Reverse<(Timestamp, u64)>>,
+}
+
+#[derive(Default)]
+struct CounterShard {
+    counters: HashMap<CounterKey, Counter>,
+    expiry: BinaryHeap<Reverse<(Timestamp, CounterKey)>>,
+}
+
+fn split(id: &ChallengeId) -> (usize, u64) {
+    let b = id.as_bytes();
+    let key = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+    (usize::from(b[8]) % SHARDS, key)
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // The closures run under the lock are the crate's own pure transitions; if one
+    // panicked the record it held is still consistent, so poisoning is ignored.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Shard {
+    fn sweep(&mut self, now: Timestamp) -> usize {
+        let mut removed = 0;
+        while let Some(Reverse((at, key))) = self.expiry.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.expiry.pop();
+            if self.challenges.remove(&key).is_some() {
+                removed += 1;
+            }
+        }
+        removed
+    }
+}
+
+impl CounterShard {
+    fn sweep(&mut self, now: Timestamp) -> usize {
+        let mut removed = 0;
+        while self
+            .expiry
+            .peek()
+            .is_some_and(|Reverse((at, _))| *at <= now)
+        {
+            let Some(Reverse((_, key))) = self.expiry.pop() else {
+                break;
+            };
+            match self.counters.get(&key) {
+                // Updated since it was queued: queue it again at its new deadline.
+                Some(c) if c.expires_at > now => self.expiry.push(Reverse((c.expires_at, key))),
+                Some(_) => {
+                    self.counters.remove(&key);
+                    removed += 1;
+                }
+                None => {}
+            }
+        }
+        removed
+    }
+}
+
+impl MemoryChallengeStore {
+    /// A store for about one million challenges.
+    pub fn new() -> Self {
+        Self::with_capacity(1 << 20)
+    }
+
+    /// A store refusing inserts beyond roughly `capacity` live challenges (the
+    /// bound is per shard: `capacity / 64`, at least 1).
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            counters: (0..SHARDS)
+                .map(|_| Mutex::new(CounterShard::default()))
+                .collect(),
+            counter_hasher: RandomState::new(),
+            shard_capacity: capacity.div_ceil(SHARDS).max(1),
+        }
+    }
+
+    /// Challenges held, expired or not.
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(|s| lock(s).challenges.len()).sum()
+    }
+
+    /// Whether no challenge is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Counters held.
+    pub fn counter_len(&self) -> usize {
+        self.counters.iter().map(|s| lock(s).counters.len()).sum()
+    }
+
+    fn counter_shard(&self, key: &CounterKey) -> &Mutex<CounterShard> {
+        let i = (self.counter_hasher.hash_one(key) as usize) % SHARDS;
+        &self.counters[i]
+    }
+
+    /// The synchronous core of [`ChallengeStore::insert`].
+    fn insert_now(&self, challenge: Challenge, now: Timestamp) -> Result<(), Error> {
+        let (shard, key) = split(challenge.id());
+        let mut shard = lock(&self.shards[shard]);
+        if shard.challenges.len() >= self.shard_capacity {
+            shard.sweep(now);
+            if shard.challenges.len() >= self.shard_capacity {
+                return Err(Error::store("memory store is full"));
+            }
+        }
+        let deadline = challenge.retain_until();
+        match shard.challenges.entry(key) {
+            Entry::Occupied(_) => return Err(Error::store("challenge id already stored")),
+            Entry::Vacant(v) => {
+                v.insert(Box::new(challenge));
+            }
+        }
+        shard.expiry.push(Reverse((deadline, key)));
+        Ok(())
+    }
+
+    fn update_now<R>(&self, id: &ChallengeId, mut f: impl FnMut(&mut Challenge) -> R) -> Option<R> {
+        let (shard, key) = split(id);
+        let mut shard = lock(&self.shards[shard]);
+        let challenge = shard.challenges.get_mut(&key)?;
+        (challenge.id() == id).then(|| f(challenge))
+    }
+
+    fn update_counter_now<R>(&self, key: &CounterKey, mut f: impl FnMut(&mut Counter) -> R) -> R {
+        let mut shard = lock(self.counter_shard(key));
+        let shard = &mut *shard;
+        match shard.counters.get_mut(key) {
+            Some(counter) => {
+                let out = f(counter);
+                if counter.is_empty() {
+                    shard.counters.remove(key);
+                }
+                out
+            }
+            None => {
+                let mut counter = Counter::default();
+                let out = f(&mut counter);
+                if !counter.is_empty() {
+                    shard
+                        .expiry
+                        .push(Reverse((counter.expires_at, key.clone())));
+                    shard.counters.insert(key.clone(), counter);
+                }
+                out
+            }
+        }
+    }
+}
+
+impl Default for MemoryChallengeStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for MemoryChallengeStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryChallengeStore")
+            .field("shards", &SHARDS)
+            .field("shard_capacity", &self.shard_capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ChallengeStore for MemoryChallengeStore {
+    async fn insert(&self, challenge: Challenge, now: Timestamp) -> Result<(), Error> {
+        self.insert_now(challenge, now)
+    }
+
+    async fn get(&self, id: &ChallengeId) -> Result<Option<Challenge>, Error> {
+        Ok(self.update_now(id, |c| c.clone()))
+    }
+
+    async fn update<R, F>(&self, id: &ChallengeId, f: F) -> Result<Option<R>, Error>
+    where
+        F: FnMut(&mut Challenge) -> R + Send,
+        R: Send,
+    {
+        Ok(self.update_now(id, f))
+    }
+
+    async fn update_counter<R, F>(&self, key: &CounterKey, f: F) -> Result<R, Error>
+    where
+        F: FnMut(&mut Counter) -> R + Send,
+        R: Send,
+    {
+        Ok(self.update_counter_now(key, f))
+    }
+
+    async fn get_counter(&self, key: &CounterKey) -> Result<Option<Counter>, Error> {
+        Ok(lock(self.counter_shard(key)).counters.get(key).copied())
+    }
+
+    async fn sweep(&self, now: Timestamp) -> Result<usize, Error> {
+        let challenges: usize = self.shards.iter().map(|s| lock(s).sweep(now)).sum();
+        let counters: usize = self.counters.iter().map(|s| lock(s).sweep(now)).sum();
+        Ok(challenges + counters)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::challenge::{AccountId, SendKind};
+    use crate::contact::Contact;
+    use crate::policy::{Policy, Purpose};
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+    use std::time::Duration;
+
+    const T0: Timestamp = Timestamp::from_unix_millis(1_700_000_000_000);
+
+    fn challenge(rng: &mut StdRng, now: Timestamp) -> Challenge {
+        Challenge::issue(
+            AccountId::new("a").unwrap(),
+            Purpose::IdentityCheck,
+            Contact::phone("+14255550100").unwrap(),
+            &Policy::default(),
+            1,
+            rng,
+            now,
+        )
+    }
+
+    #[test]
+    fn insert_update_and_refuse_duplicates() {
+        let store = MemoryChallengeStore::with_capacity(100);
+        let mut rng = StdRng::seed_from_u64(1);
+        let c = challenge(&mut rng, T0);
+        let id = *c.id();
+        store.insert_now(c.clone(), T0).unwrap();
+        assert!(store.insert_now(c, T0).is_err());
+        let sends = store.update_now(&id, |c| {
+            c.record_send(SendKind::First, T0).unwrap();
+            c.sends()
+        });
+        assert_eq!(sends, Some(1));
+        let missing = ChallengeId::from_bytes([0; 16]);
+        assert_eq!(store.update_now(&missing, |c| c.sends()), None);
+    }
+
+    #[test]
+    fn lookup_checks_the_whole_id() {
+        let store = MemoryChallengeStore::with_capacity(100);
+        let c = challenge(&mut StdRng::seed_from_u64(2), T0);
+        let mut bytes = *c.id().as_bytes();
+        store.insert_now(c, T0).unwrap();
+        bytes[15] ^= 1; // same shard and map key, different id
+        assert_eq!(
+            store.update_now(&ChallengeId::from_bytes(bytes), |c| c.sends()),
+            None
+        );
+    }
+
+    #[test]
+    fn full_store_sweeps_then_refuses() {
+        let store = MemoryChallengeStore::with_capacity(64); // one per shard
+        let mut rng = StdRng::seed_from_u64(3);
+        let mut stored = 0;
+        for _ in 0..200 {
+            if store.insert_now(challenge(&mut rng, T0), T0).is_ok() {
+                stored += 1;
+            }
+        }
+        assert_eq!(stored, store.len());
+        assert!(stored <= 64);
+        // After retention everything can be swept and inserted again.
+        let later = T0 + Duration::from_secs(600) + crate::challenge::RETENTION;
+        let c = challenge(&mut rng, later);
+        store.insert_now(c, later).unwrap();
+    }
+
+    #[test]
+    fn sweep_work_is_proportional_to_what_expired() {
+        let store = MemoryChallengeStore::with_capacity(10_000);
+        let mut rng = StdRng::seed_from_u64(4);
+        for i in 0..1000u64 {
+            let at = T0 + Duration::from_secs(i);
+            store.insert_now(challenge(&mut rng, at), at).unwrap();
+        }
+        // Retention ends 10 min + 15 min after issue: at T0+25m+99s the first 100 go.
+        let now = T0 + Duration::from_secs(25 * 60 + 99);
+        let removed: usize = store.shards.iter().map(|s| lock(s).sweep(now)).sum();
+        assert_eq!(removed, 100);
+        assert_eq!(store.len(), 900);
+        let left: usize = store.shards.iter().map(|s| lock(s).expiry.len()).sum();
+        assert_eq!(left, 900, "only expired heap entries were popped");
+    }
+
+    #[test]
+    fn counters_expire_and_empty_ones_vanish() {
+        let store = MemoryChallengeStore::new();
+        let key = CounterKey::AccountFailures(AccountId::new("a").unwrap());
+        store.update_counter_now(&key, |c| {
+            c.count = 1;
+            c.expires_at = T0;
+        });
+        assert_eq!(store.counter_len(), 1);
+        // Touched: it moves its deadline; the sweep requeues it.
+        store.update_counter_now(&key, |c| c.expires_at = T0 + Duration::from_secs(10));
+        assert_eq!(
+            store
+                .counters
+                .iter()
+                .map(|s| lock(s).sweep(T0))
+                .sum::<usize>(),
+            0
+        );
+        assert_eq!(
+            store
+                .counters
+                .iter()
+                .map(|s| lock(s).sweep(T0 + Duration::from_secs(10)))
+                .sum::<usize>(),
+            1
+        );
+        store.update_counter_now(&key, |c| c.count = 0);
+        assert_eq!(store.counter_len(), 0, "an empty counter is not stored");
+    }
+}
