@@ -420,8 +420,10 @@ impl Challenge {
     /// expired, and one out of attempts as locked, before any write records it.
     pub fn status(&self, now: Timestamp) -> Status {
         match self.status {
-            Status::Pending if now >= self.expires_at => Status::Expired,
+            // Locked first: then the status does not depend on whether a write
+            // recorded the lock before the expiry passed.
             Status::Pending if self.attempts >= self.max_attempts => Status::Locked,
+            Status::Pending if now >= self.expires_at => Status::Expired,
             s => s,
         }
     }

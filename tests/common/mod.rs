@@ -1,0 +1,43 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use seccode::{
+    Keyring, ManualClock, MemoryChallengeStore, Outbox, SecretKey, SecurityCodes, Timestamp,
+};
+
+/// 2023-11-14T22:13:20Z: a fixed start for every manual clock.
+pub const T0: Timestamp = Timestamp::from_unix_millis(1_700_000_000_000);
+
+/// Runs a future that completes without waiting: the memory store and the outbox
+/// never return `Pending`, so a test needs no runtime.
+pub fn ready<F: Future>(f: F) -> F::Output {
+    let mut f = pin!(f);
+    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(out) => out,
+        Poll::Pending => panic!("an in-memory future was not ready"),
+    }
+}
+
+pub type MemoryCodes = SecurityCodes<MemoryChallengeStore, Arc<Outbox>, Arc<ManualClock>>;
+
+/// A service on memory, an outbox and a manual clock at [`T0`], with a fixed key.
+pub fn memory_service() -> (MemoryCodes, Arc<Outbox>, Arc<ManualClock>) {
+    let outbox = Arc::new(Outbox::new());
+    let clock = Arc::new(ManualClock::new(T0));
+    let keyring = Keyring::new(1, SecretKey::from_bytes([0x5e; 32]));
+    let codes = SecurityCodes::new(MemoryChallengeStore::new(), outbox.clone(), keyring)
+        .with_clock(clock.clone());
+    (codes, outbox, clock)
+}
+
+/// A code of the same format that differs from `code` in its first digit.
+pub fn wrong_code(code: &str) -> String {
+    let mut chars: Vec<char> = code.chars().collect();
+    chars[0] = if chars[0] == '0' { '1' } else { '0' };
+    chars.into_iter().collect()
+}
