@@ -109,3 +109,57 @@ pub trait ChallengeStore: Send + Sync {
     /// [`Error::Store`] if the store fails.
     fn sweep(&self, now: Timestamp) -> impl Future<Output = Result<usize, Error>> + Send;
 }
+
+/// A shared store: several services (e.g. one per keyring during a rotation) can
+/// use one store.
+impl<T: ChallengeStore> ChallengeStore for std::sync::Arc<T> {
+    fn insert(
+        &self,
+        challenge: Challenge,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<(), Error>> + Send {
+        (**self).insert(challenge, now)
+    }
+
+    fn get(
+        &self,
+        id: &ChallengeId,
+    ) -> impl Future<Output = Result<Option<Challenge>, Error>> + Send {
+        (**self).get(id)
+    }
+
+    fn update<R, F>(
+        &self,
+        id: &ChallengeId,
+        f: F,
+    ) -> impl Future<Output = Result<Option<R>, Error>> + Send
+    where
+        F: FnMut(&mut Challenge) -> R + Send,
+        R: Send,
+    {
+        (**self).update(id, f)
+    }
+
+    fn update_counter<R, F>(
+        &self,
+        key: &CounterKey,
+        f: F,
+    ) -> impl Future<Output = Result<R, Error>> + Send
+    where
+        F: FnMut(&mut Counter) -> R + Send,
+        R: Send,
+    {
+        (**self).update_counter(key, f)
+    }
+
+    fn get_counter(
+        &self,
+        key: &CounterKey,
+    ) -> impl Future<Output = Result<Option<Counter>, Error>> + Send {
+        (**self).get_counter(key)
+    }
+
+    fn sweep(&self, now: Timestamp) -> impl Future<Output = Result<usize, Error>> + Send {
+        (**self).sweep(now)
+    }
+}

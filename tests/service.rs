@@ -1,0 +1,446 @@
+//! The service's failure paths, driven through the public API with a manual clock.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use seccode::{
+    AccountId, ChallengeId, Config, Contact, Error, Keyring, Limits, ManualClock,
+    MemoryChallengeStore, Outbox, Purpose, RateLimit, Rejection, SecretKey, SecurityCodes, Status,
+    Verification,
+};
+
+use common::{T0, memory_service, ready, wrong_code};
+
+fn ann() -> (AccountId, Contact) {
+    (
+        AccountId::new("ann").unwrap(),
+        Contact::email("ann@example.org").unwrap(),
+    )
+}
+
+#[test]
+fn a_code_expires_after_ten_minutes() {
+    let (codes, outbox, clock) = memory_service();
+    let (account, email) = ann();
+    let sent = ready(codes.start(&account, Purpose::Recovery, &email)).unwrap();
+    assert_eq!(sent.expires_at, T0 + Duration::from_secs(600));
+    let code = outbox.last_code_to(&email).unwrap();
+    clock.advance(Duration::from_secs(600));
+    let v = ready(codes.verify(&sent.id, Purpose::Recovery, code.expose())).unwrap();
+    assert!(matches!(v, Verification::Expired), "{v:?}");
+    assert_eq!(ready(codes.status(&sent.id)).unwrap(), Status::Expired);
+    assert!(matches!(
+        ready(codes.resend(&sent.id)),
+        Err(Error::ChallengeNotPending(Status::Expired))
+    ));
+}
+
+#[test]
+fn one_millisecond_before_expiry_still_verifies() {
+    let (codes, outbox, clock) = memory_service();
+    let (account, email) = ann();
+    let sent = ready(codes.start(&account, Purpose::Recovery, &email)).unwrap();
+    let code = outbox.last_code_to(&email).unwrap();
+    clock.advance(Duration::from_millis(599_999));
+    assert!(
+        ready(codes.verify(&sent.id, Purpose::Recovery, code.expose()))
+            .unwrap()
+            .is_approved()
+    );
+}
+
+#[test]
+fn resend_repeats_the_code_and_new_code_replaces_it() {
+    let (codes, outbox, clock) = memory_service();
+    let (account, email) = ann();
+    let sent = ready(codes.start(&account, Purpose::AddSecurityInfo, &email)).unwrap();
+    let first = outbox.last_code_to(&email).unwrap();
+
+    let early = ready(codes.resend(&sent.id)).unwrap_err();
+    assert!(matches!(
+        early,
+        Error::RateLimited {
+            limit: RateLimit::ResendCooldown,
+            ..
+        }
+    ));
+    assert_eq!(early.retry_after(), Some(Duration::from_secs(30)));
+
+    clock.advance(Duration::from_secs(30));
+    let again = ready(codes.resend(&sent.id)).unwrap();
+    assert_eq!(again.sends_left, 3);
+    assert_eq!(
+        outbox.last_code_to(&email).unwrap(),
+        first,
+        "a resend sends the same code"
+    );
+
+    // One wrong guess, then a new code: the guess still counts.
+    let v = ready(codes.verify(
+        &sent.id,
+        Purpose::AddSecurityInfo,
+        &wrong_code(first.expose()),
+    ))
+    .unwrap();
+    assert!(matches!(v, Verification::Rejected { remaining: 4, .. }));
+    clock.advance(Duration::from_secs(30));
+    let renewed = ready(codes.new_code(&sent.id)).unwrap();
+    assert_eq!(
+        renewed.attempts_left, 4,
+        "a new code does not reset attempts"
+    );
+    let second = outbox.last_code_to(&email).unwrap();
+    if second != first {
+        let v = ready(codes.verify(&sent.id, Purpose::AddSecurityInfo, first.expose())).unwrap();
+        assert!(
+            matches!(
+                v,
+                Verification::Rejected {
+                    reason: Rejection::WrongCode,
+                    remaining: 3
+                }
+            ),
+            "{v:?}"
+        );
+    }
+    assert!(
+        ready(codes.verify(&sent.id, Purpose::AddSecurityInfo, second.expose()))
+            .unwrap()
+            .is_approved()
+    );
+}
+
+#[test]
+fn sends_per_challenge_are_capped() {
+    let (codes, _outbox, clock) = memory_service();
+    let (account, email) = ann();
+    let sent = ready(codes.start(&account, Purpose::IdentityCheck, &email)).unwrap();
+    for _ in 0..4 {
+        clock.advance(Duration::from_secs(30));
+        ready(codes.resend(&sent.id)).unwrap();
+    }
+    clock.advance(Duration::from_secs(30));
+    assert!(matches!(
+        ready(codes.new_code(&sent.id)),
+        Err(Error::SendLimitReached)
+    ));
+}
+
+#[test]
+fn sends_per_destination_are_capped_across_challenges() {
+    let (codes, _outbox, clock) = memory_service();
+    let (account, email) = ann();
+    for _ in 0..10 {
+        ready(codes.start(&account, Purpose::IdentityCheck, &email)).unwrap();
+        clock.advance(Duration::from_secs(60));
+    }
+    let err = ready(codes.start(&account, Purpose::IdentityCheck, &email)).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::RateLimited {
+                limit: RateLimit::DestinationSends,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(3600 - 600)));
+    // Another destination is not affected.
+    let other = Contact::phone("+14255550100").unwrap();
+    ready(codes.start(&account, Purpose::IdentityCheck, &other)).unwrap();
+    // The window reopens.
+    clock.advance(Duration::from_secs(3000));
+    ready(codes.start(&account, Purpose::IdentityCheck, &email)).unwrap();
+}
+
+#[test]
+fn account_locks_after_consecutive_failures_and_success_resets() {
+    let limits = Limits::builder()
+        .account_failure_cap(6)
+        .account_lockout(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    let (codes, outbox, clock) = memory_service();
+    let codes = codes.with_config(Config::default().with_limits(limits));
+    let (account, email) = ann();
+
+    // Five failures, then a success: the count restarts.
+    let a = ready(codes.start(&account, Purpose::Recovery, &email)).unwrap();
+    let code = outbox.last_code_to(&email).unwrap();
+    for _ in 0..4 {
+        let _ = ready(codes.verify(&a.id, Purpose::Recovery, &wrong_code(code.expose()))).unwrap();
+    }
+    assert!(
+        ready(codes.verify(&a.id, Purpose::Recovery, code.expose()))
+            .unwrap()
+            .is_approved()
+    );
+
+    // Six failures across two challenges lock the account.
+    let mut wrong = 0;
+    for _ in 0..2 {
+        clock.advance(Duration::from_secs(1));
+        let c = ready(codes.start(&account, Purpose::Recovery, &email)).unwrap();
+        let code = outbox.last_code_to(&email).unwrap();
+        for _ in 0..3 {
+            match ready(codes.verify(&c.id, Purpose::Recovery, &wrong_code(code.expose()))).unwrap()
+            {
+                Verification::Rejected { .. } => wrong += 1,
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+    assert_eq!(wrong, 6);
+    clock.advance(Duration::from_secs(60));
+    let err = ready(codes.start(&account, Purpose::Recovery, &email)).unwrap_err();
+    assert!(matches!(
+        err,
+        Error::RateLimited {
+            limit: RateLimit::AccountFailures,
+            ..
+        }
+    ));
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(3540)));
+
+    // A challenge started before the lock cannot be used to keep guessing, even
+    // with the right code.
+    let (codes2, outbox2, clock2) = memory_service();
+    let short = Limits::builder()
+        .account_failure_cap(6)
+        .account_lockout(Duration::from_secs(300))
+        .build()
+        .unwrap();
+    let codes2 = codes2.with_config(Config::default().with_limits(short));
+    let early = ready(codes2.start(&account, Purpose::Recovery, &email)).unwrap();
+    let early_code = outbox2.last_code_to(&email).unwrap();
+    clock2.advance(Duration::from_secs(1));
+    let late = ready(codes2.start(&account, Purpose::Recovery, &email)).unwrap();
+    let late_code = outbox2.last_code_to(&email).unwrap();
+    for _ in 0..5 {
+        let _ = ready(codes2.verify(&late.id, Purpose::Recovery, &wrong_code(late_code.expose())))
+            .unwrap();
+    }
+    let _ = ready(codes2.verify(
+        &early.id,
+        Purpose::Recovery,
+        &wrong_code(early_code.expose()),
+    ))
+    .unwrap();
+    let v = ready(codes2.verify(&early.id, Purpose::Recovery, early_code.expose())).unwrap();
+    assert!(
+        matches!(v, Verification::AccountLocked { retry_after } if retry_after == Duration::from_secs(300)),
+        "{v:?}"
+    );
+    clock2.advance(Duration::from_secs(300));
+    assert!(
+        ready(codes2.verify(&early.id, Purpose::Recovery, early_code.expose()))
+            .unwrap()
+            .is_approved()
+    );
+}
+
+#[test]
+fn codes_are_bound_to_purpose_and_account() {
+    let (codes, outbox, _clock) = memory_service();
+    let (account, email) = ann();
+    let sent = ready(codes.start(&account, Purpose::AddSecurityInfo, &email)).unwrap();
+    let code = outbox.last_code_to(&email).unwrap();
+    let v = ready(codes.verify(&sent.id, Purpose::Recovery, code.expose())).unwrap();
+    assert!(matches!(
+        v,
+        Verification::Rejected {
+            reason: Rejection::WrongPurpose,
+            remaining: 4
+        }
+    ));
+    let mallory = AccountId::new("mallory").unwrap();
+    let v = ready(codes.verify_for_account(
+        &sent.id,
+        Purpose::AddSecurityInfo,
+        &mallory,
+        code.expose(),
+    ))
+    .unwrap();
+    assert!(matches!(
+        v,
+        Verification::Rejected {
+            reason: Rejection::WrongAccount,
+            remaining: 3
+        }
+    ));
+    let proof = ready(codes.verify_for_account(
+        &sent.id,
+        Purpose::AddSecurityInfo,
+        &account,
+        code.expose(),
+    ))
+    .unwrap()
+    .into_proof()
+    .unwrap();
+    assert_eq!(proof.account(), &account);
+    assert_eq!(proof.purpose(), Purpose::AddSecurityInfo);
+    assert_eq!(proof.destination(), &email);
+    assert_eq!(proof.challenge(), &sent.id);
+}
+
+#[test]
+fn a_failed_delivery_cancels_the_challenge() {
+    let (codes, outbox, _clock) = memory_service();
+    let (account, email) = ann();
+    outbox.set_failing(true);
+    let err = ready(codes.start(&account, Purpose::Recovery, &email)).unwrap_err();
+    assert!(matches!(err, Error::Delivery(_)));
+    assert_eq!(err.to_string(), "delivery failed");
+    assert!(outbox.is_empty());
+    assert_eq!(codes.store().len(), 1);
+}
+
+#[test]
+fn unknown_and_swept_challenges_are_not_found() {
+    let (codes, outbox, clock) = memory_service();
+    let (account, email) = ann();
+    let unknown = ChallengeId::from_bytes([9; 16]);
+    assert!(matches!(
+        ready(codes.verify(&unknown, Purpose::Recovery, "123456")).unwrap(),
+        Verification::NotFound
+    ));
+    assert!(matches!(
+        ready(codes.resend(&unknown)),
+        Err(Error::ChallengeNotFound)
+    ));
+    assert!(matches!(
+        ready(codes.cancel(&unknown)),
+        Err(Error::ChallengeNotFound)
+    ));
+
+    let sent = ready(codes.start(&account, Purpose::Recovery, &email)).unwrap();
+    let code = outbox.last_code_to(&email).unwrap();
+    clock.advance(Duration::from_secs(600 + 899));
+    assert_eq!(ready(codes.sweep()).unwrap(), 0);
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(
+        ready(codes.sweep()).unwrap(),
+        1,
+        "the challenge is past its retention"
+    );
+    clock.advance(Duration::from_secs(3600 - 1500));
+    assert_eq!(
+        ready(codes.sweep()).unwrap(),
+        1,
+        "the destination's window is over"
+    );
+    assert!(matches!(
+        ready(codes.verify(&sent.id, Purpose::Recovery, code.expose())).unwrap(),
+        Verification::NotFound
+    ));
+}
+
+#[test]
+fn cancel_stops_a_challenge() {
+    let (codes, outbox, _clock) = memory_service();
+    let (account, email) = ann();
+    let sent = ready(codes.start(&account, Purpose::IdentityCheck, &email)).unwrap();
+    let code = outbox.last_code_to(&email).unwrap();
+    ready(codes.cancel(&sent.id)).unwrap();
+    assert!(matches!(
+        ready(codes.verify(&sent.id, Purpose::IdentityCheck, code.expose())).unwrap(),
+        Verification::Canceled
+    ));
+    assert!(matches!(
+        ready(codes.cancel(&sent.id)),
+        Err(Error::ChallengeNotPending(Status::Canceled))
+    ));
+}
+
+#[test]
+fn challenges_survive_key_rotation_until_the_old_key_is_dropped() {
+    let old = SecretKey::from_bytes([1; 32]);
+    let new = SecretKey::from_bytes([2; 32]);
+    let outbox = Arc::new(Outbox::new());
+    let clock = Arc::new(ManualClock::new(T0));
+    let store = Arc::new(MemoryChallengeStore::new());
+    let (account, email) = ann();
+
+    let before = SecurityCodes::new(store.clone(), outbox.clone(), Keyring::new(1, old.clone()))
+        .with_clock(clock.clone());
+    let sent = ready(before.start(&account, Purpose::Recovery, &email)).unwrap();
+    let code = outbox.last_code_to(&email).unwrap();
+
+    let rotated = SecurityCodes::new(
+        store.clone(),
+        outbox.clone(),
+        Keyring::new(2, new.clone()).with_retired(1, old).unwrap(),
+    )
+    .with_clock(clock.clone());
+    ready(rotated.start(
+        &account,
+        Purpose::IdentityCheck,
+        &Contact::phone("+14255550100").unwrap(),
+    ))
+    .unwrap();
+    assert!(
+        ready(rotated.verify(&sent.id, Purpose::Recovery, code.expose()))
+            .unwrap()
+            .is_approved()
+    );
+
+    let dropped = SecurityCodes::new(store, outbox, Keyring::new(2, new)).with_clock(clock);
+    let err = ready(dropped.verify(&sent.id, Purpose::Recovery, code.expose()));
+    assert!(matches!(err, Ok(Verification::AlreadyUsed)), "{err:?}");
+    let orphan = ready(before.start(
+        &account,
+        Purpose::Recovery,
+        &Contact::email("b@example.org").unwrap(),
+    ))
+    .unwrap();
+    assert!(matches!(
+        ready(dropped.verify(&orphan.id, Purpose::Recovery, "123456")),
+        Err(Error::UnknownKey(1))
+    ));
+}
+
+#[test]
+fn typed_input_is_normalised() {
+    let (codes, outbox, _clock) = memory_service();
+    let (account, email) = ann();
+    let sent = ready(codes.start(&account, Purpose::IdentityCheck, &email)).unwrap();
+    let code = outbox.last_code_to(&email).unwrap();
+    let c = code.expose();
+    let v = ready(codes.verify(
+        &sent.id,
+        Purpose::IdentityCheck,
+        &format!("  {}-{} ", &c[..3], &c[3..]),
+    ))
+    .unwrap();
+    assert!(v.is_approved(), "{v:?}");
+    let sent = ready(codes.start(&account, Purpose::Recovery, &email)).unwrap();
+    let code = outbox.last_code_to(&email).unwrap();
+    let full_width: String = code
+        .expose()
+        .chars()
+        .map(|d| char::from_u32(d as u32 + 0xFEE0).unwrap())
+        .collect();
+    assert!(
+        ready(codes.verify(&sent.id, Purpose::Recovery, &full_width))
+            .unwrap()
+            .is_approved()
+    );
+    let sent = ready(codes.start(&account, Purpose::ChangePhone, &email)).unwrap();
+    let v = ready(codes.verify(&sent.id, Purpose::ChangePhone, "12345")).unwrap();
+    assert!(
+        matches!(
+            v,
+            Verification::Rejected {
+                remaining: 4,
+                reason: Rejection::Malformed(seccode::Malformed::WrongLength {
+                    expected: 6,
+                    found: 5
+                })
+            }
+        ),
+        "{v:?}"
+    );
+}
