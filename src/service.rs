@@ -33,7 +33,7 @@ use crate::store::ChallengeStore;
 /// let account = AccountId::new("user-42")?;
 /// let email = Contact::email("ann@example.org")?;
 /// let sent = codes.start(&account, Purpose::IdentityCheck, &email).await?;
-/// assert_eq!(sent.destination.as_str(), "an•••@example.org");
+/// assert_eq!(sent.destination.as_str(), "a•••@example.org");
 ///
 /// let code = outbox.last_code_to(&email).expect("a code was sent");
 /// let proof = codes
