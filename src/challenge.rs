@@ -434,10 +434,10 @@ impl Challenge {
     ///
     /// [`Error::UnknownKey`] if the keyring no longer holds the challenge's key.
     pub fn code(&self, keyring: &Keyring) -> Result<Code, Error> {
-        let symbols = keyring
+        let value = keyring
             .derive(self.key_id, &self.derivation_input(self.generation))
             .ok_or(Error::UnknownKey(self.key_id))?;
-        Ok(self.format.render(&symbols))
+        Ok(self.format.render(&value))
     }
 
     fn derivation_input(&self, generation: u32) -> DerivationInput<'_> {
@@ -619,7 +619,7 @@ impl Attempt {
     /// [`Error::UnknownKey`] if the keyring no longer holds the challenge's key.
     pub fn check(&self, keyring: &Keyring, input: &str) -> Result<Result<(), Rejection>, Error> {
         let typed = match self.format.normalize(input) {
-            Ok(symbols) => symbols,
+            Ok(value) => value,
             Err(m) => return Ok(Err(Rejection::Malformed(m))),
         };
         let input = DerivationInput {
@@ -631,7 +631,7 @@ impl Attempt {
         let expected = keyring
             .derive(self.key_id, &input)
             .ok_or(Error::UnknownKey(self.key_id))?;
-        if ct_eq(typed.as_slice(), expected.as_slice()) {
+        if ct_eq(&typed.to_bytes(), &expected.to_bytes()) {
             Ok(Ok(()))
         } else {
             Ok(Err(Rejection::WrongCode))

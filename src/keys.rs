@@ -17,7 +17,7 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use crate::code::{CodeFormat, Symbols};
+use crate::code::{CodeFormat, CodeValue};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -121,7 +121,7 @@ impl Keyring {
 
     /// Derives the code of one challenge generation, or `None` if the ring does not
     /// hold `key_id`.
-    pub(crate) fn derive(&self, key_id: u32, input: &DerivationInput<'_>) -> Option<Symbols> {
+    pub(crate) fn derive(&self, key_id: u32, input: &DerivationInput<'_>) -> Option<CodeValue> {
         let (_, state) = self.keys.iter().find(|(id, _)| *id == key_id)?;
         let mut mac = state.clone();
         let mut message = [0u8; INPUT_LEN];
@@ -132,13 +132,9 @@ impl Keyring {
         message[28..44].copy_from_slice(input.salt);
         message[44..48].copy_from_slice(&input.generation.to_be_bytes());
         mac.update(&message);
-        let mut tag: [u8; 32] = mac.finalize().into_bytes().into();
-        let mut random = [0u8; 24];
-        random.copy_from_slice(&tag[..24]);
-        let symbols = input.format.reduce(&random);
-        tag.zeroize();
-        random.zeroize();
-        Some(symbols)
+        // `CtOutput` zeroizes itself on drop.
+        let tag = mac.finalize();
+        Some(input.format.reduce(tag.as_bytes()))
     }
 }
 
@@ -212,9 +208,7 @@ mod tests {
         let mut mac = HmacSha256::new_from_slice(&key).unwrap();
         mac.update(&message);
         let tag = mac.finalize().into_bytes();
-        let mut random = [0u8; 24];
-        random.copy_from_slice(&tag[..24]);
-        let want = CodeFormat::default().reduce(&random);
+        let want = CodeFormat::default().reduce(&tag[..24]);
         assert_eq!(ring.derive(5, &input(7)), Some(want));
     }
 
