@@ -3,6 +3,8 @@
 //!
 //! Run: `cargo bench --bench verify`
 
+#![allow(clippy::unwrap_used)] // a benchmark whose set-up fails should stop loudly
+
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::pin;

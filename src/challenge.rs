@@ -28,6 +28,7 @@ use rand::CryptoRng;
 use crate::clock::Timestamp;
 use crate::code::{Code, CodeFormat, Malformed};
 use crate::contact::Contact;
+use crate::counter::{CounterKey, CounterKind};
 use crate::error::{Error, RateLimit};
 use crate::keys::{DerivationInput, Keyring, ct_eq};
 use crate::policy::{Policy, Purpose};
@@ -235,11 +236,13 @@ pub struct Challenge {
     salt: [u8; 16],
     account: AccountId,
     destination: Contact,
+    /// Cached so that verifying never reads or hashes the account id.
+    account_key: [u8; 16],
     expires_at: Timestamp,
     last_sent_at: Timestamp,
     key_id: u32,
-    generation: u32,
     resend_cooldown_secs: u32,
+    generation: u8,
     attempts: u8,
     max_attempts: u8,
     sends: u8,
@@ -261,7 +264,7 @@ pub struct ChallengeParts {
     pub expires_at: Timestamp,
     pub last_sent_at: Timestamp,
     pub key_id: u32,
-    pub generation: u32,
+    pub generation: u8,
     pub resend_cooldown_secs: u32,
     pub attempts: u8,
     pub max_attempts: u8,
@@ -289,6 +292,7 @@ impl Challenge {
         Self {
             id: ChallengeId::generate(rng),
             salt,
+            account_key: *CounterKey::account_failures(&account).digest(),
             account,
             destination,
             expires_at: now + policy.lifetime(),
@@ -312,6 +316,7 @@ impl Challenge {
         Self {
             id: p.id,
             salt: p.salt,
+            account_key: *CounterKey::account_failures(&p.account).digest(),
             account: p.account,
             destination: p.destination,
             expires_at: p.expires_at,
@@ -361,6 +366,11 @@ impl Challenge {
         &self.account
     }
 
+    /// The key of the account's consecutive-failure counter.
+    pub fn account_failures_key(&self) -> CounterKey {
+        CounterKey::from_parts(CounterKind::AccountFailures, self.account_key)
+    }
+
     /// Why the code was sent.
     pub fn purpose(&self) -> Purpose {
         self.purpose
@@ -407,7 +417,7 @@ impl Challenge {
     }
 
     /// Which code is current: 0 for the first, +1 per new code.
-    pub fn generation(&self) -> u32 {
+    pub fn generation(&self) -> u8 {
         self.generation
     }
 
@@ -440,12 +450,12 @@ impl Challenge {
         Ok(self.format.render(&value))
     }
 
-    fn derivation_input(&self, generation: u32) -> DerivationInput<'_> {
+    fn derivation_input(&self, generation: u8) -> DerivationInput<'_> {
         DerivationInput {
             format: self.format,
             id: &self.id.0,
             salt: &self.salt,
-            generation,
+            generation: u32::from(generation),
         }
     }
 
@@ -599,7 +609,7 @@ pub struct Attempt {
     id: ChallengeId,
     salt: [u8; 16],
     key_id: u32,
-    generation: u32,
+    generation: u8,
     format: CodeFormat,
     number: u8,
     remaining: u8,
@@ -626,7 +636,7 @@ impl Attempt {
             format: self.format,
             id: &self.id.0,
             salt: &self.salt,
-            generation: self.generation,
+            generation: u32::from(self.generation),
         };
         let expected = keyring
             .derive(self.key_id, &input)

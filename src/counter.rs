@@ -13,46 +13,105 @@ use crate::contact::Contact;
 use crate::error::{Error, RateLimit};
 use crate::policy::Limits;
 
-/// Names one counter record.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// What a counter counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
-pub enum CounterKey {
+pub enum CounterKind {
     /// Consecutive failed verifications of an account.
-    AccountFailures(AccountId),
-    /// Messages sent to one destination; keyed by the SHA-256 of the canonical
-    /// contact so counter keys carry no address.
-    DestinationSends([u8; 32]),
+    AccountFailures,
+    /// Messages sent to one destination.
+    DestinationSends,
+}
+
+impl CounterKind {
+    /// A stable snake-case name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CounterKind::AccountFailures => "account_failures",
+            CounterKind::DestinationSends => "destination_sends",
+        }
+    }
+}
+
+/// Names one counter record: its kind and a 128-bit digest of what it counts
+/// (`SHA-256(tag ‖ kind ‖ account id or address)`, truncated).
+///
+/// Keys are small and `Copy`, so checking a counter on the verification path
+/// neither allocates nor reads the account's strings, and stores never hold an
+/// address or account id in a counter key. Finding a second account whose key
+/// equals a given one takes about 2¹²⁸ work.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CounterKey {
+    kind: CounterKind,
+    digest: [u8; 16],
 }
 
 impl CounterKey {
-    /// The key of a destination's send counter.
-    pub fn destination(contact: &Contact) -> Self {
-        CounterKey::DestinationSends(Sha256::digest(contact.expose().as_bytes()).into())
+    fn new(kind: CounterKind, value: &str) -> Self {
+        let mut h = Sha256::new();
+        h.update(b"seccode-counter-v1\0");
+        h.update(kind.as_str().as_bytes());
+        h.update([0]);
+        h.update(value.as_bytes());
+        let full = h.finalize();
+        let mut digest = [0u8; 16];
+        digest.copy_from_slice(&full[..16]);
+        Self { kind, digest }
     }
 
-    /// A stable string form for stores that key by string, e.g.
-    /// `account:{id}` or `destination:{hex digest}`.
+    /// The key of an account's consecutive-failure counter.
+    pub fn account_failures(account: &AccountId) -> Self {
+        Self::new(CounterKind::AccountFailures, account.as_str())
+    }
+
+    /// The key of a destination's send counter.
+    pub fn destination_sends(contact: &Contact) -> Self {
+        Self::new(CounterKind::DestinationSends, contact.expose())
+    }
+
+    /// A key from its parts, as read back from storage.
+    pub const fn from_parts(kind: CounterKind, digest: [u8; 16]) -> Self {
+        Self { kind, digest }
+    }
+
+    /// What it counts.
+    pub const fn kind(&self) -> CounterKind {
+        self.kind
+    }
+
+    /// The digest.
+    pub const fn digest(&self) -> &[u8; 16] {
+        &self.digest
+    }
+
+    /// A stable string form for stores that key by string:
+    /// `{kind}:{32 hex digits}`, e.g. `account_failures:3f…`.
     pub fn storage_key(&self) -> String {
-        match self {
-            CounterKey::AccountFailures(a) => format!("account:{a}"),
-            CounterKey::DestinationSends(d) => {
-                let mut s = String::with_capacity(12 + 64);
-                s.push_str("destination:");
-                for b in d {
-                    s.push_str(&format!("{b:02x}"));
-                }
-                s
-            }
+        let mut s = String::with_capacity(self.kind.as_str().len() + 33);
+        s.push_str(self.kind.as_str());
+        s.push(':');
+        for b in self.digest {
+            s.push(char::from(HEX[usize::from(b >> 4)]));
+            s.push(char::from(HEX[usize::from(b & 15)]));
         }
+        s
+    }
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+impl std::hash::Hash for CounterKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // The digest is already uniform: its first 8 bytes are a good hash.
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&self.digest[..8]);
+        state.write_u64(u64::from_le_bytes(first) ^ self.kind as u64);
     }
 }
 
 impl fmt::Debug for CounterKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CounterKey::AccountFailures(a) => write!(f, "AccountFailures({a:?})"),
-            CounterKey::DestinationSends(_) => f.write_str("DestinationSends(<digest>)"),
-        }
+        write!(f, "CounterKey({})", self.storage_key())
     }
 }
 
@@ -189,9 +248,16 @@ mod tests {
     #[test]
     fn storage_keys_hide_the_address() {
         let contact = Contact::email("secret@example.org").unwrap();
-        let key = CounterKey::destination(&contact);
+        let key = CounterKey::destination_sends(&contact);
         assert!(!key.storage_key().contains("secret"));
         assert!(!format!("{key:?}").contains("secret"));
-        assert_eq!(key.storage_key().len(), 12 + 64);
+        assert_eq!(key.storage_key().len(), "destination_sends:".len() + 32);
+        let account = AccountId::new("secret@example.org").unwrap();
+        assert_ne!(
+            CounterKey::account_failures(&account),
+            key,
+            "kinds are separated"
+        );
+        assert_eq!(CounterKey::from_parts(key.kind(), *key.digest()), key);
     }
 }

@@ -83,7 +83,7 @@ pub use channel::{ConsoleChannel, DeliveryChannel, Message, MessageKind, Outbox}
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use code::{Alphabet, Code, CodeFormat, Malformed};
 pub use contact::{Contact, ContactKind, MaskedContact};
-pub use counter::{Counter, CounterKey};
+pub use counter::{Counter, CounterKey, CounterKind};
 pub use error::{BoxError, ContactError, Error, PolicyError, RateLimit, Result};
 pub use keys::{Keyring, SecretKey};
 pub use policy::{Config, GuessBound, Limits, LimitsBuilder, Policy, PolicyBuilder, Purpose};

@@ -284,16 +284,15 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock> SecurityCodes<S, C, K> {
             .store
             .update(id, |c| {
                 c.begin_attempt(&expected, now)
-                    .map(|a| (a, c.account().clone()))
+                    .map(|a| (a, c.account_failures_key()))
             })
             .await?;
-        let (attempt, account) = match begun {
+        let (attempt, key) = match begun {
             None => return Ok(Verification::NotFound),
             Some(Err(outcome)) => return Ok(outcome),
             Some(Ok(begun)) => begun,
         };
         let limits = *self.config.limits();
-        let key = CounterKey::AccountFailures(account);
         if let Err(retry_after) = self
             .store
             .update_counter(&key, |c| c.count_failure(&limits, now))
@@ -353,7 +352,7 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock> SecurityCodes<S, C, K> {
     }
 
     async fn refuse_locked_account(&self, account: &AccountId, now: Timestamp) -> Result<()> {
-        let key = CounterKey::AccountFailures(account.clone());
+        let key = CounterKey::account_failures(account);
         match self
             .store
             .get_counter(&key)
@@ -371,7 +370,7 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock> SecurityCodes<S, C, K> {
     async fn count_destination_send(&self, destination: &Contact, now: Timestamp) -> Result<()> {
         let limits = *self.config.limits();
         self.store
-            .update_counter(&CounterKey::destination(destination), |c| {
+            .update_counter(&CounterKey::destination_sends(destination), |c| {
                 c.count_send(&limits, now)
             })
             .await?

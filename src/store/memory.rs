@@ -1,10 +1,10 @@
 //! [`MemoryChallengeStore`]: sharded, bounded, expiring; the default store.
 
 use std::cmp::Reverse;
-use std::collections::hash_map::{Entry, RandomState};
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::fmt;
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Mutex, MutexGuard};
 
 use crate::challenge::{Challenge, ChallengeId};
@@ -19,9 +19,12 @@ use crate::store::ChallengeStore;
 /// * **Sharded** 64 ways by challenge id, so threads rarely wait for each other.
 /// * **Bounded**: an insert into a full shard first sweeps it, then fails with
 ///   [`Error::Store`] rather than grow (default: 1 048 576 challenges).
-/// * **Expiring**: each shard keeps a min-heap of retention deadlines; inserts and
-///   [`ChallengeStore::sweep`] pop only what has expired, so sweeping costs work
-///   proportional to what expired, not to what is stored.
+/// * **Expiring**: each shard files its challenges by the minute their retention
+///   ends ([`Challenge::retain_until`] rounded up to a whole minute); a sweep
+///   (run by [`ChallengeStore::sweep`] and by inserts into a full shard) takes
+///   only the minutes that have passed, so it costs work proportional to what
+///   expired, not to what is stored. A record goes at the first sweep at or after
+///   its minute.
 ///
 /// Challenges are lost when the process exits and are not shared between
 /// processes; use the SQLite or Redis stores for that.
@@ -37,7 +40,6 @@ use crate::store::ChallengeStore;
 pub struct MemoryChallengeStore {
     shards: Box<[Mutex<Shard>]>,
     counters: Box<[Mutex<CounterShard>]>,
-    counter_hasher: RandomState,
     shard_capacity: usize,
 }
 
@@ -69,12 +71,23 @@ impl Hasher for IdHasher {
 #[derive(Default)]
 struct Shard {
     challenges: HashMap<u64, Box<Challenge>, BuildHasherDefault<IdHasher>>,
-    expiry: BinaryHeap<Reverse<(Timestamp, u64)>>,
+    /// Map keys of the challenges whose retention ends in each minute: 8 bytes a
+    /// challenge, where a heap of (deadline, key) pairs would take 16.
+    expiry: BTreeMap<u64, Vec<u64>>,
 }
 
+const MINUTE_MS: u64 = 60_000;
+
+/// The minute a record filed at `deadline` is swept: the first whole minute at or
+/// after it.
+fn minute_of(deadline: Timestamp) -> u64 {
+    deadline.as_unix_millis().div_ceil(MINUTE_MS)
+}
+
+/// Counter keys are digests, so they hash by passing through too.
 #[derive(Default)]
 struct CounterShard {
-    counters: HashMap<CounterKey, Counter>,
+    counters: HashMap<CounterKey, Counter, BuildHasherDefault<IdHasher>>,
     expiry: BinaryHeap<Reverse<(Timestamp, CounterKey)>>,
 }
 
@@ -93,13 +106,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Shard {
     fn sweep(&mut self, now: Timestamp) -> usize {
         let mut removed = 0;
-        while let Some(Reverse((at, key))) = self.expiry.peek().copied() {
-            if at > now {
+        while let Some(entry) = self.expiry.first_entry() {
+            if entry.key().saturating_mul(MINUTE_MS) > now.as_unix_millis() {
                 break;
             }
-            self.expiry.pop();
-            if self.challenges.remove(&key).is_some() {
-                removed += 1;
+            for key in entry.remove() {
+                if self.challenges.remove(&key).is_some() {
+                    removed += 1;
+                }
             }
         }
         removed
@@ -145,7 +159,6 @@ impl MemoryChallengeStore {
             counters: (0..SHARDS)
                 .map(|_| Mutex::new(CounterShard::default()))
                 .collect(),
-            counter_hasher: RandomState::new(),
             shard_capacity: capacity.div_ceil(SHARDS).max(1),
         }
     }
@@ -166,8 +179,7 @@ impl MemoryChallengeStore {
     }
 
     fn counter_shard(&self, key: &CounterKey) -> &Mutex<CounterShard> {
-        let i = (self.counter_hasher.hash_one(key) as usize) % SHARDS;
-        &self.counters[i]
+        &self.counters[usize::from(key.digest()[8]) % SHARDS]
     }
 
     /// The synchronous core of [`ChallengeStore::insert`].
@@ -187,7 +199,11 @@ impl MemoryChallengeStore {
                 v.insert(Box::new(challenge));
             }
         }
-        shard.expiry.push(Reverse((deadline, key)));
+        shard
+            .expiry
+            .entry(minute_of(deadline))
+            .or_default()
+            .push(key);
         Ok(())
     }
 
@@ -201,22 +217,20 @@ impl MemoryChallengeStore {
     fn update_counter_now<R>(&self, key: &CounterKey, mut f: impl FnMut(&mut Counter) -> R) -> R {
         let mut shard = lock(self.counter_shard(key));
         let shard = &mut *shard;
-        match shard.counters.get_mut(key) {
-            Some(counter) => {
-                let out = f(counter);
-                if counter.is_empty() {
-                    shard.counters.remove(key);
+        match shard.counters.entry(*key) {
+            Entry::Occupied(mut slot) => {
+                let out = f(slot.get_mut());
+                if slot.get().is_empty() {
+                    slot.remove();
                 }
                 out
             }
-            None => {
+            Entry::Vacant(slot) => {
                 let mut counter = Counter::default();
                 let out = f(&mut counter);
                 if !counter.is_empty() {
-                    shard
-                        .expiry
-                        .push(Reverse((counter.expires_at, key.clone())));
-                    shard.counters.insert(key.clone(), counter);
+                    shard.expiry.push(Reverse((counter.expires_at, *key)));
+                    slot.insert(counter);
                 }
                 out
             }
@@ -341,8 +355,8 @@ mod tests {
         }
         assert_eq!(stored, store.len());
         assert!(stored <= 64);
-        // After retention everything can be swept and inserted again.
-        let later = T0 + Duration::from_secs(600) + crate::challenge::RETENTION;
+        // A minute after retention everything can be swept and inserted again.
+        let later = T0 + Duration::from_secs(600 + 60) + crate::challenge::RETENTION;
         let c = challenge(&mut rng, later);
         store.insert_now(c, later).unwrap();
     }
@@ -355,19 +369,25 @@ mod tests {
             let at = T0 + Duration::from_secs(i);
             store.insert_now(challenge(&mut rng, at), at).unwrap();
         }
-        // Retention ends 10 min + 15 min after issue: at T0+25m+99s the first 100 go.
-        let now = T0 + Duration::from_secs(25 * 60 + 99);
+        // Retention ends 10 + 15 minutes after issue, and records go at the first
+        // whole minute after that. T0 is 20 s past a minute, so at T0+25m+100s the
+        // records issued in the first 100 s have had their minute (T0+25m+40s).
+        let now = T0 + Duration::from_secs(25 * 60 + 100);
         let removed: usize = store.shards.iter().map(|s| lock(s).sweep(now)).sum();
-        assert_eq!(removed, 100);
-        assert_eq!(store.len(), 900);
-        let left: usize = store.shards.iter().map(|s| lock(s).expiry.len()).sum();
-        assert_eq!(left, 900, "only expired heap entries were popped");
+        assert_eq!(removed, 101);
+        assert_eq!(store.len(), 899);
+        let left: usize = store
+            .shards
+            .iter()
+            .map(|s| lock(s).expiry.values().map(Vec::len).sum::<usize>())
+            .sum();
+        assert_eq!(left, 899, "only expired minutes were taken");
     }
 
     #[test]
     fn counters_expire_and_empty_ones_vanish() {
         let store = MemoryChallengeStore::new();
-        let key = CounterKey::AccountFailures(AccountId::new("a").unwrap());
+        let key = CounterKey::account_failures(&AccountId::new("a").unwrap());
         store.update_counter_now(&key, |c| {
             c.count = 1;
             c.expires_at = T0;

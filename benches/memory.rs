@@ -1,0 +1,70 @@
+//! Bytes per pending challenge in the memory store at one million challenges,
+//! measured as the growth of the process's resident set (so allocator overhead,
+//! hash-table slack and the expiry heap are all counted).
+//!
+//! Run: `cargo bench --bench memory`
+
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use seccode::{
+    AccountId, Challenge, ChallengeStore, Contact, MemoryChallengeStore, Policy, Purpose, SendKind,
+    Timestamp,
+};
+
+const T0: Timestamp = Timestamp::from_unix_millis(1_700_000_000_000);
+const N: usize = 1_000_000;
+
+fn ready<F: Future>(f: F) -> F::Output {
+    match pin!(f)
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(out) => out,
+        Poll::Pending => panic!("not ready"),
+    }
+}
+
+/// Resident set size in bytes, from /proc/self/statm (Linux).
+fn rss() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` would pass nothing.
+    let Some(before) = rss() else {
+        eprintln!("memory: /proc/self/statm is unavailable; skipped");
+        return;
+    };
+    let policy = Policy::default();
+    let mut rng = StdRng::seed_from_u64(7);
+    let store = MemoryChallengeStore::with_capacity(2 * N);
+    let base = before;
+    let mut string_bytes = 0u64;
+    for i in 0..N {
+        let account = AccountId::new(format!("account-{i:06}")).expect("valid id");
+        let to = Contact::email(&format!("user{i:06}@example.com")).expect("valid address");
+        string_bytes += (account.as_str().len() + to.expose().len()) as u64;
+        let mut c = Challenge::issue(account, Purpose::Recovery, to, &policy, 1, &mut rng, T0);
+        c.record_send(SendKind::First, T0).expect("first send");
+        ready(store.insert(c, T0)).expect("insert");
+    }
+    let after = rss().unwrap_or(base);
+    assert_eq!(store.len(), N);
+    let grown = after.saturating_sub(base);
+    println!("memory/pending_challenges: {N}");
+    println!("memory/rss_growth_bytes: {grown}");
+    println!(
+        "memory/bytes_per_pending_challenge: {:.1}",
+        grown as f64 / N as f64
+    );
+    println!(
+        "memory/string_bytes_per_challenge: {:.1} (account id + address)",
+        string_bytes as f64 / N as f64
+    );
+}
