@@ -3,11 +3,11 @@
 //! A code is never stored. It is `HMAC-SHA256(key, tag ‖ format ‖ id ‖ salt ‖
 //! generation)` — 48 bytes of input, so with the HMAC state pre-keyed a derivation
 //! costs two SHA-256 compressions — reduced to the code's alphabet by
-//! [`CodeFormat::reduce`]. A dump of the store without the key reveals nothing
+//! a multiply-shift reduction (`CodeFormat::reduce`). A dump of the store without the key reveals nothing
 //! about any code (the crate's answer to OWASP ASVS 5.0 §6.5.2, which asks for
 //! salted hashing of short secrets: there is no hash to attack offline).
 //!
-//! [`ct_eq`] is the only place in the crate that compares secrets.
+//! `ct_eq` is the only place in the crate that compares secrets.
 
 use std::fmt;
 
