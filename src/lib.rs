@@ -90,3 +90,8 @@ pub use policy::{Config, GuessBound, Limits, LimitsBuilder, Policy, PolicyBuilde
 pub use service::{SecurityCodes, Sent};
 pub use store::ChallengeStore;
 pub use store::memory::MemoryChallengeStore;
+
+/// The README's examples compile as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
