@@ -231,7 +231,10 @@ impl Pool {
 /// Makes sure `slot` holds a pool of `size` with at least `need` uses left
 /// (`per_item` uses per challenge), rebuilding it — untimed — otherwise.
 fn pool(slot: &mut Option<Pool>, size: usize, per_item: usize, need: usize) -> &mut Pool {
-    if slot.as_ref().is_none_or(|p| p.used + need > p.items.len() * per_item) {
+    if slot
+        .as_ref()
+        .is_none_or(|p| p.used + need > p.items.len() * per_item)
+    {
         *slot = None; // free the old store before building the next
         *slot = Some(Pool::new(size));
     }
@@ -248,7 +251,11 @@ fn wrong_guesses(slot: &mut Option<Pool>, size: usize, iters: u64) -> Duration {
         let start = Instant::now();
         for k in p.used..p.used + batch {
             let item = &p.items[k % size];
-            let v = ready(p.codes.verify(&item.id, Purpose::Recovery, text(&item.wrong))).unwrap();
+            let v = ready(
+                p.codes
+                    .verify(&item.id, Purpose::Recovery, text(&item.wrong)),
+            )
+            .unwrap();
             assert!(matches!(v, Verification::Rejected { .. }));
         }
         elapsed += start.elapsed();
@@ -272,7 +279,11 @@ fn service(c: &mut Criterion) {
                 let p = pool(&mut right, PENDING, 1, batch);
                 let start = Instant::now();
                 for item in &p.items[p.used..p.used + batch] {
-                    let v = ready(p.codes.verify(&item.id, Purpose::Recovery, text(&item.right))).unwrap();
+                    let v = ready(
+                        p.codes
+                            .verify(&item.id, Purpose::Recovery, text(&item.right)),
+                    )
+                    .unwrap();
                     assert!(v.is_approved());
                 }
                 elapsed += start.elapsed();
@@ -306,7 +317,12 @@ fn service(c: &mut Criterion) {
                     s.spawn(move || {
                         for k in base..base + per_thread {
                             let item = &p.items[t * half + k % half];
-                            let v = ready(p.codes.verify(&item.id, Purpose::Recovery, text(&item.wrong))).unwrap();
+                            let v = ready(p.codes.verify(
+                                &item.id,
+                                Purpose::Recovery,
+                                text(&item.wrong),
+                            ))
+                            .unwrap();
                             assert!(matches!(v, Verification::Rejected { .. }));
                         }
                     });
@@ -330,7 +346,11 @@ fn service(c: &mut Criterion) {
         let mut i = 0;
         b.iter(|| {
             i += 1;
-            let sent = ready(p.codes.start(&account, Purpose::Recovery, &to[i % to.len()])).unwrap();
+            let sent = ready(
+                p.codes
+                    .start(&account, Purpose::Recovery, &to[i % to.len()]),
+            )
+            .unwrap();
             black_box(sent)
         })
     });
