@@ -1,12 +1,10 @@
 //! Bytes per pending challenge in the memory store at one million challenges,
 //! measured as the growth of the process's resident set (so allocator overhead,
-//! hash-table slack and the expiry heap are all counted).
+//! hash-table slack and the expiry index are all counted).
 //!
 //! Run: `cargo bench --bench memory`
 
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
+mod support;
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -15,18 +13,10 @@ use seccode::{
     Timestamp,
 };
 
+use support::ready;
+
 const T0: Timestamp = Timestamp::from_unix_millis(1_700_000_000_000);
 const N: usize = 1_000_000;
-
-fn ready<F: Future>(f: F) -> F::Output {
-    match pin!(f)
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
-        Poll::Ready(out) => out,
-        Poll::Pending => panic!("not ready"),
-    }
-}
 
 /// Resident set size in bytes, from /proc/self/statm (Linux).
 fn rss() -> Option<u64> {
@@ -36,7 +26,6 @@ fn rss() -> Option<u64> {
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; `cargo test --benches` would pass nothing.
     let Some(before) = rss() else {
         eprintln!("memory: /proc/self/statm is unavailable; skipped");
         return;

@@ -5,37 +5,26 @@
 
 #![allow(clippy::unwrap_used)] // a benchmark whose set-up fails should stop loudly
 
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use hmac::{Hmac, KeyInit, Mac};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+mod support;
+
 use seccode::{
     AccountId, BoxError, Challenge, ChallengeId, Config, Contact, DeliveryChannel, Expected,
     Keyring, Limits, ManualClock, MemoryChallengeStore, Message, Policy, Purpose, Rejection,
     SecretKey, SecurityCodes, SendKind, Timestamp, Verification,
 };
 use sha2::Sha256;
+use support::ready;
 
 const T0: Timestamp = Timestamp::from_unix_millis(1_700_000_000_000);
 const PENDING: usize = 1_000_000;
-
-/// The memory store's futures are always ready: poll once, no runtime in the way.
-fn ready<F: Future>(f: F) -> F::Output {
-    match pin!(f)
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
-        Poll::Ready(out) => out,
-        Poll::Pending => panic!("not ready"),
-    }
-}
 
 /// Keeps the last code instead of sending it.
 #[derive(Default)]
