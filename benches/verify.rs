@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used)] // a benchmark whose set-up fails should stop loudly
 
+mod support;
+
 use std::hint::black_box;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -13,8 +15,6 @@ use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use hmac::{Hmac, KeyInit, Mac};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-mod support;
-
 use seccode::{
     AccountId, BoxError, Challenge, ChallengeId, Config, Contact, DeliveryChannel, Expected,
     Keyring, Limits, ManualClock, MemoryChallengeStore, Message, Policy, Purpose, Rejection,
