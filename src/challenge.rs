@@ -250,6 +250,7 @@ pub struct Challenge {
     purpose: Purpose,
     format: CodeFormat,
     status: Status,
+    decoy: bool,
 }
 
 /// The fields of a stored challenge, for store implementations that persist and
@@ -273,6 +274,7 @@ pub struct ChallengeParts {
     pub purpose: Purpose,
     pub format: CodeFormat,
     pub status: Status,
+    pub decoy: bool,
 }
 
 impl Challenge {
@@ -308,7 +310,23 @@ impl Challenge {
             purpose,
             format: policy.format(),
             status: Status::Pending,
+            decoy: false,
         }
+    }
+
+    /// Turns the challenge into a decoy: it behaves like any other — counts
+    /// attempts, expires, locks — but never approves. Account recovery answers an
+    /// unknown identifier with one, so the answer looks like a real pending
+    /// recovery (see [`crate::flows`]).
+    #[must_use]
+    pub fn into_decoy(mut self) -> Self {
+        self.decoy = true;
+        self
+    }
+
+    /// Whether this is a decoy.
+    pub fn is_decoy(&self) -> bool {
+        self.decoy
     }
 
     /// Rebuilds a challenge read back from storage.
@@ -331,6 +349,7 @@ impl Challenge {
             purpose: p.purpose,
             format: p.format,
             status: p.status,
+            decoy: p.decoy,
         }
     }
 
@@ -353,6 +372,7 @@ impl Challenge {
             purpose: self.purpose,
             format: self.format,
             status: self.status,
+            decoy: self.decoy,
         }
     }
 
@@ -559,6 +579,13 @@ impl Challenge {
             return Verification::Rejected {
                 remaining: self.attempts_left(),
                 reason: Rejection::Superseded,
+            };
+        }
+        if self.decoy {
+            // Nobody was sent this code; even a lucky guess is wrong.
+            return Verification::Rejected {
+                remaining: attempt.remaining,
+                reason: Rejection::WrongCode,
             };
         }
         self.status = Status::Approved;

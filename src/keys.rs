@@ -138,6 +138,36 @@ impl Keyring {
     }
 }
 
+impl Keyring {
+    /// `HMAC-SHA256(current key, domain ‖ 0 ‖ data)`: authenticates the crate's own
+    /// tokens and makes its decoys deterministic. Domains keep these apart from
+    /// code derivation, whose input starts with a fixed 10-byte tag.
+    pub(crate) fn tag(&self, domain: &str, data: &[u8]) -> [u8; 32] {
+        self.tag_with(self.current, domain, data).unwrap_or([0; 32])
+    }
+
+    fn tag_with(&self, key_id: u32, domain: &str, data: &[u8]) -> Option<[u8; 32]> {
+        let (_, state) = self.keys.iter().find(|(id, _)| *id == key_id)?;
+        let mut mac = state.clone();
+        mac.update(b"seccode-tag:");
+        mac.update(domain.as_bytes());
+        mac.update(&[0]);
+        mac.update(data);
+        Some(mac.finalize().into_bytes().into())
+    }
+
+    /// Whether `tag` (a prefix of a [`Keyring::tag`]) was made under any key in the ring.
+    pub(crate) fn verify_tag(&self, domain: &str, data: &[u8], tag: &[u8]) -> bool {
+        let mut ok = false;
+        for (id, _) in &self.keys {
+            if let Some(full) = self.tag_with(*id, domain, data) {
+                ok |= tag.len() <= full.len() && ct_eq(&full[..tag.len()], tag);
+            }
+        }
+        ok && !tag.is_empty()
+    }
+}
+
 impl fmt::Debug for Keyring {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ids: Vec<u32> = self.keys.iter().map(|(id, _)| *id).collect();

@@ -70,6 +70,7 @@ pub mod code;
 pub mod contact;
 pub mod counter;
 pub mod error;
+pub mod events;
 pub mod keys;
 pub mod policy;
 pub mod service;
@@ -85,6 +86,9 @@ pub use code::{Alphabet, Code, CodeFormat, Malformed};
 pub use contact::{Contact, ContactKind, MaskedContact};
 pub use counter::{Counter, CounterKey, CounterKind};
 pub use error::{BoxError, ContactError, Error, PolicyError, RateLimit, Result};
+#[cfg(feature = "tracing")]
+pub use events::TracingEvents;
+pub use events::{Event, EventLog, Events, NoEvents};
 pub use keys::{Keyring, SecretKey};
 pub use policy::{Config, GuessBound, Limits, LimitsBuilder, Policy, PolicyBuilder, Purpose};
 pub use service::{SecurityCodes, Sent};

@@ -11,6 +11,7 @@ use crate::clock::{Clock, SystemClock, Timestamp};
 use crate::contact::{Contact, MaskedContact};
 use crate::counter::CounterKey;
 use crate::error::{Error, RateLimit, Result};
+use crate::events::{Event, Events, NoEvents};
 use crate::keys::Keyring;
 use crate::policy::{Config, Purpose};
 use crate::store::ChallengeStore;
@@ -48,12 +49,13 @@ use crate::store::ChallengeStore;
 /// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
 /// # }
 /// ```
-pub struct SecurityCodes<S, C, K = SystemClock> {
+pub struct SecurityCodes<S, C, K = SystemClock, E = NoEvents> {
     store: S,
     channel: C,
     clock: K,
     keyring: Keyring,
     config: Config,
+    events: E,
 }
 
 /// What the person is told after a code was sent.
@@ -87,8 +89,8 @@ impl Sent {
     }
 }
 
-impl<S, C> SecurityCodes<S, C, SystemClock> {
-    /// A service on the system clock with the default [`Config`].
+impl<S, C> SecurityCodes<S, C, SystemClock, NoEvents> {
+    /// A service on the system clock with the default [`Config`] and no events.
     pub fn new(store: S, channel: C, keyring: Keyring) -> Self {
         Self {
             store,
@@ -96,20 +98,43 @@ impl<S, C> SecurityCodes<S, C, SystemClock> {
             clock: SystemClock,
             keyring,
             config: Config::default(),
+            events: NoEvents,
         }
     }
 }
 
-impl<S, C, K> SecurityCodes<S, C, K> {
+impl<S, C, K, E> SecurityCodes<S, C, K, E> {
     /// The same service reading time from `clock` (e.g. a [`ManualClock`](crate::ManualClock)).
-    pub fn with_clock<K2>(self, clock: K2) -> SecurityCodes<S, C, K2> {
+    pub fn with_clock<K2>(self, clock: K2) -> SecurityCodes<S, C, K2, E> {
         SecurityCodes {
             store: self.store,
             channel: self.channel,
             clock,
             keyring: self.keyring,
             config: self.config,
+            events: self.events,
         }
+    }
+
+    /// The same service reporting to `events`.
+    pub fn with_events<E2>(self, events: E2) -> SecurityCodes<S, C, K, E2> {
+        SecurityCodes {
+            store: self.store,
+            channel: self.channel,
+            clock: self.clock,
+            keyring: self.keyring,
+            config: self.config,
+            events,
+        }
+    }
+
+    /// The event sink.
+    pub fn events(&self) -> &E {
+        &self.events
+    }
+
+    pub(crate) fn keyring(&self) -> &Keyring {
+        &self.keyring
     }
 
     /// The same service with another configuration.
@@ -135,7 +160,12 @@ impl<S, C, K> SecurityCodes<S, C, K> {
     }
 }
 
-impl<S: ChallengeStore, C: DeliveryChannel, K: Clock> SecurityCodes<S, C, K> {
+impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S, C, K, E> {
+    /// The current time on the service's clock.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
     /// Starts a challenge: issues a code for `purpose` and sends it to `destination`.
     ///
     /// # Errors
@@ -148,6 +178,31 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock> SecurityCodes<S, C, K> {
         account: &AccountId,
         purpose: Purpose,
         destination: &Contact,
+    ) -> Result<Sent> {
+        self.start_challenge(account, purpose, destination, false)
+            .await
+    }
+
+    /// Does everything [`SecurityCodes::start`] does — limits, counters, a stored
+    /// challenge, a derived code, a message — except delivering the message, and the
+    /// challenge never approves. For answers that must look alike whether or not
+    /// an account exists.
+    pub(crate) async fn start_decoy(
+        &self,
+        account: &AccountId,
+        purpose: Purpose,
+        destination: &Contact,
+    ) -> Result<Sent> {
+        self.start_challenge(account, purpose, destination, true)
+            .await
+    }
+
+    async fn start_challenge(
+        &self,
+        account: &AccountId,
+        purpose: Purpose,
+        destination: &Contact,
+        decoy: bool,
     ) -> Result<Sent> {
         let now = self.clock.now();
         self.refuse_locked_account(account, now).await?;
@@ -162,17 +217,47 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock> SecurityCodes<S, C, K> {
             &mut rand::rng(),
             now,
         );
+        if decoy {
+            challenge = challenge.into_decoy();
+        }
         challenge.record_send(SendKind::First, now)?;
         let code = challenge.code(&self.keyring)?;
         let sent = Sent::of(&challenge);
         self.store.insert(challenge, now).await?;
         let message = Message::code(destination.clone(), purpose, code, policy.lifetime());
+        if decoy {
+            return Ok(sent);
+        }
+        self.events.emit(&Event::ChallengeIssued {
+            challenge: sent.id,
+            account: account.clone(),
+            purpose,
+            destination: sent.destination.clone(),
+        });
         if let Err(e) = self.channel.deliver(&message).await {
             // Nobody got the code: end the challenge so it cannot be guessed at.
             self.store.update(&sent.id, |c| c.cancel(now)).await?;
             return Err(Error::Delivery(e));
         }
+        self.emit_delivered(&sent, purpose);
         Ok(sent)
+    }
+
+    fn emit_delivered(&self, sent: &Sent, purpose: Purpose) {
+        self.events.emit(&Event::ChallengeDelivered {
+            challenge: sent.id,
+            purpose,
+            destination: sent.destination.clone(),
+        });
+    }
+
+    /// Sends a notice (a message without a code).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Delivery`].
+    pub async fn notify(&self, message: &Message) -> Result<()> {
+        self.channel.deliver(message).await.map_err(Error::Delivery)
     }
 
     /// Sends the same code again (same generation): for a message that is slow or
@@ -212,6 +297,10 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock> SecurityCodes<S, C, K> {
             .await?
             .ok_or(Error::ChallengeNotFound)??;
         let code = challenge.code(&self.keyring)?;
+        let sent = Sent::of(&challenge);
+        if challenge.is_decoy() {
+            return Ok(sent);
+        }
         let lifetime = challenge.expires_at().saturating_since(now);
         let message = Message::code(
             challenge.destination().clone(),
@@ -223,7 +312,8 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock> SecurityCodes<S, C, K> {
             .deliver(&message)
             .await
             .map_err(Error::Delivery)?;
-        Ok(Sent::of(&challenge))
+        self.emit_delivered(&sent, challenge.purpose());
+        Ok(sent)
     }
 
     /// Checks a code for `purpose`. See [`SecurityCodes::verify_for_account`] when
@@ -274,6 +364,36 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock> SecurityCodes<S, C, K> {
     }
 
     async fn verify_expected(
+        &self,
+        id: &ChallengeId,
+        expected: Expected<'_>,
+        input: &str,
+    ) -> Result<Verification> {
+        let outcome = self.verify_counted(id, expected, input).await?;
+        let (challenge, purpose) = (*id, expected.purpose);
+        match &outcome {
+            Verification::Approved(proof) => self.events.emit(&Event::ChallengeVerified {
+                challenge,
+                account: proof.account().clone(),
+                purpose,
+            }),
+            Verification::Rejected { remaining, .. } => self.events.emit(&Event::ChallengeFailed {
+                challenge,
+                purpose,
+                remaining: *remaining,
+            }),
+            Verification::Locked | Verification::AccountLocked { .. } => self
+                .events
+                .emit(&Event::ChallengeLocked { challenge, purpose }),
+            Verification::Expired => self
+                .events
+                .emit(&Event::ChallengeExpired { challenge, purpose }),
+            _ => {}
+        }
+        Ok(outcome)
+    }
+
+    async fn verify_counted(
         &self,
         id: &ChallengeId,
         expected: Expected<'_>,
@@ -377,7 +497,7 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock> SecurityCodes<S, C, K> {
     }
 }
 
-impl<S: fmt::Debug, C: fmt::Debug, K: fmt::Debug> fmt::Debug for SecurityCodes<S, C, K> {
+impl<S: fmt::Debug, C: fmt::Debug, K: fmt::Debug, E> fmt::Debug for SecurityCodes<S, C, K, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SecurityCodes")
             .field("store", &self.store)
@@ -385,6 +505,6 @@ impl<S: fmt::Debug, C: fmt::Debug, K: fmt::Debug> fmt::Debug for SecurityCodes<S
             .field("clock", &self.clock)
             .field("keyring", &self.keyring)
             .field("config", &self.config)
-            .finish()
+            .finish_non_exhaustive()
     }
 }

@@ -1,0 +1,183 @@
+//! A typed event stream: what happened, with ids, purposes and masked contacts
+//! only — never a code, a key or an address.
+//!
+//! Implement [`Events`] to feed your audit log or metrics; the default,
+//! [`NoEvents`], compiles to nothing. With the `tracing` feature,
+//! [`TracingEvents`] writes each event as a `tracing` event.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::challenge::{AccountId, ChallengeId};
+use crate::clock::Timestamp;
+use crate::contact::MaskedContact;
+use crate::policy::Purpose;
+
+/// Something the service did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A challenge was created and its first code is about to be sent.
+    ChallengeIssued {
+        /// The challenge.
+        challenge: ChallengeId,
+        /// Its account.
+        account: AccountId,
+        /// Its purpose.
+        purpose: Purpose,
+        /// Where the code goes.
+        destination: MaskedContact,
+    },
+    /// A message with a code was handed to the channel.
+    ChallengeDelivered {
+        /// The challenge.
+        challenge: ChallengeId,
+        /// Its purpose.
+        purpose: Purpose,
+        /// Where the code went.
+        destination: MaskedContact,
+    },
+    /// The right code was entered.
+    ChallengeVerified {
+        /// The challenge.
+        challenge: ChallengeId,
+        /// Its account.
+        account: AccountId,
+        /// Its purpose.
+        purpose: Purpose,
+    },
+    /// A code was rejected.
+    ChallengeFailed {
+        /// The challenge.
+        challenge: ChallengeId,
+        /// Its purpose.
+        purpose: Purpose,
+        /// Guesses left.
+        remaining: u8,
+    },
+    /// A challenge used up its attempts, or its account is locked out.
+    ChallengeLocked {
+        /// The challenge.
+        challenge: ChallengeId,
+        /// Its purpose.
+        purpose: Purpose,
+    },
+    /// A code was entered after its challenge expired.
+    ChallengeExpired {
+        /// The challenge.
+        challenge: ChallengeId,
+        /// Its purpose.
+        purpose: Purpose,
+    },
+    /// A contact was verified and became security info.
+    SecurityInfoAdded {
+        /// The account.
+        account: AccountId,
+        /// The contact.
+        contact: MaskedContact,
+    },
+    /// A contact was removed from an account's security info.
+    SecurityInfoRemoved {
+        /// The account.
+        account: AccountId,
+        /// The contact.
+        contact: MaskedContact,
+    },
+    /// Someone asked to recover an account. `account` is `None` when no account
+    /// has the identifier: the answer they got looked the same.
+    RecoveryStarted {
+        /// The account, if the identifier belongs to one.
+        account: Option<AccountId>,
+    },
+    /// A recovery code was entered: the person is back in.
+    RecoveryCompleted {
+        /// The account.
+        account: AccountId,
+    },
+    /// All of an account's security info was replaced after a recovery: sensitive
+    /// operations wait until `until` unless an original contact is proven.
+    HoldStarted {
+        /// The account.
+        account: AccountId,
+        /// When the hold ends.
+        until: Timestamp,
+    },
+    /// A hold ended early because an original contact was proven.
+    HoldReleased {
+        /// The account.
+        account: AccountId,
+    },
+    /// A limit refused a request.
+    RateLimited {
+        /// The account, when known.
+        account: Option<AccountId>,
+        /// How long until the request can succeed.
+        retry_after: Duration,
+    },
+}
+
+/// Receives [`Event`]s. Called inline on the request path: keep it quick (hand
+/// off to a channel or a buffered logger).
+pub trait Events: Send + Sync {
+    /// Observes one event.
+    fn emit(&self, event: &Event);
+}
+
+/// Ignores every event.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoEvents;
+
+impl Events for NoEvents {
+    #[inline]
+    fn emit(&self, _event: &Event) {}
+}
+
+impl<E: Events + ?Sized> Events for std::sync::Arc<E> {
+    fn emit(&self, event: &Event) {
+        (**self).emit(event)
+    }
+}
+
+/// Keeps every event in memory, for tests and development.
+#[derive(Default)]
+pub struct EventLog(std::sync::Mutex<Vec<Event>>);
+
+impl EventLog {
+    /// An empty log.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// All events so far, oldest first.
+    pub fn events(&self) -> Vec<Event> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+impl Events for EventLog {
+    fn emit(&self, event: &Event) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(event.clone());
+    }
+}
+
+impl fmt::Debug for EventLog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventLog").finish_non_exhaustive()
+    }
+}
+
+/// Writes each event as a `tracing` event at `INFO` (target `seccode`), with its
+/// fields in `Debug` form. Requires the `tracing` feature.
+#[cfg(feature = "tracing")]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TracingEvents;
+
+#[cfg(feature = "tracing")]
+impl Events for TracingEvents {
+    fn emit(&self, event: &Event) {
+        tracing::info!(target: "seccode", event = ?event);
+    }
+}
