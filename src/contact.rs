@@ -147,6 +147,23 @@ impl Contact {
         }
     }
 
+    /// The form accounts are looked up by: the canonical form, with an email
+    /// address's local part lower-cased too. RFC 5321 lets a server treat `John@`
+    /// and `john@` as two mailboxes, but practically none do, and a lookup that
+    /// kept the case would let the two be security info of two accounts.
+    pub fn lookup_key(&self) -> String {
+        match self.kind() {
+            ContactKind::Email => self.0.to_lowercase(),
+            ContactKind::Phone => self.0.to_string(),
+        }
+    }
+
+    /// Whether two contacts name the same mailbox or number (equal
+    /// [lookup keys](Contact::lookup_key)).
+    pub fn same_as(&self, other: &Contact) -> bool {
+        self.lookup_key() == other.lookup_key()
+    }
+
     /// The address itself, for the channel that delivers to it. Never log it.
     pub fn expose(&self) -> &str {
         &self.0
@@ -332,6 +349,15 @@ mod tests {
         assert!(!c.confirm_address("not an address"));
         let p = Contact::phone("+14255550123").unwrap();
         assert!(p.confirm_address("+1 425 555 0123"));
+    }
+
+    #[test]
+    fn lookup_ignores_case_of_the_whole_address() {
+        let a = Contact::email("John.Doe@Example.com").unwrap();
+        let b = Contact::email("john.doe@example.COM").unwrap();
+        assert_ne!(a, b, "delivery keeps the local part as typed");
+        assert!(a.same_as(&b));
+        assert_eq!(a.lookup_key(), "john.doe@example.com");
     }
 
     #[test]

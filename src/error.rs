@@ -8,6 +8,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::challenge::Status;
+use crate::clock::Timestamp;
 
 /// Shorthand for results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -53,6 +54,49 @@ pub enum Error {
     /// The challenge was issued under a key the keyring no longer holds.
     #[error("key {0} is not in the keyring")]
     UnknownKey(u32),
+    /// No account has this id.
+    #[error("account not found")]
+    AccountNotFound,
+    /// An account with this id already exists.
+    #[error("account already exists")]
+    AccountExists,
+    /// The account already has this contact as verified security info.
+    #[error("this contact is already part of the account's security info")]
+    DuplicateContact,
+    /// The account has as many security info entries as allowed.
+    #[error("the account has the most security info entries allowed")]
+    TooManyContacts,
+    /// The contact was proven, but it is verified security info of another
+    /// account. Reported only after the code was entered, i.e. to someone who
+    /// controls the contact.
+    #[error("this contact is in use by another account")]
+    ContactInUse,
+    /// Removing this would leave the account without verified security info.
+    #[error("the last verified contact cannot be removed")]
+    LastContact,
+    /// No security info entry has this id, or it is not usable for this step.
+    #[error("no such security info")]
+    UnknownSecurityInfo,
+    /// The full address or last four digits did not match. Counts as a failed
+    /// attempt on the account.
+    #[error("that doesn't match the security info on file")]
+    ContactProofFailed,
+    /// All security info was replaced after a recovery; sensitive operations wait
+    /// until the hold ends or an original contact is proven.
+    #[error("security info changes are on hold until {until}")]
+    OnHold {
+        /// When the hold ends.
+        until: Timestamp,
+    },
+    /// A proof was for another account or purpose, or is too old for this step.
+    #[error("the proof does not allow this operation")]
+    ProofMismatch,
+    /// A recovery token is malformed, forged or expired.
+    #[error("invalid or expired recovery token")]
+    InvalidToken,
+    /// A ticket is unknown, used or expired.
+    #[error("invalid, used or expired ticket")]
+    InvalidTicket,
     /// The delivery channel failed to send a message.
     #[error("delivery failed")]
     Delivery(#[source] BoxError),

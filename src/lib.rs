@@ -63,6 +63,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod account;
 pub mod challenge;
 pub mod channel;
 pub mod clock;
@@ -76,6 +77,10 @@ pub mod policy;
 pub mod service;
 pub mod store;
 
+pub use account::{
+    Account, AccountParts, Hold, InfoState, Recovered, SecurityInfo, SecurityInfoId,
+    SecurityInfoView, TicketRecord,
+};
 pub use challenge::{
     AccountId, Attempt, Challenge, ChallengeId, ChallengeParts, Expected, Proof, Rejection,
     SendKind, Status, Verification,
@@ -92,8 +97,9 @@ pub use events::{Event, EventLog, Events, NoEvents};
 pub use keys::{Keyring, SecretKey};
 pub use policy::{Config, GuessBound, Limits, LimitsBuilder, Policy, PolicyBuilder, Purpose};
 pub use service::{SecurityCodes, Sent};
-pub use store::ChallengeStore;
 pub use store::memory::MemoryChallengeStore;
+pub use store::memory_accounts::MemoryAccountStore;
+pub use store::{AccountStore, ChallengeStore};
 
 /// The README's examples compile as doctests.
 #[cfg(doctest)]

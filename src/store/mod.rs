@@ -1,4 +1,5 @@
-//! The storage port: [`ChallengeStore`], and the in-memory implementation.
+//! The storage ports — [`ChallengeStore`] and [`AccountStore`] — and their
+//! in-memory implementations.
 //!
 //! # Contract
 //!
@@ -26,12 +27,15 @@
 
 use std::future::Future;
 
-use crate::challenge::{Challenge, ChallengeId};
+use crate::account::Account;
+use crate::challenge::{AccountId, Challenge, ChallengeId};
 use crate::clock::Timestamp;
+use crate::contact::Contact;
 use crate::counter::{Counter, CounterKey};
 use crate::error::Error;
 
 pub mod memory;
+pub mod memory_accounts;
 
 /// Where challenges and counters live. See the [module docs](self) for the
 /// contract every implementation keeps.
@@ -161,5 +165,88 @@ impl<T: ChallengeStore> ChallengeStore for std::sync::Arc<T> {
 
     fn sweep(&self, now: Timestamp) -> impl Future<Output = Result<usize, Error>> + Send {
         (**self).sweep(now)
+    }
+}
+
+/// Where accounts and their security info live.
+///
+/// # Contract
+///
+/// * [`AccountStore::update`] is an atomic read-modify-write of one account with a
+///   pure closure (which may run more than once), like [`ChallengeStore::update`].
+/// * **A verified contact belongs to at most one account**, compared by
+///   [`Contact::lookup_key`](crate::Contact::lookup_key). An update (or create)
+///   whose result would verify a contact that another account has verified must
+///   change nothing and fail with [`Error::ContactInUse`]. This is the safe
+///   direction: a contact is never silently moved between accounts.
+/// * [`AccountStore::find_verified`] only ever returns an account that has the
+///   contact *verified*: pending entries are invisible to recovery.
+pub trait AccountStore: Send + Sync {
+    /// Stores a new account.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::AccountExists`]; [`Error::ContactInUse`]; [`Error::Store`].
+    fn create(&self, account: Account) -> impl Future<Output = Result<(), Error>> + Send;
+
+    /// Reads an account.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`].
+    fn get(&self, id: &AccountId) -> impl Future<Output = Result<Option<Account>, Error>> + Send;
+
+    /// The account that has `contact` as verified security info.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`].
+    fn find_verified(
+        &self,
+        contact: &Contact,
+    ) -> impl Future<Output = Result<Option<AccountId>, Error>> + Send;
+
+    /// Atomically applies `f` to the account and stores the result; `None` if there
+    /// is no such account. When `f` returns `Err`, nothing is stored.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ContactInUse`] (nothing stored); [`Error::Store`].
+    fn update<R, F>(
+        &self,
+        id: &AccountId,
+        f: F,
+    ) -> impl Future<Output = Result<Option<R>, Error>> + Send
+    where
+        F: FnMut(&mut Account) -> Result<R, Error> + Send,
+        R: Send;
+}
+
+impl<T: AccountStore> AccountStore for std::sync::Arc<T> {
+    fn create(&self, account: Account) -> impl Future<Output = Result<(), Error>> + Send {
+        (**self).create(account)
+    }
+
+    fn get(&self, id: &AccountId) -> impl Future<Output = Result<Option<Account>, Error>> + Send {
+        (**self).get(id)
+    }
+
+    fn find_verified(
+        &self,
+        contact: &Contact,
+    ) -> impl Future<Output = Result<Option<AccountId>, Error>> + Send {
+        (**self).find_verified(contact)
+    }
+
+    fn update<R, F>(
+        &self,
+        id: &AccountId,
+        f: F,
+    ) -> impl Future<Output = Result<Option<R>, Error>> + Send
+    where
+        F: FnMut(&mut Account) -> Result<R, Error> + Send,
+        R: Send,
+    {
+        (**self).update(id, f)
     }
 }

@@ -1,0 +1,530 @@
+//! Accounts and their security info: a pure model with time as an argument, kept
+//! by an [`AccountStore`](crate::store::AccountStore) and changed only through
+//! its atomic update.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::challenge::AccountId;
+use crate::clock::Timestamp;
+use crate::contact::{Contact, ContactKind, MaskedContact};
+use crate::error::Error;
+use crate::keys::ct_eq;
+
+/// Names one security info entry within its account. Ids are never reused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SecurityInfoId(pub u32);
+
+impl fmt::Display for SecurityInfoId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Whether an entry has been proven.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum InfoState {
+    /// A code was sent; not used for anything until it is entered.
+    Pending,
+    /// Proven: used for recovery, identity checks and notices.
+    Verified,
+}
+
+/// One email address or phone number of an account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SecurityInfo {
+    /// Its id within the account.
+    pub id: SecurityInfoId,
+    /// The contact.
+    pub contact: Contact,
+    /// Pending or verified.
+    pub state: InfoState,
+    /// When it was added.
+    pub added_at: Timestamp,
+    /// When it was verified.
+    pub verified_at: Option<Timestamp>,
+    /// For a pending phone number that replaces another (change phone): the entry
+    /// removed once this one is verified.
+    pub replaces: Option<SecurityInfoId>,
+}
+
+impl SecurityInfo {
+    /// Whether the entry is verified.
+    pub fn is_verified(&self) -> bool {
+        self.state == InfoState::Verified
+    }
+
+    /// What may be shown: id, kind, masked contact, state.
+    pub fn view(&self) -> SecurityInfoView {
+        SecurityInfoView {
+            id: self.id,
+            kind: self.contact.kind(),
+            contact: self.contact.masked(),
+            verified: self.is_verified(),
+        }
+    }
+}
+
+/// An entry as shown to the person: the contact masked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SecurityInfoView {
+    /// Its id, to name it in the next request.
+    pub id: SecurityInfoId,
+    /// Email or phone.
+    pub kind: ContactKind,
+    /// The masked contact, e.g. `•••••••23`.
+    pub contact: MaskedContact,
+    /// Whether it is verified.
+    pub verified: bool,
+}
+
+/// A 30-day (by default) hold on sensitive operations after a recovery replaced
+/// all of an account's security info; see [`crate::flows`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hold {
+    /// When the hold ends by itself.
+    pub until: Timestamp,
+    /// The verified contacts the account had when it was recovered; proving any
+    /// of them ends the hold early.
+    pub originals: Vec<Contact>,
+}
+
+/// What the account looked like when it was last recovered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recovered {
+    /// When the recovery completed.
+    pub at: Timestamp,
+    /// The verified contacts at that time.
+    pub originals: Vec<Contact>,
+}
+
+/// A single-use ticket, stored as the SHA-256 of its secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TicketRecord {
+    /// SHA-256 of the ticket's secret.
+    pub digest: [u8; 32],
+    /// When it stops being accepted.
+    pub expires_at: Timestamp,
+}
+
+impl fmt::Debug for TicketRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TicketRecord")
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An account's security state: its security info, a pending hold, the last
+/// recovery, outstanding tickets.
+///
+/// # Examples
+///
+/// ```
+/// use seccode::{Account, AccountId, Contact, Timestamp};
+///
+/// let now = Timestamp::from_unix_millis(0);
+/// let account = Account::new(AccountId::new("user-1")?)
+///     .with_verified_contact(Contact::email("ann@example.org")?, now)?;
+/// assert_eq!(account.verified().count(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    id: AccountId,
+    info: Vec<SecurityInfo>,
+    next_info_id: u32,
+    recovered: Option<Recovered>,
+    hold: Option<Hold>,
+    tickets: Vec<TicketRecord>,
+}
+
+/// The fields of an account, for stores that persist and read back records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct AccountParts {
+    pub id: AccountId,
+    pub info: Vec<SecurityInfo>,
+    pub next_info_id: u32,
+    pub recovered: Option<Recovered>,
+    pub hold: Option<Hold>,
+    pub tickets: Vec<TicketRecord>,
+}
+
+impl Account {
+    /// An account without security info.
+    pub fn new(id: AccountId) -> Self {
+        Self {
+            id,
+            info: Vec::new(),
+            next_info_id: 1,
+            recovered: None,
+            hold: None,
+            tickets: Vec::new(),
+        }
+    }
+
+    /// Adds a contact the application has already proven (e.g. at sign-up).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DuplicateContact`] if the account already has it.
+    pub fn with_verified_contact(
+        mut self,
+        contact: Contact,
+        now: Timestamp,
+    ) -> Result<Self, Error> {
+        if self.info.iter().any(|i| i.contact.same_as(&contact)) {
+            return Err(Error::DuplicateContact);
+        }
+        let id = self.next_id();
+        self.info.push(SecurityInfo {
+            id,
+            contact,
+            state: InfoState::Verified,
+            added_at: now,
+            verified_at: Some(now),
+            replaces: None,
+        });
+        Ok(self)
+    }
+
+    /// Rebuilds an account read back from storage.
+    pub fn from_parts(p: AccountParts) -> Self {
+        Self {
+            id: p.id,
+            info: p.info,
+            next_info_id: p.next_info_id,
+            recovered: p.recovered,
+            hold: p.hold,
+            tickets: p.tickets,
+        }
+    }
+
+    /// The fields, for storage.
+    pub fn to_parts(&self) -> AccountParts {
+        AccountParts {
+            id: self.id.clone(),
+            info: self.info.clone(),
+            next_info_id: self.next_info_id,
+            recovered: self.recovered.clone(),
+            hold: self.hold.clone(),
+            tickets: self.tickets.clone(),
+        }
+    }
+
+    /// The id.
+    pub fn id(&self) -> &AccountId {
+        &self.id
+    }
+
+    /// All entries, pending ones included.
+    pub fn security_info(&self) -> &[SecurityInfo] {
+        &self.info
+    }
+
+    /// The verified entries: the only ones used for recovery, identity checks and
+    /// notices.
+    pub fn verified(&self) -> impl Iterator<Item = &SecurityInfo> {
+        self.info.iter().filter(|i| i.is_verified())
+    }
+
+    /// One entry.
+    pub fn info(&self, id: SecurityInfoId) -> Option<&SecurityInfo> {
+        self.info.iter().find(|i| i.id == id)
+    }
+
+    /// The verified entry for `contact`, if any.
+    pub fn verified_entry(&self, contact: &Contact) -> Option<&SecurityInfo> {
+        self.verified().find(|i| i.contact.same_as(contact))
+    }
+
+    /// The current hold, if it has not ended by `now`.
+    pub fn hold(&self, now: Timestamp) -> Option<&Hold> {
+        self.hold.as_ref().filter(|h| now < h.until)
+    }
+
+    /// The last recovery.
+    pub fn recovered(&self) -> Option<&Recovered> {
+        self.recovered.as_ref()
+    }
+
+    /// Refuses sensitive operations during a hold.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::OnHold`].
+    pub fn check_hold(&self, now: Timestamp) -> Result<(), Error> {
+        match self.hold(now) {
+            Some(h) => Err(Error::OnHold { until: h.until }),
+            None => Ok(()),
+        }
+    }
+
+    fn next_id(&mut self) -> SecurityInfoId {
+        let id = SecurityInfoId(self.next_info_id);
+        self.next_info_id += 1;
+        id
+    }
+
+    /// Adds `contact` as pending (or refreshes its pending entry). Pending entries
+    /// older than `pending_ttl` are dropped first; they never counted for anything.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DuplicateContact`] if it is already verified on this account;
+    /// [`Error::TooManyContacts`] if the account has `max_entries` entries.
+    pub fn add_pending(
+        &mut self,
+        contact: &Contact,
+        replaces: Option<SecurityInfoId>,
+        max_entries: usize,
+        pending_ttl: Duration,
+        now: Timestamp,
+    ) -> Result<SecurityInfoId, Error> {
+        self.info
+            .retain(|i| i.is_verified() || now < i.added_at + pending_ttl);
+        if let Some(entry) = self.info.iter_mut().find(|i| i.contact.same_as(contact)) {
+            if entry.is_verified() {
+                return Err(Error::DuplicateContact);
+            }
+            entry.added_at = now;
+            entry.replaces = replaces;
+            entry.contact = contact.clone();
+            return Ok(entry.id);
+        }
+        if self.info.len() >= max_entries {
+            return Err(Error::TooManyContacts);
+        }
+        let id = self.next_id();
+        self.info.push(SecurityInfo {
+            id,
+            contact: contact.clone(),
+            state: InfoState::Pending,
+            added_at: now,
+            verified_at: None,
+            replaces,
+        });
+        Ok(id)
+    }
+
+    /// Marks the pending entry for `contact` verified — adding it if it was
+    /// dropped meanwhile — and removes the entry it replaces. Returns the removed
+    /// contact, if any.
+    pub fn verify_pending(&mut self, contact: &Contact, now: Timestamp) -> Option<Contact> {
+        let replaces = match self.info.iter_mut().find(|i| i.contact.same_as(contact)) {
+            Some(entry) => {
+                entry.state = InfoState::Verified;
+                entry.verified_at = Some(now);
+                entry.replaces.take()
+            }
+            None => {
+                let id = self.next_id();
+                self.info.push(SecurityInfo {
+                    id,
+                    contact: contact.clone(),
+                    state: InfoState::Verified,
+                    added_at: now,
+                    verified_at: Some(now),
+                    replaces: None,
+                });
+                None
+            }
+        };
+        let old = replaces?;
+        let at = self.info.iter().position(|i| i.id == old)?;
+        Some(self.info.remove(at).contact)
+    }
+
+    /// Removes an entry.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownSecurityInfo`] if there is none with this id;
+    /// [`Error::LastContact`] if it is the last verified one.
+    pub fn remove(&mut self, id: SecurityInfoId) -> Result<SecurityInfo, Error> {
+        let at = self
+            .info
+            .iter()
+            .position(|i| i.id == id)
+            .ok_or(Error::UnknownSecurityInfo)?;
+        if self.info[at].is_verified() && self.verified().count() == 1 {
+            return Err(Error::LastContact);
+        }
+        Ok(self.info.remove(at))
+    }
+
+    /// Notes a completed recovery: the verified contacts now are the originals a
+    /// later hold protects.
+    pub fn record_recovery(&mut self, now: Timestamp) {
+        self.recovered = Some(Recovered {
+            at: now,
+            originals: self.verified().map(|i| i.contact.clone()).collect(),
+        });
+    }
+
+    /// After a change of security info: if, within `hold_period` of the last
+    /// recovery, no original contact is verified any more, starts a hold of
+    /// `hold_period`. Returns its end if one started.
+    pub fn start_hold_if_replaced(
+        &mut self,
+        hold_period: Duration,
+        now: Timestamp,
+    ) -> Option<Timestamp> {
+        let recovered = self.recovered.as_ref()?;
+        if now >= recovered.at + hold_period {
+            return None;
+        }
+        let kept = recovered
+            .originals
+            .iter()
+            .any(|o| self.verified().any(|i| i.contact.same_as(o)));
+        if kept || self.hold(now).is_some() {
+            return None;
+        }
+        let until = now + hold_period;
+        self.hold = Some(Hold {
+            until,
+            originals: recovered.originals.clone(),
+        });
+        self.recovered = None;
+        Some(until)
+    }
+
+    /// Ends the hold if `proven` is one of its original contacts.
+    pub fn release_hold(&mut self, proven: &Contact) -> bool {
+        let matches = self
+            .hold
+            .as_ref()
+            .is_some_and(|h| h.originals.iter().any(|o| o.same_as(proven)));
+        if matches {
+            self.hold = None;
+        }
+        matches
+    }
+
+    /// Stores a ticket digest; expired ones are dropped.
+    pub fn add_ticket(&mut self, digest: [u8; 32], expires_at: Timestamp, now: Timestamp) {
+        self.tickets.retain(|t| now < t.expires_at);
+        self.tickets.push(TicketRecord { digest, expires_at });
+    }
+
+    /// Removes and accepts the ticket with `digest` if it has not expired
+    /// (constant-time comparison).
+    pub fn take_ticket(&mut self, digest: &[u8; 32], now: Timestamp) -> bool {
+        let mut found = None;
+        for (i, t) in self.tickets.iter().enumerate() {
+            if ct_eq(&t.digest, digest) {
+                found = Some(i);
+            }
+        }
+        match found {
+            Some(i) => now < self.tickets.remove(i).expires_at,
+            None => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: Timestamp = Timestamp::from_unix_millis(1_700_000_000_000);
+    const TTL: Duration = Duration::from_secs(600);
+
+    fn account() -> Account {
+        Account::new(AccountId::new("a").unwrap())
+            .with_verified_contact(Contact::email("ann@example.org").unwrap(), T0)
+            .unwrap()
+    }
+
+    #[test]
+    fn pending_entries_are_capped_deduplicated_and_expire() {
+        let mut a = account();
+        let phone = Contact::phone("+14255550100").unwrap();
+        let id = a.add_pending(&phone, None, 3, TTL, T0).unwrap();
+        assert_eq!(a.add_pending(&phone, None, 3, TTL, T0).unwrap(), id);
+        let b = Contact::email("b@example.org").unwrap();
+        a.add_pending(&b, None, 3, TTL, T0).unwrap();
+        let c = Contact::email("c@example.org").unwrap();
+        assert!(matches!(
+            a.add_pending(&c, None, 3, TTL, T0),
+            Err(Error::TooManyContacts)
+        ));
+        // Ten minutes on, the pending ones are gone and there is room again.
+        a.add_pending(&c, None, 3, TTL, T0 + TTL).unwrap();
+        assert_eq!(a.security_info().len(), 2);
+        let ann = Contact::email("ANN@example.org").unwrap();
+        assert!(matches!(
+            a.add_pending(&ann, None, 3, TTL, T0),
+            Err(Error::DuplicateContact)
+        ));
+    }
+
+    #[test]
+    fn verifying_a_replacement_removes_the_old_entry() {
+        let mut a = account();
+        let old = Contact::phone("+14255550100").unwrap();
+        a.add_pending(&old, None, 10, TTL, T0).unwrap();
+        a.verify_pending(&old, T0);
+        let old_id = a.verified_entry(&old).unwrap().id;
+        let new = Contact::phone("+14255550199").unwrap();
+        a.add_pending(&new, Some(old_id), 10, TTL, T0).unwrap();
+        assert_eq!(a.verify_pending(&new, T0), Some(old));
+        assert_eq!(a.verified().count(), 2);
+    }
+
+    #[test]
+    fn the_last_verified_contact_stays() {
+        let mut a = account();
+        let id = a.verified().next().unwrap().id;
+        assert!(matches!(a.remove(id), Err(Error::LastContact)));
+        assert!(matches!(
+            a.remove(SecurityInfoId(99)),
+            Err(Error::UnknownSecurityInfo)
+        ));
+    }
+
+    #[test]
+    fn replacing_every_original_after_recovery_starts_a_hold() {
+        let mut a = account();
+        a.record_recovery(T0);
+        let new = Contact::email("new@example.org").unwrap();
+        a.add_pending(&new, None, 10, TTL, T0).unwrap();
+        a.verify_pending(&new, T0);
+        let hold = Duration::from_secs(30 * 86400);
+        assert_eq!(
+            a.start_hold_if_replaced(hold, T0),
+            None,
+            "an original is still there"
+        );
+        let ann = a
+            .info
+            .iter()
+            .find(|i| i.contact.expose() == "ann@example.org")
+            .unwrap()
+            .id;
+        a.remove(ann).unwrap();
+        let until = a.start_hold_if_replaced(hold, T0).unwrap();
+        assert_eq!(until, T0 + hold);
+        assert!(matches!(a.check_hold(T0), Err(Error::OnHold { .. })));
+        assert!(a.check_hold(until).is_ok(), "the hold ends by itself");
+        assert!(!a.release_hold(&new));
+        assert!(a.release_hold(&Contact::email("Ann@example.org").unwrap()));
+        assert!(a.check_hold(T0).is_ok());
+    }
+
+    #[test]
+    fn tickets_are_single_use_and_expire() {
+        let mut a = account();
+        a.add_ticket([1; 32], T0 + TTL, T0);
+        assert!(!a.take_ticket(&[2; 32], T0));
+        assert!(a.take_ticket(&[1; 32], T0));
+        assert!(!a.take_ticket(&[1; 32], T0), "used");
+        a.add_ticket([3; 32], T0 + TTL, T0);
+        assert!(!a.take_ticket(&[3; 32], T0 + TTL), "expired");
+    }
+}

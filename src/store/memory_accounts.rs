@@ -1,0 +1,224 @@
+//! [`MemoryAccountStore`]: accounts in this process's memory.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Mutex, MutexGuard};
+
+use crate::account::Account;
+use crate::challenge::AccountId;
+use crate::contact::Contact;
+use crate::error::Error;
+use crate::store::AccountStore;
+
+/// Accounts and an index of verified contacts, under one mutex.
+///
+/// One lock makes the uniqueness of verified contacts across accounts trivially
+/// atomic. Account updates are rare next to code verifications (which never
+/// touch this store), so the lock is not on the hot path.
+///
+/// # Examples
+///
+/// ```
+/// use seccode::{Account, AccountId, AccountStore, Contact, MemoryAccountStore, Timestamp};
+///
+/// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+/// let store = MemoryAccountStore::new();
+/// let ann = Contact::email("ann@example.org")?;
+/// let account = Account::new(AccountId::new("1")?).with_verified_contact(ann.clone(), Timestamp::UNIX_EPOCH)?;
+/// store.create(account).await?;
+/// assert_eq!(store.find_verified(&Contact::email("ANN@example.org")?).await?, Some(AccountId::new("1")?));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Default)]
+pub struct MemoryAccountStore {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    accounts: HashMap<AccountId, Account>,
+    /// Lookup key of each verified contact → its account.
+    verified: HashMap<String, AccountId>,
+}
+
+impl Inner {
+    /// Fails if `account` verifies a contact another account has verified.
+    fn check_unique(&self, account: &Account) -> Result<(), Error> {
+        for info in account.verified() {
+            if let Some(owner) = self.verified.get(&info.contact.lookup_key()) {
+                if owner != account.id() {
+                    return Err(Error::ContactInUse);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn index(&mut self, account: &Account) {
+        for info in account.verified() {
+            self.verified
+                .insert(info.contact.lookup_key(), account.id().clone());
+        }
+    }
+
+    fn unindex(&mut self, account: &Account) {
+        for info in account.verified() {
+            self.verified.remove(&info.contact.lookup_key());
+        }
+    }
+}
+
+impl MemoryAccountStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Number of accounts.
+    pub fn len(&self) -> usize {
+        self.lock().accounts.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl fmt::Debug for MemoryAccountStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryAccountStore")
+            .field("accounts", &self.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AccountStore for MemoryAccountStore {
+    async fn create(&self, account: Account) -> Result<(), Error> {
+        let mut inner = self.lock();
+        if inner.accounts.contains_key(account.id()) {
+            return Err(Error::AccountExists);
+        }
+        inner.check_unique(&account)?;
+        inner.index(&account);
+        inner.accounts.insert(account.id().clone(), account);
+        Ok(())
+    }
+
+    async fn get(&self, id: &AccountId) -> Result<Option<Account>, Error> {
+        Ok(self.lock().accounts.get(id).cloned())
+    }
+
+    async fn find_verified(&self, contact: &Contact) -> Result<Option<AccountId>, Error> {
+        Ok(self.lock().verified.get(&contact.lookup_key()).cloned())
+    }
+
+    async fn update<R, F>(&self, id: &AccountId, mut f: F) -> Result<Option<R>, Error>
+    where
+        F: FnMut(&mut Account) -> Result<R, Error> + Send,
+        R: Send,
+    {
+        let mut inner = self.lock();
+        let Some(current) = inner.accounts.get(id) else {
+            return Ok(None);
+        };
+        let mut next = current.clone();
+        let out = f(&mut next)?;
+        inner.check_unique(&next)?;
+        if let Some(old) = inner.accounts.remove(id) {
+            inner.unindex(&old);
+        }
+        inner.index(&next);
+        inner.accounts.insert(id.clone(), next);
+        Ok(Some(out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Timestamp;
+    use std::time::Duration;
+
+    fn ready<F: std::future::Future>(f: F) -> F::Output {
+        let mut f = std::pin::pin!(f);
+        match f
+            .as_mut()
+            .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+        {
+            std::task::Poll::Ready(out) => out,
+            std::task::Poll::Pending => panic!("not ready"),
+        }
+    }
+
+    const T0: Timestamp = Timestamp::from_unix_millis(0);
+
+    #[test]
+    fn a_verified_contact_belongs_to_one_account() {
+        let store = MemoryAccountStore::new();
+        let ann = Contact::email("ann@example.org").unwrap();
+        let a = AccountId::new("a").unwrap();
+        let b = AccountId::new("b").unwrap();
+        ready(
+            store.create(
+                Account::new(a.clone())
+                    .with_verified_contact(ann.clone(), T0)
+                    .unwrap(),
+            ),
+        )
+        .unwrap();
+        let dup = Account::new(b.clone())
+            .with_verified_contact(Contact::email("ANN@example.org").unwrap(), T0)
+            .unwrap();
+        assert!(matches!(ready(store.create(dup)), Err(Error::ContactInUse)));
+        ready(store.create(Account::new(b.clone()))).unwrap();
+        // b may hold it pending, but not verify it.
+        let ttl = Duration::from_secs(600);
+        ready(store.update(&b, |acct| acct.add_pending(&ann, None, 10, ttl, T0))).unwrap();
+        assert_eq!(ready(store.find_verified(&ann)).unwrap(), Some(a.clone()));
+        let verify = ready(store.update(&b, |acct| {
+            acct.verify_pending(&ann, T0);
+            Ok(())
+        }));
+        assert!(matches!(verify, Err(Error::ContactInUse)));
+        let b_now = ready(store.get(&b)).unwrap().unwrap();
+        assert_eq!(
+            b_now.verified().count(),
+            0,
+            "a refused update changes nothing"
+        );
+        assert!(matches!(
+            ready(store.create(Account::new(a))),
+            Err(Error::AccountExists)
+        ));
+    }
+
+    #[test]
+    fn the_index_follows_removals() {
+        let store = MemoryAccountStore::new();
+        let a = AccountId::new("a").unwrap();
+        let ann = Contact::email("ann@example.org").unwrap();
+        let bob = Contact::email("bob@example.org").unwrap();
+        let acct = Account::new(a.clone())
+            .with_verified_contact(ann.clone(), T0)
+            .unwrap()
+            .with_verified_contact(bob.clone(), T0)
+            .unwrap();
+        ready(store.create(acct)).unwrap();
+        let id = ready(store.get(&a))
+            .unwrap()
+            .unwrap()
+            .verified_entry(&ann)
+            .unwrap()
+            .id;
+        ready(store.update(&a, |acct| acct.remove(id).map(|_| ()))).unwrap();
+        assert_eq!(ready(store.find_verified(&ann)).unwrap(), None);
+        assert_eq!(ready(store.find_verified(&bob)).unwrap(), Some(a));
+    }
+}
