@@ -77,7 +77,7 @@ impl ChallengeId {
 
 impl fmt::Display for ChallengeId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+        f.write_str(&crate::hex::encode(&self.0))
     }
 }
 
@@ -91,23 +91,13 @@ impl FromStr for ChallengeId {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self, Error> {
-        let invalid = Error::InvalidInput {
-            field: "challenge id",
-            reason: "expected 32 hex digits",
-        };
-        let s = s.trim();
-        if s.len() != 32 || !s.is_ascii() {
-            return Err(invalid);
-        }
-        let mut bytes = [0u8; 16];
-        for (i, byte) in bytes.iter_mut().enumerate() {
-            *byte =
-                u8::from_str_radix(&s[2 * i..2 * i + 2], 16).map_err(|_| Error::InvalidInput {
-                    field: "challenge id",
-                    reason: "expected 32 hex digits",
-                })?;
-        }
-        Ok(Self(bytes))
+        crate::hex::decode(s.trim())
+            .and_then(|bytes| <[u8; 16]>::try_from(bytes).ok())
+            .map(Self)
+            .ok_or(Error::InvalidInput {
+                field: "challenge id",
+                reason: "expected 32 hex digits",
+            })
     }
 }
 

@@ -87,18 +87,13 @@ impl CounterKey {
     /// A stable string form for stores that key by string:
     /// `{kind}:{32 hex digits}`, e.g. `account_failures:3f…`.
     pub fn storage_key(&self) -> String {
-        let mut s = String::with_capacity(self.kind.as_str().len() + 33);
-        s.push_str(self.kind.as_str());
-        s.push(':');
-        for b in self.digest {
-            s.push(char::from(HEX[usize::from(b >> 4)]));
-            s.push(char::from(HEX[usize::from(b & 15)]));
-        }
-        s
+        format!(
+            "{}:{}",
+            self.kind.as_str(),
+            crate::hex::encode(&self.digest)
+        )
     }
 }
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
 
 impl std::hash::Hash for CounterKey {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {

@@ -72,6 +72,8 @@ pub mod contact;
 pub mod counter;
 pub mod error;
 pub mod events;
+pub mod flows;
+mod hex;
 pub mod keys;
 pub mod policy;
 pub mod service;
@@ -94,6 +96,9 @@ pub use error::{BoxError, ContactError, Error, PolicyError, RateLimit, Result};
 #[cfg(feature = "tracing")]
 pub use events::TracingEvents;
 pub use events::{Event, EventLog, Events, NoEvents};
+pub use flows::{
+    AccountSecurity, Confirmation, FlowSettings, HoldView, RecoveryChoice, RecoveryStart, Ticket,
+};
 pub use keys::{Keyring, SecretKey};
 pub use policy::{Config, GuessBound, Limits, LimitsBuilder, Policy, PolicyBuilder, Purpose};
 pub use service::{SecurityCodes, Sent};
