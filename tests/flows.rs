@@ -1,0 +1,815 @@
+//! The account flows through the public API with a manual clock: each happy path
+//! and its failure paths.
+
+#![allow(clippy::unwrap_used)] // tests stop loudly on unexpected errors
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use seccode::{
+    Account, AccountId, AccountSecurity, AccountStore, ChallengeId, Confirmation, Contact,
+    ContactKind, Error, Event, EventLog, FlowSettings, Keyring, ManualClock, MemoryAccountStore,
+    MemoryChallengeStore, MessageKind, Outbox, Purpose, RateLimit, SecretKey, SecurityCodes,
+    SecurityInfoId, Sent, Verification,
+};
+
+use common::{T0, ready, wrong_code};
+
+type Flows = AccountSecurity<
+    MemoryAccountStore,
+    MemoryChallengeStore,
+    Arc<Outbox>,
+    Arc<ManualClock>,
+    Arc<EventLog>,
+>;
+
+struct World {
+    flows: Flows,
+    outbox: Arc<Outbox>,
+    clock: Arc<ManualClock>,
+    events: Arc<EventLog>,
+    id: AccountId,
+    email: Contact,
+    phone: Contact,
+}
+
+/// An account `user-1` with a verified email and phone.
+fn world() -> World {
+    let outbox = Arc::new(Outbox::new());
+    let clock = Arc::new(ManualClock::new(T0));
+    let events = Arc::new(EventLog::new());
+    let keyring = Keyring::new(1, SecretKey::from_bytes([0x77; 32]));
+    let codes = SecurityCodes::new(MemoryChallengeStore::new(), outbox.clone(), keyring)
+        .with_clock(clock.clone())
+        .with_events(events.clone());
+    let flows = AccountSecurity::new(codes, MemoryAccountStore::new());
+    let id = AccountId::new("user-1").unwrap();
+    let email = Contact::email("john.doe@example.com").unwrap();
+    let phone = Contact::phone("+1 425 555 0123").unwrap();
+    let account = Account::new(id.clone())
+        .with_verified_contact(email.clone(), T0)
+        .unwrap()
+        .with_verified_contact(phone.clone(), T0)
+        .unwrap();
+    ready(flows.accounts().create(account)).unwrap();
+    World {
+        flows,
+        outbox,
+        clock,
+        events,
+        id,
+        email,
+        phone,
+    }
+}
+
+impl World {
+    fn code_to(&self, to: &Contact) -> String {
+        self.outbox.last_code_to(to).unwrap().expose().to_owned()
+    }
+
+    fn entry(&self, contact: &Contact) -> SecurityInfoId {
+        let account = ready(self.flows.accounts().get(&self.id)).unwrap().unwrap();
+        account
+            .security_info()
+            .iter()
+            .find(|i| i.contact.same_as(contact))
+            .unwrap()
+            .id
+    }
+
+    fn verified(&self) -> Vec<String> {
+        let account = ready(self.flows.accounts().get(&self.id)).unwrap().unwrap();
+        account
+            .verified()
+            .map(|i| i.contact.expose().to_owned())
+            .collect()
+    }
+
+    fn notices_to(&self, to: &Contact) -> Vec<String> {
+        self.outbox
+            .messages_to(to)
+            .iter()
+            .filter(|m| m.kind() == MessageKind::Notice)
+            .map(|m| m.body().to_owned())
+            .collect()
+    }
+
+    /// A fresh identity-check proof through the email.
+    fn identity_proof(&self) -> seccode::Proof {
+        let sent = ready(
+            self.flows
+                .start_identity_check(&self.id, self.entry(&self.email)),
+        )
+        .unwrap();
+        let code = self.code_to(&self.email);
+        ready(self.flows.finish_identity_check(&self.id, &sent.id, &code))
+            .unwrap()
+            .into_proof()
+            .unwrap()
+    }
+}
+
+// ----- add security info ---------------------------------------------------------
+
+#[test]
+fn add_security_info_verifies_then_notifies_the_others() {
+    let w = world();
+    let new = Contact::email("backup@example.org").unwrap();
+    let sent = ready(w.flows.start_add_security_info(&w.id, &new)).unwrap();
+    assert_eq!(sent.destination.as_str(), "ba•••@example.org");
+    let views = ready(w.flows.security_info(&w.id)).unwrap();
+    assert_eq!(views.len(), 3);
+    assert!(!views[2].verified, "pending until the code is entered");
+    assert_eq!(w.verified().len(), 2);
+    // A pending contact is not security info: recovery does not find it.
+    assert_eq!(ready(w.flows.accounts().find_verified(&new)).unwrap(), None);
+
+    let code = w.code_to(&new);
+    let v = ready(w.flows.finish_add_security_info(&w.id, &sent.id, &code)).unwrap();
+    assert!(v.is_approved());
+    assert_eq!(w.verified().len(), 3);
+    assert_eq!(
+        ready(w.flows.accounts().find_verified(&new)).unwrap(),
+        Some(w.id.clone())
+    );
+    // The other verified contacts are told, masked; the new one is not.
+    for other in [&w.email, &w.phone] {
+        let notices = w.notices_to(other);
+        assert_eq!(notices.len(), 1, "{notices:?}");
+        assert!(
+            notices[0].contains("ba•••@example.org was added"),
+            "{}",
+            notices[0]
+        );
+        assert!(
+            !notices[0].contains("backup@"),
+            "no unmasked contact in a notice"
+        );
+    }
+    assert!(w.notices_to(&new).is_empty());
+    assert!(w.events.events().contains(&Event::SecurityInfoAdded {
+        account: w.id.clone(),
+        contact: new.masked()
+    }));
+}
+
+#[test]
+fn add_security_info_failure_paths() {
+    let w = world();
+    let new = Contact::phone("+44 20 7183 8750").unwrap();
+    // Wrong code: rejected, nothing added.
+    let sent = ready(w.flows.start_add_security_info(&w.id, &new)).unwrap();
+    let code = w.code_to(&new);
+    let v = ready(
+        w.flows
+            .finish_add_security_info(&w.id, &sent.id, &wrong_code(&code)),
+    )
+    .unwrap();
+    assert!(matches!(v, Verification::Rejected { remaining: 4, .. }));
+    assert_eq!(w.verified().len(), 2);
+    // Expired: still nothing.
+    w.clock.advance(Duration::from_secs(600));
+    let v = ready(w.flows.finish_add_security_info(&w.id, &sent.id, &code)).unwrap();
+    assert!(matches!(v, Verification::Expired));
+    assert_eq!(w.verified().len(), 2);
+    // Duplicates, unknown accounts.
+    let dup = Contact::email("JOHN.DOE@example.com").unwrap();
+    assert!(matches!(
+        ready(w.flows.start_add_security_info(&w.id, &dup)),
+        Err(Error::DuplicateContact)
+    ));
+    let nobody = AccountId::new("nobody").unwrap();
+    assert!(matches!(
+        ready(w.flows.start_add_security_info(&nobody, &new)),
+        Err(Error::AccountNotFound)
+    ));
+    // A code for another account does not add anything to this one.
+    let other = AccountId::new("user-2").unwrap();
+    ready(w.flows.accounts().create(Account::new(other.clone()))).unwrap();
+    w.clock.advance(Duration::from_secs(60));
+    let sent = ready(w.flows.start_add_security_info(&w.id, &new)).unwrap();
+    let code = w.code_to(&new);
+    let v = ready(w.flows.finish_add_security_info(&other, &sent.id, &code)).unwrap();
+    assert!(matches!(
+        v,
+        Verification::Rejected {
+            reason: seccode::Rejection::WrongAccount,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn entries_per_account_are_capped() {
+    let mut w = world();
+    w.flows = w
+        .flows
+        .with_settings(FlowSettings::default().with_max_security_info(3));
+    ready(
+        w.flows
+            .start_add_security_info(&w.id, &Contact::email("a@example.org").unwrap()),
+    )
+    .unwrap();
+    let err = ready(
+        w.flows
+            .start_add_security_info(&w.id, &Contact::email("b@example.org").unwrap()),
+    );
+    assert!(matches!(err, Err(Error::TooManyContacts)));
+    // An abandoned pending entry stops counting once its code has expired.
+    w.clock.advance(Duration::from_secs(600));
+    ready(
+        w.flows
+            .start_add_security_info(&w.id, &Contact::email("b@example.org").unwrap()),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_contact_verified_elsewhere_is_refused_only_after_its_code() {
+    let w = world();
+    let other = AccountId::new("user-2").unwrap();
+    ready(w.flows.accounts().create(Account::new(other.clone()))).unwrap();
+    // Starting reveals nothing: a code goes out as for any contact.
+    let sent = ready(w.flows.start_add_security_info(&other, &w.email)).unwrap();
+    let code = w.code_to(&w.email);
+    let err = ready(w.flows.finish_add_security_info(&other, &sent.id, &code));
+    assert!(matches!(err, Err(Error::ContactInUse)), "{err:?}");
+    assert_eq!(
+        ready(w.flows.accounts().find_verified(&w.email)).unwrap(),
+        Some(w.id.clone())
+    );
+}
+
+// ----- change phone number ---------------------------------------------------------
+
+fn change_phone_to(w: &World, new: &Contact) -> Sent {
+    let current = w.entry(&w.phone);
+    let sent = ready(w.flows.start_change_phone(&w.id, current, "0123")).unwrap();
+    assert_eq!(sent.destination.as_str(), "•••••••23");
+    let code = w.code_to(&w.phone);
+    let proof = ready(w.flows.confirm_current_phone(&w.id, &sent.id, &code))
+        .unwrap()
+        .into_proof()
+        .unwrap();
+    ready(w.flows.start_new_phone(proof, new)).unwrap()
+}
+
+#[test]
+fn change_phone_replaces_the_number_only_when_the_new_one_is_verified() {
+    let w = world();
+    let new = Contact::phone("+1 206 555 0188").unwrap();
+    let sent = change_phone_to(&w, &new);
+    assert_eq!(sent.destination.as_str(), "•••••••88");
+    assert!(
+        w.verified().contains(&"+14255550123".to_owned()),
+        "old number kept until the new one is proven"
+    );
+    let code = w.code_to(&new);
+    assert!(
+        ready(w.flows.finish_change_phone(&w.id, &sent.id, &code))
+            .unwrap()
+            .is_approved()
+    );
+    assert_eq!(
+        w.verified(),
+        vec!["john.doe@example.com".to_owned(), "+12065550188".to_owned()]
+    );
+    let notices = w.notices_to(&w.email);
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.contains("•••••••88 replaced •••••••23")),
+        "{notices:?}"
+    );
+    assert_eq!(
+        w.notices_to(&w.phone).len(),
+        1,
+        "the removed number is told too"
+    );
+}
+
+#[test]
+fn a_wrong_last_four_counts_and_reveals_nothing() {
+    let w = world();
+    let current = w.entry(&w.phone);
+    let err = ready(w.flows.start_change_phone(&w.id, current, "9999")).unwrap_err();
+    assert!(matches!(err, Error::ContactProofFailed));
+    assert_eq!(
+        err.to_string(),
+        "that doesn't match the security info on file"
+    );
+    assert!(w.outbox.is_empty(), "no code was sent");
+    // It counts on the account: with a cap of 3, the third failure locks it.
+    let limits = seccode::Limits::builder()
+        .account_failure_cap(3)
+        .build()
+        .unwrap();
+    let w = world();
+    let flows = AccountSecurity::new(
+        SecurityCodes::new(
+            MemoryChallengeStore::new(),
+            w.outbox.clone(),
+            Keyring::generate(),
+        )
+        .with_clock(w.clock.clone())
+        .with_config(seccode::Config::default().with_limits(limits)),
+        MemoryAccountStore::new(),
+    );
+    ready(
+        flows
+            .accounts()
+            .create(ready(w.flows.accounts().get(&w.id)).unwrap().unwrap()),
+    )
+    .unwrap();
+    let current = w.entry(&w.phone);
+    for _ in 0..2 {
+        assert!(matches!(
+            ready(flows.start_change_phone(&w.id, current, "12")),
+            Err(Error::ContactProofFailed)
+        ));
+    }
+    let err = ready(flows.start_change_phone(&w.id, current, "0000")).unwrap_err();
+    assert!(
+        matches!(err, Error::ContactProofFailed),
+        "the third failure is counted, then the lock holds"
+    );
+    let err = ready(flows.start_change_phone(&w.id, current, "0123")).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::RateLimited {
+                limit: RateLimit::AccountFailures,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // Only a verified phone can be picked.
+    assert!(matches!(
+        ready(w.flows.start_change_phone(&w.id, w.entry(&w.email), "0123")),
+        Err(Error::UnknownSecurityInfo)
+    ));
+}
+
+#[test]
+fn an_abandoned_change_leaves_the_account_as_it_was() {
+    let w = world();
+    let before = w.verified();
+    let new = Contact::phone("+1 206 555 0188").unwrap();
+    let sent = change_phone_to(&w, &new);
+    // The person never enters the second code; it expires.
+    w.clock.advance(Duration::from_secs(601));
+    let code = w.code_to(&new);
+    assert!(matches!(
+        ready(w.flows.finish_change_phone(&w.id, &sent.id, &code)).unwrap(),
+        Verification::Expired
+    ));
+    assert_eq!(w.verified(), before);
+    assert_eq!(ready(w.flows.accounts().find_verified(&new)).unwrap(), None);
+}
+
+#[test]
+fn start_new_phone_needs_a_fresh_change_phone_proof() {
+    let w = world();
+    let proof = w.identity_proof();
+    let new = Contact::phone("+1 206 555 0188").unwrap();
+    assert!(matches!(
+        ready(w.flows.start_new_phone(proof, &new)),
+        Err(Error::ProofMismatch)
+    ));
+    let current = w.entry(&w.phone);
+    w.clock.advance(Duration::from_secs(60));
+    let sent = ready(w.flows.start_change_phone(&w.id, current, "0123")).unwrap();
+    let code = w.code_to(&w.phone);
+    let proof = ready(w.flows.confirm_current_phone(&w.id, &sent.id, &code))
+        .unwrap()
+        .into_proof()
+        .unwrap();
+    w.clock.advance(Duration::from_secs(601));
+    assert!(matches!(
+        ready(w.flows.start_new_phone(proof, &new)),
+        Err(Error::ProofMismatch)
+    ));
+}
+
+// ----- remove ------------------------------------------------------------------------
+
+#[test]
+fn removing_needs_a_proof_and_keeps_the_last_contact() {
+    let w = world();
+    let proof = w.identity_proof();
+    ready(w.flows.remove_security_info(proof, w.entry(&w.phone))).unwrap();
+    assert_eq!(w.verified(), vec!["john.doe@example.com".to_owned()]);
+    assert_eq!(
+        w.notices_to(&w.phone).len(),
+        1,
+        "the removed contact is told"
+    );
+    assert_eq!(w.notices_to(&w.email).len(), 1);
+    w.clock.advance(Duration::from_secs(30));
+    let proof = w.identity_proof();
+    let err = ready(w.flows.remove_security_info(proof, w.entry(&w.email)));
+    assert!(matches!(err, Err(Error::LastContact)));
+    assert_eq!(w.verified().len(), 1);
+}
+
+// ----- identity check -----------------------------------------------------------------
+
+#[test]
+fn identity_check_proves_account_and_purpose() {
+    let w = world();
+    let proof = w.identity_proof();
+    assert_eq!(proof.account(), &w.id);
+    assert_eq!(proof.purpose(), Purpose::IdentityCheck);
+    // Only verified entries can be used.
+    let pending = Contact::email("pending@example.org").unwrap();
+    ready(w.flows.start_add_security_info(&w.id, &pending)).unwrap();
+    assert!(matches!(
+        ready(w.flows.start_identity_check(&w.id, w.entry(&pending))),
+        Err(Error::UnknownSecurityInfo)
+    ));
+}
+
+// ----- recovery ---------------------------------------------------------------------------
+
+fn recover(w: &World) -> seccode::Proof {
+    let start = ready(w.flows.start_recovery("+1 (425) 555-0123")).unwrap();
+    let phone_choice = start
+        .choices
+        .iter()
+        .find(|c| c.kind == ContactKind::Phone)
+        .unwrap();
+    assert_eq!(phone_choice.confirm_with, Confirmation::LastFourDigits);
+    let sent = ready(
+        w.flows
+            .choose_recovery_contact(&start.token, phone_choice.index, "0123"),
+    )
+    .unwrap();
+    let code = w.code_to(&w.phone);
+    ready(w.flows.finish_recovery(&sent.id, &code))
+        .unwrap()
+        .into_proof()
+        .unwrap()
+}
+
+#[test]
+fn recovery_by_phone_gets_the_person_back_in() {
+    let w = world();
+    let start = ready(w.flows.start_recovery("john.doe@example.com")).unwrap();
+    let masks: Vec<&str> = start.choices.iter().map(|c| c.contact.as_str()).collect();
+    assert_eq!(masks, vec!["jo•••@example.com", "•••••••23"]);
+    assert!(
+        w.outbox.is_empty(),
+        "nothing is sent before a choice is confirmed"
+    );
+    let proof = recover(&w);
+    assert_eq!(proof.account(), &w.id);
+    assert_eq!(proof.purpose(), Purpose::Recovery);
+    let notices = w.notices_to(&w.email);
+    assert_eq!(notices.len(), 1);
+    assert!(notices[0].contains("recovered with a code sent to •••••••23"));
+    assert!(w.events.events().contains(&Event::RecoveryCompleted {
+        account: w.id.clone()
+    }));
+}
+
+#[test]
+fn recovery_confirmation_failures() {
+    let w = world();
+    let start = ready(w.flows.start_recovery("john.doe@example.com")).unwrap();
+    let err = ready(
+        w.flows
+            .choose_recovery_contact(&start.token, 0, "jane@example.com"),
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::ContactProofFailed));
+    assert!(matches!(
+        ready(w.flows.choose_recovery_contact(&start.token, 7, "x")),
+        Err(Error::UnknownSecurityInfo)
+    ));
+    let mut forged = start.token.clone();
+    forged.replace_range(
+        forged.len() - 1..,
+        if forged.ends_with('0') { "1" } else { "0" },
+    );
+    assert!(matches!(
+        ready(
+            w.flows
+                .choose_recovery_contact(&forged, 0, "john.doe@example.com")
+        ),
+        Err(Error::InvalidToken)
+    ));
+    w.clock.advance(Duration::from_secs(30 * 60));
+    assert!(matches!(
+        ready(
+            w.flows
+                .choose_recovery_contact(&start.token, 0, "john.doe@example.com")
+        ),
+        Err(Error::InvalidToken)
+    ));
+}
+
+#[test]
+fn recovery_for_unknown_and_known_identifiers_has_one_shape() {
+    let w = world();
+    for (known, unknown) in [
+        ("john.doe@example.com", "jane.roe@example.com"),
+        ("+14255550123", "+14255550999"),
+    ] {
+        let k = ready(w.flows.start_recovery(known)).unwrap();
+        let u = ready(w.flows.start_recovery(unknown)).unwrap();
+        // Same token shape: same parts, same lengths for same-length identifiers.
+        let shape = |t: &str| t.split('.').map(str::len).collect::<Vec<_>>();
+        assert_eq!(
+            shape(&k.token),
+            shape(&u.token),
+            "{} / {}",
+            k.token,
+            u.token
+        );
+        // Choices: the identifier is among them, masked by the same rules, with the
+        // same fields.
+        assert!(!u.choices.is_empty() && u.choices.len() <= 2);
+        let mask_of = |s: &str| Contact::parse(s).unwrap().masked();
+        assert!(k.choices.iter().any(|c| c.contact == mask_of(known)));
+        assert!(u.choices.iter().any(|c| c.contact == mask_of(unknown)));
+        for c in k.choices.iter().chain(&u.choices) {
+            let expected = if c.kind == ContactKind::Email {
+                Confirmation::FullAddress
+            } else {
+                Confirmation::LastFourDigits
+            };
+            assert_eq!(c.confirm_with, expected);
+            if c.kind == ContactKind::Phone {
+                assert_eq!(c.contact.as_str().chars().count(), 9, "•••••••NN");
+            }
+        }
+        // Asking again gives the same made-up answer.
+        let again = ready(w.flows.start_recovery(unknown)).unwrap();
+        assert_eq!(again.choices, u.choices);
+
+        // Confirming the identifier itself: a Sent of the same shape, nothing
+        // delivered, and the "code" never works.
+        let before = w.outbox.len();
+        let proof_of = |s: &str| {
+            if s.contains('@') {
+                s.to_owned()
+            } else {
+                s[s.len() - 4..].to_owned()
+            }
+        };
+        let ui = u
+            .choices
+            .iter()
+            .position(|c| c.contact == mask_of(unknown))
+            .unwrap();
+        let sent_u = ready(
+            w.flows
+                .choose_recovery_contact(&u.token, ui, &proof_of(unknown)),
+        )
+        .unwrap();
+        assert_eq!(
+            w.outbox.len(),
+            before,
+            "nothing is sent for an unknown identifier"
+        );
+        let ki = k
+            .choices
+            .iter()
+            .position(|c| c.contact == mask_of(known))
+            .unwrap();
+        let sent_k = ready(
+            w.flows
+                .choose_recovery_contact(&k.token, ki, &proof_of(known)),
+        )
+        .unwrap();
+        assert_eq!(
+            sent_u.destination.as_str().len(),
+            sent_k.destination.as_str().len()
+        );
+        assert_eq!(sent_u.expires_at, sent_k.expires_at);
+        assert_eq!(sent_u.resend_after, sent_k.resend_after);
+        assert_eq!(
+            (sent_u.sends_left, sent_u.attempts_left),
+            (sent_k.sends_left, sent_k.attempts_left)
+        );
+        for remaining in (0..5).rev() {
+            let v = ready(w.flows.finish_recovery(&sent_u.id, "000000")).unwrap();
+            assert!(
+                matches!(v, Verification::Rejected { remaining: r, .. } if r == remaining),
+                "{v:?}"
+            );
+        }
+        assert!(matches!(
+            ready(w.flows.finish_recovery(&sent_u.id, "000000")).unwrap(),
+            Verification::Locked
+        ));
+        // A resend of the decoy looks like a resend and sends nothing.
+        w.clock.advance(Duration::from_secs(31));
+        let decoy = ready(w.flows.codes().resend(&sent_u.id));
+        assert!(
+            matches!(decoy, Err(Error::ChallengeNotPending(_))),
+            "{decoy:?}"
+        );
+        // Wrong confirmations fail alike.
+        let eu = ready(w.flows.choose_recovery_contact(&u.token, ui, "0000")).unwrap_err();
+        let ek = ready(w.flows.choose_recovery_contact(&k.token, ki, "0000")).unwrap_err();
+        assert_eq!(eu.to_string(), ek.to_string());
+        w.clock.advance(Duration::from_secs(3600));
+    }
+    // Only the known account changed; the unknown identifiers left no account.
+    assert_eq!(
+        ready(
+            w.flows
+                .accounts()
+                .find_verified(&Contact::email("jane.roe@example.com").unwrap())
+        )
+        .unwrap(),
+        None
+    );
+}
+
+#[test]
+fn a_decoy_never_approves_even_with_its_own_code() {
+    // The decoy's code is derived like any other but never delivered; with the
+    // key, a test can derive it from the stored record and enter it.
+    let w = world();
+    let u = ready(w.flows.start_recovery("nobody@example.org")).unwrap();
+    let i = u
+        .choices
+        .iter()
+        .position(|c| c.kind == ContactKind::Email)
+        .unwrap();
+    let sent = ready(
+        w.flows
+            .choose_recovery_contact(&u.token, i, "nobody@example.org"),
+    )
+    .unwrap();
+    let challenge = ready(seccode::ChallengeStore::get(
+        w.flows.codes().store(),
+        &sent.id,
+    ))
+    .unwrap()
+    .unwrap();
+    assert!(challenge.is_decoy());
+    let keyring = Keyring::new(1, SecretKey::from_bytes([0x77; 32]));
+    let code = challenge.code(&keyring).unwrap();
+    let v = ready(w.flows.finish_recovery(&sent.id, code.expose())).unwrap();
+    assert!(
+        matches!(v, Verification::Rejected { remaining: 4, .. }),
+        "{v:?}"
+    );
+}
+
+#[test]
+fn tickets_redeem_once_and_expire() {
+    let w = world();
+    let proof = recover(&w);
+    let ticket = ready(w.flows.issue_ticket(proof)).unwrap();
+    assert_eq!(format!("{ticket:?}"), "Ticket(<redacted>)");
+    assert_eq!(ready(w.flows.redeem_ticket(ticket.expose())).unwrap(), w.id);
+    assert!(
+        matches!(
+            ready(w.flows.redeem_ticket(ticket.expose())),
+            Err(Error::InvalidTicket)
+        ),
+        "reused"
+    );
+    for bad in ["", "t1.zz.00", "t1.757365722d31.00", "x.y.z"] {
+        assert!(
+            matches!(ready(w.flows.redeem_ticket(bad)), Err(Error::InvalidTicket)),
+            "{bad}"
+        );
+    }
+    w.clock.advance(Duration::from_secs(40));
+    let proof = recover(&w);
+    let ticket = ready(w.flows.issue_ticket(proof)).unwrap();
+    w.clock.advance(Duration::from_secs(15 * 60));
+    assert!(
+        matches!(
+            ready(w.flows.redeem_ticket(ticket.expose())),
+            Err(Error::InvalidTicket)
+        ),
+        "expired"
+    );
+    // Only recovery proofs become tickets.
+    let proof = w.identity_proof();
+    assert!(matches!(
+        ready(w.flows.issue_ticket(proof)),
+        Err(Error::ProofMismatch)
+    ));
+}
+
+// ----- replacement hold -------------------------------------------------------------
+
+#[test]
+fn replacing_all_security_info_after_recovery_starts_a_hold() {
+    let w = world();
+    let proof = recover(&w);
+    // The person who recovered adds a new email and removes both originals.
+    let new = Contact::email("new.owner@example.net").unwrap();
+    let sent = ready(w.flows.start_add_security_info(&w.id, &new)).unwrap();
+    let code = w.code_to(&new);
+    assert!(
+        ready(w.flows.finish_add_security_info(&w.id, &sent.id, &code))
+            .unwrap()
+            .is_approved()
+    );
+    let phone_entry = w.entry(&w.phone);
+    ready(w.flows.remove_security_info(proof, phone_entry)).unwrap();
+    w.clock.advance(Duration::from_secs(30));
+    let sent = ready(w.flows.start_identity_check(&w.id, w.entry(&new))).unwrap();
+    let code = w.code_to(&new);
+    let proof = ready(w.flows.finish_identity_check(&w.id, &sent.id, &code))
+        .unwrap()
+        .into_proof()
+        .unwrap();
+    ready(w.flows.remove_security_info(proof, w.entry(&w.email))).unwrap();
+
+    let hold = ready(w.flows.hold(&w.id)).unwrap().unwrap();
+    assert_eq!(hold.until, w.clock_now() + Duration::from_secs(30 * 86400));
+    assert_eq!(hold.originals.len(), 2);
+    assert!(
+        w.events
+            .events()
+            .iter()
+            .any(|e| matches!(e, Event::HoldStarted { .. }))
+    );
+    // Sensitive operations wait.
+    let another = Contact::email("another@example.net").unwrap();
+    assert!(matches!(
+        ready(w.flows.start_add_security_info(&w.id, &another)),
+        Err(Error::OnHold { .. })
+    ));
+    assert!(matches!(
+        ready(w.flows.start_identity_check(&w.id, w.entry(&new))),
+        Err(Error::OnHold { .. })
+    ));
+
+    // The original owner proves the original email: the hold ends.
+    w.clock.advance(Duration::from_secs(30));
+    let i = hold
+        .originals
+        .iter()
+        .position(|m| m.as_str() == "jo•••@example.com")
+        .unwrap();
+    let sent = ready(w.flows.start_hold_release(&w.id, i)).unwrap();
+    let code = w.code_to(&w.email);
+    assert!(
+        ready(w.flows.finish_hold_release(&w.id, &sent.id, &code))
+            .unwrap()
+            .is_approved()
+    );
+    assert_eq!(ready(w.flows.hold(&w.id)).unwrap(), None);
+    ready(w.flows.start_add_security_info(&w.id, &another)).unwrap();
+}
+
+#[test]
+fn a_hold_ends_by_itself() {
+    let w = world();
+    let proof = recover(&w);
+    let new = Contact::email("new.owner@example.net").unwrap();
+    let sent = ready(w.flows.start_add_security_info(&w.id, &new)).unwrap();
+    let code = w.code_to(&new);
+    assert!(
+        ready(w.flows.finish_add_security_info(&w.id, &sent.id, &code))
+            .unwrap()
+            .is_approved()
+    );
+    ready(w.flows.remove_security_info(proof, w.entry(&w.phone))).unwrap();
+    assert_eq!(
+        ready(w.flows.hold(&w.id)).unwrap(),
+        None,
+        "the email is still an original"
+    );
+    w.clock.advance(Duration::from_secs(31 * 86400));
+    // Past the hold period after the recovery, replacing the last original is free.
+    let sent = ready(w.flows.start_identity_check(&w.id, w.entry(&new))).unwrap();
+    let code = w.code_to(&new);
+    let proof = ready(w.flows.finish_identity_check(&w.id, &sent.id, &code))
+        .unwrap()
+        .into_proof()
+        .unwrap();
+    ready(w.flows.remove_security_info(proof, w.entry(&w.email))).unwrap();
+    assert_eq!(ready(w.flows.hold(&w.id)).unwrap(), None);
+}
+
+impl World {
+    fn clock_now(&self) -> seccode::Timestamp {
+        seccode::Clock::now(&self.clock)
+    }
+}
+
+#[test]
+fn unused_challenge_ids_are_not_found() {
+    let w = world();
+    let v = ready(
+        w.flows
+            .finish_recovery(&ChallengeId::from_bytes([1; 16]), "123456"),
+    )
+    .unwrap();
+    assert!(matches!(v, Verification::NotFound));
+}
