@@ -181,3 +181,61 @@ impl Events for TracingEvents {
         tracing::info!(target: "seccode", event = ?event);
     }
 }
+
+#[cfg(all(test, feature = "tracing"))]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+    use tracing::field::{Field, Visit};
+    use tracing::span::{Attributes, Id, Record};
+    use tracing::{Metadata, Subscriber};
+
+    /// A subscriber that writes each event's fields into a string.
+    struct Capture(Arc<Mutex<String>>);
+
+    struct Fields<'a>(&'a mut String);
+
+    impl Visit for Fields<'_> {
+        fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+            self.0.push_str(&format!("{}={value:?};", field.name()));
+        }
+    }
+
+    impl Subscriber for Capture {
+        fn enabled(&self, _: &Metadata<'_>) -> bool {
+            true
+        }
+        fn new_span(&self, _: &Attributes<'_>) -> Id {
+            Id::from_u64(1)
+        }
+        fn record(&self, _: &Id, _: &Record<'_>) {}
+        fn record_follows_from(&self, _: &Id, _: &Id) {}
+        fn event(&self, event: &tracing::Event<'_>) {
+            let mut out = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            out.push_str(event.metadata().target());
+            out.push(':');
+            event.record(&mut Fields(&mut out));
+        }
+        fn enter(&self, _: &Id) {}
+        fn exit(&self, _: &Id) {}
+    }
+
+    #[test]
+    fn tracing_events_carry_masked_fields() {
+        let out = Arc::new(Mutex::new(String::new()));
+        let contact = crate::Contact::email("secret.person@example.org").unwrap();
+        tracing::subscriber::with_default(Capture(out.clone()), || {
+            TracingEvents.emit(&Event::SecurityInfoAdded {
+                account: AccountId::new("a-1").unwrap(),
+                contact: contact.masked(),
+            });
+        });
+        let text = out.lock().unwrap().clone();
+        assert!(text.starts_with("seccode:"), "{text}");
+        assert!(
+            text.contains("SecurityInfoAdded") && text.contains("se•••@example.org"),
+            "{text}"
+        );
+        assert!(!text.contains("secret.person"), "{text}");
+    }
+}

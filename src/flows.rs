@@ -146,13 +146,24 @@ pub struct RecoveryChoice {
 
 /// The answer to [`AccountSecurity::start_recovery`]: the same shape whether or not
 /// an account has the identifier.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RecoveryStart {
-    /// An opaque, signed, expiring token for the next step.
+    /// A signed, expiring token for the next step. It carries the identifier the
+    /// person typed (hex-encoded, so it round-trips through a form field) and is
+    /// meant for that person's browser only; `Debug` leaves it out.
     pub token: String,
     /// Where a code can go.
     pub choices: Vec<RecoveryChoice>,
+}
+
+impl fmt::Debug for RecoveryStart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecoveryStart")
+            .field("token", &"<redacted>")
+            .field("choices", &self.choices)
+            .finish()
+    }
 }
 
 /// A single-use ticket for the last page of a recovery (set a new password).
@@ -574,9 +585,10 @@ where
             });
         }
         let acct = self.account(account).await?;
+        let days = self.settings.hold_period.as_secs().div_ceil(86_400);
         let body = format!(
-            "{notice} If this wasn't you, recover your account now; changes to security info are \
-             checked against your original contacts for 30 days."
+            "{notice} If this wasn't you, recover your account now; for {days} days after a \
+             recovery, your earlier contacts can undo changes to security info."
         );
         let recipients = acct
             .verified()
@@ -683,11 +695,11 @@ where
         &self,
         identifier: &Contact,
     ) -> Result<(Option<AccountId>, Vec<Contact>)> {
-        if let Some(id) = self.accounts.find_verified(identifier).await? {
-            if let Some(account) = self.accounts.get(&id).await? {
-                let contacts = account.verified().map(|i| i.contact.clone()).collect();
-                return Ok((Some(id), contacts));
-            }
+        if let Some(id) = self.accounts.find_verified(identifier).await?
+            && let Some(account) = self.accounts.get(&id).await?
+        {
+            let contacts = account.verified().map(|i| i.contact.clone()).collect();
+            return Ok((Some(id), contacts));
         }
         Ok((None, self.decoy_choices(identifier)))
     }

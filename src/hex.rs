@@ -14,7 +14,7 @@ pub(crate) fn encode(bytes: &[u8]) -> String {
 
 /// The bytes of a hex string (either case), or `None` if it is not one.
 pub(crate) fn decode(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 || !s.is_ascii() {
+    if !s.len().is_multiple_of(2) || !s.is_ascii() {
         return None;
     }
     (0..s.len())

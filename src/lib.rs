@@ -50,16 +50,26 @@
 //!   redact themselves in `Debug`; errors never contain a code or an address;
 //!   secrets zeroize on drop.
 //!
+//! # Account flows
+//!
+//! [`AccountSecurity`] runs the flows of Microsoft-style security info on top of
+//! [`SecurityCodes`] and an [`AccountStore`]: add security info, change phone
+//! number, remove, recover an account (without revealing whether it exists),
+//! identity checks, and the replacement hold. See [`flows`].
+//!
 //! # Layers
 //!
-//! The core ([`code`], [`keys`], [`contact`], [`policy`], [`challenge`], [`counter`])
-//! is pure and synchronous: time is an argument. [`store`] and [`channel`] are the
-//! ports, small async traits; [`SecurityCodes`] drives them.
+//! The core ([`code`], [`keys`], [`contact`], [`policy`], [`challenge`], [`counter`],
+//! [`account`]) is pure and synchronous: time is an argument. [`store`] and
+//! [`channel`] are the ports, small async traits; [`SecurityCodes`] and
+//! [`AccountSecurity`] drive them. [`events`] reports what happened.
 //!
 //! # Cargo features
 //!
-//! None yet: the default build has the in-memory store, the outbox and console
-//! channels.
+//! * `tracing` — [`TracingEvents`] writes every [`Event`] as
+//!   a `tracing` event.
+//!
+//! The default build has the in-memory stores and the outbox and console channels.
 
 #![forbid(unsafe_code)]
 

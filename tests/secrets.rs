@@ -235,3 +235,83 @@ fn every_length_renders_in_format() {
         }
     }
 }
+
+/// The account flows' outputs — events, recovery answers, tickets, accounts,
+/// errors — carry no code and no unmasked contact.
+#[test]
+fn flow_outputs_hide_secrets() {
+    use std::sync::Arc;
+
+    use seccode::{
+        Account, AccountSecurity, EventLog, ManualClock, MemoryAccountStore, MemoryChallengeStore,
+        Outbox, SecurityCodes,
+    };
+
+    let outbox = Arc::new(Outbox::new());
+    let events = Arc::new(EventLog::new());
+    let clock = Arc::new(ManualClock::new(common::T0));
+    let codes = SecurityCodes::new(
+        MemoryChallengeStore::new(),
+        outbox.clone(),
+        Keyring::new(1, SecretKey::from_bytes(KEY)),
+    )
+    .with_clock(clock)
+    .with_events(events.clone());
+    let flows = AccountSecurity::new(codes, MemoryAccountStore::new());
+    let id = AccountId::new("user-7").unwrap();
+    let email = Contact::email("very.private.person@example.org").unwrap();
+    let phone = Contact::phone("+14255550199").unwrap();
+    let account = Account::new(id.clone())
+        .with_verified_contact(email.clone(), common::T0)
+        .unwrap()
+        .with_verified_contact(phone.clone(), common::T0)
+        .unwrap();
+    ready(seccode::AccountStore::create(flows.accounts(), account)).unwrap();
+
+    let mut texts = Vec::new();
+    let start = ready(flows.start_recovery("very.private.person@example.org")).unwrap();
+    texts.push(format!("{start:?}"));
+    let unknown = ready(flows.start_recovery("someone.else@example.org")).unwrap();
+    texts.push(format!("{unknown:?}"));
+    let err = ready(flows.choose_recovery_contact(&start.token, 1, "1234")).unwrap_err();
+    texts.push(format!("{err} {err:?}"));
+    let sent = ready(flows.choose_recovery_contact(&start.token, 1, "0199")).unwrap();
+    let code = outbox.last_code_to(&phone).unwrap().expose().to_owned();
+    let proof = ready(flows.finish_recovery(&sent.id, &code))
+        .unwrap()
+        .into_proof()
+        .unwrap();
+    texts.push(format!("{proof:?}"));
+    let ticket = ready(flows.issue_ticket(proof)).unwrap();
+    let ticket_text = ticket.expose().to_owned();
+    texts.push(format!("{ticket:?}"));
+    let stored = ready(seccode::AccountStore::get(flows.accounts(), &id))
+        .unwrap()
+        .unwrap();
+    texts.push(format!("{stored:?}"));
+    texts.push(format!("{:?}", ready(flows.security_info(&id)).unwrap()));
+    texts.push(format!("{flows:?}"));
+    for e in events.events() {
+        texts.push(format!("{e:?}"));
+    }
+    let secret_part = ticket_text.rsplit('.').next().unwrap();
+    for text in &texts {
+        assert_clean(
+            text,
+            &[
+                &code,
+                "very.private",
+                "someone.else",
+                "4255550199",
+                "5550199",
+                secret_part,
+            ],
+        );
+        assert_clean(text, &[&start.token]);
+    }
+    let all = texts.join("\n");
+    assert!(
+        all.contains("RecoveryCompleted") && all.contains("•••••••99"),
+        "{all}"
+    );
+}

@@ -47,10 +47,10 @@ impl Inner {
     /// Fails if `account` verifies a contact another account has verified.
     fn check_unique(&self, account: &Account) -> Result<(), Error> {
         for info in account.verified() {
-            if let Some(owner) = self.verified.get(&info.contact.lookup_key()) {
-                if owner != account.id() {
-                    return Err(Error::ContactInUse);
-                }
+            if let Some(owner) = self.verified.get(&info.contact.lookup_key())
+                && owner != account.id()
+            {
+                return Err(Error::ContactInUse);
             }
         }
         Ok(())
