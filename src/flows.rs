@@ -666,11 +666,13 @@ where
     pub async fn start_recovery(&self, identifier: &str) -> Result<RecoveryStart> {
         let identifier = Contact::parse(identifier)?;
         let now = self.codes.now();
-        let (account, choices) = self.recovery_choices(&identifier).await?;
+        let party = self.recovery_choices(&identifier).await?;
+        let account = (!party.decoy).then(|| party.account.clone());
         self.codes
             .events()
             .emit(&Event::RecoveryStarted { account });
-        let choices = choices
+        let choices = party
+            .choices
             .iter()
             .enumerate()
             .map(|(index, c)| RecoveryChoice {
@@ -689,49 +691,38 @@ where
         })
     }
 
-    /// The account with `identifier` and its verified contacts, or `None` and a
-    /// made-up list.
-    async fn recovery_choices(
-        &self,
-        identifier: &Contact,
-    ) -> Result<(Option<AccountId>, Vec<Contact>)> {
-        if let Some(id) = self.accounts.find_verified(identifier).await?
-            && let Some(account) = self.accounts.get(&id).await?
-        {
-            let contacts = account.verified().map(|i| i.contact.clone()).collect();
-            return Ok((Some(id), contacts));
-        }
-        Ok((None, self.decoy_choices(identifier)))
-    }
-
-    /// One or two made-up contacts, the identifier among them, derived from a
-    /// keyed HMAC of the identifier so that asking again gives the same answer.
-    fn decoy_choices(&self, identifier: &Contact) -> Vec<Contact> {
+    /// Who answers for `identifier`: its account and the account's verified
+    /// contacts, or a decoy account id and made-up contacts.
+    ///
+    /// Both branches compute the identifier's keyed HMAC and build the made-up
+    /// list, so that they cost about the same (`cargo bench --bench recovery`).
+    async fn recovery_choices(&self, identifier: &Contact) -> Result<RecoveryParty> {
         let tag = self
             .codes
             .keyring()
             .tag(DECOY_DOMAIN, identifier.lookup_key().as_bytes());
-        let mut choices = vec![identifier.clone()];
-        if tag[0] & 1 == 1 {
-            // A made-up phone number ending in two HMAC-chosen digits.
-            let number = format!("+1425555{:02}{:02}", tag[1] % 100, tag[2] % 100);
-            if let Ok(phone) = Contact::phone(&number) {
-                if tag[3] & 1 == 1 {
-                    choices.insert(0, phone);
-                } else {
-                    choices.push(phone);
-                }
-            }
+        let made_up = decoy_choices(identifier, &tag);
+        let decoy_account = AccountId::new(format!("decoy:{}", hex(&tag[4..20])))?;
+        // An unknown identifier still reads an account (the decoy's, which does
+        // not exist), as the known one does.
+        let found = self.accounts.find_verified(identifier).await?;
+        let account = self
+            .accounts
+            .get(found.as_ref().unwrap_or(&decoy_account))
+            .await?;
+        if let (Some(id), Some(account)) = (found, account) {
+            drop((made_up, decoy_account));
+            return Ok(RecoveryParty {
+                account: id,
+                choices: account.verified().map(|i| i.contact.clone()).collect(),
+                decoy: false,
+            });
         }
-        choices
-    }
-
-    fn decoy_account(&self, identifier: &Contact) -> Result<AccountId> {
-        let tag = self
-            .codes
-            .keyring()
-            .tag(DECOY_DOMAIN, identifier.lookup_key().as_bytes());
-        AccountId::new(format!("decoy:{}", hex(&tag[4..20])))
+        Ok(RecoveryParty {
+            account: decoy_account,
+            choices: made_up,
+            decoy: true,
+        })
     }
 
     fn recovery_token(&self, identifier: &Contact, expires_at: Timestamp) -> String {
@@ -790,11 +781,11 @@ where
         confirmation: &str,
     ) -> Result<Sent> {
         let identifier = self.read_recovery_token(token)?;
-        let (account, choices) = self.recovery_choices(&identifier).await?;
-        let (account, decoy) = match account {
-            Some(id) => (id, false),
-            None => (self.decoy_account(&identifier)?, true),
-        };
+        let RecoveryParty {
+            account,
+            choices,
+            decoy,
+        } = self.recovery_choices(&identifier).await?;
         let contact = choices.get(choice).ok_or(Error::UnknownSecurityInfo)?;
         let confirmed = match contact.kind() {
             ContactKind::Email => contact.confirm_address(confirmation),
@@ -976,6 +967,31 @@ where
         });
         Ok(outcome)
     }
+}
+
+/// Who answers a recovery: a real account or a decoy.
+struct RecoveryParty {
+    account: AccountId,
+    choices: Vec<Contact>,
+    decoy: bool,
+}
+
+/// One or two made-up contacts, the identifier among them, chosen by the bits of
+/// a keyed HMAC of the identifier, so that asking again gives the same answer.
+fn decoy_choices(identifier: &Contact, tag: &[u8; 32]) -> Vec<Contact> {
+    let mut choices = vec![identifier.clone()];
+    if tag[0] & 1 == 1 {
+        // A made-up phone number ending in two HMAC-chosen digits.
+        let number = format!("+1425555{:02}{:02}", tag[1] % 100, tag[2] % 100);
+        if let Ok(phone) = Contact::phone(&number) {
+            if tag[3] & 1 == 1 {
+                choices.insert(0, phone);
+            } else {
+                choices.push(phone);
+            }
+        }
+    }
+    choices
 }
 
 impl<A: fmt::Debug, S: fmt::Debug, C: fmt::Debug, K: fmt::Debug, E> fmt::Debug
