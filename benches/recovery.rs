@@ -92,7 +92,7 @@ fn recovery(c: &mut Criterion) {
         g.bench_function(format!("choose_wrong_{name}"), |b| {
             b.iter(|| {
                 n += 1;
-                if n % 50 == 0 {
+                if n.is_multiple_of(50) {
                     clock.advance(Duration::from_secs(1));
                 }
                 let e =
