@@ -314,10 +314,11 @@ where
                 .policy(Purpose::AddSecurityInfo)
                 .lifetime(),
         );
+        let contact = contact.clone();
         self.accounts
-            .update(account, |a| {
+            .update(account, move |a| {
                 a.check_hold(now)?;
-                a.add_pending(contact, replaces, max, ttl, now)
+                a.add_pending(&contact, replaces, max, ttl, now)
             })
             .await?
             .ok_or(Error::AccountNotFound)?;
@@ -351,9 +352,12 @@ where
         let hold_period = self.settings.hold_period;
         let (removed, hold) = self
             .accounts
-            .update(account, |a| {
-                let removed = a.verify_pending(&added, now);
-                Ok((removed, a.start_hold_if_replaced(hold_period, now)))
+            .update(account, {
+                let added = added.clone();
+                move |a| {
+                    let removed = a.verify_pending(&added, now);
+                    Ok((removed, a.start_hold_if_replaced(hold_period, now)))
+                }
             })
             .await?
             .ok_or(Error::AccountNotFound)?;
@@ -431,7 +435,7 @@ where
         let counted = self
             .codes
             .store()
-            .update_counter(&CounterKey::account_failures(account), |c| {
+            .update_counter(&CounterKey::account_failures(account), move |c| {
                 c.count_failure(&limits, now)
             })
             .await;
@@ -530,7 +534,7 @@ where
         let account = proof.account();
         let (removed, hold) = self
             .accounts
-            .update(account, |a| {
+            .update(account, move |a| {
                 a.check_hold(now)?;
                 let removed = a.remove(entry)?;
                 Ok((removed, a.start_hold_if_replaced(hold_period, now)))
@@ -826,7 +830,7 @@ where
         let now = self.codes.now();
         let account = proof.account().clone();
         self.accounts
-            .update(&account, |a| {
+            .update(&account, move |a| {
                 a.record_recovery(now);
                 Ok(())
             })
@@ -868,7 +872,7 @@ where
         let expires = now + self.settings.ticket_lifetime;
         let account = proof.account();
         self.accounts
-            .update(account, |a| {
+            .update(account, move |a| {
                 a.add_ticket(digest, expires, now);
                 Ok(())
             })
@@ -903,7 +907,7 @@ where
         let now = self.codes.now();
         let taken = self
             .accounts
-            .update(&account, |a| Ok(a.take_ticket(&digest, now)))
+            .update(&account, move |a| Ok(a.take_ticket(&digest, now)))
             .await?
             .unwrap_or(false);
         if taken {
@@ -956,7 +960,10 @@ where
         };
         let released = self
             .accounts
-            .update(account, |a| Ok(a.release_hold(proof.destination())))
+            .update(account, {
+                let proven = proof.destination().clone();
+                move |a| Ok(a.release_hold(&proven))
+            })
             .await?
             .unwrap_or(false);
         if !released {

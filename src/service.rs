@@ -236,7 +236,7 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
         });
         if let Err(e) = self.channel.deliver(&message).await {
             // Nobody got the code: end the challenge so it cannot be guessed at.
-            self.store.update(&sent.id, |c| c.cancel(now)).await?;
+            self.store.update(&sent.id, move |c| c.cancel(now)).await?;
             return Err(Error::Delivery(e));
         }
         self.emit_delivered(&sent, purpose);
@@ -293,7 +293,7 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
             .await?;
         let challenge = self
             .store
-            .update(id, |c| c.record_send(kind, now).map(|()| c.clone()))
+            .update(id, move |c| c.record_send(kind, now).map(|()| c.clone()))
             .await?
             .ok_or(Error::ChallengeNotFound)??;
         let code = challenge.code(&self.keyring)?;
@@ -400,9 +400,15 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
         input: &str,
     ) -> Result<Verification> {
         let now = self.clock.now();
+        // Store closures own what they use (a store may run them on its own thread).
+        let (purpose, account) = (expected.purpose, expected.account.cloned());
         let begun = self
             .store
-            .update(id, |c| {
+            .update(id, move |c| {
+                let expected = Expected {
+                    purpose,
+                    account: account.as_ref(),
+                };
                 c.begin_attempt(&expected, now)
                     .map(|a| (a, c.account_failures_key()))
             })
@@ -415,7 +421,7 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
         let limits = *self.config.limits();
         if let Err(retry_after) = self
             .store
-            .update_counter(&key, |c| c.count_failure(&limits, now))
+            .update_counter(&key, move |c| c.count_failure(&limits, now))
             .await?
         {
             return Ok(Verification::AccountLocked { retry_after });
@@ -428,7 +434,7 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
         }
         let outcome = self
             .store
-            .update(id, |c| c.approve(&attempt))
+            .update(id, move |c| c.approve(&attempt))
             .await?
             .unwrap_or(Verification::NotFound);
         if outcome.is_approved() {
@@ -445,7 +451,7 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
     pub async fn cancel(&self, id: &ChallengeId) -> Result<()> {
         let now = self.clock.now();
         self.store
-            .update(id, |c| c.cancel(now))
+            .update(id, move |c| c.cancel(now))
             .await?
             .ok_or(Error::ChallengeNotFound)?
     }
@@ -490,7 +496,7 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
     async fn count_destination_send(&self, destination: &Contact, now: Timestamp) -> Result<()> {
         let limits = *self.config.limits();
         self.store
-            .update_counter(&CounterKey::destination_sends(destination), |c| {
+            .update_counter(&CounterKey::destination_sends(destination), move |c| {
                 c.count_send(&limits, now)
             })
             .await?

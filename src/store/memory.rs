@@ -264,16 +264,16 @@ impl ChallengeStore for MemoryChallengeStore {
 
     async fn update<R, F>(&self, id: &ChallengeId, f: F) -> Result<Option<R>, Error>
     where
-        F: FnMut(&mut Challenge) -> R + Send,
-        R: Send,
+        F: FnMut(&mut Challenge) -> R + Send + 'static,
+        R: Send + 'static,
     {
         Ok(self.update_now(id, f))
     }
 
     async fn update_counter<R, F>(&self, key: &CounterKey, f: F) -> Result<R, Error>
     where
-        F: FnMut(&mut Counter) -> R + Send,
-        R: Send,
+        F: FnMut(&mut Counter) -> R + Send + 'static,
+        R: Send + 'static,
     {
         Ok(self.update_counter_now(key, f))
     }

@@ -121,8 +121,8 @@ impl AccountStore for MemoryAccountStore {
 
     async fn update<R, F>(&self, id: &AccountId, mut f: F) -> Result<Option<R>, Error>
     where
-        F: FnMut(&mut Account) -> Result<R, Error> + Send,
-        R: Send,
+        F: FnMut(&mut Account) -> Result<R, Error> + Send + 'static,
+        R: Send + 'static,
     {
         let mut inner = self.lock();
         let Some(current) = inner.accounts.get(id) else {
@@ -180,10 +180,12 @@ mod tests {
         ready(store.create(Account::new(b.clone()))).unwrap();
         // b may hold it pending, but not verify it.
         let ttl = Duration::from_secs(600);
-        ready(store.update(&b, |acct| acct.add_pending(&ann, None, 10, ttl, T0))).unwrap();
+        let a2 = ann.clone();
+        ready(store.update(&b, move |acct| acct.add_pending(&a2, None, 10, ttl, T0))).unwrap();
         assert_eq!(ready(store.find_verified(&ann)).unwrap(), Some(a.clone()));
-        let verify = ready(store.update(&b, |acct| {
-            acct.verify_pending(&ann, T0);
+        let a3 = ann.clone();
+        let verify = ready(store.update(&b, move |acct| {
+            acct.verify_pending(&a3, T0);
             Ok(())
         }));
         assert!(matches!(verify, Err(Error::ContactInUse)));
@@ -217,7 +219,7 @@ mod tests {
             .verified_entry(&ann)
             .unwrap()
             .id;
-        ready(store.update(&a, |acct| acct.remove(id).map(|_| ()))).unwrap();
+        ready(store.update(&a, move |acct| acct.remove(id).map(|_| ()))).unwrap();
         assert_eq!(ready(store.find_verified(&ann)).unwrap(), None);
         assert_eq!(ready(store.find_verified(&bob)).unwrap(), Some(a));
     }

@@ -77,8 +77,8 @@ pub trait ChallengeStore: Send + Sync {
         f: F,
     ) -> impl Future<Output = Result<Option<R>, Error>> + Send
     where
-        F: FnMut(&mut Challenge) -> R + Send,
-        R: Send;
+        F: FnMut(&mut Challenge) -> R + Send + 'static,
+        R: Send + 'static;
 
     /// Atomically applies `f` to a counter (an empty one if absent) and stores the
     /// result; an empty result may be deleted.
@@ -92,8 +92,8 @@ pub trait ChallengeStore: Send + Sync {
         f: F,
     ) -> impl Future<Output = Result<R, Error>> + Send
     where
-        F: FnMut(&mut Counter) -> R + Send,
-        R: Send;
+        F: FnMut(&mut Counter) -> R + Send + 'static,
+        R: Send + 'static;
 
     /// Reads a counter snapshot, for display or a cheap pre-check.
     ///
@@ -138,8 +138,8 @@ impl<T: ChallengeStore> ChallengeStore for std::sync::Arc<T> {
         f: F,
     ) -> impl Future<Output = Result<Option<R>, Error>> + Send
     where
-        F: FnMut(&mut Challenge) -> R + Send,
-        R: Send,
+        F: FnMut(&mut Challenge) -> R + Send + 'static,
+        R: Send + 'static,
     {
         (**self).update(id, f)
     }
@@ -150,8 +150,8 @@ impl<T: ChallengeStore> ChallengeStore for std::sync::Arc<T> {
         f: F,
     ) -> impl Future<Output = Result<R, Error>> + Send
     where
-        F: FnMut(&mut Counter) -> R + Send,
-        R: Send,
+        F: FnMut(&mut Counter) -> R + Send + 'static,
+        R: Send + 'static,
     {
         (**self).update_counter(key, f)
     }
@@ -218,8 +218,8 @@ pub trait AccountStore: Send + Sync {
         f: F,
     ) -> impl Future<Output = Result<Option<R>, Error>> + Send
     where
-        F: FnMut(&mut Account) -> Result<R, Error> + Send,
-        R: Send;
+        F: FnMut(&mut Account) -> Result<R, Error> + Send + 'static,
+        R: Send + 'static;
 }
 
 impl<T: AccountStore> AccountStore for std::sync::Arc<T> {
@@ -244,8 +244,8 @@ impl<T: AccountStore> AccountStore for std::sync::Arc<T> {
         f: F,
     ) -> impl Future<Output = Result<Option<R>, Error>> + Send
     where
-        F: FnMut(&mut Account) -> Result<R, Error> + Send,
-        R: Send,
+        F: FnMut(&mut Account) -> Result<R, Error> + Send + 'static,
+        R: Send + 'static,
     {
         (**self).update(id, f)
     }
