@@ -28,6 +28,21 @@ pub enum Alphabet {
 impl Alphabet {
     const CROCKFORD: &'static [u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
+    /// A stable name, for storage: `decimal` or `crockford`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Alphabet::Decimal => "decimal",
+            Alphabet::Crockford => "crockford",
+        }
+    }
+
+    /// Reads back [`Alphabet::as_str`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Alphabet::Decimal, Alphabet::Crockford]
+            .into_iter()
+            .find(|a| a.as_str() == name)
+    }
+
     /// The number of distinct symbols.
     pub const fn radix(self) -> u8 {
         match self {

@@ -68,6 +68,8 @@
 //!
 //! * `tracing` — [`TracingEvents`] writes every [`Event`] as
 //!   a `tracing` event.
+//! * `sqlite` — [`SqliteStore`]: challenges, counters and accounts in one SQLite
+//!   file (SQLite is compiled in), safe across threads and processes.
 //!
 //! The default build has the in-memory stores and the outbox and console channels.
 
@@ -114,6 +116,8 @@ pub use policy::{Config, GuessBound, Limits, LimitsBuilder, Policy, PolicyBuilde
 pub use service::{SecurityCodes, Sent};
 pub use store::memory::MemoryChallengeStore;
 pub use store::memory_accounts::MemoryAccountStore;
+#[cfg(feature = "sqlite")]
+pub use store::sqlite::SqliteStore;
 pub use store::{AccountStore, ChallengeStore};
 
 /// The README's examples compile as doctests.

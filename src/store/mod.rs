@@ -36,6 +36,8 @@ use crate::error::Error;
 
 pub mod memory;
 pub mod memory_accounts;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
 
 /// Where challenges and counters live. See the [module docs](self) for the
 /// contract every implementation keeps.

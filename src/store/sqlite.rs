@@ -1,0 +1,761 @@
+//! [`SqliteStore`]: challenges, counters and accounts in one SQLite file.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use crate::account::{
+    Account, AccountParts, Hold, InfoState, Recovered, SecurityInfo, SecurityInfoId, TicketRecord,
+};
+use crate::challenge::{AccountId, Challenge, ChallengeId, ChallengeParts, Status};
+use crate::clock::Timestamp;
+use crate::code::{Alphabet, CodeFormat};
+use crate::contact::Contact;
+use crate::counter::{Counter, CounterKey, CounterKind};
+use crate::error::Error;
+use crate::policy::Purpose;
+use crate::store::{AccountStore, ChallengeStore};
+
+/// The schema version this crate writes (`PRAGMA user_version`).
+const SCHEMA_VERSION: i64 = 1;
+
+/// Each insert also deletes at most this many expired challenges, so that a
+/// store nobody sweeps still does not grow without bound.
+const SWEEP_ON_INSERT: i64 = 16;
+
+const SCHEMA_V1: &str = "
+CREATE TABLE challenges (
+    id BLOB PRIMARY KEY,
+    salt BLOB NOT NULL,
+    account TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    last_sent_at INTEGER NOT NULL,
+    key_id INTEGER NOT NULL,
+    resend_cooldown_secs INTEGER NOT NULL,
+    generation INTEGER NOT NULL,
+    attempts INTEGER NOT NULL,
+    max_attempts INTEGER NOT NULL,
+    sends INTEGER NOT NULL,
+    max_sends INTEGER NOT NULL,
+    purpose TEXT NOT NULL,
+    alphabet TEXT NOT NULL,
+    length INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    decoy INTEGER NOT NULL,
+    retain_until INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX challenges_retain_until ON challenges (retain_until);
+CREATE TABLE counters (
+    key BLOB PRIMARY KEY,
+    count INTEGER NOT NULL,
+    window_start INTEGER NOT NULL,
+    blocked_until INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX counters_expires_at ON counters (expires_at);
+CREATE TABLE accounts (
+    id TEXT PRIMARY KEY,
+    next_info_id INTEGER NOT NULL,
+    recovered_at INTEGER,
+    hold_until INTEGER
+);
+CREATE TABLE security_info (
+    account TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    id INTEGER NOT NULL,
+    contact TEXT NOT NULL,
+    verified INTEGER NOT NULL,
+    added_at INTEGER NOT NULL,
+    verified_at INTEGER,
+    replaces INTEGER,
+    PRIMARY KEY (account, id)
+);
+CREATE TABLE originals (
+    account TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    role TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    contact TEXT NOT NULL,
+    PRIMARY KEY (account, role, position)
+);
+CREATE TABLE tickets (
+    account TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    digest BLOB NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX tickets_account ON tickets (account);
+CREATE TABLE verified_contacts (
+    lookup TEXT PRIMARY KEY,
+    account TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE
+);
+CREATE INDEX verified_contacts_account ON verified_contacts (account);
+";
+
+/// Challenges, counters and accounts in one SQLite file, shared safely by every
+/// thread and process that opens it.
+///
+/// * **Atomic**: every read-modify-write runs in one `BEGIN IMMEDIATE`
+///   transaction, which takes SQLite's write lock before reading, so two
+///   processes cannot interleave on a record. A busy database is waited for up to
+///   5 s, then reported as [`Error::Store`] (the safe direction: nothing was
+///   counted or approved).
+/// * **Durable**: WAL journal, `synchronous = FULL`: a committed attempt survives
+///   a crash of the process or of the machine, so a restart never hands out a
+///   guess that was already counted.
+/// * **Not blocking the runtime**: each store owns one worker thread and its
+///   connection; async calls send it a job and await the answer, so a slow disk
+///   stalls no executor thread. Open one store per process and share it (it is
+///   cheap to put in an `Arc`).
+/// * **Versioned schema**, created and migrated on open (`PRAGMA user_version`); a
+///   file written by a newer version of the crate is refused.
+/// * **Expiring**: [`ChallengeStore::sweep`] deletes records past their retention
+///   through indexes on their deadlines; each insert also deletes up to 16
+///   expired challenges, so a store nobody sweeps stays bounded too.
+///
+/// # Examples
+///
+/// ```
+/// use seccode::{Keyring, Outbox, SecurityCodes, SqliteStore};
+///
+/// let dir = std::env::temp_dir().join(format!("seccode-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// let store = SqliteStore::open(dir.join("codes.sqlite3"))?;
+/// let codes = SecurityCodes::new(store, Outbox::new(), Keyring::generate());
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct SqliteStore {
+    jobs: mpsc::Sender<Job>,
+    path: PathBuf,
+}
+
+type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+
+fn db(e: rusqlite::Error) -> Error {
+    Error::store(e)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`, migrates its schema and
+    /// starts the store's worker thread.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] if the file cannot be opened, is not a database, or was
+    /// written by a newer schema version.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
+        let path = path.as_ref().to_path_buf();
+        let mut conn = Connection::open(&path).map_err(db)?;
+        configure(&mut conn)?;
+        let (jobs, inbox) = mpsc::channel::<Job>();
+        thread::Builder::new()
+            .name("seccode-sqlite".into())
+            .spawn(move || {
+                // Ends when the last sender (the store) is dropped.
+                for job in inbox {
+                    job(&mut conn);
+                }
+            })
+            .map_err(Error::store)?;
+        Ok(Self { jobs, path })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` on the worker's connection and awaits its result.
+    async fn call<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, Error> + Send + 'static,
+    {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            // The caller may have gone (its future dropped); nothing to do then.
+            let _ = reply.send(f(conn));
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| Error::store("sqlite worker has stopped"))?;
+        answer
+            .await
+            .map_err(|_| Error::store("sqlite worker dropped a request"))?
+    }
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+fn configure(conn: &mut Connection) -> Result<(), Error> {
+    conn.busy_timeout(Duration::from_secs(5)).map_err(db)?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(db)?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(db)?;
+    conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db)?;
+    let version: i64 = tx
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(db)?;
+    match version {
+        0 => {
+            tx.execute_batch(SCHEMA_V1).map_err(db)?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+                .map_err(db)?;
+        }
+        SCHEMA_VERSION => {}
+        newer => {
+            return Err(Error::store(format!(
+                "database schema version {newer} is newer than this crate's ({SCHEMA_VERSION})"
+            )));
+        }
+    }
+    tx.commit().map_err(db)
+}
+
+// ----- encoding ------------------------------------------------------------------
+
+fn ms(t: Timestamp) -> i64 {
+    i64::try_from(t.as_unix_millis()).unwrap_or(i64::MAX)
+}
+
+fn ts(v: i64) -> Timestamp {
+    Timestamp::from_unix_millis(u64::try_from(v).unwrap_or(0))
+}
+
+fn corrupt(what: &'static str) -> Error {
+    Error::store(format!("stored {what} is not valid"))
+}
+
+const CHALLENGE_COLUMNS: &str = "id, salt, account, destination, expires_at, last_sent_at, key_id, \
+     resend_cooldown_secs, generation, attempts, max_attempts, sends, max_sends, purpose, \
+     alphabet, length, status, decoy, retain_until";
+
+fn read_challenge(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Challenge, Error>> {
+    let id: Vec<u8> = row.get(0)?;
+    let salt: Vec<u8> = row.get(1)?;
+    let account: String = row.get(2)?;
+    let destination: String = row.get(3)?;
+    let purpose: String = row.get(13)?;
+    let alphabet: String = row.get(14)?;
+    let status: String = row.get(16)?;
+    let parts = (|| -> Result<ChallengeParts, Error> {
+        Ok(ChallengeParts {
+            id: ChallengeId::from_bytes(id.try_into().map_err(|_| corrupt("challenge id"))?),
+            salt: salt.try_into().map_err(|_| corrupt("salt"))?,
+            account: AccountId::new(account)?,
+            destination: Contact::parse(&destination)?,
+            expires_at: ts(row.get(4).map_err(db)?),
+            last_sent_at: ts(row.get(5).map_err(db)?),
+            key_id: row.get(6).map_err(db)?,
+            resend_cooldown_secs: row.get(7).map_err(db)?,
+            generation: row.get(8).map_err(db)?,
+            attempts: row.get(9).map_err(db)?,
+            max_attempts: row.get(10).map_err(db)?,
+            sends: row.get(11).map_err(db)?,
+            max_sends: row.get(12).map_err(db)?,
+            purpose: Purpose::from_name(&purpose).ok_or(corrupt("purpose"))?,
+            format: CodeFormat::new(
+                Alphabet::from_name(&alphabet).ok_or(corrupt("alphabet"))?,
+                row.get(15).map_err(db)?,
+            )?,
+            status: Status::from_name(&status).ok_or(corrupt("status"))?,
+            decoy: row.get(17).map_err(db)?,
+        })
+    })();
+    Ok(parts.map(Challenge::from_parts))
+}
+
+fn write_challenge(conn: &Connection, c: &Challenge, insert: bool) -> Result<(), Error> {
+    let p = c.to_parts();
+    let sql = if insert {
+        format!(
+            "INSERT INTO challenges ({CHALLENGE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
+        )
+    } else {
+        format!(
+            "REPLACE INTO challenges ({CHALLENGE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
+        )
+    };
+    conn.prepare_cached(&sql)
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                &p.id.as_bytes()[..],
+                &p.salt[..],
+                p.account.as_str(),
+                p.destination.expose(),
+                ms(p.expires_at),
+                ms(p.last_sent_at),
+                p.key_id,
+                p.resend_cooldown_secs,
+                p.generation,
+                p.attempts,
+                p.max_attempts,
+                p.sends,
+                p.max_sends,
+                p.purpose.as_str(),
+                p.format.alphabet().as_str(),
+                p.format.length(),
+                p.status.as_str(),
+                p.decoy,
+                ms(c.retain_until()),
+            ])
+        })
+        .map_err(|e| match e {
+            rusqlite::Error::SqliteFailure(f, _)
+                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                Error::store("challenge id already stored")
+            }
+            other => db(other),
+        })?;
+    Ok(())
+}
+
+fn get_challenge(conn: &Connection, id: &ChallengeId) -> Result<Option<Challenge>, Error> {
+    let sql = format!("SELECT {CHALLENGE_COLUMNS} FROM challenges WHERE id = ?1");
+    conn.prepare_cached(&sql)
+        .and_then(|mut stmt| {
+            stmt.query_row([&id.as_bytes()[..]], read_challenge)
+                .optional()
+        })
+        .map_err(db)?
+        .transpose()
+}
+
+fn counter_key(key: &CounterKey) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(17);
+    bytes.push(match key.kind() {
+        CounterKind::AccountFailures => 1,
+        CounterKind::DestinationSends => 2,
+    });
+    bytes.extend_from_slice(key.digest());
+    bytes
+}
+
+fn get_counter(conn: &Connection, key: &[u8]) -> Result<Option<Counter>, Error> {
+    conn.prepare_cached(
+        "SELECT count, window_start, blocked_until, expires_at FROM counters WHERE key = ?1",
+    )
+    .and_then(|mut stmt| {
+        stmt.query_row([key], |r| {
+            Ok(Counter {
+                count: r.get(0)?,
+                window_start: ts(r.get(1)?),
+                blocked_until: ts(r.get(2)?),
+                expires_at: ts(r.get(3)?),
+            })
+        })
+        .optional()
+    })
+    .map_err(db)
+}
+
+// ----- accounts -------------------------------------------------------------------
+
+fn load_account(conn: &Connection, id: &AccountId) -> Result<Option<Account>, Error> {
+    let head: Option<(i64, Option<i64>, Option<i64>)> = conn
+        .query_row(
+            "SELECT next_info_id, recovered_at, hold_until FROM accounts WHERE id = ?1",
+            [id.as_str()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()
+        .map_err(db)?;
+    let Some((next_info_id, recovered_at, hold_until)) = head else {
+        return Ok(None);
+    };
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT id, contact, verified, added_at, verified_at, replaces FROM security_info \
+             WHERE account = ?1 ORDER BY id",
+        )
+        .map_err(db)?;
+    let rows = stmt
+        .query_map([id.as_str()], |r| {
+            Ok((
+                r.get::<_, u32>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, bool>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, Option<i64>>(4)?,
+                r.get::<_, Option<u32>>(5)?,
+            ))
+        })
+        .map_err(db)?;
+    let mut info = Vec::new();
+    for row in rows {
+        let (info_id, contact, verified, added_at, verified_at, replaces) = row.map_err(db)?;
+        info.push(SecurityInfo {
+            id: SecurityInfoId(info_id),
+            contact: Contact::parse(&contact)?,
+            state: if verified {
+                InfoState::Verified
+            } else {
+                InfoState::Pending
+            },
+            added_at: ts(added_at),
+            verified_at: verified_at.map(ts),
+            replaces: replaces.map(SecurityInfoId),
+        });
+    }
+    let originals = |role: &str| -> Result<Vec<Contact>, Error> {
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT contact FROM originals WHERE account = ?1 AND role = ?2 ORDER BY position",
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map(params![id.as_str(), role], |r| r.get::<_, String>(0))
+            .map_err(db)?;
+        rows.map(|c| Contact::parse(&c.map_err(db)?).map_err(Error::from))
+            .collect()
+    };
+    let mut stmt = conn
+        .prepare_cached("SELECT digest, expires_at FROM tickets WHERE account = ?1")
+        .map_err(db)?;
+    let tickets = stmt
+        .query_map([id.as_str()], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
+        })
+        .map_err(db)?
+        .map(|t| {
+            let (digest, expires_at) = t.map_err(db)?;
+            Ok(TicketRecord {
+                digest: digest.try_into().map_err(|_| corrupt("ticket"))?,
+                expires_at: ts(expires_at),
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    Ok(Some(Account::from_parts(AccountParts {
+        id: id.clone(),
+        info,
+        next_info_id: u32::try_from(next_info_id).map_err(|_| corrupt("account"))?,
+        recovered: match recovered_at {
+            Some(at) => Some(Recovered {
+                at: ts(at),
+                originals: originals("recovered")?,
+            }),
+            None => None,
+        },
+        hold: match hold_until {
+            Some(until) => Some(Hold {
+                until: ts(until),
+                originals: originals("hold")?,
+            }),
+            None => None,
+        },
+        tickets,
+    })))
+}
+
+/// Writes `account` over whatever is stored, inside the caller's transaction.
+fn save_account(conn: &Connection, account: &Account) -> Result<(), Error> {
+    let p = account.to_parts();
+    let id = p.id.as_str();
+    for info in account.verified() {
+        let owner: Option<String> = conn
+            .query_row(
+                "SELECT account FROM verified_contacts WHERE lookup = ?1",
+                [info.contact.lookup_key()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db)?;
+        if owner.is_some_and(|o| o != id) {
+            return Err(Error::ContactInUse);
+        }
+    }
+    conn.execute(
+        "INSERT INTO accounts (id, next_info_id, recovered_at, hold_until) VALUES (?1, ?2, ?3, ?4) \
+         ON CONFLICT (id) DO UPDATE SET next_info_id = ?2, recovered_at = ?3, hold_until = ?4",
+        params![
+            id,
+            p.next_info_id,
+            p.recovered.as_ref().map(|r| ms(r.at)),
+            p.hold.as_ref().map(|h| ms(h.until)),
+        ],
+    )
+    .map_err(db)?;
+    for table in ["security_info", "originals", "tickets", "verified_contacts"] {
+        conn.execute(&format!("DELETE FROM {table} WHERE account = ?1"), [id])
+            .map_err(db)?;
+    }
+    for i in &p.info {
+        conn.execute(
+            "INSERT INTO security_info (account, id, contact, verified, added_at, verified_at, replaces) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                id,
+                i.id.0,
+                i.contact.expose(),
+                i.is_verified(),
+                ms(i.added_at),
+                i.verified_at.map(ms),
+                i.replaces.map(|r| r.0),
+            ],
+        )
+        .map_err(db)?;
+        if i.is_verified() {
+            conn.execute(
+                "INSERT INTO verified_contacts (lookup, account) VALUES (?1, ?2)",
+                params![i.contact.lookup_key(), id],
+            )
+            .map_err(db)?;
+        }
+    }
+    let roles = [
+        ("recovered", p.recovered.as_ref().map(|r| &r.originals)),
+        ("hold", p.hold.as_ref().map(|h| &h.originals)),
+    ];
+    for (role, contacts) in roles {
+        for (position, c) in contacts.into_iter().flatten().enumerate() {
+            conn.execute(
+                "INSERT INTO originals (account, role, position, contact) VALUES (?1, ?2, ?3, ?4)",
+                params![id, role, position as i64, c.expose()],
+            )
+            .map_err(db)?;
+        }
+    }
+    for t in &p.tickets {
+        conn.execute(
+            "INSERT INTO tickets (account, digest, expires_at) VALUES (?1, ?2, ?3)",
+            params![id, &t.digest[..], ms(t.expires_at)],
+        )
+        .map_err(db)?;
+    }
+    Ok(())
+}
+
+// ----- ports ------------------------------------------------------------------------
+
+impl ChallengeStore for SqliteStore {
+    async fn insert(&self, challenge: Challenge, now: Timestamp) -> Result<(), Error> {
+        self.call(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db)?;
+            tx.execute(
+                "DELETE FROM challenges WHERE id IN \
+                 (SELECT id FROM challenges WHERE retain_until <= ?1 LIMIT ?2)",
+                params![ms(now), SWEEP_ON_INSERT],
+            )
+            .map_err(db)?;
+            write_challenge(&tx, &challenge, true)?;
+            tx.commit().map_err(db)
+        })
+        .await
+    }
+
+    async fn get(&self, id: &ChallengeId) -> Result<Option<Challenge>, Error> {
+        let id = *id;
+        self.call(move |conn| get_challenge(conn, &id)).await
+    }
+
+    async fn update<R, F>(&self, id: &ChallengeId, mut f: F) -> Result<Option<R>, Error>
+    where
+        F: FnMut(&mut Challenge) -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let id = *id;
+        self.call(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db)?;
+            let Some(mut challenge) = get_challenge(&tx, &id)? else {
+                return Ok(None);
+            };
+            let before = challenge.clone();
+            let out = f(&mut challenge);
+            if challenge != before {
+                write_challenge(&tx, &challenge, false)?;
+            }
+            tx.commit().map_err(db)?;
+            Ok(Some(out))
+        })
+        .await
+    }
+
+    async fn update_counter<R, F>(&self, key: &CounterKey, mut f: F) -> Result<R, Error>
+    where
+        F: FnMut(&mut Counter) -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let key = counter_key(key);
+        self.call(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db)?;
+            let before = get_counter(&tx, &key)?.unwrap_or_default();
+            let mut counter = before;
+            let out = f(&mut counter);
+            if counter.is_empty() {
+                tx.execute("DELETE FROM counters WHERE key = ?1", [&key])
+                    .map_err(db)?;
+            } else if counter != before {
+                tx.prepare_cached(
+                    "REPLACE INTO counters (key, count, window_start, blocked_until, expires_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .and_then(|mut stmt| {
+                    stmt.execute(params![
+                        &key,
+                        counter.count,
+                        ms(counter.window_start),
+                        ms(counter.blocked_until),
+                        ms(counter.expires_at),
+                    ])
+                })
+                .map_err(db)?;
+            }
+            tx.commit().map_err(db)?;
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn get_counter(&self, key: &CounterKey) -> Result<Option<Counter>, Error> {
+        let key = counter_key(key);
+        self.call(move |conn| get_counter(conn, &key)).await
+    }
+
+    async fn sweep(&self, now: Timestamp) -> Result<usize, Error> {
+        self.call(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db)?;
+            let challenges = tx
+                .execute("DELETE FROM challenges WHERE retain_until <= ?1", [ms(now)])
+                .map_err(db)?;
+            let counters = tx
+                .execute("DELETE FROM counters WHERE expires_at <= ?1", [ms(now)])
+                .map_err(db)?;
+            tx.commit().map_err(db)?;
+            Ok(challenges + counters)
+        })
+        .await
+    }
+}
+
+impl AccountStore for SqliteStore {
+    async fn create(&self, account: Account) -> Result<(), Error> {
+        self.call(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db)?;
+            let exists: bool = tx
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM accounts WHERE id = ?1)",
+                    [account.id().as_str()],
+                    |r| r.get(0),
+                )
+                .map_err(db)?;
+            if exists {
+                return Err(Error::AccountExists);
+            }
+            save_account(&tx, &account)?;
+            tx.commit().map_err(db)
+        })
+        .await
+    }
+
+    async fn get(&self, id: &AccountId) -> Result<Option<Account>, Error> {
+        let id = id.clone();
+        self.call(move |conn| load_account(conn, &id)).await
+    }
+
+    async fn find_verified(&self, contact: &Contact) -> Result<Option<AccountId>, Error> {
+        let lookup = contact.lookup_key();
+        self.call(move |conn| {
+            let owner: Option<String> = conn
+                .query_row(
+                    "SELECT account FROM verified_contacts WHERE lookup = ?1",
+                    [lookup],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db)?;
+            owner.map(AccountId::new).transpose()
+        })
+        .await
+    }
+
+    async fn update<R, F>(&self, id: &AccountId, mut f: F) -> Result<Option<R>, Error>
+    where
+        F: FnMut(&mut Account) -> Result<R, Error> + Send + 'static,
+        R: Send + 'static,
+    {
+        let id = id.clone();
+        self.call(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db)?;
+            let Some(mut account) = load_account(&tx, &id)? else {
+                return Ok(None);
+            };
+            // An error from `f` or from the uniqueness check drops `tx`: rollback.
+            let out = f(&mut account)?;
+            save_account(&tx, &account)?;
+            tx.commit().map_err(db)?;
+            Ok(Some(out))
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_path(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("seccode-unit-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir.join("db.sqlite3")
+    }
+
+    #[test]
+    fn schema_version_is_recorded_and_newer_files_refused() {
+        let path = temp_path("schema");
+        drop(SqliteStore::open(&path).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        drop(conn);
+        let err = SqliteStore::open(&path).unwrap_err();
+        assert!(matches!(err, Error::Store(_)));
+        assert!(
+            std::error::Error::source(&err)
+                .unwrap()
+                .to_string()
+                .contains("newer")
+        );
+    }
+
+    #[test]
+    fn reopening_keeps_the_schema() {
+        let path = temp_path("reopen");
+        drop(SqliteStore::open(&path).unwrap());
+        drop(SqliteStore::open(&path).unwrap());
+    }
+}
