@@ -41,3 +41,11 @@ pub fn wrong_code(code: &str) -> String {
     chars[0] = if chars[0] == '0' { '1' } else { '0' };
     chars.into_iter().collect()
 }
+
+/// A fresh, empty directory for this test process.
+pub fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("seccode-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    dir
+}

@@ -1,0 +1,465 @@
+//! One conformance suite, run against every store backend: the store contracts
+//! and the DESIGN.md invariants that depend on the store (single success, attempt
+//! cap, counts surviving resends and new codes, expiry, the per-account cap, one
+//! owner per verified contact).
+//!
+//! Memory always runs; SQLite with `--features sqlite` (on a real file).
+
+#![allow(clippy::unwrap_used)] // tests stop loudly on unexpected errors
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use seccode::{
+    Account, AccountId, AccountStore, ChallengeId, ChallengeStore, Config, Contact, CounterKey,
+    Error, Keyring, Limits, ManualClock, Outbox, Purpose, RateLimit, SecretKey, SecurityCodes,
+    Status, Verification,
+};
+
+use common::{T0, wrong_code};
+
+/// Runs every check of the suite against stores made by `make`.
+async fn suite<CS, AS>(make: impl Fn() -> (CS, AS))
+where
+    CS: ChallengeStore + 'static,
+    AS: AccountStore + 'static,
+{
+    let (cs, _) = make();
+    record_contract(&cs).await;
+    let (cs, _) = make();
+    counter_contract(&cs).await;
+    let (cs, _) = make();
+    single_success_under_concurrency(cs).await;
+    let (cs, _) = make();
+    attempts_capped_under_concurrency(cs).await;
+    let (cs, _) = make();
+    counts_survive_resends_and_new_codes(cs).await;
+    let (cs, _) = make();
+    expiry_and_sweep(cs).await;
+    let (cs, _) = make();
+    per_account_cap(cs).await;
+    let (_, accounts) = make();
+    account_contract(&accounts).await;
+}
+
+fn service<S: ChallengeStore>(
+    store: S,
+    config: Config,
+) -> (
+    SecurityCodes<S, Arc<Outbox>, Arc<ManualClock>>,
+    Arc<Outbox>,
+    Arc<ManualClock>,
+) {
+    let outbox = Arc::new(Outbox::new());
+    let clock = Arc::new(ManualClock::new(T0));
+    let codes = SecurityCodes::new(
+        store,
+        outbox.clone(),
+        Keyring::new(1, SecretKey::from_bytes([0x33; 32])),
+    )
+    .with_clock(clock.clone())
+    .with_config(config);
+    (codes, outbox, clock)
+}
+
+fn ann() -> (AccountId, Contact) {
+    (
+        AccountId::new("ann").unwrap(),
+        Contact::email("ann@example.org").unwrap(),
+    )
+}
+
+async fn record_contract<S: ChallengeStore>(store: &S) {
+    let (account, email) = ann();
+    let mut rng = rand::rng();
+    let c = seccode::Challenge::issue(
+        account,
+        Purpose::Recovery,
+        email,
+        &Default::default(),
+        1,
+        &mut rng,
+        T0,
+    );
+    let id = *c.id();
+    store.insert(c.clone(), T0).await.unwrap();
+    assert_eq!(
+        store.get(&id).await.unwrap().as_ref(),
+        Some(&c),
+        "a record reads back as written"
+    );
+    assert!(
+        matches!(store.insert(c.clone(), T0).await, Err(Error::Store(_))),
+        "ids are never overwritten"
+    );
+    let sends = store
+        .update(&id, move |c| {
+            c.record_send(seccode::SendKind::First, T0).unwrap();
+            c.sends()
+        })
+        .await
+        .unwrap();
+    assert_eq!(sends, Some(1));
+    assert_eq!(
+        store.get(&id).await.unwrap().unwrap().sends(),
+        1,
+        "updates are stored"
+    );
+    let missing = ChallengeId::from_bytes([0xEE; 16]);
+    assert_eq!(store.update(&missing, |c| c.sends()).await.unwrap(), None);
+    assert_eq!(store.get(&missing).await.unwrap(), None);
+}
+
+async fn counter_contract<S: ChallengeStore>(store: &S) {
+    let key = CounterKey::account_failures(&AccountId::new("k").unwrap());
+    assert_eq!(store.get_counter(&key).await.unwrap(), None);
+    let n = store
+        .update_counter(&key, |c| {
+            c.count += 1;
+            c.expires_at = T0 + Duration::from_secs(10);
+            c.count
+        })
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    let n = store.update_counter(&key, |c| {
+        c.count += 1;
+        c.count
+    });
+    assert_eq!(n.await.unwrap(), 2, "an update sees the previous one");
+    assert_eq!(store.get_counter(&key).await.unwrap().unwrap().count, 2);
+    store.update_counter(&key, |c| c.clear()).await.unwrap();
+    assert_eq!(
+        store.get_counter(&key).await.unwrap(),
+        None,
+        "an empty counter is gone"
+    );
+    store
+        .update_counter(&key, |c| {
+            c.count = 1;
+            c.expires_at = T0;
+        })
+        .await
+        .unwrap();
+    store.sweep(T0).await.unwrap();
+    assert_eq!(
+        store.get_counter(&key).await.unwrap(),
+        None,
+        "an expired counter is swept"
+    );
+}
+
+async fn single_success_under_concurrency<S: ChallengeStore + 'static>(store: S) {
+    let (codes, outbox, _clock) = service(store, Config::default());
+    let codes = Arc::new(codes);
+    let (account, email) = ann();
+    for round in 0..10 {
+        let sent = codes
+            .start(&account, Purpose::IdentityCheck, &email)
+            .await
+            .unwrap();
+        let code = outbox.last_code_to(&email).unwrap().expose().to_owned();
+        let tasks: Vec<_> = (0..5)
+            .map(|_| {
+                let (codes, code) = (codes.clone(), code.clone());
+                tokio::spawn(async move {
+                    codes
+                        .verify(&sent.id, Purpose::IdentityCheck, &code)
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut approved = 0;
+        for t in tasks {
+            let v = t.await.unwrap();
+            match v {
+                Verification::Approved(_) => approved += 1,
+                Verification::AlreadyUsed => {}
+                other => panic!("round {round}: {other:?}"),
+            }
+        }
+        assert_eq!(approved, 1, "round {round}");
+        // The destination allows ten sends an hour.
+        if round == 8 {
+            break;
+        }
+    }
+}
+
+async fn attempts_capped_under_concurrency<S: ChallengeStore + 'static>(store: S) {
+    let (codes, outbox, _clock) = service(store, Config::default());
+    let codes = Arc::new(codes);
+    let (account, email) = ann();
+    let sent = codes
+        .start(&account, Purpose::Recovery, &email)
+        .await
+        .unwrap();
+    let code = outbox.last_code_to(&email).unwrap().expose().to_owned();
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let codes = codes.clone();
+            let input = if i == 15 {
+                code.clone()
+            } else {
+                wrong_code(&code)
+            };
+            tokio::spawn(async move {
+                codes
+                    .verify(&sent.id, Purpose::Recovery, &input)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut evaluated = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Verification::Approved(_) | Verification::Rejected { .. } => evaluated += 1,
+            Verification::Locked => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(evaluated <= 5, "{evaluated} guesses evaluated");
+    let stored = codes.store().get(&sent.id).await.unwrap().unwrap();
+    assert_eq!(stored.attempts(), 5, "every evaluated guess is recorded");
+}
+
+async fn counts_survive_resends_and_new_codes<S: ChallengeStore>(store: S) {
+    let (codes, outbox, clock) = service(store, Config::default());
+    let (account, email) = ann();
+    let sent = codes
+        .start(&account, Purpose::AddSecurityInfo, &email)
+        .await
+        .unwrap();
+    let first = outbox.last_code_to(&email).unwrap().expose().to_owned();
+    for _ in 0..2 {
+        let _ = codes
+            .verify(&sent.id, Purpose::AddSecurityInfo, &wrong_code(&first))
+            .await
+            .unwrap();
+    }
+    clock.advance(Duration::from_secs(30));
+    let resent = codes.resend(&sent.id).await.unwrap();
+    assert_eq!(resent.attempts_left, 3);
+    assert_eq!(
+        outbox.last_code_to(&email).unwrap().expose(),
+        first,
+        "a resend repeats the code"
+    );
+    clock.advance(Duration::from_secs(30));
+    let renewed = codes.new_code(&sent.id).await.unwrap();
+    assert_eq!(renewed.attempts_left, 3, "a new code keeps the count");
+    let second = outbox.last_code_to(&email).unwrap().expose().to_owned();
+    if second != first {
+        let v = codes
+            .verify(&sent.id, Purpose::AddSecurityInfo, &first)
+            .await
+            .unwrap();
+        assert!(
+            matches!(v, Verification::Rejected { remaining: 2, .. }),
+            "{v:?}"
+        );
+    }
+    assert!(
+        codes
+            .verify(&sent.id, Purpose::AddSecurityInfo, &second)
+            .await
+            .unwrap()
+            .is_approved()
+    );
+}
+
+async fn expiry_and_sweep<S: ChallengeStore>(store: S) {
+    let (codes, outbox, clock) = service(store, Config::default());
+    let (account, email) = ann();
+    let sent = codes
+        .start(&account, Purpose::Recovery, &email)
+        .await
+        .unwrap();
+    let code = outbox.last_code_to(&email).unwrap().expose().to_owned();
+    clock.advance(Duration::from_secs(600));
+    assert!(matches!(
+        codes
+            .verify(&sent.id, Purpose::Recovery, &code)
+            .await
+            .unwrap(),
+        Verification::Expired
+    ));
+    assert_eq!(codes.status(&sent.id).await.unwrap(), Status::Expired);
+    // Past retention (and the memory store's minute granularity), sweeping forgets it.
+    clock.advance(Duration::from_secs(900 + 60));
+    assert!(codes.sweep().await.unwrap() >= 1);
+    assert!(matches!(
+        codes
+            .verify(&sent.id, Purpose::Recovery, &code)
+            .await
+            .unwrap(),
+        Verification::NotFound
+    ));
+}
+
+async fn per_account_cap<S: ChallengeStore>(store: S) {
+    let limits = Limits::builder()
+        .account_failure_cap(7)
+        .destination_sends(100, Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    let (codes, outbox, clock) = service(store, Config::default().with_limits(limits));
+    let (account, email) = ann();
+    let mut wrong = 0;
+    for _ in 0..3 {
+        let sent = codes
+            .start(&account, Purpose::Recovery, &email)
+            .await
+            .unwrap();
+        let code = outbox.last_code_to(&email).unwrap().expose().to_owned();
+        for _ in 0..3 {
+            if let Verification::Rejected { .. } = codes
+                .verify(&sent.id, Purpose::Recovery, &wrong_code(&code))
+                .await
+                .unwrap()
+            {
+                wrong += 1;
+            }
+        }
+        clock.advance(Duration::from_secs(1));
+    }
+    assert_eq!(wrong, 7, "the account stops at its cap across challenges");
+    let err = codes
+        .start(&account, Purpose::Recovery, &email)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::RateLimited {
+                limit: RateLimit::AccountFailures,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+async fn account_contract<A: AccountStore>(store: &A) {
+    let (a, email) = ann();
+    let b = AccountId::new("bob").unwrap();
+    let account = Account::new(a.clone())
+        .with_verified_contact(email.clone(), T0)
+        .unwrap();
+    store.create(account.clone()).await.unwrap();
+    assert_eq!(
+        store.get(&a).await.unwrap().as_ref(),
+        Some(&account),
+        "an account reads back as written"
+    );
+    assert!(matches!(
+        store.create(account).await,
+        Err(Error::AccountExists)
+    ));
+    let same = Contact::email("ANN@example.org").unwrap();
+    assert_eq!(store.find_verified(&same).await.unwrap(), Some(a.clone()));
+    let taken = Account::new(b.clone())
+        .with_verified_contact(same.clone(), T0)
+        .unwrap();
+    assert!(matches!(
+        store.create(taken).await,
+        Err(Error::ContactInUse)
+    ));
+    store.create(Account::new(b.clone())).await.unwrap();
+    let ttl = Duration::from_secs(600);
+    let s2 = same.clone();
+    store
+        .update(&b, move |acct| acct.add_pending(&s2, None, 10, ttl, T0))
+        .await
+        .unwrap();
+    let s3 = same.clone();
+    let r = store
+        .update(&b, move |acct| {
+            acct.verify_pending(&s3, T0);
+            Ok(())
+        })
+        .await;
+    assert!(matches!(r, Err(Error::ContactInUse)), "{r:?}");
+    let bob = store.get(&b).await.unwrap().unwrap();
+    assert_eq!(
+        bob.verified().count(),
+        0,
+        "a refused update changes nothing"
+    );
+    assert_eq!(bob.security_info().len(), 1, "the earlier update stays");
+    let r = store.update(&b, |_| Err::<(), _>(Error::LastContact)).await;
+    assert!(
+        matches!(r, Err(Error::LastContact)),
+        "the closure's error comes back"
+    );
+    let missing = AccountId::new("nobody").unwrap();
+    assert!(store.update(&missing, |_| Ok(())).await.unwrap().is_none());
+    assert_eq!(store.get(&missing).await.unwrap(), None);
+    // Every part of an account round-trips: pending info, recovery, hold, tickets.
+    let phone = Contact::phone("+14255550100").unwrap();
+    let p2 = phone.clone();
+    store
+        .update(&a, move |acct| {
+            acct.add_pending(&p2, None, 10, ttl, T0)?;
+            acct.record_recovery(T0);
+            acct.add_ticket([7; 32], T0 + ttl, T0);
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let p3 = phone.clone();
+    let expected = store
+        .update(&a, move |acct| {
+            acct.verify_pending(&p3, T0);
+            let id = acct.verified().next().unwrap().id;
+            acct.remove(id)?;
+            acct.start_hold_if_replaced(Duration::from_secs(86400), T0);
+            Ok(acct.clone())
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(expected.hold(T0).is_some());
+    assert_eq!(store.get(&a).await.unwrap().unwrap(), expected);
+    assert_eq!(
+        store.find_verified(&email).await.unwrap(),
+        None,
+        "the index follows removals"
+    );
+    assert_eq!(store.find_verified(&phone).await.unwrap(), Some(a));
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn memory_store_conforms() {
+    runtime().block_on(suite(|| {
+        (
+            seccode::MemoryChallengeStore::new(),
+            seccode::MemoryAccountStore::new(),
+        )
+    }));
+}
+
+#[cfg(feature = "sqlite")]
+#[test]
+fn sqlite_store_conforms() {
+    let dir = common::temp_dir("conformance");
+    let counter = std::sync::atomic::AtomicUsize::new(0);
+    runtime().block_on(suite(|| {
+        // Each check gets its own file; challenges and accounts share it, as in use.
+        let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let store = Arc::new(seccode::SqliteStore::open(dir.join(format!("{n}.sqlite3"))).unwrap());
+        (store.clone(), store)
+    }));
+}
