@@ -44,14 +44,12 @@ where
     account_contract(&accounts).await;
 }
 
+type Service<S> = SecurityCodes<S, Arc<Outbox>, Arc<ManualClock>>;
+
 fn service<S: ChallengeStore>(
     store: S,
     config: Config,
-) -> (
-    SecurityCodes<S, Arc<Outbox>, Arc<ManualClock>>,
-    Arc<Outbox>,
-    Arc<ManualClock>,
-) {
+) -> (Service<S>, Arc<Outbox>, Arc<ManualClock>) {
     let outbox = Arc::new(Outbox::new());
     let clock = Arc::new(ManualClock::new(T0));
     let codes = SecurityCodes::new(
