@@ -9,7 +9,7 @@ use crate::challenge::{
 use crate::channel::{DeliveryChannel, Message};
 use crate::clock::{Clock, SystemClock, Timestamp};
 use crate::contact::{Contact, MaskedContact};
-use crate::counter::CounterKey;
+use crate::counter::{Counter, CounterKey};
 use crate::error::{Error, RateLimit, Result};
 use crate::events::{Event, Events, NoEvents};
 use crate::keys::Keyring;
@@ -402,45 +402,55 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
         let now = self.clock.now();
         // Store closures own what they use (a store may run them on its own thread).
         let (purpose, account) = (expected.purpose, expected.account.cloned());
+        let limits = *self.config.limits();
+        // Count the attempt on the challenge, then on the account: one atomic step
+        // where the store can, and always before the code is compared.
         let begun = self
             .store
-            .update(id, move |c| {
-                let expected = Expected {
-                    purpose,
-                    account: account.as_ref(),
-                };
-                c.begin_attempt(&expected, now)
-                    .map(|a| (a, c.account_failures_key()))
-            })
+            .update_and_count(
+                id,
+                move |c| {
+                    let expected = Expected {
+                        purpose,
+                        account: account.as_ref(),
+                    };
+                    c.begin_attempt(&expected, now)
+                        .map(|a| ((a, c.account_failures_key()), c.account_failures_key()))
+                },
+                move |c| c.count_failure(&limits, now),
+            )
             .await?;
         let (attempt, key) = match begun {
             None => return Ok(Verification::NotFound),
             Some(Err(outcome)) => return Ok(outcome),
-            Some(Ok(begun)) => begun,
+            Some(Ok((_, Err(retry_after)))) => {
+                return Ok(Verification::AccountLocked { retry_after });
+            }
+            Some(Ok((begun, Ok(())))) => begun,
         };
-        let limits = *self.config.limits();
-        if let Err(retry_after) = self
-            .store
-            .update_counter(&key, move |c| c.count_failure(&limits, now))
-            .await?
-        {
-            return Ok(Verification::AccountLocked { retry_after });
-        }
         if let Err(reason) = attempt.check(&self.keyring, input)? {
             return Ok(Verification::Rejected {
                 remaining: attempt.remaining(),
                 reason,
             });
         }
+        // Spend the challenge and clear the account's failures together.
         let outcome = self
             .store
-            .update(id, move |c| c.approve(&attempt))
-            .await?
-            .unwrap_or(Verification::NotFound);
-        if outcome.is_approved() {
-            self.store.update_counter(&key, |c| c.clear()).await?;
-        }
-        Ok(outcome)
+            .update_and_count(
+                id,
+                move |c| match c.approve(&attempt) {
+                    approved @ Verification::Approved(_) => Ok((approved, key)),
+                    other => Err(other),
+                },
+                Counter::clear,
+            )
+            .await?;
+        Ok(match outcome {
+            None => Verification::NotFound,
+            Some(Ok((approved, ()))) => approved,
+            Some(Err(other)) => other,
+        })
     }
 
     /// Cancels a pending challenge (the user backed out).

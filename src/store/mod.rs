@@ -114,6 +114,44 @@ pub trait ChallengeStore: Send + Sync {
     ///
     /// [`Error::Store`] if the store fails.
     fn sweep(&self, now: Timestamp) -> impl Future<Output = Result<usize, Error>> + Send;
+
+    /// Atomically applies `f` to the challenge; if it returns `Ok((value, key))`,
+    /// atomically applies `g` to the counter `key` — challenge first, the order
+    /// the verification path needs (the attempt is counted on the challenge before
+    /// the account). `None` if there is no such challenge.
+    ///
+    /// The default runs the two updates one after the other. A backend that can do
+    /// both in one step should (SQLite: one transaction; a crash can then not
+    /// separate them, and a wrong guess costs one commit instead of two).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] as for [`ChallengeStore::update`].
+    fn update_and_count<V, E, R, F, G>(
+        &self,
+        id: &ChallengeId,
+        f: F,
+        g: G,
+    ) -> impl Future<Output = Result<Option<Result<(V, R), E>>, Error>> + Send
+    where
+        F: FnMut(&mut Challenge) -> Result<(V, CounterKey), E> + Send + 'static,
+        G: FnMut(&mut Counter) -> R + Send + 'static,
+        V: Send + 'static,
+        E: Send + 'static,
+        R: Send + 'static,
+    {
+        let id = *id;
+        async move {
+            match self.update(&id, f).await? {
+                None => Ok(None),
+                Some(Err(e)) => Ok(Some(Err(e))),
+                Some(Ok((value, key))) => {
+                    let counted = self.update_counter(&key, g).await?;
+                    Ok(Some(Ok((value, counted))))
+                }
+            }
+        }
+    }
 }
 
 /// A shared store: several services (e.g. one per keyring during a rotation) can
@@ -167,6 +205,22 @@ impl<T: ChallengeStore> ChallengeStore for std::sync::Arc<T> {
 
     fn sweep(&self, now: Timestamp) -> impl Future<Output = Result<usize, Error>> + Send {
         (**self).sweep(now)
+    }
+
+    fn update_and_count<V, E, R, F, G>(
+        &self,
+        id: &ChallengeId,
+        f: F,
+        g: G,
+    ) -> impl Future<Output = Result<Option<Result<(V, R), E>>, Error>> + Send
+    where
+        F: FnMut(&mut Challenge) -> Result<(V, CounterKey), E> + Send + 'static,
+        G: FnMut(&mut Counter) -> R + Send + 'static,
+        V: Send + 'static,
+        E: Send + 'static,
+        R: Send + 'static,
+    {
+        (**self).update_and_count(id, f, g)
     }
 }
 

@@ -363,6 +363,39 @@ fn get_counter(conn: &Connection, key: &[u8]) -> Result<Option<Counter>, Error> 
     .map_err(db)
 }
 
+/// Applies `f` to the counter `key` inside the caller's transaction.
+fn update_counter_in<R>(
+    tx: &Connection,
+    key: &[u8],
+    f: &mut impl FnMut(&mut Counter) -> R,
+) -> Result<R, Error> {
+    let before = get_counter(tx, key)?.unwrap_or_default();
+    let mut counter = before;
+    let out = f(&mut counter);
+    if counter.is_empty() {
+        if !before.is_empty() {
+            tx.execute("DELETE FROM counters WHERE key = ?1", [key])
+                .map_err(db)?;
+        }
+    } else if counter != before {
+        tx.prepare_cached(
+            "REPLACE INTO counters (key, count, window_start, blocked_until, expires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                key,
+                counter.count,
+                ms(counter.window_start),
+                ms(counter.blocked_until),
+                ms(counter.expires_at),
+            ])
+        })
+        .map_err(db)?;
+    }
+    Ok(out)
+}
+
 // ----- accounts -------------------------------------------------------------------
 
 fn load_account(conn: &Connection, id: &AccountId) -> Result<Option<Account>, Error> {
@@ -598,30 +631,49 @@ impl ChallengeStore for SqliteStore {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(db)?;
-            let before = get_counter(&tx, &key)?.unwrap_or_default();
-            let mut counter = before;
-            let out = f(&mut counter);
-            if counter.is_empty() {
-                tx.execute("DELETE FROM counters WHERE key = ?1", [&key])
-                    .map_err(db)?;
-            } else if counter != before {
-                tx.prepare_cached(
-                    "REPLACE INTO counters (key, count, window_start, blocked_until, expires_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                )
-                .and_then(|mut stmt| {
-                    stmt.execute(params![
-                        &key,
-                        counter.count,
-                        ms(counter.window_start),
-                        ms(counter.blocked_until),
-                        ms(counter.expires_at),
-                    ])
-                })
-                .map_err(db)?;
-            }
+            let out = update_counter_in(&tx, &key, &mut f)?;
             tx.commit().map_err(db)?;
             Ok(out)
+        })
+        .await
+    }
+
+    async fn update_and_count<V, E, R, F, G>(
+        &self,
+        id: &ChallengeId,
+        mut f: F,
+        mut g: G,
+    ) -> Result<Option<Result<(V, R), E>>, Error>
+    where
+        F: FnMut(&mut Challenge) -> Result<(V, CounterKey), E> + Send + 'static,
+        G: FnMut(&mut Counter) -> R + Send + 'static,
+        V: Send + 'static,
+        E: Send + 'static,
+        R: Send + 'static,
+    {
+        let id = *id;
+        self.call(move |conn| {
+            // One transaction, one commit: the attempt and the account's count
+            // are written together or not at all.
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db)?;
+            let Some(mut challenge) = get_challenge(&tx, &id)? else {
+                return Ok(None);
+            };
+            let before = challenge.clone();
+            let result = f(&mut challenge);
+            if challenge != before {
+                write_challenge(&tx, &challenge, false)?;
+            }
+            let out = match result {
+                Err(e) => Err(e),
+                Ok((value, key)) => {
+                    Ok((value, update_counter_in(&tx, &counter_key(&key), &mut g)?))
+                }
+            };
+            tx.commit().map_err(db)?;
+            Ok(Some(out))
         })
         .await
     }

@@ -1,0 +1,142 @@
+//! The verification path on the persistent backends, each next to its own floor
+//! measured in the same run: for SQLite one point update in a `BEGIN IMMEDIATE`
+//! transaction on a file with the store's settings (WAL, `synchronous = FULL`).
+//!
+//! Run: `cargo bench --features sqlite --bench stores`
+
+#![allow(clippy::unwrap_used)] // a benchmark whose set-up fails should stop loudly
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use seccode::{
+    AccountId, BoxError, ChallengeId, ChallengeStore, Config, Contact, DeliveryChannel, Keyring,
+    Limits, Message, Policy, Purpose, SecretKey, SecurityCodes, Verification,
+};
+
+/// Keeps the last code instead of sending it.
+#[derive(Default)]
+struct Capture(Mutex<Option<String>>);
+
+impl DeliveryChannel for Capture {
+    async fn deliver(&self, message: &Message) -> Result<(), BoxError> {
+        *self.0.lock().unwrap() = message.code_value().map(|c| c.expose().to_owned());
+        Ok(())
+    }
+}
+
+fn wrong(code: &str) -> String {
+    let first = if code.starts_with('0') { '1' } else { '0' };
+    format!("{first}{}", &code[1..])
+}
+
+fn config() -> Config {
+    let policy = Policy::builder().max_attempts(10).build().unwrap();
+    let limits = Limits::builder()
+        .destination_sends(u32::MAX, Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    Config::default()
+        .with_policy(Purpose::Recovery, policy)
+        .with_limits(limits)
+}
+
+/// Issues challenges on `codes`, one account and destination each.
+async fn issue<S: ChallengeStore>(
+    codes: &SecurityCodes<S, Arc<Capture>>,
+    from: usize,
+    n: usize,
+) -> Vec<(ChallengeId, String)> {
+    let mut out = Vec::with_capacity(n);
+    for i in from..from + n {
+        let account = AccountId::new(format!("account-{i}")).unwrap();
+        let to = Contact::email(&format!("user{i}@example.com")).unwrap();
+        let sent = codes.start(&account, Purpose::Recovery, &to).await.unwrap();
+        let code = codes.channel().0.lock().unwrap().take().unwrap();
+        out.push((sent.id, code));
+    }
+    out
+}
+
+fn sqlite(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("seccode-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut g = c.benchmark_group("sqlite");
+    g.sample_size(20).measurement_time(Duration::from_secs(8));
+
+    // The floor: one point update per transaction, same pragmas as the store.
+    let floor_path = dir.join("floor.sqlite3");
+    let conn = rusqlite::Connection::open(&floor_path).unwrap();
+    conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+    conn.pragma_update(None, "synchronous", "FULL").unwrap();
+    conn.execute_batch(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER NOT NULL); INSERT INTO t VALUES (1, 0);",
+    )
+    .unwrap();
+    g.bench_function("floor_point_update", |b| {
+        b.iter(|| {
+            conn.execute_batch("BEGIN IMMEDIATE; UPDATE t SET v = v + 1 WHERE id = 1; COMMIT;")
+                .unwrap()
+        })
+    });
+
+    let channel = Arc::new(Capture::default());
+    let store = seccode::SqliteStore::open(dir.join("codes.sqlite3")).unwrap();
+    let codes = SecurityCodes::new(
+        store,
+        channel,
+        Keyring::new(1, SecretKey::from_bytes([4; 32])),
+    )
+    .with_config(config());
+    let mut next = 0;
+    g.bench_function("start", |b| {
+        b.iter(|| {
+            next += 1;
+            rt.block_on(issue(&codes, next, 1))
+        })
+    });
+    let pool = rt.block_on(issue(&codes, 1_000_000, 10_000));
+    let mut i = 0;
+    g.bench_function("verify_wrong", |b| {
+        b.iter(|| {
+            // Nine guesses per challenge at most: ten are allowed.
+            let (id, code) = &pool[i % pool.len()];
+            i += 1;
+            assert!(i <= 9 * pool.len(), "pool exhausted");
+            let v = rt
+                .block_on(codes.verify(id, Purpose::Recovery, &wrong(code)))
+                .unwrap();
+            assert!(matches!(v, Verification::Rejected { .. }));
+        })
+    });
+    let mut j = 0;
+    let mut fresh = Vec::new();
+    g.bench_function("verify_right", |b| {
+        b.iter_custom(|iters| {
+            // Each approval spends a challenge: issue them outside the timing.
+            if fresh.len() < iters as usize {
+                fresh = rt.block_on(issue(&codes, 2_000_000 + j, iters as usize));
+                j += iters as usize;
+            }
+            let batch: Vec<_> = fresh.drain(..iters as usize).collect();
+            let start = std::time::Instant::now();
+            for (id, code) in &batch {
+                let v = rt
+                    .block_on(codes.verify(id, Purpose::Recovery, code))
+                    .unwrap();
+                assert!(v.is_approved());
+            }
+            start.elapsed()
+        })
+    });
+    g.finish();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+criterion_group!(benches, sqlite);
+criterion_main!(benches);
