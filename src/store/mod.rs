@@ -34,6 +34,11 @@ use crate::contact::Contact;
 use crate::counter::{Counter, CounterKey};
 use crate::error::Error;
 
+/// The result of [`ChallengeStore::update_and_count`]: `None` without a
+/// challenge; the challenge closure's error; or its value and the counter
+/// closure's result.
+pub type Counted<V, R, E> = Option<Result<(V, R), E>>;
+
 pub mod memory;
 pub mod memory_accounts;
 #[cfg(feature = "sqlite")]
@@ -132,7 +137,7 @@ pub trait ChallengeStore: Send + Sync {
         id: &ChallengeId,
         f: F,
         g: G,
-    ) -> impl Future<Output = Result<Option<Result<(V, R), E>>, Error>> + Send
+    ) -> impl Future<Output = Result<Counted<V, R, E>, Error>> + Send
     where
         F: FnMut(&mut Challenge) -> Result<(V, CounterKey), E> + Send + 'static,
         G: FnMut(&mut Counter) -> R + Send + 'static,
@@ -212,7 +217,7 @@ impl<T: ChallengeStore> ChallengeStore for std::sync::Arc<T> {
         id: &ChallengeId,
         f: F,
         g: G,
-    ) -> impl Future<Output = Result<Option<Result<(V, R), E>>, Error>> + Send
+    ) -> impl Future<Output = Result<Counted<V, R, E>, Error>> + Send
     where
         F: FnMut(&mut Challenge) -> Result<(V, CounterKey), E> + Send + 'static,
         G: FnMut(&mut Counter) -> R + Send + 'static,

@@ -18,7 +18,7 @@ use crate::contact::Contact;
 use crate::counter::{Counter, CounterKey, CounterKind};
 use crate::error::Error;
 use crate::policy::Purpose;
-use crate::store::{AccountStore, ChallengeStore};
+use crate::store::{AccountStore, ChallengeStore, Counted};
 
 /// The schema version this crate writes (`PRAGMA user_version`).
 const SCHEMA_VERSION: i64 = 1;
@@ -643,7 +643,7 @@ impl ChallengeStore for SqliteStore {
         id: &ChallengeId,
         mut f: F,
         mut g: G,
-    ) -> Result<Option<Result<(V, R), E>>, Error>
+    ) -> Result<Counted<V, R, E>, Error>
     where
         F: FnMut(&mut Challenge) -> Result<(V, CounterKey), E> + Send + 'static,
         G: FnMut(&mut Counter) -> R + Send + 'static,
