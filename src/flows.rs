@@ -435,7 +435,7 @@ where
         let counted = self
             .codes
             .store()
-            .update_counter(&CounterKey::account_failures(account), move |c| {
+            .update_counter(&CounterKey::account_failures(account), now, move |c| {
                 c.count_failure(&limits, now)
             })
             .await;

@@ -409,6 +409,7 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
             .store
             .update_and_count(
                 id,
+                now,
                 move |c| {
                     let expected = Expected {
                         purpose,
@@ -439,6 +440,7 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
             .store
             .update_and_count(
                 id,
+                now,
                 move |c| match c.approve(&attempt) {
                     approved @ Verification::Approved(_) => Ok((approved, key)),
                     other => Err(other),
@@ -506,7 +508,7 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
     async fn count_destination_send(&self, destination: &Contact, now: Timestamp) -> Result<()> {
         let limits = *self.config.limits();
         self.store
-            .update_counter(&CounterKey::destination_sends(destination), move |c| {
+            .update_counter(&CounterKey::destination_sends(destination), now, move |c| {
                 c.count_send(&limits, now)
             })
             .await?

@@ -114,7 +114,7 @@ async fn counter_contract<S: ChallengeStore>(store: &S) {
     let key = CounterKey::account_failures(&AccountId::new("k").unwrap());
     assert_eq!(store.get_counter(&key).await.unwrap(), None);
     let n = store
-        .update_counter(&key, |c| {
+        .update_counter(&key, T0, |c| {
             c.count += 1;
             c.expires_at = T0 + Duration::from_secs(10);
             c.count
@@ -122,20 +122,20 @@ async fn counter_contract<S: ChallengeStore>(store: &S) {
         .await
         .unwrap();
     assert_eq!(n, 1);
-    let n = store.update_counter(&key, |c| {
+    let n = store.update_counter(&key, T0, |c| {
         c.count += 1;
         c.count
     });
     assert_eq!(n.await.unwrap(), 2, "an update sees the previous one");
     assert_eq!(store.get_counter(&key).await.unwrap().unwrap().count, 2);
-    store.update_counter(&key, |c| c.clear()).await.unwrap();
+    store.update_counter(&key, T0, |c| c.clear()).await.unwrap();
     assert_eq!(
         store.get_counter(&key).await.unwrap(),
         None,
         "an empty counter is gone"
     );
     store
-        .update_counter(&key, |c| {
+        .update_counter(&key, T0, |c| {
             c.count = 1;
             c.expires_at = T0;
         })

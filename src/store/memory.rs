@@ -270,7 +270,12 @@ impl ChallengeStore for MemoryChallengeStore {
         Ok(self.update_now(id, f))
     }
 
-    async fn update_counter<R, F>(&self, key: &CounterKey, f: F) -> Result<R, Error>
+    async fn update_counter<R, F>(
+        &self,
+        key: &CounterKey,
+        _now: Timestamp,
+        f: F,
+    ) -> Result<R, Error>
     where
         F: FnMut(&mut Counter) -> R + Send + 'static,
         R: Send + 'static,

@@ -88,7 +88,8 @@ pub trait ChallengeStore: Send + Sync {
         R: Send + 'static;
 
     /// Atomically applies `f` to a counter (an empty one if absent) and stores the
-    /// result; an empty result may be deleted.
+    /// result; an empty result may be deleted. `now` is the caller's time, for
+    /// stores that turn [`Counter::expires_at`] into a time-to-live.
     ///
     /// # Errors
     ///
@@ -96,6 +97,7 @@ pub trait ChallengeStore: Send + Sync {
     fn update_counter<R, F>(
         &self,
         key: &CounterKey,
+        now: Timestamp,
         f: F,
     ) -> impl Future<Output = Result<R, Error>> + Send
     where
@@ -135,6 +137,7 @@ pub trait ChallengeStore: Send + Sync {
     fn update_and_count<V, E, R, F, G>(
         &self,
         id: &ChallengeId,
+        now: Timestamp,
         f: F,
         g: G,
     ) -> impl Future<Output = Result<Counted<V, R, E>, Error>> + Send
@@ -151,7 +154,7 @@ pub trait ChallengeStore: Send + Sync {
                 None => Ok(None),
                 Some(Err(e)) => Ok(Some(Err(e))),
                 Some(Ok((value, key))) => {
-                    let counted = self.update_counter(&key, g).await?;
+                    let counted = self.update_counter(&key, now, g).await?;
                     Ok(Some(Ok((value, counted))))
                 }
             }
@@ -192,13 +195,14 @@ impl<T: ChallengeStore> ChallengeStore for std::sync::Arc<T> {
     fn update_counter<R, F>(
         &self,
         key: &CounterKey,
+        now: Timestamp,
         f: F,
     ) -> impl Future<Output = Result<R, Error>> + Send
     where
         F: FnMut(&mut Counter) -> R + Send + 'static,
         R: Send + 'static,
     {
-        (**self).update_counter(key, f)
+        (**self).update_counter(key, now, f)
     }
 
     fn get_counter(
@@ -215,6 +219,7 @@ impl<T: ChallengeStore> ChallengeStore for std::sync::Arc<T> {
     fn update_and_count<V, E, R, F, G>(
         &self,
         id: &ChallengeId,
+        now: Timestamp,
         f: F,
         g: G,
     ) -> impl Future<Output = Result<Counted<V, R, E>, Error>> + Send
@@ -225,7 +230,7 @@ impl<T: ChallengeStore> ChallengeStore for std::sync::Arc<T> {
         E: Send + 'static,
         R: Send + 'static,
     {
-        (**self).update_and_count(id, f, g)
+        (**self).update_and_count(id, now, f, g)
     }
 }
 

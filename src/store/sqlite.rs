@@ -621,7 +621,12 @@ impl ChallengeStore for SqliteStore {
         .await
     }
 
-    async fn update_counter<R, F>(&self, key: &CounterKey, mut f: F) -> Result<R, Error>
+    async fn update_counter<R, F>(
+        &self,
+        key: &CounterKey,
+        _now: Timestamp,
+        mut f: F,
+    ) -> Result<R, Error>
     where
         F: FnMut(&mut Counter) -> R + Send + 'static,
         R: Send + 'static,
@@ -641,6 +646,7 @@ impl ChallengeStore for SqliteStore {
     async fn update_and_count<V, E, R, F, G>(
         &self,
         id: &ChallengeId,
+        _now: Timestamp,
         mut f: F,
         mut g: G,
     ) -> Result<Counted<V, R, E>, Error>
