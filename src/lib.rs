@@ -70,6 +70,8 @@
 //!   a `tracing` event.
 //! * `sqlite` — [`SqliteStore`]: challenges, counters and accounts in one SQLite
 //!   file (SQLite is compiled in), safe across threads and processes.
+//! * `redis` — [`RedisStore`]: challenges and counters in Redis, shared by many
+//!   app servers (Tokio).
 //!
 //! The default build has the in-memory stores and the outbox and console channels.
 
@@ -116,6 +118,8 @@ pub use policy::{Config, GuessBound, Limits, LimitsBuilder, Policy, PolicyBuilde
 pub use service::{SecurityCodes, Sent};
 pub use store::memory::MemoryChallengeStore;
 pub use store::memory_accounts::MemoryAccountStore;
+#[cfg(feature = "redis")]
+pub use store::redis::RedisStore;
 #[cfg(feature = "sqlite")]
 pub use store::sqlite::SqliteStore;
 pub use store::{AccountStore, ChallengeStore};

@@ -39,8 +39,12 @@ use crate::error::Error;
 /// closure's result.
 pub type Counted<V, R, E> = Option<Result<(V, R), E>>;
 
+#[cfg(feature = "redis")]
+mod codec;
 pub mod memory;
 pub mod memory_accounts;
+#[cfg(feature = "redis")]
+pub mod redis;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 

@@ -1,0 +1,276 @@
+//! [`RedisStore`]: challenges and counters in Redis, shared by many app servers.
+
+use std::fmt;
+
+use redis::Script;
+use redis::aio::ConnectionManager;
+
+use crate::challenge::{Challenge, ChallengeId};
+use crate::clock::Timestamp;
+use crate::counter::{Counter, CounterKey};
+use crate::error::Error;
+use crate::store::ChallengeStore;
+use crate::store::codec::{decode_challenge, decode_counter, encode_challenge, encode_counter};
+
+/// Optimistic writes retried this many times before a store error.
+const MAX_RETRIES: usize = 64;
+
+/// Stores a new record unless the key exists. KEYS[1]: the record; ARGV: the
+/// encoded record, its time to live in ms.
+const INSERT: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'v', '1', 'd', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+";
+
+/// Compare-and-set on a record's version. KEYS[1]: the record; ARGV: the
+/// version read ('0' for none), the new encoding ('' deletes), a time to live in
+/// ms (0 keeps the current one). Returns 1 if written, 0 on a version mismatch.
+const COMPARE_AND_SET: &str = r"
+local v = redis.call('HGET', KEYS[1], 'v')
+if v == false then v = '0' end
+if v ~= ARGV[1] then return 0 end
+if ARGV[2] == '' then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+redis.call('HSET', KEYS[1], 'v', tostring(tonumber(v) + 1), 'd', ARGV[2])
+local ttl = tonumber(ARGV[3])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+return 1
+";
+
+/// Challenges and counters in Redis: one record per key, shared by every app
+/// server that connects to the same Redis, so attempt counts and lockouts hold
+/// across instances (RFC 4226 §7.3).
+///
+/// * **Atomic by compare-and-set.** A record is a hash `{v: version, d: bytes}`.
+///   An update reads it (`HMGET`), applies the pure closure here, and writes it
+///   back with a Lua script (loaded once, run by SHA) that checks the version
+///   first; on a conflict it reads again and retries. Two app servers can never
+///   both apply a closure to the same version, so a challenge approves once and
+///   every evaluated guess is counted. An update that changes nothing (a spent
+///   or locked challenge) writes nothing.
+/// * **Expiring**: each key carries a time to live — a challenge until its
+///   retention ends, a counter until [`Counter::expires_at`] — computed from the
+///   caller's clock, so Redis forgets records by itself and
+///   [`ChallengeStore::sweep`] has nothing to do.
+/// * **Cluster-ready keys**: `{prefix}:c:{<challenge id>}` and
+///   `{prefix}:n:{<counter key>}`; the braces are a hash tag, so whatever else a
+///   record ever needs lives in the same cluster slot.
+/// * **Reconnecting**: a [`ConnectionManager`] reconnects after a lost
+///   connection. A request that fails mid-flight reports [`Error::Store`]; the
+///   version check makes a retried write safe.
+///
+/// Round trips: a read and a conditional write per atomic step. A wrong guess
+/// (count on the challenge, count on the account) costs four; see BENCHMARKS.md.
+///
+/// Requires the `redis` feature and a Tokio runtime.
+#[derive(Clone)]
+pub struct RedisStore {
+    conn: ConnectionManager,
+    prefix: String,
+    insert: Script,
+    cas: Script,
+}
+
+fn db(e: redis::RedisError) -> Error {
+    Error::store(e)
+}
+
+impl RedisStore {
+    /// Connects to `url` (e.g. `redis://127.0.0.1:6379/0`) with the key prefix
+    /// `seccode`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] if the URL is invalid or the server cannot be reached.
+    pub async fn connect(url: &str) -> Result<Self, Error> {
+        Self::connect_with_prefix(url, "seccode").await
+    }
+
+    /// Connects with another key prefix (e.g. one per environment or test).
+    ///
+    /// # Errors
+    ///
+    /// As [`RedisStore::connect`].
+    pub async fn connect_with_prefix(url: &str, prefix: &str) -> Result<Self, Error> {
+        let client = redis::Client::open(url).map_err(db)?;
+        let conn = ConnectionManager::new(client).await.map_err(db)?;
+        Ok(Self {
+            conn,
+            prefix: prefix.to_owned(),
+            insert: Script::new(INSERT),
+            cas: Script::new(COMPARE_AND_SET),
+        })
+    }
+
+    /// One `PING`: the floor of any operation, for benchmarks and health checks.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] if the server does not answer.
+    pub async fn ping(&self) -> Result<(), Error> {
+        let mut conn = self.conn.clone();
+        let _: String = redis::cmd("PING")
+            .query_async(&mut conn)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn challenge_key(&self, id: &ChallengeId) -> String {
+        format!("{}:c:{{{id}}}", self.prefix)
+    }
+
+    fn counter_key(&self, key: &CounterKey) -> String {
+        format!("{}:n:{{{}}}", self.prefix, key.storage_key())
+    }
+
+    async fn read(&self, key: &str) -> Result<Option<(String, Vec<u8>)>, Error> {
+        let mut conn = self.conn.clone();
+        let (version, data): (Option<String>, Option<Vec<u8>>) = redis::cmd("HMGET")
+            .arg(key)
+            .arg("v")
+            .arg("d")
+            .query_async(&mut conn)
+            .await
+            .map_err(db)?;
+        Ok(version.zip(data))
+    }
+
+    async fn compare_and_set(
+        &self,
+        key: &str,
+        version: &str,
+        data: &[u8],
+        ttl_ms: u64,
+    ) -> Result<bool, Error> {
+        let mut conn = self.conn.clone();
+        let written: i32 = self
+            .cas
+            .key(key)
+            .arg(version)
+            .arg(data)
+            .arg(ttl_ms)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(db)?;
+        Ok(written == 1)
+    }
+}
+
+fn ttl_ms(until: Timestamp, now: Timestamp) -> u64 {
+    u64::try_from(until.saturating_since(now).as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1)
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ChallengeStore for RedisStore {
+    async fn insert(&self, challenge: Challenge, now: Timestamp) -> Result<(), Error> {
+        let key = self.challenge_key(challenge.id());
+        let mut conn = self.conn.clone();
+        let stored: i32 = self
+            .insert
+            .key(&key)
+            .arg(encode_challenge(&challenge))
+            .arg(ttl_ms(challenge.retain_until(), now))
+            .invoke_async(&mut conn)
+            .await
+            .map_err(db)?;
+        if stored == 1 {
+            Ok(())
+        } else {
+            Err(Error::store("challenge id already stored"))
+        }
+    }
+
+    async fn get(&self, id: &ChallengeId) -> Result<Option<Challenge>, Error> {
+        match self.read(&self.challenge_key(id)).await? {
+            Some((_, data)) => decode_challenge(&data).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn update<R, F>(&self, id: &ChallengeId, mut f: F) -> Result<Option<R>, Error>
+    where
+        F: FnMut(&mut Challenge) -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let key = self.challenge_key(id);
+        for _ in 0..MAX_RETRIES {
+            let Some((version, data)) = self.read(&key).await? else {
+                return Ok(None);
+            };
+            let mut challenge = decode_challenge(&data)?;
+            let before = challenge.clone();
+            let out = f(&mut challenge);
+            if challenge == before {
+                return Ok(Some(out));
+            }
+            // The retention never changes after insert: keep the key's TTL.
+            if self
+                .compare_and_set(&key, &version, &encode_challenge(&challenge), 0)
+                .await?
+            {
+                return Ok(Some(out));
+            }
+        }
+        Err(Error::store("too many concurrent updates of one challenge"))
+    }
+
+    async fn update_counter<R, F>(
+        &self,
+        key: &CounterKey,
+        now: Timestamp,
+        mut f: F,
+    ) -> Result<R, Error>
+    where
+        F: FnMut(&mut Counter) -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let key = self.counter_key(key);
+        for _ in 0..MAX_RETRIES {
+            let (version, before) = match self.read(&key).await? {
+                Some((version, data)) => (version, decode_counter(&data)?),
+                None => ("0".to_owned(), Counter::default()),
+            };
+            let mut counter = before;
+            let out = f(&mut counter);
+            if counter == before {
+                return Ok(out);
+            }
+            let data = if counter.is_empty() {
+                Vec::new()
+            } else {
+                encode_counter(&counter)
+            };
+            let ttl = ttl_ms(counter.expires_at, now);
+            if self.compare_and_set(&key, &version, &data, ttl).await? {
+                return Ok(out);
+            }
+        }
+        Err(Error::store("too many concurrent updates of one counter"))
+    }
+
+    async fn get_counter(&self, key: &CounterKey) -> Result<Option<Counter>, Error> {
+        match self.read(&self.counter_key(key)).await? {
+            Some((_, data)) => decode_counter(&data).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn sweep(&self, _now: Timestamp) -> Result<usize, Error> {
+        // Every key carries a time to live: Redis forgets records by itself.
+        Ok(0)
+    }
+}
