@@ -1,10 +1,18 @@
 //! The verification path on the persistent backends, each next to its own floor
 //! measured in the same run: for SQLite one point update in a `BEGIN IMMEDIATE`
-//! transaction on a file with the store's settings (WAL, `synchronous = FULL`).
+//! transaction on a file with the store's settings (WAL, `synchronous = FULL`);
+//! for Redis one round trip (`PING`) to a `redis-server` on loopback that the
+//! bench starts itself.
 //!
-//! Run: `cargo bench --features sqlite --bench stores`
+//! Run: `cargo bench --features sqlite,redis --bench stores`
 
-#![allow(clippy::unwrap_used)] // a benchmark whose set-up fails should stop loudly
+// A benchmark whose set-up fails should stop loudly; without a backend feature
+// there is nothing to measure.
+#![allow(clippy::unwrap_used)]
+#![cfg_attr(
+    not(any(feature = "sqlite", feature = "redis")),
+    allow(dead_code, unused_imports)
+)]
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -59,6 +67,56 @@ async fn issue<S: ChallengeStore>(
     out
 }
 
+/// Start, wrong guess and right guess on one backend.
+fn bench_backend<S: ChallengeStore>(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    rt: &tokio::runtime::Runtime,
+    codes: &SecurityCodes<S, Arc<Capture>>,
+) {
+    let mut next = 0;
+    g.bench_function("start", |b| {
+        b.iter(|| {
+            next += 1;
+            rt.block_on(issue(codes, next, 1))
+        })
+    });
+    let pool = rt.block_on(issue(codes, 1_000_000, 10_000));
+    let mut i = 0;
+    g.bench_function("verify_wrong", |b| {
+        b.iter(|| {
+            // Nine guesses per challenge at most: ten are allowed.
+            let (id, code) = &pool[i % pool.len()];
+            i += 1;
+            assert!(i <= 9 * pool.len(), "pool exhausted");
+            let v = rt
+                .block_on(codes.verify(id, Purpose::Recovery, &wrong(code)))
+                .unwrap();
+            assert!(matches!(v, Verification::Rejected { .. }));
+        })
+    });
+    let mut j = 0;
+    let mut fresh = Vec::new();
+    g.bench_function("verify_right", |b| {
+        b.iter_custom(|iters| {
+            // Each approval spends a challenge: issue them outside the timing.
+            if fresh.len() < iters as usize {
+                fresh = rt.block_on(issue(codes, 2_000_000 + j, iters as usize));
+                j += iters as usize;
+            }
+            let batch: Vec<_> = fresh.drain(..iters as usize).collect();
+            let start = std::time::Instant::now();
+            for (id, code) in &batch {
+                let v = rt
+                    .block_on(codes.verify(id, Purpose::Recovery, code))
+                    .unwrap();
+                assert!(v.is_approved());
+            }
+            start.elapsed()
+        })
+    });
+}
+
+#[cfg(feature = "sqlite")]
 fn sqlite(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -93,50 +151,48 @@ fn sqlite(c: &mut Criterion) {
         Keyring::new(1, SecretKey::from_bytes([4; 32])),
     )
     .with_config(config());
-    let mut next = 0;
-    g.bench_function("start", |b| {
-        b.iter(|| {
-            next += 1;
-            rt.block_on(issue(&codes, next, 1))
-        })
-    });
-    let pool = rt.block_on(issue(&codes, 1_000_000, 10_000));
-    let mut i = 0;
-    g.bench_function("verify_wrong", |b| {
-        b.iter(|| {
-            // Nine guesses per challenge at most: ten are allowed.
-            let (id, code) = &pool[i % pool.len()];
-            i += 1;
-            assert!(i <= 9 * pool.len(), "pool exhausted");
-            let v = rt
-                .block_on(codes.verify(id, Purpose::Recovery, &wrong(code)))
-                .unwrap();
-            assert!(matches!(v, Verification::Rejected { .. }));
-        })
-    });
-    let mut j = 0;
-    let mut fresh = Vec::new();
-    g.bench_function("verify_right", |b| {
-        b.iter_custom(|iters| {
-            // Each approval spends a challenge: issue them outside the timing.
-            if fresh.len() < iters as usize {
-                fresh = rt.block_on(issue(&codes, 2_000_000 + j, iters as usize));
-                j += iters as usize;
-            }
-            let batch: Vec<_> = fresh.drain(..iters as usize).collect();
-            let start = std::time::Instant::now();
-            for (id, code) in &batch {
-                let v = rt
-                    .block_on(codes.verify(id, Purpose::Recovery, code))
-                    .unwrap();
-                assert!(v.is_approved());
-            }
-            start.elapsed()
-        })
-    });
+    bench_backend(&mut g, &rt, &codes);
     g.finish();
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-criterion_group!(benches, sqlite);
+#[cfg(feature = "redis")]
+#[path = "../tests/common/redis_server.rs"]
+mod redis_server;
+
+#[cfg(feature = "redis")]
+fn redis(c: &mut Criterion) {
+    let Some(server) = redis_server::RedisServer::start("bench") else {
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let store = rt
+        .block_on(seccode::RedisStore::connect(&server.url))
+        .unwrap();
+    let mut g = c.benchmark_group("redis");
+    g.bench_function("floor_ping", |b| {
+        b.iter(|| rt.block_on(store.ping()).unwrap())
+    });
+    let codes = SecurityCodes::new(
+        store,
+        Arc::new(Capture::default()),
+        Keyring::new(1, SecretKey::from_bytes([4; 32])),
+    )
+    .with_config(config());
+    bench_backend(&mut g, &rt, &codes);
+    g.finish();
+}
+
+fn stores(c: &mut Criterion) {
+    #[cfg(feature = "sqlite")]
+    sqlite(c);
+    #[cfg(feature = "redis")]
+    redis(c);
+    let _ = c;
+}
+
+criterion_group!(benches, stores);
 criterion_main!(benches);
