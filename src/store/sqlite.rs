@@ -815,5 +815,6 @@ mod tests {
         let path = temp_path("reopen");
         drop(SqliteStore::open(&path).unwrap());
         drop(SqliteStore::open(&path).unwrap());
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 }

@@ -42,12 +42,29 @@ pub fn wrong_code(code: &str) -> String {
     chars.into_iter().collect()
 }
 
-/// A fresh, empty directory for this test process.
-pub fn temp_dir(name: &str) -> std::path::PathBuf {
+/// A fresh, empty directory for this test process, removed when dropped.
+pub fn temp_dir(name: &str) -> TempDir {
     let dir = std::env::temp_dir().join(format!("seccode-test-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("a temporary directory");
-    dir
+    TempDir(dir)
+}
+
+/// See [`temp_dir`].
+pub struct TempDir(std::path::PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = std::path::Path;
+
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 #[path = "redis_server.rs"]
