@@ -17,11 +17,14 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+mod support;
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use seccode::{
-    AccountId, BoxError, ChallengeId, ChallengeStore, Config, Contact, DeliveryChannel, Keyring,
-    Limits, Message, Policy, Purpose, SecretKey, SecurityCodes, Verification,
+    AccountId, BoxError, ChallengeId, ChallengeStore, Contact, DeliveryChannel, Keyring, Message,
+    Purpose, SecretKey, SecurityCodes, Verification,
 };
+use support::{config, wrong};
 
 /// Keeps the last code instead of sending it.
 #[derive(Default)]
@@ -32,22 +35,6 @@ impl DeliveryChannel for Capture {
         *self.0.lock().unwrap() = message.code_value().map(|c| c.expose().to_owned());
         Ok(())
     }
-}
-
-fn wrong(code: &str) -> String {
-    let first = if code.starts_with('0') { '1' } else { '0' };
-    format!("{first}{}", &code[1..])
-}
-
-fn config() -> Config {
-    let policy = Policy::builder().max_attempts(10).build().unwrap();
-    let limits = Limits::builder()
-        .destination_sends(u32::MAX, Duration::from_secs(3600))
-        .build()
-        .unwrap();
-    Config::default()
-        .with_policy(Purpose::Recovery, policy)
-        .with_limits(limits)
 }
 
 /// Issues challenges on `codes`, one account and destination each.

@@ -16,12 +16,12 @@ use hmac::{Hmac, KeyInit, Mac};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use seccode::{
-    AccountId, BoxError, Challenge, ChallengeId, Config, Contact, DeliveryChannel, Expected,
-    Keyring, Limits, ManualClock, MemoryChallengeStore, Message, Policy, Purpose, Rejection,
-    SecretKey, SecurityCodes, SendKind, Timestamp, Verification,
+    AccountId, BoxError, Challenge, ChallengeId, Contact, DeliveryChannel, Expected, Keyring,
+    ManualClock, MemoryChallengeStore, Message, Policy, Purpose, Rejection, SecretKey,
+    SecurityCodes, SendKind, Timestamp, Verification,
 };
 use sha2::Sha256;
-use support::ready;
+use support::{config, ready, wrong};
 
 const T0: Timestamp = Timestamp::from_unix_millis(1_700_000_000_000);
 const PENDING: usize = 1_000_000;
@@ -40,11 +40,6 @@ impl DeliveryChannel for Capture {
 
 fn keyring() -> Keyring {
     Keyring::new(1, SecretKey::from_bytes([0x42; 32]))
-}
-
-fn wrong(code: &str) -> String {
-    let first = if code.starts_with('0') { '1' } else { '0' };
-    format!("{first}{}", &code[1..])
 }
 
 fn baseline(c: &mut Criterion) {
@@ -169,20 +164,6 @@ struct Pool {
     items: Vec<Item>,
     /// Items approved (right-code benchmark) or guesses made (wrong-code ones).
     used: usize,
-}
-
-fn config() -> Config {
-    // Ten attempts (the most a policy allows) so a wrong-code benchmark gets nine
-    // guesses per challenge; no destination cap, so issuing a million codes is
-    // not rate limited.
-    let policy = Policy::builder().max_attempts(10).build().unwrap();
-    let limits = Limits::builder()
-        .destination_sends(u32::MAX, Duration::from_secs(3600))
-        .build()
-        .unwrap();
-    Config::default()
-        .with_policy(Purpose::Recovery, policy)
-        .with_limits(limits)
 }
 
 impl Pool {

@@ -363,6 +363,24 @@ fn get_counter(conn: &Connection, key: &[u8]) -> Result<Option<Counter>, Error> 
     .map_err(db)
 }
 
+/// Applies `f` to the challenge `id` inside the caller's transaction, writing it
+/// back only if it changed.
+fn update_challenge_in<R>(
+    tx: &Connection,
+    id: &ChallengeId,
+    f: &mut impl FnMut(&mut Challenge) -> R,
+) -> Result<Option<R>, Error> {
+    let Some(mut challenge) = get_challenge(tx, id)? else {
+        return Ok(None);
+    };
+    let before = challenge.clone();
+    let out = f(&mut challenge);
+    if challenge != before {
+        write_challenge(tx, &challenge, false)?;
+    }
+    Ok(Some(out))
+}
+
 /// Applies `f` to the counter `key` inside the caller's transaction.
 fn update_counter_in<R>(
     tx: &Connection,
@@ -607,16 +625,9 @@ impl ChallengeStore for SqliteStore {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(db)?;
-            let Some(mut challenge) = get_challenge(&tx, &id)? else {
-                return Ok(None);
-            };
-            let before = challenge.clone();
-            let out = f(&mut challenge);
-            if challenge != before {
-                write_challenge(&tx, &challenge, false)?;
-            }
+            let out = update_challenge_in(&tx, &id, &mut f)?;
             tx.commit().map_err(db)?;
-            Ok(Some(out))
+            Ok(out)
         })
         .await
     }
@@ -664,14 +675,9 @@ impl ChallengeStore for SqliteStore {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(db)?;
-            let Some(mut challenge) = get_challenge(&tx, &id)? else {
+            let Some(result) = update_challenge_in(&tx, &id, &mut f)? else {
                 return Ok(None);
             };
-            let before = challenge.clone();
-            let result = f(&mut challenge);
-            if challenge != before {
-                write_challenge(&tx, &challenge, false)?;
-            }
             let out = match result {
                 Err(e) => Err(e),
                 Ok((value, key)) => {
