@@ -99,16 +99,33 @@ impl World {
 
     /// A fresh identity-check proof through the email.
     fn identity_proof(&self) -> seccode::Proof {
+        self.identity_proof_via(&self.email)
+    }
+
+    /// A fresh identity-check proof through `contact`.
+    fn identity_proof_via(&self, contact: &Contact) -> seccode::Proof {
         let sent = ready(
             self.flows
-                .start_identity_check(&self.id, self.entry(&self.email)),
+                .start_identity_check(&self.id, self.entry(contact)),
         )
         .unwrap();
-        let code = self.code_to(&self.email);
+        let code = self.code_to(contact);
         ready(self.flows.finish_identity_check(&self.id, &sent.id, &code))
             .unwrap()
             .into_proof()
             .unwrap()
+    }
+
+    /// Adds `contact` through the whole add-security-info flow.
+    fn add_verified(&self, contact: &Contact) {
+        let sent = ready(self.flows.start_add_security_info(&self.id, contact)).unwrap();
+        let code = self.code_to(contact);
+        let v = ready(
+            self.flows
+                .finish_add_security_info(&self.id, &sent.id, &code),
+        )
+        .unwrap();
+        assert!(v.is_approved(), "{v:?}");
     }
 }
 
@@ -711,22 +728,10 @@ fn replacing_all_security_info_after_recovery_starts_a_hold() {
     let proof = recover(&w);
     // The person who recovered adds a new email and removes both originals.
     let new = Contact::email("new.owner@example.net").unwrap();
-    let sent = ready(w.flows.start_add_security_info(&w.id, &new)).unwrap();
-    let code = w.code_to(&new);
-    assert!(
-        ready(w.flows.finish_add_security_info(&w.id, &sent.id, &code))
-            .unwrap()
-            .is_approved()
-    );
-    let phone_entry = w.entry(&w.phone);
-    ready(w.flows.remove_security_info(proof, phone_entry)).unwrap();
+    w.add_verified(&new);
+    ready(w.flows.remove_security_info(proof, w.entry(&w.phone))).unwrap();
     w.clock.advance(Duration::from_secs(30));
-    let sent = ready(w.flows.start_identity_check(&w.id, w.entry(&new))).unwrap();
-    let code = w.code_to(&new);
-    let proof = ready(w.flows.finish_identity_check(&w.id, &sent.id, &code))
-        .unwrap()
-        .into_proof()
-        .unwrap();
+    let proof = w.identity_proof_via(&new);
     ready(w.flows.remove_security_info(proof, w.entry(&w.email))).unwrap();
 
     let hold = ready(w.flows.hold(&w.id)).unwrap().unwrap();
@@ -772,13 +777,7 @@ fn a_hold_ends_by_itself() {
     let w = world();
     let proof = recover(&w);
     let new = Contact::email("new.owner@example.net").unwrap();
-    let sent = ready(w.flows.start_add_security_info(&w.id, &new)).unwrap();
-    let code = w.code_to(&new);
-    assert!(
-        ready(w.flows.finish_add_security_info(&w.id, &sent.id, &code))
-            .unwrap()
-            .is_approved()
-    );
+    w.add_verified(&new);
     ready(w.flows.remove_security_info(proof, w.entry(&w.phone))).unwrap();
     assert_eq!(
         ready(w.flows.hold(&w.id)).unwrap(),
@@ -787,12 +786,7 @@ fn a_hold_ends_by_itself() {
     );
     w.clock.advance(Duration::from_secs(31 * 86400));
     // Past the hold period after the recovery, replacing the last original is free.
-    let sent = ready(w.flows.start_identity_check(&w.id, w.entry(&new))).unwrap();
-    let code = w.code_to(&new);
-    let proof = ready(w.flows.finish_identity_check(&w.id, &sent.id, &code))
-        .unwrap()
-        .into_proof()
-        .unwrap();
+    let proof = w.identity_proof_via(&new);
     ready(w.flows.remove_security_info(proof, w.entry(&w.email))).unwrap();
     assert_eq!(ready(w.flows.hold(&w.id)).unwrap(), None);
 }
