@@ -26,6 +26,13 @@
 //! queue (return from `deliver` once the message is enqueued) so that a real send
 //! does not take longer than a decoy.
 //!
+//! A wrong confirmation counts on the account's consecutive-failure counter, the
+//! one wrong codes use, so guessing the last four digits is bounded like guessing
+//! a code. The flip side, as with any per-account cap (NIST SP 800-63B §5.2.2):
+//! someone who knows an identifier can lock its account's code checks for the
+//! lockout period by failing on purpose. Keep the lockout moderate and rate-limit
+//! recovery requests per client in front of the crate.
+//!
 //! # Replacement hold
 //!
 //! As on Microsoft accounts: if, within the hold period (default 30 days) after a
