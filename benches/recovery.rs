@@ -65,6 +65,17 @@ fn flows(clock: &Arc<ManualClock>) -> Flows {
     flows
 }
 
+/// A recovery for `identifier` and the index of its email choice.
+fn email_choice(flows: &Flows, identifier: &str) -> (seccode::RecoveryStart, usize) {
+    let start = ready(flows.start_recovery(identifier)).unwrap();
+    let index = start
+        .choices
+        .iter()
+        .position(|c| c.contact.as_str().contains('@'))
+        .unwrap();
+    (start, index)
+}
+
 fn recovery(c: &mut Criterion) {
     let clock = Arc::new(ManualClock::new(Timestamp::from_unix_millis(
         1_700_000_000_000,
@@ -82,12 +93,7 @@ fn recovery(c: &mut Criterion) {
         });
     }
     for (name, identifier) in cases {
-        let start = ready(flows.start_recovery(identifier)).unwrap();
-        let index = start
-            .choices
-            .iter()
-            .position(|c| c.contact.as_str().contains('@'))
-            .unwrap();
+        let (start, index) = email_choice(&flows, identifier);
         let mut n = 0u64;
         g.bench_function(format!("choose_wrong_{name}"), |b| {
             b.iter(|| {
@@ -102,12 +108,7 @@ fn recovery(c: &mut Criterion) {
         });
     }
     for (name, identifier) in cases {
-        let start = ready(flows.start_recovery(identifier)).unwrap();
-        let index = start
-            .choices
-            .iter()
-            .position(|c| c.contact.as_str().contains('@'))
-            .unwrap();
+        let (start, index) = email_choice(&flows, identifier);
         g.bench_function(format!("choose_right_{name}"), |b| {
             b.iter(|| {
                 black_box(

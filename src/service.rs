@@ -415,8 +415,9 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
                         purpose,
                         account: account.as_ref(),
                     };
-                    c.begin_attempt(&expected, now)
-                        .map(|a| ((a, c.account_failures_key()), c.account_failures_key()))
+                    let key = c.account_failures_key();
+                    // The key also comes back with the attempt, for the approval.
+                    c.begin_attempt(&expected, now).map(|a| ((a, key), key))
                 },
                 move |c| c.count_failure(&limits, now),
             )

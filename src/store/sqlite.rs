@@ -196,6 +196,13 @@ impl fmt::Debug for SqliteStore {
     }
 }
 
+/// Starts a transaction that takes the write lock before it reads, so no other
+/// connection can change a record between our read and our write.
+fn immediate(conn: &mut Connection) -> Result<rusqlite::Transaction<'_>, Error> {
+    conn.transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db)
+}
+
 fn configure(conn: &mut Connection) -> Result<(), Error> {
     conn.busy_timeout(Duration::from_secs(5)).map_err(db)?;
     conn.pragma_update(None, "journal_mode", "WAL")
@@ -203,9 +210,7 @@ fn configure(conn: &mut Connection) -> Result<(), Error> {
     conn.pragma_update(None, "synchronous", "FULL")
         .map_err(db)?;
     conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(db)?;
+    let tx = immediate(conn)?;
     let version: i64 = tx
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(db)?;
@@ -595,9 +600,7 @@ fn save_account(conn: &Connection, account: &Account) -> Result<(), Error> {
 impl ChallengeStore for SqliteStore {
     async fn insert(&self, challenge: Challenge, now: Timestamp) -> Result<(), Error> {
         self.call(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(db)?;
+            let tx = immediate(conn)?;
             tx.execute(
                 "DELETE FROM challenges WHERE id IN \
                  (SELECT id FROM challenges WHERE retain_until <= ?1 LIMIT ?2)",
@@ -622,9 +625,7 @@ impl ChallengeStore for SqliteStore {
     {
         let id = *id;
         self.call(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(db)?;
+            let tx = immediate(conn)?;
             let out = update_challenge_in(&tx, &id, &mut f)?;
             tx.commit().map_err(db)?;
             Ok(out)
@@ -644,9 +645,7 @@ impl ChallengeStore for SqliteStore {
     {
         let key = counter_key(key);
         self.call(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(db)?;
+            let tx = immediate(conn)?;
             let out = update_counter_in(&tx, &key, &mut f)?;
             tx.commit().map_err(db)?;
             Ok(out)
@@ -672,9 +671,7 @@ impl ChallengeStore for SqliteStore {
         self.call(move |conn| {
             // One transaction, one commit: the attempt and the account's count
             // are written together or not at all.
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(db)?;
+            let tx = immediate(conn)?;
             let Some(result) = update_challenge_in(&tx, &id, &mut f)? else {
                 return Ok(None);
             };
@@ -697,9 +694,7 @@ impl ChallengeStore for SqliteStore {
 
     async fn sweep(&self, now: Timestamp) -> Result<usize, Error> {
         self.call(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(db)?;
+            let tx = immediate(conn)?;
             let challenges = tx
                 .execute("DELETE FROM challenges WHERE retain_until <= ?1", [ms(now)])
                 .map_err(db)?;
@@ -716,9 +711,7 @@ impl ChallengeStore for SqliteStore {
 impl AccountStore for SqliteStore {
     async fn create(&self, account: Account) -> Result<(), Error> {
         self.call(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(db)?;
+            let tx = immediate(conn)?;
             let exists: bool = tx
                 .query_row(
                     "SELECT EXISTS (SELECT 1 FROM accounts WHERE id = ?1)",
@@ -763,9 +756,7 @@ impl AccountStore for SqliteStore {
     {
         let id = id.clone();
         self.call(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(db)?;
+            let tx = immediate(conn)?;
             let Some(mut account) = load_account(&tx, &id)? else {
                 return Ok(None);
             };
