@@ -5,21 +5,11 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::challenge::AccountId;
 use crate::clock::Timestamp;
 use crate::contact::{Contact, ContactKind, MaskedContact};
 use crate::error::Error;
+pub use crate::ids::{AccountId, SecurityInfoId};
 use crate::keys::ct_eq;
-
-/// Names one security info entry within its account. Ids are never reused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SecurityInfoId(pub u32);
-
-impl fmt::Display for SecurityInfoId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
 
 /// Whether an entry has been proven.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -177,7 +167,7 @@ impl Account {
         contact: Contact,
         now: Timestamp,
     ) -> Result<Self, Error> {
-        if self.info.iter().any(|i| i.contact.same_as(&contact)) {
+        if self.info.iter().any(|i| i.contact == contact) {
             return Err(Error::DuplicateContact);
         }
         let id = self.next_id();
@@ -239,7 +229,7 @@ impl Account {
 
     /// The verified entry for `contact`, if any.
     pub fn verified_entry(&self, contact: &Contact) -> Option<&SecurityInfo> {
-        self.verified().find(|i| i.contact.same_as(contact))
+        self.verified().find(|i| i.contact == *contact)
     }
 
     /// The current hold, if it has not ended by `now`.
@@ -287,7 +277,7 @@ impl Account {
     ) -> Result<SecurityInfoId, Error> {
         self.info
             .retain(|i| i.is_verified() || now < i.added_at + pending_ttl);
-        if let Some(entry) = self.info.iter_mut().find(|i| i.contact.same_as(contact)) {
+        if let Some(entry) = self.info.iter_mut().find(|i| i.contact == *contact) {
             if entry.is_verified() {
                 return Err(Error::DuplicateContact);
             }
@@ -315,7 +305,7 @@ impl Account {
     /// dropped meanwhile — and removes the entry it replaces. Returns the removed
     /// contact, if any.
     pub fn verify_pending(&mut self, contact: &Contact, now: Timestamp) -> Option<Contact> {
-        let replaces = match self.info.iter_mut().find(|i| i.contact.same_as(contact)) {
+        let replaces = match self.info.iter_mut().find(|i| i.contact == *contact) {
             Some(entry) => {
                 entry.state = InfoState::Verified;
                 entry.verified_at = Some(now);
@@ -381,7 +371,7 @@ impl Account {
         let kept = recovered
             .originals
             .iter()
-            .any(|o| self.verified().any(|i| i.contact.same_as(o)));
+            .any(|o| self.verified().any(|i| i.contact == *o));
         if kept || self.hold(now).is_some() {
             return None;
         }
@@ -399,7 +389,7 @@ impl Account {
         let matches = self
             .hold
             .as_ref()
-            .is_some_and(|h| h.originals.iter().any(|o| o.same_as(proven)));
+            .is_some_and(|h| h.originals.iter().any(|o| o == proven));
         if matches {
             self.hold = None;
         }

@@ -20,7 +20,6 @@
 //! uncounted guess or a second success.
 
 use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
 
 use rand::CryptoRng;
@@ -30,6 +29,7 @@ use crate::code::{Code, CodeFormat, Malformed};
 use crate::contact::Contact;
 use crate::counter::{CounterKey, CounterKind};
 use crate::error::{Error, RateLimit};
+pub use crate::ids::{AccountId, ChallengeId, Status};
 use crate::keys::{DerivationInput, Keyring, ct_eq};
 use crate::policy::{Policy, Purpose};
 
@@ -37,165 +37,6 @@ use crate::policy::{Policy, Purpose};
 /// precise answer ([`Verification::Expired`], [`Verification::AlreadyUsed`]) rather
 /// than [`Verification::NotFound`].
 pub const RETENTION: Duration = Duration::from_secs(15 * 60);
-
-/// A challenge's random 128-bit id. Not a secret (it goes to the client), but
-/// unguessable, so it also names the challenge in multi-page flows.
-///
-/// Displays and parses as 32 lowercase hex digits.
-///
-/// # Examples
-///
-/// ```
-/// use seccode::ChallengeId;
-///
-/// let id: ChallengeId = "000102030405060708090a0b0c0d0e0f".parse()?;
-/// assert_eq!(id.to_string(), "000102030405060708090a0b0c0d0e0f");
-/// assert!("xyz".parse::<ChallengeId>().is_err());
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ChallengeId([u8; 16]);
-
-impl ChallengeId {
-    /// A fresh random id.
-    pub fn generate<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
-        let mut bytes = [0u8; 16];
-        rng.fill_bytes(&mut bytes);
-        Self(bytes)
-    }
-
-    /// The id from its 16 bytes (e.g. read back from a store).
-    pub const fn from_bytes(bytes: [u8; 16]) -> Self {
-        Self(bytes)
-    }
-
-    /// The 16 bytes.
-    pub const fn as_bytes(&self) -> &[u8; 16] {
-        &self.0
-    }
-}
-
-impl fmt::Display for ChallengeId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&crate::hex::encode(&self.0))
-    }
-}
-
-impl fmt::Debug for ChallengeId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ChallengeId({self})")
-    }
-}
-
-impl FromStr for ChallengeId {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self, Error> {
-        crate::hex::decode(s.trim())
-            .and_then(|bytes| <[u8; 16]>::try_from(bytes).ok())
-            .map(Self)
-            .ok_or(Error::InvalidInput {
-                field: "challenge id",
-                reason: "expected 32 hex digits",
-            })
-    }
-}
-
-/// The application's identifier of an account (a user id, a UUID…): 1 to 128
-/// bytes. Not a secret; it appears in `Debug` and events.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct AccountId(Box<str>);
-
-impl AccountId {
-    /// The longest id accepted.
-    pub const MAX_LEN: usize = 128;
-
-    /// Wraps an application's account id.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidInput`] if `id` is empty or longer than 128 bytes.
-    pub fn new(id: impl Into<String>) -> Result<Self, Error> {
-        let id = id.into();
-        if id.is_empty() || id.len() > Self::MAX_LEN {
-            return Err(Error::InvalidInput {
-                field: "account id",
-                reason: "must be 1 to 128 bytes",
-            });
-        }
-        Ok(Self(id.into_boxed_str()))
-    }
-
-    /// The id.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for AccountId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl fmt::Debug for AccountId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "AccountId({:?})", &*self.0)
-    }
-}
-
-/// Where a challenge is in its life (the names of Twilio Verify's statuses).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Status {
-    /// Waiting for the code.
-    Pending,
-    /// The code was entered; the challenge is spent.
-    Approved,
-    /// Canceled by the application or the user.
-    Canceled,
-    /// The code's lifetime ran out.
-    Expired,
-    /// All attempts were used up.
-    Locked,
-}
-
-impl Status {
-    /// A stable snake-case name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Status::Pending => "pending",
-            Status::Approved => "approved",
-            Status::Canceled => "canceled",
-            Status::Expired => "expired",
-            Status::Locked => "locked",
-        }
-    }
-
-    /// Whether no code can be sent or verified any more.
-    pub const fn is_final(self) -> bool {
-        !matches!(self, Status::Pending)
-    }
-
-    /// Reads back [`Status::as_str`].
-    pub fn from_name(name: &str) -> Option<Self> {
-        [
-            Self::Pending,
-            Self::Approved,
-            Self::Canceled,
-            Self::Expired,
-            Self::Locked,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == name)
-    }
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// What a send is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -463,7 +304,7 @@ impl Challenge {
     fn derivation_input(&self, generation: u8) -> DerivationInput<'_> {
         DerivationInput {
             format: self.format,
-            id: &self.id.0,
+            id: self.id.as_bytes(),
             salt: &self.salt,
             generation: u32::from(generation),
         }
@@ -547,6 +388,20 @@ impl Challenge {
             remaining,
             started_at: now,
         })
+    }
+
+    /// The answer to input that is not shaped like a code of this challenge's
+    /// format. Nothing is counted: malformed input can match no code, and this
+    /// answer does not depend on the code, so it tells a guesser nothing and a
+    /// typo costs the person no attempt.
+    pub fn answer_malformed(&self, reason: Malformed, now: Timestamp) -> Verification {
+        match self.status(now) {
+            Status::Pending => Verification::Rejected {
+                remaining: self.attempts_left(),
+                reason: Rejection::Malformed(reason),
+            },
+            other => Verification::from_final(other),
+        }
     }
 
     /// Spends the challenge for an attempt whose code was right. Succeeds at most
@@ -645,13 +500,13 @@ impl Attempt {
     ///
     /// [`Error::UnknownKey`] if the keyring no longer holds the challenge's key.
     pub fn check(&self, keyring: &Keyring, input: &str) -> Result<Result<(), Rejection>, Error> {
-        let typed = match self.format.normalize(input) {
+        let typed = match self.format.value(input) {
             Ok(value) => value,
             Err(m) => return Ok(Err(Rejection::Malformed(m))),
         };
         let input = DerivationInput {
             format: self.format,
-            id: &self.id.0,
+            id: self.id.as_bytes(),
             salt: &self.salt,
             generation: u32::from(self.generation),
         };

@@ -6,6 +6,7 @@ use std::fmt;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::error::PolicyError;
+use crate::typed;
 
 /// The longest code any [`CodeFormat`] produces.
 pub(crate) const MAX_LEN: usize = 10;
@@ -163,12 +164,42 @@ impl CodeFormat {
         (self.combinations() as f64).log2()
     }
 
-    /// Reads what a person typed into a code value.
+    /// Reads what a person typed as a code of this format, so a form can check
+    /// input before submitting it: `Ok` is the code as the crate reads it (e.g.
+    /// `"123456"`), `Err` says why the input cannot be any code of this format.
     ///
-    /// Accepted: surrounding white space; spaces, dashes and dots between symbols;
-    /// full-width forms (`１２３`) as produced by East Asian input methods; any case
-    /// for alphanumeric codes. Everything else is [`Malformed`].
-    pub(crate) fn normalize(&self, input: &str) -> Result<CodeValue, Malformed> {
+    /// Accepted: surrounding white space; separators between symbols (spaces of
+    /// any kind, tabs, newlines, dashes and dots); full-width forms (`１２３`) as
+    /// produced by East Asian input methods (Unicode NFKC); any case for
+    /// alphanumeric codes. The same normaliser reads phone numbers and last-four
+    /// digits ([`Contact`](crate::Contact)).
+    ///
+    /// [`SecurityCodes::verify`](crate::SecurityCodes::verify) answers malformed
+    /// input with [`Rejection::Malformed`](crate::Rejection::Malformed) *without*
+    /// counting an attempt: it can match no code, and the answer does not depend
+    /// on the code, so it tells a guesser nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`Malformed`] with the reason.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seccode::{CodeFormat, Malformed};
+    ///
+    /// let format = CodeFormat::default();
+    /// assert_eq!(format.normalize(" １２３ ４５６ ")?.expose(), "123456");
+    /// assert_eq!(format.normalize("12345"), Err(Malformed::WrongLength { expected: 6, found: 5 }));
+    /// assert_eq!(format.normalize("12345x"), Err(Malformed::InvalidCharacter));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn normalize(&self, input: &str) -> Result<Code, Malformed> {
+        self.value(input).map(|v| self.render(&v))
+    }
+
+    /// [`CodeFormat::normalize`] into a code value.
+    pub(crate) fn value(&self, input: &str) -> Result<CodeValue, Malformed> {
         if input.len() > MAX_INPUT_BYTES {
             return Err(Malformed::TooLong);
         }
@@ -178,10 +209,7 @@ impl CodeFormat {
         let radix = u64::from(self.alphabet.radix());
         let mut value = CodeValue(0);
         let mut found = 0usize;
-        for c in input.chars().map(fold_full_width) {
-            if c.is_whitespace() || matches!(c, '-' | '.' | '\u{2010}'..='\u{2015}') {
-                continue;
-            }
+        for c in typed::symbols(input) {
             let symbol = self.alphabet.value(c).ok_or(Malformed::InvalidCharacter)?;
             if found < MAX_LEN {
                 value.0 = value.0 * radix + u64::from(symbol);
@@ -278,18 +306,8 @@ impl Default for CodeFormat {
     }
 }
 
-/// Maps the full-width forms block (U+FF01–U+FF5E) to ASCII and the ideographic
-/// space to a space.
-fn fold_full_width(c: char) -> char {
-    match c {
-        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-        '\u{3000}' => ' ',
-        other => other,
-    }
-}
-
-/// Why typed input is not a code of the expected format. A malformed input still
-/// counts as a failed attempt.
+/// Why typed input is not a code of the expected format. It can match no code, so
+/// it is answered without counting an attempt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Malformed {
@@ -374,7 +392,7 @@ mod tests {
     #[test]
     fn normalizes_what_people_type() {
         let f = digits6();
-        let want = f.normalize("123456").unwrap();
+        let want = f.value("123456").unwrap();
         for typed in [
             " 123456 ",
             "123 456",
@@ -383,41 +401,41 @@ mod tests {
             "12 34 56\n",
             "123\u{3000}456",
         ] {
-            assert_eq!(f.normalize(typed).unwrap(), want, "{typed:?}");
+            assert_eq!(f.value(typed).unwrap(), want, "{typed:?}");
         }
     }
 
     #[test]
     fn malformed_input_is_reported_not_panicked() {
         let f = digits6();
-        assert_eq!(f.normalize(""), Err(Malformed::Empty));
-        assert_eq!(f.normalize(" - "), Err(Malformed::Empty));
+        assert_eq!(f.value(""), Err(Malformed::Empty));
+        assert_eq!(f.value(" - "), Err(Malformed::Empty));
         assert_eq!(
-            f.normalize("12345"),
+            f.value("12345"),
             Err(Malformed::WrongLength {
                 expected: 6,
                 found: 5
             })
         );
         assert_eq!(
-            f.normalize("12345678901234"),
+            f.value("12345678901234"),
             Err(Malformed::WrongLength {
                 expected: 6,
                 found: 14
             })
         );
-        assert_eq!(f.normalize("12a456"), Err(Malformed::InvalidCharacter));
-        assert_eq!(f.normalize("١٢٣٤٥٦"), Err(Malformed::InvalidCharacter));
-        assert_eq!(f.normalize(&"1".repeat(65)), Err(Malformed::TooLong));
+        assert_eq!(f.value("12a456"), Err(Malformed::InvalidCharacter));
+        assert_eq!(f.value("١٢٣٤٥٦"), Err(Malformed::InvalidCharacter));
+        assert_eq!(f.value(&"1".repeat(65)), Err(Malformed::TooLong));
     }
 
     #[test]
     fn crockford_input_ignores_case_and_confusables() {
         let f = CodeFormat::alphanumeric(6).unwrap();
-        let a = f.normalize("01ABCZ").unwrap();
-        assert_eq!(f.normalize("oiabcz").unwrap(), a);
-        assert_eq!(f.normalize("OL-abc-z").unwrap(), a);
-        assert_eq!(f.normalize("0UABCZ"), Err(Malformed::InvalidCharacter));
+        let a = f.value("01ABCZ").unwrap();
+        assert_eq!(f.value("oiabcz").unwrap(), a);
+        assert_eq!(f.value("OL-abc-z").unwrap(), a);
+        assert_eq!(f.value("0UABCZ"), Err(Malformed::InvalidCharacter));
     }
 
     #[test]
@@ -431,7 +449,7 @@ mod tests {
                 let value = format.reduce(&[seed.wrapping_mul(37); 24]);
                 let code = format.render(&value);
                 assert_eq!(code.len(), usize::from(format.length()));
-                assert_eq!(format.normalize(code.expose()).unwrap(), value);
+                assert_eq!(format.value(code.expose()).unwrap(), value);
             }
         }
     }

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::challenge::AccountId;
 use crate::clock::Timestamp;
 use crate::contact::Contact;
 use crate::error::{Error, RateLimit};
+use crate::ids::AccountId;
 use crate::policy::Limits;
 
 /// What a counter counts.
@@ -66,7 +66,7 @@ impl CounterKey {
 
     /// The key of a destination's send counter.
     pub fn destination_sends(contact: &Contact) -> Self {
-        Self::new(CounterKind::DestinationSends, contact.expose())
+        Self::new(CounterKind::DestinationSends, contact.identity())
     }
 
     /// A key from its parts, as read back from storage.

@@ -7,8 +7,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::challenge::Status;
 use crate::clock::Timestamp;
+use crate::ids::{IdError, Status};
 
 /// Shorthand for results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -105,6 +105,15 @@ pub enum Error {
     Store(#[source] BoxError),
 }
 
+impl From<IdError> for Error {
+    fn from(e: IdError) -> Self {
+        Error::InvalidInput {
+            field: e.field(),
+            reason: e.reason(),
+        }
+    }
+}
+
 impl Error {
     /// Wraps a store backend's error.
     pub fn store(source: impl Into<BoxError>) -> Self {
@@ -147,26 +156,45 @@ impl fmt::Display for RateLimit {
     }
 }
 
-/// Why a string is not an acceptable email address or phone number.
+/// Why a string is not an acceptable email address or phone number. Messages say
+/// what to fix and never repeat the input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ContactError {
     /// Nothing was given.
-    #[error("the contact is empty")]
+    #[error("enter an email address or a phone number")]
     Empty,
-    /// Longer than any real address (254 bytes, RFC 5321).
-    #[error("the contact is too long")]
+    /// Longer than any real address (254 bytes, RFC 5321) or number.
+    #[error("that is too long for an email address or a phone number")]
     TooLong,
+    /// Neither an email address (no `@`) nor a phone number (not only digits and
+    /// separators).
+    #[error("not an email address or a phone number")]
+    NotAContact,
     /// Not an email address that can receive mail.
     #[error("not a valid email address")]
     InvalidEmail,
-    /// A phone number must start with `+` and the country code.
-    #[error("a phone number must start with + and the country code")]
+    /// The part after `@` is not a valid domain name (IDNA, UTS 46).
+    #[error("the part after @ is not a valid domain name")]
+    InvalidDomain,
+    /// A control, zero-width, bidi, private-use or other invisible character.
+    #[error("the address contains an invisible or control character")]
+    InvisibleCharacter,
+    /// No `+` (or `00`) and country code, and no default region to read the number in.
+    #[error("phone numbers need a country code such as +44")]
     MissingCountryCode,
-    /// E.164 numbers have 8 to 15 digits after the `+`.
-    #[error("a phone number must have 8 to 15 digits")]
-    PhoneLength,
-    /// A character other than a digit or a separator.
+    /// A `+` number whose country calling code is not assigned.
+    #[error("that country code does not exist")]
+    UnknownCountryCode,
+    /// The region given to read national numbers in is not an ISO 3166 code
+    /// libphonenumber knows.
+    #[error("unknown region; use a two-letter country code such as GB")]
+    UnknownRegion,
+    /// The digits cannot be a phone number of that country (libphonenumber's
+    /// metadata): too short, too long or in no assigned range.
+    #[error("not a valid phone number for its country")]
+    InvalidPhone,
+    /// A character other than a digit, a leading `+` or a separator.
     #[error("a phone number may only contain digits, spaces, dashes, dots and parentheses")]
     PhoneCharacter,
 }

@@ -604,7 +604,7 @@ where
         let recipients = acct
             .verified()
             .map(|i| &i.contact)
-            .filter(|c| !skip.iter().any(|s| s.same_as(c)))
+            .filter(|c| !skip.contains(c))
             .chain(removed);
         for to in recipients {
             let purpose = Purpose::IdentityCheck;
@@ -711,7 +711,7 @@ where
         let tag = self
             .codes
             .keyring()
-            .tag(DECOY_DOMAIN, identifier.lookup_key().as_bytes());
+            .tag(DECOY_DOMAIN, identifier.identity().as_bytes());
         let made_up = decoy_choices(identifier, &tag);
         let decoy_account = AccountId::new(format!("decoy:{}", hex(&tag[4..20])))?;
         // An unknown identifier still reads an account (the decoy's, which does

@@ -88,10 +88,12 @@ pub mod error;
 pub mod events;
 pub mod flows;
 mod hex;
+pub mod ids;
 pub mod keys;
 pub mod policy;
 pub mod service;
 pub mod store;
+mod typed;
 
 pub use account::{
     Account, AccountParts, Hold, InfoState, Recovered, SecurityInfo, SecurityInfoId,
@@ -104,7 +106,7 @@ pub use challenge::{
 pub use channel::{ConsoleChannel, DeliveryChannel, Message, MessageKind, Outbox};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use code::{Alphabet, Code, CodeFormat, Malformed};
-pub use contact::{Contact, ContactKind, MaskedContact};
+pub use contact::{Contact, ContactKind, MaskedContact, PhoneType};
 pub use counter::{Counter, CounterKey, CounterKind};
 pub use error::{BoxError, ContactError, Error, PolicyError, RateLimit, Result};
 #[cfg(feature = "tracing")]
@@ -113,6 +115,7 @@ pub use events::{Event, EventLog, Events, NoEvents};
 pub use flows::{
     AccountSecurity, Confirmation, FlowSettings, HoldView, RecoveryChoice, RecoveryStart, Ticket,
 };
+pub use ids::IdError;
 pub use keys::{Keyring, SecretKey};
 pub use policy::{Config, GuessBound, Limits, LimitsBuilder, Policy, PolicyBuilder, Purpose};
 pub use service::{SecurityCodes, Sent};

@@ -320,7 +320,10 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
     /// the caller knows the account (a signed-in session).
     ///
     /// The attempt is counted — on the challenge and on the account — before the
-    /// code is compared, so no race or crash yields an uncounted guess.
+    /// code is compared, so no race or crash yields an uncounted guess. Input that
+    /// is not shaped like a code ([`CodeFormat::normalize`](crate::CodeFormat::normalize))
+    /// is answered with [`Rejection::Malformed`](crate::Rejection::Malformed) and
+    /// counts nothing: it can match no code.
     ///
     /// # Errors
     ///
@@ -400,6 +403,17 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
         input: &str,
     ) -> Result<Verification> {
         let now = self.clock.now();
+        let format = self.config.policy(expected.purpose).format();
+        if let Err(reason) = format.value(input) {
+            // Malformed input never reaches the key or a counter (see
+            // `Challenge::answer_malformed`). A challenge issued under another format
+            // (the config changed since) takes the counted path below.
+            match self.store.get(id).await? {
+                None => return Ok(Verification::NotFound),
+                Some(c) if c.format() == format => return Ok(c.answer_malformed(reason, now)),
+                Some(_) => {}
+            }
+        }
         // Store closures own what they use (a store may run them on its own thread).
         let (purpose, account) = (expected.purpose, expected.account.cloned());
         let limits = *self.config.limits();

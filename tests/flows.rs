@@ -75,7 +75,7 @@ impl World {
         account
             .security_info()
             .iter()
-            .find(|i| i.contact.same_as(contact))
+            .find(|i| i.contact == *contact)
             .unwrap()
             .id
     }

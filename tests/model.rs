@@ -395,6 +395,14 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                         Seen::NotFound
                     } else {
                         match c.settle(now) {
+                            // Malformed input can match no code: answered from the
+                            // record, counting nothing on the challenge or account.
+                            Status::Pending if matches!(op, Op::VerifyMalformed(_)) => {
+                                Seen::Rejected(
+                                    MAX_ATTEMPTS - c.attempts,
+                                    Rejection::Malformed(seccode::Malformed::InvalidCharacter),
+                                )
+                            }
                             Status::Pending => {
                                 c.attempts += 1;
                                 let remaining = MAX_ATTEMPTS - c.attempts;
@@ -406,14 +414,6 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                                     let (acct, right) = (c.account, input == current);
                                     match model.account_failure(acct, now) {
                                         Err(d) => Seen::AccountLocked(d),
-                                        Ok(()) if matches!(op, Op::VerifyMalformed(_)) => {
-                                            Seen::Rejected(
-                                                remaining,
-                                                Rejection::Malformed(
-                                                    seccode::Malformed::InvalidCharacter,
-                                                ),
-                                            )
-                                        }
                                         Ok(()) if right => {
                                             let c = &mut model.challenges[i];
                                             c.status = Status::Approved;

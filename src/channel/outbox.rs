@@ -49,7 +49,8 @@ impl Outbox {
         self.lock().iter().cloned().collect()
     }
 
-    /// Messages sent to `to`, oldest first.
+    /// Messages sent to `to` (compared by [`Contact::identity`]: any spelling of
+    /// the same mailbox or number), oldest first.
     pub fn messages_to(&self, to: &Contact) -> Vec<Message> {
         self.lock()
             .iter()
@@ -63,7 +64,7 @@ impl Outbox {
         self.lock().back().cloned()
     }
 
-    /// The code in the newest code message sent to `to`.
+    /// The code in the newest code message sent to `to`, compared by identity.
     pub fn last_code_to(&self, to: &Contact) -> Option<Code> {
         self.lock()
             .iter()

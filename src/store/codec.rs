@@ -101,7 +101,7 @@ pub(crate) fn decode_challenge(bytes: &[u8]) -> Result<Challenge, Error> {
     let id = ChallengeId::from_bytes(r.array()?);
     let salt = r.array()?;
     let account = AccountId::new(r.text()?)?;
-    let destination = Contact::parse(r.text()?)?;
+    let destination = Contact::from_stored(r.text()?)?;
     let expires_at = Timestamp::from_unix_millis(r.u64()?);
     let last_sent_at = Timestamp::from_unix_millis(r.u64()?);
     let key_id = r.u32()?;

@@ -47,7 +47,7 @@ impl Inner {
     /// Fails if `account` verifies a contact another account has verified.
     fn check_unique(&self, account: &Account) -> Result<(), Error> {
         for info in account.verified() {
-            if let Some(owner) = self.verified.get(&info.contact.lookup_key())
+            if let Some(owner) = self.verified.get(info.contact.identity())
                 && owner != account.id()
             {
                 return Err(Error::ContactInUse);
@@ -59,13 +59,13 @@ impl Inner {
     fn index(&mut self, account: &Account) {
         for info in account.verified() {
             self.verified
-                .insert(info.contact.lookup_key(), account.id().clone());
+                .insert(info.contact.identity().to_owned(), account.id().clone());
         }
     }
 
     fn unindex(&mut self, account: &Account) {
         for info in account.verified() {
-            self.verified.remove(&info.contact.lookup_key());
+            self.verified.remove(info.contact.identity());
         }
     }
 }
@@ -116,7 +116,7 @@ impl AccountStore for MemoryAccountStore {
     }
 
     async fn find_verified(&self, contact: &Contact) -> Result<Option<AccountId>, Error> {
-        Ok(self.lock().verified.get(&contact.lookup_key()).cloned())
+        Ok(self.lock().verified.get(contact.identity()).cloned())
     }
 
     async fn update<R, F>(&self, id: &AccountId, mut f: F) -> Result<Option<R>, Error>

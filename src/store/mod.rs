@@ -245,7 +245,7 @@ impl<T: ChallengeStore> ChallengeStore for std::sync::Arc<T> {
 /// * [`AccountStore::update`] is an atomic read-modify-write of one account with a
 ///   pure closure (which may run more than once), like [`ChallengeStore::update`].
 /// * **A verified contact belongs to at most one account**, compared by
-///   [`Contact::lookup_key`](crate::Contact::lookup_key). An update (or create)
+///   [`Contact::identity`](crate::Contact::identity). An update (or create)
 ///   whose result would verify a contact that another account has verified must
 ///   change nothing and fail with [`Error::ContactInUse`]. This is the safe
 ///   direction: a contact is never silently moved between accounts.

@@ -21,7 +21,11 @@ use crate::policy::Purpose;
 use crate::store::{AccountStore, ChallengeStore, Counted};
 
 /// The schema version this crate writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 1;
+///
+/// * 1: the first release.
+/// * 2: `verified_contacts.lookup` is [`Contact::identity`] (NFKC, IDNA A-label
+///   domain, E.164); version 1 lower-cased the address as typed. Same tables.
+const SCHEMA_VERSION: i64 = 2;
 
 /// Each insert also deletes at most this many expired challenges, so that a
 /// store nobody sweeps still does not grow without bound.
@@ -220,6 +224,11 @@ fn configure(conn: &mut Connection) -> Result<(), Error> {
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)
                 .map_err(db)?;
         }
+        1 => {
+            migrate_lookups_to_identity(&tx)?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+                .map_err(db)?;
+        }
         SCHEMA_VERSION => {}
         newer => {
             return Err(Error::store(format!(
@@ -228,6 +237,63 @@ fn configure(conn: &mut Connection) -> Result<(), Error> {
         }
     }
     tx.commit().map_err(db)
+}
+
+/// Version 1 → 2: rebuilds the ownership index under [`Contact::identity`].
+///
+/// Version 1 keyed it by the lower-cased address as typed, so two spellings of one
+/// mailbox (`x@exämple.com`, `x@xn--exmple-cua.com`) could be verified on two
+/// accounts. Where that happened, the earliest verification keeps the contact and
+/// later ones go back to pending: a contact is never moved, and a pending entry is
+/// used for nothing until it is proven again (when it would meet
+/// [`Error::ContactInUse`]).
+fn migrate_lookups_to_identity(tx: &rusqlite::Transaction<'_>) -> Result<(), Error> {
+    tx.execute("DELETE FROM verified_contacts", [])
+        .map_err(db)?;
+    let rows = {
+        let mut stmt = tx
+            .prepare(
+                "SELECT account, id, contact FROM security_info WHERE verified = 1 \
+                 ORDER BY verified_at, account, id",
+            )
+            .map_err(db)?;
+        stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, u32>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })
+        .map_err(db)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(db)?
+    };
+    for (account, info_id, contact) in rows {
+        let identity = Contact::from_stored(&contact)?.identity().to_owned();
+        let inserted = tx
+            .execute(
+                "INSERT INTO verified_contacts (lookup, account) VALUES (?1, ?2) \
+                 ON CONFLICT (lookup) DO NOTHING",
+                params![identity, account],
+            )
+            .map_err(db)?;
+        let owner: String = tx
+            .query_row(
+                "SELECT account FROM verified_contacts WHERE lookup = ?1",
+                [&identity],
+                |r| r.get(0),
+            )
+            .map_err(db)?;
+        if inserted == 0 && owner != account {
+            tx.execute(
+                "UPDATE security_info SET verified = 0, verified_at = NULL \
+                 WHERE account = ?1 AND id = ?2",
+                params![account, info_id],
+            )
+            .map_err(db)?;
+        }
+    }
+    Ok(())
 }
 
 // ----- encoding ------------------------------------------------------------------
@@ -261,7 +327,7 @@ fn read_challenge(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Challenge,
             id: ChallengeId::from_bytes(id.try_into().map_err(|_| corrupt("challenge id"))?),
             salt: salt.try_into().map_err(|_| corrupt("salt"))?,
             account: AccountId::new(account)?,
-            destination: Contact::parse(&destination)?,
+            destination: Contact::from_stored(&destination)?,
             expires_at: ts(row.get(4).map_err(db)?),
             last_sent_at: ts(row.get(5).map_err(db)?),
             key_id: row.get(6).map_err(db)?,
@@ -456,7 +522,7 @@ fn load_account(conn: &Connection, id: &AccountId) -> Result<Option<Account>, Er
         let (info_id, contact, verified, added_at, verified_at, replaces) = row.map_err(db)?;
         info.push(SecurityInfo {
             id: SecurityInfoId(info_id),
-            contact: Contact::parse(&contact)?,
+            contact: Contact::from_stored(&contact)?,
             state: if verified {
                 InfoState::Verified
             } else {
@@ -476,7 +542,7 @@ fn load_account(conn: &Connection, id: &AccountId) -> Result<Option<Account>, Er
         let rows = stmt
             .query_map(params![id.as_str(), role], |r| r.get::<_, String>(0))
             .map_err(db)?;
-        rows.map(|c| Contact::parse(&c.map_err(db)?).map_err(Error::from))
+        rows.map(|c| Contact::from_stored(&c.map_err(db)?).map_err(Error::from))
             .collect()
     };
     let mut stmt = conn
@@ -525,7 +591,7 @@ fn save_account(conn: &Connection, account: &Account) -> Result<(), Error> {
         let owner: Option<String> = conn
             .query_row(
                 "SELECT account FROM verified_contacts WHERE lookup = ?1",
-                [info.contact.lookup_key()],
+                [info.contact.identity()],
                 |r| r.get(0),
             )
             .optional()
@@ -567,7 +633,7 @@ fn save_account(conn: &Connection, account: &Account) -> Result<(), Error> {
         if i.is_verified() {
             conn.execute(
                 "INSERT INTO verified_contacts (lookup, account) VALUES (?1, ?2)",
-                params![i.contact.lookup_key(), id],
+                params![i.contact.identity(), id],
             )
             .map_err(db)?;
         }
@@ -734,7 +800,7 @@ impl AccountStore for SqliteStore {
     }
 
     async fn find_verified(&self, contact: &Contact) -> Result<Option<AccountId>, Error> {
-        let lookup = contact.lookup_key();
+        let lookup = contact.identity().to_owned();
         self.call(move |conn| {
             let owner: Option<String> = conn
                 .query_row(
@@ -744,7 +810,7 @@ impl AccountStore for SqliteStore {
                 )
                 .optional()
                 .map_err(db)?;
-            owner.map(AccountId::new).transpose()
+            owner.map(AccountId::new).transpose().map_err(Error::from)
         })
         .await
     }
