@@ -1,0 +1,132 @@
+//! Add security info: a code to the new contact; it counts only once verified.
+
+use crate::account::SecurityInfoId;
+use crate::challenge::{AccountId, ChallengeId, Verification};
+use crate::channel::DeliveryChannel;
+use crate::clock::Clock;
+use crate::contact::Contact;
+use crate::error::{Error, Result};
+use crate::events::{Event, Events};
+use crate::flows::AccountSecurity;
+use crate::policy::Purpose;
+use crate::service::Sent;
+use crate::store::{AccountStore, ChallengeStore};
+
+impl<A, S, C, K, E> AccountSecurity<A, S, C, K, E>
+where
+    A: AccountStore,
+    S: ChallengeStore,
+    C: DeliveryChannel,
+    K: Clock,
+    E: Events,
+{
+    /// Adds `contact` to the account as pending and sends it a code. The entry is
+    /// used for nothing until [`AccountSecurity::finish_add_security_info`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::AccountNotFound`]; [`Error::OnHold`]; [`Error::DuplicateContact`];
+    /// [`Error::TooManyContacts`]; the errors of [`SecurityCodes::start`].
+    pub async fn start_add_security_info(
+        &self,
+        account: &AccountId,
+        contact: &Contact,
+    ) -> Result<Sent> {
+        self.add_pending(account, contact, None).await?;
+        self.codes
+            .start(account, Purpose::AddSecurityInfo, contact)
+            .await
+    }
+
+    pub(super) async fn add_pending(
+        &self,
+        account: &AccountId,
+        contact: &Contact,
+        replaces: Option<SecurityInfoId>,
+    ) -> Result<()> {
+        let now = self.codes.now();
+        let (max, ttl) = (
+            self.settings.max_security_info,
+            self.codes
+                .config()
+                .policy(Purpose::AddSecurityInfo)
+                .lifetime(),
+        );
+        let contact = contact.clone();
+        self.accounts
+            .update(account, move |a| {
+                a.check_hold(now)?;
+                a.add_pending(&contact, replaces, max, ttl, now)
+            })
+            .await?
+            .ok_or(Error::AccountNotFound)?;
+        Ok(())
+    }
+
+    /// Checks the code sent by [`AccountSecurity::start_add_security_info`] (or by
+    /// [`AccountSecurity::start_new_phone`]); when approved, the contact becomes
+    /// verified security info — replacing the old phone number in a change — and
+    /// the account's other verified contacts are told.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ContactInUse`] when the code was right but another account has the
+    /// contact verified; [`Error::AccountNotFound`]; [`Error::Store`].
+    pub async fn finish_add_security_info(
+        &self,
+        account: &AccountId,
+        challenge: &ChallengeId,
+        code: &str,
+    ) -> Result<Verification> {
+        let outcome = self
+            .codes
+            .verify_for_account(challenge, Purpose::AddSecurityInfo, account, code)
+            .await?;
+        let Verification::Approved(proof) = &outcome else {
+            return Ok(outcome);
+        };
+        let now = self.codes.now();
+        let added = proof.destination().clone();
+        let hold_period = self.settings.hold_period;
+        let (removed, hold) = self
+            .accounts
+            .update(account, {
+                let added = added.clone();
+                move |a| {
+                    let removed = a.verify_pending(&added, now);
+                    Ok((removed, a.start_hold_if_replaced(hold_period, now)))
+                }
+            })
+            .await?
+            .ok_or(Error::AccountNotFound)?;
+        self.codes.events().emit(&Event::SecurityInfoAdded {
+            account: account.clone(),
+            contact: added.masked(),
+        });
+        let mut notice = format!(
+            "{} was added to your account's security info.",
+            added.masked()
+        );
+        if let Some(old) = &removed {
+            self.codes.events().emit(&Event::SecurityInfoRemoved {
+                account: account.clone(),
+                contact: old.masked(),
+            });
+            notice = format!(
+                "{} replaced {} in your account's security info.",
+                added.masked(),
+                old.masked()
+            );
+        }
+        self.after_change(
+            account,
+            hold,
+            &[&added],
+            removed.as_ref(),
+            "Security info added",
+            &notice,
+        )
+        .await?;
+        Ok(outcome)
+    }
+}

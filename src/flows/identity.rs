@@ -1,0 +1,62 @@
+//! Identity checks before sensitive actions.
+
+use crate::account::SecurityInfoId;
+use crate::challenge::{AccountId, ChallengeId, Verification};
+use crate::channel::DeliveryChannel;
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::events::Events;
+use crate::flows::AccountSecurity;
+use crate::policy::Purpose;
+use crate::service::Sent;
+use crate::store::{AccountStore, ChallengeStore};
+
+impl<A, S, C, K, E> AccountSecurity<A, S, C, K, E>
+where
+    A: AccountStore,
+    S: ChallengeStore,
+    C: DeliveryChannel,
+    K: Clock,
+    E: Events,
+{
+    /// Sends a code to one of the account's verified contacts before a sensitive
+    /// action.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownSecurityInfo`] unless `entry` is verified; [`Error::OnHold`];
+    /// [`Error::AccountNotFound`]; the errors of [`SecurityCodes::start`].
+    pub async fn start_identity_check(
+        &self,
+        account: &AccountId,
+        entry: SecurityInfoId,
+    ) -> Result<Sent> {
+        let acct = self.account(account).await?;
+        acct.check_hold(self.codes.now())?;
+        let to = acct
+            .info(entry)
+            .filter(|i| i.is_verified())
+            .ok_or(Error::UnknownSecurityInfo)?
+            .contact
+            .clone();
+        self.codes.start(account, Purpose::IdentityCheck, &to).await
+    }
+
+    /// Checks an identity-check code; approved, the [`Proof`] names the account
+    /// and the purpose, for [`AccountSecurity::remove_security_info`] or the
+    /// application's own sensitive actions.
+    ///
+    /// # Errors
+    ///
+    /// As [`SecurityCodes::verify`].
+    pub async fn finish_identity_check(
+        &self,
+        account: &AccountId,
+        challenge: &ChallengeId,
+        code: &str,
+    ) -> Result<Verification> {
+        self.codes
+            .verify_for_account(challenge, Purpose::IdentityCheck, account, code)
+            .await
+    }
+}

@@ -1,0 +1,313 @@
+//! The account flows of Microsoft-style security info, on top of
+//! [`SecurityCodes`] and an [`AccountStore`].
+//!
+//! | flow | calls |
+//! |---|---|
+//! | **add security info** | [`start_add_security_info`](AccountSecurity::start_add_security_info) → [`finish_add_security_info`](AccountSecurity::finish_add_security_info) |
+//! | **change phone number** | [`start_change_phone`](AccountSecurity::start_change_phone) (last four digits) → [`confirm_current_phone`](AccountSecurity::confirm_current_phone) → [`start_new_phone`](AccountSecurity::start_new_phone) → [`finish_change_phone`](AccountSecurity::finish_change_phone) |
+//! | **remove security info** | an identity check, then [`remove_security_info`](AccountSecurity::remove_security_info) |
+//! | **recover an account** | [`start_recovery`](AccountSecurity::start_recovery) → [`choose_recovery_contact`](AccountSecurity::choose_recovery_contact) (full address or last four digits) → [`finish_recovery`](AccountSecurity::finish_recovery) → optionally [`issue_ticket`](AccountSecurity::issue_ticket) / [`redeem_ticket`](AccountSecurity::redeem_ticket) |
+//! | **identity check** | [`start_identity_check`](AccountSecurity::start_identity_check) → [`finish_identity_check`](AccountSecurity::finish_identity_check) |
+//! | **end a hold early** | [`start_hold_release`](AccountSecurity::start_hold_release) → [`finish_hold_release`](AccountSecurity::finish_hold_release) |
+//!
+//! # Recovery does not reveal whether an account exists
+//!
+//! [`start_recovery`](AccountSecurity::start_recovery) answers every well-formed
+//! identifier with a token and a list of masked contacts. For an identifier no
+//! account has, the list is made up — deterministically from a keyed HMAC of the
+//! identifier, so asking twice gives the same answer — with the identifier itself
+//! among the choices, as it would be for a real account. Confirming a made-up
+//! choice runs the same checks and counters as a real one, and a correct
+//! confirmation starts a *decoy* challenge: stored, counted and limited like a
+//! real one, never delivered, never approved. Nothing about the identifier is
+//! stored beyond those bounded, expiring records.
+//!
+//! What the crate cannot equalise is your channel's latency: deliver through a
+//! queue (return from `deliver` once the message is enqueued) so that a real send
+//! does not take longer than a decoy.
+//!
+//! A wrong confirmation counts on the account's consecutive-failure counter, the
+//! one wrong codes use, so guessing the last four digits is bounded like guessing
+//! a code. The flip side, as with any per-account cap (NIST SP 800-63B §5.2.2):
+//! someone who knows an identifier can lock its account's code checks for the
+//! lockout period by failing on purpose. Keep the lockout moderate and rate-limit
+//! recovery requests per client in front of the crate.
+//!
+//! # Replacement hold
+//!
+//! As on Microsoft accounts: if, within the hold period (default 30 days) after a
+//! recovery, the account ends up with **none** of the contacts it had when it was
+//! recovered, a hold of that period starts. During it, adding or removing security
+//! info, changing the phone number and identity checks fail with
+//! [`Error::OnHold`], unless one of the original contacts is proven again
+//! ([`start_hold_release`](AccountSecurity::start_hold_release)). It protects an
+//!
+//! One file per flow: `add_info`, `change_phone`, `remove`, `identity`, `recovery`
+//! (with `decoys`) and `hold`.
+
+mod add_info;
+mod change_phone;
+mod decoys;
+mod hold;
+mod identity;
+mod recovery;
+mod remove;
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::account::{Account, SecurityInfoView};
+use crate::challenge::{AccountId, Proof};
+use crate::channel::{DeliveryChannel, Message};
+use crate::clock::{Clock, SystemClock, Timestamp};
+use crate::contact::Contact;
+use crate::counter::CounterKey;
+use crate::error::{Error, RateLimit, Result};
+use crate::events::{Event, Events, NoEvents};
+use crate::policy::Purpose;
+use crate::service::SecurityCodes;
+use crate::store::{AccountStore, ChallengeStore};
+
+pub use hold::HoldView;
+pub use recovery::{Confirmation, RecoveryChoice, RecoveryStart, Ticket};
+
+/// Limits and lifetimes of the account flows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FlowSettings {
+    max_security_info: usize,
+    hold_period: Duration,
+    proof_lifetime: Duration,
+    ticket_lifetime: Duration,
+    recovery_lifetime: Duration,
+}
+
+impl Default for FlowSettings {
+    fn default() -> Self {
+        Self {
+            max_security_info: 10,
+            hold_period: Duration::from_secs(30 * 24 * 3600),
+            proof_lifetime: Duration::from_secs(10 * 60),
+            ticket_lifetime: Duration::from_secs(15 * 60),
+            recovery_lifetime: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+impl FlowSettings {
+    /// Entries per account, pending ones included (default 10; at least 1).
+    #[must_use]
+    pub fn with_max_security_info(mut self, max: usize) -> Self {
+        self.max_security_info = max.max(1);
+        self
+    }
+
+    /// The replacement hold (default 30 days, as Microsoft accounts).
+    #[must_use]
+    pub fn with_hold_period(mut self, period: Duration) -> Self {
+        self.hold_period = period;
+        self
+    }
+
+    /// How long a [`Proof`] may be used for a sensitive step (default 10 minutes).
+    #[must_use]
+    pub fn with_proof_lifetime(mut self, lifetime: Duration) -> Self {
+        self.proof_lifetime = lifetime;
+        self
+    }
+
+    /// How long a recovery ticket is accepted (default 15 minutes).
+    #[must_use]
+    pub fn with_ticket_lifetime(mut self, lifetime: Duration) -> Self {
+        self.ticket_lifetime = lifetime;
+        self
+    }
+
+    /// How long a recovery token is accepted (default 30 minutes).
+    #[must_use]
+    pub fn with_recovery_lifetime(mut self, lifetime: Duration) -> Self {
+        self.recovery_lifetime = lifetime;
+        self
+    }
+
+    /// The hold period.
+    pub fn hold_period(&self) -> Duration {
+        self.hold_period
+    }
+}
+
+/// The account flows: security codes plus accounts.
+///
+/// Build it from a [`SecurityCodes`] and an [`AccountStore`]; see the
+/// [module docs](self) for the flows and their calls.
+pub struct AccountSecurity<A, S, C, K = SystemClock, E = NoEvents> {
+    codes: SecurityCodes<S, C, K, E>,
+    accounts: A,
+    settings: FlowSettings,
+}
+
+impl<A, S, C, K, E> AccountSecurity<A, S, C, K, E> {
+    /// Flows over `codes` and `accounts` with the default [`FlowSettings`].
+    pub fn new(codes: SecurityCodes<S, C, K, E>, accounts: A) -> Self {
+        Self {
+            codes,
+            accounts,
+            settings: FlowSettings::default(),
+        }
+    }
+
+    /// The same flows with other settings.
+    #[must_use]
+    pub fn with_settings(mut self, settings: FlowSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// The code service.
+    pub fn codes(&self) -> &SecurityCodes<S, C, K, E> {
+        &self.codes
+    }
+
+    /// The account store.
+    pub fn accounts(&self) -> &A {
+        &self.accounts
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &FlowSettings {
+        &self.settings
+    }
+}
+
+impl<A, S, C, K, E> AccountSecurity<A, S, C, K, E>
+where
+    A: AccountStore,
+    S: ChallengeStore,
+    C: DeliveryChannel,
+    K: Clock,
+    E: Events,
+{
+    async fn account(&self, id: &AccountId) -> Result<Account> {
+        self.accounts.get(id).await?.ok_or(Error::AccountNotFound)
+    }
+
+    /// The account's security info, masked.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::AccountNotFound`]; [`Error::Store`].
+    pub async fn security_info(&self, account: &AccountId) -> Result<Vec<SecurityInfoView>> {
+        Ok(self
+            .account(account)
+            .await?
+            .security_info()
+            .iter()
+            .map(|i| i.view())
+            .collect())
+    }
+
+    /// The account's hold, if one is running.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::AccountNotFound`]; [`Error::Store`].
+    pub async fn hold(&self, account: &AccountId) -> Result<Option<HoldView>> {
+        let now = self.codes.now();
+        let account = self.account(account).await?;
+        Ok(account.hold(now).map(|h| HoldView {
+            until: h.until,
+            originals: h.originals.iter().map(Contact::masked).collect(),
+        }))
+    }
+
+    /// Counts a failed contact proof on the account's failure counter, the same
+    /// counter wrong codes use.
+    async fn failed_proof(&self, account: &AccountId) -> Error {
+        let (now, limits) = (self.codes.now(), *self.codes.config().limits());
+        let counted = self
+            .codes
+            .store()
+            .update_counter(&CounterKey::account_failures(account), now, move |c| {
+                c.count_failure(&limits, now)
+            })
+            .await;
+        match counted {
+            Err(e) => e,
+            Ok(Err(retry_after)) => {
+                self.codes.events().emit(&Event::RateLimited {
+                    account: Some(account.clone()),
+                    retry_after,
+                });
+                Error::RateLimited {
+                    limit: RateLimit::AccountFailures,
+                    retry_after,
+                }
+            }
+            Ok(Ok(())) => Error::ContactProofFailed,
+        }
+    }
+
+    fn check_proof(&self, proof: &Proof, purposes: &[Purpose]) -> Result<()> {
+        let fresh = self.codes.now() < proof.verified_at() + self.settings.proof_lifetime;
+        if fresh && purposes.contains(&proof.purpose()) {
+            Ok(())
+        } else {
+            Err(Error::ProofMismatch)
+        }
+    }
+
+    /// Emits a hold that started and tells the account's verified contacts (except
+    /// `skip`) — and a removed contact — what changed. Best effort: a failed
+    /// notice does not undo the change.
+    async fn after_change(
+        &self,
+        account: &AccountId,
+        hold: Option<Timestamp>,
+        skip: &[&Contact],
+        removed: Option<&Contact>,
+        subject: &str,
+        notice: &str,
+    ) -> Result<()> {
+        if let Some(until) = hold {
+            self.codes.events().emit(&Event::HoldStarted {
+                account: account.clone(),
+                until,
+            });
+        }
+        let acct = self.account(account).await?;
+        let days = self.settings.hold_period.as_secs().div_ceil(86_400);
+        let body = format!(
+            "{notice} If this wasn't you, recover your account now; for {days} days after a \
+             recovery, your earlier contacts can undo changes to security info."
+        );
+        let recipients = acct
+            .verified()
+            .map(|i| &i.contact)
+            .filter(|c| !skip.contains(c))
+            .chain(removed);
+        for to in recipients {
+            let purpose = Purpose::IdentityCheck;
+            let _best_effort = self
+                .codes
+                .notify(&Message::notice(
+                    to.clone(),
+                    purpose,
+                    subject,
+                    body.as_str(),
+                ))
+                .await;
+        }
+        Ok(())
+    }
+}
+
+impl<A: fmt::Debug, S: fmt::Debug, C: fmt::Debug, K: fmt::Debug, E> fmt::Debug
+    for AccountSecurity<A, S, C, K, E>
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccountSecurity")
+            .field("codes", &self.codes)
+            .field("accounts", &self.accounts)
+            .field("settings", &self.settings)
+            .finish()
+    }
+}

@@ -1,0 +1,353 @@
+//! Account recovery and password reset: name an email or phone, confirm a contact,
+//! enter the code — with the same answers whether or not an account exists.
+
+use crate::challenge::{AccountId, ChallengeId, Proof, Verification};
+use crate::channel::DeliveryChannel;
+use crate::clock::Clock;
+use crate::clock::Timestamp;
+use crate::contact::MaskedContact;
+use crate::contact::{Contact, ContactKind};
+use crate::error::{Error, Result};
+use crate::events::{Event, Events};
+use crate::flows::AccountSecurity;
+use crate::flows::decoys::{DECOY_DOMAIN, RecoveryParty, decoy_choices};
+use crate::hex::{decode as unhex, encode as hex};
+use crate::policy::Purpose;
+use crate::service::Sent;
+use crate::store::{AccountStore, ChallengeStore};
+use rand::Rng;
+use sha2::{Digest, Sha256};
+use std::fmt;
+use zeroize::Zeroizing;
+
+/// How a recovery choice is confirmed before a code is sent to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Confirmation {
+    /// Type the whole email address.
+    FullAddress,
+    /// Type the last four digits of the phone number.
+    LastFourDigits,
+}
+
+/// One contact a recovery code can go to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RecoveryChoice {
+    /// Pass it to [`AccountSecurity::choose_recovery_contact`].
+    pub index: usize,
+    /// Email or phone.
+    pub kind: ContactKind,
+    /// The masked contact.
+    pub contact: MaskedContact,
+    /// What the person must type to use it.
+    pub confirm_with: Confirmation,
+}
+
+/// The answer to [`AccountSecurity::start_recovery`]: the same shape whether or not
+/// an account has the identifier.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RecoveryStart {
+    /// A signed, expiring token for the next step. It carries the identifier the
+    /// person typed (hex-encoded, so it round-trips through a form field) and is
+    /// meant for that person's browser only; `Debug` leaves it out.
+    pub token: String,
+    /// Where a code can go.
+    pub choices: Vec<RecoveryChoice>,
+}
+
+impl fmt::Debug for RecoveryStart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecoveryStart")
+            .field("token", &"<redacted>")
+            .field("choices", &self.choices)
+            .finish()
+    }
+}
+
+/// A single-use ticket for the last page of a recovery (set a new password).
+/// Stored only as its SHA-256; `Debug` is redacted.
+pub struct Ticket(Zeroizing<String>);
+
+impl Ticket {
+    /// The ticket text, to put in a form or a cookie.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Ticket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Ticket(<redacted>)")
+    }
+}
+
+const TOKEN_DOMAIN: &str = "recovery-token";
+
+impl<A, S, C, K, E> AccountSecurity<A, S, C, K, E>
+where
+    A: AccountStore,
+    S: ChallengeStore,
+    C: DeliveryChannel,
+    K: Clock,
+    E: Events,
+{
+    /// Step 1 of a recovery: the person names an email address or phone number.
+    /// The answer has the same shape whether or not an account has it (see the
+    /// [module docs](self)); nothing is sent and nothing is stored.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidContact`] if `identifier` is not an address or number at
+    /// all (which says nothing about accounts); [`Error::Store`].
+    pub async fn start_recovery(&self, identifier: &str) -> Result<RecoveryStart> {
+        let identifier = Contact::parse(identifier)?;
+        let now = self.codes.now();
+        let party = self.recovery_choices(&identifier).await?;
+        let account = (!party.decoy).then(|| party.account.clone());
+        self.codes
+            .events()
+            .emit(&Event::RecoveryStarted { account });
+        let choices = party
+            .choices
+            .iter()
+            .enumerate()
+            .map(|(index, c)| RecoveryChoice {
+                index,
+                kind: c.kind(),
+                contact: c.masked(),
+                confirm_with: match c.kind() {
+                    ContactKind::Email => Confirmation::FullAddress,
+                    ContactKind::Phone => Confirmation::LastFourDigits,
+                },
+            })
+            .collect();
+        Ok(RecoveryStart {
+            token: self.recovery_token(&identifier, now + self.settings.recovery_lifetime),
+            choices,
+        })
+    }
+
+    /// Who answers for `identifier`: its account and the account's verified
+    /// contacts, or a decoy account id and made-up contacts.
+    ///
+    /// Both branches compute the identifier's keyed HMAC and build the made-up
+    /// list, so that they cost about the same (`cargo bench --bench recovery`).
+    async fn recovery_choices(&self, identifier: &Contact) -> Result<RecoveryParty> {
+        let tag = self
+            .codes
+            .keyring()
+            .tag(DECOY_DOMAIN, identifier.identity().as_bytes());
+        let made_up = decoy_choices(identifier, &tag);
+        let decoy_account = AccountId::new(format!("decoy:{}", hex(&tag[4..20])))?;
+        // An unknown identifier still reads an account (the decoy's, which does
+        // not exist), as the known one does.
+        let found = self.accounts.find_verified(identifier).await?;
+        let account = self
+            .accounts
+            .get(found.as_ref().unwrap_or(&decoy_account))
+            .await?;
+        if let (Some(id), Some(account)) = (found, account) {
+            drop((made_up, decoy_account));
+            return Ok(RecoveryParty {
+                account: id,
+                choices: account.verified().map(|i| i.contact.clone()).collect(),
+                decoy: false,
+            });
+        }
+        Ok(RecoveryParty {
+            account: decoy_account,
+            choices: made_up,
+            decoy: true,
+        })
+    }
+
+    fn recovery_token(&self, identifier: &Contact, expires_at: Timestamp) -> String {
+        let body = format!(
+            "v1.{}.{}",
+            expires_at.as_unix_millis(),
+            hex(identifier.expose().as_bytes())
+        );
+        let tag = self.codes.keyring().tag(TOKEN_DOMAIN, body.as_bytes());
+        format!("{body}.{}", hex(&tag[..16]))
+    }
+
+    fn read_recovery_token(&self, token: &str) -> Result<Contact> {
+        let (body, tag) = token.rsplit_once('.').ok_or(Error::InvalidToken)?;
+        let tag = unhex(tag).ok_or(Error::InvalidToken)?;
+        if tag.len() != 16
+            || !self
+                .codes
+                .keyring()
+                .verify_tag(TOKEN_DOMAIN, body.as_bytes(), &tag)
+        {
+            return Err(Error::InvalidToken);
+        }
+        let mut parts = body.split('.');
+        let (Some("v1"), Some(expires), Some(identifier), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(Error::InvalidToken);
+        };
+        let expires: u64 = expires.parse().map_err(|_| Error::InvalidToken)?;
+        if self.codes.now() >= Timestamp::from_unix_millis(expires) {
+            return Err(Error::InvalidToken);
+        }
+        let identifier = unhex(identifier)
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or(Error::InvalidToken)?;
+        Contact::parse(&identifier).map_err(|_| Error::InvalidToken)
+    }
+
+    /// Step 2: the person picks a choice and confirms it — the whole email
+    /// address, or a phone's last four digits — before any code is sent, as on
+    /// Microsoft accounts. A wrong confirmation counts as a failed attempt on the
+    /// account; a right one sends a recovery code. For an identifier without an
+    /// account the same checks run against the made-up choices and a right
+    /// confirmation starts a decoy challenge.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidToken`]; [`Error::UnknownSecurityInfo`] for an index out of
+    /// range; [`Error::ContactProofFailed`]; [`Error::RateLimited`]; the errors of
+    /// [`SecurityCodes::start`].
+    pub async fn choose_recovery_contact(
+        &self,
+        token: &str,
+        choice: usize,
+        confirmation: &str,
+    ) -> Result<Sent> {
+        let identifier = self.read_recovery_token(token)?;
+        let RecoveryParty {
+            account,
+            choices,
+            decoy,
+        } = self.recovery_choices(&identifier).await?;
+        let contact = choices.get(choice).ok_or(Error::UnknownSecurityInfo)?;
+        let confirmed = match contact.kind() {
+            ContactKind::Email => contact.confirm_address(confirmation),
+            ContactKind::Phone => contact.confirm_last_four(confirmation),
+        };
+        if !confirmed {
+            return Err(self.failed_proof(&account).await);
+        }
+        if decoy {
+            self.codes
+                .start_decoy(&account, Purpose::Recovery, contact)
+                .await
+        } else {
+            self.codes.start(&account, Purpose::Recovery, contact).await
+        }
+    }
+
+    /// Step 3: checks the recovery code. Approved, the [`Proof`] names the account
+    /// to let back in (the crate does not touch passwords); the account's other
+    /// verified contacts are told, and its current contacts become the originals
+    /// a [replacement hold](self#replacement-hold) protects.
+    ///
+    /// # Errors
+    ///
+    /// As [`SecurityCodes::verify`].
+    pub async fn finish_recovery(
+        &self,
+        challenge: &ChallengeId,
+        code: &str,
+    ) -> Result<Verification> {
+        let outcome = self
+            .codes
+            .verify(challenge, Purpose::Recovery, code)
+            .await?;
+        let Verification::Approved(proof) = &outcome else {
+            return Ok(outcome);
+        };
+        let now = self.codes.now();
+        let account = proof.account().clone();
+        self.accounts
+            .update(&account, move |a| {
+                a.record_recovery(now);
+                Ok(())
+            })
+            .await?
+            .ok_or(Error::AccountNotFound)?;
+        self.codes.events().emit(&Event::RecoveryCompleted {
+            account: account.clone(),
+        });
+        let notice = format!(
+            "Your account was recovered with a code sent to {}.",
+            proof.destination().masked()
+        );
+        self.after_change(
+            &account,
+            None,
+            &[proof.destination()],
+            None,
+            "Account recovered",
+            &notice,
+        )
+        .await?;
+        Ok(outcome)
+    }
+
+    /// Exchanges a fresh recovery proof for a single-use ticket, for web flows
+    /// where setting the new password is another request. Only its SHA-256 is
+    /// stored.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ProofMismatch`] unless the proof is a fresh recovery proof;
+    /// [`Error::AccountNotFound`]; [`Error::Store`].
+    pub async fn issue_ticket(&self, proof: Proof) -> Result<Ticket> {
+        self.check_proof(&proof, &[Purpose::Recovery])?;
+        let now = self.codes.now();
+        let mut secret = Zeroizing::new([0u8; 32]);
+        rand::rng().fill_bytes(&mut *secret);
+        let digest: [u8; 32] = Sha256::digest(*secret).into();
+        let expires = now + self.settings.ticket_lifetime;
+        let account = proof.account();
+        self.accounts
+            .update(account, move |a| {
+                a.add_ticket(digest, expires, now);
+                Ok(())
+            })
+            .await?
+            .ok_or(Error::AccountNotFound)?;
+        Ok(Ticket(Zeroizing::new(format!(
+            "t1.{}.{}",
+            hex(account.as_str().as_bytes()),
+            hex(&*secret)
+        ))))
+    }
+
+    /// Redeems a ticket once: returns the account whose password the application
+    /// should now let the person set.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidTicket`] if it is malformed, unknown, used or expired.
+    pub async fn redeem_ticket(&self, ticket: &str) -> Result<AccountId> {
+        let mut parts = ticket.trim().split('.');
+        let (Some("t1"), Some(account), Some(secret), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(Error::InvalidTicket);
+        };
+        let account = unhex(account)
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|s| AccountId::new(s).ok())
+            .ok_or(Error::InvalidTicket)?;
+        let secret = Zeroizing::new(unhex(secret).ok_or(Error::InvalidTicket)?);
+        let digest: [u8; 32] = Sha256::digest(&*secret).into();
+        let now = self.codes.now();
+        let taken = self
+            .accounts
+            .update(&account, move |a| Ok(a.take_ticket(&digest, now)))
+            .await?
+            .unwrap_or(false);
+        if taken {
+            Ok(account)
+        } else {
+            Err(Error::InvalidTicket)
+        }
+    }
+}
