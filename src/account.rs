@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::clock::Timestamp;
 use crate::contact::{Contact, ContactKind, MaskedContact};
 use crate::error::Error;
+pub use crate::hold::{Hold, HoldState, Recovered};
 pub use crate::ids::{AccountId, SecurityInfoId};
 use crate::keys::ct_eq;
 
@@ -71,26 +72,6 @@ pub struct SecurityInfoView {
     pub verified: bool,
 }
 
-/// A 30-day (by default) hold on sensitive operations after a recovery replaced
-/// all of an account's security info; see [`crate::flows`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Hold {
-    /// When the hold ends by itself.
-    pub until: Timestamp,
-    /// The verified contacts the account had when it was recovered; proving any
-    /// of them ends the hold early.
-    pub originals: Vec<Contact>,
-}
-
-/// What the account looked like when it was last recovered.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Recovered {
-    /// When the recovery completed.
-    pub at: Timestamp,
-    /// The verified contacts at that time.
-    pub originals: Vec<Contact>,
-}
-
 /// A single-use ticket, stored as the SHA-256 of its secret.
 #[derive(Clone, PartialEq, Eq)]
 pub struct TicketRecord {
@@ -127,8 +108,7 @@ pub struct Account {
     id: AccountId,
     info: Vec<SecurityInfo>,
     next_info_id: u32,
-    recovered: Option<Recovered>,
-    hold: Option<Hold>,
+    hold: HoldState,
     tickets: Vec<TicketRecord>,
 }
 
@@ -151,8 +131,7 @@ impl Account {
             id,
             info: Vec::new(),
             next_info_id: 1,
-            recovered: None,
-            hold: None,
+            hold: HoldState::Idle,
             tickets: Vec::new(),
         }
     }
@@ -188,8 +167,7 @@ impl Account {
             id: p.id,
             info: p.info,
             next_info_id: p.next_info_id,
-            recovered: p.recovered,
-            hold: p.hold,
+            hold: HoldState::from_parts(p.recovered, p.hold),
             tickets: p.tickets,
         }
     }
@@ -200,8 +178,8 @@ impl Account {
             id: self.id.clone(),
             info: self.info.clone(),
             next_info_id: self.next_info_id,
-            recovered: self.recovered.clone(),
-            hold: self.hold.clone(),
+            recovered: self.hold.to_parts().0,
+            hold: self.hold.to_parts().1,
             tickets: self.tickets.clone(),
         }
     }
@@ -234,12 +212,12 @@ impl Account {
 
     /// The current hold, if it has not ended by `now`.
     pub fn hold(&self, now: Timestamp) -> Option<&Hold> {
-        self.hold.as_ref().filter(|h| now < h.until)
+        self.hold.hold(now)
     }
 
     /// The last recovery.
     pub fn recovered(&self) -> Option<&Recovered> {
-        self.recovered.as_ref()
+        self.hold.recovered()
     }
 
     /// Refuses sensitive operations during a hold.
@@ -301,32 +279,34 @@ impl Account {
         Ok(id)
     }
 
-    /// Marks the pending entry for `contact` verified — adding it if it was
-    /// dropped meanwhile — and removes the entry it replaces. Returns the removed
-    /// contact, if any.
-    pub fn verify_pending(&mut self, contact: &Contact, now: Timestamp) -> Option<Contact> {
-        let replaces = match self.info.iter_mut().find(|i| i.contact == *contact) {
-            Some(entry) => {
-                entry.state = InfoState::Verified;
-                entry.verified_at = Some(now);
-                entry.replaces.take()
-            }
-            None => {
-                let id = self.next_id();
-                self.info.push(SecurityInfo {
-                    id,
-                    contact: contact.clone(),
-                    state: InfoState::Verified,
-                    added_at: now,
-                    verified_at: Some(now),
-                    replaces: None,
-                });
-                None
-            }
+    /// Marks the pending entry for `contact` verified and removes the entry it
+    /// replaces. Returns the removed contact, if any.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownSecurityInfo`] if the account has no pending entry for
+    /// `contact` (it was dropped or removed meanwhile): a late code never adds a
+    /// contact back.
+    pub fn verify_pending(
+        &mut self,
+        contact: &Contact,
+        now: Timestamp,
+    ) -> Result<Option<Contact>, Error> {
+        let entry = self
+            .info
+            .iter_mut()
+            .find(|i| i.contact == *contact && !i.is_verified())
+            .ok_or(Error::UnknownSecurityInfo)?;
+        entry.state = InfoState::Verified;
+        entry.verified_at = Some(now);
+        let Some(old) = entry.replaces.take() else {
+            return Ok(None);
         };
-        let old = replaces?;
-        let at = self.info.iter().position(|i| i.id == old)?;
-        Some(self.info.remove(at).contact)
+        Ok(self
+            .info
+            .iter()
+            .position(|i| i.id == old)
+            .map(|at| self.info.remove(at).contact))
     }
 
     /// Removes an entry.
@@ -347,13 +327,17 @@ impl Account {
         Ok(self.info.remove(at))
     }
 
-    /// Notes a completed recovery: the verified contacts now are the originals a
-    /// later hold protects.
-    pub fn record_recovery(&mut self, now: Timestamp) {
-        self.recovered = Some(Recovered {
-            at: now,
-            originals: self.verified().map(|i| i.contact.clone()).collect(),
-        });
+    /// Where the account is in the hold's life (see [`crate::hold`]).
+    pub fn hold_state(&self) -> &HoldState {
+        &self.hold
+    }
+
+    /// Notes a completed recovery: if no recovery window is open, the verified
+    /// contacts now become the originals a later hold protects; a later recovery
+    /// in the window moves its end and keeps them; during a hold nothing changes.
+    pub fn record_recovery(&mut self, hold_period: Duration, now: Timestamp) {
+        let verified: Vec<Contact> = self.verified().map(|i| i.contact.clone()).collect();
+        self.hold.on_recovery(verified.iter(), hold_period, now);
     }
 
     /// After a change of security info: if, within `hold_period` of the last
@@ -364,36 +348,17 @@ impl Account {
         hold_period: Duration,
         now: Timestamp,
     ) -> Option<Timestamp> {
-        let recovered = self.recovered.as_ref()?;
-        if now >= recovered.at + hold_period {
-            return None;
-        }
-        let kept = recovered
-            .originals
+        let verified = self
+            .info
             .iter()
-            .any(|o| self.verified().any(|i| i.contact == *o));
-        if kept || self.hold(now).is_some() {
-            return None;
-        }
-        let until = now + hold_period;
-        self.hold = Some(Hold {
-            until,
-            originals: recovered.originals.clone(),
-        });
-        self.recovered = None;
-        Some(until)
+            .filter(|i| i.is_verified())
+            .map(|i| &i.contact);
+        self.hold.after_change(verified, hold_period, now)
     }
 
-    /// Ends the hold if `proven` is one of its original contacts.
-    pub fn release_hold(&mut self, proven: &Contact) -> bool {
-        let matches = self
-            .hold
-            .as_ref()
-            .is_some_and(|h| h.originals.iter().any(|o| o == proven));
-        if matches {
-            self.hold = None;
-        }
-        matches
+    /// Ends a running hold if `proven` is one of its original contacts.
+    pub fn release_hold(&mut self, proven: &Contact, now: Timestamp) -> bool {
+        self.hold.release(proven, now)
     }
 
     /// Stores a ticket digest; expired ones are dropped.
@@ -459,12 +424,19 @@ mod tests {
         let mut a = account();
         let old = Contact::phone("+14255550100").unwrap();
         a.add_pending(&old, None, 10, TTL, T0).unwrap();
-        a.verify_pending(&old, T0);
+        a.verify_pending(&old, T0).unwrap();
         let old_id = a.verified_entry(&old).unwrap().id;
         let new = Contact::phone("+14255550199").unwrap();
         a.add_pending(&new, Some(old_id), 10, TTL, T0).unwrap();
-        assert_eq!(a.verify_pending(&new, T0), Some(old));
+        assert_eq!(a.verify_pending(&new, T0).unwrap(), Some(old));
         assert_eq!(a.verified().count(), 2);
+        // A code that arrives after its pending entry was dropped adds nothing.
+        let late = Contact::email("late@example.org").unwrap();
+        assert!(matches!(
+            a.verify_pending(&late, T0),
+            Err(Error::UnknownSecurityInfo)
+        ));
+        assert_eq!(a.security_info().len(), 2);
     }
 
     #[test]
@@ -481,11 +453,11 @@ mod tests {
     #[test]
     fn replacing_every_original_after_recovery_starts_a_hold() {
         let mut a = account();
-        a.record_recovery(T0);
+        let hold = Duration::from_secs(30 * 86400);
+        a.record_recovery(hold, T0);
         let new = Contact::email("new@example.org").unwrap();
         a.add_pending(&new, None, 10, TTL, T0).unwrap();
-        a.verify_pending(&new, T0);
-        let hold = Duration::from_secs(30 * 86400);
+        a.verify_pending(&new, T0).unwrap();
         assert_eq!(
             a.start_hold_if_replaced(hold, T0),
             None,
@@ -502,8 +474,8 @@ mod tests {
         assert_eq!(until, T0 + hold);
         assert!(matches!(a.check_hold(T0), Err(Error::OnHold { .. })));
         assert!(a.check_hold(until).is_ok(), "the hold ends by itself");
-        assert!(!a.release_hold(&new));
-        assert!(a.release_hold(&Contact::email("Ann@example.org").unwrap()));
+        assert!(!a.release_hold(&new, T0));
+        assert!(a.release_hold(&Contact::email("Ann@example.org").unwrap(), T0));
         assert!(a.check_hold(T0).is_ok());
     }
 

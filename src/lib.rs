@@ -88,6 +88,7 @@ pub mod error;
 pub mod events;
 pub mod flows;
 mod hex;
+pub mod hold;
 pub mod ids;
 pub mod keys;
 pub mod policy;
@@ -96,8 +97,7 @@ pub mod store;
 mod typed;
 
 pub use account::{
-    Account, AccountParts, Hold, InfoState, Recovered, SecurityInfo, SecurityInfoId,
-    SecurityInfoView, TicketRecord,
+    Account, AccountParts, InfoState, SecurityInfo, SecurityInfoId, SecurityInfoView, TicketRecord,
 };
 pub use challenge::{
     AccountId, Attempt, Challenge, ChallengeId, ChallengeParts, Expected, Proof, Rejection,
@@ -115,6 +115,7 @@ pub use events::{Event, EventLog, Events, NoEvents};
 pub use flows::{
     AccountSecurity, Confirmation, FlowSettings, HoldView, RecoveryChoice, RecoveryStart, Ticket,
 };
+pub use hold::{Hold, HoldState, Recovered};
 pub use ids::IdError;
 pub use keys::{Keyring, SecretKey};
 pub use policy::{Config, GuessBound, Limits, LimitsBuilder, Policy, PolicyBuilder, Purpose};

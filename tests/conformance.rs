@@ -411,7 +411,7 @@ async fn account_contract<A: AccountStore>(store: &A) {
     let s3 = same.clone();
     let r = store
         .update(&b, move |acct| {
-            acct.verify_pending(&s3, T0);
+            acct.verify_pending(&s3, T0)?;
             Ok(())
         })
         .await;
@@ -437,7 +437,7 @@ async fn account_contract<A: AccountStore>(store: &A) {
     store
         .update(&a, move |acct| {
             acct.add_pending(&p2, None, 10, ttl, T0)?;
-            acct.record_recovery(T0);
+            acct.record_recovery(Duration::from_secs(86400), T0);
             acct.add_ticket([7; 32], T0 + ttl, T0);
             Ok(())
         })
@@ -446,7 +446,7 @@ async fn account_contract<A: AccountStore>(store: &A) {
     let p3 = phone.clone();
     let expected = store
         .update(&a, move |acct| {
-            acct.verify_pending(&p3, T0);
+            acct.verify_pending(&p3, T0)?;
             let id = acct.verified().next().unwrap().id;
             acct.remove(id)?;
             acct.start_hold_if_replaced(Duration::from_secs(86400), T0);

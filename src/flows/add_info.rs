@@ -71,7 +71,10 @@ where
     /// # Errors
     ///
     /// [`Error::ContactInUse`] when the code was right but another account has the
-    /// contact verified; [`Error::AccountNotFound`]; [`Error::Store`].
+    /// contact verified; [`Error::OnHold`] if a hold started after the code was
+    /// sent; [`Error::UnknownSecurityInfo`] if the pending entry was dropped or
+    /// removed meanwhile (a late code adds nothing); [`Error::AccountNotFound`];
+    /// [`Error::Store`].
     pub async fn finish_add_security_info(
         &self,
         account: &AccountId,
@@ -93,7 +96,9 @@ where
             .update(account, {
                 let added = added.clone();
                 move |a| {
-                    let removed = a.verify_pending(&added, now);
+                    // A hold that started after the code was sent still holds.
+                    a.check_hold(now)?;
+                    let removed = a.verify_pending(&added, now)?;
                     Ok((removed, a.start_hold_if_replaced(hold_period, now)))
                 }
             })

@@ -68,11 +68,12 @@ where
         let Verification::Approved(proof) = &outcome else {
             return Ok(outcome);
         };
+        let now = self.codes.now();
         let released = self
             .accounts
             .update(account, {
                 let proven = proof.destination().clone();
-                move |a| Ok(a.release_hold(&proven))
+                move |a| Ok(a.release_hold(&proven, now))
             })
             .await?
             .unwrap_or(false);

@@ -48,15 +48,21 @@ where
     ///
     /// # Errors
     ///
-    /// As [`SecurityCodes::verify`].
+    /// [`Error::OnHold`] if a hold started after the code was sent (the proof is
+    /// not handed out); as [`SecurityCodes::verify`] otherwise.
     pub async fn finish_identity_check(
         &self,
         account: &AccountId,
         challenge: &ChallengeId,
         code: &str,
     ) -> Result<Verification> {
-        self.codes
+        let outcome = self
+            .codes
             .verify_for_account(challenge, Purpose::IdentityCheck, account, code)
-            .await
+            .await?;
+        if outcome.is_approved() {
+            self.account(account).await?.check_hold(self.codes.now())?;
+        }
+        Ok(outcome)
     }
 }

@@ -261,11 +261,11 @@ where
         let Verification::Approved(proof) = &outcome else {
             return Ok(outcome);
         };
-        let now = self.codes.now();
+        let (now, hold_period) = (self.codes.now(), self.settings.hold_period);
         let account = proof.account().clone();
         self.accounts
             .update(&account, move |a| {
-                a.record_recovery(now);
+                a.record_recovery(hold_period, now);
                 Ok(())
             })
             .await?

@@ -185,7 +185,7 @@ mod tests {
         assert_eq!(ready(store.find_verified(&ann)).unwrap(), Some(a.clone()));
         let a3 = ann.clone();
         let verify = ready(store.update(&b, move |acct| {
-            acct.verify_pending(&a3, T0);
+            acct.verify_pending(&a3, T0)?;
             Ok(())
         }));
         assert!(matches!(verify, Err(Error::ContactInUse)));

@@ -1,0 +1,367 @@
+//! The replacement hold: the review's findings 6–8 of the recovery issue through
+//! the flows, and a model-based property test of the hold's state machine.
+
+#![allow(clippy::unwrap_used)] // tests stop loudly on unexpected errors
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use proptest::prelude::*;
+use seccode::{
+    Account, AccountId, AccountSecurity, AccountStore, Contact, Error, HoldState, Keyring,
+    ManualClock, MemoryAccountStore, MemoryChallengeStore, Outbox, Proof, SecretKey, SecurityCodes,
+    SecurityInfoId, Timestamp,
+};
+
+use common::{T0, ready};
+
+type Flows =
+    AccountSecurity<MemoryAccountStore, MemoryChallengeStore, Arc<Outbox>, Arc<ManualClock>>;
+
+const DAY: Duration = Duration::from_secs(86_400);
+const PERIOD: Duration = Duration::from_secs(30 * 86_400);
+
+struct World {
+    flows: Flows,
+    outbox: Arc<Outbox>,
+    clock: Arc<ManualClock>,
+    id: AccountId,
+    /// The owner's email.
+    v: Contact,
+}
+
+fn world() -> World {
+    let outbox = Arc::new(Outbox::new());
+    let clock = Arc::new(ManualClock::new(T0));
+    let keyring = Keyring::new(1, SecretKey::from_bytes([0x33; 32]));
+    let codes = SecurityCodes::new(MemoryChallengeStore::new(), outbox.clone(), keyring)
+        .with_clock(clock.clone());
+    let flows = AccountSecurity::new(codes, MemoryAccountStore::new());
+    let id = AccountId::new("owner").unwrap();
+    let v = Contact::email("owner@example.org").unwrap();
+    let account = Account::new(id.clone())
+        .with_verified_contact(v.clone(), T0)
+        .unwrap();
+    ready(flows.accounts().create(account)).unwrap();
+    World {
+        flows,
+        outbox,
+        clock,
+        id,
+        v,
+    }
+}
+
+impl World {
+    fn code_to(&self, to: &Contact) -> String {
+        self.outbox.last_code_to(to).unwrap().expose().to_owned()
+    }
+
+    /// Moves on past every cooldown, as a person clicking through pages would.
+    fn later(&self) {
+        self.clock.advance(Duration::from_secs(60));
+    }
+
+    fn entry(&self, contact: &Contact) -> SecurityInfoId {
+        let account = ready(self.flows.accounts().get(&self.id)).unwrap().unwrap();
+        account
+            .security_info()
+            .iter()
+            .find(|i| i.contact == *contact)
+            .unwrap()
+            .id
+    }
+
+    /// A full recovery through `via` (an email of the account).
+    fn recover_via(&self, via: &Contact) -> Proof {
+        self.later();
+        let start = ready(self.flows.start_recovery(via.expose())).unwrap();
+        let i = start
+            .choices
+            .iter()
+            .position(|c| c.contact == via.masked())
+            .unwrap();
+        let sent = ready(
+            self.flows
+                .choose_recovery_contact(&start.token, i, via.expose()),
+        )
+        .unwrap();
+        let code = self.code_to(via);
+        ready(self.flows.finish_recovery(&sent.id, &code))
+            .unwrap()
+            .into_proof()
+            .unwrap()
+    }
+
+    fn add_verified(&self, contact: &Contact) {
+        self.later();
+        let sent = ready(self.flows.start_add_security_info(&self.id, contact)).unwrap();
+        let code = self.code_to(contact);
+        let v = ready(
+            self.flows
+                .finish_add_security_info(&self.id, &sent.id, &code),
+        )
+        .unwrap();
+        assert!(v.is_approved(), "{v:?}");
+    }
+
+    fn identity_proof_via(&self, contact: &Contact) -> Proof {
+        self.later();
+        let sent = ready(
+            self.flows
+                .start_identity_check(&self.id, self.entry(contact)),
+        )
+        .unwrap();
+        let code = self.code_to(contact);
+        ready(self.flows.finish_identity_check(&self.id, &sent.id, &code))
+            .unwrap()
+            .into_proof()
+            .unwrap()
+    }
+
+    fn hold_originals(&self) -> Option<Vec<String>> {
+        ready(self.flows.hold(&self.id))
+            .unwrap()
+            .map(|h| h.originals.iter().map(|m| m.to_string()).collect())
+    }
+}
+
+#[test]
+fn finding_6_a_second_recovery_does_not_replace_the_originals() {
+    // Recover via the owner's V, add attacker A, recover again via A, identity-check
+    // via A, remove V: the originals are still [V], so a hold starts.
+    let w = world();
+    let a = Contact::email("attacker@example.net").unwrap();
+    let _first = w.recover_via(&w.v);
+    w.add_verified(&a);
+    let _second = w.recover_via(&a);
+    let proof = w.identity_proof_via(&a);
+    ready(w.flows.remove_security_info(proof, w.entry(&w.v))).unwrap();
+    assert_eq!(w.hold_originals(), Some(vec![w.v.masked().to_string()]));
+    // Only V ends it.
+    let sent = ready(w.flows.start_hold_release(&w.id, 0)).unwrap();
+    assert_eq!(sent.destination, w.v.masked());
+}
+
+#[test]
+fn finding_7_a_released_hold_cannot_be_turned_on_the_owner() {
+    // The attacker recovers via V, adds A, removes V: hold H1 with originals [V].
+    // A recovery via A during H1 changes nothing; the owner releases H1 via V,
+    // adds V back and removes A: no new hold whose original the attacker holds.
+    let w = world();
+    let a = Contact::email("attacker@example.net").unwrap();
+    let proof = w.recover_via(&w.v);
+    w.add_verified(&a);
+    ready(w.flows.remove_security_info(proof, w.entry(&w.v))).unwrap();
+    let h1 = ready(w.flows.hold(&w.id)).unwrap().unwrap();
+    assert_eq!(h1.originals, [w.v.masked()]);
+
+    let _during = w.recover_via(&a);
+    assert_eq!(ready(w.flows.hold(&w.id)).unwrap(), Some(h1.clone()));
+
+    w.later();
+    let sent = ready(w.flows.start_hold_release(&w.id, 0)).unwrap();
+    let code = w.code_to(&w.v);
+    let v = ready(w.flows.finish_hold_release(&w.id, &sent.id, &code)).unwrap();
+    assert!(v.is_approved(), "{v:?}");
+    w.add_verified(&w.v);
+    let proof = w.identity_proof_via(&w.v);
+    ready(w.flows.remove_security_info(proof, w.entry(&a))).unwrap();
+    assert_eq!(
+        w.hold_originals(),
+        None,
+        "the window closed with the release"
+    );
+}
+
+#[test]
+fn finding_8_steps_started_before_a_hold_do_not_finish_during_it() {
+    let w = world();
+    let a = Contact::email("attacker@example.net").unwrap();
+    let proof = w.recover_via(&w.v);
+    w.add_verified(&a);
+    // Both started before the hold…
+    w.later();
+    let pending = Contact::email("late@example.net").unwrap();
+    let add = ready(w.flows.start_add_security_info(&w.id, &pending)).unwrap();
+    let check = ready(w.flows.start_identity_check(&w.id, w.entry(&a))).unwrap();
+    // …which starts now.
+    ready(w.flows.remove_security_info(proof, w.entry(&w.v))).unwrap();
+    assert!(w.hold_originals().is_some());
+    let code = w.code_to(&pending);
+    assert!(matches!(
+        ready(w.flows.finish_add_security_info(&w.id, &add.id, &code)),
+        Err(Error::OnHold { .. })
+    ));
+    let code = w.code_to(&a);
+    assert!(matches!(
+        ready(w.flows.finish_identity_check(&w.id, &check.id, &code)),
+        Err(Error::OnHold { .. })
+    ));
+    let account = ready(w.flows.accounts().get(&w.id)).unwrap().unwrap();
+    assert!(account.verified().all(|i| i.contact != pending));
+}
+
+#[test]
+fn a_late_code_does_not_add_back_a_dropped_pending_entry() {
+    let w = world();
+    let new = Contact::email("new@example.org").unwrap();
+    w.later();
+    let sent = ready(w.flows.start_add_security_info(&w.id, &new)).unwrap();
+    // The person removes the pending entry; the code arrives afterwards.
+    let proof = w.identity_proof_via(&w.v);
+    ready(w.flows.remove_security_info(proof, w.entry(&new))).unwrap();
+    let code = w.code_to(&new);
+    assert!(matches!(
+        ready(w.flows.finish_add_security_info(&w.id, &sent.id, &code)),
+        Err(Error::UnknownSecurityInfo)
+    ));
+    let account = ready(w.flows.accounts().get(&w.id)).unwrap().unwrap();
+    assert_eq!(account.security_info().len(), 1);
+}
+
+// ----- the state machine against a model ------------------------------------------------
+
+/// What the flows do to an account, on a universe of four contacts.
+#[derive(Clone, Debug)]
+enum Op {
+    Recover,
+    Add(usize),
+    Remove(usize),
+    Release(usize),
+    Advance(u8),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        2 => Just(Op::Recover),
+        3 => (0..4usize).prop_map(Op::Add),
+        3 => (0..4usize).prop_map(Op::Remove),
+        2 => (0..4usize).prop_map(Op::Release),
+        1 => (0..40u8).prop_map(Op::Advance),
+    ]
+}
+
+/// The rules as a person would state them, written apart from the crate's code.
+#[derive(Clone, Debug, PartialEq)]
+enum Model {
+    Idle,
+    Watching {
+        end: Timestamp,
+        originals: BTreeSet<usize>,
+    },
+    Held {
+        until: Timestamp,
+        originals: BTreeSet<usize>,
+    },
+}
+
+fn contact(i: usize) -> Contact {
+    Contact::email(&format!("c{i}@example.org")).unwrap()
+}
+
+/// The crate's state as it reads at `now` (a lapsed window or hold is idle).
+fn model_of(state: &HoldState, period: Duration, now: Timestamp) -> Model {
+    let set = |cs: &[Contact]| -> BTreeSet<usize> {
+        cs.iter()
+            .map(|c| (0..4).find(|&i| contact(i) == *c).unwrap())
+            .collect()
+    };
+    match state {
+        HoldState::Held(h) if now < h.until => Model::Held {
+            until: h.until,
+            originals: set(&h.originals),
+        },
+        HoldState::Watching(r) if now < r.at + period => Model::Watching {
+            end: r.at + period,
+            originals: set(&r.originals),
+        },
+        _ => Model::Idle,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn prop_hold_matches_its_model_and_keeps_its_originals(ops in prop::collection::vec(op(), 1..40)) {
+        let mut now = T0;
+        let mut account = Account::new(AccountId::new("a").unwrap())
+            .with_verified_contact(contact(0), now)
+            .unwrap();
+        let mut verified: BTreeSet<usize> = [0].into();
+        let mut model = Model::Idle;
+        for op in ops {
+            // Time passing ends windows and holds in the model.
+            let settle = |m: &mut Model, now: Timestamp| match m {
+                Model::Watching { end, .. } if now >= *end => *m = Model::Idle,
+                Model::Held { until, .. } if now >= *until => *m = Model::Idle,
+                _ => {}
+            };
+            let before = model.clone();
+            let on_hold = matches!(model, Model::Held { until, .. } if now < until);
+            match op {
+                Op::Recover => {
+                    account.record_recovery(PERIOD, now);
+                    settle(&mut model, now);
+                    model = match model {
+                        Model::Idle => Model::Watching { end: now + PERIOD, originals: verified.clone() },
+                        Model::Watching { originals, .. } => Model::Watching { end: now + PERIOD, originals },
+                        held => held,
+                    };
+                }
+                Op::Add(i) | Op::Remove(i) => {
+                    // The flows refuse changes during a hold.
+                    prop_assert_eq!(account.check_hold(now).is_err(), on_hold);
+                    if on_hold {
+                        continue;
+                    }
+                    let changed = if let Op::Add(_) = op {
+                        account.add_pending(&contact(i), None, 10, DAY, now).is_ok()
+                            && account.verify_pending(&contact(i), now).is_ok()
+                            && verified.insert(i)
+                    } else {
+                        let entry = account.verified_entry(&contact(i)).map(|e| e.id);
+                        entry.is_some_and(|id| account.remove(id).is_ok()) && verified.remove(&i)
+                    };
+                    let started = account.start_hold_if_replaced(PERIOD, now);
+                    settle(&mut model, now);
+                    let mut want = None;
+                    if let Model::Watching { originals, .. } = &model
+                        && originals.is_disjoint(&verified)
+                    {
+                        want = Some(now + PERIOD);
+                        model = Model::Held { until: now + PERIOD, originals: originals.clone() };
+                    }
+                    prop_assert_eq!(started, want, "changed: {}", changed);
+                }
+                Op::Release(i) => {
+                    let ended = account.release_hold(&contact(i), now);
+                    let want = matches!(&model, Model::Held { until, originals } if now < *until && originals.contains(&i));
+                    prop_assert_eq!(ended, want);
+                    if want {
+                        model = Model::Idle;
+                    }
+                }
+                Op::Advance(days) => now = now + DAY * u32::from(days),
+            }
+            settle(&mut model, now);
+            prop_assert_eq!(&model_of(account.hold_state(), PERIOD, now), &model);
+            // While a hold runs, its originals never change, and only a proof of an
+            // original ends it before its time.
+            if let Model::Held { until, originals } = &before {
+                if let Model::Held { until: u2, originals: o2 } = &model {
+                    prop_assert_eq!((until, originals), (u2, o2));
+                } else if now < *until {
+                    prop_assert!(matches!(op, Op::Release(i) if originals.contains(&i)), "{:?}", op);
+                }
+            }
+        }
+        // The account's verified contacts are the model's.
+        let have: BTreeSet<usize> = (0..4).filter(|&i| account.verified_entry(&contact(i)).is_some()).collect();
+        prop_assert_eq!(have, verified);
+    }
+}
