@@ -27,7 +27,7 @@ use rand::CryptoRng;
 use crate::clock::Timestamp;
 use crate::code::{Code, CodeFormat, Malformed};
 use crate::contact::Contact;
-use crate::counter::{CounterKey, CounterKind};
+use crate::counter::CounterKey;
 use crate::error::{Error, RateLimit};
 pub use crate::ids::{AccountId, ChallengeId, Status};
 use crate::keys::{DerivationInput, Keyring, ct_eq};
@@ -67,8 +67,9 @@ pub struct Challenge {
     salt: [u8; 16],
     account: AccountId,
     destination: Contact,
-    /// Cached so that verifying never reads or hashes the account id.
-    account_key: [u8; 16],
+    /// The failure budget guesses count on, cached so that verifying never reads
+    /// or hashes the account id.
+    failure_key: CounterKey,
     expires_at: Timestamp,
     last_sent_at: Timestamp,
     key_id: u32,
@@ -125,7 +126,7 @@ impl Challenge {
         Self {
             id: ChallengeId::generate(rng),
             salt,
-            account_key: *CounterKey::account_failures(&account).digest(),
+            failure_key: CounterKey::failures(purpose, &account),
             account,
             destination,
             expires_at: now + policy.lifetime(),
@@ -165,7 +166,7 @@ impl Challenge {
         Self {
             id: p.id,
             salt: p.salt,
-            account_key: *CounterKey::account_failures(&p.account).digest(),
+            failure_key: CounterKey::failures(p.purpose, &p.account),
             account: p.account,
             destination: p.destination,
             expires_at: p.expires_at,
@@ -217,9 +218,11 @@ impl Challenge {
         &self.account
     }
 
-    /// The key of the account's consecutive-failure counter.
-    pub fn account_failures_key(&self) -> CounterKey {
-        CounterKey::from_parts(CounterKind::AccountFailures, self.account_key)
+    /// The key of the failure budget this challenge's guesses count on: the
+    /// account's signed-in budget, or its recovery budget for
+    /// [`Purpose::Recovery`] (see [`CounterKey::failures`]).
+    pub fn failure_key(&self) -> CounterKey {
+        self.failure_key
     }
 
     /// Why the code was sent.

@@ -11,16 +11,24 @@ use crate::clock::Timestamp;
 use crate::contact::Contact;
 use crate::error::{Error, RateLimit};
 use crate::ids::AccountId;
-use crate::policy::Limits;
+use crate::policy::{Limits, Purpose};
 
 /// What a counter counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum CounterKind {
-    /// Consecutive failed verifications of an account.
+    /// Consecutive failed verifications of an account's signed-in checks (every
+    /// purpose but recovery) and failed contact proofs of a signed-in person.
     AccountFailures,
     /// Messages sent to one destination.
     DestinationSends,
+    /// Consecutive wrong codes of an account's recoveries: a budget of its own, so
+    /// failures on the recovery page never block the signed-in owner.
+    RecoveryFailures,
+    /// Consecutive wrong confirmations (full address, last four digits) on the
+    /// recovery page, per identifier identity, for known and unknown identifiers
+    /// alike: they link no identifier to another.
+    RecoveryConfirmations,
 }
 
 impl CounterKind {
@@ -29,6 +37,8 @@ impl CounterKind {
         match self {
             CounterKind::AccountFailures => "account_failures",
             CounterKind::DestinationSends => "destination_sends",
+            CounterKind::RecoveryFailures => "recovery_failures",
+            CounterKind::RecoveryConfirmations => "recovery_confirmations",
         }
     }
 }
@@ -62,6 +72,21 @@ impl CounterKey {
     /// The key of an account's consecutive-failure counter.
     pub fn account_failures(account: &AccountId) -> Self {
         Self::new(CounterKind::AccountFailures, account.as_str())
+    }
+
+    /// The key of the failure budget that codes of `purpose` for `account` count
+    /// on: [`CounterKind::RecoveryFailures`] for recovery, otherwise
+    /// [`CounterKind::AccountFailures`].
+    pub fn failures(purpose: Purpose, account: &AccountId) -> Self {
+        match purpose {
+            Purpose::Recovery => Self::new(CounterKind::RecoveryFailures, account.as_str()),
+            _ => Self::account_failures(account),
+        }
+    }
+
+    /// The key of the confirmation budget of a recovery identifier.
+    pub fn recovery_confirmations(identifier: &Contact) -> Self {
+        Self::new(CounterKind::RecoveryConfirmations, identifier.identity())
     }
 
     /// The key of a destination's send counter.
@@ -156,29 +181,32 @@ impl Counter {
         Ok(())
     }
 
-    /// Counts one verification of an account as a failure *before* its code is
-    /// compared (a success calls [`Counter::clear`] afterwards). Reaching the cap
-    /// starts the lockout. Failures are forgotten after a lockout period without any.
+    /// Counts one attempt as a failure *before* it is checked (a success calls
+    /// [`Counter::clear`] afterwards). Failures past the free ones make the next
+    /// one wait; reaching the cap starts the lockout (see [`Limits`]). Failures
+    /// are forgotten after a lockout period without any, and after a lockout.
     ///
     /// # Errors
     ///
-    /// The time left in the lockout, if the account is locked; nothing is counted.
+    /// The time left to wait, if a delay or a lockout runs; nothing is counted.
     pub fn count_failure(&mut self, limits: &Limits, now: Timestamp) -> Result<(), Duration> {
         if now < self.blocked_until {
             return Err(self.blocked_until.saturating_since(now));
         }
-        let lockout = limits.account_lockout();
-        if self.blocked_until != Timestamp::UNIX_EPOCH || now >= self.expires_at {
+        let cap = limits.account_failure_cap();
+        if self.count >= cap || now >= self.expires_at {
             *self = Counter::default();
         }
         if self.count == 0 {
             self.window_start = now;
         }
         self.count += 1;
-        if self.count >= limits.account_failure_cap() {
-            self.blocked_until = now + lockout;
-        }
-        self.expires_at = now + lockout;
+        self.blocked_until = if self.count >= cap {
+            now + limits.account_lockout()
+        } else {
+            now + limits.failure_delay(self.count)
+        };
+        self.expires_at = now + limits.account_lockout();
         Ok(())
     }
 
@@ -238,6 +266,42 @@ mod tests {
         assert_eq!(c.count, 1);
         c.clear();
         assert!(c.is_empty());
+    }
+
+    #[test]
+    fn failures_past_the_free_ones_wait_longer_and_longer() {
+        let limits = Limits::builder()
+            .account_failure_cap(10)
+            .throttle(2, Duration::from_secs(8))
+            .account_lockout(Duration::from_secs(600))
+            .build()
+            .unwrap();
+        let mut c = Counter::default();
+        let mut now = T0;
+        let mut waits = Vec::new();
+        for _ in 0..9 {
+            c.count_failure(&limits, now).unwrap();
+            let wait = c.blocked_for(now).unwrap_or_default();
+            if !wait.is_zero() {
+                // Too early: refused, not counted.
+                let early = Timestamp::from_unix_millis((now + wait).as_unix_millis() - 1);
+                assert!(c.count_failure(&limits, early).is_err());
+            }
+            waits.push(wait.as_secs());
+            now = now + wait;
+        }
+        assert_eq!(waits, [0, 0, 1, 2, 4, 8, 8, 8, 8]);
+        // The tenth reaches the cap: the lockout, then a fresh count.
+        c.count_failure(&limits, now).unwrap();
+        assert_eq!(c.blocked_for(now), Some(Duration::from_secs(600)));
+        now = now + Duration::from_secs(600);
+        c.count_failure(&limits, now).unwrap();
+        assert_eq!((c.count, c.blocked_for(now)), (1, None));
+        // A lockout period without failures forgets them too.
+        c.count_failure(&limits, now).unwrap();
+        now = now + Duration::from_secs(600);
+        c.count_failure(&limits, now).unwrap();
+        assert_eq!(c.count, 1);
     }
 
     #[test]

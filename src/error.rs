@@ -142,8 +142,12 @@ pub enum RateLimit {
     ResendCooldown,
     /// Codes sent to one destination within the window.
     DestinationSends,
-    /// Consecutive failed verifications of one account.
+    /// Consecutive failed verifications of one account (signed-in checks).
     AccountFailures,
+    /// Consecutive failed recovery attempts: codes of one account's recoveries,
+    /// or confirmations of one identifier. The same words whether or not an
+    /// account has the identifier.
+    RecoveryFailures,
 }
 
 impl fmt::Display for RateLimit {
@@ -152,6 +156,7 @@ impl fmt::Display for RateLimit {
             RateLimit::ResendCooldown => "a code was sent moments ago",
             RateLimit::DestinationSends => "too many codes were sent to this destination",
             RateLimit::AccountFailures => "too many failed attempts on this account",
+            RateLimit::RecoveryFailures => "too many failed attempts",
         })
     }
 }

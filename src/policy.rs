@@ -10,7 +10,7 @@
 //! | attempts per challenge | 5 | Twilio Verify (error 60202) |
 //! | sends per challenge | 5 | Twilio Verify (error 60203) |
 //! | resend cooldown | 30 s | common practice: long enough to stop mail bombing, short enough for a lost SMS |
-//! | consecutive failures per account | 100, then 24 h lockout | NIST SP 800-63B §5.2.2 (≤ 100); OWASP ASVS 2.2.1 |
+//! | consecutive failures per account (signed-in checks; recovery has its own budgets) | 10 free, then delays doubling from 1 s to 15 min; at 100, a 1 h lockout | NIST SP 800-63B §5.2.2 (≤ 100, increasing waits); OWASP ASVS 2.2.1; RFC 4226 §7.3 |
 //! | sends per destination | 10 per hour | against SMS pumping and mail bombing (Twilio Fraud Guard) |
 
 use std::fmt;
@@ -236,7 +236,25 @@ impl PolicyBuilder {
     }
 }
 
-/// Limits that span challenges: per account and per destination.
+/// Limits that span challenges: failures per account (and per recovery
+/// identifier) and sends per destination.
+///
+/// # Failure budgets
+///
+/// Every budget of consecutive failures — an account's signed-in checks, an
+/// account's recovery codes, a recovery identifier's confirmations (see
+/// [`crate::flows`]) — follows one rule: the first
+/// [`free_failures`](Limits::free_failures) are immediate; each later one makes the
+/// next wait, doubling from 1 s up to [`max_failure_delay`](Limits::max_failure_delay)
+/// (RFC 4226 §7.3's increasing delay); the
+/// [`account_failure_cap`](Limits::account_failure_cap)-th starts a lockout of
+/// [`account_lockout`](Limits::account_lockout), after which the count restarts. A
+/// success, or a lockout period without failures, clears the count.
+///
+/// With the defaults (10 free, 15 min at most, 100, 1 h) an attacker who fails as
+/// fast as allowed needs about 20 hours to reach the cap, so the owner waits at
+/// most 15 minutes while an attack runs and one hour after it reaches the cap,
+/// instead of a day; [`Limits::guesses_per_account_per_day`] is the resulting bound.
 ///
 /// # Examples
 ///
@@ -246,9 +264,13 @@ impl PolicyBuilder {
 ///
 /// let limits = Limits::builder()
 ///     .account_failure_cap(20)
+///     .throttle(5, Duration::from_secs(60))
 ///     .destination_sends(5, Duration::from_secs(3600))
 ///     .build()?;
 /// assert_eq!(limits.account_failure_cap(), 20);
+/// assert_eq!(limits.failure_delay(5), Duration::ZERO);
+/// assert_eq!(limits.failure_delay(8), Duration::from_secs(4));
+/// assert_eq!(limits.failure_delay(19), Duration::from_secs(60));
 /// assert!(Limits::builder().account_failure_cap(101).build().is_err());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -256,6 +278,8 @@ impl PolicyBuilder {
 pub struct Limits {
     account_failure_cap: u32,
     account_lockout: Duration,
+    free_failures: u32,
+    max_failure_delay: Duration,
     destination_sends: u32,
     destination_window: Duration,
 }
@@ -266,16 +290,39 @@ impl Limits {
         LimitsBuilder(Limits::default())
     }
 
-    /// Consecutive failed verifications per account, across all its challenges,
-    /// before it is locked out. A success resets the count.
+    /// Consecutive failures in one budget before its lockout. A success resets the
+    /// count.
     pub const fn account_failure_cap(&self) -> u32 {
         self.account_failure_cap
     }
 
-    /// How long an account stays locked after reaching the cap, counted from the
-    /// failure that reached it. The count restarts afterwards.
+    /// How long a budget stays locked after reaching the cap, counted from the
+    /// failure that reached it; also how long failures are remembered. The count
+    /// restarts afterwards.
     pub const fn account_lockout(&self) -> Duration {
         self.account_lockout
+    }
+
+    /// Failures without any wait.
+    pub const fn free_failures(&self) -> u32 {
+        self.free_failures
+    }
+
+    /// The longest wait between two failures below the cap (never longer than the
+    /// lockout).
+    pub const fn max_failure_delay(&self) -> Duration {
+        self.max_failure_delay
+    }
+
+    /// The wait after the `count`-th consecutive failure, below the cap: zero for
+    /// the free ones, then 1 s, 2 s, 4 s… up to [`Limits::max_failure_delay`].
+    pub fn failure_delay(&self, count: u32) -> Duration {
+        match count.checked_sub(self.free_failures + 1) {
+            None => Duration::ZERO,
+            Some(doublings) => Duration::from_secs(1u64 << doublings.min(40))
+                .min(self.max_failure_delay)
+                .min(self.account_lockout),
+        }
     }
 
     /// Messages per destination per window.
@@ -288,12 +335,23 @@ impl Limits {
         self.destination_window
     }
 
-    /// An upper bound on the guesses an attacker gets at one account in any 24
-    /// hours: the cap once per lockout period, plus one more cap at its edge.
+    /// An upper bound on the failures one budget allows in any 24 hours: what an
+    /// attacker failing as fast as the waits allow gets from a fresh count, plus
+    /// one cap for a day that starts in the middle of a run.
     pub fn guesses_per_account_per_day(&self) -> u64 {
-        let day = 24 * 3600;
-        let periods = day / self.account_lockout.as_secs().max(1) + 1;
-        u64::from(self.account_failure_cap) * periods
+        let day = Duration::from_secs(24 * 3600);
+        let (mut t, mut count, mut total) = (Duration::ZERO, 0u32, 0u64);
+        while t < day {
+            total += 1;
+            count += 1;
+            if count >= self.account_failure_cap {
+                count = 0;
+                t += self.account_lockout;
+            } else {
+                t += self.failure_delay(count);
+            }
+        }
+        total + u64::from(self.account_failure_cap)
     }
 }
 
@@ -301,7 +359,9 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             account_failure_cap: 100,
-            account_lockout: Duration::from_secs(24 * 3600),
+            account_lockout: Duration::from_secs(3600),
+            free_failures: 10,
+            max_failure_delay: Duration::from_secs(15 * 60),
             destination_sends: 10,
             destination_window: Duration::from_secs(3600),
         }
@@ -314,15 +374,23 @@ impl Default for Limits {
 pub struct LimitsBuilder(Limits);
 
 impl LimitsBuilder {
-    /// Consecutive failures per account (default: 100; 1 to 100, NIST SP 800-63B §5.2.2).
+    /// Consecutive failures per budget (default: 100; 1 to 100, NIST SP 800-63B §5.2.2).
     pub fn account_failure_cap(mut self, cap: u32) -> Self {
         self.0.account_failure_cap = cap;
         self
     }
 
-    /// Lockout after the cap is reached (default: 24 hours).
+    /// Lockout after the cap is reached (default: 1 hour; 1 second to 30 days).
     pub fn account_lockout(mut self, lockout: Duration) -> Self {
         self.0.account_lockout = lockout;
+        self
+    }
+
+    /// Failures without a wait, and the longest wait after later ones (default: 10
+    /// and 15 minutes; a wait never exceeds the lockout).
+    pub fn throttle(mut self, free_failures: u32, max_delay: Duration) -> Self {
+        self.0.free_failures = free_failures;
+        self.0.max_failure_delay = max_delay;
         self
     }
 
@@ -366,7 +434,7 @@ impl LimitsBuilder {
 /// let config = Config::default().with_policy(Purpose::Recovery, recovery);
 /// let bound = config.guess_bound(Purpose::Recovery);
 /// assert!(bound.per_challenge <= 5e-6);
-/// assert!(bound.per_account_per_day <= 2e-4);
+/// assert!(bound.per_account_per_day <= 5e-4); // two budgets of 231 failures a day, 10⁶ codes
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -401,11 +469,13 @@ impl Config {
     }
 
     /// The attacker's best chances against codes of `purpose`, for an attacker who
-    /// does not receive the messages.
+    /// does not receive the messages. Per account and day it counts both of an
+    /// account's code budgets — signed-in checks and recovery — as if one attacker
+    /// could spend both.
     pub fn guess_bound(&self, purpose: Purpose) -> GuessBound {
         let policy = self.policy(purpose);
         let space = policy.format().combinations() as f64;
-        let per_day = self.limits.guesses_per_account_per_day() as f64;
+        let per_day = 2.0 * self.limits.guesses_per_account_per_day() as f64;
         GuessBound {
             per_challenge: policy.guess_probability(),
             per_account_per_day: (per_day / space).min(1.0),
@@ -418,8 +488,8 @@ impl Config {
 pub struct GuessBound {
     /// Getting one challenge right within its attempts.
     pub per_challenge: f64,
-    /// Getting any challenge of one account right within 24 hours, given the
-    /// per-account consecutive-failure cap and lockout.
+    /// Getting any challenge of one account right within 24 hours, given its two
+    /// failure budgets (see [`Limits`]).
     pub per_account_per_day: f64,
 }
 
@@ -492,16 +562,44 @@ mod tests {
 
     #[test]
     fn guess_bound_follows_the_caps() {
-        let c = Config::default();
-        let b = c.guess_bound(Purpose::Recovery);
-        // 100 failures per 24 h lockout, plus one cap at the edge: 200 guesses / 10^6.
-        assert!((b.per_account_per_day - 2e-4).abs() < 1e-12, "{b:?}");
+        // Greedy from a fresh count over 24 h: failures 1–11 at once, then waits
+        // of 1 s … 512 s (the 21st at 1 023 s), then one every 15 min: the 100th at
+        // 72 123 s (20 h). A 1 h lockout; then 21 more by 76 746 s and 10 more at
+        // 15-min steps before 86 400 s: 131. Plus one cap for a day that starts in
+        // the middle of a run: 231.
+        let l = Limits::default();
+        assert_eq!(l.guesses_per_account_per_day(), 131 + 100);
+        let b = Config::default().guess_bound(Purpose::Recovery);
+        assert!(
+            (b.per_account_per_day - 2.0 * 231e-6).abs() < 1e-12,
+            "{b:?}"
+        );
+        // Without waits: the cap once per lockout, plus the edge.
         let hourly = Limits::builder()
+            .throttle(100, Duration::from_secs(1))
             .account_lockout(Duration::from_secs(3600))
             .build()
             .unwrap();
-        let b = c.with_limits(hourly).guess_bound(Purpose::Recovery);
-        assert!((b.per_account_per_day - 2.5e-3).abs() < 1e-12, "{b:?}");
+        assert_eq!(hourly.guesses_per_account_per_day(), 24 * 100 + 100);
+        let daily = Limits::builder()
+            .throttle(100, Duration::from_secs(1))
+            .account_lockout(Duration::from_secs(86400))
+            .build()
+            .unwrap();
+        assert_eq!(daily.guesses_per_account_per_day(), 200);
+    }
+
+    #[test]
+    fn failures_wait_longer_and_longer() {
+        let l = Limits::default();
+        let waits: Vec<u64> = (9..=13).map(|n| l.failure_delay(n).as_secs()).collect();
+        assert_eq!(waits, [0, 0, 1, 2, 4]);
+        assert_eq!(l.failure_delay(99), Duration::from_secs(900));
+        let short = Limits::builder()
+            .account_lockout(Duration::from_secs(60))
+            .build()
+            .unwrap();
+        assert_eq!(short.failure_delay(99), Duration::from_secs(60));
     }
 
     #[test]

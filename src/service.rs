@@ -9,7 +9,7 @@ use crate::challenge::{
 use crate::channel::{DeliveryChannel, Message};
 use crate::clock::{Clock, SystemClock, Timestamp};
 use crate::contact::{Contact, MaskedContact};
-use crate::counter::{Counter, CounterKey};
+use crate::counter::{Counter, CounterKey, CounterKind};
 use crate::error::{Error, RateLimit, Result};
 use crate::events::{Event, Events, NoEvents};
 use crate::keys::Keyring;
@@ -205,7 +205,7 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
         decoy: bool,
     ) -> Result<Sent> {
         let now = self.clock.now();
-        self.refuse_locked_account(account, now).await?;
+        self.refuse_locked_account(account, purpose, now).await?;
         self.count_destination_send(destination, now).await?;
         let policy = self.config.policy(purpose);
         let mut challenge = Challenge::issue(
@@ -429,7 +429,7 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
                         purpose,
                         account: account.as_ref(),
                     };
-                    let key = c.account_failures_key();
+                    let key = c.failure_key();
                     // The key also comes back with the attempt, for the approval.
                     c.begin_attempt(&expected, now).map(|a| ((a, key), key))
                 },
@@ -504,16 +504,24 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
         self.store.sweep(self.clock.now()).await
     }
 
-    async fn refuse_locked_account(&self, account: &AccountId, now: Timestamp) -> Result<()> {
-        let key = CounterKey::account_failures(account);
-        match self
+    async fn refuse_locked_account(
+        &self,
+        account: &AccountId,
+        purpose: Purpose,
+        now: Timestamp,
+    ) -> Result<()> {
+        let key = CounterKey::failures(purpose, account);
+        let blocked = self
             .store
             .get_counter(&key)
             .await?
-            .and_then(|c| c.blocked_for(now))
-        {
+            .and_then(|c| c.blocked_for(now));
+        match blocked {
             Some(retry_after) => Err(Error::RateLimited {
-                limit: RateLimit::AccountFailures,
+                limit: match key.kind() {
+                    CounterKind::AccountFailures => RateLimit::AccountFailures,
+                    _ => RateLimit::RecoveryFailures,
+                },
                 retry_after,
             }),
             None => Ok(()),

@@ -368,12 +368,17 @@ async fn per_account_cap<S: ChallengeStore>(store: S) {
         matches!(
             err,
             Error::RateLimited {
-                limit: RateLimit::AccountFailures,
+                limit: RateLimit::RecoveryFailures,
                 ..
             }
         ),
         "{err:?}"
     );
+    // Recovery has a budget of its own: the signed-in owner's checks still work.
+    codes
+        .start(&account, Purpose::IdentityCheck, &email)
+        .await
+        .unwrap();
 }
 
 async fn account_contract<A: AccountStore>(store: &A) {

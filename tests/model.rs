@@ -26,6 +26,8 @@ const MAX_ATTEMPTS: u8 = 5;
 const MAX_SENDS: u8 = 5;
 const ACCOUNT_CAP: u32 = 7;
 const LOCKOUT: Duration = Duration::from_secs(3600);
+const FREE_FAILURES: u32 = 3;
+const MAX_DELAY: Duration = Duration::from_secs(20);
 const DEST_CAP: u32 = 4;
 const DEST_WINDOW: Duration = Duration::from_secs(600);
 
@@ -113,7 +115,8 @@ struct Failures {
 struct Model {
     challenges: Vec<ModelChallenge>,
     destinations: HashMap<u8, Window>,
-    accounts: HashMap<u8, Failures>,
+    /// Failure budgets by account and whether they are the recovery budget.
+    accounts: HashMap<(u8, bool), Failures>,
 }
 
 impl Model {
@@ -132,24 +135,30 @@ impl Model {
         Ok(())
     }
 
-    fn account_failure(&mut self, a: u8, now: Timestamp) -> Result<(), Duration> {
-        let f = self.accounts.entry(a).or_default();
+    fn account_failure(&mut self, budget: (u8, bool), now: Timestamp) -> Result<(), Duration> {
+        let f = self.accounts.entry(budget).or_default();
         if now < f.blocked_until {
             return Err(f.blocked_until.saturating_since(now));
         }
-        if f.blocked_until != Timestamp::UNIX_EPOCH || now >= f.forget_at {
+        if f.count >= ACCOUNT_CAP || now >= f.forget_at {
             *f = Failures::default();
         }
         f.count += 1;
-        if f.count >= ACCOUNT_CAP {
-            f.blocked_until = now + LOCKOUT;
-        }
+        f.blocked_until = if f.count >= ACCOUNT_CAP {
+            now + LOCKOUT
+        } else if f.count > FREE_FAILURES {
+            now + Duration::from_secs(1 << (f.count - FREE_FAILURES - 1)).min(MAX_DELAY)
+        } else {
+            now
+        };
         f.forget_at = now + LOCKOUT;
         Ok(())
     }
 
-    fn account_blocked(&self, a: u8, now: Timestamp) -> bool {
-        self.accounts.get(&a).is_some_and(|f| now < f.blocked_until)
+    fn account_blocked(&self, budget: (u8, bool), now: Timestamp) -> bool {
+        self.accounts
+            .get(&budget)
+            .is_some_and(|f| now < f.blocked_until)
     }
 }
 
@@ -207,6 +216,7 @@ fn verdict(status: Status) -> Seen {
 fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     let limits = Limits::builder()
         .account_failure_cap(ACCOUNT_CAP)
+        .throttle(FREE_FAILURES, MAX_DELAY)
         .account_lockout(LOCKOUT)
         .destination_sends(DEST_CAP, DEST_WINDOW)
         .build()
@@ -254,10 +264,16 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     purpose_v,
                     &destinations[usize::from(destination)],
                 ));
-                let want = if model.account_blocked(account, now) {
-                    let f = &model.accounts[&account];
+                let recovery = purpose_v == Purpose::Recovery;
+                let want = if model.account_blocked((account, recovery), now) {
+                    let f = &model.accounts[&(account, recovery)];
+                    let limit = if recovery {
+                        RateLimit::RecoveryFailures
+                    } else {
+                        RateLimit::AccountFailures
+                    };
                     Err(Seen::RateLimited(
-                        RateLimit::AccountFailures,
+                        limit,
                         f.blocked_until.saturating_since(now),
                     ))
                 } else {
@@ -411,14 +427,15 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                                 } else if account != c.account {
                                     Seen::Rejected(remaining, Rejection::WrongAccount)
                                 } else {
-                                    let (acct, right) = (c.account, input == current);
-                                    match model.account_failure(acct, now) {
+                                    let budget = (c.account, c.purpose == Purpose::Recovery);
+                                    let right = input == current;
+                                    match model.account_failure(budget, now) {
                                         Err(d) => Seen::AccountLocked(d),
                                         Ok(()) if right => {
                                             let c = &mut model.challenges[i];
                                             c.status = Status::Approved;
                                             c.approvals += 1;
-                                            model.accounts.remove(&acct);
+                                            model.accounts.remove(&budget);
                                             Seen::Approved
                                         }
                                         Ok(()) => Seen::Rejected(remaining, Rejection::WrongCode),

@@ -201,7 +201,7 @@ fn account_locks_after_consecutive_failures_and_success_resets() {
     assert!(matches!(
         err,
         Error::RateLimited {
-            limit: RateLimit::AccountFailures,
+            limit: RateLimit::RecoveryFailures,
             ..
         }
     ));

@@ -26,7 +26,7 @@ where
     /// # Errors
     ///
     /// [`Error::AccountNotFound`]; [`Error::OnHold`]; [`Error::DuplicateContact`];
-    /// [`Error::TooManyContacts`]; the errors of [`SecurityCodes::start`].
+    /// [`Error::TooManyContacts`]; the errors of [`SecurityCodes::start`](crate::SecurityCodes::start).
     pub async fn start_add_security_info(
         &self,
         account: &AccountId,

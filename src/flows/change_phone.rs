@@ -31,7 +31,7 @@ where
     /// [`Error::ContactProofFailed`]; [`Error::RateLimited`] when the account is
     /// locked out; [`Error::UnknownSecurityInfo`] if `current` is not a verified
     /// phone; [`Error::OnHold`]; [`Error::AccountNotFound`]; the errors of
-    /// [`SecurityCodes::start`].
+    /// [`SecurityCodes::start`](crate::SecurityCodes::start).
     pub async fn start_change_phone(
         &self,
         account: &AccountId,
@@ -60,7 +60,7 @@ where
     ///
     /// # Errors
     ///
-    /// As [`SecurityCodes::verify`].
+    /// As [`SecurityCodes::verify`](crate::SecurityCodes::verify).
     pub async fn confirm_current_phone(
         &self,
         account: &AccountId,
@@ -80,7 +80,7 @@ where
     ///
     /// [`Error::ProofMismatch`] if the proof is not a fresh change-phone proof of a
     /// phone the account still has; [`Error::OnHold`]; [`Error::DuplicateContact`];
-    /// [`Error::TooManyContacts`]; the errors of [`SecurityCodes::start`].
+    /// [`Error::TooManyContacts`]; the errors of [`SecurityCodes::start`](crate::SecurityCodes::start).
     pub async fn start_new_phone(&self, proof: Proof, new_phone: &Contact) -> Result<Sent> {
         self.check_proof(&proof, &[Purpose::ChangePhone])?;
         if new_phone.kind() != ContactKind::Phone {

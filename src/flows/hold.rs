@@ -36,7 +36,7 @@ where
     /// # Errors
     ///
     /// [`Error::UnknownSecurityInfo`] if there is no hold or no such original;
-    /// [`Error::AccountNotFound`]; the errors of [`SecurityCodes::start`].
+    /// [`Error::AccountNotFound`]; the errors of [`SecurityCodes::start`](crate::SecurityCodes::start).
     pub async fn start_hold_release(&self, account: &AccountId, original: usize) -> Result<Sent> {
         let now = self.codes.now();
         let acct = self.account(account).await?;
@@ -54,7 +54,7 @@ where
     /// # Errors
     ///
     /// [`Error::ProofMismatch`] if the code was right but went to a contact that is
-    /// not one of the hold's originals; as [`SecurityCodes::verify`] otherwise.
+    /// not one of the hold's originals; as [`SecurityCodes::verify`](crate::SecurityCodes::verify) otherwise.
     pub async fn finish_hold_release(
         &self,
         account: &AccountId,

@@ -25,7 +25,7 @@ where
     /// # Errors
     ///
     /// [`Error::UnknownSecurityInfo`] unless `entry` is verified; [`Error::OnHold`];
-    /// [`Error::AccountNotFound`]; the errors of [`SecurityCodes::start`].
+    /// [`Error::AccountNotFound`]; the errors of [`SecurityCodes::start`](crate::SecurityCodes::start).
     pub async fn start_identity_check(
         &self,
         account: &AccountId,
@@ -42,14 +42,14 @@ where
         self.codes.start(account, Purpose::IdentityCheck, &to).await
     }
 
-    /// Checks an identity-check code; approved, the [`Proof`] names the account
+    /// Checks an identity-check code; approved, the [`Proof`](crate::Proof) names the account
     /// and the purpose, for [`AccountSecurity::remove_security_info`] or the
     /// application's own sensitive actions.
     ///
     /// # Errors
     ///
     /// [`Error::OnHold`] if a hold started after the code was sent (the proof is
-    /// not handed out); as [`SecurityCodes::verify`] otherwise.
+    /// not handed out); as [`SecurityCodes::verify`](crate::SecurityCodes::verify) otherwise.
     pub async fn finish_identity_check(
         &self,
         account: &AccountId,

@@ -26,21 +26,39 @@
 //! queue (return from `deliver` once the message is enqueued) so that a real send
 //! does not take longer than a decoy.
 //!
-//! A wrong confirmation counts on the account's consecutive-failure counter, the
-//! one wrong codes use, so guessing the last four digits is bounded like guessing
-//! a code. The flip side, as with any per-account cap (NIST SP 800-63B §5.2.2):
-//! someone who knows an identifier can lock its account's code checks for the
-//! lockout period by failing on purpose. Keep the lockout moderate and rate-limit
-//! recovery requests per client in front of the crate.
+//! # Failure budgets an attacker cannot aim
+//!
+//! Failures on the unauthenticated recovery pages never block the signed-in
+//! owner. Each kind has a budget of its own ([`CounterKind`](crate::CounterKind)),
+//! all throttled alike (see [`Limits`](crate::Limits): free failures, then waits
+//! doubling up to 15 minutes, a cap of 100 and a 1-hour lockout):
+//!
+//! | failures | budget keyed by |
+//! |---|---|
+//! | wrong codes of identity checks, add info, change phone; wrong last four digits of a signed-in phone change | the account (signed-in) |
+//! | wrong recovery codes | the account (recovery) |
+//! | wrong recovery confirmations (full address, last four digits) | the identifier's identity, known or not |
+//!
+//! A confirmation is counted before it is compared and a right one clears the
+//! count. Keying confirmations by the identifier, for unknown identifiers as for
+//! known ones, means hitting one identifier's limit says nothing about any other
+//! identifier or account. The trade-off: an attacker who knows an identifier can
+//! still slow its recoveries down (15-minute waits, a 1-hour lockout after about
+//! 20 hours of failing), never the owner's signed-in checks; rate-limit recovery
+//! requests per client in front of the crate as well.
 //!
 //! # Replacement hold
 //!
 //! As on Microsoft accounts: if, within the hold period (default 30 days) after a
-//! recovery, the account ends up with **none** of the contacts it had when it was
-//! recovered, a hold of that period starts. During it, adding or removing security
+//! recovery, the account ends up with **none** of the contacts it had before that
+//! recovery, a hold of that period starts. During it, adding or removing security
 //! info, changing the phone number and identity checks fail with
-//! [`Error::OnHold`], unless one of the original contacts is proven again
+//! [`Error::OnHold`] — also steps started before the hold, when they finish —
+//! unless one of the original contacts is proven again
 //! ([`start_hold_release`](AccountSecurity::start_hold_release)). It protects an
+//! owner whose account was recovered by someone else who then replaced
+//! everything. The rules that keep an attacker from resetting or turning it are
+//! in [`crate::hold`].
 //!
 //! One file per flow: `add_info`, `change_phone`, `remove`, `identity`, `recovery`
 //! (with `decoys`) and `hold`.
@@ -138,7 +156,7 @@ impl FlowSettings {
 /// The account flows: security codes plus accounts.
 ///
 /// Build it from a [`SecurityCodes`] and an [`AccountStore`]; see the
-/// [module docs](self) for the flows and their calls.
+/// [module docs](crate::flows) for the flows and their calls.
 pub struct AccountSecurity<A, S, C, K = SystemClock, E = NoEvents> {
     codes: SecurityCodes<S, C, K, E>,
     accounts: A,

@@ -7,7 +7,8 @@ use crate::clock::Clock;
 use crate::clock::Timestamp;
 use crate::contact::MaskedContact;
 use crate::contact::{Contact, ContactKind};
-use crate::error::{Error, Result};
+use crate::counter::{Counter, CounterKey};
+use crate::error::{Error, RateLimit, Result};
 use crate::events::{Event, Events};
 use crate::flows::AccountSecurity;
 use crate::flows::decoys::{DECOY_DOMAIN, RecoveryParty, decoy_choices};
@@ -95,7 +96,7 @@ where
 {
     /// Step 1 of a recovery: the person names an email address or phone number.
     /// The answer has the same shape whether or not an account has it (see the
-    /// [module docs](self)); nothing is sent and nothing is stored.
+    /// [module docs](crate::flows)); nothing is sent and nothing is stored.
     ///
     /// # Errors
     ///
@@ -211,7 +212,7 @@ where
     ///
     /// [`Error::InvalidToken`]; [`Error::UnknownSecurityInfo`] for an index out of
     /// range; [`Error::ContactProofFailed`]; [`Error::RateLimited`]; the errors of
-    /// [`SecurityCodes::start`].
+    /// [`SecurityCodes::start`](crate::SecurityCodes::start).
     pub async fn choose_recovery_contact(
         &self,
         token: &str,
@@ -225,13 +226,32 @@ where
             decoy,
         } = self.recovery_choices(&identifier).await?;
         let contact = choices.get(choice).ok_or(Error::UnknownSecurityInfo)?;
+        // The identifier's own budget, counted before the comparison: known and
+        // unknown identifiers alike, and never the signed-in owner's budget.
+        let (now, limits) = (self.codes.now(), *self.codes.config().limits());
+        let key = CounterKey::recovery_confirmations(&identifier);
+        let store = self.codes.store();
+        if let Err(retry_after) = store
+            .update_counter(&key, now, move |c| c.count_failure(&limits, now))
+            .await?
+        {
+            self.codes.events().emit(&Event::RateLimited {
+                account: (!decoy).then(|| account.clone()),
+                retry_after,
+            });
+            return Err(Error::RateLimited {
+                limit: RateLimit::RecoveryFailures,
+                retry_after,
+            });
+        }
         let confirmed = match contact.kind() {
             ContactKind::Email => contact.confirm_address(confirmation),
             ContactKind::Phone => contact.confirm_last_four(confirmation),
         };
         if !confirmed {
-            return Err(self.failed_proof(&account).await);
+            return Err(Error::ContactProofFailed);
         }
+        store.update_counter(&key, now, Counter::clear).await?;
         if decoy {
             self.codes
                 .start_decoy(&account, Purpose::Recovery, contact)
@@ -244,11 +264,11 @@ where
     /// Step 3: checks the recovery code. Approved, the [`Proof`] names the account
     /// to let back in (the crate does not touch passwords); the account's other
     /// verified contacts are told, and its current contacts become the originals
-    /// a [replacement hold](self#replacement-hold) protects.
+    /// a [replacement hold](crate::flows#replacement-hold) protects.
     ///
     /// # Errors
     ///
-    /// As [`SecurityCodes::verify`].
+    /// As [`SecurityCodes::verify`](crate::SecurityCodes::verify).
     pub async fn finish_recovery(
         &self,
         challenge: &ChallengeId,

@@ -411,6 +411,8 @@ fn counter_key(key: &CounterKey) -> Vec<u8> {
     bytes.push(match key.kind() {
         CounterKind::AccountFailures => 1,
         CounterKind::DestinationSends => 2,
+        CounterKind::RecoveryFailures => 3,
+        CounterKind::RecoveryConfirmations => 4,
     });
     bytes.extend_from_slice(key.digest());
     bytes
