@@ -81,6 +81,7 @@ impl fmt::Debug for SecretKey {
 pub struct Keyring {
     current: u32,
     keys: Vec<(u32, HmacSha256)>,
+    recovery: Option<HmacSha256>,
 }
 
 impl Keyring {
@@ -89,6 +90,7 @@ impl Keyring {
         Self {
             current: id,
             keys: vec![(id, keyed(&key))],
+            recovery: None,
         }
     }
 
@@ -112,6 +114,18 @@ impl Keyring {
         }
         self.keys.push((id, keyed(&key)));
         Ok(self)
+    }
+
+    /// Sets the long-lived secret that made-up recovery answers are derived from
+    /// (see [`crate::flows`]). It must not change when code keys rotate — the
+    /// answers for an unknown identifier would change while a real account's do
+    /// not — so keep it in your secrets manager next to the code keys and never
+    /// rotate it casually. Without it the current code key is used, and made-up
+    /// answers change at each rotation.
+    #[must_use]
+    pub fn with_recovery_secret(mut self, secret: SecretKey) -> Self {
+        self.recovery = Some(keyed(&secret));
+        self
     }
 
     /// The id of the key new challenges are issued under.
@@ -146,14 +160,17 @@ impl Keyring {
         self.tag_with(self.current, domain, data).unwrap_or([0; 32])
     }
 
+    /// [`Keyring::tag`] under the recovery secret (or the current key without one).
+    pub(crate) fn recovery_tag(&self, domain: &str, data: &[u8]) -> [u8; 32] {
+        match &self.recovery {
+            Some(state) => mac_tag(state, domain, data),
+            None => self.tag(domain, data),
+        }
+    }
+
     fn tag_with(&self, key_id: u32, domain: &str, data: &[u8]) -> Option<[u8; 32]> {
         let (_, state) = self.keys.iter().find(|(id, _)| *id == key_id)?;
-        let mut mac = state.clone();
-        mac.update(b"seccode-tag:");
-        mac.update(domain.as_bytes());
-        mac.update(&[0]);
-        mac.update(data);
-        Some(mac.finalize().into_bytes().into())
+        Some(mac_tag(state, domain, data))
     }
 
     /// Whether `tag` (a prefix of a [`Keyring::tag`]) was made under any key in the ring.
@@ -174,8 +191,18 @@ impl fmt::Debug for Keyring {
         f.debug_struct("Keyring")
             .field("current", &self.current)
             .field("key_ids", &ids)
+            .field("recovery_secret", &self.recovery.is_some())
             .finish_non_exhaustive()
     }
+}
+
+fn mac_tag(state: &HmacSha256, domain: &str, data: &[u8]) -> [u8; 32] {
+    let mut mac = state.clone();
+    mac.update(b"seccode-tag:");
+    mac.update(domain.as_bytes());
+    mac.update(&[0]);
+    mac.update(data);
+    mac.finalize().into_bytes().into()
 }
 
 fn keyed(key: &SecretKey) -> HmacSha256 {

@@ -113,7 +113,8 @@ pub use error::{BoxError, ContactError, Error, PolicyError, RateLimit, Result};
 pub use events::TracingEvents;
 pub use events::{Event, EventLog, Events, NoEvents};
 pub use flows::{
-    AccountSecurity, Confirmation, FlowSettings, HoldView, RecoveryChoice, RecoveryStart, Ticket,
+    AccountSecurity, Confirmation, DecoyProfile, FlowSettings, HoldView, RecoveryChoice,
+    RecoveryStart, Ticket,
 };
 pub use hold::{Hold, HoldState, Recovered};
 pub use ids::IdError;

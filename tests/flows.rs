@@ -549,7 +549,7 @@ fn recovery_for_unknown_and_known_identifiers_has_one_shape() {
         );
         // Choices: the identifier is among them, masked by the same rules, with the
         // same fields.
-        assert!(!u.choices.is_empty() && u.choices.len() <= 2);
+        assert!(!u.choices.is_empty() && u.choices.len() <= seccode::DecoyProfile::MAX_CONTACTS);
         let mask_of = |s: &str| Contact::parse(s).unwrap().masked();
         assert!(k.choices.iter().any(|c| c.contact == mask_of(known)));
         assert!(u.choices.iter().any(|c| c.contact == mask_of(unknown)));

@@ -9,9 +9,14 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::collections::{BTreeMap, HashSet};
+
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
 use seccode::{
-    Account, AccountId, AccountSecurity, AccountStore, Contact, Error, Keyring, ManualClock,
-    MemoryAccountStore, MemoryChallengeStore, Outbox, RateLimit, SecretKey, SecurityCodes,
+    Account, AccountId, AccountSecurity, AccountStore, Contact, ContactKind, DecoyProfile, Error,
+    Keyring, ManualClock, MemoryAccountStore, MemoryChallengeStore, Outbox, RateLimit,
+    RecoveryStart, SecretKey, SecurityCodes,
 };
 
 use common::{T0, ready};
@@ -28,11 +33,20 @@ struct World {
     phone: Contact,
 }
 
+/// The keyring the worlds use: code key 1 and a recovery secret.
+fn keyring() -> Keyring {
+    Keyring::new(1, SecretKey::from_bytes([0x44; 32]))
+        .with_recovery_secret(SecretKey::from_bytes([0x55; 32]))
+}
+
 /// An account with a verified email and phone.
 fn world() -> World {
+    world_with(keyring())
+}
+
+fn world_with(keyring: Keyring) -> World {
     let outbox = Arc::new(Outbox::new());
     let clock = Arc::new(ManualClock::new(T0));
-    let keyring = Keyring::new(1, SecretKey::from_bytes([0x44; 32]));
     let codes = SecurityCodes::new(MemoryChallengeStore::new(), outbox.clone(), keyring)
         .with_clock(clock.clone());
     let flows = AccountSecurity::new(codes, MemoryAccountStore::new());
@@ -170,4 +184,276 @@ fn finding_4_recovery_failures_never_lock_the_signed_in_owner() {
     ready(w.flows.start_add_security_info(&w.id, &backup)).unwrap();
     // And recovers through the email: the phone identifier's budget is not theirs.
     w.confirm(w.email.expose(), &w.email).unwrap();
+}
+
+// ----- finding 1: the shape of the answers ------------------------------------------------
+
+/// Draws contacts and accounts the way [`DecoyProfile::default`] says accounts
+/// look: 1–4 verified contacts (weights 30/45/20/5), half of them email
+/// addresses (local parts of 2–3 characters one time in ten, else 4–12, at the
+/// profile's domains), the others mobile numbers of one country.
+struct Population {
+    rng: StdRng,
+    used: HashSet<String>,
+}
+
+impl Population {
+    fn new(seed: u64) -> Self {
+        Self {
+            rng: StdRng::seed_from_u64(seed),
+            used: HashSet::new(),
+        }
+    }
+
+    fn contact(&mut self) -> Contact {
+        loop {
+            let text = if self.rng.random_bool(0.5) {
+                let len = if self.rng.random_range(0..10) == 0 {
+                    self.rng.random_range(2..=3)
+                } else {
+                    self.rng.random_range(4..=12)
+                };
+                let local: String = (0..len)
+                    .map(|_| char::from(self.rng.random_range(b'a'..=b'z')))
+                    .collect();
+                let domain =
+                    DecoyProfile::DOMAINS[self.rng.random_range(0..DecoyProfile::DOMAINS.len())];
+                format!("{local}@{domain}")
+            } else {
+                format!("+447400{:06}", self.rng.random_range(0..1_000_000))
+            };
+            if self.used.insert(text.clone()) {
+                return Contact::parse(&text).unwrap();
+            }
+        }
+    }
+
+    fn account(&mut self, id: usize) -> Account {
+        let n = [1, 2, 3, 4][pick(&mut self.rng, &[30, 45, 20, 5])];
+        let mut account = Account::new(AccountId::new(format!("user-{id}")).unwrap());
+        for _ in 0..n {
+            account = account.with_verified_contact(self.contact(), T0).unwrap();
+        }
+        account
+    }
+}
+
+fn pick(rng: &mut StdRng, weights: &[u32]) -> usize {
+    let mut x = rng.random_range(0..weights.iter().sum::<u32>());
+    for (i, &w) in weights.iter().enumerate() {
+        if x < w {
+            return i;
+        }
+        x -= w;
+    }
+    unreachable!()
+}
+
+/// What an answer shows, reduced to what a statistical test compares: the number
+/// of choices and of emails among them; and per made-up (non-identifier) email
+/// choice, how many characters its mask shows and its domain's length.
+fn shape(start: &RecoveryStart, identifier: &Contact) -> (String, Vec<String>) {
+    let emails = start
+        .choices
+        .iter()
+        .filter(|c| c.kind == ContactKind::Email)
+        .count();
+    let masks = start
+        .choices
+        .iter()
+        .filter(|c| c.kind == ContactKind::Email && c.contact != identifier.masked())
+        .map(|c| {
+            let (shown, domain) = c.contact.as_str().split_once("•••@").unwrap();
+            format!("{}:{}", shown.chars().count(), domain.len())
+        })
+        .collect();
+    (format!("{}:{emails}", start.choices.len()), masks)
+}
+
+/// Pearson's chi-square test of homogeneity of two samples over categories;
+/// returns the p-value. Categories with fewer than 5 expected in either sample
+/// are pooled.
+fn chi_square_p(a: &[String], b: &[String]) -> f64 {
+    let mut counts: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
+    for x in a {
+        counts.entry(x).or_default().0 += 1.0;
+    }
+    for x in b {
+        counts.entry(x).or_default().1 += 1.0;
+    }
+    let (na, nb) = (a.len() as f64, b.len() as f64);
+    let mut cells: Vec<(f64, f64)> = Vec::new();
+    let mut pooled = (0.0, 0.0);
+    for &(x, y) in counts.values() {
+        if (x + y) * na.min(nb) / (na + nb) < 5.0 {
+            pooled.0 += x;
+            pooled.1 += y;
+        } else {
+            cells.push((x, y));
+        }
+    }
+    if pooled.0 + pooled.1 > 0.0 {
+        cells.push(pooled);
+    }
+    let mut stat = 0.0;
+    for &(x, y) in &cells {
+        let total = x + y;
+        let (ea, eb) = (total * na / (na + nb), total * nb / (na + nb));
+        stat += (x - ea).powi(2) / ea + (y - eb).powi(2) / eb;
+    }
+    let dof = cells.len().saturating_sub(1).max(1) as f64;
+    upper_gamma_regularized(dof / 2.0, stat / 2.0)
+}
+
+/// Q(s, x), the regularized upper incomplete gamma function (Numerical Recipes'
+/// series and continued fraction), so that Q(k/2, χ²/2) is the chi-square p-value.
+fn upper_gamma_regularized(s: f64, x: f64) -> f64 {
+    let ln_gamma = |z: f64| -> f64 {
+        // Lanczos approximation (g = 7, n = 9).
+        const C: [f64; 9] = [
+            0.999_999_999_999_809_9,
+            676.520_368_121_885_1,
+            -1_259.139_216_722_402_8,
+            771.323_428_777_653_1,
+            -176.615_029_162_140_6,
+            12.507_343_278_686_905,
+            -0.138_571_095_265_720_12,
+            9.984_369_578_019_572e-6,
+            1.505_632_735_149_311_6e-7,
+        ];
+        let z = z - 1.0;
+        let mut a = C[0];
+        let t = z + 7.5;
+        for (i, c) in C.iter().enumerate().skip(1) {
+            a += c / (z + i as f64);
+        }
+        0.5 * (2.0 * std::f64::consts::PI).ln() + (z + 0.5) * t.ln() - t + a.ln()
+    };
+    if x <= 0.0 {
+        return 1.0;
+    }
+    let front = (-x + s * x.ln() - ln_gamma(s)).exp();
+    if x < s + 1.0 {
+        let (mut sum, mut term, mut n) = (1.0 / s, 1.0 / s, s);
+        for _ in 0..500 {
+            n += 1.0;
+            term *= x / n;
+            sum += term;
+        }
+        1.0 - front * sum
+    } else {
+        let (mut b, mut c, mut d) = (x + 1.0 - s, 1.0 / 1e-300, 1.0 / (x + 1.0 - s));
+        let mut h = d;
+        for i in 1..500 {
+            let an = -(i as f64) * (i as f64 - s);
+            b += 2.0;
+            d = 1.0 / (an * d + b);
+            c = b + an / c;
+            h *= d * c;
+        }
+        front * h
+    }
+}
+
+#[test]
+fn the_chi_square_helper_agrees_with_tables() {
+    // χ² = 3.841 with 1 degree of freedom is p = 0.05; 9.210 with 2 is p = 0.01.
+    assert!((upper_gamma_regularized(0.5, 3.841 / 2.0) - 0.05).abs() < 1e-3);
+    assert!((upper_gamma_regularized(1.0, 9.210 / 2.0) - 0.01).abs() < 1e-3);
+    let a: Vec<String> = (0..1000).map(|i| (i % 2).to_string()).collect();
+    let b: Vec<String> = (0..1000).map(|i| (i % 3 / 2).to_string()).collect();
+    assert!(
+        chi_square_p(&a, &b) < 1e-6,
+        "different shares must be told apart"
+    );
+}
+
+#[test]
+fn finding_1_made_up_answers_have_the_shape_of_real_ones() {
+    let w = world();
+    let mut population = Population::new(7);
+    let (mut known_counts, mut known_masks) = (Vec::new(), Vec::new());
+    let (mut unknown_counts, mut unknown_masks) = (Vec::new(), Vec::new());
+    let mut rng = StdRng::seed_from_u64(8);
+    for i in 0..2500 {
+        // A real account, asked for by one of its contacts…
+        let account = population.account(i);
+        let contacts: Vec<Contact> = account.verified().map(|c| c.contact.clone()).collect();
+        ready(w.flows.accounts().create(account)).unwrap();
+        let identifier = &contacts[rng.random_range(0..contacts.len())];
+        let start = ready(w.flows.start_recovery(identifier.expose())).unwrap();
+        let (counts, masks) = shape(&start, identifier);
+        known_counts.push(counts);
+        known_masks.extend(masks);
+        // …and an identifier drawn the same way that no account has.
+        let unknown = population.account(usize::MAX - i);
+        let contacts: Vec<Contact> = unknown.verified().map(|c| c.contact.clone()).collect();
+        let identifier = &contacts[rng.random_range(0..contacts.len())];
+        let start = ready(w.flows.start_recovery(identifier.expose())).unwrap();
+        let (counts, masks) = shape(&start, identifier);
+        unknown_counts.push(counts);
+        unknown_masks.extend(masks);
+    }
+    let p_counts = chi_square_p(&known_counts, &unknown_counts);
+    let p_masks = chi_square_p(&known_masks, &unknown_masks);
+    assert!(
+        p_counts > 0.01,
+        "choices and kinds told apart: p = {p_counts}"
+    );
+    assert!(p_masks > 0.01, "mask lengths told apart: p = {p_masks}");
+    // A phone identifier's choices include an email for unknown identifiers too.
+    let with_email = |counts: &[String]| counts.iter().filter(|c| !c.ends_with(":0")).count();
+    assert!(
+        with_email(&unknown_counts) > 1000,
+        "{}",
+        with_email(&unknown_counts)
+    );
+}
+
+#[test]
+fn finding_1_case_rotation_and_confirmation_do_not_tell_unknown_identifiers() {
+    let w = world();
+    for unknown in ["Someone.Else@Example.ORG", "+44 7400 999888"] {
+        let lower = unknown.to_lowercase();
+        let typed = ready(w.flows.start_recovery(unknown)).unwrap();
+        let again = ready(w.flows.start_recovery(&lower)).unwrap();
+        assert_eq!(
+            typed.choices, again.choices,
+            "the case typed changes nothing"
+        );
+        let mask = Contact::parse(unknown).unwrap().masked();
+        let i = typed
+            .choices
+            .iter()
+            .position(|c| c.contact == mask)
+            .unwrap();
+        assert!(
+            !mask.as_str().contains('S'),
+            "masked from the identity: {mask}"
+        );
+        // An upper-case full address confirms, as it does for a real account.
+        let confirmation = if unknown.contains('@') {
+            unknown.to_uppercase()
+        } else {
+            "9888".to_owned()
+        };
+        ready(
+            w.flows
+                .choose_recovery_contact(&typed.token, i, &confirmation),
+        )
+        .unwrap();
+        w.clock.advance(Duration::from_secs(60));
+    }
+    // A real account's upper-case address confirms too.
+    w.confirm("OWNER@EXAMPLE.ORG", &w.email).unwrap();
+
+    // Rotating the code keys does not change made-up answers.
+    let before = ready(w.flows.start_recovery("someone.else@example.org")).unwrap();
+    let rotated = Keyring::new(2, SecretKey::from_bytes([0x66; 32]))
+        .with_retired(1, SecretKey::from_bytes([0x44; 32]))
+        .unwrap()
+        .with_recovery_secret(SecretKey::from_bytes([0x55; 32]));
+    let w2 = world_with(rotated);
+    let after = ready(w2.flows.start_recovery("someone.else@example.org")).unwrap();
+    assert_eq!(before.choices, after.choices);
 }

@@ -1,31 +1,331 @@
 //! Made-up recovery answers for identifiers no account has.
+//!
+//! An answer for an unknown identifier must look like an answer for a real
+//! account, to anyone who asks any number of times:
+//!
+//! * **The same distribution.** A made-up account has a number of verified
+//!   contacts, and kinds for them, drawn from a [`DecoyProfile`] — by default a
+//!   guess at typical accounts; an application sets it from its own statistics.
+//!   The identifier is one of the contacts, at a uniformly drawn position, as it
+//!   is for a real account that someone looks up by one of its contacts; the
+//!   others are drawn independently. If real accounts' contacts are drawn the same
+//!   way, this is exactly the distribution of a real answer given the kind of the
+//!   identifier typed.
+//! * **Stable.** Everything is derived from an HMAC of the identifier's
+//!   [identity](crate::Contact::identity) under the keyring's recovery secret
+//!   ([`Keyring::with_recovery_secret`](crate::Keyring::with_recovery_secret)),
+//!   which does not rotate with the code keys: asking again, in another case or
+//!   spelling, after a restart or a key rotation, gives the same answer.
+//! * **Masked alike.** Made-up contacts are contacts, masked by the same rules
+//!   from their identity.
 
+use sha2::{Digest, Sha256};
+
+use crate::account::Account;
 use crate::challenge::AccountId;
-use crate::contact::Contact;
+use crate::clock::Timestamp;
+use crate::contact::{Contact, ContactKind};
+use crate::hex::encode as hex;
 
 pub(crate) const DECOY_DOMAIN: &str = "recovery-decoy";
 
-/// Who answers a recovery: a real account or a decoy.
-pub(crate) struct RecoveryParty {
-    pub(crate) account: AccountId,
-    pub(crate) choices: Vec<Contact>,
-    pub(crate) decoy: bool,
+/// The shape of made-up recovery answers: how many verified contacts an account
+/// has and of which kinds. Set it from your own accounts' statistics
+/// ([`FlowSettings::with_decoy_profile`](crate::FlowSettings::with_decoy_profile))
+/// so made-up answers look like yours.
+///
+/// # Examples
+///
+/// ```
+/// use seccode::DecoyProfile;
+///
+/// // 20 % of accounts have one verified contact, 50 % two, 30 % three; 60 % of
+/// // contacts are email addresses.
+/// let profile = DecoyProfile::new(&[20, 50, 30], 60)?;
+/// assert_eq!(profile.email_percent(), 60);
+/// assert!(DecoyProfile::new(&[], 50).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DecoyProfile {
+    /// Relative weights of 1, 2, … verified contacts.
+    counts: [u16; Self::MAX_CONTACTS],
+    email_percent: u8,
+    domains: &'static [&'static str],
 }
 
-/// One or two made-up contacts, the identifier among them, chosen by the bits of
-/// a keyed HMAC of the identifier, so that asking again gives the same answer.
-pub(crate) fn decoy_choices(identifier: &Contact, tag: &[u8; 32]) -> Vec<Contact> {
-    let mut choices = vec![identifier.clone()];
-    if tag[0] & 1 == 1 {
-        // A made-up phone number ending in two HMAC-chosen digits.
-        let number = format!("+1425555{:02}{:02}", tag[1] % 100, tag[2] % 100);
-        if let Ok(phone) = Contact::phone(&number) {
-            if tag[3] & 1 == 1 {
-                choices.insert(0, phone);
-            } else {
-                choices.push(phone);
+impl DecoyProfile {
+    /// The most contacts a made-up account has.
+    pub const MAX_CONTACTS: usize = 8;
+
+    /// Mail domains of made-up email addresses by default.
+    pub const DOMAINS: &'static [&'static str] = &[
+        "gmail.com",
+        "outlook.com",
+        "hotmail.com",
+        "yahoo.com",
+        "icloud.com",
+    ];
+
+    /// A profile: `counts[i]` is the relative weight of accounts with `i + 1`
+    /// verified contacts; `email_percent` the share of contacts that are email
+    /// addresses.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) unless 1 to 8 weights,
+    /// not all zero, and `email_percent` at most 100.
+    pub fn new(counts: &[u16], email_percent: u8) -> crate::Result<Self> {
+        let invalid = |reason| crate::Error::InvalidInput {
+            field: "decoy profile",
+            reason,
+        };
+        if counts.is_empty() || counts.len() > Self::MAX_CONTACTS {
+            return Err(invalid("give 1 to 8 weights"));
+        }
+        if counts.iter().all(|&w| w == 0) {
+            return Err(invalid("the weights must not all be zero"));
+        }
+        if email_percent > 100 {
+            return Err(invalid("email_percent is at most 100"));
+        }
+        let mut weights = [0; Self::MAX_CONTACTS];
+        weights[..counts.len()].copy_from_slice(counts);
+        Ok(Self {
+            counts: weights,
+            email_percent,
+            domains: Self::DOMAINS,
+        })
+    }
+
+    /// The same profile with made-up email addresses at these domains (lower-case
+    /// ASCII, e.g. your users' most common providers).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty list or a
+    /// domain that is not lower-case ASCII letters, digits, dots and dashes.
+    pub fn with_domains(mut self, domains: &'static [&'static str]) -> crate::Result<Self> {
+        let ok = |d: &&str| {
+            !d.is_empty()
+                && d.contains('.')
+                && d.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        };
+        if domains.is_empty() || !domains.iter().all(ok) {
+            return Err(crate::Error::InvalidInput {
+                field: "decoy profile",
+                reason: "domains must be lower-case ASCII names",
+            });
+        }
+        self.domains = domains;
+        Ok(self)
+    }
+
+    /// The share of contacts that are email addresses, in percent.
+    pub fn email_percent(&self) -> u8 {
+        self.email_percent
+    }
+
+    /// The weight of accounts with `n` verified contacts.
+    pub fn weight(&self, n: usize) -> u16 {
+        n.checked_sub(1)
+            .and_then(|i| self.counts.get(i))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The mail domains of made-up addresses.
+    pub fn domains(&self) -> &'static [&'static str] {
+        self.domains
+    }
+}
+
+impl Default for DecoyProfile {
+    /// 30 % of accounts with one verified contact, 45 % with two, 20 % with three,
+    /// 5 % with four; half of the contacts email addresses.
+    fn default() -> Self {
+        Self {
+            counts: [30, 45, 20, 5, 0, 0, 0, 0],
+            email_percent: 50,
+            domains: Self::DOMAINS,
+        }
+    }
+}
+
+/// A deterministic stream of numbers from a 32-byte seed: SHA-256 of the seed and
+/// a block counter. Fixed here, not a library RNG, so that made-up answers never
+/// change with a dependency's version.
+pub(crate) struct Stream {
+    seed: [u8; 32],
+    block: [u8; 32],
+    counter: u32,
+    used: usize,
+}
+
+impl Stream {
+    pub(crate) fn new(seed: [u8; 32]) -> Self {
+        Self {
+            seed,
+            block: [0; 32],
+            counter: 0,
+            used: 32,
+        }
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        if self.used + 8 > 32 {
+            let mut h = Sha256::new();
+            h.update(self.seed);
+            h.update(self.counter.to_be_bytes());
+            self.block = h.finalize().into();
+            self.counter += 1;
+            self.used = 0;
+        }
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(&self.block[self.used..self.used + 8]);
+        self.used += 8;
+        u64::from_le_bytes(bytes)
+    }
+
+    /// A number in `0..n` (multiply-shift; the bias, below `n / 2^64`, does not
+    /// matter for made-up answers).
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
+        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
+    }
+
+    /// An index drawn by `weights`.
+    pub(crate) fn weighted(&mut self, weights: &[u16]) -> usize {
+        let total: u64 = weights.iter().map(|&w| u64::from(w)).sum();
+        let mut pick = self.below(total.max(1));
+        for (i, &w) in weights.iter().enumerate() {
+            if pick < u64::from(w) {
+                return i;
+            }
+            pick -= u64::from(w);
+        }
+        0
+    }
+}
+
+/// A made-up email address: a local part of 4 to 12 letters and digits (2 or 3 in
+/// one case out of ten) at one of the profile's domains.
+pub(crate) fn made_up_email(stream: &mut Stream, profile: &DecoyProfile) -> Option<Contact> {
+    const SYMBOLS: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let len = if stream.below(10) == 0 {
+        2 + stream.below(2)
+    } else {
+        4 + stream.below(9)
+    };
+    let mut address: String = (0..len)
+        .map(|i| {
+            // Local parts start with a letter.
+            let n = if i == 0 { 26 } else { 36 };
+            char::from(SYMBOLS[stream.below(n) as usize])
+        })
+        .collect();
+    address.push('@');
+    address.push_str(profile.domains[stream.below(profile.domains.len() as u64) as usize]);
+    Contact::from_stored(&address).ok()
+}
+
+/// A made-up phone number with `like`'s country calling code and length, or a
+/// North American one.
+pub(crate) fn made_up_phone(stream: &mut Stream, like: Option<&Contact>) -> Option<Contact> {
+    let (prefix, digits) = match like.map(Contact::identity) {
+        // Keep the country code; draw every digit after it.
+        Some(e164) => {
+            let code_len = like
+                .and_then(Contact::calling_code)
+                .map_or(1, |c| c.to_string().len());
+            (&e164[..=code_len], e164.len() - 1 - code_len)
+        }
+        None => ("+1", 10),
+    };
+    let mut number = String::from(prefix);
+    for i in 0..digits {
+        // A national number does not start with 0.
+        let d = if i == 0 {
+            1 + stream.below(9)
+        } else {
+            stream.below(10)
+        };
+        number.push(char::from(b'0' + d as u8));
+    }
+    Contact::from_stored(&number).ok()
+}
+
+/// The made-up account that answers a recovery for an identifier no account has:
+/// its id (`decoy:` and 32 hex digits of the seed, which no application id
+/// collides with by chance) and its verified contacts, the identifier among them.
+pub(crate) fn decoy_account(
+    identifier: &Contact,
+    seed: &[u8; 32],
+    profile: &DecoyProfile,
+    now: Timestamp,
+) -> Account {
+    let mut stream = Stream::new(*seed);
+    let count = stream.weighted(&profile.counts) + 1;
+    let position = stream.below(count as u64) as usize;
+    let phone_like = (identifier.kind() == ContactKind::Phone).then_some(identifier);
+    let id = AccountId::new(format!("decoy:{}", hex(&seed[..16])))
+        .expect("38 bytes is a valid account id");
+    let mut account = Account::new(id);
+    for i in 0..count {
+        let contact = if i == position {
+            Some(identifier.clone())
+        } else if stream.below(100) < u64::from(profile.email_percent) {
+            made_up_email(&mut stream, profile)
+        } else {
+            made_up_phone(&mut stream, phone_like)
+        };
+        // Made-up contacts are built in stored form and always read back; one equal
+        // to a contact already drawn (vanishingly rare) is skipped.
+        if let Some(contact) = contact
+            && account.verified_entry(&contact).is_none()
+        {
+            account = account
+                .with_verified_contact(contact, now)
+                .expect("a contact the account does not have yet");
+        }
+    }
+    account
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: Timestamp = Timestamp::from_unix_millis(1_700_000_000_000);
+
+    #[test]
+    fn decoys_are_deterministic_and_contain_the_identifier() {
+        let profile = DecoyProfile::default();
+        let id = Contact::parse("+44 7400 123456").unwrap();
+        for seed in 0u8..200 {
+            let a = decoy_account(&id, &[seed; 32], &profile, T0);
+            let b = decoy_account(&id, &[seed; 32], &profile, T0);
+            assert_eq!(a, b);
+            let n = a.verified().count();
+            assert!((1..=4).contains(&n), "{n}");
+            assert!(a.verified_entry(&id).is_some());
+            for c in a.verified() {
+                if c.contact.kind() == ContactKind::Phone {
+                    assert!(c.contact.identity().starts_with("+44"));
+                    assert_eq!(c.contact.identity().len(), id.identity().len());
+                }
             }
         }
     }
-    choices
+
+    #[test]
+    fn weighted_draws_follow_the_weights() {
+        let mut s = Stream::new([1; 32]);
+        let mut seen = [0u32; 3];
+        for _ in 0..30_000 {
+            seen[s.weighted(&[1, 2, 0])] += 1;
+        }
+        assert_eq!(seen[2], 0);
+        assert!((9_000..11_000).contains(&seen[0]), "{seen:?}");
+    }
 }

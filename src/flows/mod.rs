@@ -86,6 +86,7 @@ use crate::policy::Purpose;
 use crate::service::SecurityCodes;
 use crate::store::{AccountStore, ChallengeStore};
 
+pub use decoys::DecoyProfile;
 pub use hold::HoldView;
 pub use recovery::{Confirmation, RecoveryChoice, RecoveryStart, Ticket};
 
@@ -97,6 +98,7 @@ pub struct FlowSettings {
     proof_lifetime: Duration,
     ticket_lifetime: Duration,
     recovery_lifetime: Duration,
+    decoy_profile: DecoyProfile,
 }
 
 impl Default for FlowSettings {
@@ -107,6 +109,7 @@ impl Default for FlowSettings {
             proof_lifetime: Duration::from_secs(10 * 60),
             ticket_lifetime: Duration::from_secs(15 * 60),
             recovery_lifetime: Duration::from_secs(30 * 60),
+            decoy_profile: DecoyProfile::default(),
         }
     }
 }
@@ -144,6 +147,13 @@ impl FlowSettings {
     #[must_use]
     pub fn with_recovery_lifetime(mut self, lifetime: Duration) -> Self {
         self.recovery_lifetime = lifetime;
+        self
+    }
+
+    /// The shape of made-up recovery answers (default: [`DecoyProfile::default`]).
+    #[must_use]
+    pub fn with_decoy_profile(mut self, profile: DecoyProfile) -> Self {
+        self.decoy_profile = profile;
         self
     }
 

@@ -11,7 +11,7 @@ use crate::counter::{Counter, CounterKey};
 use crate::error::{Error, RateLimit, Result};
 use crate::events::{Event, Events};
 use crate::flows::AccountSecurity;
-use crate::flows::decoys::{DECOY_DOMAIN, RecoveryParty, decoy_choices};
+use crate::flows::decoys::{DECOY_DOMAIN, decoy_account};
 use crate::hex::{decode as unhex, encode as hex};
 use crate::policy::Purpose;
 use crate::service::Sent;
@@ -50,8 +50,8 @@ pub struct RecoveryChoice {
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RecoveryStart {
-    /// A signed, expiring token for the next step. It carries the identifier the
-    /// person typed (hex-encoded, so it round-trips through a form field) and is
+    /// A signed, expiring token for the next step. It carries the identifier's
+    /// identity (hex-encoded, so it round-trips through a form field) and is
     /// meant for that person's browser only; `Debug` leaves it out.
     pub token: String,
     /// Where a code can go.
@@ -86,6 +86,13 @@ impl fmt::Debug for Ticket {
 
 const TOKEN_DOMAIN: &str = "recovery-token";
 
+/// Who answers a recovery: a real account or a made-up one.
+struct RecoveryParty {
+    account: AccountId,
+    choices: Vec<Contact>,
+    decoy: bool,
+}
+
 impl<A, S, C, K, E> AccountSecurity<A, S, C, K, E>
 where
     A: AccountStore,
@@ -106,10 +113,10 @@ where
         let identifier = Contact::parse(identifier)?;
         let now = self.codes.now();
         let party = self.recovery_choices(&identifier).await?;
-        let account = (!party.decoy).then(|| party.account.clone());
-        self.codes
-            .events()
-            .emit(&Event::RecoveryStarted { account });
+        let account = party.account.clone();
+        self.codes.events().emit(&Event::RecoveryStarted {
+            account: (!party.decoy).then_some(account),
+        });
         let choices = party
             .choices
             .iter()
@@ -131,36 +138,34 @@ where
     }
 
     /// Who answers for `identifier`: its account and the account's verified
-    /// contacts, or a decoy account id and made-up contacts.
+    /// contacts, or a made-up account (see [`crate::flows::DecoyProfile`]).
     ///
-    /// Both branches compute the identifier's keyed HMAC and build the made-up
-    /// list, so that they cost about the same (`cargo bench --bench recovery`).
+    /// One path for both, differing only in data: derive the made-up account,
+    /// look the identifier up, read an account (the found one, or the made-up id,
+    /// which no store holds, and whose miss costs what a hit costs), list the
+    /// verified contacts of the account read or the made-up one.
     async fn recovery_choices(&self, identifier: &Contact) -> Result<RecoveryParty> {
-        let tag = self
+        let seed = self
             .codes
             .keyring()
-            .tag(DECOY_DOMAIN, identifier.identity().as_bytes());
-        let made_up = decoy_choices(identifier, &tag);
-        let decoy_account = AccountId::new(format!("decoy:{}", hex(&tag[4..20])))?;
-        // An unknown identifier still reads an account (the decoy's, which does
-        // not exist), as the known one does.
+            .recovery_tag(DECOY_DOMAIN, identifier.identity().as_bytes());
+        let made_up = decoy_account(
+            identifier,
+            &seed,
+            &self.settings.decoy_profile,
+            self.codes.now(),
+        );
         let found = self.accounts.find_verified(identifier).await?;
-        let account = self
-            .accounts
-            .get(found.as_ref().unwrap_or(&decoy_account))
-            .await?;
-        if let (Some(id), Some(account)) = (found, account) {
-            drop((made_up, decoy_account));
-            return Ok(RecoveryParty {
-                account: id,
-                choices: account.verified().map(|i| i.contact.clone()).collect(),
-                decoy: false,
-            });
-        }
+        let known = found.is_some();
+        // The id to read: a copy of the store's answer or of the made-up id.
+        let lookup = found.as_ref().unwrap_or(made_up.id()).clone();
+        let stored = self.accounts.get(&lookup).await?.filter(|_| known);
+        let decoy = stored.is_none();
+        let account = stored.unwrap_or(made_up);
         Ok(RecoveryParty {
-            account: decoy_account,
-            choices: made_up,
-            decoy: true,
+            account: account.id().clone(),
+            choices: account.verified().map(|i| i.contact.clone()).collect(),
+            decoy,
         })
     }
 
@@ -168,7 +173,7 @@ where
         let body = format!(
             "v1.{}.{}",
             expires_at.as_unix_millis(),
-            hex(identifier.expose().as_bytes())
+            hex(identifier.identity().as_bytes())
         );
         let tag = self.codes.keyring().tag(TOKEN_DOMAIN, body.as_bytes());
         format!("{body}.{}", hex(&tag[..16]))

@@ -489,18 +489,33 @@ fn update_counter_in<R>(
 
 // ----- accounts -------------------------------------------------------------------
 
+/// Reads one account. **A miss costs what a hit costs**: account recovery reads a
+/// made-up id for unknown identifiers and must take the time reading a real
+/// account takes (see [`crate::flows`]). So the first query returns the account
+/// with the smallest id at or after `id` (wrapping to the first), which is `id`
+/// itself on a hit and a stand-in on a miss; the same queries then read that
+/// account's rows, whether or not it has a recovery window or a hold, and a
+/// stand-in is thrown away.
 fn load_account(conn: &Connection, id: &AccountId) -> Result<Option<Account>, Error> {
-    let head: Option<(i64, Option<i64>, Option<i64>)> = conn
-        .query_row(
-            "SELECT next_info_id, recovered_at, hold_until FROM accounts WHERE id = ?1",
-            [id.as_str()],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    let head: Option<(String, i64, Option<i64>, Option<i64>)> = conn
+        .prepare_cached(
+            "SELECT * FROM (SELECT id, next_info_id, recovered_at, hold_until FROM accounts \
+             WHERE id >= ?1 ORDER BY id LIMIT 1) UNION ALL SELECT * FROM (SELECT id, \
+             next_info_id, recovered_at, hold_until FROM accounts ORDER BY id LIMIT 1) LIMIT 1",
         )
-        .optional()
+        .and_then(|mut stmt| {
+            stmt.query_row([id.as_str()], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .optional()
+        })
         .map_err(db)?;
-    let Some((next_info_id, recovered_at, hold_until)) = head else {
-        return Ok(None);
-    };
+    let read = head
+        .as_ref()
+        .map_or(id.as_str(), |h| h.0.as_str())
+        .to_owned();
+    let head = head.filter(|h| h.0 == id.as_str());
+    let id_read = read.as_str();
     let mut stmt = conn
         .prepare_cached(
             "SELECT id, contact, verified, added_at, verified_at, replaces FROM security_info \
@@ -508,7 +523,7 @@ fn load_account(conn: &Connection, id: &AccountId) -> Result<Option<Account>, Er
         )
         .map_err(db)?;
     let rows = stmt
-        .query_map([id.as_str()], |r| {
+        .query_map([id_read], |r| {
             Ok((
                 r.get::<_, u32>(0)?,
                 r.get::<_, String>(1)?,
@@ -542,7 +557,7 @@ fn load_account(conn: &Connection, id: &AccountId) -> Result<Option<Account>, Er
             )
             .map_err(db)?;
         let rows = stmt
-            .query_map(params![id.as_str(), role], |r| r.get::<_, String>(0))
+            .query_map(params![id_read, role], |r| r.get::<_, String>(0))
             .map_err(db)?;
         rows.map(|c| Contact::from_stored(&c.map_err(db)?).map_err(Error::from))
             .collect()
@@ -551,7 +566,7 @@ fn load_account(conn: &Connection, id: &AccountId) -> Result<Option<Account>, Er
         .prepare_cached("SELECT digest, expires_at FROM tickets WHERE account = ?1")
         .map_err(db)?;
     let tickets = stmt
-        .query_map([id.as_str()], |r| {
+        .query_map([id_read], |r| {
             Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
         })
         .map_err(db)?
@@ -563,24 +578,22 @@ fn load_account(conn: &Connection, id: &AccountId) -> Result<Option<Account>, Er
             })
         })
         .collect::<Result<Vec<_>, Error>>()?;
+    let (recovered_originals, hold_originals) = (originals("recovered")?, originals("hold")?);
+    let Some((_, next_info_id, recovered_at, hold_until)) = head else {
+        return Ok(None);
+    };
     Ok(Some(Account::from_parts(AccountParts {
         id: id.clone(),
         info,
         next_info_id: u32::try_from(next_info_id).map_err(|_| corrupt("account"))?,
-        recovered: match recovered_at {
-            Some(at) => Some(Recovered {
-                at: ts(at),
-                originals: originals("recovered")?,
-            }),
-            None => None,
-        },
-        hold: match hold_until {
-            Some(until) => Some(Hold {
-                until: ts(until),
-                originals: originals("hold")?,
-            }),
-            None => None,
-        },
+        recovered: recovered_at.map(|at| Recovered {
+            at: ts(at),
+            originals: recovered_originals,
+        }),
+        hold: hold_until.map(|until| Hold {
+            until: ts(until),
+            originals: hold_originals,
+        }),
         tickets,
     })))
 }
@@ -803,15 +816,22 @@ impl AccountStore for SqliteStore {
 
     async fn find_verified(&self, contact: &Contact) -> Result<Option<AccountId>, Error> {
         let lookup = contact.identity().to_owned();
+        // A miss costs what a hit costs (see `load_account`): read the first row
+        // at or after the identity, and keep it only if it is the identity's.
         self.call(move |conn| {
-            let owner: Option<String> = conn
-                .query_row(
-                    "SELECT account FROM verified_contacts WHERE lookup = ?1",
-                    [lookup],
-                    |r| r.get(0),
+            let row: Option<(String, String)> = conn
+                .prepare_cached(
+                    "SELECT * FROM (SELECT lookup, account FROM verified_contacts \
+                     WHERE lookup >= ?1 ORDER BY lookup LIMIT 1) UNION ALL SELECT * FROM \
+                     (SELECT lookup, account FROM verified_contacts ORDER BY lookup LIMIT 1) \
+                     LIMIT 1",
                 )
-                .optional()
+                .and_then(|mut stmt| {
+                    stmt.query_row([&lookup], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .optional()
+                })
                 .map_err(db)?;
+            let owner = row.and_then(|(found, owner)| (found == lookup).then_some(owner));
             owner.map(AccountId::new).transpose().map_err(Error::from)
         })
         .await
