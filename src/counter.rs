@@ -201,10 +201,17 @@ impl Counter {
             self.window_start = now;
         }
         self.count += 1;
-        self.blocked_until = if self.count >= cap {
-            now + limits.account_lockout()
+        let wait = if self.count >= cap {
+            limits.account_lockout()
         } else {
-            now + limits.failure_delay(self.count)
+            limits.failure_delay(self.count)
+        };
+        // No wait leaves nothing blocked: another process whose clock runs a
+        // little behind must not read a wait that was never imposed.
+        self.blocked_until = if wait.is_zero() {
+            Timestamp::UNIX_EPOCH
+        } else {
+            now + wait
         };
         self.expires_at = now + limits.account_lockout();
         Ok(())

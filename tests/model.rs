@@ -149,7 +149,7 @@ impl Model {
         } else if f.count > FREE_FAILURES {
             now + Duration::from_secs(1 << (f.count - FREE_FAILURES - 1)).min(MAX_DELAY)
         } else {
-            now
+            Timestamp::UNIX_EPOCH
         };
         f.forget_at = now + LOCKOUT;
         Ok(())

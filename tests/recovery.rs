@@ -45,10 +45,13 @@ fn world() -> World {
 }
 
 fn world_with(keyring: Keyring) -> World {
+    world_in(keyring, MemoryChallengeStore::new())
+}
+
+fn world_in(keyring: Keyring, store: MemoryChallengeStore) -> World {
     let outbox = Arc::new(Outbox::new());
     let clock = Arc::new(ManualClock::new(T0));
-    let codes = SecurityCodes::new(MemoryChallengeStore::new(), outbox.clone(), keyring)
-        .with_clock(clock.clone());
+    let codes = SecurityCodes::new(store, outbox.clone(), keyring).with_clock(clock.clone());
     let flows = AccountSecurity::new(codes, MemoryAccountStore::new());
     let id = AccountId::new("owner").unwrap();
     let email = Contact::email("owner@example.org").unwrap();
@@ -456,4 +459,53 @@ fn finding_1_case_rotation_and_confirmation_do_not_tell_unknown_identifiers() {
     let w2 = world_with(rotated);
     let after = ready(w2.flows.start_recovery("someone.else@example.org")).unwrap();
     assert_eq!(before.choices, after.choices);
+}
+
+// ----- finding 5: unauthenticated requests cannot crowd out real users -------------------
+
+#[test]
+fn finding_5_decoys_and_counters_are_bounded_and_give_way_to_real_users() {
+    let w = world_in(keyring(), MemoryChallengeStore::with_capacity(6_400));
+    let store = w.flows.codes().store();
+    // 20 000 recoveries of unknown identifiers, each confirmed: 20 000 decoys.
+    for i in 0..20_000 {
+        let unknown = format!("nobody{i:05}@example.net");
+        let start = ready(w.flows.start_recovery(&unknown)).unwrap();
+        let mask = Contact::email(&unknown).unwrap().masked();
+        let index = start
+            .choices
+            .iter()
+            .position(|c| c.contact == mask)
+            .unwrap();
+        ready(
+            w.flows
+                .choose_recovery_contact(&start.token, index, &unknown),
+        )
+        .unwrap();
+    }
+    assert!(store.len() <= 6_400, "{}", store.len());
+    // Every legitimate start still succeeds.
+    for i in 0..1_000 {
+        let account = AccountId::new(format!("user-{i}")).unwrap();
+        let to = Contact::email(&format!("user{i:04}@example.org")).unwrap();
+        ready(
+            w.flows
+                .codes()
+                .start(&account, seccode::Purpose::IdentityCheck, &to),
+        )
+        .unwrap();
+    }
+    // Wrong confirmations on 30 000 fresh identifiers: the counters stay bounded.
+    for i in 0..30_000 {
+        let unknown = format!("wrong{i:05}@example.net");
+        let start = ready(w.flows.start_recovery(&unknown)).unwrap();
+        let e = ready(
+            w.flows
+                .choose_recovery_contact(&start.token, 0, "x@example.net"),
+        );
+        assert!(matches!(e, Err(Error::ContactProofFailed)), "{e:?}");
+    }
+    assert!(store.counter_len() <= 6_400, "{}", store.counter_len());
+    // The owner's own recovery still works.
+    w.confirm(w.email.expose(), &w.email).unwrap();
 }

@@ -2,7 +2,7 @@
 
 use std::cmp::Reverse;
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Mutex, MutexGuard};
@@ -17,8 +17,22 @@ use crate::store::{ChallengeStore, Counted};
 ///
 /// * **Atomic** per record: each update runs under its shard's mutex.
 /// * **Sharded** 64 ways by challenge id, so threads rarely wait for each other.
-/// * **Bounded**: an insert into a full shard first sweeps it, then fails with
-///   [`Error::Store`] rather than grow (default: 1 048 576 challenges).
+/// * **Bounded**, and fair to real users: challenges and counters each have a
+///   capacity (default: 1 048 576 of each). An insert into a full shard first
+///   sweeps it; then a new challenge evicts the oldest *decoy* (see
+///   [`crate::flows`]: the made-up challenges of unknown recovery identifiers), and
+///   a new counter the least recently updated counter that blocks nothing (no
+///   delay or lockout running); only then does it fail with [`Error::Store`].
+///   So unauthenticated requests can fill the store with decoys and counters but
+///   not keep a real user from starting a challenge, and a running lockout is
+///   never forgotten. The price: flooding the store with fresh counters resets
+///   idle ones, so an attacker who stops between floods gets the free failures of
+///   a budget again — at most `free_failures` (10) guesses per `capacity` (about
+///   a million) requests.
+/// * **Memory it can be made to hold** (measured on x86-64 by
+///   `cargo bench --bench memory`): about 250 bytes a challenge, about 100 a
+///   counter, so at most about 350 MB at the default capacities, whatever an
+///   attacker sends.
 /// * **Expiring**: each shard files its challenges by the minute their retention
 ///   ends ([`Challenge::retain_until`] rounded up to a whole minute); a sweep
 ///   (run by [`ChallengeStore::sweep`] and by inserts into a full shard) takes
@@ -42,6 +56,10 @@ pub struct MemoryChallengeStore {
     counters: Box<[Mutex<CounterShard>]>,
     shard_capacity: usize,
 }
+
+/// How many of a full counter shard's least recently updated records are looked
+/// at for one that blocks nothing before an insert is refused.
+const EVICTION_SCAN: usize = 32;
 
 const SHARDS: usize = 64;
 
@@ -74,6 +92,8 @@ struct Shard {
     /// Map keys of the challenges whose retention ends in each minute: 8 bytes a
     /// challenge, where a heap of (deadline, key) pairs would take 16.
     expiry: BTreeMap<u64, Vec<u64>>,
+    /// Map keys of decoy challenges, oldest first (some may be gone already).
+    decoys: VecDeque<u64>,
 }
 
 const MINUTE_MS: u64 = 60_000;
@@ -118,9 +138,48 @@ impl Shard {
         }
         removed
     }
+
+    /// Removes the oldest decoy still held; whether there was one.
+    fn evict_decoy(&mut self) -> bool {
+        while let Some(key) = self.decoys.pop_front() {
+            if self.challenges.get(&key).is_some_and(|c| c.is_decoy()) {
+                self.challenges.remove(&key);
+                return true;
+            }
+        }
+        false
+    }
 }
 
 impl CounterShard {
+    /// Makes room for one more counter in a full shard: expired ones go first,
+    /// then the least recently updated one that blocks nothing at `now`.
+    fn make_room(&mut self, capacity: usize, now: Timestamp) -> bool {
+        if self.counters.len() < capacity {
+            return true;
+        }
+        self.sweep(now);
+        let mut kept = Vec::new();
+        let mut room = self.counters.len() < capacity;
+        while !room && kept.len() < EVICTION_SCAN {
+            let Some(Reverse((at, key))) = self.expiry.pop() else {
+                break;
+            };
+            match self.counters.get(&key) {
+                // A stale entry (the counter was updated since): requeue it.
+                Some(c) if c.expires_at != at => kept.push(Reverse((c.expires_at, key))),
+                Some(c) if c.blocked_for(now).is_some() => kept.push(Reverse((at, key))),
+                Some(_) => {
+                    self.counters.remove(&key);
+                    room = true;
+                }
+                None => {}
+            }
+        }
+        self.expiry.extend(kept);
+        room
+    }
+
     fn sweep(&mut self, now: Timestamp) -> usize {
         let mut removed = 0;
         while self
@@ -188,9 +247,18 @@ impl MemoryChallengeStore {
         let mut shard = lock(&self.shards[shard]);
         if shard.challenges.len() >= self.shard_capacity {
             shard.sweep(now);
-            if shard.challenges.len() >= self.shard_capacity {
+            if shard.challenges.len() >= self.shard_capacity && !shard.evict_decoy() {
                 return Err(Error::store("memory store is full"));
             }
+        }
+        if challenge.is_decoy() {
+            if shard.decoys.len() >= 2 * self.shard_capacity {
+                let Shard {
+                    challenges, decoys, ..
+                } = &mut *shard;
+                decoys.retain(|k| challenges.get(k).is_some_and(|c| c.is_decoy()));
+            }
+            shard.decoys.push_back(key);
         }
         let deadline = challenge.retain_until();
         match shard.challenges.entry(key) {
@@ -214,27 +282,33 @@ impl MemoryChallengeStore {
         (challenge.id() == id).then(|| f(challenge))
     }
 
-    fn update_counter_now<R>(&self, key: &CounterKey, mut f: impl FnMut(&mut Counter) -> R) -> R {
+    /// Updates one counter; a new one needs room (see the type's docs).
+    fn update_counter_now<R>(
+        &self,
+        key: &CounterKey,
+        now: Timestamp,
+        mut f: impl FnMut(&mut Counter) -> R,
+    ) -> Result<R, Error> {
         let mut shard = lock(self.counter_shard(key));
         let shard = &mut *shard;
-        match shard.counters.entry(*key) {
-            Entry::Occupied(mut slot) => {
-                let out = f(slot.get_mut());
-                if slot.get().is_empty() {
-                    slot.remove();
-                }
-                out
+        if let Some(counter) = shard.counters.get_mut(key) {
+            let out = f(counter);
+            if counter.is_empty() {
+                shard.counters.remove(key);
             }
-            Entry::Vacant(slot) => {
-                let mut counter = Counter::default();
-                let out = f(&mut counter);
-                if !counter.is_empty() {
-                    shard.expiry.push(Reverse((counter.expires_at, *key)));
-                    slot.insert(counter);
-                }
-                out
-            }
+            return Ok(out);
         }
+        let mut counter = Counter::default();
+        let out = f(&mut counter);
+        if !counter.is_empty() {
+            if !shard.make_room(self.shard_capacity, now) {
+                // Nothing counted: the caller must not act as if it had been.
+                return Err(Error::store("memory store is full"));
+            }
+            shard.expiry.push(Reverse((counter.expires_at, *key)));
+            shard.counters.insert(*key, counter);
+        }
+        Ok(out)
     }
 }
 
@@ -270,17 +344,12 @@ impl ChallengeStore for MemoryChallengeStore {
         Ok(self.update_now(id, f))
     }
 
-    async fn update_counter<R, F>(
-        &self,
-        key: &CounterKey,
-        _now: Timestamp,
-        f: F,
-    ) -> Result<R, Error>
+    async fn update_counter<R, F>(&self, key: &CounterKey, now: Timestamp, f: F) -> Result<R, Error>
     where
         F: FnMut(&mut Counter) -> R + Send + 'static,
         R: Send + 'static,
     {
-        Ok(self.update_counter_now(key, f))
+        self.update_counter_now(key, now, f)
     }
 
     async fn get_counter(&self, key: &CounterKey) -> Result<Option<Counter>, Error> {
@@ -293,7 +362,7 @@ impl ChallengeStore for MemoryChallengeStore {
     async fn update_and_count<V, E, R, F, G>(
         &self,
         id: &ChallengeId,
-        _now: Timestamp,
+        now: Timestamp,
         mut f: F,
         mut g: G,
     ) -> Result<Counted<V, R, E>, Error>
@@ -311,7 +380,7 @@ impl ChallengeStore for MemoryChallengeStore {
         };
         Ok(Some(match f(challenge) {
             Err(e) => Err(e),
-            Ok((value, counter)) => Ok((value, self.update_counter_now(&counter, &mut g))),
+            Ok((value, counter)) => Ok((value, self.update_counter_now(&counter, now, &mut g)?)),
         }))
     }
 
@@ -421,13 +490,17 @@ mod tests {
     fn counters_expire_and_empty_ones_vanish() {
         let store = MemoryChallengeStore::new();
         let key = CounterKey::account_failures(&AccountId::new("a").unwrap());
-        store.update_counter_now(&key, |c| {
-            c.count = 1;
-            c.expires_at = T0;
-        });
+        store
+            .update_counter_now(&key, T0, |c| {
+                c.count = 1;
+                c.expires_at = T0;
+            })
+            .unwrap();
         assert_eq!(store.counter_len(), 1);
         // Touched: it moves its deadline; the sweep requeues it.
-        store.update_counter_now(&key, |c| c.expires_at = T0 + Duration::from_secs(10));
+        store
+            .update_counter_now(&key, T0, |c| c.expires_at = T0 + Duration::from_secs(10))
+            .unwrap();
         assert_eq!(
             store
                 .counters
@@ -444,7 +517,83 @@ mod tests {
                 .sum::<usize>(),
             1
         );
-        store.update_counter_now(&key, |c| c.count = 0);
+        store.update_counter_now(&key, T0, |c| c.count = 0).unwrap();
         assert_eq!(store.counter_len(), 0, "an empty counter is not stored");
+    }
+
+    #[test]
+    fn a_full_store_evicts_decoys_before_refusing_real_challenges() {
+        let store = MemoryChallengeStore::with_capacity(64); // one per shard
+        let mut rng = StdRng::seed_from_u64(5);
+        for _ in 0..500 {
+            let _ = store.insert_now(challenge(&mut rng, T0).into_decoy(), T0);
+        }
+        assert_eq!(store.len(), 64, "decoys replace decoys");
+        // Real challenges find room, each at the expense of a decoy, until every
+        // shard holds a real one.
+        let real = |store: &MemoryChallengeStore| -> usize {
+            store
+                .shards
+                .iter()
+                .map(|s| {
+                    lock(s)
+                        .challenges
+                        .values()
+                        .filter(|c| !c.is_decoy())
+                        .count()
+                })
+                .sum()
+        };
+        for _ in 0..10_000 {
+            if real(&store) == 64 {
+                break;
+            }
+            let _ = store.insert_now(challenge(&mut rng, T0), T0);
+        }
+        assert_eq!(real(&store), 64);
+        assert_eq!(store.len(), 64);
+        // Now full of real challenges: a decoy and a real one are both refused.
+        assert!(
+            store
+                .insert_now(challenge(&mut rng, T0).into_decoy(), T0)
+                .is_err()
+        );
+        assert!(store.insert_now(challenge(&mut rng, T0), T0).is_err());
+    }
+
+    #[test]
+    fn a_full_counter_table_evicts_idle_counters_never_blocked_ones() {
+        let store = MemoryChallengeStore::with_capacity(64); // 1 counter per shard
+        let key = |i: u32| CounterKey::account_failures(&AccountId::new(i.to_string()).unwrap());
+        let hour = Duration::from_secs(3600);
+        // A counter with a lockout running, then a flood of fresh ones.
+        let locked = key(0);
+        store
+            .update_counter_now(&locked, T0, |c| {
+                c.count = 100;
+                c.blocked_until = T0 + hour;
+                c.expires_at = T0 + hour;
+            })
+            .unwrap();
+        let mut refused = 0;
+        for i in 1..10_000 {
+            let r = store.update_counter_now(&key(i), T0, |c| {
+                c.count = 1;
+                c.expires_at = T0 + hour;
+            });
+            refused += usize::from(r.is_err());
+        }
+        assert!(store.counter_len() <= 64);
+        let kept = lock(store.counter_shard(&locked))
+            .counters
+            .get(&locked)
+            .copied();
+        assert_eq!(
+            kept.map(|c| c.count),
+            Some(100),
+            "a lockout is never forgotten"
+        );
+        // Only the locked counter's shard refuses newcomers.
+        assert!(refused > 0 && refused < 10_000 / 32, "{refused}");
     }
 }
