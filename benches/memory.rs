@@ -1,6 +1,7 @@
-//! Bytes per pending challenge in the memory store at one million challenges,
-//! measured as the growth of the process's resident set (so allocator overhead,
-//! hash-table slack and the expiry index are all counted).
+//! Bytes per pending challenge and per counter in the memory store at one million
+//! of each, measured as the growth of the process's resident set (so allocator
+//! overhead, hash-table slack and the expiry indexes are all counted). Together
+//! they bound what unauthenticated requests can make the store hold.
 //!
 //! Run: `cargo bench --bench memory`
 
@@ -9,8 +10,8 @@ mod support;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use seccode::{
-    AccountId, Challenge, ChallengeStore, Contact, MemoryChallengeStore, Policy, Purpose, SendKind,
-    Timestamp,
+    AccountId, Challenge, ChallengeStore, Contact, CounterKey, Limits, MemoryChallengeStore,
+    Policy, Purpose, SendKind, Timestamp,
 };
 
 use support::ready;
@@ -56,4 +57,19 @@ fn main() {
         "memory/string_bytes_per_challenge: {:.1} (account id + address)",
         string_bytes as f64 / N as f64
     );
+
+    // One failure on each of a million recovery identifiers: a million counters.
+    let limits = Limits::default();
+    let base = rss().unwrap_or(after);
+    for i in 0..N {
+        let identifier = Contact::email(&format!("nobody{i:06}@example.com")).expect("valid");
+        let key = CounterKey::recovery_confirmations(&identifier);
+        ready(store.update_counter(&key, T0, move |c| c.count_failure(&limits, T0)))
+            .expect("room for a counter")
+            .expect("not blocked");
+    }
+    assert_eq!(store.counter_len(), N);
+    let grown = rss().unwrap_or(base).saturating_sub(base);
+    println!("memory/counters: {N}");
+    println!("memory/bytes_per_counter: {:.1}", grown as f64 / N as f64);
 }
