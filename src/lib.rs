@@ -35,10 +35,20 @@
 //! * **Single use** (ASVS 2.7.3, RFC 6238 §5.2): a challenge approves at most once,
 //!   also under concurrent verifies — the store's atomic update decides.
 //! * **Bounded guessing**: attempts are counted *before* the code is compared; at
-//!   most `max_attempts` (default 5, as Twilio Verify) per challenge, and at most
-//!   100 consecutive failures per account across challenges (NIST SP 800-63B
-//!   §5.2.2). New codes and resends never reset a count (NIST SP 800-63B rev. 4).
+//!   most `max_attempts` (default 5, as Twilio Verify) per challenge, and per
+//!   failure budget (an account's signed-in checks, its recovery codes, each
+//!   recovery identifier's confirmations) 10 free failures, then waits doubling
+//!   up to 15 minutes and at most 100 before a 1-hour lockout (NIST SP 800-63B
+//!   §5.2.2, RFC 4226 §7.3). New codes and resends never reset a count (NIST SP
+//!   800-63B rev. 4). Malformed input counts nothing: it can match no code.
 //!   [`Config::guess_bound`] reports the resulting success bound.
+//! * **One identity per contact**: case, Unicode forms, IDNA and phone spellings
+//!   of one mailbox or number are one contact in every lookup, counter and
+//!   confirmation ([`contact`]).
+//! * **Recovery that cannot be told apart or turned on the owner**: unknown
+//!   identifiers get made-up answers of the same distribution through the same
+//!   path; recovery failures never block the signed-in owner; the replacement
+//!   hold's originals cannot be replaced by a later recovery ([`flows`], [`hold`]).
 //! * **Expiry**: 10 minutes by default (NIST SP 800-63B, ASVS 2.7.2).
 //! * **Bound to purpose, account and destination**: a code verifies only for what
 //!   it was issued for; a successful check yields a [`Proof`] with no public
@@ -59,8 +69,8 @@
 //!
 //! # Layers
 //!
-//! The core ([`code`], [`keys`], [`contact`], [`policy`], [`challenge`], [`counter`],
-//! [`account`]) is pure and synchronous: time is an argument. [`store`] and
+//! The core ([`ids`], [`code`], [`keys`], [`contact`], [`policy`], [`challenge`],
+//! [`counter`], [`hold`], [`account`]) is pure and synchronous: time is an argument. [`store`] and
 //! [`channel`] are the ports, small async traits; [`SecurityCodes`] and
 //! [`AccountSecurity`] drive them. [`events`] reports what happened.
 //!

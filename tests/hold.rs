@@ -12,7 +12,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 use seccode::{
     Account, AccountId, AccountSecurity, AccountStore, Contact, Error, HoldState, Keyring,
-    ManualClock, MemoryAccountStore, MemoryChallengeStore, Outbox, Proof, SecretKey, SecurityCodes,
+    ManualClock, MemoryAccountStore, MemoryChallengeStore, Outbox, Proof, SecretKey,
     SecurityInfoId, Timestamp,
 };
 
@@ -34,12 +34,8 @@ struct World {
 }
 
 fn world() -> World {
-    let outbox = Arc::new(Outbox::new());
-    let clock = Arc::new(ManualClock::new(T0));
     let keyring = Keyring::new(1, SecretKey::from_bytes([0x33; 32]));
-    let codes = SecurityCodes::new(MemoryChallengeStore::new(), outbox.clone(), keyring)
-        .with_clock(clock.clone());
-    let flows = AccountSecurity::new(codes, MemoryAccountStore::new());
+    let (flows, outbox, clock) = common::memory_flows(keyring, MemoryChallengeStore::new());
     let id = AccountId::new("owner").unwrap();
     let v = Contact::email("owner@example.org").unwrap();
     let account = Account::new(id.clone())

@@ -26,12 +26,8 @@ type Flows =
 
 /// Flows over memory stores, and an account `owner` with `contacts` verified.
 fn flows_with(contacts: &[&str]) -> (Flows, Arc<Outbox>, Arc<ManualClock>, AccountId) {
-    let outbox = Arc::new(Outbox::new());
-    let clock = Arc::new(ManualClock::new(T0));
     let keyring = Keyring::new(1, SecretKey::from_bytes([0x1d; 32]));
-    let codes = SecurityCodes::new(MemoryChallengeStore::new(), outbox.clone(), keyring)
-        .with_clock(clock.clone());
-    let flows = AccountSecurity::new(codes, MemoryAccountStore::new());
+    let (flows, outbox, clock) = common::memory_flows(keyring, MemoryChallengeStore::new());
     let id = AccountId::new("owner").unwrap();
     let mut account = Account::new(id.clone());
     for c in contacts {

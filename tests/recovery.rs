@@ -49,10 +49,7 @@ fn world_with(keyring: Keyring) -> World {
 }
 
 fn world_in(keyring: Keyring, store: MemoryChallengeStore) -> World {
-    let outbox = Arc::new(Outbox::new());
-    let clock = Arc::new(ManualClock::new(T0));
-    let codes = SecurityCodes::new(store, outbox.clone(), keyring).with_clock(clock.clone());
-    let flows = AccountSecurity::new(codes, MemoryAccountStore::new());
+    let (flows, outbox, clock) = common::memory_flows(keyring, store);
     let id = AccountId::new("owner").unwrap();
     let email = Contact::email("owner@example.org").unwrap();
     let phone = Contact::phone("+44 7400 123456").unwrap();
@@ -508,4 +505,154 @@ fn finding_5_decoys_and_counters_are_bounded_and_give_way_to_real_users() {
     assert!(store.counter_len() <= 6_400, "{}", store.counter_len());
     // The owner's own recovery still works.
     w.confirm(w.email.expose(), &w.email).unwrap();
+}
+
+// ----- finding 3: the same reads and writes ----------------------------------------------
+
+/// The store calls a step made, by name and in order; what they carried is left out.
+#[derive(Default)]
+struct Calls(std::sync::Mutex<Vec<&'static str>>);
+
+impl Calls {
+    fn log(&self, call: &'static str) {
+        self.0.lock().unwrap().push(call);
+    }
+
+    fn take(&self) -> Vec<&'static str> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+/// A store that records which of its methods run, then does what `S` does.
+struct Recording<S> {
+    inner: S,
+    calls: Arc<Calls>,
+}
+
+impl<S: AccountStore> AccountStore for Recording<S> {
+    async fn create(&self, account: Account) -> seccode::Result<()> {
+        self.calls.log("accounts.create");
+        self.inner.create(account).await
+    }
+
+    async fn get(&self, id: &AccountId) -> seccode::Result<Option<Account>> {
+        self.calls.log("accounts.get");
+        self.inner.get(id).await
+    }
+
+    async fn find_verified(&self, contact: &Contact) -> seccode::Result<Option<AccountId>> {
+        self.calls.log("accounts.find_verified");
+        self.inner.find_verified(contact).await
+    }
+
+    async fn update<R, F>(&self, id: &AccountId, f: F) -> seccode::Result<Option<R>>
+    where
+        F: FnMut(&mut Account) -> seccode::Result<R> + Send + 'static,
+        R: Send + 'static,
+    {
+        self.calls.log("accounts.update");
+        self.inner.update(id, f).await
+    }
+}
+
+impl<S: seccode::ChallengeStore> seccode::ChallengeStore for Recording<S> {
+    async fn insert(&self, c: seccode::Challenge, now: seccode::Timestamp) -> seccode::Result<()> {
+        self.calls.log("challenges.insert");
+        self.inner.insert(c, now).await
+    }
+
+    async fn get(&self, id: &seccode::ChallengeId) -> seccode::Result<Option<seccode::Challenge>> {
+        self.calls.log("challenges.get");
+        self.inner.get(id).await
+    }
+
+    async fn update<R, F>(&self, id: &seccode::ChallengeId, f: F) -> seccode::Result<Option<R>>
+    where
+        F: FnMut(&mut seccode::Challenge) -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.calls.log("challenges.update");
+        self.inner.update(id, f).await
+    }
+
+    async fn update_counter<R, F>(
+        &self,
+        key: &seccode::CounterKey,
+        now: seccode::Timestamp,
+        f: F,
+    ) -> seccode::Result<R>
+    where
+        F: FnMut(&mut seccode::Counter) -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.calls.log(match key.kind() {
+            seccode::CounterKind::AccountFailures => "counter.account_failures",
+            seccode::CounterKind::DestinationSends => "counter.destination_sends",
+            seccode::CounterKind::RecoveryFailures => "counter.recovery_failures",
+            _ => "counter.recovery_confirmations",
+        });
+        self.inner.update_counter(key, now, f).await
+    }
+
+    async fn get_counter(
+        &self,
+        key: &seccode::CounterKey,
+    ) -> seccode::Result<Option<seccode::Counter>> {
+        self.calls.log("counter.get");
+        self.inner.get_counter(key).await
+    }
+
+    async fn sweep(&self, now: seccode::Timestamp) -> seccode::Result<usize> {
+        self.inner.sweep(now).await
+    }
+}
+
+#[test]
+fn finding_3_known_and_unknown_identifiers_make_the_same_store_calls() {
+    let calls = Arc::new(Calls::default());
+    let outbox = Arc::new(Outbox::new());
+    let codes = SecurityCodes::new(
+        Recording {
+            inner: MemoryChallengeStore::new(),
+            calls: calls.clone(),
+        },
+        outbox.clone(),
+        keyring(),
+    )
+    .with_clock(Arc::new(ManualClock::new(T0)));
+    let flows = AccountSecurity::new(
+        codes,
+        Recording {
+            inner: MemoryAccountStore::new(),
+            calls: calls.clone(),
+        },
+    );
+    let known = Contact::email("known@example.org").unwrap();
+    let account = Account::new(AccountId::new("k").unwrap())
+        .with_verified_contact(known.clone(), T0)
+        .unwrap();
+    ready(flows.accounts().create(account)).unwrap();
+    let unknown = Contact::email("other@example.org").unwrap();
+
+    let steps = |c: &Contact| -> Vec<Vec<&'static str>> {
+        calls.take();
+        let start = ready(flows.start_recovery(c.expose())).unwrap();
+        let i = start
+            .choices
+            .iter()
+            .position(|x| x.contact == c.masked())
+            .unwrap();
+        let started = calls.take();
+        let _ = ready(flows.choose_recovery_contact(&start.token, i, "wrong@example.org"));
+        let wrong = calls.take();
+        ready(flows.choose_recovery_contact(&start.token, i, c.expose())).unwrap();
+        let right = calls.take();
+        vec![started, wrong, right]
+    };
+    let (k, u) = (steps(&known), steps(&unknown));
+    assert_eq!(k, u);
+    assert_eq!(k[0], ["accounts.find_verified", "accounts.get"]);
+    // Nothing was delivered for the unknown identifier; a code was for the known.
+    assert_eq!(outbox.messages_to(&unknown).len(), 0);
+    assert_eq!(outbox.messages_to(&known).len(), 1);
 }

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use seccode::{
-    Keyring, ManualClock, MemoryChallengeStore, Outbox, SecretKey, SecurityCodes, Timestamp,
+    AccountSecurity, Keyring, ManualClock, MemoryAccountStore, MemoryChallengeStore, Outbox,
+    SecretKey, SecurityCodes, Timestamp,
 };
 
 /// 2023-11-14T22:13:20Z: a fixed start for every manual clock.
@@ -33,6 +34,25 @@ pub fn memory_service() -> (MemoryCodes, Arc<Outbox>, Arc<ManualClock>) {
     let codes = SecurityCodes::new(MemoryChallengeStore::new(), outbox.clone(), keyring)
         .with_clock(clock.clone());
     (codes, outbox, clock)
+}
+
+pub type MemoryFlows =
+    AccountSecurity<MemoryAccountStore, MemoryChallengeStore, Arc<Outbox>, Arc<ManualClock>>;
+
+/// The account flows on memory stores (`challenges` for codes and counters), an
+/// outbox and a manual clock at [`T0`].
+pub fn memory_flows(
+    keyring: Keyring,
+    challenges: MemoryChallengeStore,
+) -> (MemoryFlows, Arc<Outbox>, Arc<ManualClock>) {
+    let outbox = Arc::new(Outbox::new());
+    let clock = Arc::new(ManualClock::new(T0));
+    let codes = SecurityCodes::new(challenges, outbox.clone(), keyring).with_clock(clock.clone());
+    (
+        AccountSecurity::new(codes, MemoryAccountStore::new()),
+        outbox,
+        clock,
+    )
 }
 
 /// A code of the same format that differs from `code` in its first digit.
