@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use crate::clock::Timestamp;
 use crate::contact::Contact;
-use crate::error::{Error, RateLimit};
+use crate::error::Error;
 use crate::ids::AccountId;
 use crate::policy::{Limits, Purpose};
 
@@ -29,6 +29,13 @@ pub enum CounterKind {
     /// recovery page, per identifier identity, for known and unknown identifiers
     /// alike: they link no identifier to another.
     RecoveryConfirmations,
+    /// Messages sent for one account, to any destination.
+    AccountSends,
+    /// SMS and calls to numbers of one country calling code (SMS pumping runs
+    /// through premium prefixes).
+    CallingCodeSends,
+    /// Messages sent by the whole service.
+    GlobalSends,
 }
 
 impl CounterKind {
@@ -39,6 +46,9 @@ impl CounterKind {
             CounterKind::DestinationSends => "destination_sends",
             CounterKind::RecoveryFailures => "recovery_failures",
             CounterKind::RecoveryConfirmations => "recovery_confirmations",
+            CounterKind::AccountSends => "account_sends",
+            CounterKind::CallingCodeSends => "calling_code_sends",
+            CounterKind::GlobalSends => "global_sends",
         }
     }
 }
@@ -87,6 +97,21 @@ impl CounterKey {
     /// The key of the confirmation budget of a recovery identifier.
     pub fn recovery_confirmations(identifier: &Contact) -> Self {
         Self::new(CounterKind::RecoveryConfirmations, identifier.identity())
+    }
+
+    /// The key of an account's send counter.
+    pub fn account_sends(account: &AccountId) -> Self {
+        Self::new(CounterKind::AccountSends, account.as_str())
+    }
+
+    /// The key of a country calling code's send counter (`44` for `+44…`).
+    pub fn calling_code_sends(calling_code: u16) -> Self {
+        Self::new(CounterKind::CallingCodeSends, &calling_code.to_string())
+    }
+
+    /// The key of the service-wide send counter.
+    pub fn global_sends() -> Self {
+        Self::new(CounterKind::GlobalSends, "")
     }
 
     /// The key of a destination's send counter.
@@ -155,14 +180,20 @@ impl Counter {
         *self == Counter::default()
     }
 
-    /// Counts one message to a destination within a fixed window.
+    /// Counts one message against the send budget `key` names (see
+    /// [`Limits::send_cap`]), within a fixed window.
     ///
     /// # Errors
     ///
-    /// [`Error::RateLimited`] with [`RateLimit::DestinationSends`] when the window's
+    /// [`Error::RateLimited`] with the budget's [`RateLimit`] when the window's
     /// sends are used up; nothing is counted then.
-    pub fn count_send(&mut self, limits: &Limits, now: Timestamp) -> Result<(), Error> {
-        let window = limits.destination_window();
+    pub fn count_send(
+        &mut self,
+        kind: CounterKind,
+        limits: &Limits,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        let (cap, window, limit) = limits.send_cap(kind);
         if self.count == 0 || now >= self.window_start + window {
             *self = Counter {
                 window_start: now,
@@ -170,9 +201,9 @@ impl Counter {
             };
         }
         let window_end = self.window_start + window;
-        if self.count >= limits.destination_sends() {
+        if self.count >= cap {
             return Err(Error::RateLimited {
-                limit: RateLimit::DestinationSends,
+                limit,
                 retry_after: window_end.saturating_since(now),
             });
         }
@@ -241,14 +272,17 @@ mod tests {
             .build()
             .unwrap();
         let mut c = Counter::default();
-        c.count_send(&limits, T0).unwrap();
-        c.count_send(&limits, T0 + Duration::from_secs(10)).unwrap();
+        let d = CounterKind::DestinationSends;
+        c.count_send(d, &limits, T0).unwrap();
+        c.count_send(d, &limits, T0 + Duration::from_secs(10))
+            .unwrap();
         let err = c
-            .count_send(&limits, T0 + Duration::from_secs(20))
+            .count_send(d, &limits, T0 + Duration::from_secs(20))
             .unwrap_err();
         assert_eq!(err.retry_after(), Some(Duration::from_secs(40)));
         assert_eq!(c.count, 2);
-        c.count_send(&limits, T0 + Duration::from_secs(60)).unwrap();
+        c.count_send(d, &limits, T0 + Duration::from_secs(60))
+            .unwrap();
         assert_eq!(c.count, 1);
     }
 

@@ -148,6 +148,12 @@ pub enum RateLimit {
     /// or confirmations of one identifier. The same words whether or not an
     /// account has the identifier.
     RecoveryFailures,
+    /// Codes sent for one account within the window.
+    AccountSends,
+    /// SMS and calls to one country calling code within the window.
+    CallingCodeSends,
+    /// Codes sent by the whole service within the window.
+    GlobalSends,
 }
 
 impl fmt::Display for RateLimit {
@@ -157,6 +163,9 @@ impl fmt::Display for RateLimit {
             RateLimit::DestinationSends => "too many codes were sent to this destination",
             RateLimit::AccountFailures => "too many failed attempts on this account",
             RateLimit::RecoveryFailures => "too many failed attempts",
+            RateLimit::AccountSends => "too many codes were sent for this account",
+            RateLimit::CallingCodeSends => "too many codes were sent to this country",
+            RateLimit::GlobalSends => "too many codes are being sent; try again later",
         })
     }
 }
@@ -238,8 +247,8 @@ pub enum PolicyError {
     /// A window or lockout must be between 1 second and 30 days.
     #[error("limit windows must be between 1 second and 30 days")]
     Window,
-    /// The per-destination send cap must be at least 1.
-    #[error("destination send cap must be at least 1")]
+    /// Every send cap must be at least 1.
+    #[error("send caps must be at least 1")]
     DestinationSends,
 }
 

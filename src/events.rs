@@ -11,6 +11,7 @@ use std::time::Duration;
 use crate::challenge::{AccountId, ChallengeId};
 use crate::clock::Timestamp;
 use crate::contact::MaskedContact;
+use crate::error::RateLimit;
 use crate::policy::Purpose;
 
 /// Something the service did.
@@ -111,6 +112,8 @@ pub enum Event {
     RateLimited {
         /// The account, when known.
         account: Option<AccountId>,
+        /// Which limit.
+        limit: RateLimit,
         /// How long until the request can succeed.
         retry_after: Duration,
     },

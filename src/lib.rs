@@ -113,7 +113,10 @@ pub use challenge::{
     AccountId, Attempt, Challenge, ChallengeId, ChallengeParts, Expected, Proof, Rejection,
     SendKind, Status, Verification,
 };
-pub use channel::{ConsoleChannel, DeliveryChannel, Message, MessageKind, Outbox};
+pub use channel::{
+    ByKind, ConsoleChannel, DeliveryChannel, DeliveryError, Fallback, Message, MessageKind, Outbox,
+    SmsEncoding, SmsSegments, Templates, Texts, sms_segments,
+};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use code::{Alphabet, Code, CodeFormat, Malformed};
 pub use contact::{Contact, ContactKind, MaskedContact, PhoneType};

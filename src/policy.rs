@@ -12,12 +12,14 @@
 //! | resend cooldown | 30 s | common practice: long enough to stop mail bombing, short enough for a lost SMS |
 //! | consecutive failures per account (signed-in checks; recovery has its own budgets) | 10 free, then delays doubling from 1 s to 15 min; at 100, a 1 h lockout | NIST SP 800-63B §5.2.2 (≤ 100, increasing waits); OWASP ASVS 2.2.1; RFC 4226 §7.3 |
 //! | sends per destination | 10 per hour | against SMS pumping and mail bombing (Twilio Fraud Guard) |
+//! | sends per account / per country calling code / in all | 20 / 1 000 / 100 000 per hour | against SMS pumping (one account, many numbers; premium prefixes) |
 
 use std::fmt;
 use std::time::Duration;
 
 use crate::code::CodeFormat;
-use crate::error::PolicyError;
+use crate::counter::CounterKind;
+use crate::error::{PolicyError, RateLimit};
 
 /// Why a code is sent. A code verifies only for the purpose it was issued for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -282,6 +284,10 @@ pub struct Limits {
     max_failure_delay: Duration,
     destination_sends: u32,
     destination_window: Duration,
+    account_sends: u32,
+    calling_code_sends: u32,
+    global_sends: u32,
+    send_window: Duration,
 }
 
 impl Limits {
@@ -335,6 +341,50 @@ impl Limits {
         self.destination_window
     }
 
+    /// Messages per account per [`Limits::send_window`], to all its destinations.
+    pub const fn account_sends(&self) -> u32 {
+        self.account_sends
+    }
+
+    /// SMS and calls per country calling code per [`Limits::send_window`].
+    pub const fn calling_code_sends(&self) -> u32 {
+        self.calling_code_sends
+    }
+
+    /// Messages of the whole service per [`Limits::send_window`].
+    pub const fn global_sends(&self) -> u32 {
+        self.global_sends
+    }
+
+    /// The window of the account, calling-code and global send caps.
+    pub const fn send_window(&self) -> Duration {
+        self.send_window
+    }
+
+    /// The cap, window and refusal of the send budget of `kind`.
+    pub(crate) fn send_cap(&self, kind: CounterKind) -> (u32, Duration, RateLimit) {
+        match kind {
+            CounterKind::AccountSends => (
+                self.account_sends,
+                self.send_window,
+                RateLimit::AccountSends,
+            ),
+            CounterKind::CallingCodeSends => (
+                self.calling_code_sends,
+                self.send_window,
+                RateLimit::CallingCodeSends,
+            ),
+            CounterKind::GlobalSends => {
+                (self.global_sends, self.send_window, RateLimit::GlobalSends)
+            }
+            _ => (
+                self.destination_sends,
+                self.destination_window,
+                RateLimit::DestinationSends,
+            ),
+        }
+    }
+
     /// An upper bound on the failures one budget allows in any 24 hours: what an
     /// attacker failing as fast as the waits allow gets from a fresh count, plus
     /// one cap for a day that starts in the middle of a run.
@@ -364,6 +414,10 @@ impl Default for Limits {
             max_failure_delay: Duration::from_secs(15 * 60),
             destination_sends: 10,
             destination_window: Duration::from_secs(3600),
+            account_sends: 20,
+            calling_code_sends: 1_000,
+            global_sends: 100_000,
+            send_window: Duration::from_secs(3600),
         }
     }
 }
@@ -401,6 +455,24 @@ impl LimitsBuilder {
         self
     }
 
+    /// Messages per account, SMS and calls per country calling code, and messages
+    /// of the whole service, per `window` (default: 20, 1 000 and 100 000 per hour).
+    /// Size them from your traffic: the global cap stops a pumping attack from
+    /// running up the bill, at the price of refusing everyone once it is reached.
+    pub fn send_caps(
+        mut self,
+        account: u32,
+        calling_code: u32,
+        global: u32,
+        window: Duration,
+    ) -> Self {
+        self.0.account_sends = account;
+        self.0.calling_code_sends = calling_code;
+        self.0.global_sends = global;
+        self.0.send_window = window;
+        self
+    }
+
     /// Checks and returns the limits.
     ///
     /// # Errors
@@ -411,11 +483,18 @@ impl LimitsBuilder {
         if !(1..=100).contains(&l.account_failure_cap) {
             return Err(PolicyError::AccountFailureCap);
         }
-        if l.destination_sends == 0 {
+        if [
+            l.destination_sends,
+            l.account_sends,
+            l.calling_code_sends,
+            l.global_sends,
+        ]
+        .contains(&0)
+        {
             return Err(PolicyError::DestinationSends);
         }
         let ok = |d: Duration| d >= Duration::from_secs(1) && d <= Duration::from_secs(30 * 86400);
-        if !ok(l.account_lockout) || !ok(l.destination_window) {
+        if !ok(l.account_lockout) || !ok(l.destination_window) || !ok(l.send_window) {
             return Err(PolicyError::Window);
         }
         Ok(l)

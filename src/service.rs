@@ -6,7 +6,7 @@ use std::fmt;
 use crate::challenge::{
     AccountId, Challenge, ChallengeId, Expected, SendKind, Status, Verification,
 };
-use crate::channel::{DeliveryChannel, Message};
+use crate::channel::{DeliveryChannel, Message, Templates};
 use crate::clock::{Clock, SystemClock, Timestamp};
 use crate::contact::{Contact, MaskedContact};
 use crate::counter::{Counter, CounterKey, CounterKind};
@@ -56,6 +56,7 @@ pub struct SecurityCodes<S, C, K = SystemClock, E = NoEvents> {
     keyring: Keyring,
     config: Config,
     events: E,
+    templates: Templates,
 }
 
 /// What the person is told after a code was sent.
@@ -99,6 +100,7 @@ impl<S, C> SecurityCodes<S, C, SystemClock, NoEvents> {
             keyring,
             config: Config::default(),
             events: NoEvents,
+            templates: Templates::builtin(),
         }
     }
 }
@@ -113,6 +115,20 @@ impl<S, C, K, E> SecurityCodes<S, C, K, E> {
             keyring: self.keyring,
             config: self.config,
             events: self.events,
+            templates: self.templates,
+        }
+    }
+
+    /// The same service delivering through `channel`.
+    pub fn with_channel<C2>(self, channel: C2) -> SecurityCodes<S, C2, K, E> {
+        SecurityCodes {
+            store: self.store,
+            channel,
+            clock: self.clock,
+            keyring: self.keyring,
+            config: self.config,
+            events: self.events,
+            templates: self.templates,
         }
     }
 
@@ -125,7 +141,21 @@ impl<S, C, K, E> SecurityCodes<S, C, K, E> {
             keyring: self.keyring,
             config: self.config,
             events,
+            templates: self.templates,
         }
+    }
+
+    /// The same service rendering messages from `templates` (see
+    /// [`Templates`]: locales, overrides, WebOTP and Android SMS lines).
+    #[must_use]
+    pub fn with_templates(mut self, templates: Templates) -> Self {
+        self.templates = templates;
+        self
+    }
+
+    /// The message templates.
+    pub fn templates(&self) -> &Templates {
+        &self.templates
     }
 
     /// The event sink.
@@ -179,7 +209,26 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
         purpose: Purpose,
         destination: &Contact,
     ) -> Result<Sent> {
-        self.start_challenge(account, purpose, destination, false)
+        let locale = self.templates.default_locale();
+        self.start_challenge(account, purpose, destination, &locale, false)
+            .await
+    }
+
+    /// As [`SecurityCodes::start`], with the message in `locale` (a BCP 47 tag
+    /// such as `pt-BR`, e.g. from the request's `Accept-Language`; unknown ones
+    /// fall back as [`Templates`] describes).
+    ///
+    /// # Errors
+    ///
+    /// As [`SecurityCodes::start`].
+    pub async fn start_in(
+        &self,
+        account: &AccountId,
+        purpose: Purpose,
+        destination: &Contact,
+        locale: &str,
+    ) -> Result<Sent> {
+        self.start_challenge(account, purpose, destination, locale, false)
             .await
     }
 
@@ -193,7 +242,8 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
         purpose: Purpose,
         destination: &Contact,
     ) -> Result<Sent> {
-        self.start_challenge(account, purpose, destination, true)
+        let locale = self.templates.default_locale();
+        self.start_challenge(account, purpose, destination, &locale, true)
             .await
     }
 
@@ -202,11 +252,12 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
         account: &AccountId,
         purpose: Purpose,
         destination: &Contact,
+        locale: &str,
         decoy: bool,
     ) -> Result<Sent> {
         let now = self.clock.now();
         self.refuse_locked_account(account, purpose, now).await?;
-        self.count_destination_send(destination, now).await?;
+        self.count_sends(account, destination, now).await?;
         let policy = self.config.policy(purpose);
         let mut challenge = Challenge::issue(
             account.clone(),
@@ -224,7 +275,15 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
         let code = challenge.code(&self.keyring)?;
         let sent = Sent::of(&challenge);
         self.store.insert(challenge, now).await?;
-        let message = Message::code(destination.clone(), purpose, code, policy.lifetime());
+        let message = Message::from_templates(
+            &self.templates,
+            locale,
+            destination.clone(),
+            purpose,
+            code,
+            policy.lifetime(),
+        )?
+        .with_deadline(sent.expires_at);
         if decoy {
             return Ok(sent);
         }
@@ -269,7 +328,17 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
     /// [`Error::RateLimited`] within the cooldown or past the destination's cap;
     /// [`Error::SendLimitReached`]; [`Error::Delivery`]; [`Error::Store`].
     pub async fn resend(&self, id: &ChallengeId) -> Result<Sent> {
-        self.send_again(id, SendKind::Resend).await
+        let locale = self.templates.default_locale();
+        self.send_again(id, SendKind::Resend, &locale).await
+    }
+
+    /// As [`SecurityCodes::resend`], with the message in `locale`.
+    ///
+    /// # Errors
+    ///
+    /// As [`SecurityCodes::resend`].
+    pub async fn resend_in(&self, id: &ChallengeId, locale: &str) -> Result<Sent> {
+        self.send_again(id, SendKind::Resend, locale).await
     }
 
     /// Sends a new code: earlier codes of this challenge stop verifying. Attempts
@@ -280,16 +349,26 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
     ///
     /// As [`SecurityCodes::resend`].
     pub async fn new_code(&self, id: &ChallengeId) -> Result<Sent> {
-        self.send_again(id, SendKind::NewCode).await
+        let locale = self.templates.default_locale();
+        self.send_again(id, SendKind::NewCode, &locale).await
     }
 
-    async fn send_again(&self, id: &ChallengeId, kind: SendKind) -> Result<Sent> {
+    /// As [`SecurityCodes::new_code`], with the message in `locale`.
+    ///
+    /// # Errors
+    ///
+    /// As [`SecurityCodes::resend`].
+    pub async fn new_code_in(&self, id: &ChallengeId, locale: &str) -> Result<Sent> {
+        self.send_again(id, SendKind::NewCode, locale).await
+    }
+
+    async fn send_again(&self, id: &ChallengeId, kind: SendKind, locale: &str) -> Result<Sent> {
         let now = self.clock.now();
         // Check the challenge's own limits on a snapshot first, so that a refused
         // resend does not use up the destination's window.
         let snapshot = self.store.get(id).await?.ok_or(Error::ChallengeNotFound)?;
         snapshot.clone().record_send(kind, now)?;
-        self.count_destination_send(snapshot.destination(), now)
+        self.count_sends(snapshot.account(), snapshot.destination(), now)
             .await?;
         let challenge = self
             .store
@@ -302,12 +381,15 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
             return Ok(sent);
         }
         let lifetime = challenge.expires_at().saturating_since(now);
-        let message = Message::code(
+        let message = Message::from_templates(
+            &self.templates,
+            locale,
             challenge.destination().clone(),
             challenge.purpose(),
             code,
             lifetime,
-        );
+        )?
+        .with_deadline(challenge.expires_at());
         self.channel
             .deliver(&message)
             .await
@@ -528,13 +610,42 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
         }
     }
 
-    async fn count_destination_send(&self, destination: &Contact, now: Timestamp) -> Result<()> {
+    /// Counts one message against every send budget it falls under, narrowest
+    /// first — destination, account, country calling code (phones), the whole
+    /// service — so that a refused send spends nothing of the broader budgets.
+    async fn count_sends(
+        &self,
+        account: &AccountId,
+        destination: &Contact,
+        now: Timestamp,
+    ) -> Result<()> {
         let limits = *self.config.limits();
-        self.store
-            .update_counter(&CounterKey::destination_sends(destination), now, move |c| {
-                c.count_send(&limits, now)
-            })
-            .await?
+        let mut keys = vec![
+            CounterKey::destination_sends(destination),
+            CounterKey::account_sends(account),
+        ];
+        if let Some(code) = destination.calling_code() {
+            keys.push(CounterKey::calling_code_sends(code));
+        }
+        keys.push(CounterKey::global_sends());
+        for key in keys {
+            let kind = key.kind();
+            let counted = self
+                .store
+                .update_counter(&key, now, move |c| c.count_send(kind, &limits, now))
+                .await?;
+            if let Err(e) = counted {
+                if let Error::RateLimited { limit, retry_after } = &e {
+                    self.events.emit(&Event::RateLimited {
+                        account: Some(account.clone()),
+                        limit: *limit,
+                        retry_after: *retry_after,
+                    });
+                }
+                return Err(e);
+            }
+        }
+        Ok(())
     }
 }
 

@@ -131,12 +131,14 @@ fn racing_right_codes_approve_exactly_once() {
 /// with the default throttle.
 #[test]
 fn account_cap_holds_under_concurrency() {
-    let no_waits = Limits::builder()
+    let hour = std::time::Duration::from_secs(3600);
+    let many_sends = || Limits::builder().send_caps(100, 100, 100, hour);
+    let no_waits = many_sends()
         .throttle(100, std::time::Duration::from_secs(1))
         .build()
         .unwrap();
     assert_eq!(wrong_guesses_evaluated(no_waits), 100);
-    assert_eq!(wrong_guesses_evaluated(Limits::default()), 11);
+    assert_eq!(wrong_guesses_evaluated(many_sends().build().unwrap()), 11);
 }
 
 fn wrong_guesses_evaluated(limits: Limits) -> usize {

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use zeroize::Zeroizing;
 
+use crate::clock::Timestamp;
 use crate::code::Code;
 use crate::contact::{Contact, ContactKind};
 use crate::error::BoxError;
@@ -15,9 +16,13 @@ use crate::policy::Purpose;
 
 mod console;
 mod outbox;
+mod route;
+pub mod templates;
 
 pub use console::ConsoleChannel;
 pub use outbox::Outbox;
+pub use route::{ByKind, Fallback};
+pub use templates::{SmsEncoding, SmsSegments, Templates, Texts, sms_segments};
 
 /// Sends messages: an SMS gateway, an email service, a queue.
 ///
@@ -42,6 +47,56 @@ impl<C: DeliveryChannel + ?Sized> DeliveryChannel for Arc<C> {
     }
 }
 
+/// A delivery failure that says what a retry would do: the error channels return
+/// (boxed) so that [`Queued`](crate::Queued) and [`Fallback`] can tell a
+/// permanent refusal (a 4xx, a refused recipient: retrying cannot help) from a
+/// transient one (a 5xx, a timeout, a 429 with its `Retry-After`). Errors of other
+/// types count as transient. The reason never holds the address or the code.
+#[derive(Debug, thiserror::Error)]
+#[error("{reason}")]
+pub struct DeliveryError {
+    reason: String,
+    permanent: bool,
+    retry_after: Option<Duration>,
+}
+
+impl DeliveryError {
+    /// A refusal that retrying cannot change.
+    pub fn permanent(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+            permanent: true,
+            retry_after: None,
+        }
+    }
+
+    /// A failure that may pass.
+    pub fn transient(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+            permanent: false,
+            retry_after: None,
+        }
+    }
+
+    /// The same failure, retried no sooner than `after` (a provider's `Retry-After`).
+    #[must_use]
+    pub fn with_retry_after(mut self, after: Duration) -> Self {
+        self.retry_after = Some(after);
+        self
+    }
+
+    /// Whether retrying cannot help.
+    pub fn is_permanent(&self) -> bool {
+        self.permanent
+    }
+
+    /// How long the provider asked to wait.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+}
+
 /// What a message carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -53,7 +108,11 @@ pub enum MessageKind {
 }
 
 /// One message to one contact. `Debug` shows the masked address and never the
-/// text, which holds the code; the text is zeroized on drop.
+/// text, which holds the code; the texts are zeroized on drop.
+///
+/// A code message carries every form a channel may need, rendered from
+/// [`Templates`]: [`Message::body`] (the SMS for a phone, the plain text for an
+/// email), [`Message::html`], [`Message::voice`] and [`Message::subject`].
 #[derive(Clone)]
 pub struct Message {
     to: Contact,
@@ -61,44 +120,69 @@ pub struct Message {
     kind: MessageKind,
     subject: String,
     body: Zeroizing<String>,
+    html: Option<Zeroizing<String>>,
+    voice: Option<Zeroizing<String>>,
+    locale: String,
+    deadline: Option<Timestamp>,
     code: Option<Code>,
 }
 
 impl Message {
-    /// A code message with the default text for its purpose, e.g. "Your security
-    /// code is 402918. It expires in 10 minutes."
+    /// A code message with the shipped English text for its purpose, e.g. "Your
+    /// security code is 402918. Use it to confirm it's you. It expires in 10
+    /// minutes."
+    ///
+    /// # Panics
+    ///
+    /// Never: the shipped English templates define and render every message (the
+    /// crate's tests render them all).
     pub fn code(to: Contact, purpose: Purpose, code: Code, expires_in: Duration) -> Self {
-        let minutes = expires_in.as_secs().div_ceil(60).max(1);
-        let unit = if minutes == 1 { "minute" } else { "minutes" };
-        let what = match to.kind() {
-            ContactKind::Email => "email address",
-            ContactKind::Phone => "phone number",
+        // The shipped English templates define every message.
+        Self::from_templates(&Templates::builtin(), "en", to, purpose, code, expires_in)
+            .expect("the shipped templates render")
+    }
+
+    /// A code message rendered from `templates` in `locale`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) if a template does
+    /// not render (see [`Templates::render`]).
+    pub fn from_templates(
+        templates: &Templates,
+        locale: &str,
+        to: Contact,
+        purpose: Purpose,
+        code: Code,
+        expires_in: Duration,
+    ) -> Result<Self, crate::Error> {
+        let texts = templates.render(purpose, &to, &code, expires_in, locale)?;
+        let body = match to.kind() {
+            ContactKind::Email => texts.text(),
+            ContactKind::Phone => texts.sms(),
         };
-        let why = match purpose {
-            Purpose::AddSecurityInfo => format!(" Use it to verify this {what} for your account."),
-            Purpose::ChangePhone => {
-                " Use it to confirm that you are changing your phone number.".to_owned()
-            }
-            Purpose::Recovery => " Use it to recover your account.".to_owned(),
-            Purpose::IdentityCheck => " Use it to confirm it's you.".to_owned(),
-        };
-        let body = Zeroizing::new(format!(
-            "Your security code is {}.{why} It expires in {minutes} {unit}. \
-             If you didn't ask for it, ignore this message and don't share the code.",
-            code.expose()
-        ));
-        let subject = match purpose {
-            Purpose::Recovery => "Account recovery code",
-            _ => "Your security code",
-        };
-        Self {
-            to,
+        Ok(Self {
             purpose,
             kind: MessageKind::Code,
-            subject: subject.to_owned(),
-            body,
+            subject: texts.subject().to_owned(),
+            body: Zeroizing::new(body.to_owned()),
+            html: (to.kind() == ContactKind::Email)
+                .then(|| Zeroizing::new(texts.html().to_owned())),
+            voice: (to.kind() == ContactKind::Phone)
+                .then(|| Zeroizing::new(texts.voice().to_owned())),
+            locale: locale.to_owned(),
+            deadline: None,
             code: Some(code),
-        }
+            to,
+        })
+    }
+
+    /// The same message, to be dropped rather than sent at or after `deadline`
+    /// (a code that arrives after it expired is useless; see `Queued`).
+    #[must_use]
+    pub fn with_deadline(mut self, deadline: Timestamp) -> Self {
+        self.deadline = Some(deadline);
+        self
     }
 
     /// A notice without a code.
@@ -114,6 +198,10 @@ impl Message {
             kind: MessageKind::Notice,
             subject: subject.into(),
             body: Zeroizing::new(body.into()),
+            html: None,
+            voice: None,
+            locale: "en".to_owned(),
+            deadline: None,
             code: None,
         }
     }
@@ -138,9 +226,31 @@ impl Message {
         &self.subject
     }
 
-    /// The text, including the code. Send it; never log it.
+    /// The text, including the code: the SMS for a phone, the plain-text part
+    /// for an email. Send it; never log it.
     pub fn body(&self) -> &str {
         &self.body
+    }
+
+    /// The HTML part of a code email.
+    pub fn html(&self) -> Option<&str> {
+        self.html.as_deref().map(String::as_str)
+    }
+
+    /// What a voice call to a phone says: the code digit by digit, twice.
+    pub fn voice(&self) -> Option<&str> {
+        self.voice.as_deref().map(String::as_str)
+    }
+
+    /// The locale the texts were rendered for (as requested; the texts may come
+    /// from a fallback).
+    pub fn locale(&self) -> &str {
+        &self.locale
+    }
+
+    /// When the message stops being worth sending, if ever.
+    pub fn deadline(&self) -> Option<Timestamp> {
+        self.deadline
     }
 
     /// The code alone, for channels with their own templates (e.g. an email
@@ -157,6 +267,7 @@ impl fmt::Debug for Message {
             .field("purpose", &self.purpose)
             .field("kind", &self.kind)
             .field("subject", &self.subject)
+            .field("locale", &self.locale)
             .finish_non_exhaustive()
     }
 }
@@ -180,6 +291,12 @@ mod tests {
             m.body()
         );
         assert!(m.body().contains("It expires in 10 minutes."));
+        assert!(
+            m.html()
+                .unwrap()
+                .contains(&format!("<strong>{value}</strong>"))
+        );
+        assert_eq!(m.voice(), None);
         let debug = format!("{m:?}");
         assert!(
             !debug.contains(&value) && !debug.contains("ann@"),

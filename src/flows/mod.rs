@@ -263,6 +263,7 @@ where
             Ok(Err(retry_after)) => {
                 self.codes.events().emit(&Event::RateLimited {
                     account: Some(account.clone()),
+                    limit: RateLimit::AccountFailures,
                     retry_after,
                 });
                 Error::RateLimited {

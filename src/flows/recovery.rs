@@ -242,6 +242,7 @@ where
         {
             self.codes.events().emit(&Event::RateLimited {
                 account: (!decoy).then(|| account.clone()),
+                limit: RateLimit::RecoveryFailures,
                 retry_after,
             });
             return Err(Error::RateLimited {

@@ -413,6 +413,9 @@ fn counter_key(key: &CounterKey) -> Vec<u8> {
         CounterKind::DestinationSends => 2,
         CounterKind::RecoveryFailures => 3,
         CounterKind::RecoveryConfirmations => 4,
+        CounterKind::AccountSends => 5,
+        CounterKind::CallingCodeSends => 6,
+        CounterKind::GlobalSends => 7,
     });
     bytes.extend_from_slice(key.digest());
     bytes

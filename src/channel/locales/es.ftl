@@ -1,0 +1,38 @@
+code-expiry = { $minutes ->
+    [one] 1 minuto
+   *[other] { $minutes } minutos
+}
+
+code-why = { $purpose ->
+    [add_security_info] { $what ->
+        [email] Úsalo para verificar esta dirección de correo en tu cuenta.
+       *[phone] Úsalo para verificar este número de teléfono en tu cuenta.
+    }
+    [change_phone] Úsalo para confirmar que estás cambiando tu número de teléfono.
+    [recovery] Úsalo para recuperar tu cuenta.
+   *[identity_check] Úsalo para confirmar que eres tú.
+}
+
+code-subject = { $purpose ->
+    [recovery] Código de recuperación de la cuenta
+   *[other] Tu código de seguridad
+}
+
+code-sms = { $purpose ->
+    [recovery] Código para recuperar tu cuenta: { $code }. Caduca en { code-expiry }.
+   *[other] Tu código de seguridad: { $code }. Caduca en { code-expiry }.
+}
+
+code-email-text =
+    Tu código de seguridad es { $code }.
+
+    { code-why } Caduca en { code-expiry }.
+
+    Si no has pedido este código, ignora este mensaje y no lo compartas con nadie.
+
+code-email-html =
+    <p>Tu código de seguridad es <strong>{ $code }</strong>.</p>
+    <p>{ code-why } Caduca en { code-expiry }.</p>
+    <p>Si no has pedido este código, ignora este mensaje y no lo compartas con nadie.</p>
+
+code-voice = Tu código de seguridad es: { $spoken }. Repito: { $spoken }. Caduca en { code-expiry }.

@@ -1,0 +1,32 @@
+code-expiry = { $minutes }分
+
+code-why = { $purpose ->
+    [add_security_info] { $what ->
+        [email] このメールアドレスをアカウントに登録するために使用してください。
+       *[phone] この電話番号をアカウントに登録するために使用してください。
+    }
+    [change_phone] 電話番号の変更を確認するために使用してください。
+    [recovery] アカウントを回復するために使用してください。
+   *[identity_check] ご本人確認のために使用してください。
+}
+
+code-subject = { $purpose ->
+    [recovery] アカウント回復コード
+   *[other] セキュリティコード
+}
+
+code-sms = セキュリティコード: { $code } { code-why } 有効期限は{ code-expiry }です。
+
+code-email-text =
+    セキュリティコードは { $code } です。
+
+    { code-why } 有効期限は{ code-expiry }です。
+
+    このコードに心当たりがない場合は、このメッセージを無視し、コードを誰にも教えないでください。
+
+code-email-html =
+    <p>セキュリティコードは <strong>{ $code }</strong> です。</p>
+    <p>{ code-why } 有効期限は{ code-expiry }です。</p>
+    <p>このコードに心当たりがない場合は、このメッセージを無視し、コードを誰にも教えないでください。</p>
+
+code-voice = セキュリティコードは、{ $spoken }、です。もう一度繰り返します、{ $spoken }。有効期限は{ code-expiry }です。

@@ -1,0 +1,38 @@
+code-expiry = { $minutes ->
+    [one] 1 minuto
+   *[other] { $minutes } minutos
+}
+
+code-why = { $purpose ->
+    [add_security_info] { $what ->
+        [email] Use-o para verificar este endereço de e-mail na sua conta.
+       *[phone] Use-o para verificar este número de telefone na sua conta.
+    }
+    [change_phone] Use-o para confirmar que você está alterando seu número de telefone.
+    [recovery] Use-o para recuperar sua conta.
+   *[identity_check] Use-o para confirmar que é você.
+}
+
+code-subject = { $purpose ->
+    [recovery] Código de recuperação da conta
+   *[other] Seu código de segurança
+}
+
+code-sms = { $purpose ->
+    [recovery] Código para recuperar sua conta: { $code }. Expira em { code-expiry }.
+   *[other] Seu código de segurança: { $code }. Expira em { code-expiry }.
+}
+
+code-email-text =
+    Seu código de segurança é { $code }.
+
+    { code-why } Ele expira em { code-expiry }.
+
+    Se você não pediu este código, ignore esta mensagem e não o compartilhe com ninguém.
+
+code-email-html =
+    <p>Seu código de segurança é <strong>{ $code }</strong>.</p>
+    <p>{ code-why } Ele expira em { code-expiry }.</p>
+    <p>Se você não pediu este código, ignore esta mensagem e não o compartilhe com ninguém.</p>
+
+code-voice = Seu código de segurança é: { $spoken }. Repetindo: { $spoken }. Ele expira em { code-expiry }.

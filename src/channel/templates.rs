@@ -1,0 +1,655 @@
+//! The texts of code messages: per purpose, contact kind (SMS, email subject, text
+//! and HTML, voice) and locale, in [Fluent](https://projectfluent.org) — so plurals
+//! ("1 minute", "10 minutes") and word order are each language's own.
+//!
+//! The crate ships English, Spanish, French, German, Brazilian Portuguese and
+//! Japanese (`src/channel/locales/*.ftl`). An application overrides any message or
+//! adds a language with [`Templates::with_locale`]; a locale nobody provides falls
+//! back to its language (`pt-PT` → `pt-BR`), then to the default locale (English
+//! unless [`Templates::with_default_locale`] says otherwise), one message at a
+//! time.
+//!
+//! Messages a template file defines (see `en.ftl`): `code-subject`, `code-sms`,
+//! `code-email-text`, `code-email-html`, `code-voice`, with the variables `$code`,
+//! `$minutes`, `$purpose` (`add_security_info`, `change_phone`, `recovery`,
+//! `identity_check`), `$what` (`email` or `phone`) and `$spoken` (the code's
+//! characters one by one, for a voice call).
+//!
+//! SMS conventions: with [`Templates::with_web_otp_origin`] the SMS ends with the
+//! origin-bound line `@example.com #123456` that Safari and Chrome's WebOTP read;
+//! with [`Templates::with_android_app_hash`] it ends with the 11-character hash the
+//! Android SMS Retriever API matches. [`sms_segments`] tells how many SMS a text
+//! takes (160 GSM-7 or 70 UCS-2 characters in one).
+//!
+//! # Examples
+//!
+//! ```
+//! use std::time::Duration;
+//! use seccode::{CodeFormat, Contact, Purpose, Templates};
+//!
+//! let templates = Templates::builtin().with_web_otp_origin("example.com")?;
+//! let code = CodeFormat::default().normalize("402918")?;
+//! let phone = Contact::phone("+44 7400 123456")?;
+//! let fr = templates.render(Purpose::IdentityCheck, &phone, &code, Duration::from_secs(600), "fr-CA")?;
+//! assert!(fr.sms().starts_with("Votre code de sécurité : 402918."));
+//! assert!(fr.sms().contains("Il expire dans 10 minutes."));
+//! assert!(fr.sms().ends_with("\n\n@example.com #402918"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use fluent_bundle::concurrent::FluentBundle;
+use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
+use unic_langid::LanguageIdentifier;
+use zeroize::Zeroizing;
+
+use crate::code::Code;
+use crate::contact::{Contact, ContactKind};
+use crate::error::Error;
+use crate::policy::Purpose;
+
+/// The locales the crate ships, and their Fluent sources.
+const BUILTIN: &[(&str, &str)] = &[
+    ("en", include_str!("locales/en.ftl")),
+    ("es", include_str!("locales/es.ftl")),
+    ("fr", include_str!("locales/fr.ftl")),
+    ("de", include_str!("locales/de.ftl")),
+    ("pt-BR", include_str!("locales/pt-BR.ftl")),
+    ("ja", include_str!("locales/ja.ftl")),
+];
+
+/// The message ids every locale should define.
+pub const MESSAGE_IDS: [&str; 5] = [
+    "code-subject",
+    "code-sms",
+    "code-email-text",
+    "code-email-html",
+    "code-voice",
+];
+
+type Bundle = FluentBundle<FluentResource>;
+
+/// Fluent templates for code messages: see the [module docs](self).
+///
+/// Cheap to clone (the bundles are shared).
+#[derive(Clone)]
+pub struct Templates {
+    /// Each locale's Fluent sources, later ones overriding earlier ones.
+    sources: Vec<(LanguageIdentifier, Vec<Arc<str>>)>,
+    bundles: Arc<Vec<(LanguageIdentifier, Bundle)>>,
+    default: LanguageIdentifier,
+    origin: Option<String>,
+    app_hash: Option<String>,
+}
+
+fn invalid(field: &'static str, reason: &'static str) -> Error {
+    Error::InvalidInput { field, reason }
+}
+
+fn bundle_for(locale: &LanguageIdentifier) -> Bundle {
+    let mut bundle = FluentBundle::new_concurrent(vec![locale.clone()]);
+    // No Unicode isolation marks around placeables: they would reach SMS texts
+    // as invisible characters and push GSM-7 messages to UCS-2.
+    bundle.set_use_isolating(false);
+    bundle
+}
+
+/// One bundle per locale, each source overriding the ones before it.
+fn build(
+    sources: &[(LanguageIdentifier, Vec<Arc<str>>)],
+) -> Result<Vec<(LanguageIdentifier, Bundle)>, Error> {
+    sources
+        .iter()
+        .map(|(locale, list)| {
+            let mut bundle = bundle_for(locale);
+            for source in list {
+                bundle.add_resource_overriding(parse_resource(source)?);
+            }
+            Ok((locale.clone(), bundle))
+        })
+        .collect()
+}
+
+fn parse_resource(source: &str) -> Result<FluentResource, Error> {
+    FluentResource::try_new(source.to_owned())
+        .map_err(|_| invalid("template", "not valid Fluent syntax"))
+}
+
+impl Templates {
+    /// The shipped texts, in the locales of the module docs, English by default.
+    ///
+    /// # Panics
+    ///
+    /// Never: the shipped templates are parsed by the crate's tests.
+    pub fn builtin() -> Self {
+        static BUILTIN_TEMPLATES: OnceLock<Templates> = OnceLock::new();
+        BUILTIN_TEMPLATES
+            .get_or_init(|| {
+                let sources: Vec<(LanguageIdentifier, Vec<Arc<str>>)> = BUILTIN
+                    .iter()
+                    .map(|(tag, source)| {
+                        let locale = tag.parse().expect("the shipped locale tags parse");
+                        (locale, vec![Arc::from(*source)])
+                    })
+                    .collect();
+                Templates {
+                    bundles: Arc::new(build(&sources).expect("the shipped templates parse")),
+                    sources,
+                    default: "en".parse().expect("en parses"),
+                    origin: None,
+                    app_hash: None,
+                }
+            })
+            .clone()
+    }
+
+    /// Adds a locale, or overrides messages of one, from Fluent source. Messages
+    /// it does not define keep their current text.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for a locale tag that does not parse (BCP 47) or a
+    /// source that is not valid Fluent.
+    pub fn with_locale(mut self, tag: &str, source: &str) -> Result<Self, Error> {
+        let locale: LanguageIdentifier = tag
+            .parse()
+            .map_err(|_| invalid("locale", "not a BCP 47 language tag"))?;
+        parse_resource(source)?;
+        match self.sources.iter_mut().find(|(l, _)| *l == locale) {
+            Some((_, list)) => list.push(Arc::from(source)),
+            None => self.sources.push((locale, vec![Arc::from(source)])),
+        }
+        self.bundles = Arc::new(build(&self.sources)?);
+        Ok(self)
+    }
+
+    /// The locale used when a requested one is not provided (default: `en`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] unless the tag parses and a bundle has it.
+    pub fn with_default_locale(mut self, tag: &str) -> Result<Self, Error> {
+        let locale: LanguageIdentifier = tag
+            .parse()
+            .map_err(|_| invalid("locale", "not a BCP 47 language tag"))?;
+        if !self.bundles.iter().any(|(l, _)| *l == locale) {
+            return Err(invalid("locale", "no templates for this locale"));
+        }
+        self.default = locale;
+        Ok(self)
+    }
+
+    /// Ends each SMS with the origin-bound line `@domain #code` (WebOTP; Safari's
+    /// one-time-code autofill), so the browser offers the code only on `domain`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for a domain that is not a host name, or when an
+    /// Android app hash is set (each wants the last line).
+    pub fn with_web_otp_origin(mut self, domain: &str) -> Result<Self, Error> {
+        let domain = idna::domain_to_ascii_strict(domain)
+            .map_err(|_| invalid("web otp origin", "not a domain name"))?;
+        if self.app_hash.is_some() {
+            return Err(invalid(
+                "web otp origin",
+                "an Android app hash already ends the SMS",
+            ));
+        }
+        self.origin = Some(domain);
+        Ok(self)
+    }
+
+    /// Ends each SMS with the app's 11-character hash, for the Android SMS
+    /// Retriever API.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] unless 11 characters of the base64 alphabet, or
+    /// when a WebOTP origin is set.
+    pub fn with_android_app_hash(mut self, hash: &str) -> Result<Self, Error> {
+        let ok = hash.len() == 11
+            && hash
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/');
+        if !ok {
+            return Err(invalid("android app hash", "expected 11 base64 characters"));
+        }
+        if self.origin.is_some() {
+            return Err(invalid(
+                "android app hash",
+                "a WebOTP origin line already ends the SMS",
+            ));
+        }
+        self.app_hash = Some(hash.to_owned());
+        Ok(self)
+    }
+
+    /// The locale used when a requested one is not provided.
+    pub fn default_locale(&self) -> String {
+        self.default.to_string()
+    }
+
+    /// The locales with templates.
+    pub fn locales(&self) -> Vec<String> {
+        self.bundles.iter().map(|(l, _)| l.to_string()).collect()
+    }
+
+    /// The bundles to try for `requested`, best first: the exact locale, then one
+    /// of the same language, then the default.
+    fn chain(&self, requested: &str) -> Vec<&Bundle> {
+        let requested: Option<LanguageIdentifier> = requested.parse().ok();
+        let mut chain = Vec::new();
+        if let Some(r) = &requested {
+            chain.extend(self.bundles.iter().filter(|(l, _)| l == r).map(|(_, b)| b));
+            chain.extend(
+                self.bundles
+                    .iter()
+                    .filter(|(l, _)| l.language == r.language && l != r)
+                    .map(|(_, b)| b),
+            );
+        }
+        chain.extend(
+            self.bundles
+                .iter()
+                .filter(|(l, _)| *l == self.default)
+                .map(|(_, b)| b),
+        );
+        chain
+    }
+
+    fn format(&self, chain: &[&Bundle], id: &str, args: &FluentArgs<'_>) -> Result<String, Error> {
+        for bundle in chain {
+            let Some(pattern) = bundle.get_message(id).and_then(|m| m.value()) else {
+                continue;
+            };
+            let mut errors = Vec::new();
+            let text = bundle.format_pattern(pattern, Some(args), &mut errors);
+            if errors.is_empty() {
+                return Ok(text.into_owned());
+            }
+        }
+        Err(invalid(
+            "template",
+            "a message is missing or does not render",
+        ))
+    }
+
+    /// Renders the texts of a code message for `to` in `locale` (a BCP 47 tag
+    /// such as `fr-CA`; see the fallbacks in the [module docs](self)).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] if no bundle in the chain renders a message
+    /// (an override referring to an unknown variable, say).
+    pub fn render(
+        &self,
+        purpose: Purpose,
+        to: &Contact,
+        code: &Code,
+        expires_in: Duration,
+        locale: &str,
+    ) -> Result<Texts, Error> {
+        let minutes = expires_in.as_secs().div_ceil(60).max(1);
+        let spoken: Zeroizing<String> = Zeroizing::new(
+            code.expose()
+                .chars()
+                .map(String::from)
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+        let mut args = FluentArgs::new();
+        args.set("code", FluentValue::from(code.expose()));
+        args.set("minutes", FluentValue::from(minutes));
+        args.set("purpose", FluentValue::from(purpose.as_str()));
+        args.set(
+            "what",
+            FluentValue::from(match to.kind() {
+                ContactKind::Email => "email",
+                ContactKind::Phone => "phone",
+            }),
+        );
+        args.set("spoken", FluentValue::from(spoken.as_str()));
+        let chain = self.chain(locale);
+        let mut sms = self.format(&chain, "code-sms", &args)?;
+        if let Some(origin) = &self.origin {
+            sms.push_str(&format!("\n\n@{origin} #{}", code.expose()));
+        }
+        if let Some(hash) = &self.app_hash {
+            sms.push_str(&format!("\n\n{hash}"));
+        }
+        Ok(Texts {
+            subject: self.format(&chain, "code-subject", &args)?,
+            text: Zeroizing::new(self.format(&chain, "code-email-text", &args)?),
+            html: Zeroizing::new(self.format(&chain, "code-email-html", &args)?),
+            sms: Zeroizing::new(sms),
+            voice: Zeroizing::new(self.format(&chain, "code-voice", &args)?),
+        })
+    }
+}
+
+impl Default for Templates {
+    fn default() -> Self {
+        Self::builtin()
+    }
+}
+
+impl fmt::Debug for Templates {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Templates")
+            .field("locales", &self.locales())
+            .field("default", &self.default.to_string())
+            .field("web_otp_origin", &self.origin)
+            .field("android_app_hash", &self.app_hash.is_some())
+            .finish()
+    }
+}
+
+/// The rendered texts of one code message. They contain the code: `Debug` is
+/// redacted and they zeroize on drop.
+#[derive(Clone)]
+pub struct Texts {
+    subject: String,
+    text: Zeroizing<String>,
+    html: Zeroizing<String>,
+    sms: Zeroizing<String>,
+    voice: Zeroizing<String>,
+}
+
+impl Texts {
+    /// The email subject (no code in it).
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    /// The email's plain-text part.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The email's HTML part.
+    pub fn html(&self) -> &str {
+        &self.html
+    }
+
+    /// The SMS, with its WebOTP or Android line if configured.
+    pub fn sms(&self) -> &str {
+        &self.sms
+    }
+
+    /// What a voice call says: the code digit by digit, twice.
+    pub fn voice(&self) -> &str {
+        &self.voice
+    }
+}
+
+impl fmt::Debug for Texts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Texts")
+            .field("subject", &self.subject)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How an SMS is encoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SmsEncoding {
+    /// The GSM 03.38 alphabet: 160 characters in one SMS, 153 per part.
+    Gsm7,
+    /// Anything else: 70 UTF-16 units in one SMS, 67 per part.
+    Ucs2,
+}
+
+/// How many SMS a text takes, and in which encoding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SmsSegments {
+    /// GSM-7 or UCS-2.
+    pub encoding: SmsEncoding,
+    /// Septets (GSM-7) or UTF-16 units (UCS-2).
+    pub units: usize,
+    /// Messages the text is split into.
+    pub segments: usize,
+}
+
+/// The GSM 03.38 basic character set.
+const GSM7_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+/// Characters of the GSM 03.38 extension table: two septets each.
+const GSM7_EXTENDED: &str = "^{}\\[~]|€\u{000C}";
+
+/// How many SMS `text` takes: one segment holds 160 GSM-7 characters (153 in a
+/// multi-part message) or 70 UTF-16 units (67).
+///
+/// ```
+/// use seccode::{sms_segments, SmsEncoding};
+///
+/// assert_eq!(sms_segments(&"a".repeat(160)).segments, 1);
+/// assert_eq!(sms_segments(&"a".repeat(161)).segments, 2);
+/// let ja = sms_segments("セキュリティコード: 402918");
+/// assert_eq!((ja.encoding, ja.segments), (SmsEncoding::Ucs2, 1));
+/// ```
+pub fn sms_segments(text: &str) -> SmsSegments {
+    let mut septets = 0usize;
+    let mut gsm = true;
+    for c in text.chars() {
+        if GSM7_BASIC.contains(c) {
+            septets += 1;
+        } else if GSM7_EXTENDED.contains(c) {
+            septets += 2;
+        } else {
+            gsm = false;
+            break;
+        }
+    }
+    let (encoding, units, single, part) = if gsm {
+        (SmsEncoding::Gsm7, septets, 160, 153)
+    } else {
+        (SmsEncoding::Ucs2, text.encode_utf16().count(), 70, 67)
+    };
+    let segments = if units <= single {
+        1
+    } else {
+        units.div_ceil(part)
+    };
+    SmsSegments {
+        encoding,
+        units,
+        segments,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::code::CodeFormat;
+
+    fn code(s: &str) -> Code {
+        CodeFormat::default().normalize(s).unwrap()
+    }
+
+    #[test]
+    fn every_shipped_locale_renders_every_purpose_completely() {
+        let t = Templates::builtin();
+        assert_eq!(t.locales().len(), 6);
+        let email = Contact::email("ann@example.org").unwrap();
+        let phone = Contact::phone("+44 7400 123456").unwrap();
+        for (tag, _) in BUILTIN {
+            for purpose in Purpose::ALL {
+                for to in [&email, &phone] {
+                    for minutes in [1, 10] {
+                        let texts = t
+                            .render(
+                                purpose,
+                                to,
+                                &code("402918"),
+                                Duration::from_secs(60 * minutes),
+                                tag,
+                            )
+                            .unwrap();
+                        for (name, text) in [
+                            ("sms", texts.sms()),
+                            ("text", texts.text()),
+                            ("html", texts.html()),
+                        ] {
+                            assert!(text.contains("402918"), "{tag} {purpose} {name}: {text}");
+                            assert!(text.contains(&minutes.to_string()), "{tag} {name}: {text}");
+                            assert!(
+                                !text.contains('{') && !text.contains('}') && !text.contains('$'),
+                                "{tag} {name}: {text}"
+                            );
+                        }
+                        assert!(texts.voice().contains("4, 0, 2, 9, 1, 8"), "{tag}");
+                        assert_eq!(texts.voice().matches("4, 0, 2, 9, 1, 8").count(), 2);
+                        assert!(!texts.subject().contains("402918"));
+                        // One SMS segment, whatever the language.
+                        assert_eq!(
+                            sms_segments(texts.sms()).segments,
+                            1,
+                            "{tag}: {}",
+                            texts.sms()
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn plurals_follow_the_language() {
+        let t = Templates::builtin();
+        let phone = Contact::phone("+44 7400 123456").unwrap();
+        let render = |tag, secs| {
+            t.render(
+                Purpose::IdentityCheck,
+                &phone,
+                &code("123456"),
+                Duration::from_secs(secs),
+                tag,
+            )
+            .unwrap()
+            .sms()
+            .to_owned()
+        };
+        assert!(render("en", 60).contains("It expires in 1 minute."));
+        assert!(render("en", 600).contains("It expires in 10 minutes."));
+        assert!(render("de", 60).contains("in 1 Minute ab"));
+        assert!(render("de", 120).contains("in 2 Minuten ab"));
+        assert!(render("fr", 60).contains("dans 1 minute."));
+        assert!(render("es", 600).ends_with("Caduca en 10 minutos."));
+    }
+
+    #[test]
+    fn locales_fall_back_to_the_language_then_the_default() {
+        let t = Templates::builtin();
+        let email = Contact::email("ann@example.org").unwrap();
+        let sms = |tag| {
+            t.render(
+                Purpose::Recovery,
+                &email,
+                &code("123456"),
+                Duration::from_secs(600),
+                tag,
+            )
+            .unwrap()
+            .subject()
+            .to_owned()
+        };
+        assert_eq!(sms("pt-PT"), "Código de recuperação da conta");
+        assert_eq!(sms("es-MX"), "Código de recuperación de la cuenta");
+        assert_eq!(sms("ko"), "Account recovery code");
+        assert_eq!(sms("not a tag"), "Account recovery code");
+    }
+
+    #[test]
+    fn apps_override_and_add_messages() {
+        let t = Templates::builtin()
+            .with_locale("en", "code-sms = Example.com code: { $code }")
+            .unwrap()
+            .with_locale("nl", "code-subject = Uw beveiligingscode")
+            .unwrap();
+        let phone = Contact::phone("+44 7400 123456").unwrap();
+        let en = t
+            .render(
+                Purpose::IdentityCheck,
+                &phone,
+                &code("123456"),
+                Duration::from_secs(600),
+                "en",
+            )
+            .unwrap();
+        assert_eq!(en.sms(), "Example.com code: 123456");
+        // Other messages keep their shipped text.
+        assert!(en.text().starts_with("Your security code is 123456."));
+        let nl = t
+            .render(
+                Purpose::IdentityCheck,
+                &phone,
+                &code("123456"),
+                Duration::from_secs(600),
+                "nl",
+            )
+            .unwrap();
+        assert_eq!(nl.subject(), "Uw beveiligingscode");
+        assert_eq!(
+            nl.sms(),
+            "Example.com code: 123456",
+            "missing ones fall back"
+        );
+        assert!(
+            Templates::builtin()
+                .with_locale("en", "code-sms = {")
+                .is_err()
+        );
+        assert!(Templates::builtin().with_default_locale("xx").is_err());
+    }
+
+    #[test]
+    fn sms_lines_for_web_otp_and_android() {
+        let phone = Contact::phone("+44 7400 123456").unwrap();
+        let t = Templates::builtin()
+            .with_web_otp_origin("Example.COM")
+            .unwrap();
+        let texts = t
+            .render(
+                Purpose::IdentityCheck,
+                &phone,
+                &code("747723"),
+                Duration::from_secs(600),
+                "en",
+            )
+            .unwrap();
+        assert_eq!(texts.sms().lines().last(), Some("@example.com #747723"));
+        assert!(t.clone().with_android_app_hash("FA+9qCX9VSu").is_err());
+        let t = Templates::builtin()
+            .with_android_app_hash("FA+9qCX9VSu")
+            .unwrap();
+        let sms = t
+            .render(
+                Purpose::IdentityCheck,
+                &phone,
+                &code("747723"),
+                Duration::from_secs(600),
+                "en",
+            )
+            .unwrap();
+        assert!(sms.sms().ends_with("FA+9qCX9VSu"));
+        assert!(sms.sms().len() <= 140, "{}", sms.sms().len());
+        assert!(Templates::builtin().with_android_app_hash("short").is_err());
+        assert!(format!("{texts:?}").find("747723").is_none());
+    }
+
+    #[test]
+    fn segments_count_gsm7_and_ucs2() {
+        assert_eq!(sms_segments("").segments, 1);
+        let gsm = sms_segments(&"a".repeat(306));
+        assert_eq!((gsm.encoding, gsm.segments), (SmsEncoding::Gsm7, 2));
+        assert_eq!(sms_segments(&"a".repeat(307)).segments, 3);
+        assert_eq!(sms_segments(&"€".repeat(80)).units, 160);
+        let ucs = sms_segments(&"é".repeat(10).replace('é', "ę").repeat(7));
+        assert_eq!((ucs.encoding, ucs.segments), (SmsEncoding::Ucs2, 1));
+        assert_eq!(sms_segments(&"ę".repeat(71)).segments, 2);
+    }
+}
