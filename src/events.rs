@@ -108,6 +108,42 @@ pub enum Event {
         /// The account.
         account: AccountId,
     },
+    /// A queued message was accepted by the channel behind the queue.
+    DeliverySent {
+        /// Why it was sent.
+        purpose: Purpose,
+        /// Where it went.
+        destination: MaskedContact,
+        /// Tries it took.
+        attempts: u32,
+    },
+    /// A queued message failed for a reason that may pass; it is tried again.
+    DeliveryRetried {
+        /// Why it is sent.
+        purpose: Purpose,
+        /// Where it goes.
+        destination: MaskedContact,
+        /// The try that failed.
+        attempt: u32,
+        /// The wait before the next one.
+        after: Duration,
+    },
+    /// A queued message was dropped unsent because its code expired first.
+    DeliveryDropped {
+        /// Why it was to be sent.
+        purpose: Purpose,
+        /// Where it was to go.
+        destination: MaskedContact,
+    },
+    /// A queued message failed for good: a permanent refusal, or out of tries.
+    DeliveryFailed {
+        /// Why it was to be sent.
+        purpose: Purpose,
+        /// Where it was to go.
+        destination: MaskedContact,
+        /// Tries made.
+        attempts: u32,
+    },
     /// A limit refused a request.
     RateLimited {
         /// The account, when known.

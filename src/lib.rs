@@ -117,6 +117,8 @@ pub use channel::{
     ByKind, ConsoleChannel, DeliveryChannel, DeliveryError, Fallback, Message, MessageKind, Outbox,
     SmsEncoding, SmsSegments, Templates, Texts, sms_segments,
 };
+#[cfg(feature = "queue")]
+pub use channel::{QueueConfig, Queued};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use code::{Alphabet, Code, CodeFormat, Malformed};
 pub use contact::{Contact, ContactKind, MaskedContact, PhoneType};

@@ -285,6 +285,11 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
         )?
         .with_deadline(sent.expires_at);
         if decoy {
+            // Through the channel's intake like a real message, never sent.
+            if let Err(e) = self.channel.absorb(&message).await {
+                self.store.update(&sent.id, move |c| c.cancel(now)).await?;
+                return Err(Error::Delivery(e));
+            }
             return Ok(sent);
         }
         self.events.emit(&Event::ChallengeIssued {
@@ -377,9 +382,6 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
             .ok_or(Error::ChallengeNotFound)??;
         let code = challenge.code(&self.keyring)?;
         let sent = Sent::of(&challenge);
-        if challenge.is_decoy() {
-            return Ok(sent);
-        }
         let lifetime = challenge.expires_at().saturating_since(now);
         let message = Message::from_templates(
             &self.templates,
@@ -390,6 +392,13 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
             lifetime,
         )?
         .with_deadline(challenge.expires_at());
+        if challenge.is_decoy() {
+            self.channel
+                .absorb(&message)
+                .await
+                .map_err(Error::Delivery)?;
+            return Ok(sent);
+        }
         self.channel
             .deliver(&message)
             .await

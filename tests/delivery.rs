@@ -153,3 +153,295 @@ fn codes_go_out_in_the_requested_language_and_by_kind() {
     assert!(m.html().unwrap().contains("<strong>"));
     assert_eq!((email.len(), phone.len()), (1, 1));
 }
+
+// ----- the delivery queue ---------------------------------------------------------------
+
+#[cfg(feature = "queue")]
+mod queue {
+    use std::collections::VecDeque;
+    use std::sync::Mutex;
+
+    use seccode::{
+        BoxError, Clock, DeliveryChannel, DeliveryError, Keyring, MemoryChallengeStore, Message,
+        QueueConfig, Queued, SecretKey, SecurityCodes, Timestamp,
+    };
+    use tokio::time::Instant;
+
+    use super::*;
+
+    /// Time that moves with Tokio's (paused) clock, for message deadlines.
+    struct TokioClock {
+        base: Timestamp,
+        start: Instant,
+    }
+
+    impl Clock for TokioClock {
+        fn now(&self) -> Timestamp {
+            self.base + self.start.elapsed()
+        }
+    }
+
+    /// Answers each delivery with the next scripted result (then success), after
+    /// `latency`, and keeps what it accepted.
+    struct Scripted {
+        script: Mutex<VecDeque<DeliveryError>>,
+        latency: Duration,
+        tries: Mutex<Vec<Instant>>,
+        accepted: Outbox,
+    }
+
+    impl Scripted {
+        fn new(latency: Duration, script: impl IntoIterator<Item = DeliveryError>) -> Arc<Self> {
+            Arc::new(Self {
+                script: Mutex::new(script.into_iter().collect()),
+                latency,
+                tries: Mutex::new(Vec::new()),
+                accepted: Outbox::new(),
+            })
+        }
+    }
+
+    impl DeliveryChannel for Scripted {
+        async fn deliver(&self, message: &Message) -> Result<(), BoxError> {
+            self.tries.lock().unwrap().push(Instant::now());
+            tokio::time::sleep(self.latency).await;
+            let next = self.script.lock().unwrap().pop_front();
+            match next {
+                Some(e) => Err(Box::new(e)),
+                None => self.accepted.deliver(message).await,
+            }
+        }
+    }
+
+    fn codes_over<C: DeliveryChannel>(
+        channel: C,
+    ) -> SecurityCodes<MemoryChallengeStore, C, Arc<TokioClock>> {
+        let clock = Arc::new(TokioClock {
+            base: common::T0,
+            start: Instant::now(),
+        });
+        SecurityCodes::new(
+            MemoryChallengeStore::new(),
+            channel,
+            Keyring::new(1, SecretKey::from_bytes([3; 32])),
+        )
+        .with_clock(clock)
+    }
+
+    fn clock() -> TokioClock {
+        TokioClock {
+            base: common::T0,
+            start: Instant::now(),
+        }
+    }
+
+    fn kinds(log: &EventLog) -> Vec<&'static str> {
+        log.events()
+            .iter()
+            .filter_map(|e| match e {
+                Event::DeliverySent { .. } => Some("sent"),
+                Event::DeliveryRetried { .. } => Some("retried"),
+                Event::DeliveryDropped { .. } => Some("dropped"),
+                Event::DeliveryFailed { .. } => Some("failed"),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn start_returns_before_a_slow_provider_sends() {
+        let slow = Scripted::new(Duration::from_millis(50), []);
+        let queue = Arc::new(
+            Queued::start_with(
+                slow.clone(),
+                QueueConfig::default(),
+                clock(),
+                seccode::NoEvents,
+            )
+            .unwrap(),
+        );
+        let codes = codes_over(queue.clone());
+        let to = Contact::email("ann@example.org").unwrap();
+        let before = Instant::now();
+        codes
+            .start(&AccountId::new("ann").unwrap(), Purpose::IdentityCheck, &to)
+            .await
+            .unwrap();
+        assert_eq!(before.elapsed(), Duration::ZERO, "no virtual time passed");
+        assert!(slow.accepted.is_empty());
+        assert_eq!(queue.shutdown(Duration::from_secs(5)).await, 0);
+        assert!(slow.accepted.last_code_to(&to).is_some());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn transient_failures_are_retried_with_backoff_and_retry_after() {
+        let flaky = Scripted::new(
+            Duration::ZERO,
+            [
+                DeliveryError::transient("503 from the provider"),
+                DeliveryError::transient("429").with_retry_after(Duration::from_secs(20)),
+            ],
+        );
+        let events = Arc::new(EventLog::new());
+        let config = QueueConfig::default().with_retries(
+            5,
+            Duration::from_millis(100),
+            Duration::from_secs(1),
+        );
+        let queue = Queued::start_with(flaky.clone(), config, clock(), events.clone()).unwrap();
+        let to = Contact::phone("+44 7400 123456").unwrap();
+        let message = Message::notice(to.clone(), Purpose::IdentityCheck, "s", "b");
+        queue.deliver(&message).await.unwrap();
+        assert_eq!(queue.shutdown(Duration::from_secs(60)).await, 0);
+        assert_eq!(kinds(&events), ["retried", "retried", "sent"]);
+        let tries = flaky.tries.lock().unwrap().clone();
+        assert_eq!(tries.len(), 3);
+        assert!(
+            tries[1] - tries[0] <= Duration::from_millis(100),
+            "backoff under base"
+        );
+        assert!(
+            tries[2] - tries[1] >= Duration::from_secs(20),
+            "Retry-After honoured"
+        );
+        assert_eq!(flaky.accepted.len(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn permanent_failures_are_not_retried_and_tries_run_out() {
+        let refused = Scripted::new(
+            Duration::ZERO,
+            [DeliveryError::permanent("400 invalid number")],
+        );
+        let events = Arc::new(EventLog::new());
+        let queue = Queued::start_with(
+            refused.clone(),
+            QueueConfig::default(),
+            clock(),
+            events.clone(),
+        )
+        .unwrap();
+        let message = Message::notice(
+            Contact::phone("+44 7400 123456").unwrap(),
+            Purpose::IdentityCheck,
+            "s",
+            "b",
+        );
+        queue.deliver(&message).await.unwrap();
+        assert_eq!(queue.shutdown(Duration::from_secs(60)).await, 0);
+        assert_eq!(kinds(&events), ["failed"]);
+        assert_eq!(refused.tries.lock().unwrap().len(), 1);
+
+        let down = Scripted::new(
+            Duration::ZERO,
+            (0..10).map(|_| DeliveryError::transient("timeout")),
+        );
+        let events = Arc::new(EventLog::new());
+        let config = QueueConfig::default().with_retries(
+            3,
+            Duration::from_millis(10),
+            Duration::from_millis(10),
+        );
+        let queue = Queued::start_with(down.clone(), config, clock(), events.clone()).unwrap();
+        queue.deliver(&message).await.unwrap();
+        assert_eq!(queue.shutdown(Duration::from_secs(60)).await, 0);
+        assert_eq!(kinds(&events), ["retried", "retried", "failed"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_code_that_would_arrive_expired_is_dropped_not_sent() {
+        let slow_provider = Scripted::new(
+            Duration::ZERO,
+            [DeliveryError::transient("429").with_retry_after(Duration::from_secs(11 * 60))],
+        );
+        let events = Arc::new(EventLog::new());
+        let queue = Arc::new(
+            Queued::start_with(
+                slow_provider.clone(),
+                QueueConfig::default(),
+                clock(),
+                events.clone(),
+            )
+            .unwrap(),
+        );
+        let codes = codes_over(queue.clone());
+        let to = Contact::phone("+44 7400 123456").unwrap();
+        codes
+            .start(&AccountId::new("ann").unwrap(), Purpose::IdentityCheck, &to)
+            .await
+            .unwrap();
+        assert_eq!(queue.shutdown(Duration::from_secs(3600)).await, 0);
+        assert_eq!(kinds(&events), ["dropped"]);
+        assert!(slow_provider.accepted.is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_full_queue_refuses_at_once_and_the_send_still_counts() {
+        let stuck = Scripted::new(Duration::from_secs(3600), []);
+        let config = QueueConfig::default().with_capacity(2).with_workers(1);
+        let queue = Arc::new(
+            Queued::start_with(stuck.clone(), config, clock(), seccode::NoEvents).unwrap(),
+        );
+        let limits = Limits::builder()
+            .destination_sends(4, HOUR)
+            .build()
+            .unwrap();
+        let codes = codes_over(queue.clone()).with_config(Config::default().with_limits(limits));
+        let to = Contact::email("ann@example.org").unwrap();
+        let account = AccountId::new("ann").unwrap();
+        let mut outcomes = Vec::new();
+        for _ in 0..5 {
+            let r = codes.start(&account, Purpose::IdentityCheck, &to).await;
+            outcomes.push(match r {
+                Ok(_) => "queued",
+                Err(Error::Delivery(_)) => "full",
+                Err(Error::RateLimited { .. }) => "limited",
+                Err(e) => panic!("{e}"),
+            });
+            // Let the dispatcher hand the first message to the (stuck) worker.
+            tokio::task::yield_now().await;
+        }
+        // One in flight, two waiting; the fourth is refused but counted; the
+        // fifth meets the destination cap.
+        assert_eq!(outcomes, ["queued", "queued", "queued", "full", "limited"]);
+        assert_eq!(queue.pending(), 3);
+        assert_eq!(
+            queue.shutdown(Duration::from_secs(1)).await,
+            3,
+            "gave up draining"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn decoys_pass_through_the_queue_and_are_never_sent() {
+        let outbox = Arc::new(Outbox::new());
+        let queue = Arc::new(
+            Queued::start_with(
+                outbox.clone(),
+                QueueConfig::default(),
+                clock(),
+                seccode::NoEvents,
+            )
+            .unwrap(),
+        );
+        let flows = seccode::AccountSecurity::new(
+            codes_over(queue.clone()),
+            seccode::MemoryAccountStore::new(),
+        );
+        let unknown = "nobody@example.org";
+        let start = flows.start_recovery(unknown).await.unwrap();
+        let mask = Contact::email(unknown).unwrap().masked();
+        let i = start
+            .choices
+            .iter()
+            .position(|c| c.contact == mask)
+            .unwrap();
+        flows
+            .choose_recovery_contact(&start.token, i, unknown)
+            .await
+            .unwrap();
+        assert_eq!(queue.pending(), 1, "the decoy's message is in the queue");
+        assert_eq!(queue.shutdown(Duration::from_secs(5)).await, 0);
+        assert!(outbox.is_empty(), "and was dropped, not sent");
+    }
+}

@@ -16,11 +16,15 @@ use crate::policy::Purpose;
 
 mod console;
 mod outbox;
+#[cfg(feature = "queue")]
+mod queue;
 mod route;
 pub mod templates;
 
 pub use console::ConsoleChannel;
 pub use outbox::Outbox;
+#[cfg(feature = "queue")]
+pub use queue::{QueueConfig, Queued};
 pub use route::{ByKind, Fallback};
 pub use templates::{SmsEncoding, SmsSegments, Templates, Texts, sms_segments};
 
@@ -39,11 +43,29 @@ pub trait DeliveryChannel: Send + Sync {
     ///
     /// Whatever the provider reports; it is boxed into `Error::Delivery`.
     fn deliver(&self, message: &Message) -> impl Future<Output = Result<(), BoxError>> + Send;
+
+    /// Takes a message that must **not** be sent — a recovery decoy's, see
+    /// [`crate::flows`] — the way [`DeliveryChannel::deliver`] takes one that
+    /// must, so that both cost the caller the same. [`Queued`](crate::Queued)
+    /// enqueues it and drops it when it reaches the head; the default does
+    /// nothing. Never send it.
+    ///
+    /// # Errors
+    ///
+    /// What `deliver` would report for the same state (e.g. a full queue).
+    fn absorb(&self, message: &Message) -> impl Future<Output = Result<(), BoxError>> + Send {
+        let _ = message;
+        std::future::ready(Ok(()))
+    }
 }
 
 impl<C: DeliveryChannel + ?Sized> DeliveryChannel for Arc<C> {
     fn deliver(&self, message: &Message) -> impl Future<Output = Result<(), BoxError>> + Send {
         (**self).deliver(message)
+    }
+
+    fn absorb(&self, message: &Message) -> impl Future<Output = Result<(), BoxError>> + Send {
+        (**self).absorb(message)
     }
 }
 

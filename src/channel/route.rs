@@ -33,6 +33,13 @@ impl<E: DeliveryChannel, P: DeliveryChannel> DeliveryChannel for ByKind<E, P> {
             ContactKind::Phone => self.phone.deliver(message).await,
         }
     }
+
+    async fn absorb(&self, message: &Message) -> Result<(), BoxError> {
+        match message.to().kind() {
+            ContactKind::Email => self.email.absorb(message).await,
+            ContactKind::Phone => self.phone.absorb(message).await,
+        }
+    }
 }
 
 /// The first channel, and the second if the first fails. The message goes out at
@@ -64,6 +71,10 @@ impl<P: DeliveryChannel, S: DeliveryChannel> DeliveryChannel for Fallback<P, S> 
         } else {
             DeliveryError::transient(reason)
         }))
+    }
+
+    async fn absorb(&self, message: &Message) -> Result<(), BoxError> {
+        self.0.absorb(message).await
     }
 }
 
