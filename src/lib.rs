@@ -119,6 +119,8 @@ pub use channel::{
 };
 #[cfg(feature = "queue")]
 pub use channel::{QueueConfig, Queued};
+#[cfg(feature = "smtp")]
+pub use channel::{SmtpChannel, SmtpChannelBuilder, SmtpTls};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use code::{Alphabet, Code, CodeFormat, Malformed};
 pub use contact::{Contact, ContactKind, MaskedContact, PhoneType};

@@ -19,6 +19,8 @@ mod outbox;
 #[cfg(feature = "queue")]
 mod queue;
 mod route;
+#[cfg(feature = "smtp")]
+mod smtp;
 pub mod templates;
 
 pub use console::ConsoleChannel;
@@ -26,6 +28,8 @@ pub use outbox::Outbox;
 #[cfg(feature = "queue")]
 pub use queue::{QueueConfig, Queued};
 pub use route::{ByKind, Fallback};
+#[cfg(feature = "smtp")]
+pub use smtp::{SmtpChannel, SmtpChannelBuilder, SmtpTls};
 pub use templates::{SmsEncoding, SmsSegments, Templates, Texts, sms_segments};
 
 /// Sends messages: an SMS gateway, an email service, a queue.

@@ -91,3 +91,10 @@ impl Drop for TempDir {
 mod redis_server;
 #[allow(unused_imports)] // not every test binary starts a server
 pub use redis_server::RedisServer;
+
+#[cfg(feature = "smtp")]
+#[path = "smtp_server.rs"]
+mod smtp_server;
+#[cfg(feature = "smtp")]
+#[allow(unused_imports)] // not every test binary starts a server
+pub use smtp_server::{Saved, SmtpServer};
