@@ -180,12 +180,12 @@ impl Counter {
         *self == Counter::default()
     }
 
-    /// Counts one message against the send budget `key` names (see
-    /// [`Limits::send_cap`]), within a fixed window.
+    /// Counts one message against the send budget of `kind` (its cap and window
+    /// come from [`Limits`]), within a fixed window.
     ///
     /// # Errors
     ///
-    /// [`Error::RateLimited`] with the budget's [`RateLimit`] when the window's
+    /// [`Error::RateLimited`] with the budget's [`RateLimit`](crate::RateLimit) when the window's
     /// sends are used up; nothing is counted then.
     pub fn count_send(
         &mut self,

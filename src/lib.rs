@@ -121,6 +121,8 @@ pub use channel::{
 pub use channel::{QueueConfig, Queued};
 #[cfg(feature = "smtp")]
 pub use channel::{SmtpChannel, SmtpChannelBuilder, SmtpTls};
+#[cfg(feature = "http")]
+pub use channel::{TwilioSender, TwilioSms, Webhook};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use code::{Alphabet, Code, CodeFormat, Malformed};
 pub use contact::{Contact, ContactKind, MaskedContact, PhoneType};

@@ -15,6 +15,8 @@ use crate::error::BoxError;
 use crate::policy::Purpose;
 
 mod console;
+#[cfg(feature = "http")]
+mod http;
 mod outbox;
 #[cfg(feature = "queue")]
 mod queue;
@@ -24,6 +26,8 @@ mod smtp;
 pub mod templates;
 
 pub use console::ConsoleChannel;
+#[cfg(feature = "http")]
+pub use http::{SIGNATURE_HEADER, TIMESTAMP_HEADER, TWILIO_API, TwilioSender, TwilioSms, Webhook};
 pub use outbox::Outbox;
 #[cfg(feature = "queue")]
 pub use queue::{QueueConfig, Queued};
@@ -50,7 +54,7 @@ pub trait DeliveryChannel: Send + Sync {
 
     /// Takes a message that must **not** be sent — a recovery decoy's, see
     /// [`crate::flows`] — the way [`DeliveryChannel::deliver`] takes one that
-    /// must, so that both cost the caller the same. [`Queued`](crate::Queued)
+    /// must, so that both cost the caller the same. `Queued` (feature `queue`)
     /// enqueues it and drops it when it reaches the head; the default does
     /// nothing. Never send it.
     ///
@@ -74,7 +78,7 @@ impl<C: DeliveryChannel + ?Sized> DeliveryChannel for Arc<C> {
 }
 
 /// A delivery failure that says what a retry would do: the error channels return
-/// (boxed) so that [`Queued`](crate::Queued) and [`Fallback`] can tell a
+/// (boxed) so that `Queued` (feature `queue`) and [`Fallback`] can tell a
 /// permanent refusal (a 4xx, a refused recipient: retrying cannot help) from a
 /// transient one (a 5xx, a timeout, a 429 with its `Retry-After`). Errors of other
 /// types count as transient. The reason never holds the address or the code.

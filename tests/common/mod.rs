@@ -98,3 +98,10 @@ mod smtp_server;
 #[cfg(feature = "smtp")]
 #[allow(unused_imports)] // not every test binary starts a server
 pub use smtp_server::{Saved, SmtpServer};
+
+#[cfg(feature = "http")]
+#[path = "http_server.rs"]
+mod http_server;
+#[cfg(feature = "http")]
+#[allow(unused_imports)] // not every test binary starts a server
+pub use http_server::{HttpServer, Request};
