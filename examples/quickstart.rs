@@ -1,27 +1,40 @@
 //! The whole verification path on the in-memory defaults: send a code to an email
 //! address, show what the person sees, try a wrong code, then the right one.
 //!
+//! Delivery is wired as in production — a delivery queue in front of one channel
+//! per kind of contact — with the outbox standing in for your email and SMS
+//! providers (see `examples/smtp.rs`, `SmtpChannel`, `TwilioSms`, `Webhook`).
+//!
 //! Run: `cargo run --example quickstart`
 
 use std::sync::Arc;
 
 use seccode::{
-    AccountId, Contact, Keyring, MemoryChallengeStore, Outbox, Purpose, SecurityCodes, Verification,
+    AccountId, ByKind, Contact, Keyring, MemoryChallengeStore, Outbox, Purpose, QueueConfig,
+    Queued, SecurityCodes, Verification,
 };
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // In production: your database-backed store, your email/SMS provider, and a
-    // key from your secrets manager. Here: memory, an outbox we can read, a fresh key.
-    let outbox = Arc::new(Outbox::new());
+    // In production: your database-backed store, your providers, and a key from
+    // your secrets manager. Here: memory, outboxes we can read, a fresh key.
+    let (mail, sms) = (Arc::new(Outbox::new()), Arc::new(Outbox::new()));
+    // `start` returns once the message is queued; workers send it with retries.
+    let queue = Arc::new(Queued::start(
+        ByKind {
+            email: mail.clone(), // SmtpChannel in production
+            phone: sms.clone(),  // TwilioSms or Webhook in production
+        },
+        QueueConfig::default(),
+    )?);
     let codes = SecurityCodes::new(
         MemoryChallengeStore::new(),
-        outbox.clone(),
+        queue.clone(),
         Keyring::generate(),
     );
 
     let account = AccountId::new("user-42")?;
-    let email = Contact::email("john.doe@example.com")?;
+    let email = Contact::email("John.Doe@Example.com")?;
 
     println!("1. The user asks to verify {}", email.masked());
     let sent = codes
@@ -32,11 +45,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         sent.destination, sent.id
     );
 
-    let message = outbox.last().ok_or("the outbox is empty")?;
-    println!("2. The outbox received, for {}:", message.to().masked());
+    queue.flushed().await; // a service never waits; the example reads the outbox
+    let message = mail.last().ok_or("the outbox is empty")?;
+    println!(
+        "2. The email outbox received, for {}:",
+        message.to().masked()
+    );
     println!("   Subject: {}", message.subject());
-    println!("   {}", message.body());
-    let code = outbox.last_code_to(&email).ok_or("no code was sent")?;
+    for line in message.body().lines() {
+        println!("   {line}");
+    }
+    let code = mail.last_code_to(&email).ok_or("no code was sent")?;
 
     let wrong = if code.expose() == "000000" {
         "111111"
@@ -54,9 +73,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         other => return Err(format!("expected a rejection, got {other:?}").into()),
     }
 
-    println!("4. The user types the code from the message");
+    println!(
+        "4. The user types the code from the message, with a space: \"{} {}\"",
+        &code.expose()[..3],
+        &code.expose()[3..]
+    );
+    let typed = format!("{} {}", &code.expose()[..3], &code.expose()[3..]);
     match codes
-        .verify(&sent.id, Purpose::IdentityCheck, code.expose())
+        .verify(&sent.id, Purpose::IdentityCheck, &typed)
         .await?
     {
         Verification::Approved(proof) => println!(
@@ -73,5 +97,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .verify(&sent.id, Purpose::IdentityCheck, code.expose())
         .await?;
     println!("   {again:?} — a code verifies once");
+
+    println!("6. A text message, in French");
+    let phone = Contact::phone_in("06 12 34 56 78", "FR")?;
+    codes
+        .start_in(&account, Purpose::IdentityCheck, &phone, "fr")
+        .await?;
+    queue.flushed().await;
+    let text = sms.last().ok_or("no SMS")?;
+    println!("   To {}: {}", text.to().masked(), text.body());
+    assert_eq!(queue.shutdown(std::time::Duration::from_secs(5)).await, 0);
     Ok(())
 }

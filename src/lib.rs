@@ -83,7 +83,14 @@
 //! * `redis` — [`RedisStore`]: challenges and counters in Redis, shared by many
 //!   app servers (Tokio).
 //!
-//! The default build has the in-memory stores and the outbox and console channels.
+//! * `queue` (default) — [`Queued`]: a bounded delivery queue with retries,
+//!   deadlines and graceful shutdown (Tokio).
+//! * `smtp` — `SmtpChannel`: email over SMTP (lettre, rustls).
+//! * `http` — `TwilioSms` and `Webhook`: SMS and any provider over HTTPS
+//!   (reqwest, rustls).
+//!
+//! The default build has the in-memory stores, the Fluent templates, the outbox
+//! and console channels and the delivery queue.
 
 #![forbid(unsafe_code)]
 

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rand::RngExt;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{Notify, Semaphore, mpsc};
 
 use crate::channel::{DeliveryChannel, DeliveryError, Message};
 use crate::clock::{Clock, SystemClock};
@@ -101,6 +101,8 @@ struct Shared<C, K, E> {
     config: QueueConfig,
     /// Messages enqueued and not yet finished.
     pending: AtomicUsize,
+    /// Woken whenever `pending` drops to zero.
+    idle: Notify,
 }
 
 /// A channel in front of a channel: [`DeliveryChannel::deliver`] returns as soon
@@ -189,6 +191,7 @@ where
             events,
             config,
             pending: AtomicUsize::new(0),
+            idle: Notify::new(),
         });
         let slots = Arc::new(Semaphore::new(config.workers));
         let dispatcher = runtime.spawn({
@@ -206,7 +209,9 @@ where
                     let shared = shared.clone();
                     tokio::spawn(async move {
                         shared.process(job).await;
-                        shared.pending.fetch_sub(1, Ordering::SeqCst);
+                        if shared.pending.fetch_sub(1, Ordering::SeqCst) == 1 {
+                            shared.idle.notify_waiters();
+                        }
                         drop(slot);
                     });
                 }
@@ -244,6 +249,20 @@ where
     /// Messages waiting or being sent.
     pub fn pending(&self) -> usize {
         self.shared.pending.load(Ordering::SeqCst)
+    }
+
+    /// Waits until every message taken so far has been sent, dropped or has
+    /// failed (useful in tests and examples; a service does not wait).
+    pub async fn flushed(&self) {
+        loop {
+            let notified = self.shared.idle.notified();
+            let mut notified = std::pin::pin!(notified);
+            notified.as_mut().enable();
+            if self.pending() == 0 {
+                return;
+            }
+            notified.await;
+        }
     }
 
     /// Stops taking messages, then waits up to `drain_for` for the queue to
