@@ -50,7 +50,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let new = Contact::phone("+1 (206) 555-0188")?;
     println!("\n3. \"Enter your new number\": {}", new.masked());
-    let sent = flows.start_new_phone(proof, &new).await?;
+    let sent = flows.start_new_phone(&proof, &new).await?;
     println!("   \"We sent a code to {}\"", sent.destination);
     support::show_last_message(&outbox);
     println!("   Until it is verified, the account still has:");

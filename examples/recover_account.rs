@@ -81,7 +81,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("   Verified: recovering account {}", proof.account());
 
     println!("\n4. \"Reset your password\" is another page: exchange the proof for a ticket");
-    let ticket = flows.issue_ticket(proof).await?;
+    let ticket = flows.issue_ticket(&proof).await?;
     println!("   ticket issued: {ticket:?} (stored only as a hash)");
     let account = flows.redeem_ticket(ticket.expose()).await?;
     println!("   The password page redeems it: set a new password for {account}");

@@ -83,6 +83,8 @@ pub struct Challenge {
     format: CodeFormat,
     status: Status,
     decoy: bool,
+    /// Whether the proof of this (approved) challenge was used by a step.
+    proof_spent: bool,
 }
 
 /// The fields of a stored challenge, for store implementations that persist and
@@ -107,6 +109,7 @@ pub struct ChallengeParts {
     pub format: CodeFormat,
     pub status: Status,
     pub decoy: bool,
+    pub proof_spent: bool,
 }
 
 impl Challenge {
@@ -143,6 +146,7 @@ impl Challenge {
             format: policy.format(),
             status: Status::Pending,
             decoy: false,
+            proof_spent: false,
         }
     }
 
@@ -182,6 +186,7 @@ impl Challenge {
             format: p.format,
             status: p.status,
             decoy: p.decoy,
+            proof_spent: p.proof_spent,
         }
     }
 
@@ -205,6 +210,7 @@ impl Challenge {
             format: self.format,
             status: self.status,
             decoy: self.decoy,
+            proof_spent: self.proof_spent,
         }
     }
 
@@ -446,6 +452,33 @@ impl Challenge {
         })
     }
 
+    /// Spends the proof this challenge approved, for a step that consumes it:
+    /// succeeds once, so a proof (or a sealed copy of it) cannot be used twice on
+    /// any server that shares the store.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ProofMismatch`] unless the challenge was approved and its proof is
+    /// unspent.
+    pub fn spend_proof(&mut self) -> Result<(), Error> {
+        if self.status != Status::Approved || self.proof_spent {
+            return Err(Error::ProofMismatch);
+        }
+        self.proof_spent = true;
+        Ok(())
+    }
+
+    /// Makes a spent proof usable again: for a step that spent it and then failed
+    /// (a duplicate contact, a hold), so that a failed step does not spend it.
+    pub fn unspend_proof(&mut self) {
+        self.proof_spent = false;
+    }
+
+    /// Whether the proof of this challenge was used.
+    pub fn is_proof_spent(&self) -> bool {
+        self.proof_spent
+    }
+
     /// Cancels a pending challenge.
     ///
     /// # Errors
@@ -634,6 +667,24 @@ pub struct Proof {
 }
 
 impl Proof {
+    /// A proof read back from a sealed token (`crate::flows`), which authenticated
+    /// these fields.
+    pub(crate) fn unsealed(
+        challenge: ChallengeId,
+        account: AccountId,
+        purpose: Purpose,
+        destination: Contact,
+        verified_at: Timestamp,
+    ) -> Self {
+        Self {
+            challenge,
+            account,
+            purpose,
+            destination,
+            verified_at,
+        }
+    }
+
     /// The challenge that was verified.
     pub fn challenge(&self) -> &ChallengeId {
         &self.challenge

@@ -74,6 +74,10 @@ pub enum Error {
     /// Removing this would leave the account without verified security info.
     #[error("the last verified contact cannot be removed")]
     LastContact,
+    /// The application requires a phone number and this is the last verified
+    /// one: add the new number first.
+    #[error("the last verified phone number cannot be removed; add the new number first")]
+    LastPhone,
     /// No security info entry has this id, or it is not usable for this step.
     #[error("no such security info")]
     UnknownSecurityInfo,

@@ -173,6 +173,17 @@ impl Keyring {
         Some(mac_tag(state, domain, data))
     }
 
+    /// A 256-bit key for `domain` derived from key `key_id`, or `None` if the ring
+    /// does not hold it: `HMAC(key, "seccode-tag:" ‖ domain ‖ 0)`.
+    pub(crate) fn derived_key(
+        &self,
+        key_id: u32,
+        domain: &str,
+    ) -> Option<zeroize::Zeroizing<[u8; 32]>> {
+        self.tag_with(key_id, domain, &[])
+            .map(zeroize::Zeroizing::new)
+    }
+
     /// Whether `tag` (a prefix of a [`Keyring::tag`]) was made under any key in the ring.
     pub(crate) fn verify_tag(&self, domain: &str, data: &[u8], tag: &[u8]) -> bool {
         let mut ok = false;

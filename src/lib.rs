@@ -140,7 +140,7 @@ pub use events::TracingEvents;
 pub use events::{Event, EventLog, Events, NoEvents};
 pub use flows::{
     AccountSecurity, Confirmation, DecoyProfile, FlowSettings, HoldView, RecoveryChoice,
-    RecoveryStart, Ticket,
+    RecoveryStart, SealedProof, Ticket,
 };
 pub use hold::{Hold, HoldState, Recovered};
 pub use ids::IdError;

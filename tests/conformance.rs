@@ -42,6 +42,8 @@ where
     expiry_and_sweep(cs).await;
     let (cs, _) = make();
     per_account_cap(cs).await;
+    let (cs, _) = make();
+    proofs_spend_once(cs).await;
     let (_, accounts) = make();
     account_contract(&accounts).await;
 }
@@ -381,6 +383,70 @@ async fn per_account_cap<S: ChallengeStore>(store: S) {
         .unwrap();
 }
 
+/// A proof is spent on its challenge once, however many servers try at once; a
+/// failed step gives it back; the mark survives a read back from storage.
+async fn proofs_spend_once<S: ChallengeStore + 'static>(store: S) {
+    let (codes, outbox, _clock) = service(store, Config::default());
+    let codes = Arc::new(codes);
+    let (account, email) = ann();
+    let sent = codes
+        .start(&account, Purpose::IdentityCheck, &email)
+        .await
+        .unwrap();
+    let code = outbox.last_code_to(&email).unwrap().expose().to_owned();
+    assert!(
+        matches!(
+            codes
+                .store()
+                .update(&sent.id, |c| c.spend_proof())
+                .await
+                .unwrap(),
+            Some(Err(Error::ProofMismatch))
+        ),
+        "a pending challenge has no proof to spend"
+    );
+    let v = codes
+        .verify(&sent.id, Purpose::IdentityCheck, &code)
+        .await
+        .unwrap();
+    assert!(v.is_approved());
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (codes, id) = (codes.clone(), sent.id);
+            tokio::spawn(async move {
+                codes
+                    .store()
+                    .update(&id, |c| c.spend_proof())
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut spent = 0;
+    for t in tasks {
+        if let Some(Ok(())) = t.await.unwrap() {
+            spent += 1;
+        }
+    }
+    assert_eq!(spent, 1);
+    assert!(
+        codes
+            .store()
+            .get(&sent.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_proof_spent()
+    );
+    codes
+        .store()
+        .update(&sent.id, |c| c.unspend_proof())
+        .await
+        .unwrap();
+    let c = codes.store().get(&sent.id).await.unwrap().unwrap();
+    assert!(!c.is_proof_spent());
+}
+
 async fn account_contract<A: AccountStore>(store: &A) {
     let (a, email) = ann();
     let b = AccountId::new("bob").unwrap();
@@ -510,7 +576,7 @@ fn redis_store_conforms() {
     let rt = runtime();
     // The suite makes one store per check; connect them up front (each with its
     // own key prefix, so checks do not see each other's records).
-    let stores: Vec<_> = (0..8)
+    let stores: Vec<_> = (0..9)
         .map(|i| {
             rt.block_on(seccode::RedisStore::connect_with_prefix(
                 &server.url,

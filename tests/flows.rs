@@ -271,7 +271,7 @@ fn change_phone_to(w: &World, new: &Contact) -> Sent {
         .unwrap()
         .into_proof()
         .unwrap();
-    ready(w.flows.start_new_phone(proof, new)).unwrap()
+    ready(w.flows.start_new_phone(&proof, new)).unwrap()
 }
 
 #[test]
@@ -394,7 +394,7 @@ fn start_new_phone_needs_a_fresh_change_phone_proof() {
     let proof = w.identity_proof();
     let new = Contact::phone("+1 206 555 0188").unwrap();
     assert!(matches!(
-        ready(w.flows.start_new_phone(proof, &new)),
+        ready(w.flows.start_new_phone(&proof, &new)),
         Err(Error::ProofMismatch)
     ));
     let current = w.entry(&w.phone);
@@ -407,7 +407,7 @@ fn start_new_phone_needs_a_fresh_change_phone_proof() {
         .unwrap();
     w.clock.advance(Duration::from_secs(601));
     assert!(matches!(
-        ready(w.flows.start_new_phone(proof, &new)),
+        ready(w.flows.start_new_phone(&proof, &new)),
         Err(Error::ProofMismatch)
     ));
 }
@@ -418,7 +418,7 @@ fn start_new_phone_needs_a_fresh_change_phone_proof() {
 fn removing_needs_a_proof_and_keeps_the_last_contact() {
     let w = world();
     let proof = w.identity_proof();
-    ready(w.flows.remove_security_info(proof, w.entry(&w.phone))).unwrap();
+    ready(w.flows.remove_security_info(&proof, w.entry(&w.phone))).unwrap();
     assert_eq!(w.verified(), vec!["john.doe@example.com".to_owned()]);
     assert_eq!(
         w.notices_to(&w.phone).len(),
@@ -428,7 +428,7 @@ fn removing_needs_a_proof_and_keeps_the_last_contact() {
     assert_eq!(w.notices_to(&w.email).len(), 1);
     w.clock.advance(Duration::from_secs(30));
     let proof = w.identity_proof();
-    let err = ready(w.flows.remove_security_info(proof, w.entry(&w.email)));
+    let err = ready(w.flows.remove_security_info(&proof, w.entry(&w.email)));
     assert!(matches!(err, Err(Error::LastContact)));
     assert_eq!(w.verified().len(), 1);
 }
@@ -685,7 +685,7 @@ fn a_decoy_never_approves_even_with_its_own_code() {
 fn tickets_redeem_once_and_expire() {
     let w = world();
     let proof = recover(&w);
-    let ticket = ready(w.flows.issue_ticket(proof)).unwrap();
+    let ticket = ready(w.flows.issue_ticket(&proof)).unwrap();
     assert_eq!(format!("{ticket:?}"), "Ticket(<redacted>)");
     assert_eq!(ready(w.flows.redeem_ticket(ticket.expose())).unwrap(), w.id);
     assert!(
@@ -703,7 +703,7 @@ fn tickets_redeem_once_and_expire() {
     }
     w.clock.advance(Duration::from_secs(40));
     let proof = recover(&w);
-    let ticket = ready(w.flows.issue_ticket(proof)).unwrap();
+    let ticket = ready(w.flows.issue_ticket(&proof)).unwrap();
     w.clock.advance(Duration::from_secs(15 * 60));
     assert!(
         matches!(
@@ -715,7 +715,7 @@ fn tickets_redeem_once_and_expire() {
     // Only recovery proofs become tickets.
     let proof = w.identity_proof();
     assert!(matches!(
-        ready(w.flows.issue_ticket(proof)),
+        ready(w.flows.issue_ticket(&proof)),
         Err(Error::ProofMismatch)
     ));
 }
@@ -729,10 +729,10 @@ fn replacing_all_security_info_after_recovery_starts_a_hold() {
     // The person who recovered adds a new email and removes both originals.
     let new = Contact::email("new.owner@example.net").unwrap();
     w.add_verified(&new);
-    ready(w.flows.remove_security_info(proof, w.entry(&w.phone))).unwrap();
+    ready(w.flows.remove_security_info(&proof, w.entry(&w.phone))).unwrap();
     w.clock.advance(Duration::from_secs(30));
     let proof = w.identity_proof_via(&new);
-    ready(w.flows.remove_security_info(proof, w.entry(&w.email))).unwrap();
+    ready(w.flows.remove_security_info(&proof, w.entry(&w.email))).unwrap();
 
     let hold = ready(w.flows.hold(&w.id)).unwrap().unwrap();
     assert_eq!(hold.until, w.clock_now() + Duration::from_secs(30 * 86400));
@@ -778,7 +778,7 @@ fn a_hold_ends_by_itself() {
     let proof = recover(&w);
     let new = Contact::email("new.owner@example.net").unwrap();
     w.add_verified(&new);
-    ready(w.flows.remove_security_info(proof, w.entry(&w.phone))).unwrap();
+    ready(w.flows.remove_security_info(&proof, w.entry(&w.phone))).unwrap();
     assert_eq!(
         ready(w.flows.hold(&w.id)).unwrap(),
         None,
@@ -787,7 +787,7 @@ fn a_hold_ends_by_itself() {
     w.clock.advance(Duration::from_secs(31 * 86400));
     // Past the hold period after the recovery, replacing the last original is free.
     let proof = w.identity_proof_via(&new);
-    ready(w.flows.remove_security_info(proof, w.entry(&w.email))).unwrap();
+    ready(w.flows.remove_security_info(&proof, w.entry(&w.email))).unwrap();
     assert_eq!(ready(w.flows.hold(&w.id)).unwrap(), None);
 }
 

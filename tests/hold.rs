@@ -135,7 +135,7 @@ fn finding_6_a_second_recovery_does_not_replace_the_originals() {
     w.add_verified(&a);
     let _second = w.recover_via(&a);
     let proof = w.identity_proof_via(&a);
-    ready(w.flows.remove_security_info(proof, w.entry(&w.v))).unwrap();
+    ready(w.flows.remove_security_info(&proof, w.entry(&w.v))).unwrap();
     assert_eq!(w.hold_originals(), Some(vec![w.v.masked().to_string()]));
     // Only V ends it.
     let sent = ready(w.flows.start_hold_release(&w.id, 0)).unwrap();
@@ -151,7 +151,7 @@ fn finding_7_a_released_hold_cannot_be_turned_on_the_owner() {
     let a = Contact::email("attacker@example.net").unwrap();
     let proof = w.recover_via(&w.v);
     w.add_verified(&a);
-    ready(w.flows.remove_security_info(proof, w.entry(&w.v))).unwrap();
+    ready(w.flows.remove_security_info(&proof, w.entry(&w.v))).unwrap();
     let h1 = ready(w.flows.hold(&w.id)).unwrap().unwrap();
     assert_eq!(h1.originals, [w.v.masked()]);
 
@@ -165,7 +165,7 @@ fn finding_7_a_released_hold_cannot_be_turned_on_the_owner() {
     assert!(v.is_approved(), "{v:?}");
     w.add_verified(&w.v);
     let proof = w.identity_proof_via(&w.v);
-    ready(w.flows.remove_security_info(proof, w.entry(&a))).unwrap();
+    ready(w.flows.remove_security_info(&proof, w.entry(&a))).unwrap();
     assert_eq!(
         w.hold_originals(),
         None,
@@ -185,7 +185,7 @@ fn finding_8_steps_started_before_a_hold_do_not_finish_during_it() {
     let add = ready(w.flows.start_add_security_info(&w.id, &pending)).unwrap();
     let check = ready(w.flows.start_identity_check(&w.id, w.entry(&a))).unwrap();
     // …which starts now.
-    ready(w.flows.remove_security_info(proof, w.entry(&w.v))).unwrap();
+    ready(w.flows.remove_security_info(&proof, w.entry(&w.v))).unwrap();
     assert!(w.hold_originals().is_some());
     let code = w.code_to(&pending);
     assert!(matches!(
@@ -209,7 +209,7 @@ fn a_late_code_does_not_add_back_a_dropped_pending_entry() {
     let sent = ready(w.flows.start_add_security_info(&w.id, &new)).unwrap();
     // The person removes the pending entry; the code arrives afterwards.
     let proof = w.identity_proof_via(&w.v);
-    ready(w.flows.remove_security_info(proof, w.entry(&new))).unwrap();
+    ready(w.flows.remove_security_info(&proof, w.entry(&new))).unwrap();
     let code = w.code_to(&new);
     assert!(matches!(
         ready(w.flows.finish_add_security_info(&w.id, &sent.id, &code)),

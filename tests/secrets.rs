@@ -282,7 +282,7 @@ fn flow_outputs_hide_secrets() {
         .into_proof()
         .unwrap();
     texts.push(format!("{proof:?}"));
-    let ticket = ready(flows.issue_ticket(proof)).unwrap();
+    let ticket = ready(flows.issue_ticket(&proof)).unwrap();
     let ticket_text = ticket.expose().to_owned();
     texts.push(format!("{ticket:?}"));
     let stored = ready(seccode::AccountStore::get(flows.accounts(), &id))

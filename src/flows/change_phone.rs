@@ -72,34 +72,44 @@ where
             .await
     }
 
-    /// Step 3: with the proof of the current phone, adds `new_phone` as pending
-    /// (marked to replace the current one) and sends it a code. Nothing is removed
-    /// yet: an abandoned change leaves the account as it was.
+    /// Step 3 (the atomic swap): with the proof of the current phone, adds
+    /// `new_phone` as pending (marked to replace the current one) and sends it a
+    /// code. Nothing is removed yet: an abandoned change leaves the account as it
+    /// was. The proof is spent if this succeeds (see [`crate::flows`]: it is
+    /// single use on every server); a failure — a duplicate number, a hold —
+    /// leaves it usable.
+    ///
+    /// The other order, as on Microsoft accounts' pages: remove the current phone
+    /// with the same proof ([`AccountSecurity::remove_security_info`]), then add
+    /// the new number with [`AccountSecurity::start_add_security_info`].
     ///
     /// # Errors
     ///
     /// [`Error::ProofMismatch`] if the proof is not a fresh change-phone proof of a
     /// phone the account still has; [`Error::OnHold`]; [`Error::DuplicateContact`];
     /// [`Error::TooManyContacts`]; the errors of [`SecurityCodes::start`](crate::SecurityCodes::start).
-    pub async fn start_new_phone(&self, proof: Proof, new_phone: &Contact) -> Result<Sent> {
-        self.check_proof(&proof, &[Purpose::ChangePhone])?;
+    pub async fn start_new_phone(&self, proof: &Proof, new_phone: &Contact) -> Result<Sent> {
+        self.check_proof(proof, &[Purpose::ChangePhone])?;
         if new_phone.kind() != ContactKind::Phone {
             return Err(Error::InvalidInput {
                 field: "new phone",
                 reason: "not a phone number",
             });
         }
-        let account = proof.account();
-        let old = self
-            .account(account)
-            .await?
-            .verified_entry(proof.destination())
-            .map(|i| i.id)
-            .ok_or(Error::ProofMismatch)?;
-        self.add_pending(account, new_phone, Some(old)).await?;
-        self.codes
-            .start(account, Purpose::AddSecurityInfo, new_phone)
-            .await
+        self.spending(proof, async {
+            let account = proof.account();
+            let old = self
+                .account(account)
+                .await?
+                .verified_entry(proof.destination())
+                .map(|i| i.id)
+                .ok_or(Error::ProofMismatch)?;
+            self.add_pending(account, new_phone, Some(old)).await?;
+            self.codes
+                .start(account, Purpose::AddSecurityInfo, new_phone)
+                .await
+        })
+        .await
     }
 
     /// Step 4: checks the code sent to the new phone; approved, the new number

@@ -70,6 +70,7 @@ mod hold;
 mod identity;
 mod recovery;
 mod remove;
+mod seal;
 
 use std::fmt;
 use std::time::Duration;
@@ -89,6 +90,7 @@ use crate::store::{AccountStore, ChallengeStore};
 pub use decoys::DecoyProfile;
 pub use hold::HoldView;
 pub use recovery::{Confirmation, RecoveryChoice, RecoveryStart, Ticket};
+pub use seal::SealedProof;
 
 /// Limits and lifetimes of the account flows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,6 +101,7 @@ pub struct FlowSettings {
     ticket_lifetime: Duration,
     recovery_lifetime: Duration,
     decoy_profile: DecoyProfile,
+    require_phone: bool,
 }
 
 impl Default for FlowSettings {
@@ -110,6 +113,7 @@ impl Default for FlowSettings {
             ticket_lifetime: Duration::from_secs(15 * 60),
             recovery_lifetime: Duration::from_secs(30 * 60),
             decoy_profile: DecoyProfile::default(),
+            require_phone: false,
         }
     }
 }
@@ -129,10 +133,12 @@ impl FlowSettings {
         self
     }
 
-    /// How long a [`Proof`] may be used for a sensitive step (default 10 minutes).
+    /// How long a [`Proof`] (and a sealed copy) may be used for a sensitive step
+    /// (default 10 minutes; at most 15 minutes, how long a finished challenge is
+    /// kept, since a proof is spent on its challenge record).
     #[must_use]
     pub fn with_proof_lifetime(mut self, lifetime: Duration) -> Self {
-        self.proof_lifetime = lifetime;
+        self.proof_lifetime = lifetime.min(crate::challenge::RETENTION);
         self
     }
 
@@ -154,6 +160,15 @@ impl FlowSettings {
     #[must_use]
     pub fn with_decoy_profile(mut self, profile: DecoyProfile) -> Self {
         self.decoy_profile = profile;
+        self
+    }
+
+    /// Whether an account must keep a verified phone number: then removing the
+    /// last one is refused with [`Error::LastPhone`] — in a phone change, add the
+    /// new number first (default: no).
+    #[must_use]
+    pub fn with_phone_required(mut self, required: bool) -> Self {
+        self.require_phone = required;
         self
     }
 

@@ -323,21 +323,24 @@ where
     ///
     /// [`Error::ProofMismatch`] unless the proof is a fresh recovery proof;
     /// [`Error::AccountNotFound`]; [`Error::Store`].
-    pub async fn issue_ticket(&self, proof: Proof) -> Result<Ticket> {
-        self.check_proof(&proof, &[Purpose::Recovery])?;
+    pub async fn issue_ticket(&self, proof: &Proof) -> Result<Ticket> {
+        self.check_proof(proof, &[Purpose::Recovery])?;
         let now = self.codes.now();
         let mut secret = Zeroizing::new([0u8; 32]);
         rand::rng().fill_bytes(&mut *secret);
         let digest: [u8; 32] = Sha256::digest(*secret).into();
         let expires = now + self.settings.ticket_lifetime;
         let account = proof.account();
-        self.accounts
-            .update(account, move |a| {
-                a.add_ticket(digest, expires, now);
-                Ok(())
-            })
-            .await?
-            .ok_or(Error::AccountNotFound)?;
+        self.spending(proof, async {
+            self.accounts
+                .update(account, move |a| {
+                    a.add_ticket(digest, expires, now);
+                    Ok(())
+                })
+                .await?
+                .ok_or(Error::AccountNotFound)
+        })
+        .await?;
         Ok(Ticket(Zeroizing::new(format!(
             "t1.{}.{}",
             hex(account.as_str().as_bytes()),

@@ -1,9 +1,11 @@
-//! Remove security info with a fresh identity-check or recovery proof.
+//! Remove security info with a fresh identity-check or recovery proof, or the
+//! change-phone proof of the phone being replaced.
 
 use crate::account::SecurityInfoId;
 use crate::challenge::Proof;
 use crate::channel::DeliveryChannel;
 use crate::clock::Clock;
+use crate::contact::ContactKind;
 use crate::error::{Error, Result};
 use crate::events::{Event, Events};
 use crate::flows::AccountSecurity;
@@ -18,27 +20,61 @@ where
     K: Clock,
     E: Events,
 {
-    /// Removes an entry, given a fresh identity-check (or recovery) proof for the
-    /// account. The last verified contact cannot be removed. The remaining verified
-    /// contacts and the removed one are told.
+    /// Removes an entry, given a fresh proof for the account: an identity check or
+    /// a recovery for any entry, or — the order of Microsoft accounts' "change
+    /// phone" pages: confirm the last four digits, enter the code, *remove*, then
+    /// add the new number — the change-phone proof of the phone being removed.
+    /// The last verified contact cannot be removed, nor the last phone when the
+    /// application requires one ([`FlowSettings::with_phone_required`]). The
+    /// remaining verified contacts and the removed one are told. The proof is spent
+    /// (single use everywhere) only if the removal succeeds.
     ///
     /// # Errors
     ///
-    /// [`Error::ProofMismatch`]; [`Error::LastContact`];
-    /// [`Error::UnknownSecurityInfo`]; [`Error::OnHold`]; [`Error::AccountNotFound`].
-    pub async fn remove_security_info(&self, proof: Proof, entry: SecurityInfoId) -> Result<()> {
-        self.check_proof(&proof, &[Purpose::IdentityCheck, Purpose::Recovery])?;
+    /// [`Error::ProofMismatch`] (a stale, spent or other-purpose proof, or a
+    /// change-phone proof for another entry); [`Error::LastContact`];
+    /// [`Error::LastPhone`]; [`Error::UnknownSecurityInfo`]; [`Error::OnHold`];
+    /// [`Error::AccountNotFound`].
+    ///
+    /// [`FlowSettings::with_phone_required`]: crate::FlowSettings::with_phone_required
+    pub async fn remove_security_info(&self, proof: &Proof, entry: SecurityInfoId) -> Result<()> {
+        self.check_proof(
+            proof,
+            &[
+                Purpose::IdentityCheck,
+                Purpose::Recovery,
+                Purpose::ChangePhone,
+            ],
+        )?;
         let (now, hold_period) = (self.codes.now(), self.settings.hold_period);
+        let require_phone = self.settings.require_phone;
         let account = proof.account();
+        // A change-phone proof removes the phone it proved, and nothing else.
+        let only = (proof.purpose() == Purpose::ChangePhone).then(|| proof.destination().clone());
         let (removed, hold) = self
-            .accounts
-            .update(account, move |a| {
-                a.check_hold(now)?;
-                let removed = a.remove(entry)?;
-                Ok((removed, a.start_hold_if_replaced(hold_period, now)))
+            .spending(proof, async {
+                self.accounts
+                    .update(account, move |a| {
+                        a.check_hold(now)?;
+                        if let Some(phone) = &only
+                            && a.verified_entry(phone).map(|i| i.id) != Some(entry)
+                        {
+                            return Err(Error::ProofMismatch);
+                        }
+                        let removed = a.remove(entry)?;
+                        if require_phone
+                            && removed.is_verified()
+                            && removed.contact.kind() == ContactKind::Phone
+                            && !a.verified().any(|i| i.contact.kind() == ContactKind::Phone)
+                        {
+                            return Err(Error::LastPhone);
+                        }
+                        Ok((removed, a.start_hold_if_replaced(hold_period, now)))
+                    })
+                    .await?
+                    .ok_or(Error::AccountNotFound)
             })
-            .await?
-            .ok_or(Error::AccountNotFound)?;
+            .await?;
         self.codes.events().emit(&Event::SecurityInfoRemoved {
             account: account.clone(),
             contact: removed.contact.masked(),

@@ -84,7 +84,9 @@ pub(crate) fn encode_challenge(c: &Challenge) -> Vec<u8> {
         p.sends,
         p.max_sends,
         p.format.length(),
-        u8::from(p.decoy),
+        // Flags: bit 0 decoy, bit 1 proof spent (records written before the
+        // second flag read as unspent).
+        u8::from(p.decoy) | (u8::from(p.proof_spent) << 1),
     ]);
     w.text(p.purpose.as_str());
     w.text(p.format.alphabet().as_str());
@@ -113,7 +115,7 @@ pub(crate) fn decode_challenge(bytes: &[u8]) -> Result<Challenge, Error> {
         sends,
         max_sends,
         length,
-        decoy,
+        flags,
     ] = r.array()?;
     let purpose = Purpose::from_name(r.text()?).ok_or_else(corrupt)?;
     let alphabet = Alphabet::from_name(r.text()?).ok_or_else(corrupt)?;
@@ -135,7 +137,8 @@ pub(crate) fn decode_challenge(bytes: &[u8]) -> Result<Challenge, Error> {
         purpose,
         format: CodeFormat::new(alphabet, length)?,
         status,
-        decoy: decoy != 0,
+        decoy: flags & 1 != 0,
+        proof_spent: flags & 2 != 0,
     }))
 }
 

@@ -25,7 +25,8 @@ use crate::store::{AccountStore, ChallengeStore, Counted};
 /// * 1: the first release.
 /// * 2: `verified_contacts.lookup` is [`Contact::identity`] (NFKC, IDNA A-label
 ///   domain, E.164); version 1 lower-cased the address as typed. Same tables.
-const SCHEMA_VERSION: i64 = 2;
+/// * 3: `challenges.proof_spent`: single-use proofs across servers.
+const SCHEMA_VERSION: i64 = 3;
 
 /// Each insert also deletes at most this many expired challenges, so that a
 /// store nobody sweeps still does not grow without bound.
@@ -51,7 +52,8 @@ CREATE TABLE challenges (
     length INTEGER NOT NULL,
     status TEXT NOT NULL,
     decoy INTEGER NOT NULL,
-    retain_until INTEGER NOT NULL
+    retain_until INTEGER NOT NULL,
+    proof_spent INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE INDEX challenges_retain_until ON challenges (retain_until);
 CREATE TABLE counters (
@@ -224,8 +226,14 @@ fn configure(conn: &mut Connection) -> Result<(), Error> {
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)
                 .map_err(db)?;
         }
-        1 => {
-            migrate_lookups_to_identity(&tx)?;
+        1 | 2 => {
+            if version == 1 {
+                migrate_lookups_to_identity(&tx)?;
+            }
+            tx.execute_batch(
+                "ALTER TABLE challenges ADD COLUMN proof_spent INTEGER NOT NULL DEFAULT 0",
+            )
+            .map_err(db)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)
                 .map_err(db)?;
         }
@@ -312,7 +320,7 @@ fn corrupt(what: &'static str) -> Error {
 
 const CHALLENGE_COLUMNS: &str = "id, salt, account, destination, expires_at, last_sent_at, key_id, \
      resend_cooldown_secs, generation, attempts, max_attempts, sends, max_sends, purpose, \
-     alphabet, length, status, decoy, retain_until";
+     alphabet, length, status, decoy, retain_until, proof_spent";
 
 fn read_challenge(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Challenge, Error>> {
     let id: Vec<u8> = row.get(0)?;
@@ -344,6 +352,7 @@ fn read_challenge(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Challenge,
             )?,
             status: Status::from_name(&status).ok_or(corrupt("status"))?,
             decoy: row.get(17).map_err(db)?,
+            proof_spent: row.get(19).map_err(db)?,
         })
     })();
     Ok(parts.map(Challenge::from_parts))
@@ -353,11 +362,11 @@ fn write_challenge(conn: &Connection, c: &Challenge, insert: bool) -> Result<(),
     let p = c.to_parts();
     let sql = if insert {
         format!(
-            "INSERT INTO challenges ({CHALLENGE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
+            "INSERT INTO challenges ({CHALLENGE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
         )
     } else {
         format!(
-            "REPLACE INTO challenges ({CHALLENGE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
+            "REPLACE INTO challenges ({CHALLENGE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
         )
     };
     conn.prepare_cached(&sql)
@@ -382,6 +391,7 @@ fn write_challenge(conn: &Connection, c: &Challenge, insert: bool) -> Result<(),
                 p.status.as_str(),
                 p.decoy,
                 ms(c.retain_until()),
+                p.proof_spent,
             ])
         })
         .map_err(|e| match e {
