@@ -61,6 +61,7 @@ impl SecurityInfo {
 /// An entry as shown to the person: the contact masked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct SecurityInfoView {
     /// Its id, to name it in the next request.
     pub id: SecurityInfoId,

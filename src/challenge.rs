@@ -625,6 +625,52 @@ impl Verification {
     }
 }
 
+/// What a [`Verification`] tells a client, without its [`Proof`]: for a JSON
+/// answer (feature `serde`) or a page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub struct VerificationView {
+    /// `approved`, `rejected`, `expired`, `locked`, `account_locked`,
+    /// `already_used`, `canceled` or `not_found`.
+    pub outcome: String,
+    /// Guesses left, for a rejection.
+    pub attempts_left: Option<u8>,
+    /// Why a code was rejected, in words for the person.
+    pub reason: Option<String>,
+    /// Seconds until a locked account may try again.
+    pub retry_after_secs: Option<u64>,
+}
+
+impl Verification {
+    /// What the outcome tells a client; the proof stays on the server.
+    pub fn view(&self) -> VerificationView {
+        let (outcome, attempts_left, reason, retry_after_secs) = match self {
+            Verification::Approved(_) => ("approved", None, None, None),
+            Verification::Rejected { remaining, reason } => {
+                ("rejected", Some(*remaining), Some(reason.to_string()), None)
+            }
+            Verification::Expired => ("expired", None, None, None),
+            Verification::Locked => ("locked", None, None, None),
+            Verification::AccountLocked { retry_after } => (
+                "account_locked",
+                None,
+                None,
+                Some(retry_after.as_secs().max(1)),
+            ),
+            Verification::AlreadyUsed => ("already_used", None, None, None),
+            Verification::Canceled => ("canceled", None, None, None),
+            Verification::NotFound => ("not_found", None, None, None),
+        };
+        VerificationView {
+            outcome: outcome.to_owned(),
+            attempts_left,
+            reason,
+            retry_after_secs,
+        }
+    }
+}
+
 /// Why an attempt was rejected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]

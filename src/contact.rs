@@ -70,6 +70,23 @@ pub enum ContactKind {
     Phone,
 }
 
+impl ContactKind {
+    /// A stable name: `email` or `phone`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ContactKind::Email => "email",
+            ContactKind::Phone => "phone",
+        }
+    }
+
+    /// Reads back [`ContactKind::as_str`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        [ContactKind::Email, ContactKind::Phone]
+            .into_iter()
+            .find(|k| k.as_str() == name)
+    }
+}
+
 /// What kind of line a phone number is, from libphonenumber's metadata, so an
 /// application can refuse SMS to landlines or premium-rate numbers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -523,6 +540,13 @@ fn parse_phone(input: &str, region: Option<country::Id>) -> Result<Contact, Cont
 pub struct MaskedContact(String);
 
 impl MaskedContact {
+    /// A masked form read back from a client (feature `serde`); it masks nothing
+    /// itself.
+    #[cfg(feature = "serde")]
+    pub(crate) fn from_text(text: &str) -> Self {
+        Self(text.to_owned())
+    }
+
     /// The masked text.
     pub fn as_str(&self) -> &str {
         &self.0

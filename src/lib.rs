@@ -109,6 +109,8 @@ pub mod hold;
 pub mod ids;
 pub mod keys;
 pub mod policy;
+#[cfg(feature = "serde")]
+mod serde_impls;
 pub mod service;
 pub mod store;
 mod typed;
@@ -118,7 +120,7 @@ pub use account::{
 };
 pub use challenge::{
     AccountId, Attempt, Challenge, ChallengeId, ChallengeParts, Expected, Proof, Rejection,
-    SendKind, Status, Verification,
+    SendKind, Status, Verification, VerificationView,
 };
 pub use channel::{
     ByKind, ConsoleChannel, DeliveryChannel, DeliveryError, Fallback, Message, MessageKind, Outbox,

@@ -62,6 +62,7 @@ pub struct SecurityCodes<S, C, K = SystemClock, E = NoEvents> {
 /// What the person is told after a code was sent.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Sent {
     /// The challenge to verify against.
     pub id: ChallengeId,

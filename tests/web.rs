@@ -282,3 +282,36 @@ fn an_app_that_requires_a_phone_refuses_removing_the_last_one() {
     let new = Contact::phone("+44 7400 654321").unwrap();
     ready(c.a.start_new_phone(&proof, &new)).unwrap();
 }
+
+#[cfg(feature = "serde")]
+#[test]
+fn web_values_are_json_and_proofs_stay_on_the_server() {
+    let c = cluster();
+    c.clock.advance(Duration::from_secs(31));
+    let sent = ready(c.a.start_identity_check(&c.id, c.entry(&c.email))).unwrap();
+    let json = serde_json::to_value(&sent).unwrap();
+    assert_eq!(json["id"], sent.id.to_string());
+    assert_eq!(json["destination"], "ow•••@example.org");
+    assert_eq!(json["expires_at"], "2023-11-14T22:23:51Z");
+    assert_eq!(json["attempts_left"], 5);
+    let back: seccode::Sent = serde_json::from_value(json).unwrap();
+    assert_eq!(back, sent);
+
+    let code = c.code_to(&c.email);
+    let v = ready(c.a.finish_identity_check(&c.id, &sent.id, &code)).unwrap();
+    let json = serde_json::to_string(&v).unwrap();
+    assert_eq!(
+        json,
+        r#"{"outcome":"approved","attempts_left":null,"reason":null,"retry_after_secs":null}"#
+    );
+    assert!(!json.contains("owner"));
+
+    let start = ready(c.a.start_recovery("owner@example.org")).unwrap();
+    let json = serde_json::to_value(&start).unwrap();
+    assert_eq!(json["choices"][0]["confirm_with"], "full_address");
+    assert_eq!(json["choices"][1]["kind"], "phone");
+    assert_eq!(json["choices"][1]["contact"], "•••••••56");
+    let info = serde_json::to_value(ready(c.a.security_info(&c.id)).unwrap()).unwrap();
+    assert_eq!(info[0]["verified"], true);
+    assert_eq!(info[0]["id"], 1);
+}

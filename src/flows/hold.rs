@@ -14,6 +14,7 @@ use crate::store::{AccountStore, ChallengeStore};
 /// An account's hold, as shown to the person.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct HoldView {
     /// When it ends by itself.
     pub until: Timestamp,

@@ -26,6 +26,16 @@
 //! queue (return from `deliver` once the message is enqueued) so that a real send
 //! does not take longer than a decoy.
 //!
+//! # Proofs across requests and servers
+//!
+//! A [`Proof`] seals into an opaque token ([`AccountSecurity::seal`], XChaCha20-
+//! Poly1305 under a key derived from the keyring, key id inside so rotation keeps
+//! tokens open, expiring with the proof) that any server with the key opens
+//! ([`AccountSecurity::unseal`]). Steps that consume a proof take it by reference
+//! and mark it spent on its challenge record, atomically in the shared store, so
+//! a proof — sealed or not — works once on every server; a step that fails (a
+//! duplicate contact, a hold, the last contact) gives it back.
+//!
 //! # Failure budgets an attacker cannot aim
 //!
 //! Failures on the unauthenticated recovery pages never block the signed-in

@@ -24,6 +24,8 @@ use zeroize::Zeroizing;
 /// How a recovery choice is confirmed before a code is sent to it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum Confirmation {
     /// Type the whole email address.
     FullAddress,
@@ -34,6 +36,7 @@ pub enum Confirmation {
 /// One contact a recovery code can go to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct RecoveryChoice {
     /// Pass it to [`AccountSecurity::choose_recovery_contact`].
     pub index: usize,
@@ -49,6 +52,7 @@ pub struct RecoveryChoice {
 /// an account has the identifier.
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct RecoveryStart {
     /// A signed, expiring token for the next step. It carries the identifier's
     /// identity (hex-encoded, so it round-trips through a form field) and is

@@ -70,7 +70,10 @@ where
     K: Clock,
     E: Events,
 {
-    /// Seals `proof` for the next request; see the [module docs](self).
+    /// Seals `proof` for the next request: an XChaCha20-Poly1305 token under a key
+    /// derived from the keyring's current key, bound to the proof's challenge,
+    /// account, purpose and destination, opening until the proof's lifetime ends,
+    /// and single use through the step that spends the proof.
     ///
     /// # Errors
     ///
