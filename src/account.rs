@@ -368,6 +368,16 @@ impl Account {
         self.tickets.push(TicketRecord { digest, expires_at });
     }
 
+    /// Whether the ticket with `digest` is held and unexpired, without taking it
+    /// (constant-time comparison).
+    pub fn has_ticket(&self, digest: &[u8; 32], now: Timestamp) -> bool {
+        let mut found = false;
+        for t in &self.tickets {
+            found |= ct_eq(&t.digest, digest) & (now < t.expires_at);
+        }
+        found
+    }
+
     /// Removes and accepts the ticket with `digest` if it has not expired
     /// (constant-time comparison).
     pub fn take_ticket(&mut self, digest: &[u8; 32], now: Timestamp) -> bool {

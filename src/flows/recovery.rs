@@ -121,20 +121,7 @@ where
         self.codes.events().emit(&Event::RecoveryStarted {
             account: (!party.decoy).then_some(account),
         });
-        let choices = party
-            .choices
-            .iter()
-            .enumerate()
-            .map(|(index, c)| RecoveryChoice {
-                index,
-                kind: c.kind(),
-                contact: c.masked(),
-                confirm_with: match c.kind() {
-                    ContactKind::Email => Confirmation::FullAddress,
-                    ContactKind::Phone => Confirmation::LastFourDigits,
-                },
-            })
-            .collect();
+        let choices = choices_of(&party.choices);
         Ok(RecoveryStart {
             token: self.recovery_token(&identifier, now + self.settings.recovery_lifetime),
             choices,
@@ -359,18 +346,7 @@ where
     ///
     /// [`Error::InvalidTicket`] if it is malformed, unknown, used or expired.
     pub async fn redeem_ticket(&self, ticket: &str) -> Result<AccountId> {
-        let mut parts = ticket.trim().split('.');
-        let (Some("t1"), Some(account), Some(secret), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(Error::InvalidTicket);
-        };
-        let account = unhex(account)
-            .and_then(|b| String::from_utf8(b).ok())
-            .and_then(|s| AccountId::new(s).ok())
-            .ok_or(Error::InvalidTicket)?;
-        let secret = Zeroizing::new(unhex(secret).ok_or(Error::InvalidTicket)?);
-        let digest: [u8; 32] = Sha256::digest(&*secret).into();
+        let (account, digest) = read_ticket(ticket)?;
         let now = self.codes.now();
         let taken = self
             .accounts
@@ -383,4 +359,75 @@ where
             Err(Error::InvalidTicket)
         }
     }
+
+    /// The account a ticket is for, if the ticket is genuine and unused — without
+    /// redeeming it: for an "is this your account?" page between the code and the
+    /// new password.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidTicket`] if it is malformed, unknown, used or expired.
+    pub async fn check_ticket(&self, ticket: &str) -> Result<AccountId> {
+        let (account, digest) = read_ticket(ticket)?;
+        let now = self.codes.now();
+        let held = self
+            .accounts
+            .get(&account)
+            .await?
+            .is_some_and(|a| a.has_ticket(&digest, now));
+        if held {
+            Ok(account)
+        } else {
+            Err(Error::InvalidTicket)
+        }
+    }
+
+    /// The answer of [`AccountSecurity::start_recovery`] again, for the token it
+    /// gave: so the page that lists the choices can be a link (served by any
+    /// server) rather than the answer to a form.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidToken`] if the token is malformed, forged or expired.
+    pub async fn resume_recovery(&self, token: &str) -> Result<RecoveryStart> {
+        let identifier = self.read_recovery_token(token)?;
+        let party = self.recovery_choices(&identifier).await?;
+        Ok(RecoveryStart {
+            token: token.trim().to_owned(),
+            choices: choices_of(&party.choices),
+        })
+    }
+}
+
+/// The account and secret digest of a ticket's text.
+fn read_ticket(ticket: &str) -> Result<(AccountId, [u8; 32])> {
+    let mut parts = ticket.trim().split('.');
+    let (Some("t1"), Some(account), Some(secret), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(Error::InvalidTicket);
+    };
+    let account = unhex(account)
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| AccountId::new(s).ok())
+        .ok_or(Error::InvalidTicket)?;
+    let secret = Zeroizing::new(unhex(secret).ok_or(Error::InvalidTicket)?);
+    Ok((account, Sha256::digest(&*secret).into()))
+}
+
+/// The choices shown for a list of contacts.
+fn choices_of(contacts: &[Contact]) -> Vec<RecoveryChoice> {
+    contacts
+        .iter()
+        .enumerate()
+        .map(|(index, c)| RecoveryChoice {
+            index,
+            kind: c.kind(),
+            contact: c.masked(),
+            confirm_with: match c.kind() {
+                ContactKind::Email => Confirmation::FullAddress,
+                ContactKind::Phone => Confirmation::LastFourDigits,
+            },
+        })
+        .collect()
 }

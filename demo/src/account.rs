@@ -1,0 +1,576 @@
+//! The signed-in pages: sign in, Security, Security basics, Update info, Add
+//! security info (and its code), Change phone (last four digits, code, remove).
+//!
+//! Every step's state travels in the URL or the form (challenge ids, sealed
+//! proofs), never in one process's memory, so any server can serve any page.
+
+use std::sync::Arc;
+
+use axum::extract::{Form, Query, State};
+use axum::http::HeaderMap;
+use axum::http::header::SET_COOKIE;
+use axum::response::{IntoResponse, Redirect, Response};
+use seccode::{AccountStore, ChallengeId, Contact, ContactKind, SecurityInfoId, Verification};
+use serde::Deserialize;
+
+use crate::state::{AppState, DEMO_ACCOUNTS, DEMO_PASSWORD};
+use crate::web::{AppError, check_csrf, csrf, csrf_field, esc, page, require, respond, session};
+
+type App = State<Arc<AppState>>;
+
+pub async fn home(State(app): App, headers: HeaderMap) -> Redirect {
+    match session(&app, &headers) {
+        Some(_) => Redirect::to("/security"),
+        None => Redirect::to("/signin"),
+    }
+}
+
+pub async fn signin_page(headers: HeaderMap) -> Response {
+    let (token, cookie) = csrf(&headers);
+    let accounts: String = DEMO_ACCOUNTS
+        .iter()
+        .map(|(_, email, phone)| format!("<li>{} or {}</li>", esc(email), esc(phone)))
+        .collect();
+    respond(
+        page(
+            "Sign in",
+            None,
+            &format!(
+                r#"<form method="post" action="/signin">{}
+<p><label>Email or phone <input name="identifier" autocomplete="username" required></label></p>
+<p><label>Password <input name="password" type="password" autocomplete="current-password" required></label></p>
+<p><button>Sign in</button></p></form>
+<p class="note">Demo accounts: <ul>{accounts}</ul> password <code>{DEMO_PASSWORD}</code>. Codes arrive in the <a href="/mailbox">dev mailbox</a>.</p>"#,
+                csrf_field(&token)
+            ),
+        ),
+        cookie,
+    )
+}
+
+#[derive(Deserialize)]
+pub struct SignIn {
+    csrf: String,
+    identifier: String,
+    password: String,
+}
+
+pub async fn signin(
+    State(app): App,
+    headers: HeaderMap,
+    Form(f): Form<SignIn>,
+) -> Result<Response, AppError> {
+    check_csrf(&headers, &f.csrf)?;
+    let refused = || {
+        page(
+            "Sign in",
+            None,
+            r#"<p class="error">That email, phone number or password is not right.</p><p><a href="/signin">Try again</a></p>"#,
+        )
+        .into_response()
+    };
+    let Ok(contact) = Contact::parse(&f.identifier) else {
+        return Ok(refused());
+    };
+    let account = app.flows.accounts().find_verified(&contact).await?;
+    match account {
+        Some(id) if app.db.password_ok(&id, &f.password) => {
+            let mut response = Redirect::to("/security").into_response();
+            response
+                .headers_mut()
+                .append(SET_COOKIE, crate::web::sign_in(&app, &id));
+            Ok(response)
+        }
+        _ => Ok(refused()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    csrf: String,
+}
+
+pub async fn signout(headers: HeaderMap, Form(f): Form<CsrfOnly>) -> Result<Response, AppError> {
+    check_csrf(&headers, &f.csrf)?;
+    let mut response = Redirect::to("/signin").into_response();
+    response
+        .headers_mut()
+        .append(SET_COOKIE, crate::web::sign_out());
+    Ok(response)
+}
+
+pub async fn security(State(app): App, headers: HeaderMap) -> Result<Response, AppError> {
+    require(&app, &headers)?;
+    let (token, cookie) = csrf(&headers);
+    Ok(respond(
+        page(
+            "Security",
+            Some(&token),
+            r#"<p>Manage the ways we can reach you to keep your account secure.</p>
+<ul><li><a href="/security/basics">Security basics</a></li></ul>"#,
+        ),
+        cookie,
+    ))
+}
+
+pub async fn basics(State(app): App, headers: HeaderMap) -> Result<Response, AppError> {
+    require(&app, &headers)?;
+    let (token, cookie) = csrf(&headers);
+    Ok(respond(
+        page(
+            "Security basics",
+            Some(&token),
+            r#"<p>Security info: the email addresses and phone numbers we use to verify it's you.</p>
+<p><a href="/security/info">Update info</a></p>"#,
+        ),
+        cookie,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct Note {
+    note: Option<String>,
+}
+
+pub async fn info(
+    State(app): App,
+    headers: HeaderMap,
+    Query(q): Query<Note>,
+) -> Result<Response, AppError> {
+    let account = require(&app, &headers)?;
+    let (token, cookie) = csrf(&headers);
+    let hold = app.flows.hold(&account).await?;
+    let list: String = app
+        .flows
+        .security_info(&account)
+        .await?
+        .iter()
+        .map(|i| {
+            let change = if i.verified && i.kind == ContactKind::Phone {
+                format!(
+                    r#" · <a href="/security/info/change-phone?entry={}">Change</a>"#,
+                    i.id
+                )
+            } else {
+                String::new()
+            };
+            let state = if i.verified {
+                ""
+            } else {
+                " (waiting for its code)"
+            };
+            format!(
+                r#"<li class="info" data-verified="{}">{}{state}{change}</li>"#,
+                i.verified,
+                esc(i.contact.as_str())
+            )
+        })
+        .collect();
+    let note = match q.note.as_deref() {
+        Some("added") => r#"<p class="note">Security info added.</p>"#,
+        _ => "",
+    };
+    let hold = hold.map_or(String::new(), |h| {
+        format!(
+            r#"<p class="error">Changes to security info are on hold until {}.</p>"#,
+            esc(&h.until.to_rfc3339())
+        )
+    });
+    Ok(respond(
+        page(
+            "Update info",
+            Some(&token),
+            &format!(
+                r#"{note}{hold}<ul id="security-info">{list}</ul>
+<p><a href="/security/info/add">Add security info</a></p>"#
+            ),
+        ),
+        cookie,
+    ))
+}
+
+pub async fn add_page(
+    State(app): App,
+    headers: HeaderMap,
+    Query(q): Query<Note>,
+) -> Result<Response, AppError> {
+    require(&app, &headers)?;
+    let (token, cookie) = csrf(&headers);
+    let note = match q.note.as_deref() {
+        Some("removed") => {
+            r#"<p class="note">The old number was removed. Add your new number.</p>"#
+        }
+        _ => "",
+    };
+    Ok(respond(
+        page(
+            "Add security info",
+            Some(&token),
+            &format!(
+                r#"{note}<form method="post" action="/security/info/add">{}
+<p><label>Email address or phone number (with its country code, such as +44) <input name="contact" required></label></p>
+<p><button>Next</button></p></form>"#,
+                csrf_field(&token)
+            ),
+        ),
+        cookie,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct AddForm {
+    csrf: String,
+    contact: String,
+}
+
+pub async fn add(
+    State(app): App,
+    headers: HeaderMap,
+    Form(f): Form<AddForm>,
+) -> Result<Response, AppError> {
+    let account = require(&app, &headers)?;
+    check_csrf(&headers, &f.csrf)?;
+    let contact = Contact::parse(&f.contact).map_err(seccode::Error::from)?;
+    let sent = app
+        .flows
+        .start_add_security_info(&account, &contact)
+        .await?;
+    Ok(Redirect::to(&format!(
+        "/security/info/verify?challenge={}&to={}",
+        sent.id,
+        url(sent.destination.as_str())
+    ))
+    .into_response())
+}
+
+/// The query of a code page: the challenge, where the code went, and why the
+/// last try failed, if it did.
+#[derive(Deserialize)]
+pub struct CodePage {
+    pub challenge: String,
+    pub to: String,
+    pub e: Option<String>,
+    pub left: Option<u8>,
+    pub secs: Option<u64>,
+}
+
+impl CodePage {
+    pub fn error(&self) -> Option<String> {
+        rejection_text(self.e.as_deref(), self.left, self.secs)
+    }
+}
+
+/// The "enter the code" page of add security info and of the new phone.
+pub async fn verify_page(
+    State(app): App,
+    headers: HeaderMap,
+    Query(q): Query<CodePage>,
+) -> Result<Response, AppError> {
+    require(&app, &headers)?;
+    code_form(
+        &headers,
+        "Enter the code",
+        "/security/info/verify",
+        &q.challenge,
+        &q.to,
+        q.error().as_deref(),
+    )
+}
+
+/// A page asking for the code sent to `to`.
+pub fn code_form(
+    headers: &HeaderMap,
+    title: &str,
+    action: &str,
+    challenge: &str,
+    to: &str,
+    error: Option<&str>,
+) -> Result<Response, AppError> {
+    let (token, cookie) = csrf(headers);
+    let error = error.map_or(String::new(), |e| {
+        format!(r#"<p class="error">{}</p>"#, esc(e))
+    });
+    Ok(respond(
+        page(
+            title,
+            None,
+            &format!(
+                r#"{error}<p>We sent a code to <strong id="destination">{}</strong>. Enter it here.</p>
+<form method="post" action="{action}">{}
+<input type="hidden" name="challenge" value="{}"><input type="hidden" name="to" value="{}">
+<p><label>Code <input name="code" inputmode="numeric" autocomplete="one-time-code" required></label></p>
+<p><button>Verify</button></p></form>"#,
+                esc(to),
+                csrf_field(&token),
+                esc(challenge),
+                esc(to)
+            ),
+        ),
+        cookie,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    csrf: String,
+    challenge: String,
+    to: String,
+    code: String,
+}
+
+/// A rejected code as query parameters for the code page it redirects back to
+/// (POST, redirect, GET: the page can then be loaded from any server).
+pub fn rejection(v: &Verification) -> String {
+    match v {
+        Verification::Rejected {
+            reason: seccode::Rejection::Malformed(_),
+            ..
+        } => "e=malformed".to_owned(),
+        Verification::Rejected { remaining, .. } => format!("e=wrong&left={remaining}"),
+        Verification::Expired => "e=expired".to_owned(),
+        Verification::Locked => "e=locked".to_owned(),
+        Verification::AccountLocked { retry_after } => {
+            format!("e=wait&secs={}", retry_after.as_secs())
+        }
+        Verification::AlreadyUsed => "e=used".to_owned(),
+        _ => "e=gone".to_owned(),
+    }
+}
+
+/// What a person reads for the `e` parameter of a code page.
+pub fn rejection_text(e: Option<&str>, left: Option<u8>, secs: Option<u64>) -> Option<String> {
+    Some(match e? {
+        "malformed" => {
+            "That isn't a code: codes are 6 digits. Check the code and try again.".to_owned()
+        }
+        "wrong" => format!(
+            "That code didn't work. Check the code and try again ({} tries left).",
+            left.unwrap_or(0)
+        ),
+        "expired" => "That code has expired. Start again to get a new one.".to_owned(),
+        "locked" => "Too many wrong codes. Start again to get a new one.".to_owned(),
+        "wait" => format!(
+            "Too many wrong codes. Try again in {}.",
+            crate::web::wait_text(std::time::Duration::from_secs(secs.unwrap_or(60)))
+        ),
+        "used" => "That code was already used.".to_owned(),
+        _ => "That code didn't work. Start again to get a new one.".to_owned(),
+    })
+}
+
+fn challenge_id(text: &str) -> Result<ChallengeId, AppError> {
+    text.parse()
+        .map_err(|e: seccode::IdError| AppError::Refused(e.into()))
+}
+
+pub async fn verify(
+    State(app): App,
+    headers: HeaderMap,
+    Form(f): Form<CodeForm>,
+) -> Result<Response, AppError> {
+    let account = require(&app, &headers)?;
+    check_csrf(&headers, &f.csrf)?;
+    let id = challenge_id(&f.challenge)?;
+    let v = app
+        .flows
+        .finish_add_security_info(&account, &id, &f.code)
+        .await?;
+    if v.is_approved() {
+        return Ok(Redirect::to("/security/info?note=added").into_response());
+    }
+    Ok(Redirect::to(&format!(
+        "/security/info/verify?challenge={}&to={}&{}",
+        url(&f.challenge),
+        url(&f.to),
+        rejection(&v)
+    ))
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct Entry {
+    entry: u32,
+}
+
+pub async fn change_phone_page(
+    State(app): App,
+    headers: HeaderMap,
+    Query(q): Query<Entry>,
+) -> Result<Response, AppError> {
+    let account = require(&app, &headers)?;
+    let (token, cookie) = csrf(&headers);
+    let info = app.flows.security_info(&account).await?;
+    let phone = info
+        .iter()
+        .find(|i| i.id == SecurityInfoId(q.entry) && i.verified && i.kind == ContactKind::Phone)
+        .ok_or(AppError::Refused(seccode::Error::UnknownSecurityInfo))?;
+    Ok(respond(
+        page(
+            "Change phone number",
+            Some(&token),
+            &format!(
+                r#"<p>To verify it's you, enter the last 4 digits of <strong>{}</strong>. We'll send a code to it.</p>
+<form method="post" action="/security/info/change-phone">{}
+<input type="hidden" name="entry" value="{}">
+<p><label>Last 4 digits <input name="last_four" inputmode="numeric" required></label></p>
+<p><button>Send code</button></p></form>"#,
+                esc(phone.contact.as_str()),
+                csrf_field(&token),
+                q.entry
+            ),
+        ),
+        cookie,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct LastFour {
+    csrf: String,
+    entry: u32,
+    last_four: String,
+}
+
+pub async fn change_phone(
+    State(app): App,
+    headers: HeaderMap,
+    Form(f): Form<LastFour>,
+) -> Result<Response, AppError> {
+    let account = require(&app, &headers)?;
+    check_csrf(&headers, &f.csrf)?;
+    let sent = app
+        .flows
+        .start_change_phone(&account, SecurityInfoId(f.entry), &f.last_four)
+        .await?;
+    Ok(Redirect::to(&format!(
+        "/security/info/change-phone/code?challenge={}&to={}&entry={}",
+        sent.id,
+        url(sent.destination.as_str()),
+        f.entry
+    ))
+    .into_response())
+}
+
+pub async fn change_phone_code_page(
+    State(app): App,
+    headers: HeaderMap,
+    Query(e): Query<Entry>,
+    Query(q): Query<CodePage>,
+) -> Result<Response, AppError> {
+    require(&app, &headers)?;
+    let action = format!("/security/info/change-phone/code?entry={}", e.entry);
+    code_form(
+        &headers,
+        "Enter the code",
+        &action,
+        &q.challenge,
+        &q.to,
+        q.error().as_deref(),
+    )
+}
+
+pub async fn change_phone_code(
+    State(app): App,
+    headers: HeaderMap,
+    Query(e): Query<Entry>,
+    Form(f): Form<CodeForm>,
+) -> Result<Response, AppError> {
+    let account = require(&app, &headers)?;
+    check_csrf(&headers, &f.csrf)?;
+    let id = challenge_id(&f.challenge)?;
+    let v = app
+        .flows
+        .confirm_current_phone(&account, &id, &f.code)
+        .await?;
+    let Verification::Approved(proof) = v else {
+        return Ok(Redirect::to(&format!(
+            "/security/info/change-phone/code?entry={}&challenge={}&to={}&{}",
+            e.entry,
+            url(&f.challenge),
+            url(&f.to),
+            rejection(&v)
+        ))
+        .into_response());
+    };
+    // The proof crosses to the next page (and maybe another server) sealed.
+    let sealed = app.flows.seal(&proof)?;
+    Ok(Redirect::to(&format!(
+        "/security/info/change-phone/remove?entry={}&proof={}",
+        e.entry,
+        sealed.expose()
+    ))
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct RemovePage {
+    entry: u32,
+    proof: String,
+}
+
+pub async fn remove_page(
+    State(app): App,
+    headers: HeaderMap,
+    Query(q): Query<RemovePage>,
+) -> Result<Response, AppError> {
+    let account = require(&app, &headers)?;
+    let (token, cookie) = csrf(&headers);
+    let info = app.flows.security_info(&account).await?;
+    let phone = info
+        .iter()
+        .find(|i| i.id == SecurityInfoId(q.entry))
+        .ok_or(AppError::Refused(seccode::Error::UnknownSecurityInfo))?;
+    Ok(respond(
+        page(
+            "Remove the old number",
+            Some(&token),
+            &format!(
+                r#"<p>Verified. Remove <strong id="old-number">{}</strong>, then add your new number.</p>
+<form method="post" action="/security/info/change-phone/remove">{}
+<input type="hidden" name="entry" value="{}"><input type="hidden" name="proof" value="{}">
+<p><button>Remove</button></p></form>"#,
+                esc(phone.contact.as_str()),
+                csrf_field(&token),
+                q.entry,
+                esc(&q.proof)
+            ),
+        ),
+        cookie,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct RemoveForm {
+    csrf: String,
+    entry: u32,
+    proof: String,
+}
+
+pub async fn remove(
+    State(app): App,
+    headers: HeaderMap,
+    Form(f): Form<RemoveForm>,
+) -> Result<Response, AppError> {
+    let account = require(&app, &headers)?;
+    check_csrf(&headers, &f.csrf)?;
+    let proof = app.flows.unseal(&f.proof)?;
+    if proof.account() != &account {
+        return Err(AppError::Refused(seccode::Error::ProofMismatch));
+    }
+    app.flows
+        .remove_security_info(&proof, SecurityInfoId(f.entry))
+        .await?;
+    Ok(Redirect::to("/security/info/add?note=removed").into_response())
+}
+
+/// Percent-encodes a query value.
+pub fn url(text: &str) -> String {
+    let mut out = String::new();
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

@@ -1,0 +1,262 @@
+//! "Recover your account" (account.live.com/username/recover in the seed): enter
+//! an email or phone → choose where the code goes → enter the code → is this
+//! your account? → set a new password. The same pages, with the same answers,
+//! whether or not an account has the identifier.
+
+use std::sync::Arc;
+
+use axum::extract::{Form, Query, State};
+use axum::http::HeaderMap;
+use axum::http::header::SET_COOKIE;
+use axum::response::{IntoResponse, Redirect, Response};
+use seccode::{Confirmation, Verification};
+use serde::Deserialize;
+
+use crate::account::{CodePage, code_form, rejection, url};
+use crate::state::AppState;
+use crate::web::{AppError, check_csrf, csrf, csrf_field, esc, page, respond};
+
+type App = State<Arc<AppState>>;
+
+pub async fn start_page(headers: HeaderMap) -> Response {
+    let (token, cookie) = csrf(&headers);
+    respond(
+        page(
+            "Recover your account",
+            None,
+            &format!(
+                r#"<p>Enter the email address or phone number you use for your account.</p>
+<form method="post" action="/recover">{}
+<p><label>Email or phone <input name="identifier" required></label></p>
+<p><button>Next</button></p></form>"#,
+                csrf_field(&token)
+            ),
+        ),
+        cookie,
+    )
+}
+
+#[derive(Deserialize)]
+pub struct Start {
+    csrf: String,
+    identifier: String,
+}
+
+pub async fn start(
+    State(app): App,
+    headers: HeaderMap,
+    Form(f): Form<Start>,
+) -> Result<Response, AppError> {
+    check_csrf(&headers, &f.csrf)?;
+    let start = app.flows.start_recovery(&f.identifier).await?;
+    Ok(Redirect::to(&format!("/recover/choose?token={}", url(&start.token))).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct Token {
+    token: String,
+}
+
+pub async fn choose_page(
+    State(app): App,
+    headers: HeaderMap,
+    Query(q): Query<Token>,
+) -> Result<Response, AppError> {
+    let (csrf_token, cookie) = csrf(&headers);
+    let start = app.flows.resume_recovery(&q.token).await?;
+    let choices: String = start
+        .choices
+        .iter()
+        .map(|c| {
+            let ask = match c.confirm_with {
+                Confirmation::FullAddress => "the whole email address",
+                _ => "the last 4 digits",
+            };
+            format!(
+                r#"<li><label><input type="radio" name="choice" value="{}" {}> {} <small>(type {ask})</small></label></li>"#,
+                c.index,
+                if c.index == 0 { "checked" } else { "" },
+                esc(c.contact.as_str())
+            )
+        })
+        .collect();
+    Ok(respond(
+        page(
+            "Verify your identity",
+            None,
+            &format!(
+                r#"<p>Where should we send your security code?</p>
+<form method="post" action="/recover/choose">{}
+<input type="hidden" name="token" value="{}">
+<ul id="choices">{choices}</ul>
+<p><label>To make sure it's you, type it here <input name="confirmation" required></label></p>
+<p><button>Get code</button></p></form>"#,
+                csrf_field(&csrf_token),
+                esc(&q.token)
+            ),
+        ),
+        cookie,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct Choose {
+    csrf: String,
+    token: String,
+    choice: usize,
+    confirmation: String,
+}
+
+pub async fn choose(
+    State(app): App,
+    headers: HeaderMap,
+    Form(f): Form<Choose>,
+) -> Result<Response, AppError> {
+    check_csrf(&headers, &f.csrf)?;
+    let sent = app
+        .flows
+        .choose_recovery_contact(&f.token, f.choice, &f.confirmation)
+        .await?;
+    Ok(Redirect::to(&format!(
+        "/recover/code?challenge={}&to={}",
+        sent.id,
+        url(sent.destination.as_str())
+    ))
+    .into_response())
+}
+
+pub async fn code_page(
+    headers: HeaderMap,
+    Query(q): Query<CodePage>,
+) -> Result<Response, AppError> {
+    code_form(
+        &headers,
+        "Enter your security code",
+        "/recover/code",
+        &q.challenge,
+        &q.to,
+        q.error().as_deref(),
+    )
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    csrf: String,
+    challenge: String,
+    to: String,
+    code: String,
+}
+
+pub async fn code(
+    State(app): App,
+    headers: HeaderMap,
+    Form(f): Form<CodeForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&headers, &f.csrf)?;
+    let id = f
+        .challenge
+        .parse()
+        .map_err(|e: seccode::IdError| AppError::Refused(e.into()))?;
+    let v = app.flows.finish_recovery(&id, &f.code).await?;
+    let Verification::Approved(proof) = v else {
+        return Ok(Redirect::to(&format!(
+            "/recover/code?challenge={}&to={}&{}",
+            url(&f.challenge),
+            url(&f.to),
+            rejection(&v)
+        ))
+        .into_response());
+    };
+    let ticket = app.flows.issue_ticket(&proof).await?;
+    Ok(Redirect::to(&format!("/recover/confirm?ticket={}", url(ticket.expose()))).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct Ticket {
+    ticket: String,
+}
+
+pub async fn confirm_page(
+    State(app): App,
+    headers: HeaderMap,
+    Query(q): Query<Ticket>,
+) -> Result<Response, AppError> {
+    let (_, cookie) = csrf(&headers);
+    let account = app.flows.check_ticket(&q.ticket).await?;
+    let contacts: String = app
+        .flows
+        .security_info(&account)
+        .await?
+        .iter()
+        .filter(|i| i.verified)
+        .map(|i| format!("<li>{}</li>", esc(i.contact.as_str())))
+        .collect();
+    Ok(respond(
+        page(
+            "Is this your account?",
+            None,
+            &format!(
+                r#"<p>The account with this security info:</p><ul id="account">{contacts}</ul>
+<p><a id="yes" href="/recover/password?ticket={}">Yes, set a new password</a> · <a href="/recover">No, start again</a></p>"#,
+                url(&q.ticket)
+            ),
+        ),
+        cookie,
+    ))
+}
+
+pub async fn password_page(
+    State(app): App,
+    headers: HeaderMap,
+    Query(q): Query<Ticket>,
+) -> Result<Response, AppError> {
+    let (token, cookie) = csrf(&headers);
+    app.flows.check_ticket(&q.ticket).await?;
+    Ok(respond(
+        page(
+            "Set a new password",
+            None,
+            &format!(
+                r#"<form method="post" action="/recover/password">{}
+<input type="hidden" name="ticket" value="{}">
+<p><label>New password <input name="password" type="password" autocomplete="new-password" minlength="8" required></label></p>
+<p><button>Save and sign in</button></p></form>"#,
+                csrf_field(&token),
+                esc(&q.ticket)
+            ),
+        ),
+        cookie,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct NewPassword {
+    csrf: String,
+    ticket: String,
+    password: String,
+}
+
+pub async fn password(
+    State(app): App,
+    headers: HeaderMap,
+    Form(f): Form<NewPassword>,
+) -> Result<Response, AppError> {
+    check_csrf(&headers, &f.csrf)?;
+    if f.password.chars().count() < 8 {
+        return Err(AppError::Refused(seccode::Error::InvalidInput {
+            field: "password",
+            reason: "use at least 8 characters",
+        }));
+    }
+    let account = app.flows.redeem_ticket(&f.ticket).await?;
+    let (db, id, password) = (app.db.clone(), account.clone(), f.password.clone());
+    tokio::task::spawn_blocking(move || db.set_password(&id, &password))
+        .await
+        .map_err(|e| AppError::Internal(format!("password task: {e}")))?
+        .map_err(|e| AppError::Internal(format!("password store: {e}")))?;
+    let mut response = Redirect::to("/security").into_response();
+    response
+        .headers_mut()
+        .append(SET_COOKIE, crate::web::sign_in(&app, &account));
+    Ok(response)
+}

@@ -1,0 +1,281 @@
+//! What every page shares: the HTML layout, escaping, the session cookie, CSRF
+//! tokens, and the one error type that is also the response.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, KeyInit, Mac};
+use rand::Rng;
+use seccode::AccountId;
+use sha2::Sha256;
+
+use crate::state::AppState;
+
+const SESSION: &str = "seccode_session";
+const CSRF: &str = "seccode_csrf";
+const SESSION_LIFETIME: Duration = Duration::from_secs(8 * 3600);
+
+/// Escapes text for HTML content and attribute values.
+pub fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A whole page: `title` in the tab and as the heading; `body` is HTML. With the
+/// browser's CSRF token (`signed_in`), the navigation offers "Sign out".
+pub fn page(title: &str, signed_in: Option<&str>, body: &str) -> Html<String> {
+    let nav = match signed_in {
+        Some(token) => format!(
+            r#"<a href="/security">Security</a> · <a href="/mailbox">Dev mailbox</a> · <form method="post" action="/signout" class="inline">{}<button>Sign out</button></form>"#,
+            csrf_field(token)
+        ),
+        None => r#"<a href="/signin">Sign in</a> · <a href="/recover">Recover your account</a> · <a href="/mailbox">Dev mailbox</a>"#.to_owned(),
+    };
+    Html(format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} – seccode demo</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 42rem; margin: 2rem auto; padding: 0 1rem; color: #1b1b1b; }}
+nav {{ margin-bottom: 1.5rem; }} form.inline {{ display: inline; }}
+.error {{ background: #fde7e9; border-left: 4px solid #c50f1f; padding: .5rem 1rem; }}
+.note {{ background: #eef6fc; border-left: 4px solid #0f6cbd; padding: .5rem 1rem; }}
+li {{ margin: .4rem 0; }} input {{ font-size: 1rem; padding: .3rem; }} button {{ font-size: 1rem; }}
+pre {{ white-space: pre-wrap; background: #f5f5f5; padding: .5rem; }}
+</style></head>
+<body><nav>{nav}</nav><h1>{title}</h1>
+{body}
+</body></html>"#,
+        title = esc(title),
+    ))
+}
+
+/// A hidden CSRF field for a form.
+pub fn csrf_field(token: &str) -> String {
+    format!(
+        r#"<input type="hidden" name="csrf" value="{}">"#,
+        esc(token)
+    )
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+fn set_cookie(name: &str, value: &str, max_age: Option<Duration>) -> HeaderValue {
+    let age = max_age.map_or(String::new(), |d| format!("; Max-Age={}", d.as_secs()));
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/; HttpOnly; Secure; SameSite=Lax{age}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// The CSRF token of this browser (double-submit: a random cookie every form
+/// repeats), and the `Set-Cookie` to send if it is new.
+pub fn csrf(headers: &HeaderMap) -> (String, Option<HeaderValue>) {
+    match cookie(headers, CSRF).filter(|t| t.len() == 32) {
+        Some(token) => (token, None),
+        None => {
+            let mut bytes = [0u8; 16];
+            rand::rng().fill_bytes(&mut bytes);
+            let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            let header = set_cookie(CSRF, &token, None);
+            (token, Some(header))
+        }
+    }
+}
+
+/// Refuses a form whose `csrf` field does not match this browser's cookie.
+pub fn check_csrf(headers: &HeaderMap, submitted: &str) -> Result<(), AppError> {
+    let expected = cookie(headers, CSRF).unwrap_or_default();
+    let ok = !expected.is_empty()
+        && bool::from(subtle::ConstantTimeEq::ct_eq(
+            expected.as_bytes(),
+            submitted.as_bytes(),
+        ));
+    if ok { Ok(()) } else { Err(AppError::Forbidden) }
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn mac(state: &AppState, payload: &str) -> Vec<u8> {
+    let mut mac = match Hmac::<Sha256>::new_from_slice(&state.cookie_key) {
+        Ok(m) => m,
+        Err(_) => unreachable!("HMAC takes keys of any length"),
+    };
+    mac.update(payload.as_bytes());
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// A signed session cookie for `account`, valid for 8 hours, on any process that
+/// shares the database (the key lives there).
+pub fn sign_in(state: &AppState, account: &AccountId) -> HeaderValue {
+    let payload = format!(
+        "{}|{}",
+        now_secs() + SESSION_LIFETIME.as_secs(),
+        account.as_str()
+    );
+    let value = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(&payload),
+        URL_SAFE_NO_PAD.encode(mac(state, &payload))
+    );
+    set_cookie(SESSION, &value, Some(SESSION_LIFETIME))
+}
+
+/// The header that ends the session.
+pub fn sign_out() -> HeaderValue {
+    set_cookie(SESSION, "", Some(Duration::ZERO))
+}
+
+/// The signed-in account, if the session cookie is genuine and fresh.
+pub fn session(state: &AppState, headers: &HeaderMap) -> Option<AccountId> {
+    let value = cookie(headers, SESSION)?;
+    let (payload, tag) = value.split_once('.')?;
+    let payload = String::from_utf8(URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+    let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
+    let expected = mac(state, &payload);
+    if !bool::from(subtle::ConstantTimeEq::ct_eq(&expected[..], &tag[..])) {
+        return None;
+    }
+    let (expires, account) = payload.split_once('|')?;
+    if expires.parse::<u64>().ok()? <= now_secs() {
+        return None;
+    }
+    AccountId::new(account).ok()
+}
+
+/// The signed-in account, or the redirect to the sign-in page.
+pub fn require(state: &AppState, headers: &HeaderMap) -> Result<AccountId, AppError> {
+    session(state, headers).ok_or(AppError::SignIn)
+}
+
+/// A page response with the CSRF cookie set if it is new.
+pub fn respond(page: Html<String>, new_cookie: Option<HeaderValue>) -> Response {
+    let mut response = page.into_response();
+    if let Some(c) = new_cookie {
+        response.headers_mut().append(SET_COOKIE, c);
+    }
+    response
+}
+
+/// Every way a request can fail, and the page each shows. Messages are the
+/// library's (which never contain a code or an address) or fixed text.
+#[derive(Debug)]
+pub enum AppError {
+    /// The library refused (wrong input, a limit, a hold…): shown to the person.
+    Refused(seccode::Error),
+    /// Not signed in: go to the sign-in page.
+    SignIn,
+    /// A form without this browser's CSRF token.
+    Forbidden,
+    /// A fault (store, delivery): logged with context, shown as a generic message.
+    Internal(String),
+}
+
+impl From<seccode::Error> for AppError {
+    fn from(e: seccode::Error) -> Self {
+        match e {
+            seccode::Error::Store(_) => AppError::Internal(format!("store: {e}")),
+            seccode::Error::Delivery(_) => AppError::Internal(format!("delivery: {e}")),
+            other => AppError::Refused(other),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        match self {
+            AppError::SignIn => Redirect::to("/signin").into_response(),
+            AppError::Forbidden => (
+                StatusCode::FORBIDDEN,
+                page(
+                    "Something went wrong",
+                    None,
+                    r#"<p class="error">This form expired or came from another site. Go back, reload the page and try again.</p>"#,
+                ),
+            )
+                .into_response(),
+            AppError::Refused(e) => {
+                let message = match &e {
+                    seccode::Error::RateLimited { retry_after, .. } => format!(
+                        "{}. Try again in {}.",
+                        capitalize(e.to_string().split("; retry after").next().unwrap_or_default()),
+                        wait_text(*retry_after)
+                    ),
+                    _ => format!("{}.", capitalize(&e.to_string())),
+                };
+                (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    page(
+                        "That didn't work",
+                        None,
+                        &format!(
+                            r#"<p class="error">{}</p><p><a href="javascript:history.back()">Go back</a></p>"#,
+                            esc(&message)
+                        ),
+                    ),
+                )
+                    .into_response()
+            }
+            AppError::Internal(context) => {
+                // The context names the failing part; it never holds a code or an
+                // address (the library's errors do not).
+                eprintln!("seccode-demo: internal error: {context}");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    page(
+                        "Something went wrong",
+                        None,
+                        r#"<p class="error">We couldn't complete this right now. Please try again in a moment.</p>"#,
+                    ),
+                )
+                    .into_response()
+            }
+        }
+    }
+}
+
+fn capitalize(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().collect::<String>() + chars.as_str())
+        .unwrap_or_default()
+}
+
+/// "3 minutes", "45 seconds".
+pub fn wait_text(d: Duration) -> String {
+    let secs = d.as_secs().max(1);
+    match secs {
+        s if s < 90 => format!("{s} seconds"),
+        s if s < 5400 => format!("{} minutes", s.div_ceil(60)),
+        s => format!("{} hours", s.div_ceil(3600)),
+    }
+}

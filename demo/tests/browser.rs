@@ -1,0 +1,460 @@
+//! The demo in a real browser: two demo processes on one SQLite file, headless
+//! Chromium driven through chromedriver (WebDriver, `fantoccini`), every request
+//! alternating between the two processes. It walks the seed's three flows — add
+//! security info, change phone number (verify, code, remove, add), recover an
+//! account — plus a recovery for an unknown identifier and a wrong code, reading
+//! codes from the dev mailbox page, and saves a screenshot of each page under
+//! `target/tmp/demo-screenshots/`.
+//!
+//! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (Debian's `chromium` and
+//! `chromium-driver`; `.ci/run` installs them). Without them the test is skipped
+//! locally and fails under CI.
+
+#![allow(clippy::unwrap_used)] // tests stop loudly on unexpected errors
+
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// A child process stopped (by PID) when dropped.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits until something accepts connections on the port (bounded: 20 s).
+fn wait_for_port(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "{what} did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn demo(port: u16, db: &Path) -> Proc {
+    let child = Command::new(env!("CARGO_BIN_EXE_seccode-demo"))
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--db"])
+        .arg(db)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let proc = Proc(child);
+    wait_for_port(port, "the demo");
+    proc
+}
+
+/// The browser session, the two servers, and where screenshots go.
+struct Browser {
+    client: Client,
+    servers: [String; 2],
+    turn: usize,
+    shots: PathBuf,
+    shot: usize,
+}
+
+impl Browser {
+    /// The next server, alternating.
+    fn next(&mut self) -> String {
+        self.turn += 1;
+        self.servers[self.turn % 2].clone()
+    }
+
+    async fn goto(&mut self, path: &str) {
+        let url = format!("{}{path}", self.next());
+        self.client.goto(&url).await.unwrap();
+    }
+
+    /// Loads the current page again from the other server.
+    async fn switch(&mut self) {
+        let url = self.client.current_url().await.unwrap();
+        let path = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_owned(),
+        };
+        self.goto(&path).await;
+    }
+
+    /// Waits for a page titled `title` (bounded: 10 s), then saves a screenshot.
+    async fn expect(&mut self, title: &str) {
+        let want = format!("{title} – seccode demo");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let now = self.client.title().await.unwrap();
+            if now == want {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "expected the page {want:?}, got {now:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.shot += 1;
+        let png = self.client.screenshot().await.unwrap();
+        assert!(
+            png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 2_000,
+            "a real screenshot"
+        );
+        let name = title
+            .to_lowercase()
+            .replace(|c: char| !c.is_ascii_alphanumeric(), "-");
+        std::fs::write(self.shots.join(format!("{:02}-{name}.png", self.shot)), png).unwrap();
+    }
+
+    async fn fill(&self, name: &str, value: &str) {
+        let field = self
+            .client
+            .find(Locator::Css(&format!("input[name={name}]")))
+            .await
+            .unwrap();
+        field.clear().await.unwrap();
+        field.send_keys(value).await.unwrap();
+    }
+
+    async fn submit(&self) {
+        self.client
+            .find(Locator::Css("main button, form:not(.inline) button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+
+    async fn click_link(&self, text: &str) {
+        self.client
+            .find(Locator::LinkText(text))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+
+    async fn texts(&self, css: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for e in self.client.find_all(Locator::Css(css)).await.unwrap() {
+            out.push(e.text().await.unwrap());
+        }
+        out
+    }
+
+    /// The newest code sent to `masked`, read from the dev mailbox of the next
+    /// server; then back to the page we were on.
+    async fn code_for(&mut self, masked: &str) -> String {
+        let back = self.client.current_url().await.unwrap();
+        self.goto("/mailbox").await;
+        self.expect("Dev mailbox").await;
+        let mut code = None;
+        for mail in self
+            .client
+            .find_all(Locator::Css("li.mail[data-kind=code]"))
+            .await
+            .unwrap()
+        {
+            let to = mail
+                .find(Locator::Css(".to"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            if to == masked {
+                let body = mail
+                    .find(Locator::Css(".body"))
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap();
+                code = six_digits(&body);
+                break;
+            }
+        }
+        self.client.goto(back.as_str()).await.unwrap();
+        code.unwrap_or_else(|| panic!("no code for {masked} in the mailbox"))
+    }
+
+    async fn mail_count(&mut self) -> usize {
+        self.goto("/mailbox").await;
+        self.expect("Dev mailbox").await;
+        self.texts("li.mail").await.len()
+    }
+}
+
+fn six_digits(text: &str) -> Option<String> {
+    let digits: Vec<char> = text.chars().collect();
+    digits
+        .windows(6)
+        .enumerate()
+        .find(|(i, w)| {
+            w.iter().all(char::is_ascii_digit)
+                && (*i == 0 || !digits[i - 1].is_ascii_digit())
+                && digits.get(i + 6).is_none_or(|c| !c.is_ascii_digit())
+        })
+        .map(|(_, w)| w.iter().collect())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_seed_flows_in_a_real_browser_across_two_processes() {
+    if !(Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists()) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "chromium and chromedriver are missing; .ci/run installs them"
+        );
+        eprintln!("SKIPPED: install chromium and chromium-driver to run the browser test");
+        return;
+    }
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("demo-browser-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).unwrap();
+    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("demo-screenshots");
+    let _ = std::fs::remove_dir_all(&shots);
+    std::fs::create_dir_all(&shots).unwrap();
+    let db = tmp.join("demo.db");
+
+    // Two processes, one database file. The first seeds the demo accounts.
+    let (pa, pb) = (free_port(), free_port());
+    let _a = demo(pa, &db);
+    let _b = demo(pb, &db);
+    let driver_port = free_port();
+    let _driver = Proc(
+        Command::new(CHROMEDRIVER)
+            .arg(format!("--port={driver_port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for_port(driver_port, "chromedriver");
+    let profile = tmp.join("chromium-profile");
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": CHROMIUM,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--disable-quic", "--window-size=1000,900",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        }),
+    );
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{driver_port}"))
+        .await
+        .unwrap();
+    // "localhost": a secure context, so the Secure cookies work over plain HTTP.
+    let mut b = Browser {
+        client,
+        servers: [
+            format!("http://localhost:{pa}"),
+            format!("http://localhost:{pb}"),
+        ],
+        turn: 0,
+        shots: shots.clone(),
+        shot: 0,
+    };
+
+    // ----- sign in; Security → Security basics → Update info -------------------
+    b.goto("/signin").await;
+    b.expect("Sign in").await;
+    b.fill("identifier", "john.doe@example.com").await;
+    b.fill("password", "demo-password").await;
+    b.submit().await;
+    b.expect("Security").await;
+    b.switch().await;
+    b.expect("Security").await;
+    b.click_link("Security basics").await;
+    b.expect("Security basics").await;
+    b.click_link("Update info").await;
+    b.expect("Update info").await;
+    assert_eq!(
+        b.texts("#security-info li").await,
+        ["jo•••@example.com", "•••••••23 · Change"]
+    );
+
+    // ----- add security info, a wrong code first --------------------------------
+    b.goto("/security/info/add").await;
+    b.expect("Add security info").await;
+    b.fill("contact", "backup.person@example.org").await;
+    b.submit().await;
+    b.expect("Enter the code").await;
+    assert_eq!(b.texts("#destination").await, ["ba•••@example.org"]);
+    let code = b.code_for("ba•••@example.org").await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    b.switch().await;
+    b.fill("code", wrong).await;
+    b.submit().await;
+    b.expect("Enter the code").await;
+    let error = b.texts(".error").await;
+    assert!(error[0].starts_with("That code didn't work"), "{error:?}");
+    b.switch().await;
+    b.fill("code", &code).await;
+    b.submit().await;
+    b.expect("Update info").await;
+    assert_eq!(
+        b.texts("#security-info li").await,
+        [
+            "jo•••@example.com",
+            "•••••••23 · Change",
+            "ba•••@example.org"
+        ]
+    );
+
+    // ----- change phone: last four → code → Remove → add the new one → code ------
+    b.switch().await;
+    b.expect("Update info").await;
+    b.click_link("Change").await;
+    b.expect("Change phone number").await;
+    b.fill("last_four", "0123").await;
+    b.submit().await;
+    b.expect("Enter the code").await;
+    let code = b.code_for("•••••••23").await;
+    b.switch().await;
+    b.fill("code", &code).await;
+    b.submit().await;
+    b.expect("Remove the old number").await;
+    assert_eq!(b.texts("#old-number").await, ["•••••••23"]);
+    b.switch().await; // the sealed proof opens on the other process
+    b.expect("Remove the old number").await;
+    b.submit().await;
+    b.expect("Add security info").await;
+    b.fill("contact", "+1 206 555 0188").await;
+    b.submit().await;
+    b.expect("Enter the code").await;
+    let code = b.code_for("•••••••88").await;
+    b.switch().await;
+    b.fill("code", &code).await;
+    b.submit().await;
+    b.expect("Update info").await;
+    assert_eq!(
+        b.texts("#security-info li").await,
+        [
+            "jo•••@example.com",
+            "ba•••@example.org",
+            "•••••••88 · Change"
+        ]
+    );
+
+    // ----- sign out; recover another account ---------------------------------------
+    b.client
+        .find(Locator::Css("form.inline button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.expect("Sign in").await;
+    b.goto("/recover").await;
+    b.expect("Recover your account").await;
+    b.fill("identifier", "Jane.Roe@Example.com").await;
+    b.submit().await;
+    b.expect("Verify your identity").await;
+    b.switch().await;
+    b.expect("Verify your identity").await;
+    let choices = b.texts("#choices li").await;
+    assert!(
+        choices.iter().any(|c| c.starts_with("ja•••@example.com")),
+        "{choices:?}"
+    );
+    b.fill("confirmation", "jane.roe@example.com").await;
+    b.submit().await;
+    b.expect("Enter your security code").await;
+    let code = b.code_for("ja•••@example.com").await;
+    b.switch().await;
+    b.fill("code", &code).await;
+    b.submit().await;
+    b.expect("Is this your account?").await;
+    assert_eq!(
+        b.texts("#account li").await,
+        ["ja•••@example.com", "•••••••56"]
+    );
+    b.switch().await;
+    b.click_link("Yes, set a new password").await;
+    b.expect("Set a new password").await;
+    b.fill("password", "a-new-password-1").await;
+    b.submit().await;
+    b.expect("Security").await;
+    // The new password signs in.
+    b.client
+        .find(Locator::Css("form.inline button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.expect("Sign in").await;
+    b.switch().await;
+    b.fill("identifier", "+44 7400 123456").await;
+    b.fill("password", "a-new-password-1").await;
+    b.submit().await;
+    b.expect("Security").await;
+    b.client
+        .find(Locator::Css("form.inline button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.expect("Sign in").await;
+
+    // ----- recover with an identifier no account has: the same pages, no mail ------
+    let mails = b.mail_count().await;
+    b.goto("/recover").await;
+    b.expect("Recover your account").await;
+    b.fill("identifier", "nobody.here@example.net").await;
+    b.submit().await;
+    b.expect("Verify your identity").await;
+    let choices = b.texts("#choices li").await;
+    let index = choices
+        .iter()
+        .position(|c| c.starts_with("no•••@example.net"))
+        .unwrap();
+    b.client
+        .find(Locator::Css(&format!(
+            "input[name=choice][value='{index}']"
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.fill("confirmation", "nobody.here@example.net").await;
+    b.submit().await;
+    b.expect("Enter your security code").await;
+    assert_eq!(b.texts("#destination").await, ["no•••@example.net"]);
+    assert_eq!(b.mail_count().await, mails, "nothing was sent");
+    b.client.back().await.unwrap();
+    b.expect("Enter your security code").await;
+    b.fill("code", "123456").await;
+    b.submit().await;
+    b.expect("Enter your security code").await;
+    assert!(b.texts(".error").await[0].starts_with("That code didn't work"));
+
+    b.client.close().await.unwrap();
+    let saved = std::fs::read_dir(&shots).unwrap().count();
+    assert!(saved >= 30, "{saved} screenshots");
+    let _ = std::fs::remove_dir_all(&tmp);
+}
