@@ -2,6 +2,7 @@
 //! the clock and drives the pure core against a store and a channel.
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::challenge::{
     AccountId, Challenge, ChallengeId, Expected, SendKind, Status, Verification,
@@ -13,8 +14,9 @@ use crate::counter::{Counter, CounterKey, CounterKind};
 use crate::error::{Error, RateLimit, Result};
 use crate::events::{Event, Events, NoEvents};
 use crate::keys::Keyring;
-use crate::policy::{Config, Purpose};
+use crate::policy::{Config, Limits, Purpose};
 use crate::store::ChallengeStore;
+use zeroize::Zeroizing;
 
 /// The security-code service: generic over where challenges live (`S`), how
 /// messages go out (`C`) and what time it is (`K`).
@@ -53,7 +55,7 @@ pub struct SecurityCodes<S, C, K = SystemClock, E = NoEvents> {
     store: S,
     channel: C,
     clock: K,
-    keyring: Keyring,
+    keyring: Arc<Keyring>,
     config: Config,
     events: E,
     templates: Templates,
@@ -98,7 +100,7 @@ impl<S, C> SecurityCodes<S, C, SystemClock, NoEvents> {
             store,
             channel,
             clock: SystemClock,
-            keyring,
+            keyring: Arc::new(keyring),
             config: Config::default(),
             events: NoEvents,
             templates: Templates::builtin(),
@@ -509,6 +511,22 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
         // Store closures own what they use (a store may run them on its own thread).
         let (purpose, account) = (expected.purpose, expected.account.cloned());
         let limits = *self.config.limits();
+        if self.store.has_update_pair() {
+            // Count, compare and approve in one atomic step (one lock, one commit).
+            let keyring = self.keyring.clone();
+            let input = Zeroizing::new(input.to_owned());
+            let outcome = self
+                .store
+                .update_pair(id, now, move |c, counter| {
+                    let expected = Expected {
+                        purpose,
+                        account: account.as_ref(),
+                    };
+                    guess(c, counter, &keyring, &expected, &input, &limits, now)
+                })
+                .await?;
+            return outcome.unwrap_or(Ok(Verification::NotFound));
+        }
         // Count the attempt on the challenge, then on the account: one atomic step
         // where the store can, and always before the code is compared.
         let begun = self
@@ -656,6 +674,41 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
             }
         }
         Ok(())
+    }
+}
+
+/// One guess in one atomic step over the challenge and its failure counter: the
+/// attempt is counted on both before the code is compared (an attempt is a
+/// failure until proven a success), then a right code approves the challenge and
+/// clears the counter — the same rules, in the same order, as the two-step path.
+fn guess(
+    c: &mut Challenge,
+    counter: &mut Counter,
+    keyring: &Keyring,
+    expected: &Expected<'_>,
+    input: &str,
+    limits: &Limits,
+    now: Timestamp,
+) -> Result<Verification> {
+    let attempt = match c.begin_attempt(expected, now) {
+        Ok(attempt) => attempt,
+        Err(outcome) => return Ok(outcome),
+    };
+    if let Err(retry_after) = counter.count_failure(limits, now) {
+        return Ok(Verification::AccountLocked { retry_after });
+    }
+    match attempt.check(keyring, input)? {
+        Err(reason) => Ok(Verification::Rejected {
+            remaining: attempt.remaining(),
+            reason,
+        }),
+        Ok(()) => {
+            let outcome = c.approve(&attempt);
+            if outcome.is_approved() {
+                counter.clear();
+            }
+            Ok(outcome)
+        }
     }
 }
 

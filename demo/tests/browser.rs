@@ -149,6 +149,18 @@ impl Browser {
             .unwrap();
     }
 
+    /// Signs out with the button in the navigation.
+    async fn sign_out(&mut self) {
+        self.client
+            .find(Locator::Css("form.inline button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        self.expect("Sign in").await;
+    }
+
     async fn texts(&self, css: &str) -> Vec<String> {
         let mut out = Vec::new();
         for e in self.client.find_all(Locator::Css(css)).await.unwrap() {
@@ -359,14 +371,7 @@ async fn the_seed_flows_in_a_real_browser_across_two_processes() {
     );
 
     // ----- sign out; recover another account ---------------------------------------
-    b.client
-        .find(Locator::Css("form.inline button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    b.expect("Sign in").await;
+    b.sign_out().await;
     b.goto("/recover").await;
     b.expect("Recover your account").await;
     b.fill("identifier", "Jane.Roe@Example.com").await;
@@ -398,27 +403,13 @@ async fn the_seed_flows_in_a_real_browser_across_two_processes() {
     b.submit().await;
     b.expect("Security").await;
     // The new password signs in.
-    b.client
-        .find(Locator::Css("form.inline button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    b.expect("Sign in").await;
+    b.sign_out().await;
     b.switch().await;
     b.fill("identifier", "+44 7400 123456").await;
     b.fill("password", "a-new-password-1").await;
     b.submit().await;
     b.expect("Security").await;
-    b.client
-        .find(Locator::Css("form.inline button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    b.expect("Sign in").await;
+    b.sign_out().await;
 
     // ----- recover with an identifier no account has: the same pages, no mail ------
     let mails = b.mail_count().await;

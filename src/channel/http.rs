@@ -59,6 +59,23 @@ fn transport_error(e: &reqwest::Error) -> DeliveryError {
     }
 }
 
+/// Accepted for a 2xx; otherwise the failure, with the provider's numeric error
+/// code if its body is JSON with one (Twilio's `{"code": 21211, …}`).
+async fn answer(response: reqwest::Response) -> Result<(), BoxError> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    let after = retry_after(response.headers());
+    let code = response
+        .bytes()
+        .await
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v.get("code").and_then(serde_json::Value::as_i64));
+    Err(Box::new(classify(status, after, code)))
+}
+
 /// `Retry-After` in seconds (the HTTP-date form is read as absent).
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     headers
@@ -215,18 +232,7 @@ impl DeliveryChannel for TwilioSms {
             .send()
             .await
             .map_err(|e| transport_error(&e))?;
-        let status = response.status();
-        if status.is_success() {
-            return Ok(());
-        }
-        let after = retry_after(response.headers());
-        let code = response
-            .bytes()
-            .await
-            .ok()
-            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-            .and_then(|v| v.get("code").and_then(serde_json::Value::as_i64));
-        Err(Box::new(classify(status, after, code)))
+        answer(response).await
     }
 }
 
@@ -369,15 +375,7 @@ impl DeliveryChannel for Webhook {
             .send()
             .await
             .map_err(|e| transport_error(&e))?;
-        let status = response.status();
-        if status.is_success() {
-            return Ok(());
-        }
-        Err(Box::new(classify(
-            status,
-            retry_after(response.headers()),
-            None,
-        )))
+        answer(response).await
     }
 }
 

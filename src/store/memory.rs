@@ -289,10 +289,20 @@ impl MemoryChallengeStore {
         &self,
         key: &CounterKey,
         now: Timestamp,
-        mut f: impl FnMut(&mut Counter) -> R,
+        f: impl FnMut(&mut Counter) -> R,
     ) -> Result<R, Error> {
         let mut shard = lock(self.counter_shard(key));
-        let shard = &mut *shard;
+        self.update_counter_in(&mut shard, key, now, f)
+    }
+
+    /// [`MemoryChallengeStore::update_counter_now`] in a shard the caller locked.
+    fn update_counter_in<R>(
+        &self,
+        shard: &mut CounterShard,
+        key: &CounterKey,
+        now: Timestamp,
+        mut f: impl FnMut(&mut Counter) -> R,
+    ) -> Result<R, Error> {
         if let Some(counter) = shard.counters.get_mut(key) {
             let out = f(counter);
             if counter.is_empty() {
@@ -384,6 +394,35 @@ impl ChallengeStore for MemoryChallengeStore {
             Err(e) => Err(e),
             Ok((value, counter)) => Ok((value, self.update_counter_now(&counter, now, &mut g)?)),
         }))
+    }
+
+    fn has_update_pair(&self) -> bool {
+        true
+    }
+
+    /// Under the challenge's shard lock, then its counter's (always in that
+    /// order, as in `update_and_count`).
+    async fn update_pair<R, F>(
+        &self,
+        id: &ChallengeId,
+        now: Timestamp,
+        mut f: F,
+    ) -> Result<Option<R>, Error>
+    where
+        F: FnMut(&mut Challenge, &mut Counter) -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let (shard, key) = split(id);
+        let mut shard = lock(&self.shards[shard]);
+        let Some(challenge) = shard.challenges.get_mut(&key).filter(|c| c.id() == id) else {
+            return Ok(None);
+        };
+        let counter_key = challenge.failure_key();
+        let mut counters = lock(self.counter_shard(&counter_key));
+        self.update_counter_in(&mut counters, &counter_key, now, |counter| {
+            f(challenge, counter)
+        })
+        .map(Some)
     }
 
     async fn sweep(&self, now: Timestamp) -> Result<usize, Error> {

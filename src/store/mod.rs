@@ -164,6 +164,38 @@ pub trait ChallengeStore: Send + Sync {
             }
         }
     }
+    /// Whether [`ChallengeStore::update_pair`] is one atomic step on this
+    /// backend. The service then checks a guess — count it, compare it, approve
+    /// it — in that one step. Default: no.
+    fn has_update_pair(&self) -> bool {
+        false
+    }
+
+    /// Atomically applies `f` to the challenge and to its failure counter (the
+    /// counter of [`Challenge::failure_key`]) together: one lock, one
+    /// transaction. `None` if there is no such challenge. Only called when
+    /// [`ChallengeStore::has_update_pair`] says yes.
+    ///
+    /// The default refuses: a backend that cannot run the comparison inside its
+    /// atomic step (Redis: HMAC-SHA256 is not available server-side) keeps the
+    /// two-step path of [`ChallengeStore::update_and_count`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] as for [`ChallengeStore::update`].
+    fn update_pair<R, F>(
+        &self,
+        id: &ChallengeId,
+        now: Timestamp,
+        f: F,
+    ) -> impl Future<Output = Result<Option<R>, Error>> + Send
+    where
+        F: FnMut(&mut Challenge, &mut Counter) -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let _ = (id, now, f);
+        std::future::ready(Err(Error::store("this store has no atomic pair update")))
+    }
 }
 
 /// A shared store: several services (e.g. one per keyring during a rotation) can
@@ -235,6 +267,23 @@ impl<T: ChallengeStore> ChallengeStore for std::sync::Arc<T> {
         R: Send + 'static,
     {
         (**self).update_and_count(id, now, f, g)
+    }
+
+    fn has_update_pair(&self) -> bool {
+        (**self).has_update_pair()
+    }
+
+    fn update_pair<R, F>(
+        &self,
+        id: &ChallengeId,
+        now: Timestamp,
+        f: F,
+    ) -> impl Future<Output = Result<Option<R>, Error>> + Send
+    where
+        F: FnMut(&mut Challenge, &mut Counter) -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        (**self).update_pair(id, now, f)
     }
 }
 

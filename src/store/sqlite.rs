@@ -781,6 +781,39 @@ impl ChallengeStore for SqliteStore {
         .await
     }
 
+    fn has_update_pair(&self) -> bool {
+        true
+    }
+
+    async fn update_pair<R, F>(
+        &self,
+        id: &ChallengeId,
+        _now: Timestamp,
+        mut f: F,
+    ) -> Result<Option<R>, Error>
+    where
+        F: FnMut(&mut Challenge, &mut Counter) -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let id = *id;
+        self.call(move |conn| {
+            // The challenge and its failure counter in one transaction: a guess is
+            // counted, compared and (if right) approved with one commit.
+            let tx = immediate(conn)?;
+            let out = update_challenge_in(&tx, &id, &mut |c: &mut Challenge| {
+                let key = counter_key(&c.failure_key());
+                update_counter_in(&tx, &key, &mut |counter: &mut Counter| f(c, counter))
+            })?;
+            let Some(out) = out else {
+                return Ok(None);
+            };
+            let out = out?;
+            tx.commit().map_err(db)?;
+            Ok(Some(out))
+        })
+        .await
+    }
+
     async fn get_counter(&self, key: &CounterKey) -> Result<Option<Counter>, Error> {
         let key = counter_key(key);
         self.call(move |conn| get_counter(conn, &key)).await
