@@ -656,22 +656,19 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
             keys.push(CounterKey::calling_code_sends(code));
         }
         keys.push(CounterKey::global_sends());
-        for key in keys {
-            let kind = key.kind();
-            let counted = self
-                .store
-                .update_counter(&key, now, move |c| c.count_send(kind, &limits, now))
-                .await?;
-            if let Err(e) = counted {
-                if let Error::RateLimited { limit, retry_after } = &e {
-                    self.events.emit(&Event::RateLimited {
-                        account: Some(account.clone()),
-                        limit: *limit,
-                        retry_after: *retry_after,
-                    });
-                }
-                return Err(e);
+        let counted = self
+            .store
+            .update_counters(keys, now, move |kind, c| c.count_send(kind, &limits, now))
+            .await?;
+        if let Err(e) = counted {
+            if let Error::RateLimited { limit, retry_after } = &e {
+                self.events.emit(&Event::RateLimited {
+                    account: Some(account.clone()),
+                    limit: *limit,
+                    retry_after: *retry_after,
+                });
             }
+            return Err(e);
         }
         Ok(())
     }

@@ -445,3 +445,59 @@ mod queue {
         assert!(outbox.is_empty(), "and was dropped, not sent");
     }
 }
+
+/// On SQLite a message's send budgets are counted in one transaction: a refusal
+/// by a broader budget leaves the narrower ones as they were.
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn on_sqlite_a_refused_send_spends_no_budget() {
+    use seccode::{ChallengeStore, CounterKey, Keyring, SecretKey, SecurityCodes, SqliteStore};
+
+    let dir = common::temp_dir("refused-send");
+    let store = Arc::new(SqliteStore::open(dir.join("db.sqlite3")).unwrap());
+    let limits = Limits::builder()
+        .send_caps(1, 100, 100, HOUR)
+        .build()
+        .unwrap();
+    let codes = SecurityCodes::new(
+        store.clone(),
+        Arc::new(Outbox::new()),
+        Keyring::new(1, SecretKey::from_bytes([2; 32])),
+    )
+    .with_config(Config::default().with_limits(limits));
+    let account = AccountId::new("ann").unwrap();
+    let (first, second) = (
+        Contact::email("first@example.org").unwrap(),
+        Contact::email("second@example.org").unwrap(),
+    );
+    codes
+        .start(&account, Purpose::IdentityCheck, &first)
+        .await
+        .unwrap();
+    let e = codes
+        .start(&account, Purpose::IdentityCheck, &second)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::RateLimited {
+                limit: RateLimit::AccountSends,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let sends = |c: &Contact| {
+        let key = CounterKey::destination_sends(c);
+        let store = store.clone();
+        async move { store.get_counter(&key).await.unwrap().map(|c| c.count) }
+    };
+    assert_eq!(sends(&first).await, Some(1));
+    assert_eq!(sends(&second).await, None, "rolled back with the refusal");
+    let global = store
+        .get_counter(&CounterKey::global_sends())
+        .await
+        .unwrap();
+    assert_eq!(global.map(|c| c.count), Some(1));
+}

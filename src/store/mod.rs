@@ -31,7 +31,7 @@ use crate::account::Account;
 use crate::challenge::{AccountId, Challenge, ChallengeId};
 use crate::clock::Timestamp;
 use crate::contact::Contact;
-use crate::counter::{Counter, CounterKey};
+use crate::counter::{Counter, CounterKey, CounterKind};
 use crate::error::Error;
 
 /// The result of [`ChallengeStore::update_and_count`]: `None` without a
@@ -164,6 +164,39 @@ pub trait ChallengeStore: Send + Sync {
             }
         }
     }
+    /// Applies `f` to each counter of `keys`, in order, stopping at the first
+    /// refusal (`Err`): the send budgets of one message, narrowest first.
+    ///
+    /// The default runs one [`ChallengeStore::update_counter`] each; a refusal
+    /// then leaves the earlier counters counted (conservative). A backend that
+    /// can should do all of them in one step, all or nothing (SQLite: one
+    /// transaction, rolled back on a refusal — one commit per send instead of
+    /// four, and a refused send spends nothing).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] as for [`ChallengeStore::update_counter`]; a refusal is
+    /// the inner `Err`.
+    fn update_counters<F>(
+        &self,
+        keys: Vec<CounterKey>,
+        now: Timestamp,
+        f: F,
+    ) -> impl Future<Output = Result<Result<(), Error>, Error>> + Send
+    where
+        F: FnMut(CounterKind, &mut Counter) -> Result<(), Error> + Send + Clone + 'static,
+    {
+        async move {
+            for key in keys {
+                let (kind, mut f) = (key.kind(), f.clone());
+                if let Err(refused) = self.update_counter(&key, now, move |c| f(kind, c)).await? {
+                    return Ok(Err(refused));
+                }
+            }
+            Ok(Ok(()))
+        }
+    }
+
     /// Whether [`ChallengeStore::update_pair`] is one atomic step on this
     /// backend. The service then checks a guess — count it, compare it, approve
     /// it — in that one step. Default: no.
@@ -271,6 +304,18 @@ impl<T: ChallengeStore> ChallengeStore for std::sync::Arc<T> {
 
     fn has_update_pair(&self) -> bool {
         (**self).has_update_pair()
+    }
+
+    fn update_counters<F>(
+        &self,
+        keys: Vec<CounterKey>,
+        now: Timestamp,
+        f: F,
+    ) -> impl Future<Output = Result<Result<(), Error>, Error>> + Send
+    where
+        F: FnMut(CounterKind, &mut Counter) -> Result<(), Error> + Send + Clone + 'static,
+    {
+        (**self).update_counters(keys, now, f)
     }
 
     fn update_pair<R, F>(

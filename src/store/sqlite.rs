@@ -785,6 +785,33 @@ impl ChallengeStore for SqliteStore {
         true
     }
 
+    async fn update_counters<F>(
+        &self,
+        keys: Vec<CounterKey>,
+        _now: Timestamp,
+        mut f: F,
+    ) -> Result<Result<(), Error>, Error>
+    where
+        F: FnMut(CounterKind, &mut Counter) -> Result<(), Error> + Send + Clone + 'static,
+    {
+        self.call(move |conn| {
+            // All of a message's send budgets in one transaction: one commit, and
+            // a refusal rolls the earlier ones back (dropping `tx`).
+            let tx = immediate(conn)?;
+            for key in &keys {
+                let kind = key.kind();
+                if let Err(refused) =
+                    update_counter_in(&tx, &counter_key(key), &mut |c: &mut Counter| f(kind, c))?
+                {
+                    return Ok(Err(refused));
+                }
+            }
+            tx.commit().map_err(db)?;
+            Ok(Ok(()))
+        })
+        .await
+    }
+
     async fn update_pair<R, F>(
         &self,
         id: &ChallengeId,
