@@ -46,6 +46,11 @@ impl SecretKey {
         Self(bytes)
     }
 
+    /// The bytes, for deriving keys inside the crate.
+    pub(crate) fn bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
     /// A fresh random key.
     pub fn generate<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
         let mut bytes = [0u8; 32];

@@ -149,6 +149,7 @@ pub use ids::IdError;
 pub use keys::{Keyring, SecretKey};
 pub use policy::{Config, GuessBound, Limits, LimitsBuilder, Policy, PolicyBuilder, Purpose};
 pub use service::{SecurityCodes, Sent};
+pub use store::cipher::DataKeys;
 pub use store::memory::MemoryChallengeStore;
 pub use store::memory_accounts::MemoryAccountStore;
 #[cfg(feature = "redis")]

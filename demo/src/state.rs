@@ -173,8 +173,15 @@ pub const DEMO_ACCOUNTS: [(&str, &str, &str); 2] = [
 
 /// Opens the stores on `path` and seeds the demo accounts if they are missing.
 pub async fn open(path: &Path) -> Result<Arc<AppState>, Box<dyn std::error::Error>> {
-    let store = Arc::new(SqliteStore::open(path)?);
     let db = Db::open(path)?;
+    // Contacts encrypted at rest; the demo keeps its keys in its own table (a real
+    // deployment loads them from a secrets manager).
+    let data_keys = seccode::DataKeys::new(
+        1,
+        SecretKey::from_bytes(db.secret("data_key")?),
+        SecretKey::from_bytes(db.secret("index_key")?),
+    );
+    let store = Arc::new(SqliteStore::open_encrypted(path, data_keys)?);
     let keyring = Keyring::new(1, SecretKey::from_bytes(db.secret("code_key")?))
         .with_recovery_secret(SecretKey::from_bytes(db.secret("recovery_secret")?));
     let codes = SecurityCodes::new(store.clone(), Mailbox(db.clone()), keyring);

@@ -4,10 +4,10 @@
 use crate::challenge::{AccountId, Challenge, ChallengeId, ChallengeParts, Status};
 use crate::clock::Timestamp;
 use crate::code::{Alphabet, CodeFormat};
-use crate::contact::Contact;
 use crate::counter::Counter;
 use crate::error::Error;
 use crate::policy::Purpose;
+use crate::store::cipher::ContactCodec;
 
 const CHALLENGE_V1: u8 = 1;
 
@@ -65,14 +65,14 @@ impl<'a> Reader<'a> {
 }
 
 /// Encodes a challenge.
-pub(crate) fn encode_challenge(c: &Challenge) -> Vec<u8> {
+pub(crate) fn encode_challenge(c: &Challenge, codec: &ContactCodec) -> Vec<u8> {
     let p = c.to_parts();
     let mut w = Writer(Vec::with_capacity(128));
     w.bytes(&[CHALLENGE_V1]);
     w.bytes(p.id.as_bytes());
     w.bytes(&p.salt);
     w.text(p.account.as_str());
-    w.text(p.destination.expose());
+    w.text(&codec.seal(&p.destination));
     w.bytes(&p.expires_at.as_unix_millis().to_be_bytes());
     w.bytes(&p.last_sent_at.as_unix_millis().to_be_bytes());
     w.bytes(&p.key_id.to_be_bytes());
@@ -95,7 +95,7 @@ pub(crate) fn encode_challenge(c: &Challenge) -> Vec<u8> {
 }
 
 /// Decodes what [`encode_challenge`] wrote.
-pub(crate) fn decode_challenge(bytes: &[u8]) -> Result<Challenge, Error> {
+pub(crate) fn decode_challenge(bytes: &[u8], codec: &ContactCodec) -> Result<Challenge, Error> {
     let mut r = Reader(bytes);
     if r.u8()? != CHALLENGE_V1 {
         return Err(corrupt());
@@ -103,7 +103,7 @@ pub(crate) fn decode_challenge(bytes: &[u8]) -> Result<Challenge, Error> {
     let id = ChallengeId::from_bytes(r.array()?);
     let salt = r.array()?;
     let account = AccountId::new(r.text()?)?;
-    let destination = Contact::from_stored(r.text()?)?;
+    let destination = codec.open(r.text()?)?;
     let expires_at = Timestamp::from_unix_millis(r.u64()?);
     let last_sent_at = Timestamp::from_unix_millis(r.u64()?);
     let key_id = r.u32()?;
@@ -167,6 +167,7 @@ pub(crate) fn decode_counter(bytes: &[u8]) -> Result<Counter, Error> {
 mod tests {
     use super::*;
     use crate::challenge::SendKind;
+    use crate::contact::Contact;
     use crate::policy::Policy;
     use rand::SeedableRng;
     use rand::rngs::StdRng;
@@ -189,10 +190,24 @@ mod tests {
         )
         .into_decoy();
         c.record_send(SendKind::First, t0).unwrap();
-        let bytes = encode_challenge(&c);
-        assert_eq!(decode_challenge(&bytes).unwrap(), c);
-        assert!(decode_challenge(&bytes[..bytes.len() - 1]).is_err());
-        assert!(decode_challenge(&[9]).is_err());
+        let clear = ContactCodec::default();
+        let bytes = encode_challenge(&c, &clear);
+        assert_eq!(decode_challenge(&bytes, &clear).unwrap(), c);
+        assert!(decode_challenge(&bytes[..bytes.len() - 1], &clear).is_err());
+        assert!(decode_challenge(&[9], &clear).is_err());
+        // Encrypted: the number is not in the record, and it reads back.
+        let sealed = ContactCodec::encrypted(crate::store::cipher::DataKeys::new(
+            1,
+            crate::keys::SecretKey::from_bytes([1; 32]),
+            crate::keys::SecretKey::from_bytes([2; 32]),
+        ));
+        let bytes = encode_challenge(&c, &sealed);
+        assert!(!bytes.windows(10).any(|w| w == b"4255550100"));
+        assert_eq!(decode_challenge(&bytes, &sealed).unwrap(), c);
+        assert!(
+            decode_challenge(&bytes, &clear).is_err(),
+            "no keys, no contact"
+        );
         let counter = Counter {
             count: 3,
             window_start: t0,

@@ -39,6 +39,7 @@ use crate::error::Error;
 /// closure's result.
 pub type Counted<V, R, E> = Option<Result<(V, R), E>>;
 
+pub mod cipher;
 #[cfg(feature = "redis")]
 mod codec;
 pub mod memory;

@@ -10,6 +10,7 @@ use crate::clock::Timestamp;
 use crate::counter::{Counter, CounterKey};
 use crate::error::Error;
 use crate::store::ChallengeStore;
+use crate::store::cipher::{ContactCodec, DataKeys};
 use crate::store::codec::{decode_challenge, decode_counter, encode_challenge, encode_counter};
 
 /// Optimistic writes retried this many times before a store error.
@@ -71,6 +72,7 @@ return 1
 pub struct RedisStore {
     conn: ConnectionManager,
     prefix: String,
+    codec: ContactCodec,
     insert: Script,
     cas: Script,
 }
@@ -101,6 +103,7 @@ impl RedisStore {
         Ok(Self {
             conn,
             prefix: prefix.to_owned(),
+            codec: ContactCodec::default(),
             insert: Script::new(INSERT),
             cas: Script::new(COMPARE_AND_SET),
         })
@@ -118,6 +121,14 @@ impl RedisStore {
             .await
             .map_err(db)?;
         Ok(())
+    }
+
+    /// The same store with challenge destinations encrypted at rest under `keys`
+    /// (see [`DataKeys`]); records written in the clear before still read.
+    #[must_use]
+    pub fn with_encryption(mut self, keys: DataKeys) -> Self {
+        self.codec = ContactCodec::encrypted(keys);
+        self
     }
 
     fn challenge_key(&self, id: &ChallengeId) -> String {
@@ -182,7 +193,7 @@ impl ChallengeStore for RedisStore {
         let stored: i32 = self
             .insert
             .key(&key)
-            .arg(encode_challenge(&challenge))
+            .arg(encode_challenge(&challenge, &self.codec))
             .arg(ttl_ms(challenge.retain_until(), now))
             .invoke_async(&mut conn)
             .await
@@ -196,7 +207,7 @@ impl ChallengeStore for RedisStore {
 
     async fn get(&self, id: &ChallengeId) -> Result<Option<Challenge>, Error> {
         match self.read(&self.challenge_key(id)).await? {
-            Some((_, data)) => decode_challenge(&data).map(Some),
+            Some((_, data)) => decode_challenge(&data, &self.codec).map(Some),
             None => Ok(None),
         }
     }
@@ -211,7 +222,7 @@ impl ChallengeStore for RedisStore {
             let Some((version, data)) = self.read(&key).await? else {
                 return Ok(None);
             };
-            let mut challenge = decode_challenge(&data)?;
+            let mut challenge = decode_challenge(&data, &self.codec)?;
             let before = challenge.clone();
             let out = f(&mut challenge);
             if challenge == before {
@@ -219,7 +230,12 @@ impl ChallengeStore for RedisStore {
             }
             // The retention never changes after insert: keep the key's TTL.
             if self
-                .compare_and_set(&key, &version, &encode_challenge(&challenge), 0)
+                .compare_and_set(
+                    &key,
+                    &version,
+                    &encode_challenge(&challenge, &self.codec),
+                    0,
+                )
                 .await?
             {
                 return Ok(Some(out));

@@ -18,6 +18,7 @@ use crate::contact::Contact;
 use crate::counter::{Counter, CounterKey, CounterKind};
 use crate::error::Error;
 use crate::policy::Purpose;
+use crate::store::cipher::{ContactCodec, DataKeys};
 use crate::store::{AccountStore, ChallengeStore, Counted};
 
 /// The schema version this crate writes (`PRAGMA user_version`).
@@ -138,7 +139,7 @@ pub struct SqliteStore {
     path: PathBuf,
 }
 
-type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+type Job = Box<dyn FnOnce(&mut Connection, &ContactCodec) + Send>;
 
 fn db(e: rusqlite::Error) -> Error {
     Error::store(e)
@@ -153,16 +154,37 @@ impl SqliteStore {
     /// [`Error::Store`] if the file cannot be opened, is not a database, or was
     /// written by a newer schema version.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
-        let path = path.as_ref().to_path_buf();
+        Self::start(path.as_ref(), ContactCodec::default())
+    }
+
+    /// As [`SqliteStore::open`], with every contact encrypted at rest under
+    /// `keys` (see [`DataKeys`]): challenge destinations, security info and hold
+    /// originals are stored encrypted, verified contacts are found by a keyed
+    /// hash of their identity. Contacts a file holds in the clear (written before)
+    /// are encrypted on open, in one transaction. A file with encrypted contacts
+    /// opened without keys cannot read them (`Error::Store`).
+    ///
+    /// # Errors
+    ///
+    /// As [`SqliteStore::open`].
+    pub fn open_encrypted(path: impl AsRef<Path>, keys: DataKeys) -> Result<Self, Error> {
+        Self::start(path.as_ref(), ContactCodec::encrypted(keys))
+    }
+
+    fn start(path: &Path, codec: ContactCodec) -> Result<Self, Error> {
+        let path = path.to_path_buf();
         let mut conn = Connection::open(&path).map_err(db)?;
         configure(&mut conn)?;
+        if codec.is_encrypted() {
+            encrypt_clear_contacts(&mut conn, &codec)?;
+        }
         let (jobs, inbox) = mpsc::channel::<Job>();
         thread::Builder::new()
             .name("seccode-sqlite".into())
             .spawn(move || {
                 // Ends when the last sender (the store) is dropped.
                 for job in inbox {
-                    job(&mut conn);
+                    job(&mut conn, &codec);
                 }
             })
             .map_err(Error::store)?;
@@ -178,12 +200,12 @@ impl SqliteStore {
     async fn call<T, F>(&self, f: F) -> Result<T, Error>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection) -> Result<T, Error> + Send + 'static,
+        F: FnOnce(&mut Connection, &ContactCodec) -> Result<T, Error> + Send + 'static,
     {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move |conn| {
+        let job: Job = Box::new(move |conn, codec| {
             // The caller may have gone (its future dropped); nothing to do then.
-            let _ = reply.send(f(conn));
+            let _ = reply.send(f(conn, codec));
         });
         self.jobs
             .send(job)
@@ -304,6 +326,72 @@ fn migrate_lookups_to_identity(tx: &rusqlite::Transaction<'_>) -> Result<(), Err
     Ok(())
 }
 
+/// Encrypts the contacts a file holds in the clear (written before encryption was
+/// turned on), in one transaction: destinations, security info, hold originals,
+/// and the ownership index (hashed).
+fn encrypt_clear_contacts(conn: &mut Connection, codec: &ContactCodec) -> Result<(), Error> {
+    let mut converted = 0usize;
+    let tx = immediate(conn)?;
+    let clear = |sql: &str| -> Result<Vec<(Vec<u8>, String)>, Error> {
+        let mut stmt = tx.prepare(sql).map_err(db)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)?;
+        Ok(rows)
+    };
+    for (rowid, text) in
+        clear("SELECT id, destination FROM challenges WHERE destination NOT LIKE 'c1.%'")?
+    {
+        let sealed = codec.seal(&codec.open(&text)?);
+        tx.execute(
+            "UPDATE challenges SET destination = ?1 WHERE id = ?2",
+            params![sealed, rowid],
+        )
+        .map_err(db)?;
+    }
+    for (table, column) in [("security_info", "contact"), ("originals", "contact")] {
+        let sql = format!(
+            "SELECT CAST(rowid AS BLOB), {column} FROM {table} WHERE {column} NOT LIKE 'c1.%'"
+        );
+        for (rowid, text) in clear(&sql)? {
+            let sealed = codec.seal(&codec.open(&text)?);
+            let rowid: i64 = String::from_utf8_lossy(&rowid)
+                .parse()
+                .map_err(|_| corrupt("row id"))?;
+            converted += tx
+                .execute(
+                    &format!("UPDATE {table} SET {column} = ?1 WHERE rowid = ?2"),
+                    params![sealed, rowid],
+                )
+                .map_err(db)?;
+        }
+    }
+    let lookups = clear(
+        "SELECT CAST(lookup AS BLOB), lookup FROM verified_contacts WHERE lookup NOT LIKE 'i1.%'",
+    )?;
+    for (_, identity) in lookups {
+        let index = codec.index(&Contact::from_stored(&identity)?);
+        converted += tx
+            .execute(
+                "UPDATE verified_contacts SET lookup = ?1 WHERE lookup = ?2",
+                params![index, identity],
+            )
+            .map_err(db)?;
+    }
+    tx.commit().map_err(db)?;
+    if converted > 0 {
+        // Rewrite the file and empty the log, so the freed pages that held the
+        // clear text go too.
+        conn.execute_batch("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);")
+            .map_err(db)?;
+    }
+    Ok(())
+}
+
 // ----- encoding ------------------------------------------------------------------
 
 fn ms(t: Timestamp) -> i64 {
@@ -322,7 +410,10 @@ const CHALLENGE_COLUMNS: &str = "id, salt, account, destination, expires_at, las
      resend_cooldown_secs, generation, attempts, max_attempts, sends, max_sends, purpose, \
      alphabet, length, status, decoy, retain_until, proof_spent";
 
-fn read_challenge(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Challenge, Error>> {
+fn read_challenge(
+    row: &rusqlite::Row<'_>,
+    codec: &ContactCodec,
+) -> rusqlite::Result<Result<Challenge, Error>> {
     let id: Vec<u8> = row.get(0)?;
     let salt: Vec<u8> = row.get(1)?;
     let account: String = row.get(2)?;
@@ -335,7 +426,7 @@ fn read_challenge(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Challenge,
             id: ChallengeId::from_bytes(id.try_into().map_err(|_| corrupt("challenge id"))?),
             salt: salt.try_into().map_err(|_| corrupt("salt"))?,
             account: AccountId::new(account)?,
-            destination: Contact::from_stored(&destination)?,
+            destination: codec.open(&destination)?,
             expires_at: ts(row.get(4).map_err(db)?),
             last_sent_at: ts(row.get(5).map_err(db)?),
             key_id: row.get(6).map_err(db)?,
@@ -358,7 +449,12 @@ fn read_challenge(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Challenge,
     Ok(parts.map(Challenge::from_parts))
 }
 
-fn write_challenge(conn: &Connection, c: &Challenge, insert: bool) -> Result<(), Error> {
+fn write_challenge(
+    conn: &Connection,
+    codec: &ContactCodec,
+    c: &Challenge,
+    insert: bool,
+) -> Result<(), Error> {
     let p = c.to_parts();
     let sql = if insert {
         format!(
@@ -375,7 +471,7 @@ fn write_challenge(conn: &Connection, c: &Challenge, insert: bool) -> Result<(),
                 &p.id.as_bytes()[..],
                 &p.salt[..],
                 p.account.as_str(),
-                p.destination.expose(),
+                codec.seal(&p.destination),
                 ms(p.expires_at),
                 ms(p.last_sent_at),
                 p.key_id,
@@ -405,11 +501,15 @@ fn write_challenge(conn: &Connection, c: &Challenge, insert: bool) -> Result<(),
     Ok(())
 }
 
-fn get_challenge(conn: &Connection, id: &ChallengeId) -> Result<Option<Challenge>, Error> {
+fn get_challenge(
+    conn: &Connection,
+    codec: &ContactCodec,
+    id: &ChallengeId,
+) -> Result<Option<Challenge>, Error> {
     let sql = format!("SELECT {CHALLENGE_COLUMNS} FROM challenges WHERE id = ?1");
     conn.prepare_cached(&sql)
         .and_then(|mut stmt| {
-            stmt.query_row([&id.as_bytes()[..]], read_challenge)
+            stmt.query_row([&id.as_bytes()[..]], |row| read_challenge(row, codec))
                 .optional()
         })
         .map_err(db)?
@@ -453,16 +553,17 @@ fn get_counter(conn: &Connection, key: &[u8]) -> Result<Option<Counter>, Error> 
 /// back only if it changed.
 fn update_challenge_in<R>(
     tx: &Connection,
+    codec: &ContactCodec,
     id: &ChallengeId,
     f: &mut impl FnMut(&mut Challenge) -> R,
 ) -> Result<Option<R>, Error> {
-    let Some(mut challenge) = get_challenge(tx, id)? else {
+    let Some(mut challenge) = get_challenge(tx, codec, id)? else {
         return Ok(None);
     };
     let before = challenge.clone();
     let out = f(&mut challenge);
     if challenge != before {
-        write_challenge(tx, &challenge, false)?;
+        write_challenge(tx, codec, &challenge, false)?;
     }
     Ok(Some(out))
 }
@@ -509,7 +610,11 @@ fn update_counter_in<R>(
 /// itself on a hit and a stand-in on a miss; the same queries then read that
 /// account's rows, whether or not it has a recovery window or a hold, and a
 /// stand-in is thrown away.
-fn load_account(conn: &Connection, id: &AccountId) -> Result<Option<Account>, Error> {
+fn load_account(
+    conn: &Connection,
+    codec: &ContactCodec,
+    id: &AccountId,
+) -> Result<Option<Account>, Error> {
     let head: Option<(String, i64, Option<i64>, Option<i64>)> = conn
         .prepare_cached(
             "SELECT * FROM (SELECT id, next_info_id, recovered_at, hold_until FROM accounts \
@@ -552,7 +657,7 @@ fn load_account(conn: &Connection, id: &AccountId) -> Result<Option<Account>, Er
         let (info_id, contact, verified, added_at, verified_at, replaces) = row.map_err(db)?;
         info.push(SecurityInfo {
             id: SecurityInfoId(info_id),
-            contact: Contact::from_stored(&contact)?,
+            contact: codec.open(&contact)?,
             state: if verified {
                 InfoState::Verified
             } else {
@@ -572,8 +677,7 @@ fn load_account(conn: &Connection, id: &AccountId) -> Result<Option<Account>, Er
         let rows = stmt
             .query_map(params![id_read, role], |r| r.get::<_, String>(0))
             .map_err(db)?;
-        rows.map(|c| Contact::from_stored(&c.map_err(db)?).map_err(Error::from))
-            .collect()
+        rows.map(|c| codec.open(&c.map_err(db)?)).collect()
     };
     let mut stmt = conn
         .prepare_cached("SELECT digest, expires_at FROM tickets WHERE account = ?1")
@@ -612,14 +716,14 @@ fn load_account(conn: &Connection, id: &AccountId) -> Result<Option<Account>, Er
 }
 
 /// Writes `account` over whatever is stored, inside the caller's transaction.
-fn save_account(conn: &Connection, account: &Account) -> Result<(), Error> {
+fn save_account(conn: &Connection, codec: &ContactCodec, account: &Account) -> Result<(), Error> {
     let p = account.to_parts();
     let id = p.id.as_str();
     for info in account.verified() {
         let owner: Option<String> = conn
             .query_row(
                 "SELECT account FROM verified_contacts WHERE lookup = ?1",
-                [info.contact.identity()],
+                [codec.index(&info.contact)],
                 |r| r.get(0),
             )
             .optional()
@@ -650,7 +754,7 @@ fn save_account(conn: &Connection, account: &Account) -> Result<(), Error> {
             params![
                 id,
                 i.id.0,
-                i.contact.expose(),
+                codec.seal(&i.contact),
                 i.is_verified(),
                 ms(i.added_at),
                 i.verified_at.map(ms),
@@ -661,7 +765,7 @@ fn save_account(conn: &Connection, account: &Account) -> Result<(), Error> {
         if i.is_verified() {
             conn.execute(
                 "INSERT INTO verified_contacts (lookup, account) VALUES (?1, ?2)",
-                params![i.contact.identity(), id],
+                params![codec.index(&i.contact), id],
             )
             .map_err(db)?;
         }
@@ -674,7 +778,7 @@ fn save_account(conn: &Connection, account: &Account) -> Result<(), Error> {
         for (position, c) in contacts.into_iter().flatten().enumerate() {
             conn.execute(
                 "INSERT INTO originals (account, role, position, contact) VALUES (?1, ?2, ?3, ?4)",
-                params![id, role, position as i64, c.expose()],
+                params![id, role, position as i64, codec.seal(c)],
             )
             .map_err(db)?;
         }
@@ -693,7 +797,7 @@ fn save_account(conn: &Connection, account: &Account) -> Result<(), Error> {
 
 impl ChallengeStore for SqliteStore {
     async fn insert(&self, challenge: Challenge, now: Timestamp) -> Result<(), Error> {
-        self.call(move |conn| {
+        self.call(move |conn, codec| {
             let tx = immediate(conn)?;
             tx.execute(
                 "DELETE FROM challenges WHERE id IN \
@@ -701,7 +805,7 @@ impl ChallengeStore for SqliteStore {
                 params![ms(now), SWEEP_ON_INSERT],
             )
             .map_err(db)?;
-            write_challenge(&tx, &challenge, true)?;
+            write_challenge(&tx, codec, &challenge, true)?;
             tx.commit().map_err(db)
         })
         .await
@@ -709,7 +813,8 @@ impl ChallengeStore for SqliteStore {
 
     async fn get(&self, id: &ChallengeId) -> Result<Option<Challenge>, Error> {
         let id = *id;
-        self.call(move |conn| get_challenge(conn, &id)).await
+        self.call(move |conn, codec| get_challenge(conn, codec, &id))
+            .await
     }
 
     async fn update<R, F>(&self, id: &ChallengeId, mut f: F) -> Result<Option<R>, Error>
@@ -718,9 +823,9 @@ impl ChallengeStore for SqliteStore {
         R: Send + 'static,
     {
         let id = *id;
-        self.call(move |conn| {
+        self.call(move |conn, codec| {
             let tx = immediate(conn)?;
-            let out = update_challenge_in(&tx, &id, &mut f)?;
+            let out = update_challenge_in(&tx, codec, &id, &mut f)?;
             tx.commit().map_err(db)?;
             Ok(out)
         })
@@ -738,7 +843,7 @@ impl ChallengeStore for SqliteStore {
         R: Send + 'static,
     {
         let key = counter_key(key);
-        self.call(move |conn| {
+        self.call(move |conn, _codec| {
             let tx = immediate(conn)?;
             let out = update_counter_in(&tx, &key, &mut f)?;
             tx.commit().map_err(db)?;
@@ -762,11 +867,11 @@ impl ChallengeStore for SqliteStore {
         R: Send + 'static,
     {
         let id = *id;
-        self.call(move |conn| {
+        self.call(move |conn, codec| {
             // One transaction, one commit: the attempt and the account's count
             // are written together or not at all.
             let tx = immediate(conn)?;
-            let Some(result) = update_challenge_in(&tx, &id, &mut f)? else {
+            let Some(result) = update_challenge_in(&tx, codec, &id, &mut f)? else {
                 return Ok(None);
             };
             let out = match result {
@@ -794,7 +899,7 @@ impl ChallengeStore for SqliteStore {
     where
         F: FnMut(CounterKind, &mut Counter) -> Result<(), Error> + Send + Clone + 'static,
     {
-        self.call(move |conn| {
+        self.call(move |conn, _codec| {
             // All of a message's send budgets in one transaction: one commit, and
             // a refusal rolls the earlier ones back (dropping `tx`).
             let tx = immediate(conn)?;
@@ -823,11 +928,11 @@ impl ChallengeStore for SqliteStore {
         R: Send + 'static,
     {
         let id = *id;
-        self.call(move |conn| {
+        self.call(move |conn, codec| {
             // The challenge and its failure counter in one transaction: a guess is
             // counted, compared and (if right) approved with one commit.
             let tx = immediate(conn)?;
-            let out = update_challenge_in(&tx, &id, &mut |c: &mut Challenge| {
+            let out = update_challenge_in(&tx, codec, &id, &mut |c: &mut Challenge| {
                 let key = counter_key(&c.failure_key());
                 update_counter_in(&tx, &key, &mut |counter: &mut Counter| f(c, counter))
             })?;
@@ -843,11 +948,11 @@ impl ChallengeStore for SqliteStore {
 
     async fn get_counter(&self, key: &CounterKey) -> Result<Option<Counter>, Error> {
         let key = counter_key(key);
-        self.call(move |conn| get_counter(conn, &key)).await
+        self.call(move |conn, _codec| get_counter(conn, &key)).await
     }
 
     async fn sweep(&self, now: Timestamp) -> Result<usize, Error> {
-        self.call(move |conn| {
+        self.call(move |conn, _codec| {
             let tx = immediate(conn)?;
             let challenges = tx
                 .execute("DELETE FROM challenges WHERE retain_until <= ?1", [ms(now)])
@@ -864,7 +969,7 @@ impl ChallengeStore for SqliteStore {
 
 impl AccountStore for SqliteStore {
     async fn create(&self, account: Account) -> Result<(), Error> {
-        self.call(move |conn| {
+        self.call(move |conn, codec| {
             let tx = immediate(conn)?;
             let exists: bool = tx
                 .query_row(
@@ -876,7 +981,7 @@ impl AccountStore for SqliteStore {
             if exists {
                 return Err(Error::AccountExists);
             }
-            save_account(&tx, &account)?;
+            save_account(&tx, codec, &account)?;
             tx.commit().map_err(db)
         })
         .await
@@ -884,14 +989,16 @@ impl AccountStore for SqliteStore {
 
     async fn get(&self, id: &AccountId) -> Result<Option<Account>, Error> {
         let id = id.clone();
-        self.call(move |conn| load_account(conn, &id)).await
+        self.call(move |conn, codec| load_account(conn, codec, &id))
+            .await
     }
 
     async fn find_verified(&self, contact: &Contact) -> Result<Option<AccountId>, Error> {
-        let lookup = contact.identity().to_owned();
+        let contact = contact.clone();
         // A miss costs what a hit costs (see `load_account`): read the first row
         // at or after the identity, and keep it only if it is the identity's.
-        self.call(move |conn| {
+        self.call(move |conn, codec| {
+            let lookup = codec.index(&contact);
             let row: Option<(String, String)> = conn
                 .prepare_cached(
                     "SELECT * FROM (SELECT lookup, account FROM verified_contacts \
@@ -916,14 +1023,14 @@ impl AccountStore for SqliteStore {
         R: Send + 'static,
     {
         let id = id.clone();
-        self.call(move |conn| {
+        self.call(move |conn, codec| {
             let tx = immediate(conn)?;
-            let Some(mut account) = load_account(&tx, &id)? else {
+            let Some(mut account) = load_account(&tx, codec, &id)? else {
                 return Ok(None);
             };
             // An error from `f` or from the uniqueness check drops `tx`: rollback.
             let out = f(&mut account)?;
-            save_account(&tx, &account)?;
+            save_account(&tx, codec, &account)?;
             tx.commit().map_err(db)?;
             Ok(Some(out))
         })
