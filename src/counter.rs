@@ -194,6 +194,24 @@ impl Counter {
         now: Timestamp,
     ) -> Result<(), Error> {
         let (cap, window, limit) = limits.send_cap(kind);
+        self.count_in_window(cap, window, now)
+            .map_err(|retry_after| Error::RateLimited { limit, retry_after })
+    }
+
+    /// Counts one event within a fixed window of `window` starting at the first
+    /// event, at most `cap` per window: the rule of every send budget, as data a
+    /// store can also apply server-side (Redis).
+    ///
+    /// # Errors
+    ///
+    /// The time until the window ends, when its `cap` events are used up; nothing
+    /// is counted then.
+    pub fn count_in_window(
+        &mut self,
+        cap: u32,
+        window: Duration,
+        now: Timestamp,
+    ) -> Result<(), Duration> {
         if self.count == 0 || now >= self.window_start + window {
             *self = Counter {
                 window_start: now,
@@ -202,10 +220,7 @@ impl Counter {
         }
         let window_end = self.window_start + window;
         if self.count >= cap {
-            return Err(Error::RateLimited {
-                limit,
-                retry_after: window_end.saturating_since(now),
-            });
+            return Err(window_end.saturating_since(now));
         }
         self.count += 1;
         self.expires_at = window_end;

@@ -15,7 +15,7 @@ use crate::error::{Error, RateLimit, Result};
 use crate::events::{Event, Events, NoEvents};
 use crate::keys::Keyring;
 use crate::policy::{Config, Limits, Purpose};
-use crate::store::ChallengeStore;
+use crate::store::{ChallengeStore, SendBudget};
 use zeroize::Zeroizing;
 
 /// The security-code service: generic over where challenges live (`S`), how
@@ -656,19 +656,23 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
             keys.push(CounterKey::calling_code_sends(code));
         }
         keys.push(CounterKey::global_sends());
-        let counted = self
-            .store
-            .update_counters(keys, now, move |kind, c| c.count_send(kind, &limits, now))
-            .await?;
-        if let Err(e) = counted {
-            if let Error::RateLimited { limit, retry_after } = &e {
-                self.events.emit(&Event::RateLimited {
-                    account: Some(account.clone()),
-                    limit: *limit,
-                    retry_after: *retry_after,
-                });
-            }
-            return Err(e);
+        let budgets: Vec<SendBudget> = keys
+            .iter()
+            .map(|&key| {
+                let (cap, window, _) = limits.send_cap(key.kind());
+                SendBudget { key, cap, window }
+            })
+            .collect();
+        if let Err((index, retry_after)) = self.store.count_sends(budgets, now).await? {
+            let limit = keys
+                .get(index)
+                .map_or(RateLimit::GlobalSends, |k| limits.send_cap(k.kind()).2);
+            self.events.emit(&Event::RateLimited {
+                account: Some(account.clone()),
+                limit,
+                retry_after,
+            });
+            return Err(Error::RateLimited { limit, retry_after });
         }
         Ok(())
     }

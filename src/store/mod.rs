@@ -31,13 +31,26 @@ use crate::account::Account;
 use crate::challenge::{AccountId, Challenge, ChallengeId};
 use crate::clock::Timestamp;
 use crate::contact::Contact;
-use crate::counter::{Counter, CounterKey, CounterKind};
+use crate::counter::{Counter, CounterKey};
 use crate::error::Error;
+use std::time::Duration;
 
 /// The result of [`ChallengeStore::update_and_count`]: `None` without a
 /// challenge; the challenge closure's error; or its value and the counter
 /// closure's result.
 pub type Counted<V, R, E> = Option<Result<(V, R), E>>;
+
+/// One send budget of a message: the counter it counts on, and at most `cap`
+/// messages per `window` (see [`Counter::count_in_window`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SendBudget {
+    /// The counter.
+    pub key: CounterKey,
+    /// Messages per window.
+    pub cap: u32,
+    /// The window, from its first message.
+    pub window: Duration,
+}
 
 pub mod cipher;
 #[cfg(feature = "redis")]
@@ -165,33 +178,33 @@ pub trait ChallengeStore: Send + Sync {
             }
         }
     }
-    /// Applies `f` to each counter of `keys`, in order, stopping at the first
-    /// refusal (`Err`): the send budgets of one message, narrowest first.
+    /// Counts one message against each of its send budgets, in order (narrowest
+    /// first), stopping at the first that is used up: `Err((index, retry_after))`
+    /// names it. The rule is [`Counter::count_in_window`], passed as data (cap and
+    /// window per budget) so a backend can apply it server-side.
     ///
-    /// The default runs one [`ChallengeStore::update_counter`] each; a refusal
-    /// then leaves the earlier counters counted (conservative). A backend that
-    /// can should do all of them in one step, all or nothing (SQLite: one
-    /// transaction, rolled back on a refusal — one commit per send instead of
-    /// four, and a refused send spends nothing).
+    /// The default runs one [`ChallengeStore::update_counter`] per budget; a
+    /// refusal then leaves the earlier budgets counted (conservative). SQLite runs
+    /// them in one transaction rolled back on a refusal; Redis runs one script per
+    /// budget, with no compare-and-set to retry however many servers send at once.
     ///
     /// # Errors
     ///
     /// [`Error::Store`] as for [`ChallengeStore::update_counter`]; a refusal is
     /// the inner `Err`.
-    fn update_counters<F>(
+    fn count_sends(
         &self,
-        keys: Vec<CounterKey>,
+        budgets: Vec<SendBudget>,
         now: Timestamp,
-        f: F,
-    ) -> impl Future<Output = Result<Result<(), Error>, Error>> + Send
-    where
-        F: FnMut(CounterKind, &mut Counter) -> Result<(), Error> + Send + Clone + 'static,
-    {
+    ) -> impl Future<Output = Result<Result<(), (usize, Duration)>, Error>> + Send {
         async move {
-            for key in keys {
-                let (kind, mut f) = (key.kind(), f.clone());
-                if let Err(refused) = self.update_counter(&key, now, move |c| f(kind, c)).await? {
-                    return Ok(Err(refused));
+            for (index, b) in budgets.into_iter().enumerate() {
+                let (cap, window) = (b.cap, b.window);
+                let counted = self
+                    .update_counter(&b.key, now, move |c| c.count_in_window(cap, window, now))
+                    .await?;
+                if let Err(retry_after) = counted {
+                    return Ok(Err((index, retry_after)));
                 }
             }
             Ok(Ok(()))
@@ -307,16 +320,12 @@ impl<T: ChallengeStore> ChallengeStore for std::sync::Arc<T> {
         (**self).has_update_pair()
     }
 
-    fn update_counters<F>(
+    fn count_sends(
         &self,
-        keys: Vec<CounterKey>,
+        budgets: Vec<SendBudget>,
         now: Timestamp,
-        f: F,
-    ) -> impl Future<Output = Result<Result<(), Error>, Error>> + Send
-    where
-        F: FnMut(CounterKind, &mut Counter) -> Result<(), Error> + Send + Clone + 'static,
-    {
-        (**self).update_counters(keys, now, f)
+    ) -> impl Future<Output = Result<Result<(), (usize, Duration)>, Error>> + Send {
+        (**self).count_sends(budgets, now)
     }
 
     fn update_pair<R, F>(

@@ -19,7 +19,7 @@ use crate::counter::{Counter, CounterKey, CounterKind};
 use crate::error::Error;
 use crate::policy::Purpose;
 use crate::store::cipher::{ContactCodec, DataKeys};
-use crate::store::{AccountStore, ChallengeStore, Counted};
+use crate::store::{AccountStore, ChallengeStore, Counted, SendBudget};
 
 /// The schema version this crate writes (`PRAGMA user_version`).
 ///
@@ -890,25 +890,22 @@ impl ChallengeStore for SqliteStore {
         true
     }
 
-    async fn update_counters<F>(
+    async fn count_sends(
         &self,
-        keys: Vec<CounterKey>,
-        _now: Timestamp,
-        mut f: F,
-    ) -> Result<Result<(), Error>, Error>
-    where
-        F: FnMut(CounterKind, &mut Counter) -> Result<(), Error> + Send + Clone + 'static,
-    {
+        budgets: Vec<SendBudget>,
+        now: Timestamp,
+    ) -> Result<Result<(), (usize, Duration)>, Error> {
         self.call(move |conn, _codec| {
             // All of a message's send budgets in one transaction: one commit, and
             // a refusal rolls the earlier ones back (dropping `tx`).
             let tx = immediate(conn)?;
-            for key in &keys {
-                let kind = key.kind();
-                if let Err(refused) =
-                    update_counter_in(&tx, &counter_key(key), &mut |c: &mut Counter| f(kind, c))?
-                {
-                    return Ok(Err(refused));
+            for (index, b) in budgets.iter().enumerate() {
+                let counted =
+                    update_counter_in(&tx, &counter_key(&b.key), &mut |c: &mut Counter| {
+                        c.count_in_window(b.cap, b.window, now)
+                    })?;
+                if let Err(retry_after) = counted {
+                    return Ok(Err((index, retry_after)));
                 }
             }
             tx.commit().map_err(db)?;
