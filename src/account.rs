@@ -111,6 +111,7 @@ pub struct Account {
     next_info_id: u32,
     hold: HoldState,
     tickets: Vec<TicketRecord>,
+    locale: Option<String>,
 }
 
 /// The fields of an account, for stores that persist and read back records.
@@ -123,6 +124,7 @@ pub struct AccountParts {
     pub recovered: Option<Recovered>,
     pub hold: Option<Hold>,
     pub tickets: Vec<TicketRecord>,
+    pub locale: Option<String>,
 }
 
 impl Account {
@@ -134,7 +136,27 @@ impl Account {
             next_info_id: 1,
             hold: HoldState::Idle,
             tickets: Vec::new(),
+            locale: None,
         }
+    }
+
+    /// The same account with the language its codes are sent in (a BCP 47 tag
+    /// such as `pt-BR`; see [`Templates`](crate::Templates)). The account flows
+    /// render codes to its contacts in it; without one, in the templates' default.
+    #[must_use]
+    pub fn with_locale(mut self, locale: impl Into<String>) -> Self {
+        self.locale = Some(locale.into());
+        self
+    }
+
+    /// Changes the language its codes are sent in.
+    pub fn set_locale(&mut self, locale: Option<String>) {
+        self.locale = locale;
+    }
+
+    /// The language its codes are sent in, if it has one.
+    pub fn locale(&self) -> Option<&str> {
+        self.locale.as_deref()
     }
 
     /// Adds a contact the application has already proven (e.g. at sign-up).
@@ -169,6 +191,7 @@ impl Account {
             info: p.info,
             next_info_id: p.next_info_id,
             hold: HoldState::from_parts(p.recovered, p.hold),
+            locale: p.locale,
             tickets: p.tickets,
         }
     }
@@ -181,6 +204,7 @@ impl Account {
             next_info_id: self.next_info_id,
             recovered: self.hold.to_parts().0,
             hold: self.hold.to_parts().1,
+            locale: self.locale.clone(),
             tickets: self.tickets.clone(),
         }
     }

@@ -235,6 +235,21 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
             .await
     }
 
+    /// [`SecurityCodes::start_in`] the account's language when it has one
+    /// ([`Account::locale`](crate::Account::locale)), else the templates' default.
+    pub(crate) async fn start_for(
+        &self,
+        account: &AccountId,
+        purpose: Purpose,
+        destination: &Contact,
+        locale: Option<&str>,
+    ) -> Result<Sent> {
+        match locale {
+            Some(tag) => self.start_in(account, purpose, destination, tag).await,
+            None => self.start(account, purpose, destination).await,
+        }
+    }
+
     /// Does everything [`SecurityCodes::start`] does — limits, counters, a stored
     /// challenge, a derived code, a message — except delivering the message, and the
     /// challenge never approves. For answers that must look alike whether or not

@@ -451,13 +451,14 @@ async fn account_contract<A: AccountStore>(store: &A) {
     let (a, email) = ann();
     let b = AccountId::new("bob").unwrap();
     let account = Account::new(a.clone())
+        .with_locale("pt-BR")
         .with_verified_contact(email.clone(), T0)
         .unwrap();
     store.create(account.clone()).await.unwrap();
     assert_eq!(
         store.get(&a).await.unwrap().as_ref(),
         Some(&account),
-        "an account reads back as written"
+        "an account reads back as written, its language too"
     );
     assert!(matches!(
         store.create(account).await,

@@ -13,7 +13,7 @@ use seccode::{
     Templates,
 };
 
-use common::{memory_service, ready};
+use common::{T0, memory_service, ready};
 
 const HOUR: Duration = Duration::from_secs(3600);
 
@@ -152,6 +152,72 @@ fn codes_go_out_in_the_requested_language_and_by_kind() {
     assert_eq!(m.subject(), "アカウント回復コード");
     assert!(m.html().unwrap().contains("<strong>"));
     assert_eq!((email.len(), phone.len()), (1, 1));
+}
+
+/// An account's language follows it through every flow that sends a code — add
+/// security info, identity check, recovery, change phone — and a made-up
+/// recovery account (which has none) costs the same default-language render.
+#[test]
+fn the_account_flows_send_codes_in_the_accounts_language() {
+    use seccode::{Account, AccountStore, ContactKind, Keyring, MemoryChallengeStore, SecretKey};
+
+    let keyring = Keyring::new(1, SecretKey::from_bytes([0x5e; 32]))
+        .with_recovery_secret(SecretKey::from_bytes([0x55; 32]));
+    let (flows, outbox, _clock) = common::memory_flows(keyring, MemoryChallengeStore::new());
+    let mail = Contact::email("ana@example.org").unwrap();
+    let phone = Contact::phone("+55 11 91234 5678").unwrap();
+    let (ana, leo) = (
+        AccountId::new("ana").unwrap(),
+        AccountId::new("leo").unwrap(),
+    );
+    let account = Account::new(ana.clone())
+        .with_locale("pt-BR")
+        .with_verified_contact(mail.clone(), T0)
+        .unwrap()
+        .with_verified_contact(phone.clone(), T0)
+        .unwrap();
+    ready(flows.accounts().create(account)).unwrap();
+    let plain = Account::new(leo.clone())
+        .with_verified_contact(Contact::email("leo@example.org").unwrap(), T0)
+        .unwrap();
+    ready(flows.accounts().create(plain)).unwrap();
+
+    let backup = Contact::email("ana.backup@example.org").unwrap();
+    ready(flows.start_add_security_info(&ana, &backup)).unwrap();
+    let added = outbox.last().unwrap();
+    assert_eq!(added.locale(), "pt-BR");
+    assert!(added.subject().contains("segurança"), "{}", added.subject());
+
+    let stored = ready(flows.accounts().get(&ana)).unwrap().unwrap();
+    let entry = stored.verified_entry(&mail).unwrap().id;
+    ready(flows.start_identity_check(&ana, entry)).unwrap();
+    assert_eq!(outbox.last().unwrap().locale(), "pt-BR");
+
+    let start = ready(flows.start_recovery("ana@example.org")).unwrap();
+    let email_choice = start
+        .choices
+        .iter()
+        .position(|c| c.kind == ContactKind::Email)
+        .unwrap();
+    ready(flows.choose_recovery_contact(&start.token, email_choice, "ana@example.org")).unwrap();
+    assert_eq!(outbox.last().unwrap().locale(), "pt-BR");
+
+    let phone_entry = stored.verified_entry(&phone).unwrap().id;
+    ready(flows.start_change_phone(&ana, phone_entry, "5678")).unwrap();
+    let sms = outbox.last().unwrap();
+    assert_eq!(sms.locale(), "pt-BR");
+    assert!(
+        sms.body().starts_with("Seu código de segurança:"),
+        "{}",
+        sms.body()
+    );
+
+    // Without a language of its own, an account gets the templates' default.
+    let leo_mail = Contact::email("leo@example.org").unwrap();
+    let stored = ready(flows.accounts().get(&leo)).unwrap().unwrap();
+    let entry = stored.verified_entry(&leo_mail).unwrap().id;
+    ready(flows.start_identity_check(&leo, entry)).unwrap();
+    assert_eq!(outbox.last().unwrap().locale(), "en");
 }
 
 // ----- the delivery queue ---------------------------------------------------------------

@@ -32,9 +32,14 @@ where
         account: &AccountId,
         contact: &Contact,
     ) -> Result<Sent> {
-        self.add_pending(account, contact, None).await?;
+        let locale = self.add_pending(account, contact, None).await?;
         self.codes
-            .start(account, Purpose::AddSecurityInfo, contact)
+            .start_for(
+                account,
+                Purpose::AddSecurityInfo,
+                contact,
+                locale.as_deref(),
+            )
             .await
     }
 
@@ -43,7 +48,7 @@ where
         account: &AccountId,
         contact: &Contact,
         replaces: Option<SecurityInfoId>,
-    ) -> Result<()> {
+    ) -> Result<Option<String>> {
         let now = self.codes.now();
         let (max, ttl) = (
             self.settings.max_security_info,
@@ -56,11 +61,11 @@ where
         self.accounts
             .update(account, move |a| {
                 a.check_hold(now)?;
-                a.add_pending(&contact, replaces, max, ttl, now)
+                a.add_pending(&contact, replaces, max, ttl, now)?;
+                Ok(a.locale().map(str::to_owned))
             })
             .await?
-            .ok_or(Error::AccountNotFound)?;
-        Ok(())
+            .ok_or(Error::AccountNotFound)
     }
 
     /// Checks the code sent by [`AccountSecurity::start_add_security_info`] (or by

@@ -51,7 +51,7 @@ where
             return Err(self.failed_proof(account).await);
         }
         self.codes
-            .start(account, Purpose::ChangePhone, &phone)
+            .start_for(account, Purpose::ChangePhone, &phone, acct.locale())
             .await
     }
 
@@ -104,9 +104,14 @@ where
                 .verified_entry(proof.destination())
                 .map(|i| i.id)
                 .ok_or(Error::ProofMismatch)?;
-            self.add_pending(account, new_phone, Some(old)).await?;
+            let locale = self.add_pending(account, new_phone, Some(old)).await?;
             self.codes
-                .start(account, Purpose::AddSecurityInfo, new_phone)
+                .start_for(
+                    account,
+                    Purpose::AddSecurityInfo,
+                    new_phone,
+                    locale.as_deref(),
+                )
                 .await
         })
         .await

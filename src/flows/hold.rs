@@ -46,7 +46,9 @@ where
             .and_then(|h| h.originals.get(original))
             .ok_or(Error::UnknownSecurityInfo)?
             .clone();
-        self.codes.start(account, Purpose::IdentityCheck, &to).await
+        self.codes
+            .start_for(account, Purpose::IdentityCheck, &to, acct.locale())
+            .await
     }
 
     /// Checks the code sent by [`AccountSecurity::start_hold_release`]; approved for

@@ -39,7 +39,9 @@ where
             .ok_or(Error::UnknownSecurityInfo)?
             .contact
             .clone();
-        self.codes.start(account, Purpose::IdentityCheck, &to).await
+        self.codes
+            .start_for(account, Purpose::IdentityCheck, &to, acct.locale())
+            .await
     }
 
     /// Checks an identity-check code; approved, the [`Proof`](crate::Proof) names the account

@@ -95,6 +95,8 @@ struct RecoveryParty {
     account: AccountId,
     choices: Vec<Contact>,
     decoy: bool,
+    /// The account's language; a made-up account has none.
+    locale: Option<String>,
 }
 
 impl<A, S, C, K, E> AccountSecurity<A, S, C, K, E>
@@ -157,6 +159,7 @@ where
             account: account.id().clone(),
             choices: account.verified().map(|i| i.contact.clone()).collect(),
             decoy,
+            locale: account.locale().map(str::to_owned),
         })
     }
 
@@ -220,6 +223,7 @@ where
             account,
             choices,
             decoy,
+            locale,
         } = self.recovery_choices(&identifier).await?;
         let contact = choices.get(choice).ok_or(Error::UnknownSecurityInfo)?;
         // The identifier's own budget, counted before the comparison: known and
@@ -254,7 +258,9 @@ where
                 .start_decoy(&account, Purpose::Recovery, contact)
                 .await
         } else {
-            self.codes.start(&account, Purpose::Recovery, contact).await
+            self.codes
+                .start_for(&account, Purpose::Recovery, contact, locale.as_deref())
+                .await
         }
     }
 

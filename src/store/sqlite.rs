@@ -27,7 +27,8 @@ use crate::store::{AccountStore, ChallengeStore, Counted, SendBudget};
 /// * 2: `verified_contacts.lookup` is [`Contact::identity`] (NFKC, IDNA A-label
 ///   domain, E.164); version 1 lower-cased the address as typed. Same tables.
 /// * 3: `challenges.proof_spent`: single-use proofs across servers.
-const SCHEMA_VERSION: i64 = 3;
+/// * 4: `accounts.locale`: the language of an account's codes.
+const SCHEMA_VERSION: i64 = 4;
 
 /// Each insert also deletes at most this many expired challenges, so that a
 /// store nobody sweeps still does not grow without bound.
@@ -69,7 +70,8 @@ CREATE TABLE accounts (
     id TEXT PRIMARY KEY,
     next_info_id INTEGER NOT NULL,
     recovered_at INTEGER,
-    hold_until INTEGER
+    hold_until INTEGER,
+    locale TEXT
 );
 CREATE TABLE security_info (
     account TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
@@ -248,14 +250,18 @@ fn configure(conn: &mut Connection) -> Result<(), Error> {
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)
                 .map_err(db)?;
         }
-        1 | 2 => {
+        1..=3 => {
             if version == 1 {
                 migrate_lookups_to_identity(&tx)?;
             }
-            tx.execute_batch(
-                "ALTER TABLE challenges ADD COLUMN proof_spent INTEGER NOT NULL DEFAULT 0",
-            )
-            .map_err(db)?;
+            if version <= 2 {
+                tx.execute_batch(
+                    "ALTER TABLE challenges ADD COLUMN proof_spent INTEGER NOT NULL DEFAULT 0",
+                )
+                .map_err(db)?;
+            }
+            tx.execute_batch("ALTER TABLE accounts ADD COLUMN locale TEXT")
+                .map_err(db)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)
                 .map_err(db)?;
         }
@@ -615,15 +621,16 @@ fn load_account(
     codec: &ContactCodec,
     id: &AccountId,
 ) -> Result<Option<Account>, Error> {
-    let head: Option<(String, i64, Option<i64>, Option<i64>)> = conn
+    type Head = (String, i64, Option<i64>, Option<i64>, Option<String>);
+    let head: Option<Head> = conn
         .prepare_cached(
-            "SELECT * FROM (SELECT id, next_info_id, recovered_at, hold_until FROM accounts \
+            "SELECT * FROM (SELECT id, next_info_id, recovered_at, hold_until, locale FROM accounts \
              WHERE id >= ?1 ORDER BY id LIMIT 1) UNION ALL SELECT * FROM (SELECT id, \
-             next_info_id, recovered_at, hold_until FROM accounts ORDER BY id LIMIT 1) LIMIT 1",
+             next_info_id, recovered_at, hold_until, locale FROM accounts ORDER BY id LIMIT 1) LIMIT 1",
         )
         .and_then(|mut stmt| {
             stmt.query_row([id.as_str()], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
             })
             .optional()
         })
@@ -696,7 +703,7 @@ fn load_account(
         })
         .collect::<Result<Vec<_>, Error>>()?;
     let (recovered_originals, hold_originals) = (originals("recovered")?, originals("hold")?);
-    let Some((_, next_info_id, recovered_at, hold_until)) = head else {
+    let Some((_, next_info_id, recovered_at, hold_until, locale)) = head else {
         return Ok(None);
     };
     Ok(Some(Account::from_parts(AccountParts {
@@ -712,6 +719,7 @@ fn load_account(
             originals: hold_originals,
         }),
         tickets,
+        locale,
     })))
 }
 
@@ -733,13 +741,15 @@ fn save_account(conn: &Connection, codec: &ContactCodec, account: &Account) -> R
         }
     }
     conn.execute(
-        "INSERT INTO accounts (id, next_info_id, recovered_at, hold_until) VALUES (?1, ?2, ?3, ?4) \
-         ON CONFLICT (id) DO UPDATE SET next_info_id = ?2, recovered_at = ?3, hold_until = ?4",
+        "INSERT INTO accounts (id, next_info_id, recovered_at, hold_until, locale) \
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO UPDATE SET next_info_id = ?2, \
+         recovered_at = ?3, hold_until = ?4, locale = ?5",
         params![
             id,
             p.next_info_id,
             p.recovered.as_ref().map(|r| ms(r.at)),
             p.hold.as_ref().map(|h| ms(h.until)),
+            p.locale,
         ],
     )
     .map_err(db)?;
