@@ -155,7 +155,7 @@ fn codes_go_out_in_the_requested_language_and_by_kind() {
 }
 
 /// An account's language follows it through every flow that sends a code — add
-/// security info, identity check, recovery, change phone — and a made-up
+/// security info (and its notices), identity check, recovery, change phone — and a made-up
 /// recovery account (which has none) costs the same default-language render.
 #[test]
 fn the_account_flows_send_codes_in_the_accounts_language() {
@@ -183,10 +183,27 @@ fn the_account_flows_send_codes_in_the_accounts_language() {
     ready(flows.accounts().create(plain)).unwrap();
 
     let backup = Contact::email("ana.backup@example.org").unwrap();
-    ready(flows.start_add_security_info(&ana, &backup)).unwrap();
+    let sent = ready(flows.start_add_security_info(&ana, &backup)).unwrap();
     let added = outbox.last().unwrap();
     assert_eq!(added.locale(), "pt-BR");
     assert!(added.subject().contains("segurança"), "{}", added.subject());
+    // The notices the change sends to the account's other contacts, too.
+    let code = added.code_value().unwrap().expose().to_owned();
+    let before = outbox.len();
+    let outcome = ready(flows.finish_add_security_info(&ana, &sent.id, &code)).unwrap();
+    assert!(outcome.is_approved());
+    assert_eq!(outbox.len(), before + 2, "one notice per other contact");
+    let notice = outbox.last().unwrap();
+    assert_eq!(notice.kind(), seccode::MessageKind::Notice);
+    assert_eq!(notice.locale(), "pt-BR");
+    assert_eq!(notice.subject(), "Informações de segurança adicionadas");
+    assert!(
+        notice
+            .body()
+            .contains("foi adicionado às informações de segurança da sua conta"),
+        "{}",
+        notice.body()
+    );
 
     let stored = ready(flows.accounts().get(&ana)).unwrap().unwrap();
     let entry = stored.verified_entry(&mail).unwrap().id;

@@ -215,6 +215,14 @@ impl Message {
         self
     }
 
+    /// The same message, written in `locale` (a BCP 47 tag; a notice is `en`
+    /// unless this says otherwise).
+    #[must_use]
+    pub fn with_locale(mut self, locale: impl Into<String>) -> Self {
+        self.locale = locale.into();
+        self
+    }
+
     /// A notice without a code.
     pub fn notice(
         to: Contact,

@@ -15,6 +15,12 @@
 //! `identity_check`), `$what` (`email` or `phone`) and `$spoken` (the code's
 //! characters one by one, for a voice call).
 //!
+//! Notices to an account's contacts when its security info changes:
+//! `notice-subject` and `notice-body`, with `$event` (`added`, `replaced`,
+//! `removed`, `recovered`), `$contact` and `$old` (masked contacts) and `$days`
+//! (how long earlier contacts can undo changes after a recovery). The account
+//! flows send them in the account's language.
+//!
 //! SMS conventions: with [`Templates::with_web_otp_origin`] the SMS ends with the
 //! origin-bound line `@example.com #123456` that Safari and Chrome's WebOTP read;
 //! with [`Templates::with_android_app_hash`] it ends with the 11-character hash the
@@ -62,13 +68,39 @@ const BUILTIN: &[(&str, &str)] = &[
 ];
 
 /// The message ids every locale should define.
-pub const MESSAGE_IDS: [&str; 5] = [
+pub const MESSAGE_IDS: [&str; 7] = [
     "code-subject",
     "code-sms",
     "code-email-text",
     "code-email-html",
     "code-voice",
+    "notice-subject",
+    "notice-body",
 ];
+
+/// What changed on an account, for the notice its contacts are sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum NoticeEvent {
+    /// A contact was added.
+    Added,
+    /// A contact replaced another (a phone number change).
+    Replaced,
+    /// A contact was removed.
+    Removed,
+    /// The account was recovered.
+    Recovered,
+}
+
+impl NoticeEvent {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Added => "added",
+            Self::Replaced => "replaced",
+            Self::Removed => "removed",
+            Self::Recovered => "recovered",
+        }
+    }
+}
 
 type Bundle = FluentBundle<FluentResource>;
 
@@ -330,6 +362,30 @@ impl Templates {
     }
 }
 
+impl Templates {
+    /// Renders a notice's subject and body in `locale`; `contact` and `old` are
+    /// masked contacts.
+    pub(crate) fn render_notice(
+        &self,
+        event: NoticeEvent,
+        contact: &str,
+        old: Option<&str>,
+        days: u64,
+        locale: &str,
+    ) -> Result<(String, String), Error> {
+        let mut args = FluentArgs::new();
+        args.set("event", FluentValue::from(event.as_str()));
+        args.set("contact", FluentValue::from(contact));
+        args.set("old", FluentValue::from(old.unwrap_or("")));
+        args.set("days", FluentValue::from(days));
+        let chain = self.chain(locale);
+        Ok((
+            self.format(&chain, "notice-subject", &args)?,
+            self.format(&chain, "notice-body", &args)?,
+        ))
+    }
+}
+
 impl Default for Templates {
     fn default() -> Self {
         Self::builtin()
@@ -515,6 +571,42 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn every_shipped_locale_renders_every_notice() {
+        use super::NoticeEvent::{Added, Recovered, Removed, Replaced};
+        let t = Templates::builtin();
+        for (tag, _) in BUILTIN {
+            for event in [Added, Replaced, Removed, Recovered] {
+                let (subject, body) = t
+                    .render_notice(event, "•••••••56", Some("•••••••23"), 30, tag)
+                    .unwrap();
+                assert!(!subject.is_empty() && !subject.contains('{'), "{tag}");
+                assert!(body.contains("•••••••56"), "{tag} {event:?}: {body}");
+                assert_eq!(
+                    body.contains("•••••••23"),
+                    event == Replaced,
+                    "{tag}: {body}"
+                );
+                assert!(body.contains("30"), "{tag}: {body}");
+                assert!(
+                    !body.contains('{') && !body.contains('}') && !body.contains('$'),
+                    "{tag}: {body}"
+                );
+            }
+        }
+        // English reads as the notices always have, with its own plural.
+        let (subject, body) = t
+            .render_notice(Removed, "a•••@example.org", None, 1, "en")
+            .unwrap();
+        assert_eq!(subject, "Security info removed");
+        assert_eq!(
+            body,
+            "a•••@example.org was removed from your account's security info. If this \
+             wasn't you, recover your account now; for 1 day after a recovery, your \
+             earlier contacts can undo changes to security info."
+        );
     }
 
     #[test]

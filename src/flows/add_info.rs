@@ -3,6 +3,7 @@
 use crate::account::SecurityInfoId;
 use crate::challenge::{AccountId, ChallengeId, Verification};
 use crate::channel::DeliveryChannel;
+use crate::channel::templates::NoticeEvent;
 use crate::clock::Clock;
 use crate::contact::Contact;
 use crate::error::{Error, Result};
@@ -113,28 +114,25 @@ where
             account: account.clone(),
             contact: added.masked(),
         });
-        let mut notice = format!(
-            "{} was added to your account's security info.",
-            added.masked()
-        );
         if let Some(old) = &removed {
             self.codes.events().emit(&Event::SecurityInfoRemoved {
                 account: account.clone(),
                 contact: old.masked(),
             });
-            notice = format!(
-                "{} replaced {} in your account's security info.",
-                added.masked(),
-                old.masked()
-            );
         }
+        let event = if removed.is_some() {
+            NoticeEvent::Replaced
+        } else {
+            NoticeEvent::Added
+        };
         self.after_change(
             account,
             hold,
             &[&added],
             removed.as_ref(),
-            "Security info added",
-            &notice,
+            event,
+            &added,
+            removed.as_ref(),
         )
         .await?;
         Ok(outcome)

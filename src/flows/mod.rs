@@ -92,7 +92,8 @@ use std::time::Duration;
 
 use crate::account::{Account, SecurityInfoView};
 use crate::challenge::{AccountId, Proof};
-use crate::channel::{DeliveryChannel, Message};
+use crate::channel::templates::NoticeEvent;
+use crate::channel::{DeliveryChannel, Message, Templates};
 use crate::clock::{Clock, SystemClock, Timestamp};
 use crate::contact::Contact;
 use crate::counter::CounterKey;
@@ -315,16 +316,18 @@ where
     }
 
     /// Emits a hold that started and tells the account's verified contacts (except
-    /// `skip`) — and a removed contact — what changed. Best effort: a failed
-    /// notice does not undo the change.
+    /// `skip`) — and a removed contact — what changed, in the account's language.
+    /// Best effort: a failed notice does not undo the change.
+    #[allow(clippy::too_many_arguments)] // one call per flow, each names its parts
     async fn after_change(
         &self,
         account: &AccountId,
         hold: Option<Timestamp>,
         skip: &[&Contact],
         removed: Option<&Contact>,
-        subject: &str,
-        notice: &str,
+        event: NoticeEvent,
+        contact: &Contact,
+        old: Option<&Contact>,
     ) -> Result<()> {
         if let Some(until) = hold {
             self.codes.events().emit(&Event::HoldStarted {
@@ -334,10 +337,24 @@ where
         }
         let acct = self.account(account).await?;
         let days = self.settings.hold_period.as_secs().div_ceil(86_400);
-        let body = format!(
-            "{notice} If this wasn't you, recover your account now; for {days} days after a \
-             recovery, your earlier contacts can undo changes to security info."
+        let templates = self.codes.templates();
+        let locale = acct
+            .locale()
+            .map_or_else(|| templates.default_locale(), str::to_owned);
+        let (contact, old) = (
+            contact.masked().to_string(),
+            old.map(|c| c.masked().to_string()),
         );
+        let render = |t: &Templates, locale: &str| {
+            t.render_notice(event, &contact, old.as_deref(), days, locale)
+        };
+        // The change is made: an override that does not render must not turn it
+        // into an error, nor silence the notice. The shipped text stands in.
+        let Ok((subject, body)) =
+            render(templates, &locale).or_else(|_| render(&Templates::builtin(), &locale))
+        else {
+            return Ok(());
+        };
         let recipients = acct
             .verified()
             .map(|i| &i.contact)
@@ -345,15 +362,9 @@ where
             .chain(removed);
         for to in recipients {
             let purpose = Purpose::IdentityCheck;
-            let _best_effort = self
-                .codes
-                .notify(&Message::notice(
-                    to.clone(),
-                    purpose,
-                    subject,
-                    body.as_str(),
-                ))
-                .await;
+            let notice = Message::notice(to.clone(), purpose, subject.as_str(), body.as_str())
+                .with_locale(locale.as_str());
+            let _best_effort = self.codes.notify(&notice).await;
         }
         Ok(())
     }

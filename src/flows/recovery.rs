@@ -3,6 +3,7 @@
 
 use crate::challenge::{AccountId, ChallengeId, Proof, Verification};
 use crate::channel::DeliveryChannel;
+use crate::channel::templates::NoticeEvent;
 use crate::clock::Clock;
 use crate::clock::Timestamp;
 use crate::contact::MaskedContact;
@@ -296,17 +297,14 @@ where
         self.codes.events().emit(&Event::RecoveryCompleted {
             account: account.clone(),
         });
-        let notice = format!(
-            "Your account was recovered with a code sent to {}.",
-            proof.destination().masked()
-        );
         self.after_change(
             &account,
             None,
             &[proof.destination()],
             None,
-            "Account recovered",
-            &notice,
+            NoticeEvent::Recovered,
+            proof.destination(),
+            None,
         )
         .await?;
         Ok(outcome)

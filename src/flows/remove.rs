@@ -4,6 +4,7 @@
 use crate::account::SecurityInfoId;
 use crate::challenge::Proof;
 use crate::channel::DeliveryChannel;
+use crate::channel::templates::NoticeEvent;
 use crate::clock::Clock;
 use crate::contact::ContactKind;
 use crate::error::{Error, Result};
@@ -79,18 +80,15 @@ where
             account: account.clone(),
             contact: removed.contact.masked(),
         });
-        let notice = format!(
-            "{} was removed from your account's security info.",
-            removed.contact.masked()
-        );
         let removed_contact = removed.is_verified().then_some(&removed.contact);
         self.after_change(
             account,
             hold,
             &[],
             removed_contact,
-            "Security info removed",
-            &notice,
+            NoticeEvent::Removed,
+            &removed.contact,
+            None,
         )
         .await
     }

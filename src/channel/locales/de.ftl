@@ -33,3 +33,22 @@ code-email-html =
     <p>Wenn Sie diesen Code nicht angefordert haben, ignorieren Sie diese Nachricht und geben Sie den Code an niemanden weiter.</p>
 
 code-voice = Ihr Sicherheitscode lautet: { $spoken }. Noch einmal: { $spoken }. Er läuft in { code-expiry } ab.
+
+notice-subject = { $event ->
+    [added] Sicherheitsinformationen hinzugefügt
+    [replaced] Sicherheitsinformationen hinzugefügt
+    [removed] Sicherheitsinformationen entfernt
+   *[recovered] Konto wiederhergestellt
+}
+
+notice-days = { $days ->
+    [one] 1 Tag
+   *[other] { $days } Tage
+}
+
+notice-body = { $event ->
+    [added] { $contact } wurde den Sicherheitsinformationen Ihres Kontos hinzugefügt.
+    [replaced] { $contact } hat { $old } in den Sicherheitsinformationen Ihres Kontos ersetzt.
+    [removed] { $contact } wurde aus den Sicherheitsinformationen Ihres Kontos entfernt.
+   *[recovered] Ihr Konto wurde mit einem an { $contact } gesendeten Code wiederhergestellt.
+} Wenn Sie das nicht waren, stellen Sie Ihr Konto jetzt wieder her; { notice-days } lang nach einer Wiederherstellung können Ihre bisherigen Kontakte Änderungen an den Sicherheitsinformationen rückgängig machen.

@@ -38,3 +38,27 @@ code-email-html =
     <p>If you didn't ask for this code, ignore this message and don't share the code with anyone.</p>
 
 code-voice = Your security code is: { $spoken }. Again: { $spoken }. It expires in { code-expiry }.
+
+## Notices to an account's contacts when its security info changes. Variables:
+## $event (added, replaced, removed, recovered), $contact (the masked contact
+## added, removed or used), $old (the masked contact replaced), $days (how long
+## earlier contacts can undo changes after a recovery).
+
+notice-subject = { $event ->
+    [added] Security info added
+    [replaced] Security info added
+    [removed] Security info removed
+   *[recovered] Account recovered
+}
+
+notice-days = { $days ->
+    [one] 1 day
+   *[other] { $days } days
+}
+
+notice-body = { $event ->
+    [added] { $contact } was added to your account's security info.
+    [replaced] { $contact } replaced { $old } in your account's security info.
+    [removed] { $contact } was removed from your account's security info.
+   *[recovered] Your account was recovered with a code sent to { $contact }.
+} If this wasn't you, recover your account now; for { notice-days } after a recovery, your earlier contacts can undo changes to security info.

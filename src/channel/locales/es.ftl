@@ -36,3 +36,22 @@ code-email-html =
     <p>Si no has pedido este código, ignora este mensaje y no lo compartas con nadie.</p>
 
 code-voice = Tu código de seguridad es: { $spoken }. Repito: { $spoken }. Caduca en { code-expiry }.
+
+notice-subject = { $event ->
+    [added] Información de seguridad agregada
+    [replaced] Información de seguridad agregada
+    [removed] Información de seguridad eliminada
+   *[recovered] Cuenta recuperada
+}
+
+notice-days = { $days ->
+    [one] 1 día
+   *[other] { $days } días
+}
+
+notice-body = { $event ->
+    [added] Se agregó { $contact } a la información de seguridad de tu cuenta.
+    [replaced] { $contact } reemplazó a { $old } en la información de seguridad de tu cuenta.
+    [removed] Se quitó { $contact } de la información de seguridad de tu cuenta.
+   *[recovered] Tu cuenta se recuperó con un código enviado a { $contact }.
+} Si no fuiste tú, recupera tu cuenta ahora; durante { notice-days } después de una recuperación, tus contactos anteriores pueden deshacer los cambios en la información de seguridad.

@@ -36,3 +36,22 @@ code-email-html =
     <p>Si vous n'avez pas demandé ce code, ignorez ce message et ne le communiquez à personne.</p>
 
 code-voice = Votre code de sécurité est : { $spoken }. Je répète : { $spoken }. Il expire dans { code-expiry }.
+
+notice-subject = { $event ->
+    [added] Informations de sécurité ajoutées
+    [replaced] Informations de sécurité ajoutées
+    [removed] Informations de sécurité supprimées
+   *[recovered] Compte récupéré
+}
+
+notice-days = { $days ->
+    [one] 1 jour
+   *[other] { $days } jours
+}
+
+notice-body = { $event ->
+    [added] { $contact } a été ajouté aux informations de sécurité de votre compte.
+    [replaced] { $contact } a remplacé { $old } dans les informations de sécurité de votre compte.
+    [removed] { $contact } a été supprimé des informations de sécurité de votre compte.
+   *[recovered] Votre compte a été récupéré avec un code envoyé à { $contact }.
+} Si ce n'était pas vous, récupérez votre compte maintenant ; pendant { notice-days } après une récupération, vos anciens contacts peuvent annuler les modifications des informations de sécurité.

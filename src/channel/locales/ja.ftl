@@ -30,3 +30,21 @@ code-email-html =
     <p>このコードに心当たりがない場合は、このメッセージを無視し、コードを誰にも教えないでください。</p>
 
 code-voice = セキュリティコードは、{ $spoken }、です。もう一度繰り返します、{ $spoken }。有効期限は{ code-expiry }です。
+
+notice-subject = { $event ->
+    [added] セキュリティ情報が追加されました
+    [replaced] セキュリティ情報が追加されました
+    [removed] セキュリティ情報が削除されました
+   *[recovered] アカウントが回復されました
+}
+
+notice-days = { $days ->
+   *[other] { $days } 日間
+}
+
+notice-body = { $event ->
+    [added] { $contact } がアカウントのセキュリティ情報に追加されました。
+    [replaced] アカウントのセキュリティ情報で { $old } が { $contact } に置き換えられました。
+    [removed] { $contact } がアカウントのセキュリティ情報から削除されました。
+   *[recovered] { $contact } に送信されたコードでアカウントが回復されました。
+} 心当たりがない場合は、今すぐアカウントを回復してください。回復後 { notice-days }は、以前の連絡先でセキュリティ情報の変更を取り消せます。

@@ -36,3 +36,22 @@ code-email-html =
     <p>Se você não pediu este código, ignore esta mensagem e não o compartilhe com ninguém.</p>
 
 code-voice = Seu código de segurança é: { $spoken }. Repetindo: { $spoken }. Ele expira em { code-expiry }.
+
+notice-subject = { $event ->
+    [added] Informações de segurança adicionadas
+    [replaced] Informações de segurança adicionadas
+    [removed] Informações de segurança removidas
+   *[recovered] Conta recuperada
+}
+
+notice-days = { $days ->
+    [one] 1 dia
+   *[other] { $days } dias
+}
+
+notice-body = { $event ->
+    [added] { $contact } foi adicionado às informações de segurança da sua conta.
+    [replaced] { $contact } substituiu { $old } nas informações de segurança da sua conta.
+    [removed] { $contact } foi removido das informações de segurança da sua conta.
+   *[recovered] Sua conta foi recuperada com um código enviado para { $contact }.
+} Se não foi você, recupere sua conta agora; durante { notice-days } após uma recuperação, seus contatos anteriores podem desfazer alterações nas informações de segurança.
