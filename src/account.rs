@@ -142,7 +142,10 @@ impl Account {
 
     /// The same account with the language its codes are sent in (a BCP 47 tag
     /// such as `pt-BR`; see [`Templates`](crate::Templates)). The account flows
-    /// render codes to its contacts in it; without one, in the templates' default.
+    /// render codes and notices to its contacts in it; without one (or with a tag
+    /// that does not parse) in the templates' default. It is kept as given, so
+    /// check tags that come from user input (e.g. against
+    /// [`Templates::locales`](crate::Templates::locales)).
     #[must_use]
     pub fn with_locale(mut self, locale: impl Into<String>) -> Self {
         self.locale = Some(locale.into());
