@@ -237,6 +237,68 @@ fn the_account_flows_send_codes_in_the_accounts_language() {
     assert_eq!(outbox.last().unwrap().locale(), "en");
 }
 
+/// An application's override of a notice that does not render (here, a
+/// variable the crate does not pass) neither fails the change already made nor
+/// silences the notice: the shipped text goes out instead.
+#[test]
+fn a_broken_notice_override_falls_back_to_the_shipped_text() {
+    use seccode::{
+        Account, AccountSecurity, AccountStore, Keyring, ManualClock, MemoryAccountStore,
+        MemoryChallengeStore, MessageKind, SecretKey, SecurityCodes,
+    };
+
+    let outbox = Arc::new(Outbox::new());
+    let templates = Templates::builtin()
+        .with_locale("en", "notice-body = Changed: { $no-such-variable }")
+        .unwrap();
+    let codes = SecurityCodes::new(
+        MemoryChallengeStore::new(),
+        outbox.clone(),
+        Keyring::new(1, SecretKey::from_bytes([0x5e; 32])),
+    )
+    .with_clock(Arc::new(ManualClock::new(T0)))
+    .with_templates(templates);
+    let flows = AccountSecurity::new(codes, MemoryAccountStore::new());
+    let ann = AccountId::new("ann").unwrap();
+    let (mail, phone) = (
+        Contact::email("ann@example.org").unwrap(),
+        Contact::phone("+44 7400 123456").unwrap(),
+    );
+    let account = Account::new(ann.clone())
+        .with_verified_contact(mail.clone(), T0)
+        .unwrap()
+        .with_verified_contact(phone.clone(), T0)
+        .unwrap();
+    ready(flows.accounts().create(account)).unwrap();
+    let stored = ready(flows.accounts().get(&ann)).unwrap().unwrap();
+    let sent =
+        ready(flows.start_identity_check(&ann, stored.verified_entry(&mail).unwrap().id)).unwrap();
+    let code = outbox
+        .last()
+        .unwrap()
+        .code_value()
+        .unwrap()
+        .expose()
+        .to_owned();
+    let proof = match ready(flows.finish_identity_check(&ann, &sent.id, &code)).unwrap() {
+        seccode::Verification::Approved(proof) => proof,
+        other => panic!("{other:?}"),
+    };
+    let entry = stored.verified_entry(&phone).unwrap().id;
+    ready(flows.remove_security_info(&proof, entry)).unwrap();
+    let after = ready(flows.accounts().get(&ann)).unwrap().unwrap();
+    assert!(after.verified_entry(&phone).is_none(), "the change is made");
+    let notice = outbox.last().unwrap();
+    assert_eq!(notice.kind(), MessageKind::Notice);
+    assert!(
+        notice
+            .body()
+            .contains("was removed from your account's security info"),
+        "{}",
+        notice.body()
+    );
+}
+
 // ----- the delivery queue ---------------------------------------------------------------
 
 #[cfg(feature = "queue")]

@@ -10,7 +10,7 @@
 //! | **identity check** | [`start_identity_check`](AccountSecurity::start_identity_check) → [`finish_identity_check`](AccountSecurity::finish_identity_check) |
 //! | **end a hold early** | [`start_hold_release`](AccountSecurity::start_hold_release) → [`finish_hold_release`](AccountSecurity::finish_hold_release) |
 //!
-//! Every code these flows send is rendered in the account's language
+//! Every code and notice these flows send is rendered in the account's language
 //! ([`Account::with_locale`](crate::Account::with_locale)), or in the templates'
 //! default when it has none — a recovery code reaches its owner in the owner's
 //! language, whatever the browser that asked for it speaks.
