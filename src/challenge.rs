@@ -530,6 +530,16 @@ impl Attempt {
         self.remaining
     }
 
+    /// Which attempt on the challenge this is (1 for the first).
+    pub fn number(&self) -> u8 {
+        self.number
+    }
+
+    /// The generation of the code this attempt is compared with.
+    pub fn generation(&self) -> u8 {
+        self.generation
+    }
+
     /// Compares `input` with the code in constant time.
     ///
     /// # Errors

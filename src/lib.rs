@@ -156,7 +156,7 @@ pub use store::memory_accounts::MemoryAccountStore;
 pub use store::redis::RedisStore;
 #[cfg(feature = "sqlite")]
 pub use store::sqlite::SqliteStore;
-pub use store::{AccountStore, ChallengeStore, SendBudget};
+pub use store::{AccountStore, ChallengeStore, CountedGuess, GuessRule, SendBudget};
 
 /// The README's examples compile as doctests.
 #[cfg(doctest)]

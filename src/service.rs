@@ -14,8 +14,8 @@ use crate::counter::{Counter, CounterKey, CounterKind};
 use crate::error::{Error, RateLimit, Result};
 use crate::events::{Event, Events, NoEvents};
 use crate::keys::Keyring;
-use crate::policy::{Config, Limits, Purpose};
-use crate::store::{ChallengeStore, SendBudget};
+use crate::policy::{Config, Purpose};
+use crate::store::{ChallengeStore, GuessRule, SendBudget};
 use zeroize::Zeroizing;
 
 /// The security-code service: generic over where challenges live (`S`), how
@@ -524,8 +524,11 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
             }
         }
         // Store closures own what they use (a store may run them on its own thread).
-        let (purpose, account) = (expected.purpose, expected.account.cloned());
-        let limits = *self.config.limits();
+        let rule = GuessRule {
+            purpose: expected.purpose,
+            account: expected.account.cloned(),
+            limits: *self.config.limits(),
+        };
         if self.store.has_update_pair() {
             // Count, compare and approve in one atomic step (one lock, one commit).
             let keyring = self.keyring.clone();
@@ -533,41 +536,17 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
             let outcome = self
                 .store
                 .update_pair(id, now, move |c, counter| {
-                    let expected = Expected {
-                        purpose,
-                        account: account.as_ref(),
-                    };
-                    guess(c, counter, &keyring, &expected, &input, &limits, now)
+                    guess(c, counter, &keyring, &rule, &input, now)
                 })
                 .await?;
             return outcome.unwrap_or(Ok(Verification::NotFound));
         }
-        // Count the attempt on the challenge, then on the account: one atomic step
-        // where the store can, and always before the code is compared.
-        let begun = self
-            .store
-            .update_and_count(
-                id,
-                now,
-                move |c| {
-                    let expected = Expected {
-                        purpose,
-                        account: account.as_ref(),
-                    };
-                    let key = c.failure_key();
-                    // The key also comes back with the attempt, for the approval.
-                    c.begin_attempt(&expected, now).map(|a| ((a, key), key))
-                },
-                move |c| c.count_failure(&limits, now),
-            )
-            .await?;
-        let (attempt, key) = match begun {
+        // Count the attempt on the challenge and the account (one script on
+        // Redis), always before the code is compared; then approve a right one.
+        let attempt = match self.store.count_guess(id, rule, now).await? {
             None => return Ok(Verification::NotFound),
             Some(Err(outcome)) => return Ok(outcome),
-            Some(Ok((_, Err(retry_after)))) => {
-                return Ok(Verification::AccountLocked { retry_after });
-            }
-            Some(Ok((begun, Ok(())))) => begun,
+            Some(Ok(attempt)) => attempt,
         };
         if let Err(reason) = attempt.check(&self.keyring, input)? {
             return Ok(Verification::Rejected {
@@ -576,23 +555,11 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
             });
         }
         // Spend the challenge and clear the account's failures together.
-        let outcome = self
+        Ok(self
             .store
-            .update_and_count(
-                id,
-                now,
-                move |c| match c.approve(&attempt) {
-                    approved @ Verification::Approved(_) => Ok((approved, key)),
-                    other => Err(other),
-                },
-                Counter::clear,
-            )
-            .await?;
-        Ok(match outcome {
-            None => Verification::NotFound,
-            Some(Ok((approved, ()))) => approved,
-            Some(Err(other)) => other,
-        })
+            .approve_guess(id, attempt, now)
+            .await?
+            .unwrap_or(Verification::NotFound))
     }
 
     /// Cancels a pending challenge (the user backed out).
@@ -701,18 +668,14 @@ fn guess(
     c: &mut Challenge,
     counter: &mut Counter,
     keyring: &Keyring,
-    expected: &Expected<'_>,
+    rule: &GuessRule,
     input: &str,
-    limits: &Limits,
     now: Timestamp,
 ) -> Result<Verification> {
-    let attempt = match c.begin_attempt(expected, now) {
+    let attempt = match rule.count(c, counter, now) {
         Ok(attempt) => attempt,
         Err(outcome) => return Ok(outcome),
     };
-    if let Err(retry_after) = counter.count_failure(limits, now) {
-        return Ok(Verification::AccountLocked { retry_after });
-    }
     match attempt.check(keyring, input)? {
         Err(reason) => Ok(Verification::Rejected {
             remaining: attempt.remaining(),

@@ -1,8 +1,11 @@
-//! Redis applies the send-budget rule server-side (a Lua script given the rule's
-//! data), so it must agree with the pure rule, `Counter::count_in_window`. This
-//! differential property test runs random sequences of sends against a real
-//! `redis-server` and against the pure counters, and requires the same answer
-//! and the same stored counter after every step.
+//! Redis applies the core's rules server-side — the send budget
+//! (`Counter::count_in_window`), counting a guess (`GuessRule::count`) and
+//! approving a right one (`Challenge::approve`) — in Lua scripts given the
+//! rules' data, so it must agree with the pure core. Differential property
+//! tests run random operation sequences against a real `redis-server` and
+//! against the pure core and require the same answers and the same stored
+//! records after every step. Also here: the contention and ABA cases of the
+//! review.
 
 #![cfg(feature = "redis")]
 #![allow(clippy::unwrap_used)] // tests stop loudly on unexpected errors
@@ -180,4 +183,292 @@ fn four_hundred_concurrent_starts_to_one_destination_all_count() {
         .unwrap()
         .unwrap();
     assert_eq!(counter.count, 400);
+}
+
+mod guesses {
+    //! Redis counts a guess, and approves a right one, in one script each that
+    //! applies the core's rules (`GuessRule::count`, `Challenge::approve`) with
+    //! their data passed in. The same random operation sequences run against the
+    //! pure core (the memory store, whose atomic step calls the rules themselves)
+    //! and a real `redis-server` must give the same outcomes and leave the same
+    //! challenges and counters after every step.
+
+    use super::*;
+
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+    use seccode::{
+        Attempt, Challenge, ChallengeId, Contact, GuessRule, Limits, MemoryChallengeStore, Policy,
+        Purpose, SendKind, Verification,
+    };
+
+    const ACCOUNTS: [&str; 2] = ["ann", "bob"];
+    const PURPOSES: [Purpose; 2] = [Purpose::IdentityCheck, Purpose::Recovery];
+
+    #[derive(Clone, Copy, Debug)]
+    enum Who {
+        Own,
+        Other,
+        Unknown,
+    }
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        /// A new challenge: account, purpose, decoy.
+        Issue(usize, usize, bool),
+        /// A guess on a challenge: with the wrong purpose, and with the
+        /// challenge's account, another, or none (the caller does not know).
+        Guess(usize, bool, Who),
+        /// The last counted attempt on a challenge turns out right.
+        Approve(usize),
+        /// A new code on a challenge (its generation goes up).
+        NewCode(usize),
+        Tick(u32),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            2 => (0..2usize, 0..2usize, prop::bool::weighted(0.2)).prop_map(|(a, p, d)| Op::Issue(a, p, d)),
+            8 => (
+                0..3usize,
+                prop::bool::weighted(0.1),
+                prop_oneof![3 => Just(Who::Own), 1 => Just(Who::Other), 3 => Just(Who::Unknown)],
+            )
+                .prop_map(|(c, p, a)| Op::Guess(c, p, a)),
+            2 => (0..3usize).prop_map(Op::Approve),
+            1 => (0..3usize).prop_map(Op::NewCode),
+            // Within and past the throttle's waits (1 s, 2 s, 4 s); now and
+            // then past the challenge's lifetime (5 min).
+            3 => prop_oneof![4 => 0u32..3_000, 2 => 0u32..20_000, 1 => Just(301_000)].prop_map(Op::Tick),
+        ]
+    }
+
+    /// Failure limits, drawn per case: the rule is data, so the script must
+    /// agree with the core for any cap, throttle and lockout.
+    fn limits() -> impl Strategy<Value = Limits> {
+        (2u32..6, 0u32..3, 1u64..5, 30u64..90).prop_map(|(cap, free, longest, lockout)| {
+            Limits::builder()
+                .account_failure_cap(cap)
+                .throttle(free, Duration::from_secs(longest))
+                .account_lockout(Duration::from_secs(lockout))
+                .build()
+                .unwrap()
+        })
+    }
+
+    /// What a caller can observe of a counted guess.
+    fn seen(counted: &Option<Result<Attempt, Verification>>) -> String {
+        match counted {
+            Some(Ok(a)) => format!(
+                "attempt {} gen {} left {}",
+                a.number(),
+                a.generation(),
+                a.remaining()
+            ),
+            other => format!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn prop_redis_guesses_match_the_pure_rule() {
+        let Some(server) = common::RedisServer::start("guesses") else {
+            return;
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let policy = Policy::builder()
+            .max_attempts(5)
+            .lifetime(Duration::from_secs(300))
+            .build()
+            .unwrap();
+        let cases = std::sync::atomic::AtomicUsize::new(0);
+        let mut runner = proptest::test_runner::TestRunner::new_with_rng(
+            ProptestConfig::with_cases(128),
+            proptest::test_runner::TestRng::deterministic_rng(
+                proptest::test_runner::RngAlgorithm::ChaCha,
+            ),
+        );
+        runner
+            .run(
+                &(limits(), prop::collection::vec(op(), 1..60)),
+                |(limits, ops)| {
+                    let case = cases.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let redis = rt
+                        .block_on(RedisStore::connect_with_prefix(
+                            &server.url,
+                            &format!("guess{case}"),
+                        ))
+                        .unwrap();
+                    let model = MemoryChallengeStore::new();
+                    let mut rng = StdRng::seed_from_u64(case as u64);
+                    let mut now = Timestamp::from_unix_millis(1_700_000_000_000);
+                    let mut ids: Vec<(ChallengeId, usize, usize)> = Vec::new();
+                    let mut last: HashMap<usize, Attempt> = HashMap::new();
+                    let mut counters = Vec::new();
+                    for a in ACCOUNTS {
+                        for p in PURPOSES {
+                            counters.push(CounterKey::failures(p, &AccountId::new(a).unwrap()));
+                        }
+                    }
+                    for op in ops {
+                        match op {
+                            Op::Tick(ms) => now = now + Duration::from_millis(u64::from(ms)),
+                            Op::Issue(a, p, decoy) => {
+                                let mut c = Challenge::issue(
+                                    AccountId::new(ACCOUNTS[a]).unwrap(),
+                                    PURPOSES[p],
+                                    Contact::email("ann@example.org").unwrap(),
+                                    &policy,
+                                    1,
+                                    &mut rng,
+                                    now,
+                                );
+                                if decoy {
+                                    c = c.into_decoy();
+                                }
+                                ids.push((*c.id(), a, p));
+                                rt.block_on(model.insert(c.clone(), now)).unwrap();
+                                rt.block_on(redis.insert(c, now)).unwrap();
+                            }
+                            Op::Guess(i, wrong_purpose, who) => {
+                                let Some((id, a, p)) = ids.get(i) else {
+                                    continue;
+                                };
+                                let account = match who {
+                                    Who::Own => Some(ACCOUNTS[*a]),
+                                    Who::Other => Some(ACCOUNTS[1 - a]),
+                                    Who::Unknown => None,
+                                };
+                                let rule = GuessRule {
+                                    purpose: PURPOSES[if wrong_purpose { 1 - p } else { *p }],
+                                    account: account.map(|a| AccountId::new(a).unwrap()),
+                                    limits,
+                                };
+                                let want = rt
+                                    .block_on(model.count_guess(id, rule.clone(), now))
+                                    .unwrap();
+                                let got = rt.block_on(redis.count_guess(id, rule, now)).unwrap();
+                                prop_assert_eq!(seen(&got), seen(&want));
+                                if let Some(Ok(attempt)) = want {
+                                    last.insert(i, attempt);
+                                }
+                            }
+                            Op::Approve(i) => {
+                                let (Some((id, ..)), Some(&attempt)) = (ids.get(i), last.get(&i))
+                                else {
+                                    continue;
+                                };
+                                let want =
+                                    rt.block_on(model.approve_guess(id, attempt, now)).unwrap();
+                                let got =
+                                    rt.block_on(redis.approve_guess(id, attempt, now)).unwrap();
+                                prop_assert_eq!(format!("{got:?}"), format!("{want:?}"));
+                            }
+                            Op::NewCode(i) => {
+                                let Some((id, ..)) = ids.get(i) else { continue };
+                                let send = move |c: &mut Challenge| {
+                                    c.record_send(SendKind::NewCode, now).is_ok()
+                                };
+                                let want = rt.block_on(model.update(id, send)).unwrap();
+                                let got = rt.block_on(redis.update(id, send)).unwrap();
+                                prop_assert_eq!(got, want);
+                            }
+                        }
+                        for (id, ..) in &ids {
+                            let want = rt.block_on(model.get(id)).unwrap();
+                            let got = rt.block_on(redis.get(id)).unwrap();
+                            prop_assert!(got == want, "challenge records differ");
+                        }
+                        for key in &counters {
+                            let want = rt
+                                .block_on(model.get_counter(key))
+                                .unwrap()
+                                .filter(|c| !c.is_empty());
+                            let got = rt.block_on(redis.get_counter(key)).unwrap();
+                            prop_assert_eq!(got, want, "counter {:?}", key);
+                        }
+                    }
+                    Ok(())
+                },
+            )
+            .unwrap();
+    }
+}
+
+/// The review's ABA case: versions used to be a count that restarted at 1 after
+/// a `DEL` or an expiry, so a compare-and-set read before the key was deleted
+/// and written again could match the new record and overwrite it. Versions are
+/// now random tokens: the stale write misses, rereads, and counts on the new
+/// record.
+#[test]
+fn a_stale_compare_and_set_does_not_match_a_recreated_record() {
+    let Some(server) = common::RedisServer::start("aba") else {
+        return;
+    };
+    let now = Timestamp::from_unix_millis(1_700_000_000_000);
+    let until = now + Duration::from_secs(3600);
+    let key = CounterKey::account_sends(&AccountId::new("aba").unwrap());
+    let url = server.url.clone();
+    // Another app server, on a runtime of its own (the closure below runs
+    // inside this test's runtime and cannot wait on it).
+    let other = move |set: Option<u32>| {
+        let url = url.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let store = RedisStore::connect_with_prefix(&url, "aba").await.unwrap();
+                store
+                    .update_counter(&key, now, move |c| match set {
+                        None => c.clear(),
+                        Some(count) => {
+                            c.count = count;
+                            c.expires_at = until;
+                        }
+                    })
+                    .await
+                    .unwrap();
+            });
+        })
+        .join()
+        .unwrap();
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let store = rt
+        .block_on(RedisStore::connect_with_prefix(&server.url, "aba"))
+        .unwrap();
+    // The record's first write.
+    rt.block_on(store.update_counter(&key, now, move |c| {
+        c.count = 1;
+        c.expires_at = until;
+    }))
+    .unwrap();
+    let mut calls = 0;
+    let other_writes = other.clone();
+    let counted = rt
+        .block_on(store.update_counter(&key, now, move |c| {
+            calls += 1;
+            if calls == 1 {
+                // Between our read and our write the record is deleted (cleared)
+                // and written anew by another server, as its first write again.
+                other_writes(None);
+                other_writes(Some(5));
+            }
+            c.count += 1;
+            c.count
+        }))
+        .unwrap();
+    assert_eq!(
+        counted, 6,
+        "the write must land on the new record, not the stale one"
+    );
+    let stored = rt.block_on(store.get_counter(&key)).unwrap().unwrap();
+    assert_eq!(stored.count, 6);
 }

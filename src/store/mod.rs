@@ -28,11 +28,12 @@
 use std::future::Future;
 
 use crate::account::Account;
-use crate::challenge::{AccountId, Challenge, ChallengeId};
+use crate::challenge::{AccountId, Attempt, Challenge, ChallengeId, Expected, Verification};
 use crate::clock::Timestamp;
 use crate::contact::Contact;
 use crate::counter::{Counter, CounterKey};
 use crate::error::Error;
+use crate::policy::{Limits, Purpose};
 use std::time::Duration;
 
 /// The result of [`ChallengeStore::update_and_count`]: `None` without a
@@ -51,6 +52,57 @@ pub struct SendBudget {
     /// The window, from its first message.
     pub window: Duration,
 }
+
+/// The rules one guess is counted by, as data: who may verify (the purpose
+/// and, when known, the account) and the failure limits of the account's
+/// budget. A store that counts guesses server-side (Redis) passes these to its
+/// script; every other store applies [`GuessRule::count`] in its atomic step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GuessRule {
+    /// The purpose the code is being used for.
+    pub purpose: Purpose,
+    /// The account, when the caller knows it.
+    pub account: Option<AccountId>,
+    /// The failure limits (cap, throttle, lockout) of the account's budget.
+    pub limits: Limits,
+}
+
+impl GuessRule {
+    /// The pure rule: counts the attempt on the challenge
+    /// ([`Challenge::begin_attempt`]) and, if it may be compared, on the
+    /// failure counter ([`Counter::count_failure`]) — an attempt is a failure
+    /// until proven a success. `Err` is the answer when there is nothing to
+    /// compare (not pending, wrong purpose or account, account locked); the
+    /// challenge's attempt stays counted in every case but the first.
+    ///
+    /// # Errors
+    ///
+    /// The outcome to answer without comparing a code.
+    pub fn count(
+        &self,
+        challenge: &mut Challenge,
+        counter: &mut Counter,
+        now: Timestamp,
+    ) -> Result<Attempt, Verification> {
+        let attempt = challenge.begin_attempt(&self.expected(), now)?;
+        counter
+            .count_failure(&self.limits, now)
+            .map_err(|retry_after| Verification::AccountLocked { retry_after })?;
+        Ok(attempt)
+    }
+
+    fn expected(&self) -> Expected<'_> {
+        Expected {
+            purpose: self.purpose,
+            account: self.account.as_ref(),
+        }
+    }
+}
+
+/// What [`ChallengeStore::count_guess`] answers: `None` without a challenge;
+/// `Err` with the outcome when there is nothing to compare; the attempt to
+/// compare otherwise.
+pub type CountedGuess = Option<Result<Attempt, Verification>>;
 
 pub mod cipher;
 #[cfg(feature = "redis")]
@@ -211,6 +263,44 @@ pub trait ChallengeStore: Send + Sync {
         }
     }
 
+    /// Counts one guess on the challenge and on its failure counter by `rule`
+    /// ([`GuessRule::count`]), before the code is compared.
+    ///
+    /// The default runs [`ChallengeStore::update_and_count`] (one step where the
+    /// backend can). Redis overrides it with one script that applies the rule
+    /// server-side, so a wrong guess costs one round trip.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] as for [`ChallengeStore::update`].
+    fn count_guess(
+        &self,
+        id: &ChallengeId,
+        rule: GuessRule,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<CountedGuess, Error>> + Send {
+        count_guess_in_steps(self, *id, rule, now)
+    }
+
+    /// Approves the challenge for `attempt`, whose code was right
+    /// ([`Challenge::approve`]), and clears its failure counter if it did —
+    /// together. `None` without a challenge.
+    ///
+    /// The default runs [`ChallengeStore::update_and_count`]; Redis runs one
+    /// script.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] as for [`ChallengeStore::update`].
+    fn approve_guess(
+        &self,
+        id: &ChallengeId,
+        attempt: Attempt,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Option<Verification>, Error>> + Send {
+        approve_guess_in_steps(self, *id, attempt, now)
+    }
+
     /// Whether [`ChallengeStore::update_pair`] is one atomic step on this
     /// backend. The service then checks a guess — count it, compare it, approve
     /// it — in that one step. Default: no.
@@ -243,6 +333,57 @@ pub trait ChallengeStore: Send + Sync {
         let _ = (id, now, f);
         std::future::ready(Err(Error::store("this store has no atomic pair update")))
     }
+}
+
+/// [`ChallengeStore::count_guess`] by [`ChallengeStore::update_and_count`]:
+/// the attempt on the challenge, then on its failure counter.
+pub(crate) async fn count_guess_in_steps<S: ChallengeStore + ?Sized>(
+    store: &S,
+    id: ChallengeId,
+    rule: GuessRule,
+    now: Timestamp,
+) -> Result<CountedGuess, Error> {
+    let limits = rule.limits;
+    let counted = store
+        .update_and_count(
+            &id,
+            now,
+            move |c| {
+                let key = c.failure_key();
+                c.begin_attempt(&rule.expected(), now).map(|a| (a, key))
+            },
+            move |counter| counter.count_failure(&limits, now),
+        )
+        .await?;
+    Ok(counted.map(|result| {
+        let (attempt, counted) = result?;
+        counted.map_err(|retry_after| Verification::AccountLocked { retry_after })?;
+        Ok(attempt)
+    }))
+}
+
+/// [`ChallengeStore::approve_guess`] by [`ChallengeStore::update_and_count`].
+pub(crate) async fn approve_guess_in_steps<S: ChallengeStore + ?Sized>(
+    store: &S,
+    id: ChallengeId,
+    attempt: Attempt,
+    now: Timestamp,
+) -> Result<Option<Verification>, Error> {
+    let outcome = store
+        .update_and_count(
+            &id,
+            now,
+            move |c| match c.approve(&attempt) {
+                approved @ Verification::Approved(_) => Ok((approved, c.failure_key())),
+                other => Err(other),
+            },
+            Counter::clear,
+        )
+        .await?;
+    Ok(outcome.map(|result| match result {
+        Ok((approved, ())) => approved,
+        Err(other) => other,
+    }))
 }
 
 /// A shared store: several services (e.g. one per keyring during a rotation) can
@@ -314,6 +455,24 @@ impl<T: ChallengeStore> ChallengeStore for std::sync::Arc<T> {
         R: Send + 'static,
     {
         (**self).update_and_count(id, now, f, g)
+    }
+
+    fn count_guess(
+        &self,
+        id: &ChallengeId,
+        rule: GuessRule,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<CountedGuess, Error>> + Send {
+        (**self).count_guess(id, rule, now)
+    }
+
+    fn approve_guess(
+        &self,
+        id: &ChallengeId,
+        attempt: Attempt,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Option<Verification>, Error>> + Send {
+        (**self).approve_guess(id, attempt, now)
     }
 
     fn has_update_pair(&self) -> bool {

@@ -5,29 +5,38 @@ use std::fmt;
 use redis::Script;
 use redis::aio::ConnectionManager;
 
-use crate::challenge::{Challenge, ChallengeId};
+use crate::challenge::{Attempt, Challenge, ChallengeId, Verification};
 use crate::clock::Timestamp;
 use crate::counter::{Counter, CounterKey};
 use crate::error::Error;
 use crate::store::cipher::{ContactCodec, DataKeys};
 use crate::store::codec::{decode_challenge, decode_counter, encode_challenge, encode_counter};
-use crate::store::{ChallengeStore, SendBudget};
+use crate::store::{
+    ChallengeStore, CountedGuess, GuessRule, SendBudget, approve_guess_in_steps,
+    count_guess_in_steps,
+};
 
 /// Optimistic writes retried this many times before a store error.
 const MAX_RETRIES: usize = 64;
 
-/// Stores a new record unless the key exists. KEYS[1]: the record; ARGV: the
-/// encoded record, its time to live in ms.
+/// Stores a new challenge unless the key exists. KEYS[1]: the record; ARGV: the
+/// encoded record, its time to live in ms, the key of its failure counter, a
+/// fresh version.
 const INSERT: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'v', '1', 'd', ARGV[1])
+redis.call('HSET', KEYS[1], 'v', ARGV[4], 'd', ARGV[1], 'f', ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 ";
 
 /// Compare-and-set on a record's version. KEYS[1]: the record; ARGV: the
 /// version read ('0' for none), the new encoding ('' deletes), a time to live in
-/// ms (0 keeps the current one). Returns 1 if written, 0 on a version mismatch.
+/// ms (0 keeps the current one), a fresh version. Returns 1 if written, 0 on a
+/// version mismatch.
+///
+/// Versions are random tokens the client draws for every write, not a count: a
+/// count restarts after a `DEL` or an expiry, so a stale compare-and-set could
+/// match a newer record of the same key (ABA); a fresh 64-bit token cannot.
 const COMPARE_AND_SET: &str = r"
 local v = redis.call('HGET', KEYS[1], 'v')
 if v == false then v = '0' end
@@ -36,23 +45,117 @@ if ARGV[2] == '' then
   redis.call('DEL', KEYS[1])
   return 1
 end
-redis.call('HSET', KEYS[1], 'v', tostring(tonumber(v) + 1), 'd', ARGV[2])
+redis.call('HSET', KEYS[1], 'v', ARGV[4], 'd', ARGV[2])
 local ttl = tonumber(ARGV[3])
 if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
 return 1
+";
+
+/// Reads the fields of a challenge record (the layout of `encode_challenge`)
+/// that the guess scripts decide on, and defines `write(attempts, status)`,
+/// which stores the record with those two fields replaced and a fresh version
+/// (`ARGV[1]`). Answers `{0}` for no record and `{1}` for a record written
+/// before failure-counter keys were kept (the caller then takes the two-step
+/// path).
+const READ_CHALLENGE: &str = r"
+local rec = redis.call('HMGET', KEYS[1], 'd', 'f')
+local d, fkey = rec[1], rec[2]
+if not d then return {0, false, false} end
+if not fkey then return {1, false, false} end
+-- version byte, 16-byte id, 16-byte salt, then the account and destination texts
+local pos = 34
+local alen = struct.unpack('>I2', d, pos)
+local account = string.sub(d, pos + 2, pos + 1 + alen)
+pos = pos + 2 + alen
+pos = pos + 2 + struct.unpack('>I2', d, pos)
+local expires = struct.unpack('>I8', d, pos)
+-- expires, last sent, key id, resend cooldown; then one byte each: generation,
+-- attempts, max attempts, sends, max sends, code length, flags
+local fixed = pos + 24
+local generation, attempts, max_attempts = string.byte(d, fixed, fixed + 2)
+local flags = string.byte(d, fixed + 6)
+local p = fixed + 7
+local plen = struct.unpack('>I2', d, p)
+local purpose = string.sub(d, p + 2, p + 1 + plen)
+p = p + 2 + plen
+p = p + 2 + struct.unpack('>I2', d, p)
+local slen = struct.unpack('>I2', d, p)
+local status = string.sub(d, p + 2, p + 1 + slen)
+local function write(new_attempts, new_status)
+  local out = string.sub(d, 1, fixed) .. string.char(new_attempts)
+    .. string.sub(d, fixed + 2, p - 1) .. struct.pack('>I2', #new_status) .. new_status
+  redis.call('HSET', KEYS[1], 'v', ARGV[1], 'd', out)
+end
+";
+
+/// One guess counted server-side: the rule of `GuessRule::count` —
+/// `Challenge::begin_attempt` then `Counter::count_failure` — with its data
+/// passed in. KEYS[1]: the challenge (its failure counter's key is in the
+/// record). ARGV: a fresh version for the challenge, one for the counter, now
+/// (ms), the purpose, '1' and the account when the caller knows it (else '0'
+/// and ''), the failure cap, the lockout (ms), the free failures, the longest
+/// wait (ms). Answers `{2, challenge, counter}` as they were before: the caller
+/// applies the same pure rule to them for the outcome, and a differential test
+/// holds the two to the same writes.
+const COUNT_GUESS: &str = r"
+local now = tonumber(ARGV[3])
+local settled = status
+if status == 'pending' then
+  if attempts >= max_attempts then settled = 'locked'
+  elseif now >= expires then settled = 'expired' end
+end
+local counter = redis.call('HGET', fkey, 'd')
+if settled ~= 'pending' then
+  if settled ~= status then write(attempts, settled) end
+  return {2, d, counter}
+end
+write(attempts + 1, status)
+if purpose ~= ARGV[4] then return {2, d, counter} end
+if ARGV[5] == '1' and account ~= ARGV[6] then return {2, d, counter} end
+local count, start, blocked, cexp = 0, 0, 0, 0
+if counter then count, start, blocked, cexp = struct.unpack('>I4I8I8I8', counter) end
+if now < blocked then return {2, d, counter} end
+local cap, lockout = tonumber(ARGV[7]), tonumber(ARGV[8])
+local free, longest = tonumber(ARGV[9]), tonumber(ARGV[10])
+if count >= cap or now >= cexp then count, start, blocked, cexp = 0, 0, 0, 0 end
+if count == 0 then start = now end
+count = count + 1
+local wait = 0
+if count >= cap then wait = lockout
+elseif count > free then
+  wait = math.min(1000 * 2 ^ math.min(count - free - 1, 40), longest, lockout)
+end
+if wait == 0 then blocked = 0 else blocked = now + wait end
+cexp = now + lockout
+redis.call('HSET', fkey, 'v', ARGV[2], 'd', struct.pack('>I4I8I8I8', count, start, blocked, cexp))
+redis.call('PEXPIRE', fkey, math.max(cexp - now, 1))
+return {2, d, counter}
+";
+
+/// Approval of a right guess, server-side: the rule of `Challenge::approve`,
+/// and the failure counter cleared with it. KEYS[1]: the challenge. ARGV: a
+/// fresh version, the attempt's number and generation. Answers `{2, challenge,
+/// false}` as it was before.
+const APPROVE_GUESS: &str = r"
+local number, gen = tonumber(ARGV[2]), tonumber(ARGV[3])
+if (status == 'pending' or status == 'locked') and number <= max_attempts
+    and gen == generation and flags % 2 == 0 then
+  write(attempts, 'approved')
+  redis.call('DEL', fkey)
+end
+return {2, d, false}
 ";
 
 /// One send budget, counted server-side: the rule of
 /// [`Counter::count_in_window`](crate::Counter::count_in_window), with its data —
 /// the time, the cap, the window — passed in, on the record's own encoding
 /// (`>I4I8I8I8`: count, window start, blocked until, expires at). KEYS[1]: the
-/// counter; ARGV: now (ms), cap, window (ms). Returns -1 if counted, else the
+/// counter; ARGV: now (ms), cap, window (ms), a fresh version. Returns -1 if counted, else the
 /// milliseconds until the window ends. No compare-and-set: Redis runs the script
 /// atomically, however many servers send at once.
 const COUNT_IN_WINDOW: &str = r"
 local now, cap, window = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local rec = redis.call('HMGET', KEYS[1], 'v', 'd')
-local v = tonumber(rec[1]) or 0
 local count, start, blocked, expires = 0, 0, 0, 0
 if rec[2] then count, start, blocked, expires = struct.unpack('>I4I8I8I8', rec[2]) end
 if count == 0 or now >= start + window then
@@ -66,7 +169,7 @@ if count >= cap then
 end
 count = count + 1
 expires = window_end
-redis.call('HSET', KEYS[1], 'v', tostring(v + 1), 'd', struct.pack('>I4I8I8I8', count, start, blocked, expires))
+redis.call('HSET', KEYS[1], 'v', ARGV[4], 'd', struct.pack('>I4I8I8I8', count, start, blocked, expires))
 local ttl = expires - now
 if ttl < 1 then ttl = 1 end
 redis.call('PEXPIRE', KEYS[1], ttl)
@@ -102,8 +205,21 @@ return -1
 ///   starts to one destination over 8 connections all count; the script agrees
 ///   with the pure rule in a differential property test).
 ///
-/// Round trips: a read and a conditional write per atomic step. A wrong guess
-/// (count on the challenge, count on the account) costs four; see BENCHMARKS.md.
+/// * **Guesses counted server-side**: a guess runs one script that applies
+///   the core's rule ([`GuessRule::count`]: the attempt on the challenge, then
+///   on the account's failure counter, whose key the record carries) with its
+///   data passed in, and answers the records as they were, so the outcome comes
+///   from the same pure rule here; a right code then runs one script that
+///   approves and clears the counter ([`Challenge::approve`]). Neither retries.
+///   A differential property test (`tests/redis_rules.rs`) holds the scripts to
+///   the core on random sequences; records written before this kept no counter
+///   key and take the two-step path.
+/// * **Versions are random tokens**, drawn for every write: a version count
+///   would restart after a `DEL` or an expiry, and a stale compare-and-set
+///   could then match a newer record (ABA).
+///
+/// Round trips: a wrong guess costs one, a right guess two, a send one per
+/// budget; see BENCHMARKS.md.
 ///
 /// Requires the `redis` feature and a Tokio runtime.
 #[derive(Clone)]
@@ -114,6 +230,8 @@ pub struct RedisStore {
     insert: Script,
     cas: Script,
     count_in_window: Script,
+    count_guess: Script,
+    approve_guess: Script,
 }
 
 fn db(e: redis::RedisError) -> Error {
@@ -146,6 +264,8 @@ impl RedisStore {
             insert: Script::new(INSERT),
             count_in_window: Script::new(COUNT_IN_WINDOW),
             cas: Script::new(COMPARE_AND_SET),
+            count_guess: Script::new(&format!("{READ_CHALLENGE}{COUNT_GUESS}")),
+            approve_guess: Script::new(&format!("{READ_CHALLENGE}{APPROVE_GUESS}")),
         })
     }
 
@@ -205,11 +325,46 @@ impl RedisStore {
             .arg(version)
             .arg(data)
             .arg(ttl_ms)
+            .arg(fresh_version())
             .invoke_async(&mut conn)
             .await
             .map_err(db)?;
         Ok(written == 1)
     }
+}
+
+/// A version for one write: a random token, so that no later record of the same
+/// key can carry it again (see `COMPARE_AND_SET`).
+fn fresh_version() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
+/// What a guess script answered: `None` without a record, `Some(None)` for a
+/// record written before failure-counter keys were kept, else the challenge and
+/// its counter as they were before the script.
+type Before = Option<Option<(Challenge, Counter)>>;
+
+impl RedisStore {
+    fn before(
+        &self,
+        (found, challenge, counter): (i64, Option<Vec<u8>>, Option<Vec<u8>>),
+    ) -> Result<Before, Error> {
+        match (found, challenge) {
+            (0, _) => Ok(None),
+            (2, Some(data)) => {
+                let counter = counter
+                    .map(|c| decode_counter(&c))
+                    .transpose()?
+                    .unwrap_or_default();
+                Ok(Some(Some((decode_challenge(&data, &self.codec)?, counter))))
+            }
+            _ => Ok(Some(None)),
+        }
+    }
+}
+
+fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn ttl_ms(until: Timestamp, now: Timestamp) -> u64 {
@@ -235,6 +390,8 @@ impl ChallengeStore for RedisStore {
             .key(&key)
             .arg(encode_challenge(&challenge, &self.codec))
             .arg(ttl_ms(challenge.retain_until(), now))
+            .arg(self.counter_key(&challenge.failure_key()))
+            .arg(fresh_version())
             .invoke_async(&mut conn)
             .await
             .map_err(db)?;
@@ -333,6 +490,7 @@ impl ChallengeStore for RedisStore {
                 .arg(now.as_unix_millis())
                 .arg(b.cap)
                 .arg(window)
+                .arg(fresh_version())
                 .invoke_async(&mut conn)
                 .await
                 .map_err(db)?;
@@ -342,6 +500,67 @@ impl ChallengeStore for RedisStore {
             }
         }
         Ok(Ok(()))
+    }
+
+    /// One script: the attempt counted on the challenge and on its failure
+    /// counter — a wrong guess is one round trip.
+    async fn count_guess(
+        &self,
+        id: &ChallengeId,
+        rule: GuessRule,
+        now: Timestamp,
+    ) -> Result<CountedGuess, Error> {
+        let limits = rule.limits;
+        let mut conn = self.conn.clone();
+        let answer = self
+            .count_guess
+            .key(self.challenge_key(id))
+            .arg(fresh_version())
+            .arg(fresh_version())
+            .arg(now.as_unix_millis())
+            .arg(rule.purpose.as_str())
+            .arg(if rule.account.is_some() { "1" } else { "0" })
+            .arg(rule.account.as_ref().map_or("", |a| a.as_str()))
+            .arg(limits.account_failure_cap())
+            .arg(millis(limits.account_lockout()))
+            .arg(limits.free_failures())
+            .arg(millis(limits.max_failure_delay()))
+            .invoke_async(&mut conn)
+            .await
+            .map_err(db)?;
+        match self.before(answer)? {
+            None => Ok(None),
+            Some(None) => count_guess_in_steps(self, *id, rule, now).await,
+            // The script applied the rule; the same pure rule on the records as
+            // they were gives its outcome.
+            Some(Some((mut challenge, mut counter))) => {
+                Ok(Some(rule.count(&mut challenge, &mut counter, now)))
+            }
+        }
+    }
+
+    /// One script: approve, and clear the failure counter with it.
+    async fn approve_guess(
+        &self,
+        id: &ChallengeId,
+        attempt: Attempt,
+        now: Timestamp,
+    ) -> Result<Option<Verification>, Error> {
+        let mut conn = self.conn.clone();
+        let answer = self
+            .approve_guess
+            .key(self.challenge_key(id))
+            .arg(fresh_version())
+            .arg(attempt.number())
+            .arg(attempt.generation())
+            .invoke_async(&mut conn)
+            .await
+            .map_err(db)?;
+        match self.before(answer)? {
+            None => Ok(None),
+            Some(None) => approve_guess_in_steps(self, *id, attempt, now).await,
+            Some(Some((mut challenge, _))) => Ok(Some(challenge.approve(&attempt))),
+        }
     }
 
     async fn get_counter(&self, key: &CounterKey) -> Result<Option<Counter>, Error> {
