@@ -152,6 +152,8 @@ pub use service::{SecurityCodes, Sent};
 pub use store::cipher::DataKeys;
 pub use store::memory::MemoryChallengeStore;
 pub use store::memory_accounts::MemoryAccountStore;
+#[cfg(feature = "postgres")]
+pub use store::postgres::PostgresStore;
 #[cfg(feature = "redis")]
 pub use store::redis::RedisStore;
 #[cfg(feature = "sqlite")]

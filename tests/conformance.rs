@@ -568,6 +568,50 @@ fn sqlite_store_conforms() {
     }));
 }
 
+#[cfg(feature = "postgres")]
+#[test]
+fn postgres_store_conforms() {
+    let Some(server) = common::PostgresServer::start("conformance") else {
+        return;
+    };
+    let rt = runtime();
+    // One database per check, so checks do not see each other's records; the
+    // same store serves challenges and accounts.
+    let stores: Vec<_> = (0..9)
+        .map(|i| {
+            let url = server.database(&format!("t{i}"));
+            rt.block_on(seccode::PostgresStore::connect(&url)).unwrap()
+        })
+        .collect();
+    let stores = std::sync::Mutex::new(stores);
+    rt.block_on(suite(|| {
+        let store = stores.lock().unwrap().pop().unwrap();
+        (store.clone(), store)
+    }));
+    // A second connect finds the schema in place; a newer one is refused.
+    rt.block_on(async {
+        let url = server.url("t0");
+        let store = seccode::PostgresStore::connect(&url).await.unwrap();
+        assert_eq!(store.schema_version().await.unwrap(), 1);
+        use seccode::store::postgres::tokio_postgres;
+        let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        client
+            .execute("INSERT INTO seccode_schema (version) VALUES (99)", &[])
+            .await
+            .unwrap();
+        let err = seccode::PostgresStore::connect(&url).await.unwrap_err();
+        assert!(
+            std::error::Error::source(&err)
+                .unwrap()
+                .to_string()
+                .contains("newer")
+        );
+    });
+}
+
 #[cfg(feature = "redis")]
 #[test]
 fn redis_store_conforms() {

@@ -142,6 +142,176 @@ pub(crate) fn decode_challenge(bytes: &[u8], codec: &ContactCodec) -> Result<Cha
     }))
 }
 
+#[cfg(feature = "postgres")]
+const ACCOUNT_V1: u8 = 1;
+
+#[cfg(feature = "postgres")]
+impl Writer {
+    fn u32(&mut self, v: u32) {
+        self.bytes(&v.to_be_bytes());
+    }
+
+    fn time(&mut self, t: Timestamp) {
+        self.bytes(&t.as_unix_millis().to_be_bytes());
+    }
+
+    fn count(&mut self, n: usize) {
+        self.bytes(&u16::try_from(n).unwrap_or(u16::MAX).to_be_bytes());
+    }
+
+    fn contacts(&mut self, contacts: &[crate::contact::Contact], codec: &ContactCodec) {
+        self.count(contacts.len());
+        for c in contacts.iter().take(usize::from(u16::MAX)) {
+            self.text(&codec.seal(c));
+        }
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl Reader<'_> {
+    fn time(&mut self) -> Result<Timestamp, Error> {
+        Ok(Timestamp::from_unix_millis(self.u64()?))
+    }
+
+    fn flag(&mut self) -> Result<bool, Error> {
+        match self.u8()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(corrupt()),
+        }
+    }
+
+    fn count(&mut self) -> Result<usize, Error> {
+        Ok(usize::from(u16::from_be_bytes(self.array()?)))
+    }
+
+    fn contacts(&mut self, codec: &ContactCodec) -> Result<Vec<crate::contact::Contact>, Error> {
+        (0..self.count()?)
+            .map(|_| codec.open(self.text()?))
+            .collect()
+    }
+}
+
+/// Encodes an account (all but its id, which the store keys it by), with every
+/// contact sealed by `codec`.
+#[cfg(feature = "postgres")]
+pub(crate) fn encode_account(a: &crate::account::Account, codec: &ContactCodec) -> Vec<u8> {
+    use crate::account::InfoState;
+    let p = a.to_parts();
+    let mut w = Writer(Vec::with_capacity(256));
+    w.bytes(&[ACCOUNT_V1]);
+    w.u32(p.next_info_id);
+    match &p.locale {
+        Some(tag) => {
+            w.bytes(&[1]);
+            w.text(tag);
+        }
+        None => w.bytes(&[0]),
+    }
+    w.count(p.info.len());
+    for i in p.info.iter().take(usize::from(u16::MAX)) {
+        w.u32(i.id.0);
+        w.text(&codec.seal(&i.contact));
+        w.bytes(&[u8::from(i.state == InfoState::Verified)]);
+        w.time(i.added_at);
+        w.bytes(&[u8::from(i.verified_at.is_some())]);
+        w.time(i.verified_at.unwrap_or(Timestamp::UNIX_EPOCH));
+        w.bytes(&[u8::from(i.replaces.is_some())]);
+        w.u32(i.replaces.map_or(0, |r| r.0));
+    }
+    let windows = [
+        p.recovered.as_ref().map(|r| (r.at, &r.originals)),
+        p.hold.as_ref().map(|h| (h.until, &h.originals)),
+    ];
+    for window in windows {
+        match window {
+            Some((at, originals)) => {
+                w.bytes(&[1]);
+                w.time(at);
+                w.contacts(originals, codec);
+            }
+            None => w.bytes(&[0]),
+        }
+    }
+    w.count(p.tickets.len());
+    for t in p.tickets.iter().take(usize::from(u16::MAX)) {
+        w.bytes(&t.digest);
+        w.time(t.expires_at);
+    }
+    w.0
+}
+
+/// Decodes what [`encode_account`] wrote, for the account `id`.
+#[cfg(feature = "postgres")]
+pub(crate) fn decode_account(
+    id: AccountId,
+    bytes: &[u8],
+    codec: &ContactCodec,
+) -> Result<crate::account::Account, Error> {
+    use crate::account::{
+        Account, AccountParts, InfoState, Recovered, SecurityInfo, SecurityInfoId, TicketRecord,
+    };
+    let mut r = Reader(bytes);
+    if r.u8()? != ACCOUNT_V1 {
+        return Err(corrupt());
+    }
+    let next_info_id = r.u32()?;
+    let locale = if r.flag()? {
+        Some(r.text()?.to_owned())
+    } else {
+        None
+    };
+    let mut info = Vec::new();
+    for _ in 0..r.count()? {
+        let id = SecurityInfoId(r.u32()?);
+        let contact = codec.open(r.text()?)?;
+        let state = if r.flag()? {
+            InfoState::Verified
+        } else {
+            InfoState::Pending
+        };
+        let added_at = r.time()?;
+        let verified_at = (r.flag()?, r.time()?);
+        let replaces = (r.flag()?, r.u32()?);
+        info.push(SecurityInfo {
+            id,
+            contact,
+            state,
+            added_at,
+            verified_at: verified_at.0.then_some(verified_at.1),
+            replaces: replaces.0.then_some(SecurityInfoId(replaces.1)),
+        });
+    }
+    let mut window = || -> Result<Option<(Timestamp, Vec<crate::contact::Contact>)>, Error> {
+        if r.flag()? {
+            Ok(Some((r.time()?, r.contacts(codec)?)))
+        } else {
+            Ok(None)
+        }
+    };
+    let recovered = window()?.map(|(at, originals)| Recovered { at, originals });
+    let hold = window()?.map(|(until, originals)| crate::hold::Hold { until, originals });
+    let mut tickets = Vec::new();
+    for _ in 0..r.count()? {
+        tickets.push(TicketRecord {
+            digest: r.array()?,
+            expires_at: r.time()?,
+        });
+    }
+    if !r.0.is_empty() {
+        return Err(corrupt());
+    }
+    Ok(Account::from_parts(AccountParts {
+        id,
+        info,
+        next_info_id,
+        recovered,
+        hold,
+        tickets,
+        locale,
+    }))
+}
+
 /// Encodes a counter in 28 bytes.
 pub(crate) fn encode_counter(c: &Counter) -> Vec<u8> {
     let mut w = Writer(Vec::with_capacity(28));

@@ -105,10 +105,12 @@ impl GuessRule {
 pub type CountedGuess = Option<Result<Attempt, Verification>>;
 
 pub mod cipher;
-#[cfg(feature = "redis")]
+#[cfg(any(feature = "redis", feature = "postgres"))]
 mod codec;
 pub mod memory;
 pub mod memory_accounts;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 #[cfg(feature = "redis")]
 pub mod redis;
 #[cfg(feature = "sqlite")]

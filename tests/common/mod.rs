@@ -92,6 +92,13 @@ mod redis_server;
 #[allow(unused_imports)] // not every test binary starts a server
 pub use redis_server::RedisServer;
 
+#[cfg(feature = "postgres")]
+#[path = "postgres_server.rs"]
+mod postgres_server;
+#[cfg(feature = "postgres")]
+#[allow(unused_imports)] // not every test binary starts a server
+pub use postgres_server::PostgresServer;
+
 #[cfg(feature = "smtp")]
 #[path = "smtp_server.rs"]
 mod smtp_server;

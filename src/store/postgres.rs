@@ -1,0 +1,699 @@
+//! [`PostgresStore`]: challenges, counters and accounts in PostgreSQL, shared by
+//! every app server that connects to the same database.
+
+use std::fmt;
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
+use tokio_postgres::{NoTls, Row};
+
+/// The crates the store is built on, for building a pool of your own (e.g.
+/// with a TLS connector) for [`PostgresStore::from_pool`].
+pub use {deadpool_postgres, tokio_postgres};
+
+use crate::account::Account;
+use crate::challenge::{AccountId, Challenge, ChallengeId};
+use crate::clock::Timestamp;
+use crate::contact::Contact;
+use crate::counter::{Counter, CounterKey};
+use crate::error::Error;
+use crate::store::cipher::{ContactCodec, DataKeys};
+use crate::store::codec::{
+    decode_account, decode_challenge, decode_counter, encode_account, encode_challenge,
+    encode_counter,
+};
+use crate::store::{AccountStore, ChallengeStore, Counted, SendBudget};
+
+/// The schema this crate writes, one entry per version: `MIGRATIONS[n]` takes a
+/// database from version `n` to `n + 1`. Never edit a released entry; append.
+const MIGRATIONS: [&str; 1] = ["
+CREATE TABLE seccode_challenges (
+    id bytea PRIMARY KEY,
+    data bytea NOT NULL,
+    failure_key text NOT NULL,
+    retain_until bigint NOT NULL
+);
+CREATE INDEX seccode_challenges_retain_until ON seccode_challenges (retain_until);
+CREATE TABLE seccode_counters (
+    key text PRIMARY KEY,
+    data bytea NOT NULL,
+    expires_at bigint NOT NULL
+);
+CREATE INDEX seccode_counters_expires_at ON seccode_counters (expires_at);
+CREATE TABLE seccode_accounts (
+    id text PRIMARY KEY,
+    data bytea NOT NULL
+);
+CREATE TABLE seccode_verified_contacts (
+    lookup text PRIMARY KEY,
+    account text NOT NULL REFERENCES seccode_accounts (id) ON DELETE CASCADE
+);
+CREATE INDEX seccode_verified_contacts_account ON seccode_verified_contacts (account);
+"];
+
+/// The advisory lock that serialises migrations of one database (any constant
+/// of our own: "seccode" in ASCII).
+const MIGRATION_LOCK: i64 = 0x7365_6363_6f64_65;
+
+/// Each insert also deletes at most this many expired challenges, so that a
+/// store nobody sweeps still does not grow without bound.
+const SWEEP_ON_INSERT: i64 = 16;
+
+/// Locks (creating an empty placeholder if needed) and reads the failure
+/// counter of a challenge, keyed by the challenge's own `failure_key` column:
+/// the row lock on the counter is taken in the same statement.
+const LOCK_FAILURE_COUNTER: &str = "INSERT INTO seccode_counters (key, data, expires_at) \
+     SELECT failure_key, '', 0 FROM seccode_challenges WHERE id = $1 \
+     ON CONFLICT (key) DO UPDATE SET key = EXCLUDED.key RETURNING key, data";
+
+/// Locks (creating an empty placeholder if needed) and reads one counter.
+const LOCK_COUNTER: &str = "INSERT INTO seccode_counters (key, data, expires_at) \
+     VALUES ($1, '', 0) ON CONFLICT (key) DO UPDATE SET key = EXCLUDED.key RETURNING data";
+
+/// Challenges, counters and accounts in PostgreSQL.
+///
+/// * **Why `tokio-postgres` and a `deadpool` pool** rather than `sqlx`: the store
+///   needs a handful of fixed statements, row locks and pipelining, not a query
+///   builder or compile-time checked queries; the two crates are a fraction of
+///   `sqlx`'s build, and a pool built by the application (with its own TLS
+///   connector) plugs in through [`PostgresStore::from_pool`].
+/// * **One transaction per step, with row locks**: every read-modify-write
+///   reads its rows `FOR UPDATE` (a counter that does not exist yet is created
+///   empty by an `INSERT … ON CONFLICT DO UPDATE … RETURNING`, which locks it in
+///   the same statement), applies the pure closure, writes, and commits — so
+///   two servers never interleave on a record, and a contended counter waits
+///   for its lock instead of failing. A guess counts, compares and approves in
+///   one transaction ([`ChallengeStore::update_pair`]), its reads and its writes
+///   each sent as one pipelined batch.
+/// * **Versioned schema**: the migrations run on connect, under an advisory
+///   lock so several servers starting at once migrate once, and are recorded in
+///   `seccode_schema`; a database written by a newer crate is refused.
+/// * **Expiring**: [`ChallengeStore::sweep`] deletes records past their
+///   retention through indexes on their deadlines; each insert also deletes up
+///   to 16 expired challenges.
+/// * **Contacts encrypted at rest** with [`PostgresStore::with_encryption`]:
+///   challenge destinations, security info and hold originals are sealed; the
+///   ownership index holds keyed hashes.
+/// * **A miss costs what a hit costs** for accounts and verified contacts, as
+///   on SQLite: the lookup returns the nearest row either way and a stand-in is
+///   decoded and thrown away (account recovery must not tell unknown
+///   identifiers by time).
+///
+/// Requires the `postgres` feature and a Tokio runtime.
+///
+/// # Examples
+///
+/// ```no_run
+/// use seccode::{Keyring, Outbox, PostgresStore, SecurityCodes};
+///
+/// # async fn run() -> Result<(), seccode::Error> {
+/// let store = PostgresStore::connect("postgres://seccode@127.0.0.1/seccode").await?;
+/// let codes = SecurityCodes::new(store, Outbox::new(), Keyring::generate());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: Pool,
+    codec: ContactCodec,
+}
+
+fn db(e: impl std::error::Error + Send + Sync + 'static) -> Error {
+    Error::store(e)
+}
+
+fn ms(t: Timestamp) -> i64 {
+    i64::try_from(t.as_unix_millis()).unwrap_or(i64::MAX)
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://user:password@host:port/database`, or the
+    /// key-value form) without TLS — for a database on the same host or a
+    /// private network — with a pool of up to 16 connections, and migrates the
+    /// schema. For TLS, build a pool with your connector and use
+    /// [`PostgresStore::from_pool`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] if the URL is invalid, the database cannot be reached,
+    /// or its schema is newer than this crate's.
+    pub async fn connect(url: &str) -> Result<Self, Error> {
+        let config: tokio_postgres::Config = url.parse().map_err(db)?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(16)
+            .wait_timeout(Some(Duration::from_secs(5)))
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .build()
+            .map_err(db)?;
+        Self::from_pool(pool).await
+    }
+
+    /// Uses a pool the application built (e.g. with a rustls connector), and
+    /// migrates the schema.
+    ///
+    /// # Errors
+    ///
+    /// As [`PostgresStore::connect`].
+    pub async fn from_pool(pool: Pool) -> Result<Self, Error> {
+        let store = Self {
+            pool,
+            codec: ContactCodec::default(),
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// The same store with every contact encrypted at rest under `keys` (see
+    /// [`DataKeys`]); contacts written in the clear before still read.
+    #[must_use]
+    pub fn with_encryption(mut self, keys: DataKeys) -> Self {
+        self.codec = ContactCodec::encrypted(keys);
+        self
+    }
+
+    /// The schema version of the connected database.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] if the database cannot be read.
+    pub async fn schema_version(&self) -> Result<usize, Error> {
+        let client = self.client().await?;
+        let row = client
+            .query_one("SELECT max(version) FROM seccode_schema", &[])
+            .await
+            .map_err(db)?;
+        let version: Option<i32> = row.get(0);
+        Ok(usize::try_from(version.unwrap_or(0)).unwrap_or(0))
+    }
+
+    async fn client(&self) -> Result<Object, Error> {
+        self.pool.get().await.map_err(db)
+    }
+
+    async fn migrate(&self) -> Result<(), Error> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .await
+            .map_err(db)?;
+        tx.batch_execute("CREATE TABLE IF NOT EXISTS seccode_schema (version integer NOT NULL)")
+            .await
+            .map_err(db)?;
+        let row = tx
+            .query_one("SELECT max(version) FROM seccode_schema", &[])
+            .await
+            .map_err(db)?;
+        let current = usize::try_from(row.get::<_, Option<i32>>(0).unwrap_or(0)).unwrap_or(0);
+        if current > MIGRATIONS.len() {
+            return Err(Error::store(format!(
+                "database schema version {current} is newer than this crate's ({})",
+                MIGRATIONS.len()
+            )));
+        }
+        for (from, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+            tx.batch_execute(sql).await.map_err(db)?;
+            let to = i32::try_from(from + 1).unwrap_or(i32::MAX);
+            tx.execute("INSERT INTO seccode_schema (version) VALUES ($1)", &[&to])
+                .await
+                .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)
+    }
+
+    fn challenge(&self, data: &[u8]) -> Result<Challenge, Error> {
+        decode_challenge(data, &self.codec)
+    }
+}
+
+fn counter(data: &[u8]) -> Result<Counter, Error> {
+    if data.is_empty() {
+        Ok(Counter::default())
+    } else {
+        decode_counter(data)
+    }
+}
+
+/// Writes a counter back inside the caller's transaction: deleted when empty.
+async fn write_counter(
+    tx: &deadpool_postgres::Transaction<'_>,
+    key: &str,
+    counter: &Counter,
+) -> Result<(), Error> {
+    if counter.is_empty() {
+        let stmt = tx
+            .prepare_cached("DELETE FROM seccode_counters WHERE key = $1")
+            .await
+            .map_err(db)?;
+        tx.execute(&stmt, &[&key]).await.map_err(db)?;
+    } else {
+        let stmt = tx
+            .prepare_cached("UPDATE seccode_counters SET data = $2, expires_at = $3 WHERE key = $1")
+            .await
+            .map_err(db)?;
+        tx.execute(
+            &stmt,
+            &[&key, &encode_counter(counter), &ms(counter.expires_at)],
+        )
+        .await
+        .map_err(db)?;
+    }
+    Ok(())
+}
+
+async fn write_challenge(
+    tx: &deadpool_postgres::Transaction<'_>,
+    codec: &ContactCodec,
+    challenge: &Challenge,
+) -> Result<(), Error> {
+    let stmt = tx
+        .prepare_cached("UPDATE seccode_challenges SET data = $2 WHERE id = $1")
+        .await
+        .map_err(db)?;
+    tx.execute(
+        &stmt,
+        &[
+            &&challenge.id().as_bytes()[..],
+            &encode_challenge(challenge, codec),
+        ],
+    )
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+async fn lock_challenge(
+    tx: &deadpool_postgres::Transaction<'_>,
+    id: &ChallengeId,
+) -> Result<Option<Row>, Error> {
+    let stmt = tx
+        .prepare_cached("SELECT data FROM seccode_challenges WHERE id = $1 FOR UPDATE")
+        .await
+        .map_err(db)?;
+    tx.query_opt(&stmt, &[&&id.as_bytes()[..]])
+        .await
+        .map_err(db)
+}
+
+async fn lock_counter(
+    tx: &deadpool_postgres::Transaction<'_>,
+    key: &str,
+) -> Result<Counter, Error> {
+    let stmt = tx.prepare_cached(LOCK_COUNTER).await.map_err(db)?;
+    let row = tx.query_one(&stmt, &[&key]).await.map_err(db)?;
+    counter(row.get::<_, &[u8]>(0))
+}
+
+impl fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let status = self.pool.status();
+        f.debug_struct("PostgresStore")
+            .field("connections", &status.size)
+            .field("max_connections", &status.max_size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ChallengeStore for PostgresStore {
+    async fn insert(&self, challenge: Challenge, now: Timestamp) -> Result<(), Error> {
+        let client = self.client().await?;
+        let sweep = client
+            .prepare_cached(
+                "DELETE FROM seccode_challenges WHERE id IN (SELECT id FROM seccode_challenges \
+                 WHERE retain_until <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
+            )
+            .await
+            .map_err(db)?;
+        client
+            .execute(&sweep, &[&ms(now), &SWEEP_ON_INSERT])
+            .await
+            .map_err(db)?;
+        let stmt = client
+            .prepare_cached(
+                "INSERT INTO seccode_challenges (id, data, failure_key, retain_until) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
+            )
+            .await
+            .map_err(db)?;
+        let inserted = client
+            .execute(
+                &stmt,
+                &[
+                    &&challenge.id().as_bytes()[..],
+                    &encode_challenge(&challenge, &self.codec),
+                    &challenge.failure_key().storage_key(),
+                    &ms(challenge.retain_until()),
+                ],
+            )
+            .await
+            .map_err(db)?;
+        if inserted == 1 {
+            Ok(())
+        } else {
+            Err(Error::store("challenge id already stored"))
+        }
+    }
+
+    async fn get(&self, id: &ChallengeId) -> Result<Option<Challenge>, Error> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached("SELECT data FROM seccode_challenges WHERE id = $1")
+            .await
+            .map_err(db)?;
+        let row = client
+            .query_opt(&stmt, &[&&id.as_bytes()[..]])
+            .await
+            .map_err(db)?;
+        row.map(|r| self.challenge(r.get::<_, &[u8]>(0)))
+            .transpose()
+    }
+
+    async fn update<R, F>(&self, id: &ChallengeId, mut f: F) -> Result<Option<R>, Error>
+    where
+        F: FnMut(&mut Challenge) -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        let Some(row) = lock_challenge(&tx, id).await? else {
+            return Ok(None);
+        };
+        let mut challenge = self.challenge(row.get::<_, &[u8]>(0))?;
+        let before = challenge.clone();
+        let out = f(&mut challenge);
+        if challenge != before {
+            write_challenge(&tx, &self.codec, &challenge).await?;
+            tx.commit().await.map_err(db)?;
+        }
+        Ok(Some(out))
+    }
+
+    async fn update_counter<R, F>(
+        &self,
+        key: &CounterKey,
+        _now: Timestamp,
+        mut f: F,
+    ) -> Result<R, Error>
+    where
+        F: FnMut(&mut Counter) -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let key = key.storage_key();
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        let mut c = lock_counter(&tx, &key).await?;
+        let out = f(&mut c);
+        write_counter(&tx, &key, &c).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    async fn get_counter(&self, key: &CounterKey) -> Result<Option<Counter>, Error> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached("SELECT data FROM seccode_counters WHERE key = $1")
+            .await
+            .map_err(db)?;
+        let row = client
+            .query_opt(&stmt, &[&key.storage_key()])
+            .await
+            .map_err(db)?;
+        Ok(row
+            .map(|r| counter(r.get::<_, &[u8]>(0)))
+            .transpose()?
+            .filter(|c| !c.is_empty()))
+    }
+
+    async fn sweep(&self, now: Timestamp) -> Result<usize, Error> {
+        let client = self.client().await?;
+        let challenges = client
+            .execute(
+                "DELETE FROM seccode_challenges WHERE retain_until <= $1",
+                &[&ms(now)],
+            )
+            .await
+            .map_err(db)?;
+        let counters = client
+            .execute(
+                "DELETE FROM seccode_counters WHERE expires_at <= $1",
+                &[&ms(now)],
+            )
+            .await
+            .map_err(db)?;
+        Ok(usize::try_from(challenges + counters).unwrap_or(usize::MAX))
+    }
+
+    async fn update_and_count<V, E, R, F, G>(
+        &self,
+        id: &ChallengeId,
+        _now: Timestamp,
+        mut f: F,
+        mut g: G,
+    ) -> Result<Counted<V, R, E>, Error>
+    where
+        F: FnMut(&mut Challenge) -> Result<(V, CounterKey), E> + Send + 'static,
+        G: FnMut(&mut Counter) -> R + Send + 'static,
+        V: Send + 'static,
+        E: Send + 'static,
+        R: Send + 'static,
+    {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        let Some(row) = lock_challenge(&tx, id).await? else {
+            return Ok(None);
+        };
+        let mut challenge = self.challenge(row.get::<_, &[u8]>(0))?;
+        let before = challenge.clone();
+        let result = f(&mut challenge);
+        if challenge != before {
+            write_challenge(&tx, &self.codec, &challenge).await?;
+        }
+        let out = match result {
+            Err(e) => Err(e),
+            Ok((value, key)) => {
+                let key = key.storage_key();
+                let mut c = lock_counter(&tx, &key).await?;
+                let counted = g(&mut c);
+                write_counter(&tx, &key, &c).await?;
+                Ok((value, counted))
+            }
+        };
+        tx.commit().await.map_err(db)?;
+        Ok(Some(out))
+    }
+
+    /// All budgets in one transaction, rolled back on a refusal.
+    async fn count_sends(
+        &self,
+        budgets: Vec<SendBudget>,
+        now: Timestamp,
+    ) -> Result<Result<(), (usize, Duration)>, Error> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        for (index, b) in budgets.iter().enumerate() {
+            let key = b.key.storage_key();
+            let mut c = lock_counter(&tx, &key).await?;
+            if let Err(retry_after) = c.count_in_window(b.cap, b.window, now) {
+                // Dropping the transaction rolls it back.
+                return Ok(Err((index, retry_after)));
+            }
+            write_counter(&tx, &key, &c).await?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(Ok(()))
+    }
+
+    fn has_update_pair(&self) -> bool {
+        true
+    }
+
+    /// The challenge and its failure counter locked and read in one pipelined
+    /// batch, written back in another, committed once.
+    async fn update_pair<R, F>(
+        &self,
+        id: &ChallengeId,
+        _now: Timestamp,
+        mut f: F,
+    ) -> Result<Option<R>, Error>
+    where
+        F: FnMut(&mut Challenge, &mut Counter) -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        let (read, lock) = tokio::join!(
+            tx.prepare_cached("SELECT data FROM seccode_challenges WHERE id = $1 FOR UPDATE"),
+            tx.prepare_cached(LOCK_FAILURE_COUNTER),
+        );
+        let (read, lock) = (read.map_err(db)?, lock.map_err(db)?);
+        let id_bytes = &id.as_bytes()[..];
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&id_bytes];
+        // Sent in this order: the challenge's lock first, then its counter's.
+        let (row, counter_row) =
+            tokio::join!(tx.query_opt(&read, &params), tx.query_opt(&lock, &params),);
+        let (Some(row), Some(counter_row)) = (row.map_err(db)?, counter_row.map_err(db)?) else {
+            return Ok(None);
+        };
+        let mut challenge = self.challenge(row.get::<_, &[u8]>(0))?;
+        let key: String = counter_row.get(0);
+        let mut c = counter(counter_row.get::<_, &[u8]>(1))?;
+        let before = challenge.clone();
+        let out = f(&mut challenge, &mut c);
+        let changed = challenge != before;
+        let (wrote_challenge, wrote_counter) = tokio::join!(
+            async {
+                if changed {
+                    write_challenge(&tx, &self.codec, &challenge).await
+                } else {
+                    Ok(())
+                }
+            },
+            write_counter(&tx, &key, &c),
+        );
+        wrote_challenge?;
+        wrote_counter?;
+        tx.commit().await.map_err(db)?;
+        Ok(Some(out))
+    }
+}
+
+/// The nearest row at or after `$1`, wrapping to the first: the row itself on a
+/// hit, a stand-in on a miss, so both cost one row read and one decode.
+const NEAREST_ACCOUNT: &str = "(SELECT id, data FROM seccode_accounts WHERE id >= $1 ORDER BY id \
+     LIMIT 1) UNION ALL (SELECT id, data FROM seccode_accounts ORDER BY id LIMIT 1) LIMIT 1";
+
+const NEAREST_LOOKUP: &str = "(SELECT lookup, account FROM seccode_verified_contacts \
+     WHERE lookup >= $1 ORDER BY lookup LIMIT 1) UNION ALL (SELECT lookup, account FROM \
+     seccode_verified_contacts ORDER BY lookup LIMIT 1) LIMIT 1";
+
+impl PostgresStore {
+    /// Writes an account and its ownership index inside the caller's
+    /// transaction; [`Error::ContactInUse`] if another account verified one of
+    /// its contacts (the caller then drops the transaction: nothing stored).
+    async fn save_account(
+        &self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        account: &Account,
+    ) -> Result<(), Error> {
+        let id = account.id().as_str();
+        let upsert = tx
+            .prepare_cached(
+                "INSERT INTO seccode_accounts (id, data) VALUES ($1, $2) \
+                 ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data",
+            )
+            .await
+            .map_err(db)?;
+        tx.execute(&upsert, &[&id, &encode_account(account, &self.codec)])
+            .await
+            .map_err(db)?;
+        let lookups: Vec<String> = account
+            .verified()
+            .map(|i| self.codec.index(&i.contact))
+            .collect();
+        let forget = tx
+            .prepare_cached(
+                "DELETE FROM seccode_verified_contacts WHERE account = $1 AND lookup <> ALL($2)",
+            )
+            .await
+            .map_err(db)?;
+        tx.execute(&forget, &[&id, &lookups]).await.map_err(db)?;
+        let claim = tx
+            .prepare_cached(
+                "INSERT INTO seccode_verified_contacts (lookup, account) VALUES ($1, $2) \
+                 ON CONFLICT (lookup) DO UPDATE SET lookup = EXCLUDED.lookup RETURNING account",
+            )
+            .await
+            .map_err(db)?;
+        for lookup in &lookups {
+            // Waits for a concurrent claim of the same contact to commit, then
+            // answers its owner.
+            let owner: String = tx
+                .query_one(&claim, &[lookup, &id])
+                .await
+                .map_err(db)?
+                .get(0);
+            if owner != id {
+                return Err(Error::ContactInUse);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl AccountStore for PostgresStore {
+    async fn create(&self, account: Account) -> Result<(), Error> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        let stmt = tx
+            .prepare_cached(
+                "INSERT INTO seccode_accounts (id, data) VALUES ($1, '') ON CONFLICT DO NOTHING",
+            )
+            .await
+            .map_err(db)?;
+        if tx
+            .execute(&stmt, &[&account.id().as_str()])
+            .await
+            .map_err(db)?
+            == 0
+        {
+            return Err(Error::AccountExists);
+        }
+        self.save_account(&tx, &account).await?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn get(&self, id: &AccountId) -> Result<Option<Account>, Error> {
+        let client = self.client().await?;
+        let stmt = client.prepare_cached(NEAREST_ACCOUNT).await.map_err(db)?;
+        let Some(row) = client.query_opt(&stmt, &[&id.as_str()]).await.map_err(db)? else {
+            return Ok(None);
+        };
+        let found: &str = row.get(0);
+        // Decoded whether or not it is the account asked for: a miss costs
+        // what a hit costs.
+        let account = decode_account(AccountId::new(found)?, row.get::<_, &[u8]>(1), &self.codec)?;
+        Ok((found == id.as_str()).then(|| {
+            let mut parts = account.to_parts();
+            parts.id = id.clone();
+            Account::from_parts(parts)
+        }))
+    }
+
+    async fn find_verified(&self, contact: &Contact) -> Result<Option<AccountId>, Error> {
+        let lookup = self.codec.index(contact);
+        let client = self.client().await?;
+        let stmt = client.prepare_cached(NEAREST_LOOKUP).await.map_err(db)?;
+        let row = client.query_opt(&stmt, &[&lookup]).await.map_err(db)?;
+        let owner = row.and_then(|r| {
+            let found: &str = r.get(0);
+            (found == lookup).then(|| r.get::<_, String>(1))
+        });
+        owner.map(AccountId::new).transpose().map_err(Error::from)
+    }
+
+    async fn update<R, F>(&self, id: &AccountId, mut f: F) -> Result<Option<R>, Error>
+    where
+        F: FnMut(&mut Account) -> Result<R, Error> + Send + 'static,
+        R: Send + 'static,
+    {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        let stmt = tx
+            .prepare_cached("SELECT data FROM seccode_accounts WHERE id = $1 FOR UPDATE")
+            .await
+            .map_err(db)?;
+        let Some(row) = tx.query_opt(&stmt, &[&id.as_str()]).await.map_err(db)? else {
+            return Ok(None);
+        };
+        let mut account = decode_account(id.clone(), row.get::<_, &[u8]>(0), &self.codec)?;
+        let out = f(&mut account)?;
+        self.save_account(&tx, &account).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(Some(out))
+    }
+}

@@ -1,0 +1,182 @@
+//! A PostgreSQL server of a test's own; shared by the tests and the benches.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A PostgreSQL server started for one test binary: `initdb` into a temporary
+/// directory and `postgres` on a free loopback port (as the `postgres` user when
+/// the tests run as root, which PostgreSQL refuses to run as), stopped by the
+/// postmaster's PID when dropped.
+pub struct PostgresServer {
+    child: Child,
+    dir: PathBuf,
+    bin: PathBuf,
+    /// The port on 127.0.0.1.
+    pub port: u16,
+}
+
+/// Debian keeps the server binaries in `/usr/lib/postgresql/<version>/bin`.
+fn bin_dir() -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path().join("bin"))
+        .filter(|d| d.join("postgres").is_file())
+        .collect();
+    dirs.sort();
+    dirs.pop()
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// A command run as the `postgres` user when we are root.
+fn as_server_user(program: &Path) -> Command {
+    if is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(program);
+        c
+    } else {
+        Command::new(program)
+    }
+}
+
+impl PostgresServer {
+    /// Starts a server, or returns `None` — saying why on stderr — when
+    /// PostgreSQL is not installed. Under CI (`CI` set) its absence is a
+    /// failure: `.ci/run` installs it.
+    pub fn start(name: &str) -> Option<PostgresServer> {
+        let Some(bin) = bin_dir() else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "PostgreSQL is not installed; .ci/run installs it (apt-get install postgresql)"
+            );
+            eprintln!("SKIPPED {name}: PostgreSQL is not installed (apt-get install postgresql)");
+            return None;
+        };
+        let dir = std::env::temp_dir().join(format!("seccode-pg-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a directory for PostgreSQL");
+        if is_root() {
+            let owned = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&dir)
+                .status()
+                .expect("chown runs");
+            assert!(owned.success(), "chown of the data directory failed");
+        }
+        let data = dir.join("data");
+        let init = as_server_user(&bin.join("initdb"))
+            .args([
+                "-A",
+                "trust",
+                "-U",
+                "seccode",
+                "--no-sync",
+                "-E",
+                "UTF8",
+                "-D",
+            ])
+            .arg(&data)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("initdb runs");
+        assert!(init.success(), "initdb failed");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = as_server_user(&bin.join("postgres"))
+            .arg("-D")
+            .arg(&data)
+            .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1"])
+            .arg("-c")
+            .arg(format!("unix_socket_directories={}", dir.display()))
+            .args(["-c", "max_connections=200"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("postgres starts");
+        let server = PostgresServer {
+            child,
+            dir,
+            bin,
+            port,
+        };
+        // Ready when pg_isready says so (bounded: 30 s).
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let ready = Command::new(server.bin.join("pg_isready"))
+                .args(["-q", "-h", "127.0.0.1", "-p", &port.to_string()])
+                .status()
+                .is_ok_and(|s| s.success());
+            if ready {
+                break;
+            }
+            assert!(Instant::now() < deadline, "PostgreSQL did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(server)
+    }
+
+    /// Creates the database `name` and returns its URL.
+    pub fn database(&self, name: &str) -> String {
+        let created = Command::new(self.bin.join("psql"))
+            .args(["-q", "-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(["-U", "seccode", "-d", "postgres", "-c"])
+            .arg(format!("CREATE DATABASE \"{name}\""))
+            .stdout(Stdio::null())
+            .status()
+            .expect("psql runs");
+        assert!(created.success(), "CREATE DATABASE {name} failed");
+        self.url(name)
+    }
+
+    /// The URL of the database `name`.
+    pub fn url(&self, name: &str) -> String {
+        format!("postgres://seccode@127.0.0.1:{}/{name}", self.port)
+    }
+
+    /// Runs `pg_dump` of the database `name` and returns the dump.
+    pub fn dump(&self, name: &str) -> Vec<u8> {
+        let out = Command::new(self.bin.join("pg_dump"))
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(["-U", "seccode", name])
+            .output()
+            .expect("pg_dump runs");
+        assert!(out.status.success(), "pg_dump failed");
+        out.stdout
+    }
+
+    /// The postmaster's PID, from its PID file.
+    fn postmaster_pid(&self) -> Option<String> {
+        let text = std::fs::read_to_string(self.dir.join("data/postmaster.pid")).ok()?;
+        text.lines().next().map(str::to_owned)
+    }
+}
+
+impl Drop for PostgresServer {
+    fn drop(&mut self) {
+        // Fast shutdown of the postmaster by its PID, then wait for it (10 s).
+        if let Some(pid) = self.postmaster_pid() {
+            let _ = Command::new("kill").args(["-INT", &pid]).status();
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
