@@ -215,3 +215,106 @@ async fn redis_records_hold_no_contact_in_the_clear() {
     );
     assert!(leaks(&bytes).is_empty(), "{:?}", leaks(&bytes));
 }
+
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_postgres_dump_holds_no_contact_in_the_clear() {
+    use seccode::PostgresStore;
+
+    let Some(server) = common::PostgresServer::start("at-rest") else {
+        return;
+    };
+    // The control: without data keys, a dump shows the contact — the scan sees
+    // what PostgreSQL writes.
+    let clear = PostgresStore::connect(&server.database("clear"))
+        .await
+        .unwrap();
+    let account = Account::new(AccountId::new("clear").unwrap())
+        .with_verified_contact(
+            Contact::email(&email(1)).unwrap(),
+            seccode::Timestamp::UNIX_EPOCH,
+        )
+        .unwrap();
+    clear.create(account).await.unwrap();
+    assert!(
+        !leaks(&server.dump("clear")).is_empty(),
+        "the scan finds them"
+    );
+
+    let store = Arc::new(
+        PostgresStore::connect(&server.database("rest"))
+            .await
+            .unwrap()
+            .with_encryption(keys()),
+    );
+    let outbox = Arc::new(Outbox::new());
+    let codes = Arc::new(
+        SecurityCodes::new(
+            store.clone(),
+            outbox.clone(),
+            Keyring::new(1, SecretKey::from_bytes([3; 32])),
+        )
+        .with_config(config()),
+    );
+    // Sixteen writers at once (a commit waits for the disk; they share it).
+    let writers: Vec<_> = (0..16)
+        .map(|w| {
+            let (store, codes) = (store.clone(), codes.clone());
+            tokio::spawn(async move {
+                for i in (w..N).step_by(16) {
+                    let id = AccountId::new(format!("acct-{i}")).unwrap();
+                    let account = Account::new(id.clone())
+                        .with_verified_contact(Contact::email(&email(i)).unwrap(), codes.now())
+                        .unwrap()
+                        .with_verified_contact(Contact::phone(&phone(i)).unwrap(), codes.now())
+                        .unwrap();
+                    store.create(account).await.unwrap();
+                    let to = if i % 2 == 0 { email(i) } else { phone(i) };
+                    codes
+                        .start(&id, Purpose::IdentityCheck, &Contact::parse(&to).unwrap())
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.await.unwrap();
+    }
+    // It works: lookups by any spelling, contacts read back, codes verify.
+    let found = store
+        .find_verified(&Contact::email(&email(42).to_uppercase()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(found, Some(AccountId::new("acct-42").unwrap()));
+    let account = store
+        .get(&AccountId::new("acct-7").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let contacts: Vec<&str> = account.verified().map(|i| i.contact.expose()).collect();
+    assert_eq!(contacts, [email(7), phone(7)]);
+    let to = Contact::phone(&phone(43)).unwrap();
+    let sent = codes
+        .start(
+            &AccountId::new("acct-43").unwrap(),
+            Purpose::IdentityCheck,
+            &to,
+        )
+        .await
+        .unwrap();
+    let code = outbox.last_code_to(&to).unwrap();
+    let v = codes
+        .verify(&sent.id, Purpose::IdentityCheck, code.expose())
+        .await
+        .unwrap();
+    assert!(v.is_approved());
+    // A pg_dump of the database: no address, no number.
+    let dump = server.dump("rest");
+    assert!(
+        dump.len() > 1_000_000,
+        "the dump holds the records ({} bytes)",
+        dump.len()
+    );
+    assert!(leaks(&dump).is_empty(), "{:?}", leaks(&dump));
+}

@@ -1,13 +1,13 @@
-//! Several OS processes on one store — a SQLite file, a Redis server: guesses
-//! from two processes at one challenge still give at most one success and at
-//! most `max_attempts` evaluated guesses; a process killed with SIGKILL in the
-//! middle of a verify loop on SQLite loses no counted attempt, and no code
-//! verifies twice after the restart.
+//! Several OS processes on one store — a SQLite file, a Redis server, a
+//! PostgreSQL database: guesses from two processes at one challenge still give
+//! at most one success and at most `max_attempts` evaluated guesses; a process
+//! killed with SIGKILL in the middle of a verify loop on SQLite or PostgreSQL
+//! loses no counted attempt, and no code verifies twice after the restart.
 //!
 //! The test binary re-invokes itself: the `#[ignore]`d `child` test is the
 //! helper process, configured through environment variables.
 
-#![cfg(any(feature = "sqlite", feature = "redis"))]
+#![cfg(any(feature = "sqlite", feature = "redis", feature = "postgres"))]
 #![allow(clippy::unwrap_used)] // tests stop loudly on unexpected errors
 
 mod common;
@@ -27,7 +27,8 @@ const KEY: [u8; 32] = [0x51; 32];
 
 type Codes<S> = SecurityCodes<S, Arc<Outbox>, SystemClock>;
 
-/// A backend as a helper process reaches it: `sqlite:<path>` or `redis:<url>`.
+/// A backend as a helper process reaches it: `sqlite:<path>`, `redis:<url>` or
+/// `postgres:<url>`.
 #[derive(Clone)]
 struct Backend(String);
 
@@ -68,6 +69,11 @@ macro_rules! with_codes {
                     rt.block_on(seccode::RedisStore::connect_with_prefix(url, "procs"))
                         .unwrap(),
                 );
+                rt.block_on($body)
+            }
+            #[cfg(feature = "postgres")]
+            ("postgres", url) => {
+                let $codes = codes(rt.block_on(seccode::PostgresStore::connect(url)).unwrap());
                 rt.block_on($body)
             }
             (other, _) => panic!("unknown backend {other}"),
@@ -236,11 +242,40 @@ fn two_processes_on_one_redis_succeed_at_most_once() {
     two_processes_race(&Backend(format!("redis:{}", server.url)));
 }
 
+#[cfg(feature = "postgres")]
+#[test]
+fn two_processes_on_one_postgres_succeed_at_most_once() {
+    let Some(server) = common::PostgresServer::start("two-processes") else {
+        return;
+    };
+    two_processes_race(&Backend(format!("postgres:{}", server.database("race"))));
+}
+
 #[cfg(feature = "sqlite")]
 #[test]
 fn a_killed_process_loses_no_attempt_and_no_code_verifies_twice() {
     let dir = common::temp_dir("crash");
-    let backend = Backend(format!("sqlite:{}", dir.join("codes.sqlite3").display()));
+    killed_mid_loop(&Backend(format!(
+        "sqlite:{}",
+        dir.join("codes.sqlite3").display()
+    )));
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn a_killed_process_on_postgres_loses_no_attempt_and_no_code_verifies_twice() {
+    let Some(server) = common::PostgresServer::start("crash") else {
+        return;
+    };
+    killed_mid_loop(&Backend(format!("postgres:{}", server.database("crash"))));
+}
+
+/// A helper makes one wrong guess on each of 300 challenges and is killed with
+/// SIGKILL a third of the way; a new process then finds every finished guess
+/// counted, at most the one in flight counted without an answer, and each code
+/// verifying exactly once.
+fn killed_mid_loop(backend: &Backend) {
+    let backend = backend.clone();
     let challenges = with_codes!(&backend, |codes| async move { issue(&codes, 300).await });
     let guesses = challenges
         .iter()
