@@ -185,6 +185,7 @@ fn redis(c: &mut Criterion) {
 
 #[cfg(feature = "postgres")]
 #[path = "../tests/common/postgres_server.rs"]
+#[allow(dead_code)] // the tests use more of it (dumps)
 mod postgres_server;
 
 #[cfg(feature = "postgres")]

@@ -8,8 +8,8 @@
 //! ([`ChallengeStore::update`], [`ChallengeStore::update_counter`]): no other
 //! update of the same record may interleave between the read and the write, also
 //! across threads and processes sharing the store. Memory does it under a shard
-//! lock, SQLite in one `BEGIN IMMEDIATE` transaction, Redis in a version-checked
-//! script.
+//! lock, SQLite in one `BEGIN IMMEDIATE` transaction, PostgreSQL in one transaction
+//! with row locks, Redis in a version-checked script.
 //!
 //! The closures are pure, cheap and may be called more than once (a store that
 //! retries on a write conflict calls them again on the fresh record); only the
