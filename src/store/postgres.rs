@@ -66,6 +66,10 @@ const LOCK_FAILURE_COUNTER: &str = "INSERT INTO seccode_counters (key, data, exp
      SELECT failure_key, '', 0 FROM seccode_challenges WHERE id = $1 \
      ON CONFLICT (key) DO UPDATE SET key = EXCLUDED.key RETURNING key, data";
 
+const WRITE_CHALLENGE: &str = "UPDATE seccode_challenges SET data = $2 WHERE id = $1";
+const WRITE_COUNTER: &str = "UPDATE seccode_counters SET data = $2, expires_at = $3 WHERE key = $1";
+const DELETE_COUNTER: &str = "DELETE FROM seccode_counters WHERE key = $1";
+
 /// Locks (creating an empty placeholder if needed) and reads one counter.
 const LOCK_COUNTER: &str = "INSERT INTO seccode_counters (key, data, expires_at) \
      VALUES ($1, '', 0) ON CONFLICT (key) DO UPDATE SET key = EXCLUDED.key RETURNING data";
@@ -196,6 +200,12 @@ impl PostgresStore {
         self.pool.get().await.map_err(db)
     }
 
+    async fn begin(&self) -> Result<Tx, Error> {
+        let tx = Tx::on(self.client().await?);
+        tx.conn()?.batch_execute("BEGIN").await.map_err(db)?;
+        Ok(tx)
+    }
+
     async fn migrate(&self) -> Result<(), Error> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db)?;
@@ -239,23 +249,65 @@ fn counter(data: &[u8]) -> Result<Counter, Error> {
     }
 }
 
+/// One transaction on a pooled connection, begun and ended by plain `BEGIN`
+/// and `COMMIT`, so that they can be pipelined with the statements around
+/// them. Dropped before it ends — an error, a cancelled future — it takes its
+/// connection out of the pool: closing the connection rolls the transaction
+/// back, and no later caller can inherit it half done.
+struct Tx {
+    client: Option<Object>,
+}
+
+impl Tx {
+    /// A transaction whose `BEGIN` the caller sends (pipelined with its first
+    /// statements).
+    fn on(client: Object) -> Self {
+        Self {
+            client: Some(client),
+        }
+    }
+
+    fn conn(&self) -> Result<&Object, Error> {
+        self.client
+            .as_ref()
+            .ok_or_else(|| Error::store("the transaction has ended"))
+    }
+
+    /// The transaction has ended on the server: the connection goes back to
+    /// the pool.
+    fn ended(&mut self) {
+        drop(self.client.take());
+    }
+
+    async fn commit(mut self) -> Result<(), Error> {
+        self.conn()?.batch_execute("COMMIT").await.map_err(db)?;
+        self.ended();
+        Ok(())
+    }
+
+    /// Ends the transaction without writing (a refusal, nothing to change).
+    async fn rollback(mut self) -> Result<(), Error> {
+        self.conn()?.batch_execute("ROLLBACK").await.map_err(db)?;
+        self.ended();
+        Ok(())
+    }
+}
+
+impl Drop for Tx {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            drop(Object::take(client));
+        }
+    }
+}
+
 /// Writes a counter back inside the caller's transaction: deleted when empty.
-async fn write_counter(
-    tx: &deadpool_postgres::Transaction<'_>,
-    key: &str,
-    counter: &Counter,
-) -> Result<(), Error> {
+async fn write_counter(tx: &Object, key: &str, counter: &Counter) -> Result<(), Error> {
     if counter.is_empty() {
-        let stmt = tx
-            .prepare_cached("DELETE FROM seccode_counters WHERE key = $1")
-            .await
-            .map_err(db)?;
+        let stmt = tx.prepare_cached(DELETE_COUNTER).await.map_err(db)?;
         tx.execute(&stmt, &[&key]).await.map_err(db)?;
     } else {
-        let stmt = tx
-            .prepare_cached("UPDATE seccode_counters SET data = $2, expires_at = $3 WHERE key = $1")
-            .await
-            .map_err(db)?;
+        let stmt = tx.prepare_cached(WRITE_COUNTER).await.map_err(db)?;
         tx.execute(
             &stmt,
             &[&key, &encode_counter(counter), &ms(counter.expires_at)],
@@ -267,14 +319,11 @@ async fn write_counter(
 }
 
 async fn write_challenge(
-    tx: &deadpool_postgres::Transaction<'_>,
+    tx: &Object,
     codec: &ContactCodec,
     challenge: &Challenge,
 ) -> Result<(), Error> {
-    let stmt = tx
-        .prepare_cached("UPDATE seccode_challenges SET data = $2 WHERE id = $1")
-        .await
-        .map_err(db)?;
+    let stmt = tx.prepare_cached(WRITE_CHALLENGE).await.map_err(db)?;
     tx.execute(
         &stmt,
         &[
@@ -287,10 +336,7 @@ async fn write_challenge(
     Ok(())
 }
 
-async fn lock_challenge(
-    tx: &deadpool_postgres::Transaction<'_>,
-    id: &ChallengeId,
-) -> Result<Option<Row>, Error> {
+async fn lock_challenge(tx: &Object, id: &ChallengeId) -> Result<Option<Row>, Error> {
     let stmt = tx
         .prepare_cached("SELECT data FROM seccode_challenges WHERE id = $1 FOR UPDATE")
         .await
@@ -300,10 +346,7 @@ async fn lock_challenge(
         .map_err(db)
 }
 
-async fn lock_counter(
-    tx: &deadpool_postgres::Transaction<'_>,
-    key: &str,
-) -> Result<Counter, Error> {
+async fn lock_counter(tx: &Object, key: &str) -> Result<Counter, Error> {
     let stmt = tx.prepare_cached(LOCK_COUNTER).await.map_err(db)?;
     let row = tx.query_one(&stmt, &[&key]).await.map_err(db)?;
     counter(row.get::<_, &[u8]>(0))
@@ -378,17 +421,19 @@ impl ChallengeStore for PostgresStore {
         F: FnMut(&mut Challenge) -> R + Send + 'static,
         R: Send + 'static,
     {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db)?;
-        let Some(row) = lock_challenge(&tx, id).await? else {
+        let tx = self.begin().await?;
+        let Some(row) = lock_challenge(tx.conn()?, id).await? else {
+            tx.rollback().await?;
             return Ok(None);
         };
         let mut challenge = self.challenge(row.get::<_, &[u8]>(0))?;
         let before = challenge.clone();
         let out = f(&mut challenge);
-        if challenge != before {
-            write_challenge(&tx, &self.codec, &challenge).await?;
-            tx.commit().await.map_err(db)?;
+        if challenge == before {
+            tx.rollback().await?;
+        } else {
+            write_challenge(tx.conn()?, &self.codec, &challenge).await?;
+            tx.commit().await?;
         }
         Ok(Some(out))
     }
@@ -404,12 +449,11 @@ impl ChallengeStore for PostgresStore {
         R: Send + 'static,
     {
         let key = key.storage_key();
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db)?;
-        let mut c = lock_counter(&tx, &key).await?;
+        let tx = self.begin().await?;
+        let mut c = lock_counter(tx.conn()?, &key).await?;
         let out = f(&mut c);
-        write_counter(&tx, &key, &c).await?;
-        tx.commit().await.map_err(db)?;
+        write_counter(tx.conn()?, &key, &c).await?;
+        tx.commit().await?;
         Ok(out)
     }
 
@@ -462,28 +506,28 @@ impl ChallengeStore for PostgresStore {
         E: Send + 'static,
         R: Send + 'static,
     {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db)?;
-        let Some(row) = lock_challenge(&tx, id).await? else {
+        let tx = self.begin().await?;
+        let Some(row) = lock_challenge(tx.conn()?, id).await? else {
+            tx.rollback().await?;
             return Ok(None);
         };
         let mut challenge = self.challenge(row.get::<_, &[u8]>(0))?;
         let before = challenge.clone();
         let result = f(&mut challenge);
         if challenge != before {
-            write_challenge(&tx, &self.codec, &challenge).await?;
+            write_challenge(tx.conn()?, &self.codec, &challenge).await?;
         }
         let out = match result {
             Err(e) => Err(e),
             Ok((value, key)) => {
                 let key = key.storage_key();
-                let mut c = lock_counter(&tx, &key).await?;
+                let mut c = lock_counter(tx.conn()?, &key).await?;
                 let counted = g(&mut c);
-                write_counter(&tx, &key, &c).await?;
+                write_counter(tx.conn()?, &key, &c).await?;
                 Ok((value, counted))
             }
         };
-        tx.commit().await.map_err(db)?;
+        tx.commit().await?;
         Ok(Some(out))
     }
 
@@ -493,18 +537,17 @@ impl ChallengeStore for PostgresStore {
         budgets: Vec<SendBudget>,
         now: Timestamp,
     ) -> Result<Result<(), (usize, Duration)>, Error> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db)?;
+        let tx = self.begin().await?;
         for (index, b) in budgets.iter().enumerate() {
             let key = b.key.storage_key();
-            let mut c = lock_counter(&tx, &key).await?;
+            let mut c = lock_counter(tx.conn()?, &key).await?;
             if let Err(retry_after) = c.count_in_window(b.cap, b.window, now) {
-                // Dropping the transaction rolls it back.
+                tx.rollback().await?;
                 return Ok(Err((index, retry_after)));
             }
-            write_counter(&tx, &key, &c).await?;
+            write_counter(tx.conn()?, &key, &c).await?;
         }
-        tx.commit().await.map_err(db)?;
+        tx.commit().await?;
         Ok(Ok(()))
     }
 
@@ -524,19 +567,32 @@ impl ChallengeStore for PostgresStore {
         F: FnMut(&mut Challenge, &mut Counter) -> R + Send + 'static,
         R: Send + 'static,
     {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db)?;
-        let (read, lock) = tokio::join!(
-            tx.prepare_cached("SELECT data FROM seccode_challenges WHERE id = $1 FOR UPDATE"),
-            tx.prepare_cached(LOCK_FAILURE_COUNTER),
+        let mut tx = Tx::on(self.client().await?);
+        let conn = tx.conn()?;
+        // Every statement prepared first (cached per connection), so that each
+        // pipelined request below is sent the moment it is first polled, in
+        // order.
+        let (read, lock, write, keep, forget) = tokio::join!(
+            conn.prepare_cached("SELECT data FROM seccode_challenges WHERE id = $1 FOR UPDATE"),
+            conn.prepare_cached(LOCK_FAILURE_COUNTER),
+            conn.prepare_cached(WRITE_CHALLENGE),
+            conn.prepare_cached(WRITE_COUNTER),
+            conn.prepare_cached(DELETE_COUNTER),
         );
-        let (read, lock) = (read.map_err(db)?, lock.map_err(db)?);
+        let (read, lock, write) = (read.map_err(db)?, lock.map_err(db)?, write.map_err(db)?);
+        let (keep, forget) = (keep.map_err(db)?, forget.map_err(db)?);
         let id_bytes = &id.as_bytes()[..];
         let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&id_bytes];
-        // Sent in this order: the challenge's lock first, then its counter's.
-        let (row, counter_row) =
-            tokio::join!(tx.query_opt(&read, &params), tx.query_opt(&lock, &params),);
+        // One round trip, sent in this order: BEGIN, the challenge's lock, its
+        // counter's.
+        let (begun, row, counter_row) = tokio::join!(
+            conn.batch_execute("BEGIN"),
+            conn.query_opt(&read, &params),
+            conn.query_opt(&lock, &params),
+        );
+        begun.map_err(db)?;
         let (Some(row), Some(counter_row)) = (row.map_err(db)?, counter_row.map_err(db)?) else {
+            tx.rollback().await?;
             return Ok(None);
         };
         let mut challenge = self.challenge(row.get::<_, &[u8]>(0))?;
@@ -544,20 +600,31 @@ impl ChallengeStore for PostgresStore {
         let mut c = counter(counter_row.get::<_, &[u8]>(1))?;
         let before = challenge.clone();
         let out = f(&mut challenge, &mut c);
-        let changed = challenge != before;
-        let (wrote_challenge, wrote_counter) = tokio::join!(
+        let data = (challenge != before).then(|| encode_challenge(&challenge, &self.codec));
+        let (counter_data, expires) = (encode_counter(&c), ms(c.expires_at));
+        // One more round trip: both writes, then the COMMIT. Should a write
+        // fail, the server turns the COMMIT into a rollback and the error is
+        // ours.
+        let (wrote_challenge, wrote_counter, committed) = tokio::join!(
             async {
-                if changed {
-                    write_challenge(&tx, &self.codec, &challenge).await
-                } else {
-                    Ok(())
+                match &data {
+                    Some(data) => conn.execute(&write, &[&id_bytes, data]).await.map(drop),
+                    None => Ok(()),
                 }
             },
-            write_counter(&tx, &key, &c),
+            async {
+                if c.is_empty() {
+                    conn.execute(&forget, &[&key]).await
+                } else {
+                    conn.execute(&keep, &[&key, &counter_data, &expires]).await
+                }
+            },
+            conn.batch_execute("COMMIT"),
         );
-        wrote_challenge?;
-        wrote_counter?;
-        tx.commit().await.map_err(db)?;
+        committed.map_err(db)?;
+        tx.ended();
+        wrote_challenge.map_err(db)?;
+        wrote_counter.map_err(db)?;
         Ok(Some(out))
     }
 }
@@ -575,11 +642,7 @@ impl PostgresStore {
     /// Writes an account and its ownership index inside the caller's
     /// transaction; [`Error::ContactInUse`] if another account verified one of
     /// its contacts (the caller then drops the transaction: nothing stored).
-    async fn save_account(
-        &self,
-        tx: &deadpool_postgres::Transaction<'_>,
-        account: &Account,
-    ) -> Result<(), Error> {
+    async fn save_account(&self, tx: &Object, account: &Account) -> Result<(), Error> {
         let id = account.id().as_str();
         let upsert = tx
             .prepare_cached(
@@ -627,24 +690,31 @@ impl PostgresStore {
 
 impl AccountStore for PostgresStore {
     async fn create(&self, account: Account) -> Result<(), Error> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db)?;
+        let tx = self.begin().await?;
         let stmt = tx
+            .conn()?
             .prepare_cached(
                 "INSERT INTO seccode_accounts (id, data) VALUES ($1, '') ON CONFLICT DO NOTHING",
             )
             .await
             .map_err(db)?;
-        if tx
+        let inserted = tx
+            .conn()?
             .execute(&stmt, &[&account.id().as_str()])
             .await
-            .map_err(db)?
-            == 0
-        {
-            return Err(Error::AccountExists);
+            .map_err(db)?;
+        let saved = if inserted == 0 {
+            Err(Error::AccountExists)
+        } else {
+            self.save_account(tx.conn()?, &account).await
+        };
+        match saved {
+            Ok(()) => tx.commit().await,
+            Err(e) => {
+                tx.rollback().await?;
+                Err(e)
+            }
         }
-        self.save_account(&tx, &account).await?;
-        tx.commit().await.map_err(db)
     }
 
     async fn get(&self, id: &AccountId) -> Result<Option<Account>, Error> {
@@ -681,19 +751,35 @@ impl AccountStore for PostgresStore {
         F: FnMut(&mut Account) -> Result<R, Error> + Send + 'static,
         R: Send + 'static,
     {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db)?;
+        let tx = self.begin().await?;
         let stmt = tx
+            .conn()?
             .prepare_cached("SELECT data FROM seccode_accounts WHERE id = $1 FOR UPDATE")
             .await
             .map_err(db)?;
-        let Some(row) = tx.query_opt(&stmt, &[&id.as_str()]).await.map_err(db)? else {
+        let Some(row) = tx
+            .conn()?
+            .query_opt(&stmt, &[&id.as_str()])
+            .await
+            .map_err(db)?
+        else {
+            tx.rollback().await?;
             return Ok(None);
         };
         let mut account = decode_account(id.clone(), row.get::<_, &[u8]>(0), &self.codec)?;
-        let out = f(&mut account)?;
-        self.save_account(&tx, &account).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(Some(out))
+        let saved = match f(&mut account) {
+            Ok(out) => self.save_account(tx.conn()?, &account).await.map(|()| out),
+            Err(e) => Err(e),
+        };
+        match saved {
+            Ok(out) => {
+                tx.commit().await?;
+                Ok(Some(out))
+            }
+            Err(e) => {
+                tx.rollback().await?;
+                Err(e)
+            }
+        }
     }
 }
