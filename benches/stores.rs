@@ -155,6 +155,7 @@ fn sqlite(c: &mut Criterion) {
 
 #[cfg(feature = "redis")]
 #[path = "../tests/common/redis_server.rs"]
+#[allow(dead_code)] // the tests use more of it (clusters)
 mod redis_server;
 
 #[cfg(feature = "redis")]

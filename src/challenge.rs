@@ -160,6 +160,16 @@ impl Challenge {
         self
     }
 
+    /// The same challenge under an id carrying `tag` (see
+    /// [`ChallengeId::placed`]), for a store that partitions records by it
+    /// ([`ChallengeStore::placement`](crate::ChallengeStore::placement)). Call
+    /// it before the first send: the code is derived from the id.
+    #[must_use]
+    pub fn placed(mut self, tag: u16) -> Self {
+        self.id = self.id.placed(tag);
+        self
+    }
+
     /// Whether this is a decoy.
     pub fn is_decoy(&self) -> bool {
         self.decoy

@@ -73,6 +73,22 @@ impl ChallengeId {
     pub const fn as_bytes(&self) -> &[u8; 16] {
         &self.0
     }
+
+    /// The same id with its last two bytes set to `tag`: where a partitioned
+    /// store (a Redis Cluster) keeps the challenge — next to its account's
+    /// failure counter. The other 112 bits stay random.
+    #[must_use]
+    pub const fn placed(mut self, tag: u16) -> Self {
+        let [hi, lo] = tag.to_be_bytes();
+        self.0[14] = hi;
+        self.0[15] = lo;
+        self
+    }
+
+    /// The placement tag: the id's last two bytes (see [`ChallengeId::placed`]).
+    pub const fn placement(&self) -> u16 {
+        u16::from_be_bytes([self.0[14], self.0[15]])
+    }
 }
 
 impl fmt::Display for ChallengeId {

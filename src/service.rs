@@ -286,6 +286,9 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
             &mut rand::rng(),
             now,
         );
+        if let Some(tag) = self.store.placement(&challenge.failure_key()) {
+            challenge = challenge.placed(tag);
+        }
         if decoy {
             challenge = challenge.into_decoy();
         }

@@ -85,6 +85,11 @@ async fn record_contract<S: ChallengeStore>(store: &S) {
         &mut rng,
         T0,
     );
+    // A partitioned store (a Redis Cluster) files it next to its counter.
+    let c = match store.placement(&c.failure_key()) {
+        Some(tag) => c.placed(tag),
+        None => c,
+    };
     let id = *c.id();
     store.insert(c.clone(), T0).await.unwrap();
     assert_eq!(
@@ -612,6 +617,122 @@ fn postgres_store_conforms() {
                 .contains("newer")
         );
     });
+}
+
+/// The suite on a real three-node Redis Cluster, with a resharding in the
+/// middle: every check's records move between nodes while the next check runs.
+#[cfg(feature = "redis")]
+#[test]
+fn redis_cluster_store_conforms() {
+    let Some(cluster) = common::RedisCluster::start("conformance") else {
+        return;
+    };
+    let rt = runtime();
+    let urls: Vec<&str> = cluster.urls.iter().map(String::as_str).collect();
+    let slot_key = SecretKey::from_bytes([0x77; 32]);
+    // Placement tags are keyed: another deployment's key places the same
+    // accounts elsewhere, so a tag says nothing without the key.
+    rt.block_on(async {
+        let ours = seccode::RedisStore::connect_cluster(&urls, "p", &slot_key)
+            .await
+            .unwrap();
+        let theirs =
+            seccode::RedisStore::connect_cluster(&urls, "p", &SecretKey::from_bytes([0x78; 32]))
+                .await
+                .unwrap();
+        let keys: Vec<CounterKey> = (0..32)
+            .map(|i| CounterKey::account_failures(&AccountId::new(format!("a{i}")).unwrap()))
+            .collect();
+        let same = keys
+            .iter()
+            .filter(|k| ours.placement(k) == theirs.placement(k))
+            .count();
+        assert!(same <= 2, "{same} of 32 placements agree across keys");
+        assert!(keys.iter().all(|k| ours.placement(k) == ours.placement(k)));
+        assert!(ours.placement(&keys[0]).is_some());
+    });
+    let stores: Vec<_> = (0..9)
+        .map(|i| {
+            rt.block_on(seccode::RedisStore::connect_cluster(
+                &urls,
+                &format!("k{i}"),
+                &slot_key,
+            ))
+            .unwrap()
+        })
+        .collect();
+    let stores = std::sync::Mutex::new(stores);
+    let make = || {
+        let store = stores.lock().unwrap().pop().unwrap();
+        (store, seccode::MemoryAccountStore::new())
+    };
+    rt.block_on(suite(&make));
+    // Move a third of the first node's slots, with their keys, to the second
+    // node while codes are started, guessed and approved on every node.
+    let store = rt
+        .block_on(seccode::RedisStore::connect_cluster(
+            &urls, "moving", &slot_key,
+        ))
+        .unwrap();
+    let (codes, outbox, _clock) = service(store, Config::default());
+    let codes = Arc::new(codes);
+    let (from, to) = (cluster.ports[0], cluster.ports[1]);
+    let before = cluster.slots_of(from);
+    let rounds = std::thread::scope(|s| {
+        let reshard = s.spawn(|| cluster.reshard(from, to, before / 3));
+        let (mut rounds, mut during) = (0usize, 0usize);
+        while !reshard.is_finished() || rounds < 200 {
+            if !reshard.is_finished() {
+                during += 1;
+            }
+            rt.block_on(async {
+                let tasks: Vec<_> = (0..16)
+                    .map(|i| {
+                        let (codes, outbox) = (codes.clone(), outbox.clone());
+                        let account = AccountId::new(format!("mover-{rounds}-{i}")).unwrap();
+                        tokio::spawn(async move {
+                            let to = Contact::email(&format!("{account}@example.org")).unwrap();
+                            let sent = codes
+                                .start(&account, Purpose::IdentityCheck, &to)
+                                .await
+                                .unwrap();
+                            let code = outbox.last_code_to(&to).unwrap().expose().to_owned();
+                            let wrong = codes
+                                .verify(&sent.id, Purpose::IdentityCheck, &wrong_code(&code))
+                                .await
+                                .unwrap();
+                            assert!(matches!(wrong, Verification::Rejected { .. }), "{wrong:?}");
+                            let right = codes
+                                .verify(&sent.id, Purpose::IdentityCheck, &code)
+                                .await
+                                .unwrap();
+                            assert!(right.is_approved(), "{right:?}");
+                            let again = codes
+                                .verify(&sent.id, Purpose::IdentityCheck, &code)
+                                .await
+                                .unwrap();
+                            assert!(matches!(again, Verification::AlreadyUsed), "{again:?}");
+                        })
+                    })
+                    .collect();
+                for t in tasks {
+                    t.await.unwrap();
+                }
+            });
+            rounds += 1;
+        }
+        reshard.join().unwrap();
+        assert!(during > 0, "no round ran during the resharding");
+        (rounds, during)
+    });
+    let after = cluster.slots_of(from);
+    assert!(after < before, "the slots moved: {before} → {after}");
+    eprintln!(
+        "{} of {} rounds of 16 codes ran while {} slots moved",
+        rounds.1,
+        rounds.0,
+        before - after
+    );
 }
 
 #[cfg(feature = "redis")]

@@ -71,6 +71,18 @@ macro_rules! with_codes {
                 );
                 rt.block_on($body)
             }
+            #[cfg(feature = "redis")]
+            ("redis-cluster", urls) => {
+                let urls: Vec<&str> = urls.split(',').collect();
+                let slot_key = SecretKey::from_bytes([0x52; 32]);
+                let $codes = codes(
+                    rt.block_on(seccode::RedisStore::connect_cluster(
+                        &urls, "procs", &slot_key,
+                    ))
+                    .unwrap(),
+                );
+                rt.block_on($body)
+            }
             #[cfg(feature = "postgres")]
             ("postgres", url) => {
                 let $codes = codes(rt.block_on(seccode::PostgresStore::connect(url)).unwrap());
@@ -240,6 +252,18 @@ fn two_processes_on_one_redis_succeed_at_most_once() {
         return;
     };
     two_processes_race(&Backend(format!("redis:{}", server.url)));
+}
+
+#[cfg(feature = "redis")]
+#[test]
+fn two_processes_on_one_redis_cluster_succeed_at_most_once() {
+    let Some(cluster) = common::RedisCluster::start("two-processes") else {
+        return;
+    };
+    two_processes_race(&Backend(format!(
+        "redis-cluster:{}",
+        cluster.urls.join(",")
+    )));
 }
 
 #[cfg(feature = "postgres")]

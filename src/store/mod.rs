@@ -303,6 +303,18 @@ pub trait ChallengeStore: Send + Sync {
         approve_guess_in_steps(self, *id, attempt, now)
     }
 
+    /// Where a partitioned store keeps the records of the failure counter
+    /// `key`: the service then issues the challenges that count on it under ids
+    /// carrying this tag ([`Challenge::placed`]), so that a challenge and its
+    /// account's counter live together (one Redis Cluster hash slot, one
+    /// script). The tag must not reveal the account (challenge ids go to
+    /// clients): a Redis Cluster store derives it with a secret key. Default:
+    /// `None`, no placement.
+    fn placement(&self, key: &CounterKey) -> Option<u16> {
+        let _ = key;
+        None
+    }
+
     /// Whether [`ChallengeStore::update_pair`] is one atomic step on this
     /// backend. The service then checks a guess — count it, compare it, approve
     /// it — in that one step. Default: no.
@@ -479,6 +491,10 @@ impl<T: ChallengeStore> ChallengeStore for std::sync::Arc<T> {
 
     fn has_update_pair(&self) -> bool {
         (**self).has_update_pair()
+    }
+
+    fn placement(&self, key: &CounterKey) -> Option<u16> {
+        (**self).placement(key)
     }
 
     fn count_sends(

@@ -53,7 +53,7 @@ CREATE INDEX seccode_verified_contacts_account ON seccode_verified_contacts (acc
 
 /// The advisory lock that serialises migrations of one database (any constant
 /// of our own: "seccode" in ASCII).
-const MIGRATION_LOCK: i64 = 0x7365_6363_6f64_65;
+const MIGRATION_LOCK: i64 = 0x0073_6563_636f_6465;
 
 /// Each insert also deletes at most this many expired challenges, so that a
 /// store nobody sweeps still does not grow without bound.

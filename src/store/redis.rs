@@ -2,13 +2,17 @@
 
 use std::fmt;
 
-use redis::Script;
-use redis::aio::ConnectionManager;
+use hmac::{Hmac, KeyInit, Mac};
+use redis::aio::{ConnectionLike, ConnectionManager};
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, Pipeline, RedisFuture, Script, Value};
+use sha2::Sha256;
 
 use crate::challenge::{Attempt, Challenge, ChallengeId, Verification};
 use crate::clock::Timestamp;
 use crate::counter::{Counter, CounterKey};
 use crate::error::Error;
+use crate::keys::SecretKey;
 use crate::store::cipher::{ContactCodec, DataKeys};
 use crate::store::codec::{decode_challenge, decode_counter, encode_challenge, encode_counter};
 use crate::store::{
@@ -191,9 +195,9 @@ return -1
 ///   retention ends, a counter until [`Counter::expires_at`] — computed from the
 ///   caller's clock, so Redis forgets records by itself and
 ///   [`ChallengeStore::sweep`] has nothing to do.
-/// * **Cluster-ready keys**: `{prefix}:c:{<challenge id>}` and
-///   `{prefix}:n:{<counter key>}`; the braces are a hash tag, so whatever else a
-///   record ever needs lives in the same cluster slot.
+/// * **Keys**: on one server `{prefix}:c:{<challenge id>}` and
+///   `{prefix}:n:{<counter key>}`; on a cluster the hash tag is the placement
+///   of the account's failure counter (see [Redis Cluster](#redis-cluster)).
 /// * **Reconnecting**: a [`ConnectionManager`] reconnects after a lost
 ///   connection. A request that fails mid-flight reports [`Error::Store`]; the
 ///   version check makes a retried write safe.
@@ -221,10 +225,40 @@ return -1
 /// Round trips: a wrong guess costs one, a right guess two, a send one per
 /// budget; see BENCHMARKS.md.
 ///
+/// # Redis Cluster
+///
+/// [`RedisStore::connect_cluster`] keeps each account's challenges and failure
+/// counter in one hash slot (keyed placement tags, see there), so every script
+/// touches one slot; `tests/conformance.rs` runs the suite on a real
+/// three-node cluster and keeps starting, guessing and approving codes while
+/// `redis-cli --cluster reshard` moves a third of a node's slots (5 000+
+/// verifications during the move, none failing), and `tests/processes.rs`
+/// races two processes on it. A guess script reads the failure counter's key
+/// from the challenge record; should Redis move that one slot at the instant
+/// between the two keys' migrations, the script is refused (a store error,
+/// nothing written) rather than counted on a missing counter.
+///
+/// # Persistence a deployment needs
+///
+/// Attempt counts, lockouts and send budgets live only in Redis:
+///
+/// * **`appendonly yes` with `appendfsync always`**: a restart forgets nothing
+///   acknowledged. With `appendfsync everysec`, a crash loses at most the last
+///   second of writes.
+/// * **RDB snapshots only** are *not* safe: a restart restores challenges as
+///   they were at the snapshot, so guesses counted after it are handed out
+///   again (and lockouts since then are forgotten).
+/// * **No persistence at all** fails safe for codes — a restart forgets every
+///   pending challenge, so nothing issued before it can be verified (people ask
+///   for a new code) — but resets the per-account failure counters and send
+///   budgets.
+///
 /// Requires the `redis` feature and a Tokio runtime.
 #[derive(Clone)]
 pub struct RedisStore {
-    conn: ConnectionManager,
+    conn: Conn,
+    /// Cluster mode: the key of placement tags (see [`RedisStore::connect_cluster`]).
+    slots: Option<Hmac<Sha256>>,
     prefix: String,
     codec: ContactCodec,
     insert: Script,
@@ -236,6 +270,42 @@ pub struct RedisStore {
 
 fn db(e: redis::RedisError) -> Error {
     Error::store(e)
+}
+
+/// One server (a reconnecting connection manager) or a cluster (a client that
+/// follows `MOVED`/`ASK` redirections and slot migrations).
+#[derive(Clone)]
+enum Conn {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Conn::Single(c) => c.req_packed_command(cmd),
+            Conn::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Conn::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            Conn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::Single(c) => c.get_db(),
+            Conn::Cluster(c) => c.get_db(),
+        }
+    }
 }
 
 impl RedisStore {
@@ -257,8 +327,43 @@ impl RedisStore {
     pub async fn connect_with_prefix(url: &str, prefix: &str) -> Result<Self, Error> {
         let client = redis::Client::open(url).map_err(db)?;
         let conn = ConnectionManager::new(client).await.map_err(db)?;
-        Ok(Self {
+        Ok(Self::with_conn(Conn::Single(conn), None, prefix))
+    }
+
+    /// Connects to a Redis Cluster through any of its `nodes` (e.g.
+    /// `["redis://10.0.0.1:6379/", …]`), with the key prefix `prefix`.
+    ///
+    /// Every record of one account — its challenges and its failure counter —
+    /// lives in one hash slot, so each script touches one slot: a challenge's
+    /// key and its counter's key carry the same hash tag, a 16-bit placement
+    /// derived from the counter key under `slot_key` (HMAC-SHA256), and the
+    /// service issues the account's challenge ids with that tag in their last
+    /// two bytes ([`ChallengeStore::placement`]). The key keeps the tag from
+    /// telling whether two challenge ids belong to one account or to a guessed
+    /// account id. **Every server of a deployment must use the same
+    /// `slot_key`**, and keep it: a new one files counters under new keys.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] if a URL is invalid or no node can be reached.
+    pub async fn connect_cluster(
+        nodes: &[&str],
+        prefix: &str,
+        slot_key: &SecretKey,
+    ) -> Result<Self, Error> {
+        let client = redis::cluster::ClusterClient::new(nodes.iter().copied()).map_err(db)?;
+        let conn = client.get_async_connection().await.map_err(db)?;
+        let slots = match <Hmac<Sha256> as KeyInit>::new_from_slice(slot_key.bytes()) {
+            Ok(mac) => mac,
+            Err(_) => unreachable!("HMAC accepts keys of any length"),
+        };
+        Ok(Self::with_conn(Conn::Cluster(conn), Some(slots), prefix))
+    }
+
+    fn with_conn(conn: Conn, slots: Option<Hmac<Sha256>>, prefix: &str) -> Self {
+        Self {
             conn,
+            slots,
             prefix: prefix.to_owned(),
             codec: ContactCodec::default(),
             insert: Script::new(INSERT),
@@ -266,7 +371,7 @@ impl RedisStore {
             cas: Script::new(COMPARE_AND_SET),
             count_guess: Script::new(&format!("{READ_CHALLENGE}{COUNT_GUESS}")),
             approve_guess: Script::new(&format!("{READ_CHALLENGE}{APPROVE_GUESS}")),
-        })
+        }
     }
 
     /// One `PING`: the floor of any operation, for benchmarks and health checks.
@@ -291,12 +396,30 @@ impl RedisStore {
         self
     }
 
+    /// One server: `{prefix}:c:{<id>}`. A cluster: `{prefix}:c:{<tag>}<id>`,
+    /// the tag being the id's placement (the slot of its failure counter).
     fn challenge_key(&self, id: &ChallengeId) -> String {
-        format!("{}:c:{{{id}}}", self.prefix)
+        match self.slots {
+            None => format!("{}:c:{{{id}}}", self.prefix),
+            Some(_) => format!("{}:c:{{{:04x}}}{id}", self.prefix, id.placement()),
+        }
     }
 
+    /// One server: `{prefix}:n:{<key>}`. A cluster: `{prefix}:n:{<tag>}<key>`.
     fn counter_key(&self, key: &CounterKey) -> String {
-        format!("{}:n:{{{}}}", self.prefix, key.storage_key())
+        match self.tag(key) {
+            None => format!("{}:n:{{{}}}", self.prefix, key.storage_key()),
+            Some(tag) => format!("{}:n:{{{tag:04x}}}{}", self.prefix, key.storage_key()),
+        }
+    }
+
+    /// The placement tag of a counter in cluster mode.
+    fn tag(&self, key: &CounterKey) -> Option<u16> {
+        let mut mac = self.slots.clone()?;
+        mac.update(b"seccode-slot:");
+        mac.update(key.storage_key().as_bytes());
+        let out = mac.finalize().into_bytes();
+        Some(u16::from_be_bytes([out[0], out[1]]))
     }
 
     async fn read(&self, key: &str) -> Result<Option<(String, Vec<u8>)>, Error> {
@@ -383,6 +506,15 @@ impl fmt::Debug for RedisStore {
 
 impl ChallengeStore for RedisStore {
     async fn insert(&self, challenge: Challenge, now: Timestamp) -> Result<(), Error> {
+        if self
+            .tag(&challenge.failure_key())
+            .is_some_and(|tag| tag != challenge.id().placement())
+        {
+            // Its counter would live in another slot: no script could reach both.
+            return Err(Error::store(
+                "challenge id is not placed for this cluster (issue challenges through SecurityCodes, or use Challenge::placed)",
+            ));
+        }
         let key = self.challenge_key(challenge.id());
         let mut conn = self.conn.clone();
         let stored: i32 = self
@@ -561,6 +693,10 @@ impl ChallengeStore for RedisStore {
             Some(None) => approve_guess_in_steps(self, *id, attempt, now).await,
             Some(Some((mut challenge, _))) => Ok(Some(challenge.approve(&attempt))),
         }
+    }
+
+    fn placement(&self, key: &CounterKey) -> Option<u16> {
+        self.tag(key)
     }
 
     async fn get_counter(&self, key: &CounterKey) -> Result<Option<Counter>, Error> {

@@ -90,7 +90,7 @@ impl Drop for TempDir {
 #[path = "redis_server.rs"]
 mod redis_server;
 #[allow(unused_imports)] // not every test binary starts a server
-pub use redis_server::RedisServer;
+pub use redis_server::{RedisCluster, RedisServer};
 
 #[cfg(feature = "postgres")]
 #[path = "postgres_server.rs"]
