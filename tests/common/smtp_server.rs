@@ -74,6 +74,11 @@ impl SmtpServer {
         Some(server)
     }
 
+    /// The directory the messages are saved in (`N.json`, `N.eml`).
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
     /// The messages saved so far, oldest first.
     pub fn saved(&self) -> Vec<Saved> {
         let mut out = Vec::new();

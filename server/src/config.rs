@@ -1,0 +1,388 @@
+//! Configuration: a TOML file, then environment variables over it, validated
+//! at start; every error names the key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+/// The server's settings.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where to listen (`SECCODE_LISTEN`). Default `127.0.0.1:8080`.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// The base of the absolute URLs in answers (`SECCODE_PUBLIC_URL`), e.g.
+    /// `https://verify.example.com`. Default: `http://` + `listen`.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// The SQLite file for services, verifications and codes
+    /// (`SECCODE_DATABASE`). Default `./seccode.db`.
+    #[serde(default = "default_database")]
+    pub database: PathBuf,
+    /// The key codes are derived from: 64 hex digits (`SECCODE_CODE_KEY`).
+    /// Required; keep it secret and the same on every server.
+    #[serde(default)]
+    pub code_key: Option<String>,
+    /// The accounts that may call the API.
+    #[serde(default)]
+    pub accounts: Vec<AccountConfig>,
+    /// Where SMS (and `call`) codes go.
+    #[serde(default)]
+    pub sms: Option<SmsConfig>,
+    /// Where email codes go.
+    #[serde(default)]
+    pub email: Option<EmailConfig>,
+}
+
+/// One API account: its SID and the SHA-256 of its auth token.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountConfig {
+    /// `AC` + 32 hex digits.
+    pub sid: String,
+    /// The SHA-256 of the auth token, 64 hex digits (the token itself is never
+    /// stored). `SECCODE_ACCOUNT_SID` and `SECCODE_AUTH_TOKEN` add one account
+    /// from the environment.
+    pub auth_token_sha256: String,
+}
+
+/// SMS delivery.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "snake_case")]
+pub enum SmsConfig {
+    /// A signed JSON POST per message to your gateway (seccode's `Webhook`).
+    Webhook {
+        /// The endpoint.
+        url: String,
+        /// The shared secret (32+ bytes) the requests are signed with
+        /// (`SECCODE_SMS_WEBHOOK_SECRET`).
+        #[serde(default)]
+        secret: Option<String>,
+    },
+    /// Twilio's Messages API (seccode's `TwilioSms`).
+    Twilio {
+        /// The Twilio account SID.
+        account_sid: String,
+        /// Its auth token (`SECCODE_TWILIO_AUTH_TOKEN`).
+        #[serde(default)]
+        auth_token: Option<String>,
+        /// The sender number.
+        from: String,
+    },
+}
+
+/// Email delivery over SMTP.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailConfig {
+    /// The SMTP server.
+    pub host: String,
+    /// Its port.
+    pub port: u16,
+    /// `none` (a relay on a private network), `starttls` or `tls`.
+    #[serde(default = "default_tls")]
+    pub tls: String,
+    /// The sender address.
+    pub from: String,
+    /// A user name, if the server wants one (`SECCODE_SMTP_PASSWORD` is its
+    /// password).
+    #[serde(default)]
+    pub username: Option<String>,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+fn default_database() -> PathBuf {
+    PathBuf::from("seccode.db")
+}
+
+fn default_tls() -> String {
+    "starttls".to_owned()
+}
+
+/// A configuration error: the key, and what is wrong with it (never a secret
+/// value).
+#[derive(Debug)]
+pub struct ConfigError {
+    /// The key (`listen`, `accounts[0].sid`, `SECCODE_CODE_KEY`…).
+    pub key: String,
+    /// What is wrong and how to fix it.
+    pub problem: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.key, self.problem)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The dotted key whose line holds byte `at` of a TOML text (`email.port`).
+fn key_at(text: &str, at: usize) -> String {
+    let before = text.get(..at).unwrap_or(text);
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line = text
+        .get(line_start..)
+        .and_then(|rest| rest.lines().next())
+        .unwrap_or("");
+    let name = line.split('=').next().unwrap_or("").trim();
+    if name.starts_with('[') || name.is_empty() {
+        return name.trim_matches(|c| c == '[' || c == ']').to_owned();
+    }
+    let table = text
+        .get(..line_start)
+        .unwrap_or("")
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']'));
+    match table {
+        Some(t) => format!("{t}.{name}"),
+        None => name.to_owned(),
+    }
+}
+
+fn err(key: &str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        key: key.to_owned(),
+        problem: problem.into(),
+    }
+}
+
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn is_hex(s: &str, len: usize) -> bool {
+    s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Whether `sid` is two letters `prefix` and 32 hex digits.
+pub fn is_sid(sid: &str, prefix: &str) -> bool {
+    sid.len() == 34 && sid.starts_with(prefix) && is_hex(&sid[2..], 32)
+}
+
+impl Config {
+    /// Reads `path` (if given; a missing default file is fine), applies the
+    /// environment, and validates.
+    ///
+    /// # Errors
+    ///
+    /// The first key that is missing or wrong.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let text = match path {
+            Some(p) => std::fs::read_to_string(p)
+                .map_err(|e| err("--config", format!("cannot read {}: {e}", p.display())))?,
+            None => String::new(),
+        };
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        Config::parse(&text, &env)
+    }
+
+    /// As [`Config::load`], from TOML text and an environment lookup.
+    ///
+    /// # Errors
+    ///
+    /// As [`Config::load`].
+    pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let mut config: Config = toml::from_str(text).map_err(|e| {
+            let key = e
+                .span()
+                .map_or_else(|| "(file)".to_owned(), |span| key_at(text, span.start));
+            err(&key, e.message().to_owned())
+        })?;
+        if let Some(v) = env("SECCODE_LISTEN") {
+            config.listen = v
+                .parse()
+                .map_err(|_| err("SECCODE_LISTEN", "expected an address like 127.0.0.1:8080"))?;
+        }
+        if let Some(v) = env("SECCODE_PUBLIC_URL") {
+            config.public_url = Some(v);
+        }
+        if let Some(v) = env("SECCODE_DATABASE") {
+            config.database = PathBuf::from(v);
+        }
+        if let Some(v) = env("SECCODE_CODE_KEY") {
+            config.code_key = Some(v);
+        }
+        match (env("SECCODE_ACCOUNT_SID"), env("SECCODE_AUTH_TOKEN")) {
+            (Some(sid), Some(token)) => config.accounts.push(AccountConfig {
+                sid,
+                auth_token_sha256: hex(&Sha256::digest(token.as_bytes())),
+            }),
+            (None, None) => {}
+            (Some(_), None) => {
+                return Err(err("SECCODE_AUTH_TOKEN", "set it with SECCODE_ACCOUNT_SID"));
+            }
+            (None, Some(_)) => {
+                return Err(err("SECCODE_ACCOUNT_SID", "set it with SECCODE_AUTH_TOKEN"));
+            }
+        }
+        match &mut config.sms {
+            Some(SmsConfig::Webhook { secret, .. }) => {
+                if let Some(v) = env("SECCODE_SMS_WEBHOOK_SECRET") {
+                    *secret = Some(v);
+                }
+            }
+            Some(SmsConfig::Twilio { auth_token, .. }) => {
+                if let Some(v) = env("SECCODE_TWILIO_AUTH_TOKEN") {
+                    *auth_token = Some(v);
+                }
+            }
+            None => {}
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        match &self.code_key {
+            None => {
+                return Err(err(
+                    "code_key",
+                    "required: 64 hex digits (e.g. `openssl rand -hex 32`), or SECCODE_CODE_KEY",
+                ));
+            }
+            Some(k) if !is_hex(k, 64) => return Err(err("code_key", "expected 64 hex digits")),
+            Some(_) => {}
+        }
+        if self.accounts.is_empty() {
+            return Err(err(
+                "accounts",
+                "at least one: [[accounts]] with sid and auth_token_sha256, or SECCODE_ACCOUNT_SID and SECCODE_AUTH_TOKEN",
+            ));
+        }
+        for (i, a) in self.accounts.iter().enumerate() {
+            if !is_sid(&a.sid, "AC") {
+                return Err(err(
+                    &format!("accounts[{i}].sid"),
+                    "expected AC and 32 hex digits",
+                ));
+            }
+            if !is_hex(&a.auth_token_sha256, 64) {
+                return Err(err(
+                    &format!("accounts[{i}].auth_token_sha256"),
+                    "expected the SHA-256 of the token, 64 hex digits",
+                ));
+            }
+        }
+        if let Some(url) = &self.public_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(err("public_url", "expected an http:// or https:// URL"));
+            }
+        }
+        match &self.sms {
+            Some(SmsConfig::Webhook { url, secret }) => {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err(err("sms.url", "expected an http:// or https:// URL"));
+                }
+                if secret.as_ref().is_none_or(|s| s.len() < 32) {
+                    return Err(err(
+                        "sms.secret",
+                        "required, at least 32 bytes (or SECCODE_SMS_WEBHOOK_SECRET)",
+                    ));
+                }
+            }
+            Some(SmsConfig::Twilio {
+                auth_token,
+                account_sid,
+                ..
+            }) => {
+                if !is_sid(account_sid, "AC") {
+                    return Err(err("sms.account_sid", "expected AC and 32 hex digits"));
+                }
+                if auth_token.is_none() {
+                    return Err(err(
+                        "sms.auth_token",
+                        "required (or SECCODE_TWILIO_AUTH_TOKEN)",
+                    ));
+                }
+            }
+            None => {}
+        }
+        if let Some(e) = &self.email {
+            if !matches!(e.tls.as_str(), "none" | "starttls" | "tls") {
+                return Err(err("email.tls", "expected none, starttls or tls"));
+            }
+            if seccode::Contact::email(&e.from).is_err() {
+                return Err(err("email.from", "expected an email address"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The base of absolute URLs, without a trailing slash.
+    pub fn base_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
+    /// The code key's 32 bytes.
+    pub fn code_key_bytes(&self) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        if let Some(k) = &self.code_key {
+            for (i, byte) in out.iter_mut().enumerate() {
+                *byte = k
+                    .get(2 * i..2 * i + 2)
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .unwrap_or(0);
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    const KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn errors_name_the_key_and_never_the_secret() {
+        let e = Config::parse("", &no_env).unwrap_err();
+        assert_eq!(e.key, "code_key");
+        let e = Config::parse(&format!("code_key = \"{KEY}\""), &no_env).unwrap_err();
+        assert_eq!(e.key, "accounts");
+        let text = format!(
+            "code_key = \"{KEY}\"\n[[accounts]]\nsid = \"AC1\"\nauth_token_sha256 = \"{KEY}\"\n"
+        );
+        let e = Config::parse(&text, &no_env).unwrap_err();
+        assert_eq!(e.key, "accounts[0].sid");
+        let e = Config::parse("listen = 5\n", &no_env).unwrap_err();
+        assert_eq!(e.key, "listen", "{e}");
+        let e = Config::parse("[email]\nhost = \"h\"\nport = \"x\"\n", &no_env).unwrap_err();
+        assert_eq!(e.key, "email.port", "{e}");
+        let env = |k: &str| match k {
+            "SECCODE_CODE_KEY" => Some(KEY.to_owned()),
+            "SECCODE_ACCOUNT_SID" => Some(format!("AC{}", &KEY[..32])),
+            "SECCODE_AUTH_TOKEN" => Some("a-secret-token".to_owned()),
+            _ => None,
+        };
+        let text =
+            "[sms]\nkind = \"webhook\"\nurl = \"http://127.0.0.1:1/sms\"\nsecret = \"short\"\n";
+        let e = Config::parse(text, &env).unwrap_err();
+        assert_eq!(e.key, "sms.secret");
+        assert!(!e.to_string().contains("short"));
+        let c = Config::parse("", &env).unwrap();
+        assert_eq!(c.accounts.len(), 1);
+        assert_ne!(c.accounts[0].auth_token_sha256, "a-secret-token");
+        assert_eq!(c.base_url(), "http://127.0.0.1:8080");
+    }
+}

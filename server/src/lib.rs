@@ -1,0 +1,36 @@
+//! `seccode-server`: a self-hosted verification service built on
+//! [`seccode`] that speaks Twilio Verify's v2 API, so an application using
+//! Twilio's own SDK switches by changing one base URL.
+//!
+//! See `server/README.md` for configuration and what is implemented.
+
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod config;
+pub mod db;
+
+use std::sync::Arc;
+
+pub use api::{AppState, router};
+pub use config::{Config, ConfigError};
+
+/// Serves `config` until `shutdown` completes.
+///
+/// # Errors
+///
+/// The state cannot be built or the address cannot be bound.
+pub async fn serve(
+    config: Config,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), String> {
+    let state = Arc::new(AppState::new(&config)?);
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| format!("listen: {}: {e}", config.listen))?;
+    tracing::info!(address = %config.listen, "seccode-server listening");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| format!("serve: {e}"))
+}

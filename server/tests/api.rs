@@ -1,0 +1,310 @@
+//! The Verify v2 API end to end over HTTP: codes by SMS (webhook) and email
+//! (a real SMTP server), checks, resends, limits, cancel, paging, and the
+//! error bodies and codes Twilio's SDKs expect.
+
+#![allow(clippy::unwrap_used)] // tests stop loudly on unexpected errors
+
+mod harness;
+
+use harness::{ACCOUNT_SID, AUTH_TOKEN, Harness};
+use serde_json::Value;
+
+struct Api {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Api {
+    fn new(h: &Harness) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            base: format!("{}/v2", h.url),
+        }
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> (u16, Value) {
+        self.call_as(method, path, form, ACCOUNT_SID, AUTH_TOKEN)
+            .await
+    }
+
+    async fn call_as(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        form: &[(&str, &str)],
+        user: &str,
+        password: &str,
+    ) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .basic_auth(user, Some(password));
+        if !form.is_empty() {
+            req = req.form(form);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
+        self.call(reqwest::Method::POST, path, form).await
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        self.call(reqwest::Method::GET, path, &[]).await
+    }
+}
+
+fn assert_error(answer: &(u16, Value), status: u16, code: u64) {
+    assert_eq!(answer.0, status, "{}", answer.1);
+    assert_eq!(answer.1["code"], code, "{}", answer.1);
+    assert_eq!(answer.1["status"], status);
+    assert_eq!(
+        answer.1["more_info"],
+        format!("https://www.twilio.com/docs/errors/{code}")
+    );
+    assert!(answer.1.get("type").is_none(), "not an RFC 9457 body");
+}
+
+fn wrong(code: &str) -> String {
+    let mut c: Vec<char> = code.chars().collect();
+    c[0] = if c[0] == '9' {
+        '0'
+    } else {
+        char::from(c[0] as u8 + 1)
+    };
+    c.into_iter().collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_verify_api_end_to_end() {
+    let Some(h) = Harness::start("api").await else {
+        return;
+    };
+    let api = Api::new(&h);
+
+    // A service.
+    let (status, service) = api.post("/Services", &[("FriendlyName", "My App")]).await;
+    assert_eq!(status, 201, "{service}");
+    let sid = service["sid"].as_str().unwrap().to_owned();
+    assert!(sid.starts_with("VA") && sid.len() == 34);
+    assert_eq!(service["account_sid"], ACCOUNT_SID);
+    assert_eq!(service["code_length"], 6);
+    assert_eq!(service["url"], format!("{}/v2/Services/{sid}", h.url));
+    let date = service["date_created"].as_str().unwrap();
+    assert!(date.len() == 20 && date.ends_with('Z'), "{date}");
+
+    // SMS: start, a wrong code, the right one.
+    let to = "+15017122661";
+    let path = format!("/Services/{sid}/Verifications");
+    let (status, v) = api.post(&path, &[("To", to), ("Channel", "sms")]).await;
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(v["status"], "pending");
+    assert_eq!(v["valid"], false);
+    assert_eq!(v["to"], to);
+    assert_eq!(v["send_code_attempts"].as_array().unwrap().len(), 1);
+    let ve = v["sid"].as_str().unwrap().to_owned();
+    assert!(ve.starts_with("VE") && ve.len() == 34);
+    let code = h.sms.last_code(to).unwrap();
+    assert_eq!(code.len(), 6);
+    // A resend within the validity window: the same verification, the same code.
+    let (status, again) = api.post(&path, &[("To", to), ("Channel", "sms")]).await;
+    assert_eq!(status, 201);
+    assert_eq!(again["sid"], ve.as_str());
+    assert_eq!(again["send_code_attempts"].as_array().unwrap().len(), 2);
+    assert_eq!(h.sms.count_to(to), 2);
+    assert_eq!(h.sms.last_code(to).unwrap(), code);
+
+    let check = format!("/Services/{sid}/VerificationCheck");
+    let (status, c) = api
+        .post(&check, &[("To", to), ("Code", &wrong(&code))])
+        .await;
+    assert_eq!(status, 200, "{c}");
+    assert_eq!(c["status"], "pending");
+    assert_eq!(c["valid"], false);
+    let (status, c) = api
+        .post(&check, &[("VerificationSid", &ve), ("Code", &code)])
+        .await;
+    assert_eq!(status, 200, "{c}");
+    assert_eq!(c["status"], "approved");
+    assert_eq!(c["valid"], true);
+    assert_eq!(c["sna_attempts_error_codes"], serde_json::json!([]));
+    // Approved: fetching and checking answer 404 20404, saying why.
+    let gone = api.get(&format!("{path}/{ve}")).await;
+    assert_error(&gone, 404, 20404);
+    assert!(
+        gone.1["message"].as_str().unwrap().contains("approved"),
+        "{}",
+        gone.1
+    );
+    let again = api
+        .post(&check, &[("VerificationSid", &ve), ("Code", &code)])
+        .await;
+    assert_error(&again, 404, 20404);
+
+    // Email through the SMTP server.
+    let email = "someone@example.org";
+    let (status, v) = api
+        .post(&path, &[("To", email), ("Channel", "email")])
+        .await;
+    assert_eq!(status, 201, "{v}");
+    let code = h.last_mailed_code(email, 6).unwrap();
+    let (_, c) = api.post(&check, &[("To", email), ("Code", &code)]).await;
+    assert_eq!(c["status"], "approved", "{c}");
+
+    // Five wrong checks, then 60202.
+    let to2 = "+14155550123";
+    let (_, v) = api.post(&path, &[("To", to2), ("Channel", "sms")]).await;
+    let code = h.sms.last_code(to2).unwrap();
+    for _ in 0..5 {
+        let (status, c) = api
+            .post(&check, &[("To", to2), ("Code", &wrong(&code))])
+            .await;
+        assert_eq!(
+            (status, c["valid"].clone()),
+            (200, Value::Bool(false)),
+            "{c}"
+        );
+    }
+    let locked = api.post(&check, &[("To", to2), ("Code", &code)]).await;
+    assert_error(&locked, 429, 60202);
+    let fetched = api
+        .get(&format!("{path}/{}", v["sid"].as_str().unwrap()))
+        .await;
+    assert_error(&fetched, 404, 20404);
+
+    // Five sends, then 60203.
+    let to3 = "+14155550124";
+    for n in 1..=5 {
+        let (status, v) = api.post(&path, &[("To", to3), ("Channel", "sms")]).await;
+        assert_eq!(status, 201, "send {n}: {v}");
+    }
+    let sixth = api.post(&path, &[("To", to3), ("Channel", "sms")]).await;
+    assert_error(&sixth, 429, 60203);
+
+    // Cancel.
+    let to4 = "+14155550125";
+    let (_, v) = api.post(&path, &[("To", to4), ("Channel", "sms")]).await;
+    let ve4 = v["sid"].as_str().unwrap().to_owned();
+    let (status, v) = api
+        .post(&format!("{path}/{ve4}"), &[("Status", "canceled")])
+        .await;
+    assert_eq!(
+        (status, v["status"].clone()),
+        (200, Value::from("canceled")),
+        "{v}"
+    );
+    let code = h.sms.last_code(to4).unwrap();
+    let after = api
+        .post(&check, &[("VerificationSid", &ve4), ("Code", &code)])
+        .await;
+    assert_error(&after, 404, 20404);
+    assert!(after.1["message"].as_str().unwrap().contains("canceled"));
+
+    // Refusals.
+    assert_error(
+        &api.post(&path, &[("To", "not a number"), ("Channel", "sms")])
+            .await,
+        400,
+        60200,
+    );
+    let custom = api
+        .post(
+            &path,
+            &[("To", to), ("Channel", "sms"), ("CustomCode", "123456")],
+        )
+        .await;
+    assert_error(&custom, 400, 60200);
+    assert!(custom.1["message"].as_str().unwrap().contains("CustomCode"));
+    assert_error(
+        &api.post(&path, &[("To", to), ("Channel", "whatsapp")])
+            .await,
+        400,
+        60223,
+    );
+    assert_error(
+        &api.post("/Services", &[("FriendlyName", "")]).await,
+        400,
+        60200,
+    );
+    assert_error(
+        &api.post("/Services", &[("FriendlyName", "x"), ("CodeLength", "3")])
+            .await,
+        400,
+        60200,
+    );
+
+    // Authentication: a wrong token, an unknown account, no header.
+    let bad = api
+        .call_as(reqwest::Method::GET, "/Services", &[], ACCOUNT_SID, "wrong")
+        .await;
+    assert_error(&bad, 401, 20003);
+    let stranger = "AC00000000000000000000000000000000";
+    let bad = api
+        .call_as(
+            reqwest::Method::GET,
+            &format!("/Services/{sid}"),
+            &[],
+            stranger,
+            AUTH_TOKEN,
+        )
+        .await;
+    assert_error(&bad, 401, 20003);
+
+    // Paging: 5 more services, pages of 2, following next_page_url as given.
+    for i in 0..5 {
+        let (status, _) = api
+            .post("/Services", &[("FriendlyName", &format!("svc {i}"))])
+            .await;
+        assert_eq!(status, 201);
+    }
+    let mut seen = Vec::new();
+    let mut next = format!("{}/v2/Services?PageSize=2", h.url);
+    loop {
+        let r = api
+            .http
+            .get(&next)
+            .basic_auth(ACCOUNT_SID, Some(AUTH_TOKEN))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        let page: Value = r.json().await.unwrap();
+        assert_eq!(page["meta"]["key"], "services");
+        assert_eq!(page["meta"]["page_size"], 2);
+        for s in page["services"].as_array().unwrap() {
+            seen.push(s["sid"].as_str().unwrap().to_owned());
+        }
+        match page["meta"]["next_page_url"].as_str() {
+            Some(url) => next = url.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 6);
+    assert_eq!(seen[0], sid);
+
+    // Update, then delete: its verifications go with it.
+    let (status, s) = api
+        .post(
+            &format!("/Services/{sid}"),
+            &[("FriendlyName", "Renamed"), ("CodeLength", "8")],
+        )
+        .await;
+    assert_eq!(
+        (status, s["friendly_name"].clone()),
+        (200, Value::from("Renamed"))
+    );
+    assert_eq!(s["code_length"], 8);
+    let r = api
+        .call(reqwest::Method::DELETE, &format!("/Services/{sid}"), &[])
+        .await;
+    assert_eq!(r.0, 204);
+    assert_error(&api.get(&format!("/Services/{sid}")).await, 404, 20404);
+}

@@ -1,0 +1,1 @@
+../../../tests/data/smtp_sink.py
