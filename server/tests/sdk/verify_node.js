@@ -1,0 +1,209 @@
+// Twilio's official Node SDK, unchanged, against seccode-server.
+//
+// Run by server/tests/sdk.rs with SECCODE_URL, ACCOUNT_SID, AUTH_TOKEN, SMS_DIR,
+// MAIL_DIR and SCHEMA (see verify_python.py); NODE_PATH finds the `twilio`
+// package. Every response is checked against the excerpt's schema for its
+// path and status by a small validator for the schema features the excerpt
+// uses (type, nullable, properties, items, enum, $ref). Exits non-zero on the
+// first failure.
+"use strict";
+
+const fs = require("fs");
+const path = require("path");
+const assert = require("assert");
+const twilio = require("twilio");
+
+const URL = process.env.SECCODE_URL;
+const SID = process.env.ACCOUNT_SID;
+const TOKEN = process.env.AUTH_TOKEN;
+const SPEC = JSON.parse(fs.readFileSync(process.env.SCHEMA, "utf8"));
+let validated = 0;
+
+function resolve(schema) {
+  while (schema && schema.$ref) {
+    schema = schema.$ref
+      .replace(/^#\//, "")
+      .split("/")
+      .reduce((node, key) => node[key], SPEC);
+  }
+  return schema;
+}
+
+function check(value, schema, where) {
+  schema = resolve(schema);
+  if (!schema) return;
+  if (value === null) {
+    assert(schema.nullable || !schema.type, `${where}: null where ${schema.type} is not nullable`);
+    return;
+  }
+  const types = { string: "string", integer: "number", number: "number", boolean: "boolean", object: "object", array: "object" };
+  if (schema.type) {
+    assert.strictEqual(typeof value, types[schema.type], `${where}: expected ${schema.type}`);
+    if (schema.type === "array") assert(Array.isArray(value), `${where}: expected an array`);
+    if (schema.type === "integer") assert(Number.isInteger(value), `${where}: expected an integer`);
+  }
+  if (schema.enum) assert(schema.enum.includes(value), `${where}: ${value} not in ${schema.enum}`);
+  if (typeof value === "string" && schema.pattern) {
+    assert(new RegExp(schema.pattern).test(value), `${where}: ${value} !~ ${schema.pattern}`);
+  }
+  if (schema.properties && typeof value === "object" && !Array.isArray(value)) {
+    for (const [key, sub] of Object.entries(schema.properties)) {
+      if (key in value) check(value[key], sub, `${where}.${key}`);
+    }
+  }
+  if (schema.items && Array.isArray(value)) {
+    value.forEach((item, i) => check(item, schema.items, `${where}[${i}]`));
+  }
+}
+
+const templates = Object.keys(SPEC.paths).map((t) => [
+  new RegExp("^" + t.replace(/\{[^}]+\}/g, "[^/]+") + "$"),
+  t,
+]);
+
+function validateLast(client) {
+  const request = client.httpClient.lastRequest;
+  const response = client.httpClient.lastResponse;
+  const p = new globalThis.URL(request.url).pathname;
+  const template = templates.find(([re]) => re.test(p))[1];
+  const body = typeof response.body === "string" && response.body ? JSON.parse(response.body) : response.body;
+  if (response.statusCode >= 400) {
+    assert.deepStrictEqual(Object.keys(body).sort(), ["code", "message", "more_info", "status"]);
+    assert.strictEqual(body.status, response.statusCode);
+  } else {
+    const answer = SPEC.paths[template][request.method.toLowerCase()].responses[String(response.statusCode)];
+    assert(answer, `${request.method} ${template}: undocumented status ${response.statusCode}`);
+    if (answer.content) check(body, answer.content["application/json"].schema, `${request.method} ${template}`);
+  }
+  validated += 1;
+}
+
+async function latest(dir, match) {
+  const end = Date.now() + 10000;
+  while (Date.now() < end) {
+    const files = fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith(".json"))
+      .sort((a, b) => parseInt(a) - parseInt(b))
+      .reverse();
+    for (const f of files) {
+      const found = match(JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")));
+      if (found) return found;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no message arrived in ${dir}`);
+}
+
+const smsCode = (to) => latest(process.env.SMS_DIR, (m) => m.to === to && m.code);
+const mailCode = (to) =>
+  latest(process.env.MAIL_DIR, (m) => {
+    if (!(m.envelope_to || []).includes(to)) return null;
+    const found = /\b\d{6}\b/.exec(m.parts[0].content);
+    return found && found[0];
+  });
+const wrong = (code) => String((Number(code[0]) + 1) % 10) + code.slice(1);
+
+async function expectError(client, status, code, call) {
+  try {
+    await call();
+  } catch (e) {
+    assert.deepStrictEqual([e.status, e.code], [status, code], e.message);
+    validateLast(client);
+    return e;
+  }
+  throw new Error(`expected ${status}/${code}`);
+}
+
+async function main() {
+  const client = twilio(SID, TOKEN);
+  client.verify.baseUrl = URL;
+  const v2 = client.verify.v2;
+
+  const service = await v2.services.create({ friendlyName: "Node SDK" });
+  validateLast(client);
+  assert(service.sid.startsWith("VA"));
+  const svc = v2.services(service.sid);
+
+  const to = "+15017122662";
+  const started = await svc.verifications.create({ to, channel: "sms" });
+  validateLast(client);
+  assert.strictEqual(started.status, "pending");
+  const code = await smsCode(to);
+  let result = await svc.verificationChecks.create({ to, code: wrong(code) });
+  validateLast(client);
+  assert.deepStrictEqual([result.status, result.valid], ["pending", false]);
+  result = await svc.verificationChecks.create({ to, code });
+  validateLast(client);
+  assert.deepStrictEqual([result.status, result.valid], ["approved", true]);
+  const gone = await expectError(client, 404, 20404, () => svc.verifications(started.sid).fetch());
+  assert(/approved/.test(gone.message), gone.message);
+
+  const email = "node-sdk@example.org";
+  const mailed = await svc.verifications.create({ to: email, channel: "email" });
+  validateLast(client);
+  const fetched = await svc.verifications(mailed.sid).fetch();
+  validateLast(client);
+  assert.deepStrictEqual([fetched.status, fetched.channel], ["pending", "email"]);
+  result = await svc.verificationChecks.create({ verificationSid: mailed.sid, code: await mailCode(email) });
+  validateLast(client);
+  assert.strictEqual(result.status, "approved");
+
+  const other = await svc.verifications.create({ to: "+14155550189", channel: "sms" });
+  validateLast(client);
+  const canceled = await svc.verifications(other.sid).update({ status: "canceled" });
+  validateLast(client);
+  assert.strictEqual(canceled.status, "canceled");
+  await expectError(client, 404, 20404, () => svc.verifications(other.sid).fetch());
+
+  await expectError(client, 400, 60200, () =>
+    svc.verifications.create({ to, channel: "sms", customCode: "123456" }),
+  );
+  const lockedTo = "+14155550188";
+  await svc.verifications.create({ to: lockedTo, channel: "sms" });
+  validateLast(client);
+  const lockedCode = await smsCode(lockedTo);
+  for (let i = 0; i < 5; i++) {
+    const c = await svc.verificationChecks.create({ to: lockedTo, code: wrong(lockedCode) });
+    validateLast(client);
+    assert.strictEqual(c.valid, false);
+  }
+  await expectError(client, 429, 60202, () => svc.verificationChecks.create({ to: lockedTo, code: lockedCode }));
+  const sendsTo = "+14155550187";
+  for (let i = 0; i < 5; i++) {
+    await svc.verifications.create({ to: sendsTo, channel: "sms" });
+    validateLast(client);
+  }
+  await expectError(client, 429, 60203, () => svc.verifications.create({ to: sendsTo, channel: "sms" }));
+
+  for (let i = 0; i < 3; i++) {
+    await v2.services.create({ friendlyName: `Node page ${i}` });
+    validateLast(client);
+  }
+  const page = await v2.services.page({ pageSize: 2 });
+  validateLast(client);
+  assert.strictEqual(page.instances.length, 2);
+  const second = await page.nextPage();
+  validateLast(client);
+  assert.strictEqual(second.instances.length, 2);
+  const listed = await v2.services.list({ pageSize: 2 });
+  validateLast(client);
+  assert(listed.length >= 4, listed.length);
+  const updated = await svc.update({ friendlyName: "Renamed by Node" });
+  validateLast(client);
+  assert.strictEqual(updated.friendlyName, "Renamed by Node");
+  assert.strictEqual(await svc.remove(), true);
+  validateLast(client);
+  await expectError(client, 404, 20404, () => svc.fetch());
+
+  const stranger = twilio(SID, "not-the-token");
+  stranger.verify.baseUrl = URL;
+  await expectError(stranger, 401, 20003, () => stranger.verify.v2.services(listed[listed.length - 1].sid).fetch());
+
+  console.log(`node sdk ok: ${validated} responses validated`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

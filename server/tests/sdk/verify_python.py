@@ -1,0 +1,224 @@
+"""Twilio's official Python SDK, unchanged, against seccode-server.
+
+Run by server/tests/sdk.rs with SECCODE_URL, ACCOUNT_SID, AUTH_TOKEN, SMS_DIR
+(the SMS webhook's requests as N.json), MAIL_DIR (the SMTP server's messages as
+N.json) and SCHEMA (the Verify v2 OpenAPI excerpt). Every response the SDK
+receives is validated against the excerpt's schema for its path and status.
+Exits non-zero on the first failure.
+"""
+import copy
+import glob
+import json
+import os
+import re
+import sys
+import time
+
+import jsonschema
+from twilio.base.exceptions import TwilioRestException
+from twilio.rest import Client
+
+URL = os.environ["SECCODE_URL"]
+SID = os.environ["ACCOUNT_SID"]
+TOKEN = os.environ["AUTH_TOKEN"]
+
+with open(os.environ["SCHEMA"]) as f:
+    SPEC = json.load(f)
+
+
+def openapi_to_jsonschema(node):
+    """OpenAPI 3.0 `nullable` as JSON Schema types."""
+    if isinstance(node, list):
+        return [openapi_to_jsonschema(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: openapi_to_jsonschema(v) for k, v in node.items() if k != "nullable"}
+    if node.get("nullable"):
+        if "type" in out:
+            out["type"] = [out["type"], "null"]
+        elif "$ref" in out:
+            out = {"anyOf": [{"$ref": out.pop("$ref")}, {"type": "null"}], **out}
+    return out
+
+
+COMPONENTS = openapi_to_jsonschema(SPEC["components"])
+PATHS = [
+    (re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", p) + "$"), p) for p in SPEC["paths"]
+]
+checked = {"responses": 0}
+
+
+def validate_last(client):
+    """Validates the SDK's last response against the excerpt."""
+    # The SDK keeps its last exchange (for tests) on its HTTP client.
+    request = client.http_client._test_only_last_request
+    response = client.http_client._test_only_last_response
+    path = "/" + request.url.split("/", 3)[3].split("?")[0]
+    template = next(t for r, t in PATHS if r.match(path))
+    status = str(response.status_code)
+    if response.status_code >= 400:
+        body = json.loads(response.text)
+        assert set(body) == {"code", "message", "more_info", "status"}, body
+        assert body["status"] == response.status_code, body
+        checked["responses"] += 1
+        return
+    operation = SPEC["paths"][template][request.method.lower()]
+    answer = operation["responses"][status]
+    if "content" not in answer:
+        assert response.text in ("", None), response.text
+        checked["responses"] += 1
+        return
+    schema = copy.deepcopy(answer["content"]["application/json"]["schema"])
+    schema = openapi_to_jsonschema(schema)
+    schema["components"] = COMPONENTS
+    jsonschema.validate(json.loads(response.text), schema)
+    checked["responses"] += 1
+
+
+def latest(directory, match, deadline=10.0):
+    """The newest saved JSON message that `match` accepts (polled, bounded)."""
+    end = time.time() + deadline
+    while time.time() < end:
+        files = sorted(
+            glob.glob(os.path.join(directory, "*.json")),
+            key=lambda p: int(os.path.basename(p).split(".")[0]),
+        )
+        for path in reversed(files):
+            with open(path) as f:
+                message = json.load(f)
+            found = match(message)
+            if found:
+                return found
+        time.sleep(0.05)
+    raise AssertionError("no message arrived in " + directory)
+
+
+def sms_code(to):
+    return latest(os.environ["SMS_DIR"], lambda m: m.get("to") == to and m.get("code"))
+
+
+def mail_code(to, length=6):
+    def match(m):
+        if to not in m.get("envelope_to", []):
+            return None
+        found = re.search(r"\b\d{%d}\b" % length, m["parts"][0]["content"])
+        return found.group(0) if found else None
+
+    return latest(os.environ["MAIL_DIR"], match)
+
+
+def wrong(code):
+    return str((int(code[0]) + 1) % 10) + code[1:]
+
+
+def expect_error(client, status, code, call):
+    try:
+        call()
+    except TwilioRestException as e:
+        assert (e.status, e.code) == (status, code), (e.status, e.code, e.msg)
+        validate_last(client)
+        return e
+    raise AssertionError("expected %d/%d" % (status, code))
+
+
+def main():
+    client = Client(SID, TOKEN)
+    client.verify.base_url = URL
+    v2 = client.verify.v2
+
+    service = v2.services.create(friendly_name="Python SDK")
+    validate_last(client)
+    assert service.sid.startswith("VA") and service.code_length == 6
+    svc = v2.services(service.sid)
+
+    # SMS: a wrong code, then the right one.
+    to = "+15017122661"
+    started = svc.verifications.create(to=to, channel="sms")
+    validate_last(client)
+    assert started.status == "pending" and started.valid is False
+    code = sms_code(to)
+    check = svc.verification_checks.create(to=to, code=wrong(code))
+    validate_last(client)
+    assert (check.status, check.valid) == ("pending", False)
+    check = svc.verification_checks.create(to=to, code=code)
+    validate_last(client)
+    assert (check.status, check.valid) == ("approved", True)
+    e = expect_error(client, 404, 20404, lambda: svc.verifications(started.sid).fetch())
+    assert "approved" in e.msg, e.msg
+
+    # Email, checked by verification SID.
+    email = "python-sdk@example.org"
+    mailed = svc.verifications.create(to=email, channel="email")
+    validate_last(client)
+    fetched = svc.verifications(mailed.sid).fetch()
+    validate_last(client)
+    assert (fetched.status, fetched.channel, fetched.to) == ("pending", "email", email)
+    check = svc.verification_checks.create(verification_sid=mailed.sid, code=mail_code(email))
+    validate_last(client)
+    assert check.status == "approved"
+
+    # Cancel.
+    other = svc.verifications.create(to="+14155550199", channel="sms")
+    validate_last(client)
+    canceled = svc.verifications(other.sid).update(status="canceled")
+    validate_last(client)
+    assert canceled.status == "canceled"
+    expect_error(client, 404, 20404, lambda: svc.verifications(other.sid).fetch())
+
+    # 60200: a custom code; 60202: a sixth check; 60203: a sixth send.
+    expect_error(
+        client, 400, 60200,
+        lambda: svc.verifications.create(to=to, channel="sms", custom_code="123456"),
+    )
+    locked_to = "+14155550198"
+    svc.verifications.create(to=locked_to, channel="sms")
+    validate_last(client)
+    code = sms_code(locked_to)
+    for _ in range(5):
+        check = svc.verification_checks.create(to=locked_to, code=wrong(code))
+        validate_last(client)
+        assert check.valid is False
+    expect_error(client, 429, 60202, lambda: svc.verification_checks.create(to=locked_to, code=code))
+    sends_to = "+14155550197"
+    for _ in range(5):
+        svc.verifications.create(to=sends_to, channel="sms")
+        validate_last(client)
+    expect_error(client, 429, 60203, lambda: svc.verifications.create(to=sends_to, channel="sms"))
+
+    # Lists with paging (the SDK follows next_page_url), update, delete.
+    for i in range(3):
+        v2.services.create(friendly_name="Python page %d" % i)
+        validate_last(client)
+    page = v2.services.page(page_size=2)
+    validate_last(client)
+    assert len(list(page)) == 2 and page.next_page_url, page.next_page_url
+    second = page.next_page()
+    validate_last(client)
+    assert len(list(second)) == 2
+    listed = v2.services.list(page_size=2)
+    validate_last(client)
+    assert len(listed) >= 4, len(listed)
+    updated = svc.update(friendly_name="Renamed by Python")
+    validate_last(client)
+    assert updated.friendly_name == "Renamed by Python"
+    assert svc.delete() is True
+    validate_last(client)
+    expect_error(client, 404, 20404, lambda: svc.fetch())
+
+    # 20003: a wrong token.
+    stranger = Client(SID, "not-the-token")
+    stranger.verify.base_url = URL
+    # (A list call raises the SDK's page error, not a REST error: fetch instead.)
+    expect_error(stranger, 401, 20003, lambda: stranger.verify.v2.services(listed[-1].sid).fetch())
+
+    print("python sdk ok: %d responses validated" % checked["responses"])
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Exception:  # report and fail
+        import traceback
+
+        traceback.print_exc()
+        sys.exit(1)
