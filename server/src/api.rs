@@ -248,10 +248,11 @@ impl IntoResponse for ApiError {
             "status": self.status.as_u16(),
         });
         let mut response = (self.status, Json(body)).into_response();
-        if let Some(after) = self.retry_after {
-            if let Ok(v) = after.as_secs().max(1).to_string().parse() {
-                response.headers_mut().insert(header::RETRY_AFTER, v);
-            }
+        if let Some(v) = self
+            .retry_after
+            .and_then(|after| after.as_secs().max(1).to_string().parse().ok())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
         }
         response
     }

@@ -274,10 +274,10 @@ impl Config {
                 ));
             }
         }
-        if let Some(url) = &self.public_url {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(err("public_url", "expected an http:// or https:// URL"));
-            }
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(err("public_url", "expected an http:// or https:// URL"));
         }
         match &self.sms {
             Some(SmsConfig::Webhook { url, secret }) => {

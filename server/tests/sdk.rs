@@ -35,7 +35,10 @@ fn installed(name: &str, path: &Path) -> bool {
         "{name} is not installed at {}; .ci/run installs it",
         path.display()
     );
-    eprintln!("SKIPPED {name}: not installed at {} (see .ci/run)", path.display());
+    eprintln!(
+        "SKIPPED {name}: not installed at {} (see .ci/run)",
+        path.display()
+    );
     false
 }
 
@@ -84,5 +87,11 @@ async fn the_node_sdk_works_unchanged() {
     let Some(h) = Harness::start("sdk-node").await else {
         return;
     };
-    run(&h, Path::new("node"), "verify_node.js", &[("NODE_PATH", &modules)]).await;
+    run(
+        &h,
+        Path::new("node"),
+        "verify_node.js",
+        &[("NODE_PATH", &modules)],
+    )
+    .await;
 }

@@ -151,10 +151,10 @@ from = "verify@example.org"
         let url = format!("http://127.0.0.1:{port}");
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         loop {
-            if let Ok(r) = reqwest::get(format!("{url}/healthz")).await {
-                if r.status().is_success() {
-                    break;
-                }
+            if let Ok(r) = reqwest::get(format!("{url}/healthz")).await
+                && r.status().is_success()
+            {
+                break;
             }
             assert!(
                 std::time::Instant::now() < deadline,
