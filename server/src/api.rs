@@ -143,6 +143,13 @@ impl AppState {
         };
         let channels = Arc::new(Channels { sms, email });
         let keyring = Keyring::new(1, SecretKey::from_bytes(config.code_key_bytes()));
+        let hour = Duration::from_secs(3600);
+        let l = &config.limits;
+        let limits = seccode::Limits::builder()
+            .destination_sends(l.per_destination, hour)
+            .send_caps(l.per_contact, l.per_calling_code, l.total, hour)
+            .build()
+            .map_err(|e| format!("limits: {e}"))?;
         let mut codes = HashMap::new();
         for length in 4..=10u8 {
             let format = seccode::CodeFormat::digits(length).map_err(|e| e.to_string())?;
@@ -160,7 +167,11 @@ impl AppState {
             }
             let policy = policy.build().map_err(|e| e.to_string())?;
             let service = SecurityCodes::new(store.clone(), channels.clone(), keyring.clone())
-                .with_config(CodesConfig::default().with_policy(Purpose::IdentityCheck, policy));
+                .with_config(
+                    CodesConfig::default()
+                        .with_policy(Purpose::IdentityCheck, policy)
+                        .with_limits(limits),
+                );
             codes.insert(length, service);
         }
         let accounts = config

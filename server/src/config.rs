@@ -35,6 +35,36 @@ pub struct Config {
     /// Where email codes go.
     #[serde(default)]
     pub email: Option<EmailConfig>,
+    /// Send budgets per hour (seccode's `Limits`).
+    #[serde(default)]
+    pub limits: LimitsConfig,
+}
+
+/// Messages allowed per hour, narrowest first. A refused send answers 429
+/// (60212 for one number, 20429 otherwise) with `Retry-After`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// To one number or address (default 10).
+    pub per_destination: u32,
+    /// To one destination within one service (default 20).
+    pub per_contact: u32,
+    /// SMS and calls to one country calling code (default 1 000): the brake on
+    /// SMS pumping to premium ranges.
+    pub per_calling_code: u32,
+    /// Everything the server sends (default 100 000).
+    pub total: u32,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            per_destination: 10,
+            per_contact: 20,
+            per_calling_code: 1_000,
+            total: 100_000,
+        }
+    }
 }
 
 /// One API account: its SID and the SHA-256 of its auth token.
@@ -307,6 +337,17 @@ impl Config {
                 }
             }
             None => {}
+        }
+        let l = &self.limits;
+        for (key, value) in [
+            ("limits.per_destination", l.per_destination),
+            ("limits.per_contact", l.per_contact),
+            ("limits.per_calling_code", l.per_calling_code),
+            ("limits.total", l.total),
+        ] {
+            if value == 0 {
+                return Err(err(key, "expected at least 1 message per hour"));
+            }
         }
         if let Some(e) = &self.email {
             if !matches!(e.tls.as_str(), "none" | "starttls" | "tls") {

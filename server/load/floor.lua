@@ -1,0 +1,2 @@
+-- wrk script: the floor, a POST like the API calls.
+wrk.method = "POST"

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Load test of seccode-server (SQLite configuration) next to its floor, an axum
+# route returning a fixed JSON body, in one run: wrk on loopback, 2 threads,
+# 16 connections, 10 s each. Prints wrk's summaries.
+#
+#   bash server/load/run.sh            (needs wrk: apt-get install wrk)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/seccode-target}"
+cargo build --quiet --release -p seccode-server --bins --examples
+bin="$CARGO_TARGET_DIR/release"
+work=$(mktemp -d)
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+floor_port=$(free_port); server_port=$(free_port)
+"$bin/examples/floor" "127.0.0.1:$floor_port" & floor_pid=$!
+sid=AC$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+token=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+cat > "$work/seccode.toml" <<TOML
+listen = "127.0.0.1:$server_port"
+database = "$work/seccode.db"
+[sms]
+kind = "webhook"
+url = "http://127.0.0.1:$floor_port/floor"
+secret = "a load-test webhook secret of 32+ bytes"
+[limits]
+per_destination = 1000000
+per_contact = 1000000
+per_calling_code = 1000000
+total = 10000000
+TOML
+SECCODE_CODE_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))') \
+SECCODE_ACCOUNT_SID=$sid SECCODE_AUTH_TOKEN=$token RUST_LOG=warn \
+    "$bin/seccode-server" --config "$work/seccode.toml" & server_pid=$!
+trap 'kill $floor_pid $server_pid 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 100); do curl -fs "http://127.0.0.1:$server_port/healthz" >/dev/null && break; sleep 0.1; done
+auth=$(printf '%s:%s' "$sid" "$token" | base64 -w0)
+service=$(curl -fs -u "$sid:$token" -d FriendlyName=load "http://127.0.0.1:$server_port/v2/Services" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["sid"])')
+# Verifications to wrong-check: 5 checks each at most.
+python3 - "$server_port" "$service" "$auth" "$work/sids" "${VERIFICATIONS:-12000}" <<'PY'
+import http.client, sys
+port, service, auth, out, n = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+conn = http.client.HTTPConnection("127.0.0.1", int(port))
+headers = {"Authorization": "Basic " + auth, "Content-Type": "application/x-www-form-urlencoded"}
+with open(out, "w") as f:
+    for i in range(n):
+        conn.request("POST", "/v2/Services/%s/Verifications" % service,
+                     "To=%%2B4420%08d&Channel=sms" % (60000000 + i), headers)
+        r = conn.getresponse(); body = r.read()
+        assert r.status == 201, body
+        f.write(body.split(b'"sid":"')[1][:34].decode() + "\n")
+PY
+run() { echo "== $1"; shift; wrk -t2 -c16 -d10s --latency "$@"; }
+run "floor: POST /floor (fixed JSON)" -s server/load/floor.lua "http://127.0.0.1:$floor_port/floor"
+SIDS="$work/sids" SERVICE="$service" AUTH="$auth" THREADS=2 \
+    run "wrong checks: POST VerificationCheck" -s server/load/check.lua "http://127.0.0.1:$server_port"
+SERVICE="$service" AUTH="$auth" \
+    run "starts: POST Verifications (SMS to the webhook)" -s server/load/start.lua "http://127.0.0.1:$server_port"
