@@ -56,7 +56,9 @@ impl DeliveryChannel for Channels {
     }
 }
 
-type Codes = SecurityCodes<Arc<SqliteStore>, Arc<Channels>>;
+/// Events go to `tracing` (code-free, contacts masked).
+type Codes =
+    SecurityCodes<Arc<SqliteStore>, Arc<Channels>, seccode::SystemClock, seccode::TracingEvents>;
 
 /// What every request shares.
 pub struct AppState {
@@ -167,6 +169,7 @@ impl AppState {
             }
             let policy = policy.build().map_err(|e| e.to_string())?;
             let service = SecurityCodes::new(store.clone(), channels.clone(), keyring.clone())
+                .with_events(seccode::TracingEvents)
                 .with_config(
                     CodesConfig::default()
                         .with_policy(Purpose::IdentityCheck, policy)
@@ -206,8 +209,21 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/v2/Services/{sid}/VerificationCheck", post(check))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
         .fallback(|| async { ApiError::not_found("The requested resource was not found") })
         .with_state(state)
+}
+
+/// Ready when the database answers.
+async fn ready(State(state): State<Arc<AppState>>) -> Response {
+    match state.db.ping().await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
 }
 
 // ----- errors ------------------------------------------------------------------

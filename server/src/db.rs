@@ -121,6 +121,15 @@ impl Db {
         .map_err(|e| format!("database task: {e}"))?
     }
 
+    /// One trivial query: whether the database answers.
+    ///
+    /// # Errors
+    ///
+    /// The database fails.
+    pub async fn ping(&self) -> Result<(), String> {
+        self.run(|c| c.query_row("SELECT 1", [], |_| Ok(()))).await
+    }
+
     /// Stores a new service.
     ///
     /// # Errors

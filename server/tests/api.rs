@@ -89,6 +89,12 @@ async fn the_verify_api_end_to_end() {
         return;
     };
     let api = Api::new(&h);
+    let ready = reqwest::get(format!("{}/readyz", h.url)).await.unwrap();
+    assert_eq!(ready.status().as_u16(), 200);
+    // A body over the limit is refused before any work.
+    let big = "x".repeat(100 * 1024);
+    let (status, _) = api.post("/Services", &[("FriendlyName", &big)]).await;
+    assert_eq!(status, 413);
 
     // A service.
     let (status, service) = api.post("/Services", &[("FriendlyName", "My App")]).await;
