@@ -462,40 +462,59 @@ fn write_challenge(
     insert: bool,
 ) -> Result<(), Error> {
     let p = c.to_parts();
-    let sql = if insert {
-        format!(
-            "INSERT INTO challenges ({CHALLENGE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
+    let (id, salt, destination) = (
+        &p.id.as_bytes()[..],
+        &p.salt[..],
+        codec.seal(&p.destination),
+    );
+    let (expires_at, last_sent_at, retain_until) =
+        (ms(p.expires_at), ms(p.last_sent_at), ms(c.retain_until()));
+    let values: [&dyn rusqlite::ToSql; 20] = [
+        &id,
+        &salt,
+        &p.account.as_str(),
+        &destination,
+        &expires_at,
+        &last_sent_at,
+        &p.key_id,
+        &p.resend_cooldown_secs,
+        &p.generation,
+        &p.attempts,
+        &p.max_attempts,
+        &p.sends,
+        &p.max_sends,
+        &p.purpose.as_str(),
+        &p.format.alphabet().as_str(),
+        &p.format.length(),
+        &p.status.as_str(),
+        &p.decoy,
+        &p.proof_spent,
+        // Last: an update leaves it out.
+        &retain_until,
+    ];
+    // An update rewrites the row in place and leaves the id and the retention
+    // (indexed, never changed after insert) alone, so no index entry is
+    // touched; REPLACE would delete and reinsert the row and its index entries.
+    let (sql, values) = if insert {
+        (
+            "INSERT INTO challenges (id, salt, account, destination, expires_at, last_sent_at, \
+             key_id, resend_cooldown_secs, generation, attempts, max_attempts, sends, max_sends, \
+             purpose, alphabet, length, status, decoy, proof_spent, retain_until) VALUES (?1, ?2, \
+             ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+            &values[..],
         )
     } else {
-        format!(
-            "REPLACE INTO challenges ({CHALLENGE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
+        (
+            "UPDATE challenges SET salt = ?2, account = ?3, destination = ?4, expires_at = ?5, \
+             last_sent_at = ?6, key_id = ?7, resend_cooldown_secs = ?8, generation = ?9, \
+             attempts = ?10, max_attempts = ?11, sends = ?12, max_sends = ?13, purpose = ?14, \
+             alphabet = ?15, length = ?16, status = ?17, decoy = ?18, proof_spent = ?19 \
+             WHERE id = ?1",
+            &values[..19],
         )
     };
-    conn.prepare_cached(&sql)
-        .and_then(|mut stmt| {
-            stmt.execute(params![
-                &p.id.as_bytes()[..],
-                &p.salt[..],
-                p.account.as_str(),
-                codec.seal(&p.destination),
-                ms(p.expires_at),
-                ms(p.last_sent_at),
-                p.key_id,
-                p.resend_cooldown_secs,
-                p.generation,
-                p.attempts,
-                p.max_attempts,
-                p.sends,
-                p.max_sends,
-                p.purpose.as_str(),
-                p.format.alphabet().as_str(),
-                p.format.length(),
-                p.status.as_str(),
-                p.decoy,
-                ms(c.retain_until()),
-                p.proof_spent,
-            ])
-        })
+    conn.prepare_cached(sql)
+        .and_then(|mut stmt| stmt.execute(values))
         .map_err(|e| match e {
             rusqlite::Error::SqliteFailure(f, _)
                 if f.code == rusqlite::ErrorCode::ConstraintViolation =>
@@ -590,8 +609,10 @@ fn update_counter_in<R>(
         }
     } else if counter != before {
         tx.prepare_cached(
-            "REPLACE INTO counters (key, count, window_start, blocked_until, expires_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO counters (key, count, window_start, blocked_until, expires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (key) DO UPDATE SET count = excluded.count, \
+             window_start = excluded.window_start, blocked_until = excluded.blocked_until, \
+             expires_at = excluded.expires_at",
         )
         .and_then(|mut stmt| {
             stmt.execute(params![
