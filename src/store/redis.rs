@@ -66,6 +66,8 @@ local rec = redis.call('HMGET', KEYS[1], 'd', 'f')
 local d, fkey = rec[1], rec[2]
 if not d then return {0, false, false} end
 if not fkey then return {1, false, false} end
+-- A retry during a slot migration declares the counter's key too.
+if KEYS[2] and KEYS[2] ~= fkey then return redis.error_reply('seccode: failure counter key mismatch') end
 -- version byte, 16-byte id, 16-byte salt, then the account and destination texts
 local pos = 34
 local alen = struct.unpack('>I2', d, pos)
@@ -144,8 +146,9 @@ const APPROVE_GUESS: &str = r"
 local number, gen = tonumber(ARGV[2]), tonumber(ARGV[3])
 if (status == 'pending' or status == 'locked') and number <= max_attempts
     and gen == generation and flags % 2 == 0 then
-  write(attempts, 'approved')
+  -- The counter first: should it be out of reach, nothing is written.
   redis.call('DEL', fkey)
+  write(attempts, 'approved')
 end
 return {2, d, false}
 ";
@@ -234,9 +237,10 @@ return -1
 /// `redis-cli --cluster reshard` moves a third of a node's slots (5 000+
 /// verifications during the move, none failing), and `tests/processes.rs`
 /// races two processes on it. A guess script reads the failure counter's key
-/// from the challenge record; should Redis move that one slot at the instant
-/// between the two keys' migrations, the script is refused (a store error,
-/// nothing written) rather than counted on a missing counter.
+/// from the challenge record; should Redis be moving that slot between the two
+/// keys' migrations, it refuses the script before any write, and the store runs
+/// it again with both keys declared, which Redis and the cluster client then
+/// handle with `ASK` and `TRYAGAIN`.
 ///
 /// # Persistence a deployment needs
 ///
@@ -462,16 +466,56 @@ fn fresh_version() -> String {
     format!("{:016x}", rand::random::<u64>())
 }
 
+/// A guess script's raw answer: found (0, 1 or 2), the challenge, the counter.
+type GuessAnswer = (i64, Option<Vec<u8>>, Option<Vec<u8>>);
+
 /// What a guess script answered: `None` without a record, `Some(None)` for a
 /// record written before failure-counter keys were kept, else the challenge and
 /// its counter as they were before the script.
 type Before = Option<Option<(Challenge, Counter)>>;
 
 impl RedisStore {
-    fn before(
+    /// Runs a guess script on the challenge `key`. The script reads the
+    /// failure counter's key from the record; on a cluster, while that slot is
+    /// being migrated, Redis refuses an undeclared key that is not (or no
+    /// longer) on the node, and nothing has been written. The script then runs
+    /// again with the counter's key declared, so that Redis redirects or asks
+    /// to try again — which the cluster client follows — instead of refusing.
+    async fn run_guess(
         &self,
-        (found, challenge, counter): (i64, Option<Vec<u8>>, Option<Vec<u8>>),
-    ) -> Result<Before, Error> {
+        script: &Script,
+        key: &str,
+        args: &[String],
+    ) -> Result<GuessAnswer, Error> {
+        let mut conn = self.conn.clone();
+        let mut first = script.key(key);
+        for a in args {
+            first.arg(a);
+        }
+        match first.invoke_async(&mut conn).await {
+            Ok(answer) => Ok(answer),
+            Err(e) if self.slots.is_some() && e.to_string().contains("non local key") => {
+                let fkey: Option<String> = redis::cmd("HGET")
+                    .arg(key)
+                    .arg("f")
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(db)?;
+                let Some(fkey) = fkey else {
+                    return Err(db(e));
+                };
+                let mut again = script.key(key);
+                again.key(&fkey);
+                for a in args {
+                    again.arg(a);
+                }
+                again.invoke_async(&mut conn).await.map_err(db)
+            }
+            Err(e) => Err(db(e)),
+        }
+    }
+
+    fn before(&self, (found, challenge, counter): GuessAnswer) -> Result<Before, Error> {
         match (found, challenge) {
             (0, _) => Ok(None),
             (2, Some(data)) => {
@@ -643,23 +687,21 @@ impl ChallengeStore for RedisStore {
         now: Timestamp,
     ) -> Result<CountedGuess, Error> {
         let limits = rule.limits;
-        let mut conn = self.conn.clone();
+        let args = [
+            fresh_version(),
+            fresh_version(),
+            now.as_unix_millis().to_string(),
+            rule.purpose.as_str().to_owned(),
+            if rule.account.is_some() { "1" } else { "0" }.to_owned(),
+            rule.account.as_ref().map_or("", |a| a.as_str()).to_owned(),
+            limits.account_failure_cap().to_string(),
+            millis(limits.account_lockout()).to_string(),
+            limits.free_failures().to_string(),
+            millis(limits.max_failure_delay()).to_string(),
+        ];
         let answer = self
-            .count_guess
-            .key(self.challenge_key(id))
-            .arg(fresh_version())
-            .arg(fresh_version())
-            .arg(now.as_unix_millis())
-            .arg(rule.purpose.as_str())
-            .arg(if rule.account.is_some() { "1" } else { "0" })
-            .arg(rule.account.as_ref().map_or("", |a| a.as_str()))
-            .arg(limits.account_failure_cap())
-            .arg(millis(limits.account_lockout()))
-            .arg(limits.free_failures())
-            .arg(millis(limits.max_failure_delay()))
-            .invoke_async(&mut conn)
-            .await
-            .map_err(db)?;
+            .run_guess(&self.count_guess, &self.challenge_key(id), &args)
+            .await?;
         match self.before(answer)? {
             None => Ok(None),
             Some(None) => count_guess_in_steps(self, *id, rule, now).await,
@@ -678,16 +720,14 @@ impl ChallengeStore for RedisStore {
         attempt: Attempt,
         now: Timestamp,
     ) -> Result<Option<Verification>, Error> {
-        let mut conn = self.conn.clone();
+        let args = [
+            fresh_version(),
+            attempt.number().to_string(),
+            attempt.generation().to_string(),
+        ];
         let answer = self
-            .approve_guess
-            .key(self.challenge_key(id))
-            .arg(fresh_version())
-            .arg(attempt.number())
-            .arg(attempt.generation())
-            .invoke_async(&mut conn)
-            .await
-            .map_err(db)?;
+            .run_guess(&self.approve_guess, &self.challenge_key(id), &args)
+            .await?;
         match self.before(answer)? {
             None => Ok(None),
             Some(None) => approve_guess_in_steps(self, *id, attempt, now).await,
