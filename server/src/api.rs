@@ -289,10 +289,13 @@ type ApiResult = Result<Response, ApiError>;
 
 // ----- auth --------------------------------------------------------------------
 
-/// The account a request authenticates as. The same work is done whatever is
-/// wrong (unknown SID, wrong token, malformed header): one SHA-256 and a
-/// constant-time comparison against every account.
-fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
+/// The account a request authenticates as: an account SID with its auth
+/// token, or an API key (`SK…`, created with `seccode-server key create`) with
+/// its secret. The same work is done whatever is wrong (unknown SID or key,
+/// wrong secret, malformed header): one SHA-256 and constant-time comparisons
+/// against every account — and, for a key, one lookup and one comparison,
+/// against a stand-in digest when the key does not exist.
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
     let (user, password) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -303,6 +306,18 @@ fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<String, ApiErro
         .unwrap_or_default();
     let presented: [u8; 32] = Sha256::digest(password.as_bytes()).into();
     let mut found = None;
+    if is_sid(&user, "SK") {
+        let key = state
+            .db
+            .api_key(&user)
+            .await
+            .map_err(|e| ApiError::internal("read api key", e))?;
+        let (account, digest) = key.unwrap_or_else(|| (String::new(), [0xa5; 32]));
+        let known = state.accounts.iter().any(|(sid, _)| *sid == account);
+        if bool::from(digest.ct_eq(&presented)) && known {
+            found = Some(account);
+        }
+    }
     for (sid, digest) in &state.accounts {
         let sid_ok = sid.as_bytes().ct_eq(user.as_bytes());
         let token_ok = digest.ct_eq(&presented);
@@ -452,7 +467,7 @@ async fn create_service(
     headers: HeaderMap,
     Form(form): Form<FormMap>,
 ) -> ApiResult {
-    let account = authenticate(&state, &headers)?;
+    let account = authenticate(&state, &headers).await?;
     let name = friendly_name(form.get("FriendlyName").map_or("", String::as_str))?;
     if boolean(&form, "CustomCodeEnabled")? == Some(true) {
         return Err(ApiError::invalid(
@@ -500,7 +515,7 @@ async fn fetch_service(
     headers: HeaderMap,
     Path(sid): Path<String>,
 ) -> ApiResult {
-    let account = authenticate(&state, &headers)?;
+    let account = authenticate(&state, &headers).await?;
     let service = owned_service(&state, &account, &sid).await?;
     Ok(respond(StatusCode::OK, service_json(&state, &service)))
 }
@@ -511,7 +526,7 @@ async fn update_service(
     Path(sid): Path<String>,
     Form(form): Form<FormMap>,
 ) -> ApiResult {
-    let account = authenticate(&state, &headers)?;
+    let account = authenticate(&state, &headers).await?;
     let mut service = owned_service(&state, &account, &sid).await?;
     if let Some(name) = form.get("FriendlyName") {
         service.friendly_name = friendly_name(name)?;
@@ -541,7 +556,7 @@ async fn delete_service(
     headers: HeaderMap,
     Path(sid): Path<String>,
 ) -> ApiResult {
-    let account = authenticate(&state, &headers)?;
+    let account = authenticate(&state, &headers).await?;
     owned_service(&state, &account, &sid).await?;
     state
         .db
@@ -556,7 +571,7 @@ async fn list_services(
     headers: HeaderMap,
     Query(query): Query<FormMap>,
 ) -> ApiResult {
-    let account = authenticate(&state, &headers)?;
+    let account = authenticate(&state, &headers).await?;
     let size = match query.get("PageSize").map(|s| s.parse::<u32>()) {
         None => 50,
         Some(Ok(n @ 1..=1000)) => n,
@@ -687,7 +702,7 @@ async fn start_verification(
     Path(sid): Path<String>,
     Form(form): Form<FormMap>,
 ) -> ApiResult {
-    let account = authenticate(&state, &headers)?;
+    let account = authenticate(&state, &headers).await?;
     let service = owned_service(&state, &account, &sid).await?;
     if form.contains_key("CustomCode") {
         return Err(ApiError::invalid(
@@ -824,7 +839,7 @@ async fn fetch_verification(
     headers: HeaderMap,
     Path((sid, ve)): Path<(String, String)>,
 ) -> ApiResult {
-    let account = authenticate(&state, &headers)?;
+    let account = authenticate(&state, &headers).await?;
     let service = owned_service(&state, &account, &sid).await?;
     let codes = codes_for(&state, &service)?;
     let v = pending_verification(&state, codes, &service, &ve).await?;
@@ -840,7 +855,7 @@ async fn update_verification(
     Path((sid, ve)): Path<(String, String)>,
     Form(form): Form<FormMap>,
 ) -> ApiResult {
-    let account = authenticate(&state, &headers)?;
+    let account = authenticate(&state, &headers).await?;
     let service = owned_service(&state, &account, &sid).await?;
     let codes = codes_for(&state, &service)?;
     let target = match form.get("Status").map(String::as_str) {
@@ -878,7 +893,7 @@ async fn check(
     Path(sid): Path<String>,
     Form(form): Form<FormMap>,
 ) -> ApiResult {
-    let account = authenticate(&state, &headers)?;
+    let account = authenticate(&state, &headers).await?;
     let service = owned_service(&state, &account, &sid).await?;
     let codes = codes_for(&state, &service)?;
     let code = form

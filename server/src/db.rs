@@ -84,6 +84,13 @@ CREATE TABLE IF NOT EXISTS verify_verifications (
     updated INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS verify_verifications_to ON verify_verifications (service_sid, identity, created);
+CREATE TABLE IF NOT EXISTS verify_api_keys (
+    sid TEXT PRIMARY KEY,
+    account_sid TEXT NOT NULL,
+    friendly_name TEXT NOT NULL,
+    secret_sha256 BLOB NOT NULL,
+    created INTEGER NOT NULL
+);
 ";
 
 fn db(e: rusqlite::Error) -> String {
@@ -128,6 +135,70 @@ impl Db {
     /// The database fails.
     pub async fn ping(&self) -> Result<(), String> {
         self.run(|c| c.query_row("SELECT 1", [], |_| Ok(()))).await
+    }
+
+    /// Creates an API key for `account`: its SID (`SK…`) and its secret, which
+    /// is shown once and stored only as its SHA-256.
+    ///
+    /// # Errors
+    ///
+    /// The database fails.
+    pub async fn create_key(
+        &self,
+        account: &str,
+        name: &str,
+        now: i64,
+    ) -> Result<(String, String), String> {
+        use sha2::Digest;
+        let mut raw = [0u8; 32];
+        rand::fill(&mut raw);
+        let sid = format!("SK{}", crate::config::hex(&raw[..16]));
+        let secret = crate::config::hex(&raw[16..]);
+        let digest = sha2::Sha256::digest(secret.as_bytes()).to_vec();
+        let (account, name, key_sid) = (account.to_owned(), name.to_owned(), sid.clone());
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO verify_api_keys VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![key_sid, account, name, digest, now],
+            )
+            .map(drop)
+        })
+        .await?;
+        Ok((sid, secret))
+    }
+
+    /// Deletes an API key; whether it existed.
+    ///
+    /// # Errors
+    ///
+    /// The database fails.
+    pub async fn revoke_key(&self, sid: &str) -> Result<bool, String> {
+        let sid = sid.to_owned();
+        self.run(move |c| {
+            c.execute("DELETE FROM verify_api_keys WHERE sid = ?1", [sid])
+                .map(|n| n > 0)
+        })
+        .await
+    }
+
+    /// An API key's account and secret digest.
+    ///
+    /// # Errors
+    ///
+    /// The database fails.
+    pub async fn api_key(&self, sid: &str) -> Result<Option<(String, [u8; 32])>, String> {
+        let sid = sid.to_owned();
+        let row = self
+            .run(move |c| {
+                c.query_row(
+                    "SELECT account_sid, secret_sha256 FROM verify_api_keys WHERE sid = ?1",
+                    [sid],
+                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)),
+                )
+                .optional()
+            })
+            .await?;
+        Ok(row.and_then(|(account, digest)| Some((account, digest.try_into().ok()?))))
     }
 
     /// Stores a new service.

@@ -6,17 +6,86 @@ use std::process::ExitCode;
 use seccode_server::Config;
 
 const USAGE: &str = "usage: seccode-server [--config FILE] [--check-config]
+       seccode-server [--config FILE] key create --account AC… [--name NAME]
+       seccode-server [--config FILE] key revoke SK…
 
 Runs a Twilio Verify v2 compatible API on seccode. Settings come from FILE (TOML;
 default ./seccode.toml when it exists) and SECCODE_* environment variables; see
-server/README.md. --check-config validates them and exits.";
+server/README.md. --check-config validates them and exits. `key create` makes an
+API key for a configured account and prints its SID and secret (shown once;
+stored as a SHA-256); `key revoke` deletes one.";
+
+/// `key create --account AC… [--name NAME]` and `key revoke SK…`.
+fn keys(config: &Config, args: &[String]) -> ExitCode {
+    let fail = |message: &str| {
+        eprintln!("{message}\n\n{USAGE}");
+        ExitCode::from(2)
+    };
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(&format!("runtime: {e}")),
+    };
+    let db = match seccode_server::db::Db::open(&config.database) {
+        Ok(db) => db,
+        Err(e) => return fail(&e),
+    };
+    match args.first().map(String::as_str) {
+        Some("create") => {
+            let Some(account) = value("--account") else {
+                return fail("key create needs --account AC…");
+            };
+            if !config.accounts.iter().any(|a| a.sid == account) {
+                return fail("--account: not an account of this configuration");
+            }
+            let name = value("--name").unwrap_or_default();
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+            match runtime.block_on(db.create_key(&account, &name, now)) {
+                Ok((sid, secret)) => {
+                    println!("sid {sid}\nsecret {secret}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        Some("revoke") => {
+            let Some(sid) = args.get(1) else {
+                return fail("key revoke needs the key's SID");
+            };
+            match runtime.block_on(db.revoke_key(sid)) {
+                Ok(true) => {
+                    println!("revoked {sid}");
+                    ExitCode::SUCCESS
+                }
+                Ok(false) => fail("no such key"),
+                Err(e) => fail(&e),
+            }
+        }
+        _ => fail("key: create or revoke"),
+    }
+}
 
 fn main() -> ExitCode {
     let mut config_path: Option<PathBuf> = None;
     let mut check_only = false;
+    let mut key_command: Vec<String> = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
+            "key" => {
+                key_command = args.by_ref().collect();
+                break;
+            }
             "--config" => match args.next() {
                 Some(p) => config_path = Some(PathBuf::from(p)),
                 None => {
@@ -48,6 +117,9 @@ fn main() -> ExitCode {
     if check_only {
         println!("configuration ok");
         return ExitCode::SUCCESS;
+    }
+    if !key_command.is_empty() {
+        return keys(&config, &key_command);
     }
     tracing_subscriber::fmt()
         .with_env_filter(

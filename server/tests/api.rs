@@ -314,3 +314,96 @@ async fn the_verify_api_end_to_end() {
     assert_eq!(r.0, 204);
     assert_error(&api.get(&format!("/Services/{sid}")).await, 404, 20404);
 }
+
+/// API keys: created by the binary's `key create` (SID and secret printed
+/// once), accepted as Basic credentials for their account, refused with a
+/// wrong secret or once revoked — 401/20003 either way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_keys_from_the_command_line_authenticate() {
+    let Some(h) = Harness::start("keys").await else {
+        return;
+    };
+    let api = Api::new(&h);
+    let bin = env!("CARGO_BIN_EXE_seccode-server");
+    let out = std::process::Command::new(bin)
+        .arg("--config")
+        .arg(&h.config_path)
+        .args(["key", "create", "--account", ACCOUNT_SID, "--name", "ci"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap()
+            .trim()
+            .to_owned()
+    };
+    let (sid, secret) = (field("sid "), field("secret "));
+    assert!(sid.starts_with("SK") && sid.len() == 34, "{sid}");
+    let ok = api
+        .call_as(reqwest::Method::GET, "/Services", &[], &sid, &secret)
+        .await;
+    assert_eq!(ok.0, 200, "{}", ok.1);
+    let (status, created) = api
+        .call_as(
+            reqwest::Method::POST,
+            "/Services",
+            &[("FriendlyName", "by key")],
+            &sid,
+            &secret,
+        )
+        .await;
+    assert_eq!(
+        (status, created["account_sid"].clone()),
+        (201, Value::from(ACCOUNT_SID))
+    );
+    let wrong_secret = api
+        .call_as(
+            reqwest::Method::GET,
+            "/Services",
+            &[],
+            &sid,
+            "0123456789abcdef0123456789abcdef",
+        )
+        .await;
+    assert_error(&wrong_secret, 401, 20003);
+    let unknown = "SK0123456789abcdef0123456789abcdef";
+    assert_error(
+        &api.call_as(reqwest::Method::GET, "/Services", &[], unknown, &secret)
+            .await,
+        401,
+        20003,
+    );
+    // An unknown account cannot make keys; revoking ends a key.
+    let stranger = std::process::Command::new(bin)
+        .arg("--config")
+        .arg(&h.config_path)
+        .args([
+            "key",
+            "create",
+            "--account",
+            "AC00000000000000000000000000000000",
+        ])
+        .output()
+        .unwrap();
+    assert!(!stranger.status.success());
+    let revoked = std::process::Command::new(bin)
+        .arg("--config")
+        .arg(&h.config_path)
+        .args(["key", "revoke", &sid])
+        .output()
+        .unwrap();
+    assert!(revoked.status.success());
+    assert_error(
+        &api.call_as(reqwest::Method::GET, "/Services", &[], &sid, &secret)
+            .await,
+        401,
+        20003,
+    );
+}

@@ -43,12 +43,15 @@ fn installed(name: &str, path: &Path) -> bool {
 }
 
 async fn run(h: &Harness, program: &Path, script: &str, extra: &[(&str, &Path)]) {
+    let (key_sid, key_secret) = h.create_key().await;
     let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
     let mut cmd = tokio::process::Command::new(program);
     cmd.arg(here.join("sdk").join(script))
         .env("SECCODE_URL", &h.url)
         .env("ACCOUNT_SID", ACCOUNT_SID)
         .env("AUTH_TOKEN", AUTH_TOKEN)
+        .env("API_KEY_SID", key_sid)
+        .env("API_KEY_SECRET", key_secret)
         .env("SMS_DIR", &h.sms_dir)
         .env("MAIL_DIR", h.smtp.dir())
         .env("SCHEMA", here.join("data/twilio_verify_v2_excerpt.json"))

@@ -92,6 +92,9 @@ async fn receive(listener: tokio::net::TcpListener, sink: SmsSink, dir: PathBuf)
 /// The server and its receivers; dropped, it stops them.
 pub struct Harness {
     pub url: String,
+    /// The settings file the server runs with (for the binary's commands).
+    pub config_path: PathBuf,
+    database: PathBuf,
     pub sms: SmsSink,
     pub sms_dir: PathBuf,
     pub smtp: SmtpServer,
@@ -139,6 +142,8 @@ from = "verify@example.org"
             smtp_port = smtp.port,
         );
         let config = seccode_server::Config::parse(&text, &|_| None).unwrap();
+        let config_path = dir.join("seccode.toml");
+        std::fs::write(&config_path, &text).unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
             seccode_server::serve(config, async {
@@ -164,12 +169,20 @@ from = "verify@example.org"
         }
         Some(Harness {
             url,
+            config_path,
+            database: dir.join("seccode.db"),
             sms,
             sms_dir,
             smtp,
             shutdown: Some(tx),
             dir,
         })
+    }
+
+    /// A new API key of the test account: its SID and secret.
+    pub async fn create_key(&self) -> (String, String) {
+        let db = seccode_server::db::Db::open(&self.database).unwrap();
+        db.create_key(ACCOUNT_SID, "test", 0).await.unwrap()
     }
 
     /// The last code mailed to `to` (the service's code length digits).

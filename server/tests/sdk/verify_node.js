@@ -196,6 +196,12 @@ async function main() {
   validateLast(client);
   await expectError(client, 404, 20404, () => svc.fetch());
 
+  const keyed = twilio(process.env.API_KEY_SID, process.env.API_KEY_SECRET, { accountSid: SID });
+  keyed.verify.baseUrl = URL;
+  const byKey = await keyed.verify.v2.services.create({ friendlyName: "Node key" });
+  validateLast(keyed);
+  assert.strictEqual(byKey.accountSid, SID);
+
   const stranger = twilio(SID, "not-the-token");
   stranger.verify.baseUrl = URL;
   await expectError(stranger, 401, 20003, () => stranger.verify.v2.services(listed[listed.length - 1].sid).fetch());

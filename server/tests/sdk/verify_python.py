@@ -205,6 +205,13 @@ def main():
     validate_last(client)
     expect_error(client, 404, 20404, lambda: svc.fetch())
 
+    # An API key (SK…) with its secret, for the account.
+    keyed = Client(os.environ["API_KEY_SID"], os.environ["API_KEY_SECRET"], SID)
+    keyed.verify.base_url = URL
+    by_key = keyed.verify.v2.services.create(friendly_name="Python key")
+    validate_last(keyed)
+    assert by_key.account_sid == SID
+
     # 20003: a wrong token.
     stranger = Client(SID, "not-the-token")
     stranger.verify.base_url = URL
