@@ -33,6 +33,7 @@ enum Sms {
 pub struct Channels {
     sms: Option<Sms>,
     email: Option<SmtpChannel>,
+    metrics: crate::metrics::Metrics,
 }
 
 impl std::fmt::Debug for Channels {
@@ -47,12 +48,24 @@ impl std::fmt::Debug for Channels {
 impl DeliveryChannel for Channels {
     async fn deliver(&self, message: &Message) -> Result<(), BoxError> {
         let email = message.to().kind() == seccode::ContactKind::Email;
-        match (email, &self.email, &self.sms) {
+        let channel = if email { "email" } else { "sms" };
+        let started = std::time::Instant::now();
+        let result = match (email, &self.email, &self.sms) {
             (true, Some(smtp), _) => smtp.deliver(message).await,
             (false, _, Some(Sms::Webhook(w))) => w.deliver(message).await,
             (false, _, Some(Sms::Twilio(t))) => t.deliver(message).await,
             _ => Err("no channel is configured for this contact".into()),
-        }
+        };
+        self.metrics
+            .delivery_seconds
+            .with_label_values(&[channel])
+            .observe(started.elapsed().as_secs_f64());
+        let outcome = if result.is_ok() { "ok" } else { "error" };
+        self.metrics
+            .deliveries
+            .with_label_values(&[channel, outcome])
+            .inc();
+        result
     }
 }
 
@@ -69,6 +82,7 @@ pub struct AppState {
     /// Account SID → SHA-256 of its auth token.
     accounts: Vec<(String, [u8; 32])>,
     base: String,
+    metrics: crate::metrics::Metrics,
 }
 
 impl std::fmt::Debug for AppState {
@@ -143,7 +157,12 @@ impl AppState {
                 Some(b.build().map_err(|e| format!("email: {e}"))?)
             }
         };
-        let channels = Arc::new(Channels { sms, email });
+        let metrics = crate::metrics::Metrics::new()?;
+        let channels = Arc::new(Channels {
+            sms,
+            email,
+            metrics: metrics.clone(),
+        });
         let keyring = Keyring::new(1, SecretKey::from_bytes(config.code_key_bytes()));
         let hour = Duration::from_secs(3600);
         let l = &config.limits;
@@ -188,6 +207,7 @@ impl AppState {
             channels,
             accounts,
             base: config.base_url(),
+            metrics,
         })
     }
 }
@@ -210,9 +230,38 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v2/Services/{sid}/VerificationCheck", post(check))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
+        .route(
+            "/metrics",
+            get(|State(state): State<Arc<AppState>>| async move { state.metrics.render() }),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            count_request,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
         .fallback(|| async { ApiError::not_found("The requested resource was not found") })
         .with_state(state)
+}
+
+/// Counts each request by its route (the pattern, never the SIDs in it) and
+/// status.
+async fn count_request(
+    State(state): State<Arc<AppState>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("unmatched", |p| p.as_str())
+        .to_owned();
+    let response = next.run(request).await;
+    state
+        .metrics
+        .requests
+        .with_label_values(&[route.as_str(), response.status().as_str()])
+        .inc();
+    response
 }
 
 /// Ready when the database answers.
@@ -754,6 +803,7 @@ async fn start_verification(
         if v.status == "pending" {
             let id = challenge_of(&v.sid).ok_or_else(|| ApiError::internal("sid", &v.sid))?;
             codes.resend_in(&id, &locale).await.map_err(refusal)?;
+            state.metrics.verification("resent");
             v.attempts.push((now, channel.to_owned(), new_sid("VL")));
             v.channel = channel.to_owned();
             v.updated = now;
@@ -773,6 +823,7 @@ async fn start_verification(
         .start_in(&account_id, Purpose::IdentityCheck, &contact, &locale)
         .await
         .map_err(refusal)?;
+    state.metrics.verification("started");
     let v = Verification {
         sid: format!("VE{}", sent.id),
         service_sid: service.sid.clone(),
@@ -946,10 +997,15 @@ async fn check(
     let valid = match outcome {
         Outcome::Approved(_) => {
             v.status = "approved".to_owned();
+            state.metrics.verification("approved");
             true
         }
-        Outcome::Rejected { .. } => false,
+        Outcome::Rejected { .. } => {
+            state.metrics.verification("failed");
+            false
+        }
         Outcome::Locked => {
+            state.metrics.verification("locked");
             v.status = "max_attempts_reached".to_owned();
             v.updated = now_ms();
             state

@@ -9,6 +9,7 @@
 pub mod api;
 pub mod config;
 pub mod db;
+pub mod metrics;
 
 use std::sync::Arc;
 
