@@ -36,6 +36,10 @@ pub enum CounterKind {
     CallingCodeSends,
     /// Messages sent by the whole service.
     GlobalSends,
+    /// A budget the application defines (e.g. a Verify service's rate-limit
+    /// buckets in `seccode-server`), counted with
+    /// [`ChallengeStore::count_sends`](crate::ChallengeStore::count_sends).
+    Custom,
 }
 
 impl CounterKind {
@@ -49,6 +53,7 @@ impl CounterKind {
             CounterKind::AccountSends => "account_sends",
             CounterKind::CallingCodeSends => "calling_code_sends",
             CounterKind::GlobalSends => "global_sends",
+            CounterKind::Custom => "custom",
         }
     }
 }
@@ -107,6 +112,13 @@ impl CounterKey {
     /// The key of a country calling code's send counter (`44` for `+44…`).
     pub fn calling_code_sends(calling_code: u16) -> Self {
         Self::new(CounterKind::CallingCodeSends, &calling_code.to_string())
+    }
+
+    /// The key of a budget the application defines, named by `name` (any
+    /// text: it is hashed, so a name may hold a value such as an IP address
+    /// without a store keeping it).
+    pub fn custom(name: &str) -> Self {
+        Self::new(CounterKind::Custom, name)
     }
 
     /// The key of the service-wide send counter.
@@ -279,6 +291,17 @@ mod tests {
     use super::*;
 
     const T0: Timestamp = Timestamp::from_unix_millis(1_000_000);
+
+    #[test]
+    fn custom_keys_are_their_own_and_hide_their_name() {
+        let a = CounterKey::custom("rate-limit:ip:203.0.113.7");
+        assert_eq!(a, CounterKey::custom("rate-limit:ip:203.0.113.7"));
+        assert_ne!(a, CounterKey::custom("rate-limit:ip:203.0.113.8"));
+        let account = AccountId::new("rate-limit:ip:203.0.113.7").unwrap();
+        assert_ne!(a, CounterKey::account_sends(&account));
+        assert_eq!(a.kind(), CounterKind::Custom);
+        assert!(!a.storage_key().contains("203.0.113.7"));
+    }
 
     #[test]
     fn destination_window_caps_and_reopens() {

@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::config::{Config, SmsConfig, hex, is_sid};
-use crate::db::{Db, Service, Verification};
+use crate::db::{Bucket, Db, RateLimit as ServiceRateLimit, Service, Verification};
 
 /// How SMS leave.
 enum Sms {
@@ -228,6 +228,24 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(fetch_verification).post(update_verification),
         )
         .route("/v2/Services/{sid}/VerificationCheck", post(check))
+        .route(
+            "/v2/Services/{sid}/RateLimits",
+            post(create_rate_limit).get(list_rate_limits),
+        )
+        .route(
+            "/v2/Services/{sid}/RateLimits/{rk}",
+            get(fetch_rate_limit)
+                .post(update_rate_limit)
+                .delete(delete_rate_limit),
+        )
+        .route(
+            "/v2/Services/{sid}/RateLimits/{rk}/Buckets",
+            post(create_bucket).get(list_buckets),
+        )
+        .route(
+            "/v2/Services/{sid}/RateLimits/{rk}/Buckets/{bl}",
+            get(fetch_bucket).post(update_bucket).delete(delete_bucket),
+        )
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route(
@@ -791,6 +809,7 @@ async fn start_verification(
     .map_err(|_| ApiError::invalid("Invalid parameter: To"))?;
     let locale = form.get("Locale").map_or("en", String::as_str).to_owned();
     let codes = codes_for(&state, &service)?;
+    count_rate_limits(&state, codes, &service, &form).await?;
     let now = now_ms();
     // A pending verification to the same contact is sent again, same code.
     let latest = state
@@ -1046,4 +1065,424 @@ async fn check(
         .await
         .map_err(|e| ApiError::internal("save verification", e))?;
     Ok(respond(StatusCode::OK, check_json(&v, valid)))
+}
+
+// ----- rate limits and buckets ----------------------------------------------------
+
+/// A page of `items` as Twilio lists them, under `key`, with absolute page URLs.
+fn list_page(
+    items: Vec<Value>,
+    query: &FormMap,
+    url: &str,
+    key: &str,
+) -> Result<Response, ApiError> {
+    let size = match query.get("PageSize").map(|s| s.parse::<usize>()) {
+        None => 50,
+        Some(Ok(n @ 1..=1000)) => n,
+        Some(_) => return Err(ApiError::invalid("Invalid parameter: PageSize (1 to 1000)")),
+    };
+    let page = match query.get("Page").map(|s| s.parse::<usize>()) {
+        None => 0,
+        Some(Ok(n)) => n,
+        Some(Err(_)) => return Err(ApiError::invalid("Invalid parameter: Page")),
+    };
+    let more = items.len() > (page + 1) * size;
+    let shown: Vec<Value> = items.into_iter().skip(page * size).take(size).collect();
+    let page_url = |p: usize| format!("{url}?PageSize={size}&Page={p}");
+    Ok(respond(
+        StatusCode::OK,
+        json!({
+            key: shown,
+            "meta": {
+                "page": page,
+                "page_size": size,
+                "first_page_url": page_url(0),
+                "previous_page_url": if page > 0 { Value::from(page_url(page - 1)) } else { Value::Null },
+                "next_page_url": if more { Value::from(page_url(page + 1)) } else { Value::Null },
+                "key": key,
+                "url": page_url(page),
+            },
+        }),
+    ))
+}
+
+fn rate_limit_json(state: &AppState, r: &ServiceRateLimit) -> Value {
+    let url = format!(
+        "{}/v2/Services/{}/RateLimits/{}",
+        state.base, r.service_sid, r.sid
+    );
+    json!({
+        "sid": r.sid,
+        "service_sid": r.service_sid,
+        "account_sid": r.account_sid,
+        "unique_name": r.unique_name,
+        "description": r.description,
+        "date_created": date(r.created),
+        "date_updated": date(r.updated),
+        "url": url,
+        "links": {"buckets": format!("{url}/Buckets")},
+    })
+}
+
+fn bucket_json(state: &AppState, b: &Bucket) -> Value {
+    json!({
+        "sid": b.sid,
+        "rate_limit_sid": b.rate_limit_sid,
+        "service_sid": b.service_sid,
+        "account_sid": b.account_sid,
+        "max": b.max,
+        "interval": b.interval,
+        "date_created": date(b.created),
+        "date_updated": date(b.updated),
+        "url": format!(
+            "{}/v2/Services/{}/RateLimits/{}/Buckets/{}",
+            state.base, b.service_sid, b.rate_limit_sid, b.sid
+        ),
+    })
+}
+
+fn unique_name(value: Option<&String>) -> Result<String, ApiError> {
+    let name = value.map_or("", |v| v.trim());
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    if !ok {
+        return Err(ApiError::invalid(
+            "Invalid parameter: UniqueName (1 to 64 letters, digits, '_', '-' or '.')",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+async fn owned_rate_limit(
+    state: &AppState,
+    service: &Service,
+    rk: &str,
+) -> Result<ServiceRateLimit, ApiError> {
+    state
+        .db
+        .rate_limits(&service.sid)
+        .await
+        .map_err(|e| ApiError::internal("read rate limits", e))?
+        .into_iter()
+        .find(|r| r.sid == rk)
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "The requested resource /Services/{}/RateLimits/{rk} was not found",
+                service.sid
+            ))
+        })
+}
+
+async fn save_rate_limit(state: &AppState, r: ServiceRateLimit) -> Result<(), ApiError> {
+    let saved = state
+        .db
+        .save_rate_limit(r)
+        .await
+        .map_err(|e| ApiError::internal("save rate limit", e))?;
+    if saved {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            "Invalid parameter: UniqueName (another rate limit of this service has it)",
+        ))
+    }
+}
+
+async fn create_rate_limit(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(sid): Path<String>,
+    Form(form): Form<FormMap>,
+) -> ApiResult {
+    let account = authenticate(&state, &headers).await?;
+    let service = owned_service(&state, &account, &sid).await?;
+    let now = now_ms();
+    let r = ServiceRateLimit {
+        sid: new_sid("RK"),
+        service_sid: service.sid,
+        account_sid: account,
+        unique_name: unique_name(form.get("UniqueName"))?,
+        description: form.get("Description").cloned(),
+        created: now,
+        updated: now,
+    };
+    save_rate_limit(&state, r.clone()).await?;
+    Ok(respond(StatusCode::CREATED, rate_limit_json(&state, &r)))
+}
+
+async fn list_rate_limits(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(sid): Path<String>,
+    Query(query): Query<FormMap>,
+) -> ApiResult {
+    let account = authenticate(&state, &headers).await?;
+    let service = owned_service(&state, &account, &sid).await?;
+    let items = state
+        .db
+        .rate_limits(&service.sid)
+        .await
+        .map_err(|e| ApiError::internal("read rate limits", e))?
+        .iter()
+        .map(|r| rate_limit_json(&state, r))
+        .collect();
+    let url = format!("{}/v2/Services/{}/RateLimits", state.base, service.sid);
+    list_page(items, &query, &url, "rate_limits")
+}
+
+async fn fetch_rate_limit(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path((sid, rk)): Path<(String, String)>,
+) -> ApiResult {
+    let account = authenticate(&state, &headers).await?;
+    let service = owned_service(&state, &account, &sid).await?;
+    let r = owned_rate_limit(&state, &service, &rk).await?;
+    Ok(respond(StatusCode::OK, rate_limit_json(&state, &r)))
+}
+
+async fn update_rate_limit(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path((sid, rk)): Path<(String, String)>,
+    Form(form): Form<FormMap>,
+) -> ApiResult {
+    let account = authenticate(&state, &headers).await?;
+    let service = owned_service(&state, &account, &sid).await?;
+    let mut r = owned_rate_limit(&state, &service, &rk).await?;
+    if let Some(d) = form.get("Description") {
+        r.description = Some(d.clone());
+    }
+    r.updated = now_ms();
+    save_rate_limit(&state, r.clone()).await?;
+    Ok(respond(StatusCode::OK, rate_limit_json(&state, &r)))
+}
+
+async fn delete_rate_limit(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path((sid, rk)): Path<(String, String)>,
+) -> ApiResult {
+    let account = authenticate(&state, &headers).await?;
+    let service = owned_service(&state, &account, &sid).await?;
+    owned_rate_limit(&state, &service, &rk).await?;
+    state
+        .db
+        .delete_rate_limit(&service.sid, &rk)
+        .await
+        .map_err(|e| ApiError::internal("delete rate limit", e))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+fn bucket_numbers(form: &FormMap, bucket: Option<&Bucket>) -> Result<(u32, u32), ApiError> {
+    let read = |key: &str, current: Option<u32>, max: u32| match form.get(key) {
+        None => current.ok_or_else(|| {
+            ApiError::invalid(format!("Missing required parameter {key} in the post body"))
+        }),
+        Some(v) => match v.parse::<u32>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(ApiError::invalid(format!(
+                "Invalid parameter: {key} (an integer from 1 to {max})"
+            ))),
+        },
+    };
+    Ok((
+        read("Max", bucket.map(|b| b.max), 1_000_000)?,
+        read("Interval", bucket.map(|b| b.interval), 30 * 24 * 3600)?,
+    ))
+}
+
+async fn owned_bucket(
+    state: &AppState,
+    r: &ServiceRateLimit,
+    bl: &str,
+) -> Result<Bucket, ApiError> {
+    state
+        .db
+        .buckets(&r.sid)
+        .await
+        .map_err(|e| ApiError::internal("read buckets", e))?
+        .into_iter()
+        .find(|b| b.sid == bl)
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "The requested resource /Services/{}/RateLimits/{}/Buckets/{bl} was not found",
+                r.service_sid, r.sid
+            ))
+        })
+}
+
+async fn create_bucket(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path((sid, rk)): Path<(String, String)>,
+    Form(form): Form<FormMap>,
+) -> ApiResult {
+    let account = authenticate(&state, &headers).await?;
+    let service = owned_service(&state, &account, &sid).await?;
+    let r = owned_rate_limit(&state, &service, &rk).await?;
+    let (max, interval) = bucket_numbers(&form, None)?;
+    let now = now_ms();
+    let b = Bucket {
+        sid: new_sid("BL"),
+        rate_limit_sid: r.sid,
+        service_sid: service.sid,
+        account_sid: account,
+        max,
+        interval,
+        created: now,
+        updated: now,
+    };
+    state
+        .db
+        .save_bucket(b.clone())
+        .await
+        .map_err(|e| ApiError::internal("save bucket", e))?;
+    Ok(respond(StatusCode::CREATED, bucket_json(&state, &b)))
+}
+
+async fn list_buckets(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path((sid, rk)): Path<(String, String)>,
+    Query(query): Query<FormMap>,
+) -> ApiResult {
+    let account = authenticate(&state, &headers).await?;
+    let service = owned_service(&state, &account, &sid).await?;
+    let r = owned_rate_limit(&state, &service, &rk).await?;
+    let items = state
+        .db
+        .buckets(&r.sid)
+        .await
+        .map_err(|e| ApiError::internal("read buckets", e))?
+        .iter()
+        .map(|b| bucket_json(&state, b))
+        .collect();
+    let url = format!(
+        "{}/v2/Services/{}/RateLimits/{}/Buckets",
+        state.base, service.sid, r.sid
+    );
+    list_page(items, &query, &url, "buckets")
+}
+
+async fn fetch_bucket(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path((sid, rk, bl)): Path<(String, String, String)>,
+) -> ApiResult {
+    let account = authenticate(&state, &headers).await?;
+    let service = owned_service(&state, &account, &sid).await?;
+    let r = owned_rate_limit(&state, &service, &rk).await?;
+    let b = owned_bucket(&state, &r, &bl).await?;
+    Ok(respond(StatusCode::OK, bucket_json(&state, &b)))
+}
+
+async fn update_bucket(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path((sid, rk, bl)): Path<(String, String, String)>,
+    Form(form): Form<FormMap>,
+) -> ApiResult {
+    let account = authenticate(&state, &headers).await?;
+    let service = owned_service(&state, &account, &sid).await?;
+    let r = owned_rate_limit(&state, &service, &rk).await?;
+    let mut b = owned_bucket(&state, &r, &bl).await?;
+    (b.max, b.interval) = bucket_numbers(&form, Some(&b))?;
+    b.updated = now_ms();
+    state
+        .db
+        .save_bucket(b.clone())
+        .await
+        .map_err(|e| ApiError::internal("save bucket", e))?;
+    Ok(respond(StatusCode::OK, bucket_json(&state, &b)))
+}
+
+async fn delete_bucket(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path((sid, rk, bl)): Path<(String, String, String)>,
+) -> ApiResult {
+    let account = authenticate(&state, &headers).await?;
+    let service = owned_service(&state, &account, &sid).await?;
+    let r = owned_rate_limit(&state, &service, &rk).await?;
+    owned_bucket(&state, &r, &bl).await?;
+    state
+        .db
+        .delete_bucket(&r.sid, &bl)
+        .await
+        .map_err(|e| ApiError::internal("delete bucket", e))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Counts a verification against the buckets of every rate limit its
+/// `RateLimits` JSON names (`{"unique_name": "value", …}`): each bucket is a
+/// seccode send budget keyed by the bucket and the value (hashed: the store
+/// keeps no IP address or user id), all counted in one step by the store. A
+/// full bucket answers 429/20429 with `Retry-After`; an unknown name 60200.
+async fn count_rate_limits(
+    state: &AppState,
+    codes: &Codes,
+    service: &Service,
+    form: &FormMap,
+) -> Result<(), ApiError> {
+    let Some(text) = form.get("RateLimits") else {
+        return Ok(());
+    };
+    let invalid = || {
+        ApiError::invalid(
+            "Invalid parameter: RateLimits (a JSON object of rate limit unique names to values)",
+        )
+    };
+    let values: serde_json::Map<String, Value> =
+        serde_json::from_str(text).map_err(|_| invalid())?;
+    let limits = state
+        .db
+        .rate_limits(&service.sid)
+        .await
+        .map_err(|e| ApiError::internal("read rate limits", e))?;
+    let mut budgets = Vec::new();
+    for (name, value) in &values {
+        let value = match value {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            _ => return Err(invalid()),
+        };
+        let limit = limits
+            .iter()
+            .find(|r| &r.unique_name == name)
+            .ok_or_else(|| {
+                ApiError::invalid(format!(
+                    "Invalid parameter: RateLimits (no rate limit named {})",
+                    name.chars().take(64).collect::<String>()
+                ))
+            })?;
+        for b in state
+            .db
+            .buckets(&limit.sid)
+            .await
+            .map_err(|e| ApiError::internal("read buckets", e))?
+        {
+            budgets.push(seccode::SendBudget {
+                key: seccode::CounterKey::custom(&format!("verify-bucket:{}:{value}", b.sid)),
+                cap: b.max,
+                window: Duration::from_secs(u64::from(b.interval)),
+            });
+        }
+    }
+    if budgets.is_empty() {
+        return Ok(());
+    }
+    let now = seccode::Timestamp::from_unix_millis(u64::try_from(now_ms()).unwrap_or(0));
+    use seccode::ChallengeStore;
+    match codes.store().count_sends(budgets, now).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err((_, retry_after))) => Err(ApiError {
+            retry_after: Some(retry_after),
+            ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, 20429, "Too many requests")
+        }),
+        Err(e) => Err(ApiError::internal("rate limits", e)),
+    }
 }

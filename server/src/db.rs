@@ -50,6 +50,48 @@ pub struct Verification {
     pub updated: i64,
 }
 
+/// A service's rate limit: a name the verifications' `RateLimits` values are
+/// counted under.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RateLimit {
+    /// `RK…`.
+    pub sid: String,
+    /// Its service.
+    pub service_sid: String,
+    /// The account.
+    pub account_sid: String,
+    /// The key a verification's `RateLimits` names it by.
+    pub unique_name: String,
+    /// A description.
+    pub description: Option<String>,
+    /// Created, Unix milliseconds.
+    pub created: i64,
+    /// Last updated, Unix milliseconds.
+    pub updated: i64,
+}
+
+/// A bucket of a rate limit: at most `max` verifications per `interval`
+/// seconds for each value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bucket {
+    /// `BL…`.
+    pub sid: String,
+    /// Its rate limit.
+    pub rate_limit_sid: String,
+    /// Its service.
+    pub service_sid: String,
+    /// The account.
+    pub account_sid: String,
+    /// Verifications per interval.
+    pub max: u32,
+    /// Seconds.
+    pub interval: u32,
+    /// Created, Unix milliseconds.
+    pub created: i64,
+    /// Last updated, Unix milliseconds.
+    pub updated: i64,
+}
+
 /// The server's tables, on their own connection to the shared file.
 #[derive(Clone)]
 pub struct Db(Arc<Mutex<Connection>>);
@@ -84,6 +126,26 @@ CREATE TABLE IF NOT EXISTS verify_verifications (
     updated INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS verify_verifications_to ON verify_verifications (service_sid, identity, created);
+CREATE TABLE IF NOT EXISTS verify_rate_limits (
+    sid TEXT PRIMARY KEY,
+    service_sid TEXT NOT NULL REFERENCES verify_services (sid) ON DELETE CASCADE,
+    account_sid TEXT NOT NULL,
+    unique_name TEXT NOT NULL,
+    description TEXT,
+    created INTEGER NOT NULL,
+    updated INTEGER NOT NULL,
+    UNIQUE (service_sid, unique_name)
+);
+CREATE TABLE IF NOT EXISTS verify_buckets (
+    sid TEXT PRIMARY KEY,
+    rate_limit_sid TEXT NOT NULL REFERENCES verify_rate_limits (sid) ON DELETE CASCADE,
+    service_sid TEXT NOT NULL,
+    account_sid TEXT NOT NULL,
+    max INTEGER NOT NULL,
+    interval INTEGER NOT NULL,
+    created INTEGER NOT NULL,
+    updated INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS verify_api_keys (
     sid TEXT PRIMARY KEY,
     account_sid TEXT NOT NULL,
@@ -385,6 +447,160 @@ impl Db {
                 read_verification,
             )
             .optional()
+        })
+        .await
+    }
+}
+
+impl Db {
+    /// Stores or replaces a rate limit; `false` if another of the service's
+    /// rate limits has its unique name.
+    ///
+    /// # Errors
+    ///
+    /// The database fails.
+    pub async fn save_rate_limit(&self, r: RateLimit) -> Result<bool, String> {
+        self.run(move |c| {
+            let clash: bool = c.query_row(
+                "SELECT EXISTS (SELECT 1 FROM verify_rate_limits WHERE service_sid = ?1 \
+                 AND unique_name = ?2 AND sid <> ?3)",
+                params![r.service_sid, r.unique_name, r.sid],
+                |row| row.get(0),
+            )?;
+            if clash {
+                return Ok(false);
+            }
+            c.execute(
+                "INSERT INTO verify_rate_limits VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+                 ON CONFLICT (sid) DO UPDATE SET unique_name = ?4, description = ?5, updated = ?7",
+                params![
+                    r.sid,
+                    r.service_sid,
+                    r.account_sid,
+                    r.unique_name,
+                    r.description,
+                    r.created,
+                    r.updated
+                ],
+            )?;
+            Ok(true)
+        })
+        .await
+    }
+
+    /// A service's rate limits, by unique name order.
+    ///
+    /// # Errors
+    ///
+    /// The database fails.
+    pub async fn rate_limits(&self, service: &str) -> Result<Vec<RateLimit>, String> {
+        let service = service.to_owned();
+        self.run(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT sid, service_sid, account_sid, unique_name, description, created, updated \
+                 FROM verify_rate_limits WHERE service_sid = ?1 ORDER BY created, sid",
+            )?;
+            stmt.query_map([service], |r| {
+                Ok(RateLimit {
+                    sid: r.get(0)?,
+                    service_sid: r.get(1)?,
+                    account_sid: r.get(2)?,
+                    unique_name: r.get(3)?,
+                    description: r.get(4)?,
+                    created: r.get(5)?,
+                    updated: r.get(6)?,
+                })
+            })?
+            .collect()
+        })
+        .await
+    }
+
+    /// Deletes a rate limit (and its buckets); whether it existed.
+    ///
+    /// # Errors
+    ///
+    /// The database fails.
+    pub async fn delete_rate_limit(&self, service: &str, sid: &str) -> Result<bool, String> {
+        let (service, sid) = (service.to_owned(), sid.to_owned());
+        self.run(move |c| {
+            c.execute(
+                "DELETE FROM verify_rate_limits WHERE service_sid = ?1 AND sid = ?2",
+                params![service, sid],
+            )
+            .map(|n| n > 0)
+        })
+        .await
+    }
+
+    /// Stores or replaces a bucket.
+    ///
+    /// # Errors
+    ///
+    /// The database fails.
+    pub async fn save_bucket(&self, b: Bucket) -> Result<(), String> {
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO verify_buckets VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+                 ON CONFLICT (sid) DO UPDATE SET max = ?5, interval = ?6, updated = ?8",
+                params![
+                    b.sid,
+                    b.rate_limit_sid,
+                    b.service_sid,
+                    b.account_sid,
+                    b.max,
+                    b.interval,
+                    b.created,
+                    b.updated
+                ],
+            )
+            .map(drop)
+        })
+        .await
+    }
+
+    /// A rate limit's buckets, oldest first.
+    ///
+    /// # Errors
+    ///
+    /// The database fails.
+    pub async fn buckets(&self, rate_limit: &str) -> Result<Vec<Bucket>, String> {
+        let rate_limit = rate_limit.to_owned();
+        self.run(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT sid, rate_limit_sid, service_sid, account_sid, max, interval, created, \
+                 updated FROM verify_buckets WHERE rate_limit_sid = ?1 ORDER BY created, sid",
+            )?;
+            stmt.query_map([rate_limit], |r| {
+                Ok(Bucket {
+                    sid: r.get(0)?,
+                    rate_limit_sid: r.get(1)?,
+                    service_sid: r.get(2)?,
+                    account_sid: r.get(3)?,
+                    max: r.get(4)?,
+                    interval: r.get(5)?,
+                    created: r.get(6)?,
+                    updated: r.get(7)?,
+                })
+            })?
+            .collect()
+        })
+        .await
+    }
+
+    /// Deletes a bucket; whether it existed.
+    ///
+    /// # Errors
+    ///
+    /// The database fails.
+    pub async fn delete_bucket(&self, rate_limit: &str, sid: &str) -> Result<bool, String> {
+        let (rate_limit, sid) = (rate_limit.to_owned(), sid.to_owned());
+        self.run(move |c| {
+            c.execute(
+                "DELETE FROM verify_buckets WHERE rate_limit_sid = ?1 AND sid = ?2",
+                params![rate_limit, sid],
+            )
+            .map(|n| n > 0)
         })
         .await
     }

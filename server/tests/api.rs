@@ -407,3 +407,131 @@ async fn api_keys_from_the_command_line_authenticate() {
         20003,
     );
 }
+
+/// RateLimits and Buckets: CRUD as Twilio's, and a verification's `RateLimits`
+/// values counted in each bucket of the rate limits they name — the bucket
+/// refuses (429/20429 with Retry-After) once full, per value.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limit_buckets_hold_per_value() {
+    let Some(h) = Harness::start("rate-limits").await else {
+        return;
+    };
+    let api = Api::new(&h);
+    let (_, service) = api.post("/Services", &[("FriendlyName", "limited")]).await;
+    let sid = service["sid"].as_str().unwrap().to_owned();
+    let limits = format!("/Services/{sid}/RateLimits");
+    let (status, rk) = api
+        .post(
+            &limits,
+            &[
+                ("UniqueName", "end_user_ip_address"),
+                ("Description", "per IP"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 201, "{rk}");
+    let rk_sid = rk["sid"].as_str().unwrap().to_owned();
+    assert!(rk_sid.starts_with("RK"));
+    assert_error(
+        &api.post(&limits, &[("UniqueName", "end_user_ip_address")])
+            .await,
+        400,
+        60200,
+    );
+    let buckets = format!("{limits}/{rk_sid}/Buckets");
+    let (status, bl) = api
+        .post(&buckets, &[("Max", "2"), ("Interval", "60")])
+        .await;
+    assert_eq!(status, 201, "{bl}");
+    assert_eq!(
+        (bl["max"].clone(), bl["interval"].clone()),
+        (Value::from(2), Value::from(60))
+    );
+    assert_error(
+        &api.post(&buckets, &[("Max", "0"), ("Interval", "60")])
+            .await,
+        400,
+        60200,
+    );
+    let (_, listed) = api.get(&buckets).await;
+    assert_eq!(listed["meta"]["key"], "buckets");
+    assert_eq!(listed["buckets"].as_array().unwrap().len(), 1);
+    let (_, listed) = api.get(&limits).await;
+    assert_eq!(
+        listed["rate_limits"][0]["unique_name"],
+        "end_user_ip_address"
+    );
+
+    let path = format!("/Services/{sid}/Verifications");
+    let ip = r#"{"end_user_ip_address": "203.0.113.7"}"#;
+    for n in 0..2 {
+        let to = format!("+1415555020{n}");
+        let (status, v) = api
+            .post(
+                &path,
+                &[("To", &to), ("Channel", "sms"), ("RateLimits", ip)],
+            )
+            .await;
+        assert_eq!(status, 201, "{v}");
+    }
+    let third = api
+        .post(
+            &path,
+            &[
+                ("To", "+14155550209"),
+                ("Channel", "sms"),
+                ("RateLimits", ip),
+            ],
+        )
+        .await;
+    assert_error(&third, 429, 20429);
+    assert_eq!(h.sms.count_to("+14155550209"), 0, "nothing sent");
+    let other_ip = r#"{"end_user_ip_address":"198.51.100.1"}"#;
+    let (status, _) = api
+        .post(
+            &path,
+            &[
+                ("To", "+14155550209"),
+                ("Channel", "sms"),
+                ("RateLimits", other_ip),
+            ],
+        )
+        .await;
+    assert_eq!(status, 201, "another value has its own bucket");
+    let unknown = api
+        .post(
+            &path,
+            &[
+                ("To", "+14155550210"),
+                ("Channel", "sms"),
+                ("RateLimits", r#"{"nope": "1"}"#),
+            ],
+        )
+        .await;
+    assert_error(&unknown, 400, 60200);
+    // Raising the bucket lets the value through again; deleting the rate limit
+    // takes its buckets.
+    let (status, _) = api
+        .post(
+            &format!("{buckets}/{}", bl["sid"].as_str().unwrap()),
+            &[("Max", "3")],
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = api
+        .post(
+            &path,
+            &[
+                ("To", "+14155550211"),
+                ("Channel", "sms"),
+                ("RateLimits", ip),
+            ],
+        )
+        .await;
+    assert_eq!(status, 201);
+    let gone = api
+        .call(reqwest::Method::DELETE, &format!("{limits}/{rk_sid}"), &[])
+        .await;
+    assert_eq!(gone.0, 204);
+    assert_error(&api.get(&buckets).await, 404, 20404);
+}

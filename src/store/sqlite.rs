@@ -551,6 +551,7 @@ fn counter_key(key: &CounterKey) -> Vec<u8> {
         CounterKind::AccountSends => 5,
         CounterKind::CallingCodeSends => 6,
         CounterKind::GlobalSends => 7,
+        CounterKind::Custom => 8,
     });
     bytes.extend_from_slice(key.digest());
     bytes

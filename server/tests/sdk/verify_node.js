@@ -125,8 +125,18 @@ async function main() {
   assert(service.sid.startsWith("VA"));
   const svc = v2.services(service.sid);
 
+  const rl = await svc.rateLimits.create({ uniqueName: "end_user_ip_address", description: "per IP" });
+  validateLast(client);
+  const bucket = await svc.rateLimits(rl.sid).buckets.create({ max: 10, interval: 60 });
+  validateLast(client);
+  assert.deepStrictEqual([bucket.max, bucket.interval], [10, 60]);
+
   const to = "+15017122662";
-  const started = await svc.verifications.create({ to, channel: "sms" });
+  const started = await svc.verifications.create({
+    to,
+    channel: "sms",
+    rateLimits: { end_user_ip_address: "203.0.113.10" },
+  });
   validateLast(client);
   assert.strictEqual(started.status, "pending");
   const code = await smsCode(to);

@@ -131,9 +131,20 @@ def main():
     assert service.sid.startswith("VA") and service.code_length == 6
     svc = v2.services(service.sid)
 
+    # A rate limit with a bucket; a verification counted in it.
+    rl = svc.rate_limits.create(unique_name="end_user_ip_address", description="per IP")
+    validate_last(client)
+    bucket = svc.rate_limits(rl.sid).buckets.create(max=10, interval=60)
+    validate_last(client)
+    assert (bucket.max, bucket.interval) == (10, 60)
+    assert [r.unique_name for r in svc.rate_limits.list()] == ["end_user_ip_address"]
+    validate_last(client)
+
     # SMS: a wrong code, then the right one.
     to = "+15017122661"
-    started = svc.verifications.create(to=to, channel="sms")
+    started = svc.verifications.create(
+        to=to, channel="sms", rate_limits={"end_user_ip_address": "203.0.113.9"}
+    )
     validate_last(client)
     assert started.status == "pending" and started.valid is False
     code = sms_code(to)
