@@ -25,8 +25,11 @@ pub fn config() -> seccode::Config {
         .max_attempts(10)
         .build()
         .expect("a valid policy");
+    // Benches issue millions of codes: no send budget may stop them.
+    let hour = std::time::Duration::from_secs(3600);
     let limits = seccode::Limits::builder()
-        .destination_sends(u32::MAX, std::time::Duration::from_secs(3600))
+        .destination_sends(u32::MAX, hour)
+        .send_caps(u32::MAX, u32::MAX, u32::MAX, hour)
         .build()
         .expect("valid limits");
     seccode::Config::default()

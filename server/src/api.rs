@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::config::{Config, SmsConfig, hex, is_sid};
+use crate::config::{Config, SmsConfig, hex, is_sid, now_ms, unhex32};
 use crate::db::{Bucket, Db, RateLimit as ServiceRateLimit, Service, Verification};
 
 /// How SMS leave.
@@ -91,17 +91,6 @@ impl std::fmt::Debug for AppState {
             .field("base", &self.base)
             .finish_non_exhaustive()
     }
-}
-
-fn digest_of_hex(h: &str) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = h
-            .get(2 * i..2 * i + 2)
-            .and_then(|x| u8::from_str_radix(x, 16).ok())
-            .unwrap_or(0);
-    }
-    out
 }
 
 impl AppState {
@@ -199,7 +188,7 @@ impl AppState {
         let accounts = config
             .accounts
             .iter()
-            .map(|a| (a.sid.clone(), digest_of_hex(&a.auth_token_sha256)))
+            .map(|a| (a.sid.clone(), unhex32(&a.auth_token_sha256)))
             .collect();
         Ok(AppState {
             db,
@@ -400,12 +389,6 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<String, A
 fn date(ms: i64) -> String {
     let ms = u64::try_from(ms).unwrap_or(0);
     seccode::Timestamp::from_unix_millis(ms / 1000 * 1000).to_rfc3339()
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 fn new_sid(prefix: &str) -> String {
@@ -639,35 +622,19 @@ async fn list_services(
     Query(query): Query<FormMap>,
 ) -> ApiResult {
     let account = authenticate(&state, &headers).await?;
-    let size = match query.get("PageSize").map(|s| s.parse::<u32>()) {
-        None => 50,
-        Some(Ok(n @ 1..=1000)) => n,
-        Some(_) => return Err(ApiError::invalid("Invalid parameter: PageSize (1 to 1000)")),
-    };
-    let page = match query.get("Page").map(|s| s.parse::<u32>()) {
-        None => 0,
-        Some(Ok(n)) => n,
-        Some(Err(_)) => return Err(ApiError::invalid("Invalid parameter: Page")),
-    };
+    let (page, size) = paging(&query)?;
     let (services, more) = state
         .db
-        .services(&account, page, size)
+        .services(
+            &account,
+            u32::try_from(page).unwrap_or(u32::MAX),
+            u32::try_from(size).unwrap_or(1000),
+        )
         .await
         .map_err(|e| ApiError::internal("list services", e))?;
-    let page_url = |p: u32| format!("{}/v2/Services?PageSize={size}&Page={p}", state.base);
-    let body = json!({
-        "services": services.iter().map(|s| service_json(&state, s)).collect::<Vec<_>>(),
-        "meta": {
-            "page": page,
-            "page_size": size,
-            "first_page_url": page_url(0),
-            "previous_page_url": if page > 0 { Value::from(page_url(page - 1)) } else { Value::Null },
-            "next_page_url": if more { Value::from(page_url(page + 1)) } else { Value::Null },
-            "key": "services",
-            "url": page_url(page),
-        },
-    });
-    Ok(respond(StatusCode::OK, body))
+    let items = services.iter().map(|s| service_json(&state, s)).collect();
+    let url = format!("{}/v2/Services", state.base);
+    Ok(page_body(items, page, size, more, &url, "services"))
 }
 
 // ----- verifications -----------------------------------------------------------
@@ -1069,13 +1036,8 @@ async fn check(
 
 // ----- rate limits and buckets ----------------------------------------------------
 
-/// A page of `items` as Twilio lists them, under `key`, with absolute page URLs.
-fn list_page(
-    items: Vec<Value>,
-    query: &FormMap,
-    url: &str,
-    key: &str,
-) -> Result<Response, ApiError> {
+/// `Page` and `PageSize` of a list request.
+fn paging(query: &FormMap) -> Result<(usize, usize), ApiError> {
     let size = match query.get("PageSize").map(|s| s.parse::<usize>()) {
         None => 50,
         Some(Ok(n @ 1..=1000)) => n,
@@ -1086,13 +1048,24 @@ fn list_page(
         Some(Ok(n)) => n,
         Some(Err(_)) => return Err(ApiError::invalid("Invalid parameter: Page")),
     };
-    let more = items.len() > (page + 1) * size;
-    let shown: Vec<Value> = items.into_iter().skip(page * size).take(size).collect();
+    Ok((page, size))
+}
+
+/// One list page as Twilio answers it: the items under `key` and `meta` with
+/// absolute page URLs (the SDKs follow `next_page_url` as given).
+fn page_body(
+    items: Vec<Value>,
+    page: usize,
+    size: usize,
+    more: bool,
+    url: &str,
+    key: &str,
+) -> Response {
     let page_url = |p: usize| format!("{url}?PageSize={size}&Page={p}");
-    Ok(respond(
+    respond(
         StatusCode::OK,
         json!({
-            key: shown,
+            key: items,
             "meta": {
                 "page": page,
                 "page_size": size,
@@ -1103,7 +1076,20 @@ fn list_page(
                 "url": page_url(page),
             },
         }),
-    ))
+    )
+}
+
+/// A page of a short list held in memory (a service's rate limits, buckets).
+fn list_page(
+    items: Vec<Value>,
+    query: &FormMap,
+    url: &str,
+    key: &str,
+) -> Result<Response, ApiError> {
+    let (page, size) = paging(query)?;
+    let more = items.len() > (page + 1) * size;
+    let shown = items.into_iter().skip(page * size).take(size).collect();
+    Ok(page_body(shown, page, size, more, url, key))
 }
 
 fn rate_limit_json(state: &AppState, r: &ServiceRateLimit) -> Value {

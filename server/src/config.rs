@@ -191,6 +191,25 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// 32 bytes from 64 hex digits (validated before; anything else reads as 0).
+pub fn unhex32(h: &str) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = h
+            .get(2 * i..2 * i + 2)
+            .and_then(|x| u8::from_str_radix(x, 16).ok())
+            .unwrap_or(0);
+    }
+    out
+}
+
+/// Now, in Unix milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 fn is_hex(s: &str, len: usize) -> bool {
     s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
@@ -371,16 +390,7 @@ impl Config {
 
     /// The code key's 32 bytes.
     pub fn code_key_bytes(&self) -> [u8; 32] {
-        let mut out = [0u8; 32];
-        if let Some(k) = &self.code_key {
-            for (i, byte) in out.iter_mut().enumerate() {
-                *byte = k
-                    .get(2 * i..2 * i + 2)
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-                    .unwrap_or(0);
-            }
-        }
-        out
+        unhex32(self.code_key.as_deref().unwrap_or_default())
     }
 }
 

@@ -47,9 +47,7 @@ fn keys(config: &Config, args: &[String]) -> ExitCode {
                 return fail("--account: not an account of this configuration");
             }
             let name = value("--name").unwrap_or_default();
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+            let now = seccode_server::config::now_ms();
             match runtime.block_on(db.create_key(&account, &name, now)) {
                 Ok((sid, secret)) => {
                     println!("sid {sid}\nsecret {secret}");
