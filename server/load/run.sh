@@ -44,8 +44,10 @@ conn = http.client.HTTPConnection("127.0.0.1", int(port))
 headers = {"Authorization": "Basic " + auth, "Content-Type": "application/x-www-form-urlencoded"}
 with open(out, "w") as f:
     for i in range(n):
+        # US numbers in the 555 exchange of area codes 201, 202, …
+        to = "%%2B1%d555%04d" % (201 + i // 10000, i % 10000)
         conn.request("POST", "/v2/Services/%s/Verifications" % service,
-                     "To=%%2B4420%08d&Channel=sms" % (60000000 + i), headers)
+                     "To=%s&Channel=sms" % to, headers)
         r = conn.getresponse(); body = r.read()
         assert r.status == 201, body
         f.write(body.split(b'"sid":"')[1][:34].decode() + "\n")

@@ -1025,12 +1025,16 @@ async fn check(
         }
         _ => return Err(gone(&v)),
     };
-    v.updated = now_ms();
-    state
-        .db
-        .save_verification(v.clone())
-        .await
-        .map_err(|e| ApiError::internal("save verification", e))?;
+    // A wrong code changes nothing the record shows (seccode counted the
+    // attempt): one commit per check, not two.
+    if valid {
+        v.updated = now_ms();
+        state
+            .db
+            .save_verification(v.clone())
+            .await
+            .map_err(|e| ApiError::internal("save verification", e))?;
+    }
     Ok(respond(StatusCode::OK, check_json(&v, valid)))
 }
 
