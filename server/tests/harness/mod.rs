@@ -5,8 +5,6 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
 #[path = "../../../tests/common/smtp_server.rs"]
 mod smtp_server;
 pub use smtp_server::SmtpServer;
@@ -15,77 +13,39 @@ pub const ACCOUNT_SID: &str = "AC0123456789abcdef0123456789abcdef";
 pub const AUTH_TOKEN: &str = "a-test-auth-token-0123456789";
 const CODE_KEY: &str = "5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e";
 
-/// What the SMS webhook received: each request's JSON body, in order; also
-/// written to `dir` as `N.json` for the SDK scripts.
-#[derive(Clone, Default)]
+#[path = "../../../tests/common/http_server.rs"]
+mod http_server;
+use http_server::HttpServer;
+
+/// The SMS webhook receiver: it keeps every request (a seccode `Webhook`
+/// JSON body) and also writes each body to a directory as `N.json`, for the
+/// SDK scripts.
+#[derive(Clone)]
 pub struct SmsSink {
-    pub received: Arc<Mutex<Vec<serde_json::Value>>>,
+    server: Arc<HttpServer>,
 }
 
 impl SmsSink {
+    fn bodies(&self) -> Vec<serde_json::Value> {
+        self.server
+            .requests()
+            .iter()
+            .map(|r| serde_json::from_slice(&r.body).unwrap_or_default())
+            .collect()
+    }
+
     /// The last code sent to `to`.
     pub fn last_code(&self, to: &str) -> Option<String> {
-        self.received
-            .lock()
-            .unwrap()
+        self.bodies()
             .iter()
             .rev()
             .find(|m| m["to"] == to)
             .and_then(|m| m["code"].as_str().map(str::to_owned))
     }
 
+    /// How many messages went to `to`.
     pub fn count_to(&self, to: &str) -> usize {
-        self.received
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|m| m["to"] == to)
-            .count()
-    }
-}
-
-/// A minimal HTTP/1.1 receiver: reads one request per connection, answers 200.
-async fn receive(listener: tokio::net::TcpListener, sink: SmsSink, dir: PathBuf) {
-    loop {
-        let Ok((mut stream, _)) = listener.accept().await else {
-            return;
-        };
-        let (sink, dir) = (sink.clone(), dir.clone());
-        tokio::spawn(async move {
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 4096];
-            let body = loop {
-                let n = stream.read(&mut chunk).await.unwrap_or(0);
-                if n == 0 {
-                    return;
-                }
-                buf.extend_from_slice(&chunk[..n]);
-                let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-                    continue;
-                };
-                let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-                let len: usize = head
-                    .lines()
-                    .find_map(|l| l.strip_prefix("content-length:"))
-                    .and_then(|v| v.trim().parse().ok())
-                    .unwrap_or(0);
-                if buf.len() >= end + 4 + len {
-                    break buf[end + 4..end + 4 + len].to_vec();
-                }
-            };
-            let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-            let n = {
-                let mut received = sink.received.lock().unwrap();
-                received.push(json.clone());
-                received.len()
-            };
-            let tmp = dir.join(format!("{n}.json.tmp"));
-            std::fs::write(&tmp, serde_json::to_vec(&json).unwrap()).unwrap();
-            std::fs::rename(&tmp, dir.join(format!("{n}.json"))).unwrap();
-            let _ = stream
-                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}")
-                .await;
-        });
+        self.bodies().iter().filter(|m| m["to"] == to).count()
     }
 }
 
@@ -112,10 +72,21 @@ impl Harness {
         let _ = std::fs::remove_dir_all(&dir);
         let sms_dir = dir.join("sms");
         std::fs::create_dir_all(&sms_dir).unwrap();
-        let hook = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let hook_port = hook.local_addr().unwrap().port();
-        let sms = SmsSink::default();
-        tokio::spawn(receive(hook, sms.clone(), sms_dir.clone()));
+        let written = Arc::new(Mutex::new(0usize));
+        let files = sms_dir.clone();
+        let hook = HttpServer::start(move |request| {
+            let mut n = written.lock().unwrap();
+            *n += 1;
+            let tmp = files.join(format!("{n}.json.tmp"));
+            std::fs::write(&tmp, &request.body).unwrap();
+            std::fs::rename(&tmp, files.join(format!("{n}.json"))).unwrap();
+            (200, Vec::new(), "{}".to_owned())
+        })
+        .await;
+        let hook_url = hook.url.clone();
+        let sms = SmsSink {
+            server: Arc::new(hook),
+        };
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         drop(listener);
@@ -129,7 +100,7 @@ sid = "{ACCOUNT_SID}"
 auth_token_sha256 = "{token}"
 [sms]
 kind = "webhook"
-url = "http://127.0.0.1:{hook_port}/sms"
+url = "{hook_url}/sms"
 secret = "a shared webhook secret of 32+ bytes"
 [email]
 host = "127.0.0.1"
