@@ -33,6 +33,10 @@ enum Sms {
 pub struct Channels {
     sms: Option<Sms>,
     email: Option<SmtpChannel>,
+    call: Option<Webhook>,
+    /// Whether phone numbers are called (the `call` channel) rather than sent
+    /// an SMS.
+    voice: bool,
     metrics: crate::metrics::Metrics,
 }
 
@@ -48,12 +52,17 @@ impl std::fmt::Debug for Channels {
 impl DeliveryChannel for Channels {
     async fn deliver(&self, message: &Message) -> Result<(), BoxError> {
         let email = message.to().kind() == seccode::ContactKind::Email;
-        let channel = if email { "email" } else { "sms" };
+        let channel = match (email, self.voice) {
+            (true, _) => "email",
+            (false, true) => "call",
+            (false, false) => "sms",
+        };
         let started = std::time::Instant::now();
-        let result = match (email, &self.email, &self.sms) {
-            (true, Some(smtp), _) => smtp.deliver(message).await,
-            (false, _, Some(Sms::Webhook(w))) => w.deliver(message).await,
-            (false, _, Some(Sms::Twilio(t))) => t.deliver(message).await,
+        let result = match (channel, &self.email, &self.sms, &self.call) {
+            ("email", Some(smtp), _, _) => smtp.deliver(message).await,
+            ("call", _, _, Some(call)) => call.deliver(message).await,
+            ("sms", _, Some(Sms::Webhook(w)), _) => w.deliver(message).await,
+            ("sms", _, Some(Sms::Twilio(t)), _) => t.deliver(message).await,
             _ => Err("no channel is configured for this contact".into()),
         };
         self.metrics
@@ -78,6 +87,8 @@ pub struct AppState {
     db: Db,
     /// One service per code length (4–10), on one store and one keyring.
     codes: HashMap<u8, Codes>,
+    /// The same, delivering to phone numbers by call.
+    calls: HashMap<u8, Codes>,
     channels: Arc<Channels>,
     /// Account SID → SHA-256 of its auth token.
     accounts: Vec<(String, [u8; 32])>,
@@ -147,9 +158,28 @@ impl AppState {
             }
         };
         let metrics = crate::metrics::Metrics::new()?;
+        let call = match &config.call {
+            None => None,
+            Some(c) => Some(
+                Webhook::new(
+                    c.url.clone(),
+                    c.secret.as_deref().unwrap_or_default().as_bytes(),
+                )
+                .map_err(|e| format!("call: {e}"))?,
+            ),
+        };
+        let callers = Arc::new(Channels {
+            sms: None,
+            email: None,
+            call,
+            voice: true,
+            metrics: metrics.clone(),
+        });
         let channels = Arc::new(Channels {
             sms,
             email,
+            call: None,
+            voice: false,
             metrics: metrics.clone(),
         });
         let keyring = Keyring::new(1, SecretKey::from_bytes(config.code_key_bytes()));
@@ -160,7 +190,7 @@ impl AppState {
             .send_caps(l.per_contact, l.per_calling_code, l.total, hour)
             .build()
             .map_err(|e| format!("limits: {e}"))?;
-        let mut codes = HashMap::new();
+        let (mut codes, mut calls) = (HashMap::new(), HashMap::new());
         for length in 4..=10u8 {
             let format = seccode::CodeFormat::digits(length).map_err(|e| e.to_string())?;
             // Five checks, as Twilio allows — but never a guess bound above
@@ -176,14 +206,16 @@ impl AppState {
                 policy = policy.danger_allow_short_codes();
             }
             let policy = policy.build().map_err(|e| e.to_string())?;
-            let service = SecurityCodes::new(store.clone(), channels.clone(), keyring.clone())
-                .with_events(seccode::TracingEvents)
-                .with_config(
-                    CodesConfig::default()
-                        .with_policy(Purpose::IdentityCheck, policy)
-                        .with_limits(limits),
-                );
-            codes.insert(length, service);
+            let settings = CodesConfig::default()
+                .with_policy(Purpose::IdentityCheck, policy)
+                .with_limits(limits);
+            let service = |channels: &Arc<Channels>| {
+                SecurityCodes::new(store.clone(), channels.clone(), keyring.clone())
+                    .with_events(seccode::TracingEvents)
+                    .with_config(settings)
+            };
+            codes.insert(length, service(&channels));
+            calls.insert(length, service(&callers));
         }
         let accounts = config
             .accounts
@@ -193,6 +225,7 @@ impl AppState {
         Ok(AppState {
             db,
             codes,
+            calls,
             channels,
             accounts,
             base: config.base_url(),
@@ -745,7 +778,12 @@ async fn start_verification(
     }
     let channel = form.get("Channel").map_or("", String::as_str);
     let configured = match channel {
-        "sms" | "call" => state.channels.sms.is_some(),
+        "sms" => state.channels.sms.is_some(),
+        "call" => state
+            .calls
+            .values()
+            .next()
+            .is_some_and(|c| c.channel().call.is_some()),
         "email" => state.channels.email.is_some(),
         "" => {
             return Err(ApiError::invalid(
@@ -776,6 +814,14 @@ async fn start_verification(
     .map_err(|_| ApiError::invalid("Invalid parameter: To"))?;
     let locale = form.get("Locale").map_or("en", String::as_str).to_owned();
     let codes = codes_for(&state, &service)?;
+    let sender = if channel == "call" {
+        state
+            .calls
+            .get(&service.code_length)
+            .ok_or_else(|| ApiError::internal("code length", service.code_length))?
+    } else {
+        codes
+    };
     count_rate_limits(&state, codes, &service, &form).await?;
     let now = now_ms();
     // A pending verification to the same contact is sent again, same code.
@@ -788,7 +834,7 @@ async fn start_verification(
         refresh(codes, &mut v).await?;
         if v.status == "pending" {
             let id = challenge_of(&v.sid).ok_or_else(|| ApiError::internal("sid", &v.sid))?;
-            codes.resend_in(&id, &locale).await.map_err(refusal)?;
+            sender.resend_in(&id, &locale).await.map_err(refusal)?;
             state.metrics.verification("resent");
             v.attempts.push((now, channel.to_owned(), new_sid("VL")));
             v.channel = channel.to_owned();
@@ -805,7 +851,7 @@ async fn start_verification(
         }
     }
     let account_id = codes_account(&service.sid, contact.identity())?;
-    let sent = codes
+    let sent = sender
         .start_in(&account_id, Purpose::IdentityCheck, &contact, &locale)
         .await
         .map_err(refusal)?;

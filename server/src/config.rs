@@ -35,6 +35,10 @@ pub struct Config {
     /// Where email codes go.
     #[serde(default)]
     pub email: Option<EmailConfig>,
+    /// Where `call` codes go: a signed JSON POST per call to your voice
+    /// gateway, with the text to read (`voice`: the digits one by one, twice).
+    #[serde(default)]
+    pub call: Option<CallConfig>,
     /// Send budgets per hour (seccode's `Limits`).
     #[serde(default)]
     pub limits: LimitsConfig,
@@ -102,6 +106,18 @@ pub enum SmsConfig {
         /// The sender number.
         from: String,
     },
+}
+
+/// Voice delivery: seccode's `Webhook` to a gateway that places the call.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallConfig {
+    /// The endpoint.
+    pub url: String,
+    /// The shared secret (32+ bytes) the requests are signed with
+    /// (`SECCODE_CALL_WEBHOOK_SECRET`).
+    #[serde(default)]
+    pub secret: Option<String>,
 }
 
 /// Email delivery over SMTP.
@@ -275,6 +291,9 @@ impl Config {
                 return Err(err("SECCODE_ACCOUNT_SID", "set it with SECCODE_AUTH_TOKEN"));
             }
         }
+        if let (Some(call), Some(v)) = (&mut config.call, env("SECCODE_CALL_WEBHOOK_SECRET")) {
+            call.secret = Some(v);
+        }
         match &mut config.sms {
             Some(SmsConfig::Webhook { secret, .. }) => {
                 if let Some(v) = env("SECCODE_SMS_WEBHOOK_SECRET") {
@@ -356,6 +375,17 @@ impl Config {
                 }
             }
             None => {}
+        }
+        if let Some(CallConfig { url, secret }) = &self.call {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(err("call.url", "expected an http:// or https:// URL"));
+            }
+            if secret.as_ref().is_none_or(|s| s.len() < 32) {
+                return Err(err(
+                    "call.secret",
+                    "required, at least 32 bytes (or SECCODE_CALL_WEBHOOK_SECRET)",
+                ));
+            }
         }
         let l = &self.limits;
         for (key, value) in [

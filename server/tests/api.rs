@@ -165,6 +165,35 @@ async fn the_verify_api_end_to_end() {
     let (_, c) = api.post(&check, &[("To", email), ("Code", &code)]).await;
     assert_eq!(c["status"], "approved", "{c}");
 
+    // A call: the voice gateway gets the text to read; the code checks.
+    let called = "+14155550130";
+    let (status, v) = api
+        .post(&path, &[("To", called), ("Channel", "call")])
+        .await;
+    assert_eq!(
+        (status, v["channel"].clone()),
+        (201, Value::from("call")),
+        "{v}"
+    );
+    assert_eq!(h.sms.count_to(called), 0, "no SMS for a call");
+    let request = h.calls.last_body(called).unwrap();
+    let code = request["code"].as_str().unwrap().to_owned();
+    let voice = request["voice"].as_str().unwrap();
+    // The digits one by one, twice (Fluent may wrap the argument in isolation
+    // marks, so compare without them).
+    let spoken = code
+        .chars()
+        .map(String::from)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let plain: String = voice
+        .chars()
+        .filter(|c| !matches!(c, '\u{2068}' | '\u{2069}'))
+        .collect();
+    assert_eq!(plain.matches(&spoken).count(), 2, "{plain}");
+    let (_, c) = api.post(&check, &[("To", called), ("Code", &code)]).await;
+    assert_eq!(c["status"], "approved", "{c}");
+
     // Five wrong checks, then 60202.
     let to2 = "+14155550123";
     let (_, v) = api.post(&path, &[("To", to2), ("Channel", "sms")]).await;

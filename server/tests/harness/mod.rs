@@ -34,6 +34,11 @@ impl SmsSink {
             .collect()
     }
 
+    /// The last request body about `to`.
+    pub fn last_body(&self, to: &str) -> Option<serde_json::Value> {
+        self.bodies().into_iter().rev().find(|m| m["to"] == to)
+    }
+
     /// The last code sent to `to`.
     pub fn last_code(&self, to: &str) -> Option<String> {
         self.bodies()
@@ -52,6 +57,8 @@ impl SmsSink {
 /// The server and its receivers; dropped, it stops them.
 pub struct Harness {
     pub url: String,
+    /// What the voice gateway was asked to call.
+    pub calls: SmsSink,
     /// The settings file the server runs with (for the binary's commands).
     pub config_path: PathBuf,
     database: PathBuf,
@@ -87,6 +94,11 @@ impl Harness {
         let sms = SmsSink {
             server: Arc::new(hook),
         };
+        let voice = HttpServer::start(|_| (200, Vec::new(), "{}".to_owned())).await;
+        let call_url = voice.url.clone();
+        let calls = SmsSink {
+            server: Arc::new(voice),
+        };
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         drop(listener);
@@ -102,6 +114,9 @@ auth_token_sha256 = "{token}"
 kind = "webhook"
 url = "{hook_url}/sms"
 secret = "a shared webhook secret of 32+ bytes"
+[call]
+url = "{call_url}/call"
+secret = "a shared voice webhook secret of 32+ bytes"
 [email]
 host = "127.0.0.1"
 port = {smtp_port}
@@ -140,6 +155,7 @@ from = "verify@example.org"
         }
         Some(Harness {
             url,
+            calls,
             config_path,
             database: dir.join("seccode.db"),
             sms,
