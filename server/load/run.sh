@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Load test of seccode-server (SQLite configuration) next to its floor, an axum
-# route returning a fixed JSON body, in one run: wrk on loopback, 2 threads,
-# 16 connections, 10 s each. Prints wrk's summaries.
+# Load test of seccode-server next to its floor, an axum route returning a fixed
+# JSON body, in one run: wrk on loopback, 2 threads, 16 connections, 10 s each.
+# Prints wrk's summaries.
 #
-#   bash server/load/run.sh            (needs wrk: apt-get install wrk)
+#   bash server/load/run.sh            SQLite configuration (needs wrk: apt-get install wrk)
+#   STORE=redis bash server/load/run.sh  codes' records in a redis-server the script starts
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/seccode-target}"
@@ -13,11 +14,19 @@ work=$(mktemp -d)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 floor_port=$(free_port); server_port=$(free_port)
 "$bin/examples/floor" "127.0.0.1:$floor_port" & floor_pid=$!
+redis_line=""; redis_pid=""
+if [ "${STORE:-sqlite}" = redis ]; then
+    redis_port=$(free_port)
+    redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no >/dev/null & redis_pid=$!
+    for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+    redis_line="redis_url = \"redis://127.0.0.1:$redis_port/\""
+fi
 sid=AC$(python3 -c 'import secrets; print(secrets.token_hex(16))')
 token=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
 cat > "$work/seccode.toml" <<TOML
 listen = "127.0.0.1:$server_port"
 database = "$work/seccode.db"
+$redis_line
 [sms]
 kind = "webhook"
 url = "http://127.0.0.1:$floor_port/floor"
@@ -31,7 +40,7 @@ TOML
 SECCODE_CODE_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))') \
 SECCODE_ACCOUNT_SID=$sid SECCODE_AUTH_TOKEN=$token RUST_LOG=warn \
     "$bin/seccode-server" --config "$work/seccode.toml" & server_pid=$!
-trap 'kill $floor_pid $server_pid 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill $floor_pid $server_pid $redis_pid 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$server_port/healthz" >/dev/null && break; sleep 0.1; done
 auth=$(printf '%s:%s' "$sid" "$token" | base64 -w0)
 service=$(curl -fs -u "$sid:$token" -d FriendlyName=load "http://127.0.0.1:$server_port/v2/Services" |

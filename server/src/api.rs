@@ -21,6 +21,7 @@ use subtle::ConstantTimeEq;
 
 use crate::config::{Config, SmsConfig, hex, is_sid, now_ms, unhex32};
 use crate::db::{Bucket, Db, RateLimit as ServiceRateLimit, Service, Verification};
+use crate::store::Store;
 
 /// How SMS leave.
 enum Sms {
@@ -79,8 +80,7 @@ impl DeliveryChannel for Channels {
 }
 
 /// Events go to `tracing` (code-free, contacts masked).
-type Codes =
-    SecurityCodes<Arc<SqliteStore>, Arc<Channels>, seccode::SystemClock, seccode::TracingEvents>;
+type Codes = SecurityCodes<Store, Arc<Channels>, seccode::SystemClock, seccode::TracingEvents>;
 
 /// What every request shares.
 pub struct AppState {
@@ -110,11 +110,18 @@ impl AppState {
     /// # Errors
     ///
     /// A channel or the database cannot be set up; the message names the key.
-    pub fn new(config: &Config) -> Result<AppState, String> {
-        let store = Arc::new(
-            SqliteStore::open(&config.database)
-                .map_err(|e| format!("database: {}: {e}", config.database.display()))?,
-        );
+    pub async fn new(config: &Config) -> Result<AppState, String> {
+        let store = match &config.redis_url {
+            None => Store::Sqlite(Arc::new(
+                SqliteStore::open(&config.database)
+                    .map_err(|e| format!("database: {}: {e}", config.database.display()))?,
+            )),
+            Some(url) => Store::Redis(Box::new(
+                seccode::RedisStore::connect(url)
+                    .await
+                    .map_err(|e| format!("redis_url: {e}"))?,
+            )),
+        };
         let db = Db::open(&config.database)?;
         let sms = match &config.sms {
             None => None,

@@ -39,6 +39,11 @@ pub struct Config {
     /// gateway, with the text to read (`voice`: the digits one by one, twice).
     #[serde(default)]
     pub call: Option<CallConfig>,
+    /// Redis for the codes' records (challenges, attempt and send counters),
+    /// shared by every server that uses it (`SECCODE_REDIS_URL`); services and
+    /// keys stay in `database`. Default: everything in `database`.
+    #[serde(default)]
+    pub redis_url: Option<String>,
     /// Send budgets per hour (seccode's `Limits`).
     #[serde(default)]
     pub limits: LimitsConfig,
@@ -275,6 +280,9 @@ impl Config {
         if let Some(v) = env("SECCODE_DATABASE") {
             config.database = PathBuf::from(v);
         }
+        if let Some(v) = env("SECCODE_REDIS_URL") {
+            config.redis_url = Some(v);
+        }
         if let Some(v) = env("SECCODE_CODE_KEY") {
             config.code_key = Some(v);
         }
@@ -386,6 +394,11 @@ impl Config {
                     "required, at least 32 bytes (or SECCODE_CALL_WEBHOOK_SECRET)",
                 ));
             }
+        }
+        if let Some(url) = &self.redis_url
+            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+        {
+            return Err(err("redis_url", "expected a redis:// or rediss:// URL"));
         }
         let l = &self.limits;
         for (key, value) in [

@@ -10,6 +10,7 @@ pub mod api;
 pub mod config;
 pub mod db;
 pub mod metrics;
+pub mod store;
 
 use std::sync::Arc;
 
@@ -25,7 +26,7 @@ pub async fn serve(
     config: Config,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
-    let state = Arc::new(AppState::new(&config)?);
+    let state = Arc::new(AppState::new(&config).await?);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("listen: {}: {e}", config.listen))?;

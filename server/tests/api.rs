@@ -88,7 +88,24 @@ async fn the_verify_api_end_to_end() {
     let Some(h) = Harness::start("api").await else {
         return;
     };
-    let api = Api::new(&h);
+    end_to_end(&h).await;
+}
+
+/// The same with the codes' records in Redis (several servers may share it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_verify_api_end_to_end_on_redis() {
+    let Some(h) = Harness::start_on("api-redis", true).await else {
+        return;
+    };
+    end_to_end(&h).await;
+    assert!(
+        h.redis_keys().unwrap() > 10,
+        "the codes' records are in Redis"
+    );
+}
+
+async fn end_to_end(h: &Harness) {
+    let api = Api::new(h);
     let ready = reqwest::get(format!("{}/readyz", h.url)).await.unwrap();
     assert_eq!(ready.status().as_u16(), 200);
     // A body over the limit is refused before any work.

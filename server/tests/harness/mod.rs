@@ -13,6 +13,10 @@ pub const ACCOUNT_SID: &str = "AC0123456789abcdef0123456789abcdef";
 pub const AUTH_TOKEN: &str = "a-test-auth-token-0123456789";
 const CODE_KEY: &str = "5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e";
 
+#[path = "../../../tests/common/redis_server.rs"]
+mod redis_server;
+pub use redis_server::RedisServer;
+
 #[path = "../../../tests/common/http_server.rs"]
 mod http_server;
 use http_server::HttpServer;
@@ -67,12 +71,29 @@ pub struct Harness {
     pub smtp: SmtpServer,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     dir: PathBuf,
+    _redis: Option<RedisServer>,
 }
 
 impl Harness {
     /// Starts everything on the current Tokio runtime, or `None` when
     /// aiosmtpd is missing (outside CI).
     pub async fn start(name: &str) -> Option<Harness> {
+        Self::start_on(name, false).await
+    }
+
+    /// As [`Harness::start`], with the codes' records in a `redis-server` of
+    /// the test's own when `redis` is set (`None` also when it is missing,
+    /// outside CI).
+    pub async fn start_on(name: &str, redis: bool) -> Option<Harness> {
+        let redis = if redis {
+            Some(RedisServer::start(name)?)
+        } else {
+            None
+        };
+        let redis_line = redis
+            .as_ref()
+            .map(|r| format!("redis_url = \"{}\"", r.url))
+            .unwrap_or_default();
         let smtp = SmtpServer::start(name)?;
         let dir =
             std::env::temp_dir().join(format!("seccode-server-{}-{name}", std::process::id()));
@@ -106,6 +127,7 @@ impl Harness {
             r#"
 listen = "127.0.0.1:{port}"
 database = "{db}"
+{redis_line}
 code_key = "{CODE_KEY}"
 [[accounts]]
 sid = "{ACCOUNT_SID}"
@@ -163,7 +185,21 @@ from = "verify@example.org"
             smtp,
             shutdown: Some(tx),
             dir,
+            _redis: redis,
         })
+    }
+
+    /// How many keys the test's redis-server holds (`None` without one).
+    pub fn redis_keys(&self) -> Option<usize> {
+        let url = &self._redis.as_ref()?.url;
+        let port = url
+            .trim_start_matches("redis://127.0.0.1:")
+            .trim_end_matches('/');
+        let out = std::process::Command::new("redis-cli")
+            .args(["-p", port, "dbsize"])
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&out.stdout).trim().parse().ok()
     }
 
     /// A new API key of the test account: its SID and secret.
