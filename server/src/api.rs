@@ -886,9 +886,9 @@ async fn start_verification(
     ))
 }
 
-async fn current_verification(
+/// A verification as stored (its status as of its last change).
+async fn stored_verification(
     state: &AppState,
-    codes: &Codes,
     service: &Service,
     ve: &str,
 ) -> Result<Verification, ApiError> {
@@ -901,12 +901,22 @@ async fn current_verification(
     if challenge_of(ve).is_none() {
         return Err(missing());
     }
-    let mut v = state
+    state
         .db
         .verification(&service.sid, ve)
         .await
         .map_err(|e| ApiError::internal("read verification", e))?
-        .ok_or_else(missing)?;
+        .ok_or_else(missing)
+}
+
+/// A verification with its status brought up to date (expired, locked).
+async fn current_verification(
+    state: &AppState,
+    codes: &Codes,
+    service: &Service,
+    ve: &str,
+) -> Result<Verification, ApiError> {
+    let mut v = stored_verification(state, service, ve).await?;
     refresh(codes, &mut v).await?;
     Ok(v)
 }
@@ -1016,7 +1026,9 @@ async fn check(
             ));
         }
     };
-    let mut v = current_verification(&state, codes, &service, &ve).await?;
+    // The stored status, not a fresh read: the check itself answers expired,
+    // locked, used or canceled (one store round trip fewer per check).
+    let mut v = stored_verification(&state, &service, &ve).await?;
     match v.status.as_str() {
         "pending" => {}
         "max_attempts_reached" => {
