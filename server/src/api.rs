@@ -600,13 +600,35 @@ async fn owned_service(state: &AppState, account: &str, sid: &str) -> Result<Ser
         })
 }
 
+/// The caller's account and the service `sid` of it.
+async fn service_for(
+    state: &AppState,
+    headers: &HeaderMap,
+    sid: &str,
+) -> Result<(String, Service), ApiError> {
+    let account = authenticate(state, headers).await?;
+    let service = owned_service(state, &account, sid).await?;
+    Ok((account, service))
+}
+
+/// The caller's account, the service `sid` and its rate limit `rk`.
+async fn rate_limit_for(
+    state: &AppState,
+    headers: &HeaderMap,
+    sid: &str,
+    rk: &str,
+) -> Result<(String, Service, ServiceRateLimit), ApiError> {
+    let (account, service) = service_for(state, headers, sid).await?;
+    let r = owned_rate_limit(state, &service, rk).await?;
+    Ok((account, service, r))
+}
+
 async fn fetch_service(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     Path(sid): Path<String>,
 ) -> ApiResult {
-    let account = authenticate(&state, &headers).await?;
-    let service = owned_service(&state, &account, &sid).await?;
+    let (_, service) = service_for(&state, &headers, &sid).await?;
     Ok(respond(StatusCode::OK, service_json(&state, &service)))
 }
 
@@ -616,8 +638,7 @@ async fn update_service(
     Path(sid): Path<String>,
     Form(form): Form<FormMap>,
 ) -> ApiResult {
-    let account = authenticate(&state, &headers).await?;
-    let mut service = owned_service(&state, &account, &sid).await?;
+    let (_, mut service) = service_for(&state, &headers, &sid).await?;
     if let Some(name) = form.get("FriendlyName") {
         service.friendly_name = friendly_name(name)?;
     }
@@ -776,8 +797,7 @@ async fn start_verification(
     Path(sid): Path<String>,
     Form(form): Form<FormMap>,
 ) -> ApiResult {
-    let account = authenticate(&state, &headers).await?;
-    let service = owned_service(&state, &account, &sid).await?;
+    let (account, service) = service_for(&state, &headers, &sid).await?;
     if form.contains_key("CustomCode") {
         return Err(ApiError::invalid(
             "Invalid parameter: CustomCode (not supported: codes are derived from a key, never stored)",
@@ -939,8 +959,7 @@ async fn fetch_verification(
     headers: HeaderMap,
     Path((sid, ve)): Path<(String, String)>,
 ) -> ApiResult {
-    let account = authenticate(&state, &headers).await?;
-    let service = owned_service(&state, &account, &sid).await?;
+    let (_, service) = service_for(&state, &headers, &sid).await?;
     let codes = codes_for(&state, &service)?;
     let v = pending_verification(&state, codes, &service, &ve).await?;
     Ok(respond(
@@ -955,8 +974,7 @@ async fn update_verification(
     Path((sid, ve)): Path<(String, String)>,
     Form(form): Form<FormMap>,
 ) -> ApiResult {
-    let account = authenticate(&state, &headers).await?;
-    let service = owned_service(&state, &account, &sid).await?;
+    let (_, service) = service_for(&state, &headers, &sid).await?;
     let codes = codes_for(&state, &service)?;
     let target = match form.get("Status").map(String::as_str) {
         Some(s @ ("canceled" | "approved")) => s.to_owned(),
@@ -993,8 +1011,7 @@ async fn check(
     Path(sid): Path<String>,
     Form(form): Form<FormMap>,
 ) -> ApiResult {
-    let account = authenticate(&state, &headers).await?;
-    let service = owned_service(&state, &account, &sid).await?;
+    let (_, service) = service_for(&state, &headers, &sid).await?;
     let codes = codes_for(&state, &service)?;
     let code = form
         .get("Code")
@@ -1252,8 +1269,7 @@ async fn create_rate_limit(
     Path(sid): Path<String>,
     Form(form): Form<FormMap>,
 ) -> ApiResult {
-    let account = authenticate(&state, &headers).await?;
-    let service = owned_service(&state, &account, &sid).await?;
+    let (account, service) = service_for(&state, &headers, &sid).await?;
     let now = now_ms();
     let r = ServiceRateLimit {
         sid: new_sid("RK"),
@@ -1274,8 +1290,7 @@ async fn list_rate_limits(
     Path(sid): Path<String>,
     Query(query): Query<FormMap>,
 ) -> ApiResult {
-    let account = authenticate(&state, &headers).await?;
-    let service = owned_service(&state, &account, &sid).await?;
+    let (_, service) = service_for(&state, &headers, &sid).await?;
     let items = state
         .db
         .rate_limits(&service.sid)
@@ -1293,9 +1308,7 @@ async fn fetch_rate_limit(
     headers: HeaderMap,
     Path((sid, rk)): Path<(String, String)>,
 ) -> ApiResult {
-    let account = authenticate(&state, &headers).await?;
-    let service = owned_service(&state, &account, &sid).await?;
-    let r = owned_rate_limit(&state, &service, &rk).await?;
+    let (_, _, r) = rate_limit_for(&state, &headers, &sid, &rk).await?;
     Ok(respond(StatusCode::OK, rate_limit_json(&state, &r)))
 }
 
@@ -1305,9 +1318,7 @@ async fn update_rate_limit(
     Path((sid, rk)): Path<(String, String)>,
     Form(form): Form<FormMap>,
 ) -> ApiResult {
-    let account = authenticate(&state, &headers).await?;
-    let service = owned_service(&state, &account, &sid).await?;
-    let mut r = owned_rate_limit(&state, &service, &rk).await?;
+    let (_, _, mut r) = rate_limit_for(&state, &headers, &sid, &rk).await?;
     if let Some(d) = form.get("Description") {
         r.description = Some(d.clone());
     }
@@ -1321,9 +1332,7 @@ async fn delete_rate_limit(
     headers: HeaderMap,
     Path((sid, rk)): Path<(String, String)>,
 ) -> ApiResult {
-    let account = authenticate(&state, &headers).await?;
-    let service = owned_service(&state, &account, &sid).await?;
-    owned_rate_limit(&state, &service, &rk).await?;
+    let (_, service, _) = rate_limit_for(&state, &headers, &sid, &rk).await?;
     state
         .db
         .delete_rate_limit(&service.sid, &rk)
@@ -1376,9 +1385,7 @@ async fn create_bucket(
     Path((sid, rk)): Path<(String, String)>,
     Form(form): Form<FormMap>,
 ) -> ApiResult {
-    let account = authenticate(&state, &headers).await?;
-    let service = owned_service(&state, &account, &sid).await?;
-    let r = owned_rate_limit(&state, &service, &rk).await?;
+    let (account, service, r) = rate_limit_for(&state, &headers, &sid, &rk).await?;
     let (max, interval) = bucket_numbers(&form, None)?;
     let now = now_ms();
     let b = Bucket {
@@ -1405,9 +1412,7 @@ async fn list_buckets(
     Path((sid, rk)): Path<(String, String)>,
     Query(query): Query<FormMap>,
 ) -> ApiResult {
-    let account = authenticate(&state, &headers).await?;
-    let service = owned_service(&state, &account, &sid).await?;
-    let r = owned_rate_limit(&state, &service, &rk).await?;
+    let (_, service, r) = rate_limit_for(&state, &headers, &sid, &rk).await?;
     let items = state
         .db
         .buckets(&r.sid)
@@ -1428,9 +1433,7 @@ async fn fetch_bucket(
     headers: HeaderMap,
     Path((sid, rk, bl)): Path<(String, String, String)>,
 ) -> ApiResult {
-    let account = authenticate(&state, &headers).await?;
-    let service = owned_service(&state, &account, &sid).await?;
-    let r = owned_rate_limit(&state, &service, &rk).await?;
+    let (_, _, r) = rate_limit_for(&state, &headers, &sid, &rk).await?;
     let b = owned_bucket(&state, &r, &bl).await?;
     Ok(respond(StatusCode::OK, bucket_json(&state, &b)))
 }
@@ -1441,9 +1444,7 @@ async fn update_bucket(
     Path((sid, rk, bl)): Path<(String, String, String)>,
     Form(form): Form<FormMap>,
 ) -> ApiResult {
-    let account = authenticate(&state, &headers).await?;
-    let service = owned_service(&state, &account, &sid).await?;
-    let r = owned_rate_limit(&state, &service, &rk).await?;
+    let (_, _, r) = rate_limit_for(&state, &headers, &sid, &rk).await?;
     let mut b = owned_bucket(&state, &r, &bl).await?;
     (b.max, b.interval) = bucket_numbers(&form, Some(&b))?;
     b.updated = now_ms();
@@ -1460,9 +1461,7 @@ async fn delete_bucket(
     headers: HeaderMap,
     Path((sid, rk, bl)): Path<(String, String, String)>,
 ) -> ApiResult {
-    let account = authenticate(&state, &headers).await?;
-    let service = owned_service(&state, &account, &sid).await?;
-    let r = owned_rate_limit(&state, &service, &rk).await?;
+    let (_, _, r) = rate_limit_for(&state, &headers, &sid, &rk).await?;
     owned_bucket(&state, &r, &bl).await?;
     state
         .db
