@@ -94,6 +94,7 @@ pub struct AppState {
     accounts: Vec<(String, [u8; 32])>,
     base: String,
     metrics: crate::metrics::Metrics,
+    timeout: Duration,
 }
 
 impl std::fmt::Debug for AppState {
@@ -237,6 +238,7 @@ impl AppState {
             accounts,
             base: config.base_url(),
             metrics,
+            timeout: Duration::from_secs(config.request_timeout_secs),
         })
     }
 }
@@ -291,7 +293,7 @@ pub fn router(state: Arc<AppState>) -> Router {
 }
 
 /// Counts each request by its route (the pattern, never the SIDs in it) and
-/// status.
+/// status, and bounds its time.
 async fn count_request(
     State(state): State<Arc<AppState>>,
     request: axum::extract::Request,
@@ -302,7 +304,21 @@ async fn count_request(
         .get::<axum::extract::MatchedPath>()
         .map_or("unmatched", |p| p.as_str())
         .to_owned();
-    let response = next.run(request).await;
+    // A slow provider or store does not hold a connection forever. A request
+    // cut short has been counted as far as it got (a guess stays counted: the
+    // safe direction).
+    let response = match tokio::time::timeout(state.timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(route = %route, "request timed out");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                20503,
+                "The request took too long; try again",
+            )
+            .into_response()
+        }
+    };
     state
         .metrics
         .requests

@@ -44,6 +44,10 @@ pub struct Config {
     /// keys stay in `database`. Default: everything in `database`.
     #[serde(default)]
     pub redis_url: Option<String>,
+    /// How long one request may take before it answers 503 (seconds, 1–300;
+    /// default 30).
+    #[serde(default = "default_timeout")]
+    pub request_timeout_secs: u64,
     /// Send budgets per hour (seccode's `Limits`).
     #[serde(default)]
     pub limits: LimitsConfig,
@@ -150,6 +154,10 @@ fn default_listen() -> SocketAddr {
 
 fn default_database() -> PathBuf {
     PathBuf::from("seccode.db")
+}
+
+fn default_timeout() -> u64 {
+    30
 }
 
 fn default_tls() -> String {
@@ -399,6 +407,9 @@ impl Config {
             && !(url.starts_with("redis://") || url.starts_with("rediss://"))
         {
             return Err(err("redis_url", "expected a redis:// or rediss:// URL"));
+        }
+        if !(1..=300).contains(&self.request_timeout_secs) {
+            return Err(err("request_timeout_secs", "expected 1 to 300 seconds"));
         }
         let l = &self.limits;
         for (key, value) in [

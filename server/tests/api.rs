@@ -581,3 +581,24 @@ async fn rate_limit_buckets_hold_per_value() {
     assert_eq!(gone.0, 204);
     assert_error(&api.get(&buckets).await, 404, 20404);
 }
+
+/// A provider slower than `request_timeout_secs`: the request answers 503 in
+/// Twilio's error shape instead of holding the connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_slow_provider_times_the_request_out() {
+    let Some(h) = Harness::start_with("timeout", false, "request_timeout_secs = 1", 2_500).await
+    else {
+        return;
+    };
+    let api = Api::new(&h);
+    let (_, service) = api.post("/Services", &[("FriendlyName", "slow")]).await;
+    let path = format!(
+        "/Services/{}/Verifications",
+        service["sid"].as_str().unwrap()
+    );
+    // Without the timeout the send would finish and answer 201.
+    let answer = api
+        .post(&path, &[("To", "+14155550140"), ("Channel", "sms")])
+        .await;
+    assert_error(&answer, 503, 20503);
+}

@@ -85,6 +85,17 @@ impl Harness {
     /// the test's own when `redis` is set (`None` also when it is missing,
     /// outside CI).
     pub async fn start_on(name: &str, redis: bool) -> Option<Harness> {
+        Self::start_with(name, redis, "", 0).await
+    }
+
+    /// As [`Harness::start_on`], with `extra` settings at the top of the file
+    /// and the SMS webhook answering after `sms_delay_ms`.
+    pub async fn start_with(
+        name: &str,
+        redis: bool,
+        extra: &str,
+        sms_delay_ms: u64,
+    ) -> Option<Harness> {
         let redis = if redis {
             Some(RedisServer::start(name)?)
         } else {
@@ -103,6 +114,8 @@ impl Harness {
         let written = Arc::new(Mutex::new(0usize));
         let files = sms_dir.clone();
         let hook = HttpServer::start(move |request| {
+            // A slow provider, when the test asks for one.
+            std::thread::sleep(std::time::Duration::from_millis(sms_delay_ms));
             let mut n = written.lock().unwrap();
             *n += 1;
             let tmp = files.join(format!("{n}.json.tmp"));
@@ -128,6 +141,7 @@ impl Harness {
 listen = "127.0.0.1:{port}"
 database = "{db}"
 {redis_line}
+{extra}
 code_key = "{CODE_KEY}"
 [[accounts]]
 sid = "{ACCOUNT_SID}"
