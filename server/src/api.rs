@@ -112,18 +112,28 @@ impl AppState {
     ///
     /// A channel or the database cannot be set up; the message names the key.
     pub async fn new(config: &Config) -> Result<AppState, String> {
-        let store = match &config.redis_url {
-            None => Store::Sqlite(Arc::new(
-                SqliteStore::open(&config.database)
-                    .map_err(|e| format!("database: {}: {e}", config.database.display()))?,
-            )),
-            Some(url) => Store::Redis(Box::new(
+        let db = match &config.database_url {
+            Some(url) => Db::connect(url)
+                .await
+                .map_err(|e| format!("database_url: {e}"))?,
+            None => Db::open(&config.database)?,
+        };
+        let store = match (&config.redis_url, &config.database_url) {
+            (Some(url), _) => Store::Redis(Box::new(
                 seccode::RedisStore::connect(url)
                     .await
                     .map_err(|e| format!("redis_url: {e}"))?,
             )),
+            (None, Some(url)) => Store::Postgres(Box::new(
+                seccode::PostgresStore::connect(url)
+                    .await
+                    .map_err(|e| format!("database_url: {e}"))?,
+            )),
+            (None, None) => Store::Sqlite(Arc::new(
+                SqliteStore::open(&config.database)
+                    .map_err(|e| format!("database: {}: {e}", config.database.display()))?,
+            )),
         };
-        let db = Db::open(&config.database)?;
         let sms = match &config.sms {
             None => None,
             Some(SmsConfig::Webhook { url, secret }) => Some(Sms::Webhook(

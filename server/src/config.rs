@@ -39,6 +39,13 @@ pub struct Config {
     /// gateway, with the text to read (`voice`: the digits one by one, twice).
     #[serde(default)]
     pub call: Option<CallConfig>,
+    /// PostgreSQL for everything — services, verifications, keys and the codes'
+    /// records — instead of `database` (`SECCODE_DATABASE_URL`,
+    /// `postgres://user@host/db`): the configuration for several servers
+    /// behind a load balancer. With `redis_url` too, the codes' records go to
+    /// Redis.
+    #[serde(default)]
+    pub database_url: Option<String>,
     /// Redis for the codes' records (challenges, attempt and send counters),
     /// shared by every server that uses it (`SECCODE_REDIS_URL`); services and
     /// keys stay in `database`. Default: everything in `database`.
@@ -288,6 +295,9 @@ impl Config {
         if let Some(v) = env("SECCODE_DATABASE") {
             config.database = PathBuf::from(v);
         }
+        if let Some(v) = env("SECCODE_DATABASE_URL") {
+            config.database_url = Some(v);
+        }
         if let Some(v) = env("SECCODE_REDIS_URL") {
             config.redis_url = Some(v);
         }
@@ -402,6 +412,11 @@ impl Config {
                     "required, at least 32 bytes (or SECCODE_CALL_WEBHOOK_SECRET)",
                 ));
             }
+        }
+        if let Some(url) = &self.database_url
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            return Err(err("database_url", "expected a postgres:// URL"));
         }
         if let Some(url) = &self.redis_url
             && !(url.starts_with("redis://") || url.starts_with("rediss://"))

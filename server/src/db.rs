@@ -1,10 +1,13 @@
-//! Services and verifications in the server's SQLite file (the codes, attempts
-//! and limits are seccode's, in the same file).
+//! Services, verifications, API keys and rate limits: in the server's SQLite
+//! file (one server), or in PostgreSQL (several servers behind a load
+//! balancer). Every statement is written once, with `?N` parameters, and run
+//! on either.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::Connection;
+use seccode::store::postgres::{deadpool_postgres, tokio_postgres};
 
 /// A Verify service.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -92,13 +95,102 @@ pub struct Bucket {
     pub updated: i64,
 }
 
-/// The server's tables, on their own connection to the shared file.
+/// Where the server's tables live.
 #[derive(Clone)]
-pub struct Db(Arc<Mutex<Connection>>);
+pub enum Db {
+    /// One SQLite connection (the file the codes may share), used from a
+    /// blocking thread.
+    Sqlite(Arc<Mutex<Connection>>),
+    /// A PostgreSQL pool.
+    Postgres(deadpool_postgres::Pool),
+}
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Db")
+        f.write_str(match self {
+            Db::Sqlite(_) => "Db::Sqlite",
+            Db::Postgres(_) => "Db::Postgres",
+        })
+    }
+}
+
+/// One value in or out of a statement: every column is an integer, a text or
+/// bytes (flags are 0 or 1), so one statement fits both databases.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Value {
+    /// NULL.
+    Null,
+    /// An integer (SQLite INTEGER, PostgreSQL bigint).
+    Int(i64),
+    /// Text.
+    Text(String),
+    /// Bytes (SQLite BLOB, PostgreSQL bytea).
+    Bytes(Vec<u8>),
+}
+
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Text(v.to_owned())
+    }
+}
+
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Text(v)
+    }
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+
+impl From<Option<String>> for Value {
+    fn from(v: Option<String>) -> Self {
+        v.map_or(Value::Null, Value::Text)
+    }
+}
+
+impl Value {
+    fn int(&self) -> i64 {
+        match self {
+            Value::Int(v) => *v,
+            _ => 0,
+        }
+    }
+
+    fn text(&self) -> String {
+        match self {
+            Value::Text(v) => v.clone(),
+            _ => String::new(),
+        }
+    }
+
+    fn opt_text(&self) -> Option<String> {
+        match self {
+            Value::Text(v) => Some(v.clone()),
+            _ => None,
+        }
+    }
+
+    fn bytes(&self) -> Vec<u8> {
+        match self {
+            Value::Bytes(v) => v.clone(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl rusqlite::ToSql for Value {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        Ok(match self {
+            Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Value::Int(v) => ToSqlOutput::Borrowed(ValueRef::Integer(*v)),
+            Value::Text(v) => ToSqlOutput::Borrowed(ValueRef::Text(v.as_bytes())),
+            Value::Bytes(v) => ToSqlOutput::Borrowed(ValueRef::Blob(v)),
+        })
     }
 }
 
@@ -107,10 +199,10 @@ CREATE TABLE IF NOT EXISTS verify_services (
     sid TEXT PRIMARY KEY,
     account_sid TEXT NOT NULL,
     friendly_name TEXT NOT NULL,
-    code_length INTEGER NOT NULL,
-    do_not_share INTEGER NOT NULL,
-    created INTEGER NOT NULL,
-    updated INTEGER NOT NULL
+    code_length BIGINT NOT NULL,
+    do_not_share BIGINT NOT NULL,
+    created BIGINT NOT NULL,
+    updated BIGINT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS verify_services_account ON verify_services (account_sid, created, sid);
 CREATE TABLE IF NOT EXISTS verify_verifications (
@@ -122,8 +214,8 @@ CREATE TABLE IF NOT EXISTS verify_verifications (
     channel TEXT NOT NULL,
     status TEXT NOT NULL,
     attempts TEXT NOT NULL,
-    created INTEGER NOT NULL,
-    updated INTEGER NOT NULL
+    created BIGINT NOT NULL,
+    updated BIGINT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS verify_verifications_to ON verify_verifications (service_sid, identity, created);
 CREATE TABLE IF NOT EXISTS verify_rate_limits (
@@ -132,8 +224,8 @@ CREATE TABLE IF NOT EXISTS verify_rate_limits (
     account_sid TEXT NOT NULL,
     unique_name TEXT NOT NULL,
     description TEXT,
-    created INTEGER NOT NULL,
-    updated INTEGER NOT NULL,
+    created BIGINT NOT NULL,
+    updated BIGINT NOT NULL,
     UNIQUE (service_sid, unique_name)
 );
 CREATE TABLE IF NOT EXISTS verify_buckets (
@@ -141,53 +233,213 @@ CREATE TABLE IF NOT EXISTS verify_buckets (
     rate_limit_sid TEXT NOT NULL REFERENCES verify_rate_limits (sid) ON DELETE CASCADE,
     service_sid TEXT NOT NULL,
     account_sid TEXT NOT NULL,
-    max INTEGER NOT NULL,
-    interval INTEGER NOT NULL,
-    created INTEGER NOT NULL,
-    updated INTEGER NOT NULL
+    max BIGINT NOT NULL,
+    interval BIGINT NOT NULL,
+    created BIGINT NOT NULL,
+    updated BIGINT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS verify_api_keys (
     sid TEXT PRIMARY KEY,
     account_sid TEXT NOT NULL,
     friendly_name TEXT NOT NULL,
-    secret_sha256 BLOB NOT NULL,
-    created INTEGER NOT NULL
+    secret_sha256 BYTEA NOT NULL,
+    created BIGINT NOT NULL
 );
 ";
 
-fn db(e: rusqlite::Error) -> String {
+fn sqlite_err(e: rusqlite::Error) -> String {
     format!("database: {e}")
 }
 
+fn pg_err(e: impl std::fmt::Display) -> String {
+    format!("database: {e}")
+}
+
+/// `?N` parameters as PostgreSQL's `$N`.
+fn dollars(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '?' && chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push('$');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn pg_value(row: &tokio_postgres::Row, i: usize) -> Value {
+    use tokio_postgres::types::Type;
+    let ty = row.columns().get(i).map(|c| c.type_().clone());
+    match ty {
+        Some(Type::INT8) => row
+            .try_get::<_, Option<i64>>(i)
+            .ok()
+            .flatten()
+            .map_or(Value::Null, Value::Int),
+        Some(Type::INT4) => row
+            .try_get::<_, Option<i32>>(i)
+            .ok()
+            .flatten()
+            .map_or(Value::Null, |v| Value::Int(i64::from(v))),
+        Some(Type::BOOL) => row
+            .try_get::<_, Option<bool>>(i)
+            .ok()
+            .flatten()
+            .map_or(Value::Null, |v| Value::Int(i64::from(v))),
+        Some(Type::BYTEA) => row
+            .try_get::<_, Option<Vec<u8>>>(i)
+            .ok()
+            .flatten()
+            .map_or(Value::Null, Value::Bytes),
+        _ => row
+            .try_get::<_, Option<String>>(i)
+            .ok()
+            .flatten()
+            .map_or(Value::Null, Value::Text),
+    }
+}
+
+fn pg_params(params: &[Value]) -> Vec<Box<dyn tokio_postgres::types::ToSql + Sync + Send>> {
+    params
+        .iter()
+        .map(|p| -> Box<dyn tokio_postgres::types::ToSql + Sync + Send> {
+            match p {
+                Value::Null => Box::new(None::<String>),
+                Value::Int(v) => Box::new(*v),
+                Value::Text(v) => Box::new(v.clone()),
+                Value::Bytes(v) => Box::new(v.clone()),
+            }
+        })
+        .collect()
+}
+
 impl Db {
-    /// Opens (creating) the tables in `path`.
+    /// Opens (creating) the tables in the SQLite file `path`.
     ///
     /// # Errors
     ///
     /// The database cannot be opened.
     pub fn open(path: &Path) -> Result<Db, String> {
-        let conn = Connection::open(path).map_err(db)?;
+        let conn = Connection::open(path).map_err(sqlite_err)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(db)?;
+            .map_err(sqlite_err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(db)?;
-        conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
-        conn.execute_batch(SCHEMA).map_err(db)?;
-        Ok(Db(Arc::new(Mutex::new(conn))))
+            .map_err(sqlite_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(sqlite_err)?;
+        conn.execute_batch(SCHEMA).map_err(sqlite_err)?;
+        Ok(Db::Sqlite(Arc::new(Mutex::new(conn))))
     }
 
-    /// Runs `f` on the connection on a blocking thread.
-    async fn run<T: Send + 'static>(
+    /// Connects to PostgreSQL at `url` (a pool of up to 16 connections, no
+    /// TLS: a database on the same host or a private network) and creates the
+    /// tables, under an advisory lock so that servers starting together do it
+    /// once.
+    ///
+    /// # Errors
+    ///
+    /// The URL is invalid or the database cannot be reached.
+    pub async fn connect(url: &str) -> Result<Db, String> {
+        let config: tokio_postgres::Config = url.parse().map_err(pg_err)?;
+        let manager = deadpool_postgres::Manager::new(config, tokio_postgres::NoTls);
+        let pool = deadpool_postgres::Pool::builder(manager)
+            .max_size(16)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .wait_timeout(Some(std::time::Duration::from_secs(5)))
+            .build()
+            .map_err(pg_err)?;
+        let mut client = pool.get().await.map_err(pg_err)?;
+        let tx = client.transaction().await.map_err(pg_err)?;
+        tx.execute("SELECT pg_advisory_xact_lock(7365636364)", &[])
+            .await
+            .map_err(pg_err)?;
+        tx.batch_execute(SCHEMA).await.map_err(pg_err)?;
+        tx.commit().await.map_err(pg_err)?;
+        drop(client);
+        Ok(Db::Postgres(pool))
+    }
+
+    /// Runs a query and returns its rows.
+    async fn query(
         &self,
-        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
-    ) -> Result<T, String> {
-        let conn = self.0.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = conn.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut conn).map_err(db)
-        })
-        .await
-        .map_err(|e| format!("database task: {e}"))?
+        sql: &'static str,
+        params: Vec<Value>,
+    ) -> Result<Vec<Vec<Value>>, String> {
+        match self {
+            Db::Sqlite(conn) => {
+                let conn = conn.clone();
+                tokio::task::spawn_blocking(move || {
+                    let conn = conn.lock().unwrap_or_else(|p| p.into_inner());
+                    let mut stmt = conn.prepare_cached(sql).map_err(sqlite_err)?;
+                    let width = stmt.column_count();
+                    let rows = stmt
+                        .query_map(rusqlite::params_from_iter(params.iter()), |r| {
+                            (0..width)
+                                .map(|i| {
+                                    Ok(match r.get::<_, rusqlite::types::Value>(i)? {
+                                        rusqlite::types::Value::Null => Value::Null,
+                                        rusqlite::types::Value::Integer(v) => Value::Int(v),
+                                        rusqlite::types::Value::Text(v) => Value::Text(v),
+                                        rusqlite::types::Value::Blob(v) => Value::Bytes(v),
+                                        rusqlite::types::Value::Real(v) => {
+                                            Value::Text(v.to_string())
+                                        }
+                                    })
+                                })
+                                .collect::<rusqlite::Result<Vec<Value>>>()
+                        })
+                        .map_err(sqlite_err)?;
+                    rows.collect::<rusqlite::Result<Vec<_>>>()
+                        .map_err(sqlite_err)
+                })
+                .await
+                .map_err(|e| format!("database task: {e}"))?
+            }
+            Db::Postgres(pool) => {
+                let client = pool.get().await.map_err(pg_err)?;
+                let stmt = client.prepare_cached(&dollars(sql)).await.map_err(pg_err)?;
+                let boxed = pg_params(&params);
+                let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = boxed
+                    .iter()
+                    .map(|b| &**b as &(dyn tokio_postgres::types::ToSql + Sync))
+                    .collect();
+                let rows = client.query(&stmt, &refs).await.map_err(pg_err)?;
+                Ok(rows
+                    .iter()
+                    .map(|r| (0..r.len()).map(|i| pg_value(r, i)).collect())
+                    .collect())
+            }
+        }
+    }
+
+    /// Runs a statement and returns how many rows it changed.
+    async fn execute(&self, sql: &'static str, params: Vec<Value>) -> Result<u64, String> {
+        match self {
+            Db::Sqlite(conn) => {
+                let conn = conn.clone();
+                tokio::task::spawn_blocking(move || {
+                    let conn = conn.lock().unwrap_or_else(|p| p.into_inner());
+                    let mut stmt = conn.prepare_cached(sql).map_err(sqlite_err)?;
+                    stmt.execute(rusqlite::params_from_iter(params.iter()))
+                        .map(|n| n as u64)
+                        .map_err(sqlite_err)
+                })
+                .await
+                .map_err(|e| format!("database task: {e}"))?
+            }
+            Db::Postgres(pool) => {
+                let client = pool.get().await.map_err(pg_err)?;
+                let stmt = client.prepare_cached(&dollars(sql)).await.map_err(pg_err)?;
+                let boxed = pg_params(&params);
+                let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = boxed
+                    .iter()
+                    .map(|b| &**b as &(dyn tokio_postgres::types::ToSql + Sync))
+                    .collect();
+                client.execute(&stmt, &refs).await.map_err(pg_err)
+            }
+        }
     }
 
     /// One trivial query: whether the database answers.
@@ -196,7 +448,7 @@ impl Db {
     ///
     /// The database fails.
     pub async fn ping(&self) -> Result<(), String> {
-        self.run(|c| c.query_row("SELECT 1", [], |_| Ok(()))).await
+        self.query("SELECT 1", Vec::new()).await.map(drop)
     }
 
     /// Creates an API key for `account`: its SID (`SK…`) and its secret, which
@@ -217,14 +469,17 @@ impl Db {
         let sid = format!("SK{}", crate::config::hex(&raw[..16]));
         let secret = crate::config::hex(&raw[16..]);
         let digest = sha2::Sha256::digest(secret.as_bytes()).to_vec();
-        let (account, name, key_sid) = (account.to_owned(), name.to_owned(), sid.clone());
-        self.run(move |c| {
-            c.execute(
-                "INSERT INTO verify_api_keys VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![key_sid, account, name, digest, now],
-            )
-            .map(drop)
-        })
+        self.execute(
+            "INSERT INTO verify_api_keys (sid, account_sid, friendly_name, secret_sha256, created) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            vec![
+                sid.clone().into(),
+                account.into(),
+                name.into(),
+                Value::Bytes(digest),
+                now.into(),
+            ],
+        )
         .await?;
         Ok((sid, secret))
     }
@@ -235,12 +490,12 @@ impl Db {
     ///
     /// The database fails.
     pub async fn revoke_key(&self, sid: &str) -> Result<bool, String> {
-        let sid = sid.to_owned();
-        self.run(move |c| {
-            c.execute("DELETE FROM verify_api_keys WHERE sid = ?1", [sid])
-                .map(|n| n > 0)
-        })
+        self.execute(
+            "DELETE FROM verify_api_keys WHERE sid = ?1",
+            vec![sid.into()],
+        )
         .await
+        .map(|n| n > 0)
     }
 
     /// An API key's account and secret digest.
@@ -249,18 +504,15 @@ impl Db {
     ///
     /// The database fails.
     pub async fn api_key(&self, sid: &str) -> Result<Option<(String, [u8; 32])>, String> {
-        let sid = sid.to_owned();
-        let row = self
-            .run(move |c| {
-                c.query_row(
-                    "SELECT account_sid, secret_sha256 FROM verify_api_keys WHERE sid = ?1",
-                    [sid],
-                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)),
-                )
-                .optional()
-            })
+        let rows = self
+            .query(
+                "SELECT account_sid, secret_sha256 FROM verify_api_keys WHERE sid = ?1",
+                vec![sid.into()],
+            )
             .await?;
-        Ok(row.and_then(|(account, digest)| Some((account, digest.try_into().ok()?))))
+        Ok(rows
+            .first()
+            .and_then(|r| Some((r[0].text(), r[1].bytes().try_into().ok()?))))
     }
 
     /// Stores a new service.
@@ -269,22 +521,21 @@ impl Db {
     ///
     /// The database fails.
     pub async fn insert_service(&self, s: Service) -> Result<(), String> {
-        self.run(move |c| {
-            c.execute(
-                "INSERT INTO verify_services VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    s.sid,
-                    s.account_sid,
-                    s.friendly_name,
-                    s.code_length,
-                    s.do_not_share_warning_enabled,
-                    s.created,
-                    s.updated
-                ],
-            )
-            .map(drop)
-        })
+        self.execute(
+            "INSERT INTO verify_services (sid, account_sid, friendly_name, code_length, \
+             do_not_share, created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            vec![
+                s.sid.into(),
+                s.account_sid.into(),
+                s.friendly_name.into(),
+                i64::from(s.code_length).into(),
+                i64::from(s.do_not_share_warning_enabled).into(),
+                s.created.into(),
+                s.updated.into(),
+            ],
+        )
         .await
+        .map(drop)
     }
 
     /// Replaces a service's settings.
@@ -293,21 +544,19 @@ impl Db {
     ///
     /// The database fails.
     pub async fn update_service(&self, s: Service) -> Result<(), String> {
-        self.run(move |c| {
-            c.execute(
-                "UPDATE verify_services SET friendly_name = ?2, code_length = ?3, \
-                 do_not_share = ?4, updated = ?5 WHERE sid = ?1",
-                params![
-                    s.sid,
-                    s.friendly_name,
-                    s.code_length,
-                    s.do_not_share_warning_enabled,
-                    s.updated
-                ],
-            )
-            .map(drop)
-        })
+        self.execute(
+            "UPDATE verify_services SET friendly_name = ?2, code_length = ?3, \
+             do_not_share = ?4, updated = ?5 WHERE sid = ?1",
+            vec![
+                s.sid.into(),
+                s.friendly_name.into(),
+                i64::from(s.code_length).into(),
+                i64::from(s.do_not_share_warning_enabled).into(),
+                s.updated.into(),
+            ],
+        )
         .await
+        .map(drop)
     }
 
     /// A service of `account`.
@@ -316,17 +565,14 @@ impl Db {
     ///
     /// The database fails.
     pub async fn service(&self, account: &str, sid: &str) -> Result<Option<Service>, String> {
-        let (account, sid) = (account.to_owned(), sid.to_owned());
-        self.run(move |c| {
-            c.query_row(
+        let rows = self
+            .query(
                 "SELECT sid, account_sid, friendly_name, code_length, do_not_share, created, updated \
                  FROM verify_services WHERE sid = ?1 AND account_sid = ?2",
-                params![sid, account],
-                read_service,
+                vec![sid.into(), account.into()],
             )
-            .optional()
-        })
-        .await
+            .await?;
+        Ok(rows.first().map(|r| read_service(r)))
     }
 
     /// One page of `account`'s services, oldest first, and whether more follow.
@@ -340,23 +586,21 @@ impl Db {
         page: u32,
         size: u32,
     ) -> Result<(Vec<Service>, bool), String> {
-        let account = account.to_owned();
-        self.run(move |c| {
-            let mut stmt = c.prepare(
+        let rows = self
+            .query(
                 "SELECT sid, account_sid, friendly_name, code_length, do_not_share, created, updated \
                  FROM verify_services WHERE account_sid = ?1 ORDER BY created, sid LIMIT ?2 OFFSET ?3",
-            )?;
-            let mut rows: Vec<Service> = stmt
-                .query_map(
-                    params![account, i64::from(size) + 1, i64::from(page) * i64::from(size)],
-                    read_service,
-                )?
-                .collect::<Result<_, _>>()?;
-            let more = rows.len() > size as usize;
-            rows.truncate(size as usize);
-            Ok((rows, more))
-        })
-        .await
+                vec![
+                    account.into(),
+                    (i64::from(size) + 1).into(),
+                    (i64::from(page) * i64::from(size)).into(),
+                ],
+            )
+            .await?;
+        let mut services: Vec<Service> = rows.iter().map(|r| read_service(r)).collect();
+        let more = services.len() > size as usize;
+        services.truncate(size as usize);
+        Ok((services, more))
     }
 
     /// Deletes a service and its verifications; whether it existed.
@@ -365,15 +609,12 @@ impl Db {
     ///
     /// The database fails.
     pub async fn delete_service(&self, account: &str, sid: &str) -> Result<bool, String> {
-        let (account, sid) = (account.to_owned(), sid.to_owned());
-        self.run(move |c| {
-            c.execute(
-                "DELETE FROM verify_services WHERE sid = ?1 AND account_sid = ?2",
-                params![sid, account],
-            )
-            .map(|n| n > 0)
-        })
+        self.execute(
+            "DELETE FROM verify_services WHERE sid = ?1 AND account_sid = ?2",
+            vec![sid.into(), account.into()],
+        )
         .await
+        .map(|n| n > 0)
     }
 
     /// Stores or replaces a verification.
@@ -383,25 +624,26 @@ impl Db {
     /// The database fails.
     pub async fn save_verification(&self, v: Verification) -> Result<(), String> {
         let attempts = serde_json::to_string(&v.attempts).unwrap_or_else(|_| "[]".to_owned());
-        self.run(move |c| {
-            c.execute(
-                "REPLACE INTO verify_verifications VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                params![
-                    v.sid,
-                    v.service_sid,
-                    v.account_sid,
-                    v.to,
-                    v.identity,
-                    v.channel,
-                    v.status,
-                    attempts,
-                    v.created,
-                    v.updated
-                ],
-            )
-            .map(drop)
-        })
+        self.execute(
+            "INSERT INTO verify_verifications (sid, service_sid, account_sid, to_text, identity, \
+             channel, status, attempts, created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, \
+             ?9, ?10) ON CONFLICT (sid) DO UPDATE SET channel = ?6, status = ?7, attempts = ?8, \
+             updated = ?10",
+            vec![
+                v.sid.into(),
+                v.service_sid.into(),
+                v.account_sid.into(),
+                v.to.into(),
+                v.identity.into(),
+                v.channel.into(),
+                v.status.into(),
+                attempts.into(),
+                v.created.into(),
+                v.updated.into(),
+            ],
+        )
         .await
+        .map(drop)
     }
 
     /// A verification of a service, by SID.
@@ -414,16 +656,15 @@ impl Db {
         service: &str,
         sid: &str,
     ) -> Result<Option<Verification>, String> {
-        let (service, sid) = (service.to_owned(), sid.to_owned());
-        self.run(move |c| {
-            c.query_row(
-                &format!("{SELECT_VERIFICATION} WHERE service_sid = ?1 AND sid = ?2"),
-                params![service, sid],
-                read_verification,
+        let rows = self
+            .query(
+                "SELECT sid, service_sid, account_sid, to_text, identity, channel, status, \
+                 attempts, created, updated FROM verify_verifications \
+                 WHERE service_sid = ?1 AND sid = ?2",
+                vec![service.into(), sid.into()],
             )
-            .optional()
-        })
-        .await
+            .await?;
+        Ok(rows.first().map(|r| read_verification(r)))
     }
 
     /// The newest verification of a service to a contact identity.
@@ -436,23 +677,17 @@ impl Db {
         service: &str,
         identity: &str,
     ) -> Result<Option<Verification>, String> {
-        let (service, identity) = (service.to_owned(), identity.to_owned());
-        self.run(move |c| {
-            c.query_row(
-                &format!(
-                    "{SELECT_VERIFICATION} WHERE service_sid = ?1 AND identity = ?2 \
-                     ORDER BY created DESC, rowid DESC LIMIT 1"
-                ),
-                params![service, identity],
-                read_verification,
+        let rows = self
+            .query(
+                "SELECT sid, service_sid, account_sid, to_text, identity, channel, status, \
+                 attempts, created, updated FROM verify_verifications \
+                 WHERE service_sid = ?1 AND identity = ?2 ORDER BY created DESC, sid DESC LIMIT 1",
+                vec![service.into(), identity.into()],
             )
-            .optional()
-        })
-        .await
+            .await?;
+        Ok(rows.first().map(|r| read_verification(r)))
     }
-}
 
-impl Db {
     /// Stores or replaces a rate limit; `false` if another of the service's
     /// rate limits has its unique name.
     ///
@@ -460,60 +695,63 @@ impl Db {
     ///
     /// The database fails.
     pub async fn save_rate_limit(&self, r: RateLimit) -> Result<bool, String> {
-        self.run(move |c| {
-            let clash: bool = c.query_row(
-                "SELECT EXISTS (SELECT 1 FROM verify_rate_limits WHERE service_sid = ?1 \
-                 AND unique_name = ?2 AND sid <> ?3)",
-                params![r.service_sid, r.unique_name, r.sid],
-                |row| row.get(0),
-            )?;
-            if clash {
-                return Ok(false);
-            }
-            c.execute(
-                "INSERT INTO verify_rate_limits VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
-                 ON CONFLICT (sid) DO UPDATE SET unique_name = ?4, description = ?5, updated = ?7",
-                params![
-                    r.sid,
-                    r.service_sid,
-                    r.account_sid,
-                    r.unique_name,
-                    r.description,
-                    r.created,
-                    r.updated
+        let clash = self
+            .query(
+                "SELECT sid FROM verify_rate_limits WHERE service_sid = ?1 AND unique_name = ?2 \
+                 AND sid <> ?3",
+                vec![
+                    r.service_sid.clone().into(),
+                    r.unique_name.clone().into(),
+                    r.sid.clone().into(),
                 ],
-            )?;
-            Ok(true)
-        })
-        .await
+            )
+            .await?;
+        if !clash.is_empty() {
+            return Ok(false);
+        }
+        self.execute(
+            "INSERT INTO verify_rate_limits (sid, service_sid, account_sid, unique_name, \
+             description, created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+             ON CONFLICT (sid) DO UPDATE SET unique_name = ?4, description = ?5, updated = ?7",
+            vec![
+                r.sid.into(),
+                r.service_sid.into(),
+                r.account_sid.into(),
+                r.unique_name.into(),
+                r.description.into(),
+                r.created.into(),
+                r.updated.into(),
+            ],
+        )
+        .await?;
+        Ok(true)
     }
 
-    /// A service's rate limits, by unique name order.
+    /// A service's rate limits, oldest first.
     ///
     /// # Errors
     ///
     /// The database fails.
     pub async fn rate_limits(&self, service: &str) -> Result<Vec<RateLimit>, String> {
-        let service = service.to_owned();
-        self.run(move |c| {
-            let mut stmt = c.prepare(
+        let rows = self
+            .query(
                 "SELECT sid, service_sid, account_sid, unique_name, description, created, updated \
                  FROM verify_rate_limits WHERE service_sid = ?1 ORDER BY created, sid",
-            )?;
-            stmt.query_map([service], |r| {
-                Ok(RateLimit {
-                    sid: r.get(0)?,
-                    service_sid: r.get(1)?,
-                    account_sid: r.get(2)?,
-                    unique_name: r.get(3)?,
-                    description: r.get(4)?,
-                    created: r.get(5)?,
-                    updated: r.get(6)?,
-                })
-            })?
-            .collect()
-        })
-        .await
+                vec![service.into()],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| RateLimit {
+                sid: r[0].text(),
+                service_sid: r[1].text(),
+                account_sid: r[2].text(),
+                unique_name: r[3].text(),
+                description: r[4].opt_text(),
+                created: r[5].int(),
+                updated: r[6].int(),
+            })
+            .collect())
     }
 
     /// Deletes a rate limit (and its buckets); whether it existed.
@@ -522,15 +760,12 @@ impl Db {
     ///
     /// The database fails.
     pub async fn delete_rate_limit(&self, service: &str, sid: &str) -> Result<bool, String> {
-        let (service, sid) = (service.to_owned(), sid.to_owned());
-        self.run(move |c| {
-            c.execute(
-                "DELETE FROM verify_rate_limits WHERE service_sid = ?1 AND sid = ?2",
-                params![service, sid],
-            )
-            .map(|n| n > 0)
-        })
+        self.execute(
+            "DELETE FROM verify_rate_limits WHERE service_sid = ?1 AND sid = ?2",
+            vec![service.into(), sid.into()],
+        )
         .await
+        .map(|n| n > 0)
     }
 
     /// Stores or replaces a bucket.
@@ -539,24 +774,23 @@ impl Db {
     ///
     /// The database fails.
     pub async fn save_bucket(&self, b: Bucket) -> Result<(), String> {
-        self.run(move |c| {
-            c.execute(
-                "INSERT INTO verify_buckets VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
-                 ON CONFLICT (sid) DO UPDATE SET max = ?5, interval = ?6, updated = ?8",
-                params![
-                    b.sid,
-                    b.rate_limit_sid,
-                    b.service_sid,
-                    b.account_sid,
-                    b.max,
-                    b.interval,
-                    b.created,
-                    b.updated
-                ],
-            )
-            .map(drop)
-        })
+        self.execute(
+            "INSERT INTO verify_buckets (sid, rate_limit_sid, service_sid, account_sid, max, \
+             interval, created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+             ON CONFLICT (sid) DO UPDATE SET max = ?5, interval = ?6, updated = ?8",
+            vec![
+                b.sid.into(),
+                b.rate_limit_sid.into(),
+                b.service_sid.into(),
+                b.account_sid.into(),
+                i64::from(b.max).into(),
+                i64::from(b.interval).into(),
+                b.created.into(),
+                b.updated.into(),
+            ],
+        )
         .await
+        .map(drop)
     }
 
     /// A rate limit's buckets, oldest first.
@@ -565,27 +799,26 @@ impl Db {
     ///
     /// The database fails.
     pub async fn buckets(&self, rate_limit: &str) -> Result<Vec<Bucket>, String> {
-        let rate_limit = rate_limit.to_owned();
-        self.run(move |c| {
-            let mut stmt = c.prepare(
+        let rows = self
+            .query(
                 "SELECT sid, rate_limit_sid, service_sid, account_sid, max, interval, created, \
                  updated FROM verify_buckets WHERE rate_limit_sid = ?1 ORDER BY created, sid",
-            )?;
-            stmt.query_map([rate_limit], |r| {
-                Ok(Bucket {
-                    sid: r.get(0)?,
-                    rate_limit_sid: r.get(1)?,
-                    service_sid: r.get(2)?,
-                    account_sid: r.get(3)?,
-                    max: r.get(4)?,
-                    interval: r.get(5)?,
-                    created: r.get(6)?,
-                    updated: r.get(7)?,
-                })
-            })?
-            .collect()
-        })
-        .await
+                vec![rate_limit.into()],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| Bucket {
+                sid: r[0].text(),
+                rate_limit_sid: r[1].text(),
+                service_sid: r[2].text(),
+                account_sid: r[3].text(),
+                max: u32::try_from(r[4].int()).unwrap_or(0),
+                interval: u32::try_from(r[5].int()).unwrap_or(0),
+                created: r[6].int(),
+                updated: r[7].int(),
+            })
+            .collect())
     }
 
     /// Deletes a bucket; whether it existed.
@@ -594,45 +827,38 @@ impl Db {
     ///
     /// The database fails.
     pub async fn delete_bucket(&self, rate_limit: &str, sid: &str) -> Result<bool, String> {
-        let (rate_limit, sid) = (rate_limit.to_owned(), sid.to_owned());
-        self.run(move |c| {
-            c.execute(
-                "DELETE FROM verify_buckets WHERE rate_limit_sid = ?1 AND sid = ?2",
-                params![rate_limit, sid],
-            )
-            .map(|n| n > 0)
-        })
+        self.execute(
+            "DELETE FROM verify_buckets WHERE rate_limit_sid = ?1 AND sid = ?2",
+            vec![rate_limit.into(), sid.into()],
+        )
         .await
+        .map(|n| n > 0)
     }
 }
 
-const SELECT_VERIFICATION: &str = "SELECT sid, service_sid, account_sid, to_text, identity, channel, \
-     status, attempts, created, updated FROM verify_verifications";
-
-fn read_service(r: &rusqlite::Row<'_>) -> rusqlite::Result<Service> {
-    Ok(Service {
-        sid: r.get(0)?,
-        account_sid: r.get(1)?,
-        friendly_name: r.get(2)?,
-        code_length: r.get(3)?,
-        do_not_share_warning_enabled: r.get(4)?,
-        created: r.get(5)?,
-        updated: r.get(6)?,
-    })
+fn read_service(r: &[Value]) -> Service {
+    Service {
+        sid: r[0].text(),
+        account_sid: r[1].text(),
+        friendly_name: r[2].text(),
+        code_length: u8::try_from(r[3].int()).unwrap_or(6),
+        do_not_share_warning_enabled: r[4].int() != 0,
+        created: r[5].int(),
+        updated: r[6].int(),
+    }
 }
 
-fn read_verification(r: &rusqlite::Row<'_>) -> rusqlite::Result<Verification> {
-    let attempts: String = r.get(7)?;
-    Ok(Verification {
-        sid: r.get(0)?,
-        service_sid: r.get(1)?,
-        account_sid: r.get(2)?,
-        to: r.get(3)?,
-        identity: r.get(4)?,
-        channel: r.get(5)?,
-        status: r.get(6)?,
-        attempts: serde_json::from_str(&attempts).unwrap_or_default(),
-        created: r.get(8)?,
-        updated: r.get(9)?,
-    })
+fn read_verification(r: &[Value]) -> Verification {
+    Verification {
+        sid: r[0].text(),
+        service_sid: r[1].text(),
+        account_sid: r[2].text(),
+        to: r[3].text(),
+        identity: r[4].text(),
+        channel: r[5].text(),
+        status: r[6].text(),
+        attempts: serde_json::from_str(&r[7].text()).unwrap_or_default(),
+        created: r[8].int(),
+        updated: r[9].int(),
+    }
 }

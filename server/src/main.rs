@@ -34,7 +34,11 @@ fn keys(config: &Config, args: &[String]) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return fail(&format!("runtime: {e}")),
     };
-    let db = match seccode_server::db::Db::open(&config.database) {
+    let opened = match &config.database_url {
+        Some(url) => runtime.block_on(seccode_server::db::Db::connect(url)),
+        None => seccode_server::db::Db::open(&config.database),
+    };
+    let db = match opened {
         Ok(db) => db,
         Err(e) => return fail(&e),
     };

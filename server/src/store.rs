@@ -1,9 +1,11 @@
-//! Where codes' records live: the SQLite file (default, one server) or Redis
-//! (challenges and counters shared by several servers; services and keys stay
-//! in the SQLite file).
+//! Where codes' records live: the SQLite file (default, one server),
+//! PostgreSQL (with the server's tables), or Redis (challenges and counters
+//! shared by several servers).
 
 use std::sync::Arc;
 use std::time::Duration;
+
+use seccode::PostgresStore;
 
 use seccode::{
     Attempt, Challenge, ChallengeId, ChallengeStore, CountedGuess, Counter, CounterKey, Error,
@@ -17,6 +19,8 @@ pub enum Store {
     Sqlite(Arc<SqliteStore>),
     /// Redis.
     Redis(Box<RedisStore>),
+    /// PostgreSQL.
+    Postgres(Box<PostgresStore>),
 }
 
 /// Calls the same method on whichever store is configured.
@@ -29,6 +33,10 @@ macro_rules! each {
             }
             Store::Redis(inner) => {
                 let $store: &RedisStore = inner;
+                $call
+            }
+            Store::Postgres(inner) => {
+                let $store: &PostgresStore = inner;
                 $call
             }
         }

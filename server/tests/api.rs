@@ -6,7 +6,7 @@
 
 mod harness;
 
-use harness::{ACCOUNT_SID, AUTH_TOKEN, Harness};
+use harness::{ACCOUNT_SID, AUTH_TOKEN, Backing, Harness};
 use serde_json::Value;
 
 struct Api {
@@ -94,13 +94,29 @@ async fn the_verify_api_end_to_end() {
 /// The same with the codes' records in Redis (several servers may share it).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_verify_api_end_to_end_on_redis() {
-    let Some(h) = Harness::start_on("api-redis", true).await else {
+    let Some(h) = Harness::start_on("api-redis", Backing::Redis).await else {
         return;
     };
     end_to_end(&h).await;
     assert!(
         h.redis_keys().unwrap() > 10,
         "the codes' records are in Redis"
+    );
+}
+
+/// The same with everything in PostgreSQL (the several-servers
+/// configuration): services, verifications, keys and the codes' records.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_verify_api_end_to_end_on_postgres() {
+    let Some(h) = Harness::start_on("api-postgres", Backing::Postgres).await else {
+        return;
+    };
+    end_to_end(&h).await;
+    let dump = h.postgres_dump().unwrap();
+    assert!(dump.contains("svc 0"), "the services are in PostgreSQL");
+    assert!(
+        dump.contains("seccode_challenges"),
+        "so are the codes' records"
     );
 }
 
@@ -586,7 +602,13 @@ async fn rate_limit_buckets_hold_per_value() {
 /// Twilio's error shape instead of holding the connection.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_slow_provider_times_the_request_out() {
-    let Some(h) = Harness::start_with("timeout", false, "request_timeout_secs = 1", 2_500).await
+    let Some(h) = Harness::start_with(
+        "timeout",
+        Backing::Sqlite,
+        "request_timeout_secs = 1",
+        2_500,
+    )
+    .await
     else {
         return;
     };

@@ -17,6 +17,21 @@ const CODE_KEY: &str = "5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e
 mod redis_server;
 pub use redis_server::RedisServer;
 
+#[path = "../../../tests/common/postgres_server.rs"]
+mod postgres_server;
+pub use postgres_server::PostgresServer;
+
+/// Where the server keeps its records in a test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backing {
+    /// The SQLite file (the default configuration).
+    Sqlite,
+    /// The codes' records in a `redis-server` of the test's own.
+    Redis,
+    /// Everything in a PostgreSQL server of the test's own.
+    Postgres,
+}
+
 #[path = "../../../tests/common/http_server.rs"]
 mod http_server;
 use http_server::HttpServer;
@@ -72,39 +87,48 @@ pub struct Harness {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     dir: PathBuf,
     _redis: Option<RedisServer>,
+    _postgres: Option<PostgresServer>,
 }
 
 impl Harness {
     /// Starts everything on the current Tokio runtime, or `None` when
     /// aiosmtpd is missing (outside CI).
     pub async fn start(name: &str) -> Option<Harness> {
-        Self::start_on(name, false).await
+        Self::start_on(name, Backing::Sqlite).await
     }
 
     /// As [`Harness::start`], with the codes' records in a `redis-server` of
     /// the test's own when `redis` is set (`None` also when it is missing,
     /// outside CI).
-    pub async fn start_on(name: &str, redis: bool) -> Option<Harness> {
-        Self::start_with(name, redis, "", 0).await
+    pub async fn start_on(name: &str, backing: Backing) -> Option<Harness> {
+        Self::start_with(name, backing, "", 0).await
     }
 
     /// As [`Harness::start_on`], with `extra` settings at the top of the file
     /// and the SMS webhook answering after `sms_delay_ms`.
     pub async fn start_with(
         name: &str,
-        redis: bool,
+        backing: Backing,
         extra: &str,
         sms_delay_ms: u64,
     ) -> Option<Harness> {
-        let redis = if redis {
+        let redis = if backing == Backing::Redis {
             Some(RedisServer::start(name)?)
         } else {
             None
         };
-        let redis_line = redis
+        let postgres = if backing == Backing::Postgres {
+            Some(PostgresServer::start(name)?)
+        } else {
+            None
+        };
+        let mut redis_line = redis
             .as_ref()
             .map(|r| format!("redis_url = \"{}\"", r.url))
             .unwrap_or_default();
+        if let Some(pg) = &postgres {
+            redis_line = format!("database_url = \"{}\"", pg.database("verify"));
+        }
         let smtp = SmtpServer::start(name)?;
         let dir =
             std::env::temp_dir().join(format!("seccode-server-{}-{name}", std::process::id()));
@@ -200,7 +224,14 @@ from = "verify@example.org"
             shutdown: Some(tx),
             dir,
             _redis: redis,
+            _postgres: postgres,
         })
+    }
+
+    /// A `pg_dump` of the test's PostgreSQL database (`None` without one).
+    pub fn postgres_dump(&self) -> Option<String> {
+        let pg = self._postgres.as_ref()?;
+        Some(String::from_utf8_lossy(&pg.dump("verify")).into_owned())
     }
 
     /// How many keys the test's redis-server holds (`None` without one).
