@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::cache::{Caches, SERVICE_TTL};
 use crate::config::{Config, SmsConfig, hex, is_sid, now_ms, unhex32};
 use crate::db::{Bucket, Db, RateLimit as ServiceRateLimit, Service, Verification};
 use crate::store::Store;
@@ -95,6 +96,8 @@ pub struct AppState {
     base: String,
     metrics: crate::metrics::Metrics,
     timeout: Duration,
+    /// Services and verifications' fixed fields (see [`crate::cache`]).
+    caches: Caches,
 }
 
 impl std::fmt::Debug for AppState {
@@ -249,6 +252,7 @@ impl AppState {
             base: config.base_url(),
             metrics,
             timeout: Duration::from_secs(config.request_timeout_secs),
+            caches: Caches::new(10_000, 100_000, SERVICE_TTL),
         })
     }
 }
@@ -608,22 +612,39 @@ async fn create_service(
     Ok(respond(StatusCode::CREATED, service_json(&state, &service)))
 }
 
+/// The service `sid` of `account`, from the database.
 async fn owned_service(state: &AppState, account: &str, sid: &str) -> Result<Service, ApiError> {
-    if !is_sid(sid, "VA") {
-        return Err(ApiError::not_found(format!(
+    let service = read_service(state, account, sid).await?;
+    state.caches.put_service(service.clone());
+    Ok(service)
+}
+
+/// The service `sid` of `account` for a check: from the cache if read within
+/// [`SERVICE_TTL`], else from the database. Only checks take it from the
+/// cache: every other route reads the database, so a service deleted through
+/// another server is refused at once by everything that writes.
+async fn cached_service(state: &AppState, account: &str, sid: &str) -> Result<Service, ApiError> {
+    match state.caches.service(sid) {
+        Some(s) if s.account_sid == account => Ok(Service::clone(&s)),
+        _ => owned_service(state, account, sid).await,
+    }
+}
+
+async fn read_service(state: &AppState, account: &str, sid: &str) -> Result<Service, ApiError> {
+    let missing = || {
+        ApiError::not_found(format!(
             "The requested resource /Services/{sid} was not found"
-        )));
+        ))
+    };
+    if !is_sid(sid, "VA") {
+        return Err(missing());
     }
     state
         .db
         .service(account, sid)
         .await
         .map_err(|e| ApiError::internal("read service", e))?
-        .ok_or_else(|| {
-            ApiError::not_found(format!(
-                "The requested resource /Services/{sid} was not found"
-            ))
-        })
+        .ok_or_else(missing)
 }
 
 /// The caller's account and the service `sid` of it.
@@ -685,6 +706,7 @@ async fn update_service(
         .update_service(service.clone())
         .await
         .map_err(|e| ApiError::internal("update service", e))?;
+    state.caches.put_service(service.clone());
     Ok(respond(StatusCode::OK, service_json(&state, &service)))
 }
 
@@ -700,6 +722,7 @@ async fn delete_service(
         .delete_service(&account, &sid)
         .await
         .map_err(|e| ApiError::internal("delete service", e))?;
+    state.caches.drop_service(&sid);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -897,6 +920,7 @@ async fn start_verification(
                 .save_verification(v.clone())
                 .await
                 .map_err(|e| ApiError::internal("save verification", e))?;
+            state.caches.put_card(&v);
             return Ok(respond(
                 StatusCode::CREATED,
                 verification_json(&state, &v, false),
@@ -926,6 +950,7 @@ async fn start_verification(
         .save_verification(v.clone())
         .await
         .map_err(|e| ApiError::internal("save verification", e))?;
+    state.caches.put_card(&v);
     Ok(respond(
         StatusCode::CREATED,
         verification_json(&state, &v, false),
@@ -938,21 +963,22 @@ async fn stored_verification(
     service: &Service,
     ve: &str,
 ) -> Result<Verification, ApiError> {
-    let missing = || {
-        ApiError::not_found(format!(
-            "The requested resource /Services/{}/Verifications/{ve} was not found",
-            service.sid
-        ))
-    };
     if challenge_of(ve).is_none() {
-        return Err(missing());
+        return Err(missing_verification(service, ve));
     }
     state
         .db
         .verification(&service.sid, ve)
         .await
         .map_err(|e| ApiError::internal("read verification", e))?
-        .ok_or_else(missing)
+        .ok_or_else(|| missing_verification(service, ve))
+}
+
+fn missing_verification(service: &Service, ve: &str) -> ApiError {
+    ApiError::not_found(format!(
+        "The requested resource /Services/{}/Verifications/{ve} was not found",
+        service.sid
+    ))
 }
 
 /// A verification with its status brought up to date (expired, locked).
@@ -1024,6 +1050,7 @@ async fn update_verification(
         .save_verification(v.clone())
         .await
         .map_err(|e| ApiError::internal("save verification", e))?;
+    state.caches.put_card(&v);
     let valid = v.status == "approved";
     Ok(respond(
         StatusCode::OK,
@@ -1037,7 +1064,8 @@ async fn check(
     Path(sid): Path<String>,
     Form(form): Form<FormMap>,
 ) -> ApiResult {
-    let (_, service) = service_for(&state, &headers, &sid).await?;
+    let account = authenticate(&state, &headers).await?;
+    let service = cached_service(&state, &account, &sid).await?;
     let codes = codes_for(&state, &service)?;
     let code = form
         .get("Code")
@@ -1069,81 +1097,96 @@ async fn check(
             ));
         }
     };
-    // The stored status, not a fresh read: the check itself answers expired,
-    // locked, used or canceled (one store round trip fewer per check).
-    let mut v = stored_verification(&state, &service, &ve).await?;
-    match v.status.as_str() {
-        "pending" => {}
-        "max_attempts_reached" => {
-            return Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                60202,
-                "Max check attempts reached",
-            ));
+    // The verification's fixed fields, cached; its status is the code's own
+    // record's, which the check itself reads (one store round trip per check).
+    let card = match state.caches.card(&ve) {
+        Some(card) if card.service_sid == service.sid => card,
+        Some(_) => return Err(missing_verification(&service, &ve)),
+        None => {
+            let v = stored_verification(&state, &service, &ve).await?;
+            if v.status == "max_attempts_reached" {
+                return Err(max_checks());
+            }
+            if v.status != "pending" {
+                return Err(gone(&v));
+            }
+            state.caches.put_card(&v)
         }
-        _ => return Err(gone(&v)),
-    }
-    let id = challenge_of(&v.sid).ok_or_else(|| ApiError::internal("sid", &v.sid))?;
-    let outcome = codes
-        .verify(&id, Purpose::IdentityCheck, code)
-        .await
-        .map_err(refusal)?;
-    let valid = match outcome {
+    };
+    let id = challenge_of(&card.sid).ok_or_else(|| ApiError::internal("sid", &card.sid))?;
+    let outcome = match codes.verify(&id, Purpose::IdentityCheck, code).await {
+        Ok(outcome) => outcome,
+        // Swept after expiry.
+        Err(CodesError::ChallengeNotFound) => Outcome::Expired,
+        Err(e) => return Err(refusal(e)),
+    };
+    let mut v = Verification::clone(&card);
+    v.status = "pending".to_owned();
+    match outcome {
         Outcome::Approved(_) => {
-            v.status = "approved".to_owned();
             state.metrics.verification("approved");
-            true
+            v.status = "approved".to_owned();
+            v.updated = now_ms();
+            let kept = state
+                .db
+                .set_status(&v.service_sid, &v.sid, &v.status, v.updated)
+                .await
+                .map_err(|e| ApiError::internal("save verification", e))?;
+            if !kept {
+                // Its service was deleted (through another server, within
+                // the service cache's lifetime): no approval to report.
+                state.caches.drop_card(&v.sid);
+                return Err(missing_verification(&service, &ve));
+            }
+            state.caches.put_card(&v);
+            Ok(respond(StatusCode::OK, check_json(&v, true)))
         }
+        // A wrong code changes nothing the record shows (seccode counted the
+        // attempt): no database write.
         Outcome::Rejected { .. } => {
             state.metrics.verification("failed");
-            false
+            Ok(respond(StatusCode::OK, check_json(&v, false)))
         }
         Outcome::Locked => {
             state.metrics.verification("locked");
-            v.status = "max_attempts_reached".to_owned();
-            v.updated = now_ms();
             state
                 .db
-                .save_verification(v.clone())
+                .set_status(&v.service_sid, &v.sid, "max_attempts_reached", now_ms())
                 .await
                 .map_err(|e| ApiError::internal("save verification", e))?;
-            return Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                60202,
-                "Max check attempts reached",
-            ));
+            Err(max_checks())
         }
-        Outcome::AccountLocked { retry_after } => {
-            return Err(ApiError {
-                retry_after: Some(retry_after),
-                ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, 20429, "Too many requests")
-            });
+        Outcome::AccountLocked { retry_after } => Err(ApiError {
+            retry_after: Some(retry_after),
+            ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, 20429, "Too many requests")
+        }),
+        // No longer pending: the stored record says why (approved or canceled
+        // through the API, closed after too many checks) when it knows.
+        other => {
+            let stored = stored_verification(&state, &service, &ve).await?;
+            if stored.status == "max_attempts_reached" {
+                return Err(max_checks());
+            }
+            if stored.status != "pending" {
+                return Err(gone(&stored));
+            }
+            v.status = match other {
+                Outcome::AlreadyUsed => "approved",
+                Outcome::Canceled => "canceled",
+                _ => "expired",
+            }
+            .to_owned();
+            Err(gone(&v))
         }
-        Outcome::Expired => {
-            v.status = "expired".to_owned();
-            return Err(gone(&v));
-        }
-        Outcome::AlreadyUsed => {
-            v.status = "approved".to_owned();
-            return Err(gone(&v));
-        }
-        Outcome::Canceled => {
-            v.status = "canceled".to_owned();
-            return Err(gone(&v));
-        }
-        _ => return Err(gone(&v)),
-    };
-    // A wrong code changes nothing the record shows (seccode counted the
-    // attempt): one commit per check, not two.
-    if valid {
-        v.updated = now_ms();
-        state
-            .db
-            .save_verification(v.clone())
-            .await
-            .map_err(|e| ApiError::internal("save verification", e))?;
     }
-    Ok(respond(StatusCode::OK, check_json(&v, valid)))
+}
+
+fn max_checks() -> ApiError {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        60202,
+        "Max check attempts reached",
+    )
 }
 
 // ----- rate limits and buckets ----------------------------------------------------

@@ -646,6 +646,28 @@ impl Db {
         .map(drop)
     }
 
+    /// Sets a verification's status and update time, nothing else (another
+    /// server may have appended a send attempt meanwhile); whether it exists.
+    ///
+    /// # Errors
+    ///
+    /// The database fails.
+    pub async fn set_status(
+        &self,
+        service: &str,
+        sid: &str,
+        status: &str,
+        updated: i64,
+    ) -> Result<bool, String> {
+        self.execute(
+            "UPDATE verify_verifications SET status = ?3, updated = ?4 \
+             WHERE service_sid = ?1 AND sid = ?2",
+            vec![service.into(), sid.into(), status.into(), updated.into()],
+        )
+        .await
+        .map(|n| n > 0)
+    }
+
     /// A verification of a service, by SID.
     ///
     /// # Errors

@@ -120,6 +120,162 @@ async fn the_verify_api_end_to_end_on_postgres() {
     );
 }
 
+/// Two server processes on one Redis and one PostgreSQL, as behind a load
+/// balancer: a verification started on one is checked on the other, the
+/// check budget is one budget across both, an approval or cancel through one
+/// is seen by the other (each keeps its own caches: the code's record
+/// decides), a service changed through one is shown by the other at once, and
+/// one deleted through one stops the other's checks within the service
+/// cache's lifetime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_servers_share_one_redis_and_one_postgres() {
+    let Some(h) = Harness::start_on("api-several", Backing::RedisPostgres).await else {
+        return;
+    };
+    let peer = h.peer().await;
+    let a = Api::new(&h);
+    let b = Api {
+        http: reqwest::Client::new(),
+        base: format!("{}/v2", peer.url),
+    };
+    let (status, service) = a.post("/Services", &[("FriendlyName", "Shared")]).await;
+    assert_eq!(status, 201, "{service}");
+    let sid = service["sid"].as_str().unwrap().to_owned();
+    let path = format!("/Services/{sid}/Verifications");
+    let check = format!("/Services/{sid}/VerificationCheck");
+
+    // Started on A, checked on both: five checks in all, then 60202 on either.
+    let to = "+15017122001";
+    let (status, v) = a.post(&path, &[("To", to), ("Channel", "sms")]).await;
+    assert_eq!(status, 201, "{v}");
+    let ve = v["sid"].as_str().unwrap().to_owned();
+    let code = h.sms.last_code(to).unwrap();
+    for (n, api) in [&b, &a, &b, &a, &b].into_iter().enumerate() {
+        let (status, c) = api
+            .post(&check, &[("VerificationSid", &ve), ("Code", &wrong(&code))])
+            .await;
+        assert_eq!(
+            (status, &c["status"]),
+            (200, &Value::from("pending")),
+            "check {n}: {c}"
+        );
+        assert_eq!(c["to"], to);
+    }
+    assert_error(
+        &a.post(&check, &[("VerificationSid", &ve), ("Code", &code)])
+            .await,
+        429,
+        60202,
+    );
+    assert_error(
+        &b.post(&check, &[("VerificationSid", &ve), ("Code", &code)])
+            .await,
+        429,
+        60202,
+    );
+
+    // Started on A (A keeps its card), approved on B: A answers 404, approved.
+    let to = "+15017122002";
+    let (_, v) = a.post(&path, &[("To", to), ("Channel", "sms")]).await;
+    let ve = v["sid"].as_str().unwrap().to_owned();
+    let code = h.sms.last_code(to).unwrap();
+    let (_, c) = a
+        .post(&check, &[("VerificationSid", &ve), ("Code", &wrong(&code))])
+        .await;
+    assert_eq!(c["status"], "pending", "{c}");
+    let (status, c) = b
+        .post(&check, &[("VerificationSid", &ve), ("Code", &code)])
+        .await;
+    assert_eq!(
+        (status, &c["status"]),
+        (200, &Value::from("approved")),
+        "{c}"
+    );
+    let again = a
+        .post(&check, &[("VerificationSid", &ve), ("Code", &code)])
+        .await;
+    assert_error(&again, 404, 20404);
+    assert!(
+        again.1["message"].as_str().unwrap().contains("approved"),
+        "{}",
+        again.1
+    );
+
+    // Started on B, canceled through A: B answers 404, canceled; approved
+    // through A (Status=approved): B says approved, not canceled.
+    for target in ["canceled", "approved"] {
+        let to = if target == "canceled" {
+            "+15017122003"
+        } else {
+            "+15017122004"
+        };
+        let (_, v) = b.post(&path, &[("To", to), ("Channel", "sms")]).await;
+        let ve = v["sid"].as_str().unwrap().to_owned();
+        let code = h.sms.last_code(to).unwrap();
+        let (status, u) = a.post(&format!("{path}/{ve}"), &[("Status", target)]).await;
+        assert_eq!((status, &u["status"]), (200, &Value::from(target)), "{u}");
+        let gone = b
+            .post(&check, &[("VerificationSid", &ve), ("Code", &code)])
+            .await;
+        assert_error(&gone, 404, 20404);
+        assert!(
+            gone.1["message"].as_str().unwrap().contains(target),
+            "{}",
+            gone.1
+        );
+    }
+
+    // A service changed through A: B's routes other than checks read the
+    // database, so B shows the change at once.
+    let (_, fetched) = b.get(&format!("/Services/{sid}")).await;
+    assert_eq!(fetched["code_length"], 6);
+    let (status, _) = a
+        .post(&format!("/Services/{sid}"), &[("CodeLength", "8")])
+        .await;
+    assert_eq!(status, 200);
+    let (_, fetched) = b.get(&format!("/Services/{sid}")).await;
+    assert_eq!(fetched["code_length"], 8);
+
+    // Deleted through A while B holds it (and a verification of it) in its
+    // caches: B refuses a start at once, and its checks within the service
+    // cache's lifetime (polled, with a deadline).
+    let to = "+15017122005";
+    let (_, v) = b.post(&path, &[("To", to), ("Channel", "sms")]).await;
+    let ve = v["sid"].as_str().unwrap().to_owned();
+    let code = h.sms.last_code(to).unwrap();
+    let (_, c) = b
+        .post(&check, &[("VerificationSid", &ve), ("Code", &wrong(&code))])
+        .await;
+    assert_eq!(c["status"], "pending", "{c}");
+    let (status, _) = a
+        .call(reqwest::Method::DELETE, &format!("/Services/{sid}"), &[])
+        .await;
+    assert_eq!(status, 204);
+    assert_error(
+        &b.post(&path, &[("To", "+15017122006"), ("Channel", "sms")])
+            .await,
+        404,
+        20404,
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let answer = b
+            .post(&check, &[("VerificationSid", &ve), ("Code", &wrong(&code))])
+            .await;
+        if answer.0 == 404 {
+            assert_error(&answer, 404, 20404);
+            break;
+        }
+        // Until then: counted as ever (pending, then closed after five).
+        assert!(answer.0 == 200 || answer.1["code"] == 60202, "{}", answer.1);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "B still serves a deleted service's checks"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
 async fn end_to_end(h: &Harness) {
     let api = Api::new(h);
     let ready = reqwest::get(format!("{}/readyz", h.url)).await.unwrap();

@@ -30,6 +30,9 @@ pub enum Backing {
     Redis,
     /// Everything in a PostgreSQL server of the test's own.
     Postgres,
+    /// The codes' records in Redis, the rest in PostgreSQL: the
+    /// several-servers configuration.
+    RedisPostgres,
 }
 
 #[path = "../../../tests/common/http_server.rs"]
@@ -112,12 +115,12 @@ impl Harness {
         extra: &str,
         sms_delay_ms: u64,
     ) -> Option<Harness> {
-        let redis = if backing == Backing::Redis {
+        let redis = if matches!(backing, Backing::Redis | Backing::RedisPostgres) {
             Some(RedisServer::start(name)?)
         } else {
             None
         };
-        let postgres = if backing == Backing::Postgres {
+        let postgres = if matches!(backing, Backing::Postgres | Backing::RedisPostgres) {
             Some(PostgresServer::start(name)?)
         } else {
             None
@@ -127,7 +130,7 @@ impl Harness {
             .map(|r| format!("redis_url = \"{}\"", r.url))
             .unwrap_or_default();
         if let Some(pg) = &postgres {
-            redis_line = format!("database_url = \"{}\"", pg.database("verify"));
+            redis_line = format!("{redis_line}\ndatabase_url = \"{}\"", pg.database("verify"));
         }
         let smtp = SmtpServer::start(name)?;
         let dir =
@@ -228,6 +231,53 @@ from = "verify@example.org"
         })
     }
 
+    /// Another `seccode-server` process on the same settings and databases
+    /// (the binary, on a port of its own), as a second server behind a load
+    /// balancer would be; stopped by PID when dropped.
+    pub async fn peer(&self) -> Peer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let text = std::fs::read_to_string(&self.config_path).unwrap();
+        let text = text
+            .lines()
+            .map(|l| {
+                if l.starts_with("listen = ") {
+                    format!("listen = \"127.0.0.1:{port}\"")
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let path = self.dir.join(format!("peer-{port}.toml"));
+        std::fs::write(&path, text).unwrap();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_seccode-server"))
+            .arg("--config")
+            .arg(&path)
+            .env("RUST_LOG", "warn")
+            .spawn()
+            .unwrap();
+        let peer = Peer {
+            url: format!("http://127.0.0.1:{port}"),
+            child,
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            if let Ok(r) = reqwest::get(format!("{}/healthz", peer.url)).await
+                && r.status().is_success()
+            {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the second server did not start"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        peer
+    }
+
     /// A `pg_dump` of the test's PostgreSQL database (`None` without one).
     pub fn postgres_dump(&self) -> Option<String> {
         let pg = self._postgres.as_ref()?;
@@ -267,6 +317,19 @@ from = "verify@example.org"
                 .find(|w| w.len() == length)
                 .map(str::to_owned)
         })
+    }
+}
+
+/// A second server process; killed (by PID) when dropped.
+pub struct Peer {
+    pub url: String,
+    child: std::process::Child,
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -1,0 +1,159 @@
+//! What a check reads on every request, kept in the process so a wrong code
+//! costs one store round trip and no database read.
+//!
+//! * **Services** are kept for [`SERVICE_TTL`]: a change made through this
+//!   server is seen at once (its entry is dropped); one made through another
+//!   server behind the same load balancer is seen within [`SERVICE_TTL`].
+//! * **Verifications' fixed fields** — SID, service, account, `To`, channel,
+//!   creation date — never change once written, so they are kept (bounded,
+//!   least recently used first out) without a lifetime. What does change is
+//!   not taken from here: a check's status comes from the code's own record in
+//!   the challenge store, and a status is written with
+//!   [`Db::set_status`](crate::db::Db::set_status), which touches nothing
+//!   else. The card's `date_updated` is this server's latest view: a resend
+//!   through another server may be newer.
+//!
+//! Nothing secret is kept: no code (codes are never stored anywhere), no
+//! token; the `To` is what the database holds.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use quick_cache::sync::Cache;
+
+use crate::db::{Service, Verification};
+
+/// How long another server's change to a service may go unseen.
+pub const SERVICE_TTL: Duration = Duration::from_secs(1);
+
+/// Services and verifications' fixed fields kept in the process.
+pub struct Caches {
+    services: Cache<String, (Arc<Service>, Instant)>,
+    cards: Cache<String, Arc<Verification>>,
+    ttl: Duration,
+}
+
+impl std::fmt::Debug for Caches {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caches")
+            .field("services", &self.services.len())
+            .field("cards", &self.cards.len())
+            .finish()
+    }
+}
+
+impl Caches {
+    /// Up to `services` services, each kept for `ttl` (see [`SERVICE_TTL`];
+    /// zero keeps none), and up to `cards` verifications.
+    #[must_use]
+    pub fn new(services: usize, cards: usize, ttl: Duration) -> Caches {
+        Caches {
+            services: Cache::new(services.max(1)),
+            cards: Cache::new(cards.max(1)),
+            ttl,
+        }
+    }
+
+    /// The service `sid` if it was read less than the lifetime ago.
+    #[must_use]
+    pub fn service(&self, sid: &str) -> Option<Arc<Service>> {
+        self.services
+            .get(sid)
+            .filter(|(_, read)| read.elapsed() < self.ttl)
+            .map(|(s, _)| s)
+    }
+
+    /// Keeps `service` as just read or written.
+    pub fn put_service(&self, service: Service) -> Arc<Service> {
+        let service = Arc::new(service);
+        self.services
+            .insert(service.sid.clone(), (service.clone(), Instant::now()));
+        service
+    }
+
+    /// Forgets the service `sid` (changed or deleted here).
+    pub fn drop_service(&self, sid: &str) {
+        self.services.remove(sid);
+    }
+
+    /// The verification `sid`'s fixed fields, if kept.
+    #[must_use]
+    pub fn card(&self, sid: &str) -> Option<Arc<Verification>> {
+        self.cards.get(sid)
+    }
+
+    /// Keeps a verification's fixed fields (its attempts are not kept).
+    pub fn put_card(&self, v: &Verification) -> Arc<Verification> {
+        let card = Arc::new(Verification {
+            attempts: Vec::new(),
+            ..v.clone()
+        });
+        self.cards.insert(v.sid.clone(), card.clone());
+        card
+    }
+
+    /// Forgets the verification `sid`.
+    pub fn drop_card(&self, sid: &str) {
+        self.cards.remove(sid);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn service(sid: &str) -> Service {
+        Service {
+            sid: sid.to_owned(),
+            account_sid: "AC1".to_owned(),
+            friendly_name: "n".to_owned(),
+            code_length: 6,
+            do_not_share_warning_enabled: false,
+            created: 0,
+            updated: 0,
+        }
+    }
+
+    #[test]
+    fn a_service_is_kept_for_its_lifetime_and_dropped_on_change() {
+        let caches = Caches::new(8, 8, Duration::from_secs(3600));
+        assert!(caches.service("VA1").is_none());
+        caches.put_service(service("VA1"));
+        assert_eq!(
+            caches.service("VA1").map(|s| s.sid.clone()),
+            Some("VA1".to_owned())
+        );
+        caches.drop_service("VA1");
+        assert!(caches.service("VA1").is_none());
+    }
+
+    #[test]
+    fn a_service_past_its_lifetime_is_read_again() {
+        let caches = Caches::new(8, 8, Duration::ZERO);
+        caches.put_service(service("VA1"));
+        assert!(caches.service("VA1").is_none());
+    }
+
+    #[test]
+    fn a_card_keeps_no_attempts() {
+        let caches = Caches::new(8, 8, SERVICE_TTL);
+        let v = Verification {
+            sid: "VE1".to_owned(),
+            service_sid: "VA1".to_owned(),
+            account_sid: "AC1".to_owned(),
+            to: "+15555550100".to_owned(),
+            identity: "+15555550100".to_owned(),
+            channel: "sms".to_owned(),
+            status: "pending".to_owned(),
+            attempts: vec![(1, "sms".to_owned(), "VL1".to_owned())],
+            created: 1,
+            updated: 1,
+        };
+        caches.put_card(&v);
+        let card = caches.card("VE1").expect("kept");
+        assert!(card.attempts.is_empty());
+        assert_eq!(card.to, v.to);
+        caches.drop_card("VE1");
+        assert!(caches.card("VE1").is_none());
+    }
+}
