@@ -780,3 +780,44 @@ async fn a_slow_provider_times_the_request_out() {
         .await;
     assert_error(&answer, 503, 20503);
 }
+
+/// SIGTERM while a code is being delivered: the server stops taking
+/// connections, finishes the delivery and answers it (201, the SMS sent), then
+/// exits cleanly — a rolling restart loses no code in flight.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_a_delivery_in_flight() {
+    let Some(h) = Harness::start_with("drain", Backing::Sqlite, "", 1_500).await else {
+        return;
+    };
+    let mut peer = h.peer().await;
+    let api = Api {
+        http: reqwest::Client::new(),
+        base: format!("{}/v2", peer.url),
+    };
+    let (_, service) = api.post("/Services", &[("FriendlyName", "drain")]).await;
+    let path = format!(
+        "/Services/{}/Verifications",
+        service["sid"].as_str().unwrap()
+    );
+    let to = "+14155550141";
+    let start =
+        tokio::spawn(async move { api.post(&path, &[("To", to), ("Channel", "sms")]).await });
+    // The delivery has reached the (slow) provider: stop the server now.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while h.sms_arrived.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        assert!(std::time::Instant::now() < deadline, "no delivery began");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    peer.terminate();
+    let (status, v) = start.await.unwrap();
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(v["status"], "pending");
+    assert_eq!(h.sms.count_to(to), 1, "the code was delivered");
+    let exit = peer
+        .exited(std::time::Duration::from_secs(10))
+        .await
+        .expect("the server exits once drained");
+    assert!(exit.success(), "{exit:?}");
+    // And it no longer answers.
+    assert!(reqwest::get(format!("{}/healthz", peer.url)).await.is_err());
+}

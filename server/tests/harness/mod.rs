@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 #[path = "../../../tests/common/smtp_server.rs"]
@@ -85,6 +86,8 @@ pub struct Harness {
     pub config_path: PathBuf,
     database: PathBuf,
     pub sms: SmsSink,
+    /// SMS requests the webhook has begun to answer (before its delay).
+    pub sms_arrived: Arc<AtomicUsize>,
     pub sms_dir: PathBuf,
     pub smtp: SmtpServer,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -140,7 +143,10 @@ impl Harness {
         std::fs::create_dir_all(&sms_dir).unwrap();
         let written = Arc::new(Mutex::new(0usize));
         let files = sms_dir.clone();
+        let sms_arrived = Arc::new(AtomicUsize::new(0));
+        let arrived = sms_arrived.clone();
         let hook = HttpServer::start(move |request| {
+            arrived.fetch_add(1, Ordering::SeqCst);
             // A slow provider, when the test asks for one.
             std::thread::sleep(std::time::Duration::from_millis(sms_delay_ms));
             let mut n = written.lock().unwrap();
@@ -222,6 +228,7 @@ from = "verify@example.org"
             config_path,
             database: dir.join("seccode.db"),
             sms,
+            sms_arrived,
             sms_dir,
             smtp,
             shutdown: Some(tx),
@@ -324,6 +331,32 @@ from = "verify@example.org"
 pub struct Peer {
     pub url: String,
     child: std::process::Child,
+}
+
+impl Peer {
+    /// Sends SIGTERM, as a service manager stopping it would.
+    pub fn terminate(&self) {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits (up to `limit`) for the process to exit; its status, or `None`
+    /// if it is still running.
+    pub async fn exited(&mut self, limit: std::time::Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
 }
 
 impl Drop for Peer {
