@@ -93,7 +93,7 @@ impl ChallengeId {
 
 impl fmt::Display for ChallengeId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+        f.write_str(&crate::hex::encode(&self.0))
     }
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Load test of seccode-server next to its floor, an axum route returning a fixed
 # JSON body, in one run: wrk on loopback, 2 threads, 16 connections, 10 s each.
-# Prints wrk's summaries.
+# Prints wrk's summaries; the wrong checks are also run paced at about half the
+# saturating rate, for the latency there.
 #
 #   bash server/load/run.sh            SQLite configuration (needs wrk: apt-get install wrk)
 #   STORE=redis bash server/load/run.sh  codes' records in a redis-server the script starts
@@ -45,7 +46,8 @@ for _ in $(seq 100); do curl -fs "http://127.0.0.1:$server_port/healthz" >/dev/n
 auth=$(printf '%s:%s' "$sid" "$token" | base64 -w0)
 service=$(curl -fs -u "$sid:$token" -d FriendlyName=load "http://127.0.0.1:$server_port/v2/Services" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["sid"])')
-# Verifications to wrong-check: 5 checks each at most.
+# Verifications to wrong-check: 5 checks each at most over both check runs
+# (VERIFICATIONS x 5 must exceed 1.5 x the saturating rate x 10 s).
 python3 - "$server_port" "$service" "$auth" "$work/sids" "${VERIFICATIONS:-12000}" <<'PY'
 import http.client, sys
 port, service, auth, out, n = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
@@ -64,6 +66,16 @@ PY
 run() { echo "== $1"; shift; wrk -t2 -c16 -d10s --latency "$@"; }
 run "floor: POST /floor (fixed JSON)" -s server/load/floor.lua "http://127.0.0.1:$floor_port/floor"
 SIDS="$work/sids" SERVICE="$service" AUTH="$auth" THREADS=2 \
-    run "wrong checks: POST VerificationCheck" -s server/load/check.lua "http://127.0.0.1:$server_port"
+    run "wrong checks: POST VerificationCheck" -s server/load/check.lua "http://127.0.0.1:$server_port" |
+    tee "$work/checks"
+# The same at about half that rate, paced (2 ms between a response and the next
+# request on each connection; connections = half rate x 3 ms), on sids not used yet.
+done_checks=$(awk '/requests in/ {print $1}' "$work/checks")
+rate=$(awk '/Requests\/sec/ {print int($2)}' "$work/checks")
+conns=$(( (rate / 2 * 30 / 10000 + 1) / 2 * 2 )); [ "$conns" -ge 2 ] || conns=2
+echo "(saturating: $rate/s; paced run: $conns connections, 2 ms pauses; aim $((rate / 2))/s)"
+echo "== wrong checks, paced at about half the saturating rate"
+SIDS="$work/sids" SERVICE="$service" AUTH="$auth" THREADS=2 OFFSET="$done_checks" PACE_MS=2 \
+    wrk -t2 -c"$conns" -d10s --latency -s server/load/check.lua "http://127.0.0.1:$server_port"
 SERVICE="$service" AUTH="$auth" \
     run "starts: POST Verifications (SMS to the webhook)" -s server/load/start.lua "http://127.0.0.1:$server_port"
