@@ -1169,7 +1169,12 @@ async fn check(
             state.metrics.verification("locked");
             state
                 .db
-                .set_status(&card.service_sid, &card.sid, "max_attempts_reached", now_ms())
+                .set_status(
+                    &card.service_sid,
+                    &card.sid,
+                    "max_attempts_reached",
+                    now_ms(),
+                )
                 .await
                 .map_err(|e| ApiError::internal("save verification", e))?;
             Err(max_checks())
