@@ -4,14 +4,14 @@
 //! * **Services** are kept for [`SERVICE_TTL`]: a change made through this
 //!   server is seen at once (its entry is dropped); one made through another
 //!   server behind the same load balancer is seen within [`SERVICE_TTL`].
-//! * **Verifications' fixed fields** — SID, service, account, `To`, channel,
-//!   creation date — never change once written, so they are kept (bounded,
-//!   least recently used first out) without a lifetime. What does change is
-//!   not taken from here: a check's status comes from the code's own record in
-//!   the challenge store, and a status is written with
-//!   [`Db::set_status`](crate::db::Db::set_status), which touches nothing
-//!   else. The card's `date_updated` is this server's latest view: a resend
-//!   through another server may be newer.
+//! * **Verifications' cards** — SID, service, account, `To`, creation date,
+//!   which never change once written — are kept (bounded, least recently used
+//!   first out) without a lifetime. What does change is not taken from here:
+//!   a check's status comes from the code's own record in the challenge store,
+//!   and a status is written with [`Db::set_status`](crate::db::Db::set_status),
+//!   which touches nothing else. The card's channel and `date_updated` are this
+//!   server's latest view: a resend through another server (perhaps on another
+//!   channel) may be newer.
 //!
 //! Nothing secret is kept: no code (codes are never stored anywhere), no
 //! token; the `To` is what the database holds.
