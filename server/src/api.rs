@@ -1123,11 +1123,8 @@ async fn check(
         Some(_) => return Err(missing_verification(&service, &ve)),
         None => {
             let v = stored_verification(&state, &service, &ve).await?;
-            if v.status == "max_attempts_reached" {
-                return Err(max_checks());
-            }
-            if v.status != "pending" {
-                return Err(gone(&v));
+            if let Some(closed) = closed(&v) {
+                return Err(closed);
             }
             state.caches.put_card(&v)
         }
@@ -1187,11 +1184,8 @@ async fn check(
         // through the API, closed after too many checks) when it knows.
         other => {
             let stored = stored_verification(&state, &service, &ve).await?;
-            if stored.status == "max_attempts_reached" {
-                return Err(max_checks());
-            }
-            if stored.status != "pending" {
-                return Err(gone(&stored));
+            if let Some(closed) = closed(&stored) {
+                return Err(closed);
             }
             let mut v = Verification::clone(&card);
             v.status = match other {
@@ -1202,6 +1196,16 @@ async fn check(
             .to_owned();
             Err(gone(&v))
         }
+    }
+}
+
+/// What a check of a stored verification answers when it is no longer
+/// pending: 60202 once closed after too many checks, else 404 saying why.
+fn closed(v: &Verification) -> Option<ApiError> {
+    match v.status.as_str() {
+        "pending" => None,
+        "max_attempts_reached" => Some(max_checks()),
+        _ => Some(gone(v)),
     }
 }
 

@@ -146,10 +146,7 @@ async fn several_servers_share_one_redis_and_one_postgres() {
 
     // Started on A, checked on both: five checks in all, then 60202 on either.
     let to = "+15017122001";
-    let (status, v) = a.post(&path, &[("To", to), ("Channel", "sms")]).await;
-    assert_eq!(status, 201, "{v}");
-    let ve = v["sid"].as_str().unwrap().to_owned();
-    let code = h.sms.last_code(to).unwrap();
+    let (ve, code) = start_sms(&a, &h, &path, to).await;
     for (n, api) in [&b, &a, &b, &a, &b].into_iter().enumerate() {
         let (status, c) = api
             .post(&check, &[("VerificationSid", &ve), ("Code", &wrong(&code))])
@@ -176,9 +173,7 @@ async fn several_servers_share_one_redis_and_one_postgres() {
 
     // Started on A (A keeps its card), approved on B: A answers 404, approved.
     let to = "+15017122002";
-    let (_, v) = a.post(&path, &[("To", to), ("Channel", "sms")]).await;
-    let ve = v["sid"].as_str().unwrap().to_owned();
-    let code = h.sms.last_code(to).unwrap();
+    let (ve, code) = start_sms(&a, &h, &path, to).await;
     let (_, c) = a
         .post(&check, &[("VerificationSid", &ve), ("Code", &wrong(&code))])
         .await;
@@ -209,9 +204,7 @@ async fn several_servers_share_one_redis_and_one_postgres() {
         } else {
             "+15017122004"
         };
-        let (_, v) = b.post(&path, &[("To", to), ("Channel", "sms")]).await;
-        let ve = v["sid"].as_str().unwrap().to_owned();
-        let code = h.sms.last_code(to).unwrap();
+        let (ve, code) = start_sms(&b, &h, &path, to).await;
         let (status, u) = a.post(&format!("{path}/{ve}"), &[("Status", target)]).await;
         assert_eq!((status, &u["status"]), (200, &Value::from(target)), "{u}");
         let gone = b
@@ -240,9 +233,7 @@ async fn several_servers_share_one_redis_and_one_postgres() {
     // caches: B refuses a start at once, and its checks within the service
     // cache's lifetime (polled, with a deadline).
     let to = "+15017122005";
-    let (_, v) = b.post(&path, &[("To", to), ("Channel", "sms")]).await;
-    let ve = v["sid"].as_str().unwrap().to_owned();
-    let code = h.sms.last_code(to).unwrap();
+    let (ve, code) = start_sms(&b, &h, &path, to).await;
     let (_, c) = b
         .post(&check, &[("VerificationSid", &ve), ("Code", &wrong(&code))])
         .await;
@@ -274,6 +265,14 @@ async fn several_servers_share_one_redis_and_one_postgres() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
+}
+
+/// Starts an SMS verification to `to` through `api`: its SID and the code sent.
+async fn start_sms(api: &Api, h: &Harness, path: &str, to: &str) -> (String, String) {
+    let (status, v) = api.post(path, &[("To", to), ("Channel", "sms")]).await;
+    assert_eq!(status, 201, "{v}");
+    let ve = v["sid"].as_str().unwrap().to_owned();
+    (ve, h.sms.last_code(to).unwrap())
 }
 
 async fn end_to_end(h: &Harness) {

@@ -207,21 +207,8 @@ from = "verify@example.org"
             .await
             .unwrap();
         });
-        // Ready when /healthz answers (bounded: 10 s).
         let url = format!("http://127.0.0.1:{port}");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        loop {
-            if let Ok(r) = reqwest::get(format!("{url}/healthz")).await
-                && r.status().is_success()
-            {
-                break;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the server did not start"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+        wait_healthy(&url, 10).await;
         Some(Harness {
             url,
             calls,
@@ -269,19 +256,7 @@ from = "verify@example.org"
             url: format!("http://127.0.0.1:{port}"),
             child,
         };
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        loop {
-            if let Ok(r) = reqwest::get(format!("{}/healthz", peer.url)).await
-                && r.status().is_success()
-            {
-                break;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the second server did not start"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+        wait_healthy(&peer.url, 20).await;
         peer
     }
 
@@ -372,6 +347,23 @@ impl Drop for Harness {
             let _ = tx.send(());
         }
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Polls `{url}/healthz` until it answers 2xx; fails after `seconds`.
+async fn wait_healthy(url: &str, seconds: u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    loop {
+        if let Ok(r) = reqwest::get(format!("{url}/healthz")).await
+            && r.status().is_success()
+        {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server at {url} did not start"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
 
