@@ -4,6 +4,8 @@
 //! spelling, and encrypts what an older file held in the clear.
 
 #![allow(clippy::unwrap_used)] // tests stop loudly on unexpected errors
+// Every test here needs a persistent store.
+#![cfg(any(feature = "sqlite", feature = "redis", feature = "postgres"))]
 
 mod common;
 

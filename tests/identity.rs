@@ -16,7 +16,7 @@ use proptest::prelude::*;
 use seccode::{
     Account, AccountId, AccountSecurity, AccountStore, CodeFormat, Contact, ContactError,
     CounterKey, Error, Keyring, Malformed, ManualClock, MemoryAccountStore, MemoryChallengeStore,
-    Outbox, PhoneType, Purpose, RateLimit, Rejection, SecretKey, SecurityCodes, Verification,
+    Outbox, PhoneType, Purpose, RateLimit, Rejection, SecretKey, Verification,
 };
 
 use common::{T0, memory_service, ready};
@@ -619,7 +619,7 @@ proptest! {
 #[cfg(feature = "sqlite")]
 #[tokio::test]
 async fn a_schema_1_sqlite_file_is_migrated_to_identities() {
-    use seccode::{ChallengeId, SqliteStore, Timestamp};
+    use seccode::{ChallengeId, SecurityCodes, SqliteStore, Timestamp};
 
     let dir = common::temp_dir("schema-v1");
     let path = dir.join("db.sqlite3");
