@@ -323,13 +323,16 @@ fn service(c: &mut Criterion) {
 
     // Starting a challenge (issue + counters + insert + message) on a store that
     // already holds a million, with a channel that only keeps the code.
+    // Criterion may call the closure more than once: the million is built on the
+    // first call only (and not at all when a filter skips this benchmark).
+    let account = AccountId::new("account-x").unwrap();
+    let to: Vec<Contact> = (0..1000)
+        .map(|i| Contact::email(&format!("other{i}@example.com")).unwrap())
+        .collect();
+    let mut filled: Option<Pool> = None;
+    let mut i = 0;
     g.bench_function("start_no_delivery", |b| {
-        let p = Pool::new(PENDING);
-        let account = AccountId::new("account-x").unwrap();
-        let to: Vec<Contact> = (0..1000)
-            .map(|i| Contact::email(&format!("other{i}@example.com")).unwrap())
-            .collect();
-        let mut i = 0;
+        let p = filled.get_or_insert_with(|| Pool::new(PENDING));
         b.iter(|| {
             i += 1;
             let sent = ready(
