@@ -6,6 +6,8 @@
 #
 #   bash server/load/run.sh            SQLite configuration (needs wrk: apt-get install wrk)
 #   STORE=redis bash server/load/run.sh  codes' records in a redis-server the script starts
+#   STORE=postgres bash server/load/run.sh         everything in a PostgreSQL the script starts
+#   STORE=redis+postgres bash server/load/run.sh   the several-servers configuration
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/seccode-target}"
@@ -15,13 +17,34 @@ work=$(mktemp -d)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 floor_port=$(free_port); server_port=$(free_port)
 "$bin/examples/floor" "127.0.0.1:$floor_port" & floor_pid=$!
-redis_line=""; redis_pid=""
-if [ "${STORE:-sqlite}" = redis ]; then
+redis_line=""; redis_pid=""; pg_dir=""
+stop_postgres() {
+    [ -n "$pg_dir" ] || return 0
+    [ -f "$pg_dir/data/postmaster.pid" ] && kill -INT "$(head -1 "$pg_dir/data/postmaster.pid")" 2>/dev/null
+    for _ in $(seq 100); do [ -f "$pg_dir/data/postmaster.pid" ] || break; sleep 0.1; done
+    rm -rf "$pg_dir"
+}
+case "${STORE:-sqlite}" in *postgres*)
+    # initdb and postgres run as the postgres user when the script runs as root.
+    as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+    pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+    pg_dir=$(mktemp -d /tmp/seccode-load-pg.XXXXXX)
+    [ "$(id -u)" = 0 ] && chown postgres:postgres "$pg_dir"
+    as_pg "$pg_bin/initdb" -A trust -U seccode --no-sync -E UTF8 -D "$pg_dir/data" >/dev/null
+    pg_port=$(free_port)
+    as_pg "$pg_bin/postgres" -D "$pg_dir/data" -p "$pg_port" -c listen_addresses=127.0.0.1 \
+        -c unix_socket_directories="$pg_dir" -c max_connections=200 >/dev/null 2>&1 &
+    for _ in $(seq 300); do "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$pg_port" && break; sleep 0.1; done
+    "$pg_bin/psql" -q -h 127.0.0.1 -p "$pg_port" -U seccode -d postgres -c 'CREATE DATABASE verify'
+    redis_line="database_url = \"postgres://seccode@127.0.0.1:$pg_port/verify\""
+esac
+case "${STORE:-sqlite}" in *redis*)
     redis_port=$(free_port)
     redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no >/dev/null & redis_pid=$!
     for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
-    redis_line="redis_url = \"redis://127.0.0.1:$redis_port/\""
-fi
+    redis_line="$redis_line
+redis_url = \"redis://127.0.0.1:$redis_port/\""
+esac
 sid=AC$(python3 -c 'import secrets; print(secrets.token_hex(16))')
 token=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
 cat > "$work/seccode.toml" <<TOML
@@ -41,7 +64,7 @@ TOML
 SECCODE_CODE_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))') \
 SECCODE_ACCOUNT_SID=$sid SECCODE_AUTH_TOKEN=$token RUST_LOG=warn \
     "$bin/seccode-server" --config "$work/seccode.toml" & server_pid=$!
-trap 'kill $floor_pid $server_pid $redis_pid 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill $floor_pid $server_pid $redis_pid 2>/dev/null || true; stop_postgres; rm -rf "$work"' EXIT
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$server_port/healthz" >/dev/null && break; sleep 0.1; done
 auth=$(printf '%s:%s' "$sid" "$token" | base64 -w0)
 service=$(curl -fs -u "$sid:$token" -d FriendlyName=load "http://127.0.0.1:$server_port/v2/Services" |
