@@ -194,7 +194,7 @@ where
         let (token, index) = if known { &tokens[i].0 } else { &tokens[i].1 };
         block_on(Box::pin(async {
             let e = flows
-                .choose_recovery_contact(token, *index, "wrong@example.com")
+                .choose_recovery_contact(token, *index, "wrong@example.com", None)
                 .await;
             assert!(matches!(e, Err(Error::ContactProofFailed)), "{e:?}");
         }))
@@ -210,7 +210,7 @@ where
         block_on(Box::pin(async {
             std::hint::black_box(
                 flows
-                    .choose_recovery_contact(token, *index, &typed)
+                    .choose_recovery_contact(token, *index, &typed, None)
                     .await
                     .unwrap(),
             );

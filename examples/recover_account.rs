@@ -46,7 +46,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         phone.contact
     );
     let sent = flows
-        .choose_recovery_contact(&start.token, phone.index, "0123")
+        .choose_recovery_contact(&start.token, phone.index, "0123", None)
         .await?;
     println!("   \"We sent a code to {}\"", sent.destination);
     support::show_last_message(&outbox);

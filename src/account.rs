@@ -233,6 +233,19 @@ impl Account {
         self.info.iter().find(|i| i.id == id)
     }
 
+    /// The verified contacts that may be used for recovery at `now`: all of
+    /// them, except during a recovery window or a hold, when only the originals
+    /// may (security info added meanwhile waits until it ends).
+    pub fn recovery_contacts(
+        &self,
+        hold_period: Duration,
+        now: Timestamp,
+    ) -> impl Iterator<Item = &Contact> {
+        self.verified()
+            .map(|i| &i.contact)
+            .filter(move |c| self.hold.usable_for_recovery(c, hold_period, now))
+    }
+
     /// The verified entry for `contact`, if any.
     pub fn verified_entry(&self, contact: &Contact) -> Option<&SecurityInfo> {
         self.verified().find(|i| i.contact == *contact)
@@ -307,6 +320,24 @@ impl Account {
         Ok(id)
     }
 
+    /// Takes back an [`Account::add_pending`] whose code could not be sent: the
+    /// pending entry `id` goes, or gets back what it was (`before`), unless it
+    /// was verified meanwhile.
+    pub(crate) fn undo_pending(&mut self, id: SecurityInfoId, before: Option<SecurityInfo>) {
+        let Some(at) = self.info.iter().position(|i| i.id == id) else {
+            return;
+        };
+        if self.info[at].is_verified() {
+            return;
+        }
+        match before {
+            Some(entry) => self.info[at] = entry,
+            None => {
+                self.info.remove(at);
+            }
+        }
+    }
+
     /// Marks the pending entry for `contact` verified and removes the entry it
     /// replaces. Returns the removed contact, if any.
     ///
@@ -363,9 +394,10 @@ impl Account {
     /// Notes a completed recovery: if no recovery window is open, the verified
     /// contacts now become the originals a later hold protects; a later recovery
     /// in the window moves its end and keeps them; during a hold nothing changes.
-    pub fn record_recovery(&mut self, hold_period: Duration, now: Timestamp) {
+    pub fn record_recovery(&mut self, through: &Contact, hold_period: Duration, now: Timestamp) {
         let verified: Vec<Contact> = self.verified().map(|i| i.contact.clone()).collect();
-        self.hold.on_recovery(verified.iter(), hold_period, now);
+        self.hold
+            .on_recovery(verified.iter(), through, hold_period, now);
     }
 
     /// After a change of security info: if, within `hold_period` of the last
@@ -384,7 +416,8 @@ impl Account {
         self.hold.after_change(verified, hold_period, now)
     }
 
-    /// Ends a running hold if `proven` is one of its original contacts.
+    /// Ends a running hold if `proven` is one of its original contacts that no
+    /// recovery of the window went through.
     pub fn release_hold(&mut self, proven: &Contact, now: Timestamp) -> bool {
         self.hold.release(proven, now)
     }
@@ -490,9 +523,10 @@ mod tests {
 
     #[test]
     fn replacing_every_original_after_recovery_starts_a_hold() {
-        let mut a = account();
+        let phone = Contact::phone("+14255550123").unwrap();
+        let mut a = account().with_verified_contact(phone.clone(), T0).unwrap();
         let hold = Duration::from_secs(30 * 86400);
-        a.record_recovery(hold, T0);
+        a.record_recovery(&phone, hold, T0);
         let new = Contact::email("new@example.org").unwrap();
         a.add_pending(&new, None, 10, TTL, T0).unwrap();
         a.verify_pending(&new, T0).unwrap();
@@ -508,11 +542,14 @@ mod tests {
             .unwrap()
             .id;
         a.remove(ann).unwrap();
+        let p = a.verified_entry(&phone).unwrap().id;
+        a.remove(p).unwrap();
         let until = a.start_hold_if_replaced(hold, T0).unwrap();
         assert_eq!(until, T0 + hold);
         assert!(matches!(a.check_hold(T0), Err(Error::OnHold { .. })));
         assert!(a.check_hold(until).is_ok(), "the hold ends by itself");
         assert!(!a.release_hold(&new, T0));
+        assert!(!a.release_hold(&phone, T0), "recovered through");
         assert!(a.release_hold(&Contact::email("Ann@example.org").unwrap(), T0));
         assert!(a.check_hold(T0).is_ok());
     }

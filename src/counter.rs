@@ -40,6 +40,19 @@ pub enum CounterKind {
     /// buckets in `seccode-server`), counted with
     /// [`ChallengeStore::count_sends`](crate::ChallengeStore::count_sends).
     Custom,
+    /// Messages for one account to one of its own proven contacts (the owner's
+    /// lane, [`SendLane::Owner`](crate::SendLane::Owner)): no other account and no
+    /// anonymous request counts on it.
+    OwnerSends,
+    /// Anonymous recovery messages to one destination, from every requester
+    /// together ([`SendLane::Recovery`](crate::SendLane::Recovery)).
+    RecoverySends,
+    /// Anonymous recovery messages asked for by one requester (a client address,
+    /// a device cookie: the application's choice), to any destination.
+    RequesterSends,
+    /// Messages of one tenant of a multi-tenant service to one destination
+    /// ([`SendLane::Tenant`](crate::SendLane::Tenant)).
+    TenantSends,
 }
 
 impl CounterKind {
@@ -54,6 +67,10 @@ impl CounterKind {
             CounterKind::CallingCodeSends => "calling_code_sends",
             CounterKind::GlobalSends => "global_sends",
             CounterKind::Custom => "custom",
+            CounterKind::OwnerSends => "owner_sends",
+            CounterKind::RecoverySends => "recovery_sends",
+            CounterKind::RequesterSends => "requester_sends",
+            CounterKind::TenantSends => "tenant_sends",
         }
     }
 }
@@ -73,11 +90,26 @@ pub struct CounterKey {
 
 impl CounterKey {
     fn new(kind: CounterKind, value: &str) -> Self {
+        Self::of_parts(kind, &[value])
+    }
+
+    /// The key of `kind` over several values, each length-prefixed so that no
+    /// two lists of values share a key.
+    fn of_parts(kind: CounterKind, values: &[&str]) -> Self {
         let mut h = Sha256::new();
         h.update(b"seccode-counter-v1\0");
         h.update(kind.as_str().as_bytes());
         h.update([0]);
-        h.update(value.as_bytes());
+        match values {
+            // One value: the original layout, so existing counters keep their keys.
+            [value] => h.update(value.as_bytes()),
+            _ => {
+                for value in values {
+                    h.update((value.len() as u64).to_be_bytes());
+                    h.update(value.as_bytes());
+                }
+            }
+        }
         let full = h.finalize();
         let mut digest = [0u8; 16];
         digest.copy_from_slice(&full[..16]);
@@ -129,6 +161,31 @@ impl CounterKey {
     /// The key of a destination's send counter.
     pub fn destination_sends(contact: &Contact) -> Self {
         Self::new(CounterKind::DestinationSends, contact.identity())
+    }
+
+    /// The key of the owner's lane: messages for `account` to its own proven
+    /// `contact`.
+    pub fn owner_sends(account: &AccountId, contact: &Contact) -> Self {
+        Self::of_parts(
+            CounterKind::OwnerSends,
+            &[account.as_str(), contact.identity()],
+        )
+    }
+
+    /// The key of a destination's anonymous-recovery send counter.
+    pub fn recovery_sends(contact: &Contact) -> Self {
+        Self::new(CounterKind::RecoverySends, contact.identity())
+    }
+
+    /// The key of a recovery requester's send counter (`requester` is hashed:
+    /// a store never holds it).
+    pub fn requester_sends(requester: &str) -> Self {
+        Self::new(CounterKind::RequesterSends, requester)
+    }
+
+    /// The key of one tenant's send counter for `contact`.
+    pub fn tenant_sends(tenant: &str, contact: &Contact) -> Self {
+        Self::of_parts(CounterKind::TenantSends, &[tenant, contact.identity()])
     }
 
     /// A key from its parts, as read back from storage.
@@ -224,6 +281,24 @@ impl Counter {
         window: Duration,
         now: Timestamp,
     ) -> Result<(), Duration> {
+        self.weigh_in_window(cap, window, 1, now)
+    }
+
+    /// As [`Counter::count_in_window`], adding `weight` (0 or 1) instead of one:
+    /// a message that must look counted without spending the budget (a decoy on
+    /// a budget that caps spend) is refused exactly when a counted one would be,
+    /// and writes the same record, but adds nothing.
+    ///
+    /// # Errors
+    ///
+    /// As [`Counter::count_in_window`].
+    pub fn weigh_in_window(
+        &mut self,
+        cap: u32,
+        window: Duration,
+        weight: u32,
+        now: Timestamp,
+    ) -> Result<(), Duration> {
         if self.count == 0 || now >= self.window_start + window {
             *self = Counter {
                 window_start: now,
@@ -234,7 +309,7 @@ impl Counter {
         if self.count >= cap {
             return Err(window_end.saturating_since(now));
         }
-        self.count += 1;
+        self.count += weight.min(1);
         self.expires_at = window_end;
         Ok(())
     }
@@ -278,6 +353,12 @@ impl Counter {
     /// The time left in an account's lockout, without counting anything.
     pub fn blocked_for(&self, now: Timestamp) -> Option<Duration> {
         (now < self.blocked_until).then(|| self.blocked_until.saturating_since(now))
+    }
+
+    /// Gives back one counted message: a send counted on this budget was
+    /// refused by a later one ([`ChallengeStore::count_sends`](crate::ChallengeStore::count_sends)).
+    pub fn refund(&mut self) {
+        self.count = self.count.saturating_sub(1);
     }
 
     /// Empties the record (a success resets consecutive failures).

@@ -158,6 +158,8 @@ pub enum RateLimit {
     CallingCodeSends,
     /// Codes sent by the whole service within the window.
     GlobalSends,
+    /// Recovery codes asked for by one requester (client) within the window.
+    RequesterSends,
 }
 
 impl fmt::Display for RateLimit {
@@ -170,6 +172,7 @@ impl fmt::Display for RateLimit {
             RateLimit::AccountSends => "too many codes were sent for this account",
             RateLimit::CallingCodeSends => "too many codes were sent to this country",
             RateLimit::GlobalSends => "too many codes are being sent; try again later",
+            RateLimit::RequesterSends => "too many codes were asked for from here",
         })
     }
 }
@@ -254,6 +257,9 @@ pub enum PolicyError {
     /// Every send cap must be at least 1.
     #[error("send caps must be at least 1")]
     DestinationSends,
+    /// The owner's reserve is 0 to 1 000 percent of the caps.
+    #[error("owner reserve must be between 0 and 1000 percent")]
+    OwnerReserve,
 }
 
 #[cfg(test)]

@@ -22,8 +22,17 @@
 //!   contact still starts a hold.
 //! * **A recovery during a hold changes nothing.** The hold keeps its end and its
 //!   originals.
-//! * **Only a proof from an original ends a hold early**, and ending it closes the
-//!   window: the account is back to idle, with no originals an attacker could own.
+//! * **Only a proof from an original that no recovery of the window went through
+//!   ends a hold early**, and ending it closes the window: the account is back to
+//!   idle, with no originals an attacker could own. Every takeover by recovery
+//!   goes through an original, so that original is exactly the one the attacker
+//!   may hold (a compromised mailbox); any *other* original is the owner's. An
+//!   owner who holds another original can always end the hold; an account whose
+//!   only original was the one recovered through waits for the hold period.
+//! * **Security info added during a window or a hold cannot be used for
+//!   recovery until it ends** (as Microsoft accounts treat new security info):
+//!   only the originals are offered. So an attacker cannot recover again through
+//!   the contact they just added, nor redeem a new ticket through it.
 
 use std::time::Duration;
 
@@ -37,8 +46,11 @@ pub struct Hold {
     /// When the hold ends by itself.
     pub until: Timestamp,
     /// The verified contacts the account had before the recovery that opened the
-    /// window; proving any of them ends the hold early.
+    /// window; proving any of them but those in `through` ends the hold early.
     pub originals: Vec<Contact>,
+    /// The contacts the window's recoveries went through: they cannot end the
+    /// hold (an attacker may hold them).
+    pub through: Vec<Contact>,
 }
 
 /// An open recovery window: what the account looked like before its first
@@ -49,6 +61,8 @@ pub struct Recovered {
     pub at: Timestamp,
     /// The verified contacts before the first recovery of the window.
     pub originals: Vec<Contact>,
+    /// The contacts the window's recoveries went through.
+    pub through: Vec<Contact>,
 }
 
 /// Where an account is in the hold's life. See the [module docs](self).
@@ -111,11 +125,13 @@ impl HoldState {
         }
     }
 
-    /// A recovery completed at `now`; `verified` are the account's verified
-    /// contacts at that moment (before anything the recovery lets change).
+    /// A recovery through `through` completed at `now`; `verified` are the
+    /// account's verified contacts at that moment (before anything the recovery
+    /// lets change).
     pub fn on_recovery<'a>(
         &mut self,
         verified: impl Iterator<Item = &'a Contact>,
+        through: &Contact,
         period: Duration,
         now: Timestamp,
     ) {
@@ -125,10 +141,26 @@ impl HoldState {
                 *self = HoldState::Watching(Recovered {
                     at: now,
                     originals: verified.cloned().collect(),
+                    through: vec![through.clone()],
                 });
             }
-            HoldState::Watching(r) => r.at = now,
+            HoldState::Watching(r) => {
+                r.at = now;
+                if !r.through.contains(through) {
+                    r.through.push(through.clone());
+                }
+            }
             HoldState::Held(_) => {}
+        }
+    }
+
+    /// Whether `contact` may be used for recovery at `now`: always, unless a
+    /// window or a hold runs, during which only the originals may.
+    pub fn usable_for_recovery(&self, contact: &Contact, period: Duration, now: Timestamp) -> bool {
+        match self {
+            HoldState::Watching(r) if now < r.at + period => r.originals.contains(contact),
+            HoldState::Held(h) if now < h.until => h.originals.contains(contact),
+            _ => true,
         }
     }
 
@@ -151,16 +183,18 @@ impl HoldState {
         *self = HoldState::Held(Hold {
             until,
             originals: std::mem::take(&mut r.originals),
+            through: std::mem::take(&mut r.through),
         });
         Some(until)
     }
 
     /// A proof of `proven` arrived: a running hold ends if it is one of the
-    /// originals, and the account is idle again. Returns whether it ended.
+    /// originals that no recovery of the window went through, and the account
+    /// is idle again. Returns whether it ended.
     pub fn release(&mut self, proven: &Contact, now: Timestamp) -> bool {
         let ends = self
             .hold(now)
-            .is_some_and(|h| h.originals.iter().any(|o| o == proven));
+            .is_some_and(|h| h.originals.contains(proven) && !h.through.contains(proven));
         if ends {
             *self = HoldState::Idle;
         }
@@ -182,27 +216,42 @@ mod tests {
 
     #[test]
     fn replacing_every_original_starts_a_hold() {
-        let (v, a) = (c("v@example.org"), c("a@example.org"));
+        let (v, p, a) = (c("v@example.org"), c("+14255550123"), c("a@example.org"));
         let mut s = HoldState::Idle;
-        s.on_recovery([&v].into_iter(), PERIOD, T0);
+        s.on_recovery([&v, &p].into_iter(), &v, PERIOD, T0);
         assert_eq!(s.after_change([&v, &a].into_iter(), PERIOD, T0), None);
         let until = s.after_change([&a].into_iter(), PERIOD, T0 + DAY);
         assert_eq!(until, Some(T0 + DAY + PERIOD));
-        assert_eq!(
-            s.hold(T0 + DAY).unwrap().originals,
-            std::slice::from_ref(&v)
-        );
+        assert_eq!(s.hold(T0 + DAY).unwrap().originals, [v.clone(), p.clone()]);
         assert!(!s.release(&a, T0 + DAY), "an added contact does not end it");
-        assert!(s.release(&v, T0 + DAY));
+        assert!(
+            !s.release(&v, T0 + DAY),
+            "the original the recovery went through does not end it"
+        );
+        assert!(s.release(&p, T0 + DAY), "any other original does");
         assert_eq!(s, HoldState::Idle);
+    }
+
+    #[test]
+    fn only_originals_recover_during_a_window_or_a_hold() {
+        let (v, a) = (c("v@example.org"), c("a@example.org"));
+        let mut s = HoldState::Idle;
+        assert!(s.usable_for_recovery(&a, PERIOD, T0));
+        s.on_recovery([&v].into_iter(), &v, PERIOD, T0);
+        assert!(s.usable_for_recovery(&v, PERIOD, T0 + DAY));
+        assert!(!s.usable_for_recovery(&a, PERIOD, T0 + DAY));
+        s.after_change([&a].into_iter(), PERIOD, T0 + DAY);
+        assert!(!s.usable_for_recovery(&a, PERIOD, T0 + 2 * DAY));
+        let end = T0 + DAY + PERIOD;
+        assert!(s.usable_for_recovery(&a, PERIOD, end), "once the hold ends");
     }
 
     #[test]
     fn a_later_recovery_keeps_the_originals() {
         let (v, a) = (c("v@example.org"), c("a@example.org"));
         let mut s = HoldState::Idle;
-        s.on_recovery([&v].into_iter(), PERIOD, T0);
-        s.on_recovery([&v, &a].into_iter(), PERIOD, T0 + DAY);
+        s.on_recovery([&v].into_iter(), &v, PERIOD, T0);
+        s.on_recovery([&v, &a].into_iter(), &a, PERIOD, T0 + DAY);
         assert_eq!(s.recovered().unwrap().originals, std::slice::from_ref(&v));
         assert_eq!(s.recovered().unwrap().at, T0 + DAY);
         assert!(s.after_change([&a].into_iter(), PERIOD, T0 + DAY).is_some());
@@ -212,15 +261,15 @@ mod tests {
     fn a_recovery_during_a_hold_changes_nothing_and_windows_close() {
         let (v, a) = (c("v@example.org"), c("a@example.org"));
         let mut s = HoldState::Idle;
-        s.on_recovery([&v].into_iter(), PERIOD, T0);
+        s.on_recovery([&v].into_iter(), &v, PERIOD, T0);
         s.after_change([&a].into_iter(), PERIOD, T0);
         let held = s.clone();
-        s.on_recovery([&a].into_iter(), PERIOD, T0 + DAY);
+        s.on_recovery([&a].into_iter(), &a, PERIOD, T0 + DAY);
         assert_eq!(s, held);
         // The hold runs out by itself; a window does too.
         assert!(s.hold(T0 + PERIOD).is_none());
         let mut w = HoldState::Idle;
-        w.on_recovery([&v].into_iter(), PERIOD, T0);
+        w.on_recovery([&v].into_iter(), &v, PERIOD, T0);
         assert_eq!(w.after_change([&a].into_iter(), PERIOD, T0 + PERIOD), None);
         assert_eq!(w, HoldState::Idle);
     }
@@ -233,10 +282,12 @@ mod tests {
             HoldState::Watching(Recovered {
                 at: T0,
                 originals: vec![v.clone()],
+                through: vec![v.clone()],
             }),
             HoldState::Held(Hold {
                 until: T0,
                 originals: vec![v.clone()],
+                through: vec![],
             }),
         ] {
             let (r, h) = s.to_parts();

@@ -108,6 +108,7 @@ mod hex;
 pub mod hold;
 pub mod ids;
 pub mod keys;
+mod lane;
 pub mod policy;
 #[cfg(feature = "serde")]
 mod serde_impls;
@@ -147,7 +148,8 @@ pub use flows::{
 pub use hold::{Hold, HoldState, Recovered};
 pub use ids::IdError;
 pub use keys::{Keyring, SecretKey};
-pub use policy::{Config, GuessBound, Limits, LimitsBuilder, Policy, PolicyBuilder, Purpose};
+pub use lane::{SendLane, SendOptions};
+pub use policy::{AvailabilityBound, Config, GuessBound, Limits, LimitsBuilder, Policy, PolicyBuilder, Purpose};
 pub use service::{SecurityCodes, Sent};
 pub use store::cipher::DataKeys;
 pub use store::memory::MemoryChallengeStore;

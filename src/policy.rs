@@ -13,6 +13,43 @@
 //! | consecutive failures per account (signed-in checks; recovery has its own budgets) | 10 free, then delays doubling from 1 s to 15 min; at 100, a 1 h lockout | NIST SP 800-63B §5.2.2 (≤ 100, increasing waits); OWASP ASVS 2.2.1; RFC 4226 §7.3 |
 //! | sends per destination | 10 per hour | against SMS pumping and mail bombing (Twilio Fraud Guard) |
 //! | sends per account / per country calling code / in all | 20 / 1 000 / 100 000 per hour | against SMS pumping (one account, many numbers; premium prefixes) |
+//! | anonymous recovery sends per destination / per requester | 5 / 10 per hour | against mail bombing through the recovery page |
+//! | the owner's reserve of the calling-code and global caps | 100 % on top of each | keeps the owner's lane open when strangers fill the caps |
+//!
+//! # Budgets that protect people, and budgets that protect money
+//!
+//! A send budget exists for one of two reasons, and the two are kept apart:
+//!
+//! * **People's budgets** keep a mailbox or a phone from being flooded and an
+//!   account from being used to flood. Whoever can spend one can deny it to
+//!   others, so each is keyed so that only the party it protects against can
+//!   spend it — by the message's [`SendLane`](crate::SendLane):
+//!   * the **owner's lane** ([`SendLane::Owner`](crate::SendLane::Owner)): a
+//!     signed-in owner's codes to their own proven contacts (identity checks,
+//!     change-phone confirmations, ending a hold) count on a budget per account
+//!     *and* contact ([`CounterKind::OwnerSends`]). Nobody else's request
+//!     reaches it: anonymous recovery and other accounts count elsewhere.
+//!   * **unproven contacts** ([`SendLane::Unproven`](crate::SendLane::Unproven)):
+//!     codes to a contact being added count on the destination's budget, which
+//!     every account adding it shares (so three strangers adding your address
+//!     together cannot send it more than one could), and on the account's.
+//!   * **anonymous recovery** ([`SendLane::Recovery`](crate::SendLane::Recovery)):
+//!     a smaller budget per destination ([`Limits::recovery_sends`]), and one per
+//!     requester when the application names it (client address, device
+//!     cookie), so one client cannot use up a contact's recovery budget.
+//!     Recovery never counts on the owner's lane or the account's budget.
+//! * **Money budgets** (per country calling code, the whole service) stop SMS
+//!   pumping from running up the bill. They count only what is delivered: a
+//!   decoy (the made-up answer for an unknown identifier) passes them like a
+//!   real message — the same reads, writes and refusals — but adds nothing, so
+//!   requests for unknown numbers cost nothing and refuse nobody. Anonymous and
+//!   unproven sends are refused at the cap; the owner's lane has a reserve on
+//!   top of it ([`Limits::owner_reserve_percent`]), so strangers who fill a cap
+//!   with real recovery messages still leave the owners' codes going out.
+//!
+//! [`Config::availability_bound`] states the result: what a signed-in owner
+//! still gets against an attacker who knows every one of their addresses and
+//! sends as fast as the crate allows.
 
 use std::fmt;
 use std::time::Duration;
@@ -288,6 +325,9 @@ pub struct Limits {
     calling_code_sends: u32,
     global_sends: u32,
     send_window: Duration,
+    recovery_sends: u32,
+    requester_sends: u32,
+    owner_reserve_percent: u32,
 }
 
 impl Limits {
@@ -361,6 +401,27 @@ impl Limits {
         self.send_window
     }
 
+    /// Anonymous recovery messages per destination per
+    /// [`Limits::destination_window`], from every requester together: what a
+    /// stranger who knows an address can make it receive.
+    pub const fn recovery_sends(&self) -> u32 {
+        self.recovery_sends
+    }
+
+    /// Anonymous recovery messages one requester may cause per
+    /// [`Limits::send_window`], to any destinations.
+    pub const fn requester_sends(&self) -> u32 {
+        self.requester_sends
+    }
+
+    /// The share of the calling-code and global caps, in percent on top of them,
+    /// that only the owner's lane may use: anonymous requests and sends to
+    /// unproven contacts are refused at the cap, an owner's sends to their own
+    /// proven contacts only once the reserve is used too.
+    pub const fn owner_reserve_percent(&self) -> u32 {
+        self.owner_reserve_percent
+    }
+
     /// The cap, window and refusal of the send budget of `kind`.
     pub(crate) fn send_cap(&self, kind: CounterKind) -> (u32, Duration, RateLimit) {
         match kind {
@@ -377,6 +438,16 @@ impl Limits {
             CounterKind::GlobalSends => {
                 (self.global_sends, self.send_window, RateLimit::GlobalSends)
             }
+            CounterKind::RecoverySends => (
+                self.recovery_sends,
+                self.destination_window,
+                RateLimit::DestinationSends,
+            ),
+            CounterKind::RequesterSends => (
+                self.requester_sends,
+                self.send_window,
+                RateLimit::RequesterSends,
+            ),
             _ => (
                 self.destination_sends,
                 self.destination_window,
@@ -418,6 +489,9 @@ impl Default for Limits {
             calling_code_sends: 1_000,
             global_sends: 100_000,
             send_window: Duration::from_secs(3600),
+            recovery_sends: 5,
+            requester_sends: 10,
+            owner_reserve_percent: 100,
         }
     }
 }
@@ -473,6 +547,22 @@ impl LimitsBuilder {
         self
     }
 
+    /// Anonymous recovery messages per destination (per destination window)
+    /// and per requester (per send window) (default: 5 and 10).
+    pub fn recovery_sends(mut self, per_destination: u32, per_requester: u32) -> Self {
+        self.0.recovery_sends = per_destination;
+        self.0.requester_sends = per_requester;
+        self
+    }
+
+    /// The owner's reserve on the calling-code and global caps, in percent of
+    /// each (default: 100, so an owner's sends to their proven contacts are
+    /// refused only at twice the cap; 0 to 1 000).
+    pub fn owner_reserve_percent(mut self, percent: u32) -> Self {
+        self.0.owner_reserve_percent = percent;
+        self
+    }
+
     /// Checks and returns the limits.
     ///
     /// # Errors
@@ -480,6 +570,9 @@ impl LimitsBuilder {
     /// A [`PolicyError`] naming the first setting out of range.
     pub fn build(self) -> Result<Limits, PolicyError> {
         let l = self.0;
+        if l.owner_reserve_percent > 1_000 {
+            return Err(PolicyError::OwnerReserve);
+        }
         if !(1..=100).contains(&l.account_failure_cap) {
             return Err(PolicyError::AccountFailureCap);
         }
@@ -488,6 +581,8 @@ impl LimitsBuilder {
             l.account_sends,
             l.calling_code_sends,
             l.global_sends,
+            l.recovery_sends,
+            l.requester_sends,
         ]
         .contains(&0)
         {
@@ -547,6 +642,26 @@ impl Config {
         &self.limits
     }
 
+    /// What a signed-in owner still gets against a stranger who knows every one
+    /// of their addresses — and what the stranger can make a contact receive.
+    ///
+    /// ```
+    /// use seccode::Config;
+    ///
+    /// let bound = Config::default().availability_bound();
+    /// assert_eq!(bound.owner_codes_per_contact, 10); // per hour, whatever others send
+    /// assert_eq!(bound.recovery_messages_per_contact, 5);
+    /// ```
+    pub fn availability_bound(&self) -> AvailabilityBound {
+        let l = &self.limits;
+        AvailabilityBound {
+            owner_codes_per_contact: l.destination_sends,
+            window: l.destination_window,
+            recovery_messages_per_contact: l.recovery_sends,
+            unproven_messages_per_contact: l.destination_sends,
+        }
+    }
+
     /// The attacker's best chances against codes of `purpose`, for an attacker who
     /// does not receive the messages. Per account and day it counts both of an
     /// account's code budgets — signed-in checks and recovery — as if one attacker
@@ -560,6 +675,26 @@ impl Config {
             per_account_per_day: (per_day / space).min(1.0),
         }
     }
+}
+
+/// What an owner still gets while a stranger who knows every one of their
+/// addresses asks for codes to them as fast as the crate allows (see the
+/// [module docs](self#budgets-that-protect-people-and-budgets-that-protect-money)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AvailabilityBound {
+    /// Codes a signed-in owner can get to each of their proven contacts per
+    /// destination window, whatever anyone else sends: the owner's lane, which
+    /// nobody else can spend.
+    pub owner_codes_per_contact: u32,
+    /// The window of `owner_codes_per_contact`.
+    pub window: Duration,
+    /// The most anonymous recovery messages anyone can make one contact receive
+    /// per window, from every requester together.
+    pub recovery_messages_per_contact: u32,
+    /// The most messages to one contact per window from accounts adding it as
+    /// security info, all of them together.
+    pub unproven_messages_per_contact: u32,
 }
 
 /// Upper bounds on an attacker's success probability (union bounds).

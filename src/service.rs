@@ -14,7 +14,8 @@ use crate::counter::{Counter, CounterKey, CounterKind};
 use crate::error::{Error, RateLimit, Result};
 use crate::events::{Event, Events, NoEvents};
 use crate::keys::Keyring;
-use crate::policy::{Config, Purpose};
+use crate::lane::{SendLane, SendOptions};
+use crate::policy::{Config, Limits, Purpose};
 use crate::store::{ChallengeStore, GuessRule, SendBudget};
 use zeroize::Zeroizing;
 
@@ -201,6 +202,10 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
 
     /// Starts a challenge: issues a code for `purpose` and sends it to `destination`.
     ///
+    /// The message counts on the send budgets of the lane its purpose implies
+    /// ([`SendLane::for_purpose`]); [`SecurityCodes::start_with`] chooses another
+    /// lane or a locale.
+    ///
     /// # Errors
     ///
     /// [`Error::RateLimited`] when the account is locked out or the destination has
@@ -212,8 +217,7 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
         purpose: Purpose,
         destination: &Contact,
     ) -> Result<Sent> {
-        let locale = self.templates.default_locale();
-        self.start_challenge(account, purpose, destination, &locale, false)
+        self.start_with(account, purpose, destination, SendOptions::default())
             .await
     }
 
@@ -231,12 +235,30 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
         destination: &Contact,
         locale: &str,
     ) -> Result<Sent> {
-        self.start_challenge(account, purpose, destination, locale, false)
+        let options = SendOptions::default().locale(locale);
+        self.start_with(account, purpose, destination, options)
             .await
     }
 
-    /// [`SecurityCodes::start_in`] the account's language when it has one
-    /// ([`Account::locale`](crate::Account::locale)), else the templates' default.
+    /// As [`SecurityCodes::start`], with [`SendOptions`]: the message's locale and
+    /// the [`SendLane`] whose budgets it counts on.
+    ///
+    /// # Errors
+    ///
+    /// As [`SecurityCodes::start`].
+    pub async fn start_with(
+        &self,
+        account: &AccountId,
+        purpose: Purpose,
+        destination: &Contact,
+        options: SendOptions<'_>,
+    ) -> Result<Sent> {
+        self.start_challenge(account, purpose, destination, options, false)
+            .await
+    }
+
+    /// [`SecurityCodes::start`] in `locale` when given (an account's language),
+    /// else in the templates' default.
     pub(crate) async fn start_for(
         &self,
         account: &AccountId,
@@ -244,24 +266,28 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
         destination: &Contact,
         locale: Option<&str>,
     ) -> Result<Sent> {
-        match locale {
-            Some(tag) => self.start_in(account, purpose, destination, tag).await,
-            None => self.start(account, purpose, destination).await,
-        }
+        let options = SendOptions::default();
+        let options = match locale {
+            Some(tag) => options.locale(tag),
+            None => options,
+        };
+        self.start_with(account, purpose, destination, options)
+            .await
     }
 
-    /// Does everything [`SecurityCodes::start`] does — limits, counters, a stored
-    /// challenge, a derived code, a message — except delivering the message, and the
-    /// challenge never approves. For answers that must look alike whether or not
-    /// an account exists.
+    /// Does everything [`SecurityCodes::start_with`] does — limits, counters, a
+    /// stored challenge, a derived code, a message — except delivering the
+    /// message and spending the budgets that cap spend, and the challenge never
+    /// approves. For answers that must look alike whether or not an account
+    /// exists.
     pub(crate) async fn start_decoy(
         &self,
         account: &AccountId,
         purpose: Purpose,
         destination: &Contact,
+        options: SendOptions<'_>,
     ) -> Result<Sent> {
-        let locale = self.templates.default_locale();
-        self.start_challenge(account, purpose, destination, &locale, true)
+        self.start_challenge(account, purpose, destination, options, true)
             .await
     }
 
@@ -270,12 +296,14 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
         account: &AccountId,
         purpose: Purpose,
         destination: &Contact,
-        locale: &str,
+        options: SendOptions<'_>,
         decoy: bool,
     ) -> Result<Sent> {
         let now = self.clock.now();
         self.refuse_locked_account(account, purpose, now).await?;
-        self.count_sends(account, destination, now).await?;
+        let lane = options.lane.unwrap_or(SendLane::for_purpose(purpose));
+        self.count_sends(lane, account, destination, decoy, now)
+            .await?;
         let policy = self.config.policy(purpose);
         let mut challenge = Challenge::issue(
             account.clone(),
@@ -296,6 +324,14 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
         let code = challenge.code(&self.keyring)?;
         let sent = Sent::of(&challenge);
         self.store.insert(challenge, now).await?;
+        let default_locale;
+        let locale = match options.locale {
+            Some(tag) => tag,
+            None => {
+                default_locale = self.templates.default_locale();
+                &default_locale
+            }
+        };
         let message = Message::from_templates(
             &self.templates,
             locale,
@@ -346,7 +382,8 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
     }
 
     /// Sends the same code again (same generation): for a message that is slow or
-    /// lost. Attempts are not reset.
+    /// lost. Attempts are not reset. The message counts on the budgets of the lane
+    /// the challenge's purpose implies ([`SendLane::for_purpose`]).
     ///
     /// # Errors
     ///
@@ -354,8 +391,8 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
     /// [`Error::RateLimited`] within the cooldown or past the destination's cap;
     /// [`Error::SendLimitReached`]; [`Error::Delivery`]; [`Error::Store`].
     pub async fn resend(&self, id: &ChallengeId) -> Result<Sent> {
-        let locale = self.templates.default_locale();
-        self.send_again(id, SendKind::Resend, &locale).await
+        self.send_again(id, SendKind::Resend, SendOptions::default())
+            .await
     }
 
     /// As [`SecurityCodes::resend`], with the message in `locale`.
@@ -364,7 +401,18 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
     ///
     /// As [`SecurityCodes::resend`].
     pub async fn resend_in(&self, id: &ChallengeId, locale: &str) -> Result<Sent> {
-        self.send_again(id, SendKind::Resend, locale).await
+        self.resend_with(id, SendOptions::default().locale(locale))
+            .await
+    }
+
+    /// As [`SecurityCodes::resend`], with [`SendOptions`] (pass the lane the
+    /// challenge was started on).
+    ///
+    /// # Errors
+    ///
+    /// As [`SecurityCodes::resend`].
+    pub async fn resend_with(&self, id: &ChallengeId, options: SendOptions<'_>) -> Result<Sent> {
+        self.send_again(id, SendKind::Resend, options).await
     }
 
     /// Sends a new code: earlier codes of this challenge stop verifying. Attempts
@@ -375,8 +423,8 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
     ///
     /// As [`SecurityCodes::resend`].
     pub async fn new_code(&self, id: &ChallengeId) -> Result<Sent> {
-        let locale = self.templates.default_locale();
-        self.send_again(id, SendKind::NewCode, &locale).await
+        self.send_again(id, SendKind::NewCode, SendOptions::default())
+            .await
     }
 
     /// As [`SecurityCodes::new_code`], with the message in `locale`.
@@ -385,17 +433,41 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
     ///
     /// As [`SecurityCodes::resend`].
     pub async fn new_code_in(&self, id: &ChallengeId, locale: &str) -> Result<Sent> {
-        self.send_again(id, SendKind::NewCode, locale).await
+        self.new_code_with(id, SendOptions::default().locale(locale))
+            .await
     }
 
-    async fn send_again(&self, id: &ChallengeId, kind: SendKind, locale: &str) -> Result<Sent> {
+    /// As [`SecurityCodes::new_code`], with [`SendOptions`].
+    ///
+    /// # Errors
+    ///
+    /// As [`SecurityCodes::resend`].
+    pub async fn new_code_with(&self, id: &ChallengeId, options: SendOptions<'_>) -> Result<Sent> {
+        self.send_again(id, SendKind::NewCode, options).await
+    }
+
+    async fn send_again(
+        &self,
+        id: &ChallengeId,
+        kind: SendKind,
+        options: SendOptions<'_>,
+    ) -> Result<Sent> {
         let now = self.clock.now();
         // Check the challenge's own limits on a snapshot first, so that a refused
         // resend does not use up the destination's window.
         let snapshot = self.store.get(id).await?.ok_or(Error::ChallengeNotFound)?;
         snapshot.clone().record_send(kind, now)?;
-        self.count_sends(snapshot.account(), snapshot.destination(), now)
-            .await?;
+        let lane = options
+            .lane
+            .unwrap_or(SendLane::for_purpose(snapshot.purpose()));
+        self.count_sends(
+            lane,
+            snapshot.account(),
+            snapshot.destination(),
+            snapshot.is_decoy(),
+            now,
+        )
+        .await?;
         let challenge = self
             .store
             .update(id, move |c| c.record_send(kind, now).map(|()| c.clone()))
@@ -404,6 +476,14 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
         let code = challenge.code(&self.keyring)?;
         let sent = Sent::of(&challenge);
         let lifetime = challenge.expires_at().saturating_since(now);
+        let default_locale;
+        let locale = match options.locale {
+            Some(tag) => tag,
+            None => {
+                default_locale = self.templates.default_locale();
+                &default_locale
+            }
+        };
         let message = Message::from_templates(
             &self.templates,
             locale,
@@ -623,35 +703,27 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
         }
     }
 
-    /// Counts one message against every send budget it falls under, narrowest
-    /// first — destination, account, country calling code (phones), the whole
-    /// service — so that a refused send spends nothing of the broader budgets.
+    /// Counts one message against every send budget its lane puts it under,
+    /// narrowest first — the people's budgets (see [`SendLane`]), then the
+    /// budgets that cap spend (country calling code for phones, the whole
+    /// service) — so that a refused send spends nothing of the broader ones.
+    /// A decoy passes the spend caps like a real message but adds nothing to
+    /// them: it costs nothing, so it must not refuse anyone's real messages.
     async fn count_sends(
         &self,
+        lane: SendLane<'_>,
         account: &AccountId,
         destination: &Contact,
+        decoy: bool,
         now: Timestamp,
     ) -> Result<()> {
         let limits = *self.config.limits();
-        let mut keys = vec![
-            CounterKey::destination_sends(destination),
-            CounterKey::account_sends(account),
-        ];
-        if let Some(code) = destination.calling_code() {
-            keys.push(CounterKey::calling_code_sends(code));
-        }
-        keys.push(CounterKey::global_sends());
-        let budgets: Vec<SendBudget> = keys
-            .iter()
-            .map(|&key| {
-                let (cap, window, _) = limits.send_cap(key.kind());
-                SendBudget { key, cap, window }
-            })
-            .collect();
+        let budgets = send_budgets(&limits, lane, account, destination, decoy);
+        let kinds: Vec<CounterKind> = budgets.iter().map(|b| b.key.kind()).collect();
         if let Err((index, retry_after)) = self.store.count_sends(budgets, now).await? {
-            let limit = keys
+            let limit = kinds
                 .get(index)
-                .map_or(RateLimit::GlobalSends, |k| limits.send_cap(k.kind()).2);
+                .map_or(RateLimit::GlobalSends, |&kind| limits.send_cap(kind).2);
             self.events.emit(&Event::RateLimited {
                 account: Some(account.clone()),
                 limit,
@@ -661,6 +733,62 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
         }
         Ok(())
     }
+}
+
+/// The budgets one message counts on, narrowest first: the people's budgets of
+/// its lane, then the spend caps (see the
+/// [policy docs](crate::policy#budgets-that-protect-people-and-budgets-that-protect-money)).
+fn send_budgets(
+    limits: &Limits,
+    lane: SendLane<'_>,
+    account: &AccountId,
+    destination: &Contact,
+    decoy: bool,
+) -> Vec<SendBudget> {
+    let mut list = Vec::with_capacity(5);
+    let budget = |key: CounterKey| {
+        let (cap, window, _) = limits.send_cap(key.kind());
+        SendBudget::new(key, cap, window)
+    };
+    match lane {
+        SendLane::Owner => list.push(budget(CounterKey::owner_sends(account, destination))),
+        SendLane::Unproven => {
+            list.push(budget(CounterKey::destination_sends(destination)));
+            list.push(budget(CounterKey::account_sends(account)));
+        }
+        SendLane::Recovery { requester } => {
+            // The requester's own budget first: a client refused by it has not
+            // touched the destination's.
+            if let Some(requester) = requester {
+                list.push(budget(CounterKey::requester_sends(requester)));
+            }
+            list.push(budget(CounterKey::recovery_sends(destination)));
+        }
+        SendLane::Tenant(tenant) => {
+            list.push(budget(CounterKey::tenant_sends(tenant, destination)));
+            list.push(budget(CounterKey::account_sends(account)));
+        }
+    }
+    let reserve = |cap: u32| match lane {
+        SendLane::Owner => {
+            let extra = u64::from(cap) * u64::from(limits.owner_reserve_percent()) / 100;
+            u32::try_from(u64::from(cap) + extra).unwrap_or(u32::MAX)
+        }
+        _ => cap,
+    };
+    let spend = |key: CounterKey| {
+        let b = budget(key);
+        SendBudget {
+            cap: reserve(b.cap),
+            counted: !decoy,
+            ..b
+        }
+    };
+    if let Some(code) = destination.calling_code() {
+        list.push(spend(CounterKey::calling_code_sends(code)));
+    }
+    list.push(spend(CounterKey::global_sends()));
+    list
 }
 
 /// One guess in one atomic step over the challenge and its failure counter: the

@@ -516,7 +516,7 @@ async fn account_contract<A: AccountStore>(store: &A) {
     store
         .update(&a, move |acct| {
             acct.add_pending(&p2, None, 10, ttl, T0)?;
-            acct.record_recovery(Duration::from_secs(86400), T0);
+            acct.record_recovery(&p2, Duration::from_secs(86400), T0);
             acct.add_ticket([7; 32], T0 + ttl, T0);
             Ok(())
         })

@@ -216,7 +216,7 @@ fn the_account_flows_send_codes_in_the_accounts_language() {
         .iter()
         .position(|c| c.kind == ContactKind::Email)
         .unwrap();
-    ready(flows.choose_recovery_contact(&start.token, email_choice, "ana@example.org")).unwrap();
+    ready(flows.choose_recovery_contact(&start.token, email_choice, "ana@example.org", None)).unwrap();
     assert_eq!(outbox.last().unwrap().locale(), "pt-BR");
 
     let phone_entry = stored.verified_entry(&phone).unwrap().id;
@@ -582,7 +582,7 @@ mod queue {
             .position(|c| c.contact == mask)
             .unwrap();
         flows
-            .choose_recovery_contact(&start.token, i, unknown)
+            .choose_recovery_contact(&start.token, i, unknown, None)
             .await
             .unwrap();
         assert_eq!(queue.pending(), 1, "the decoy's message is in the queue");

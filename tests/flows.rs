@@ -462,7 +462,7 @@ fn recover(w: &World) -> seccode::Proof {
     assert_eq!(phone_choice.confirm_with, Confirmation::LastFourDigits);
     let sent = ready(
         w.flows
-            .choose_recovery_contact(&start.token, phone_choice.index, "0123"),
+            .choose_recovery_contact(&start.token, phone_choice.index, "0123", None),
     )
     .unwrap();
     let code = w.code_to(&w.phone);
@@ -499,12 +499,12 @@ fn recovery_confirmation_failures() {
     let start = ready(w.flows.start_recovery("john.doe@example.com")).unwrap();
     let err = ready(
         w.flows
-            .choose_recovery_contact(&start.token, 0, "jane@example.com"),
+            .choose_recovery_contact(&start.token, 0, "jane@example.com", None),
     )
     .unwrap_err();
     assert!(matches!(err, Error::ContactProofFailed));
     assert!(matches!(
-        ready(w.flows.choose_recovery_contact(&start.token, 7, "x")),
+        ready(w.flows.choose_recovery_contact(&start.token, 7, "x", None)),
         Err(Error::UnknownSecurityInfo)
     ));
     let mut forged = start.token.clone();
@@ -515,7 +515,7 @@ fn recovery_confirmation_failures() {
     assert!(matches!(
         ready(
             w.flows
-                .choose_recovery_contact(&forged, 0, "john.doe@example.com")
+                .choose_recovery_contact(&forged, 0, "john.doe@example.com", None)
         ),
         Err(Error::InvalidToken)
     ));
@@ -523,7 +523,7 @@ fn recovery_confirmation_failures() {
     assert!(matches!(
         ready(
             w.flows
-                .choose_recovery_contact(&start.token, 0, "john.doe@example.com")
+                .choose_recovery_contact(&start.token, 0, "john.doe@example.com", None)
         ),
         Err(Error::InvalidToken)
     ));
@@ -585,7 +585,7 @@ fn recovery_for_unknown_and_known_identifiers_has_one_shape() {
             .unwrap();
         let sent_u = ready(
             w.flows
-                .choose_recovery_contact(&u.token, ui, &proof_of(unknown)),
+                .choose_recovery_contact(&u.token, ui, &proof_of(unknown), None),
         )
         .unwrap();
         assert_eq!(
@@ -600,7 +600,7 @@ fn recovery_for_unknown_and_known_identifiers_has_one_shape() {
             .unwrap();
         let sent_k = ready(
             w.flows
-                .choose_recovery_contact(&k.token, ki, &proof_of(known)),
+                .choose_recovery_contact(&k.token, ki, &proof_of(known), None),
         )
         .unwrap();
         assert_eq!(
@@ -632,8 +632,8 @@ fn recovery_for_unknown_and_known_identifiers_has_one_shape() {
             "{decoy:?}"
         );
         // Wrong confirmations fail alike.
-        let eu = ready(w.flows.choose_recovery_contact(&u.token, ui, "0000")).unwrap_err();
-        let ek = ready(w.flows.choose_recovery_contact(&k.token, ki, "0000")).unwrap_err();
+        let eu = ready(w.flows.choose_recovery_contact(&u.token, ui, "0000", None)).unwrap_err();
+        let ek = ready(w.flows.choose_recovery_contact(&k.token, ki, "0000", None)).unwrap_err();
         assert_eq!(eu.to_string(), ek.to_string());
         w.clock.advance(Duration::from_secs(3600));
     }
@@ -662,7 +662,7 @@ fn a_decoy_never_approves_even_with_its_own_code() {
         .unwrap();
     let sent = ready(
         w.flows
-            .choose_recovery_contact(&u.token, i, "nobody@example.org"),
+            .choose_recovery_contact(&u.token, i, "nobody@example.org", None),
     )
     .unwrap();
     let challenge = ready(seccode::ChallengeStore::get(

@@ -82,7 +82,7 @@ impl World {
             .unwrap();
         let sent = ready(
             self.flows
-                .choose_recovery_contact(&start.token, i, via.expose()),
+                .choose_recovery_contact(&start.token, i, via.expose(), None),
         )
         .unwrap();
         let code = self.code_to(via);
@@ -224,7 +224,8 @@ fn a_late_code_does_not_add_back_a_dropped_pending_entry() {
 /// What the flows do to an account, on a universe of four contacts.
 #[derive(Clone, Debug)]
 enum Op {
-    Recover,
+    /// A recovery through contact `i`, if the account offers it for recovery.
+    Recover(usize),
     Add(usize),
     Remove(usize),
     Release(usize),
@@ -233,7 +234,7 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        2 => Just(Op::Recover),
+        2 => (0..4usize).prop_map(Op::Recover),
         3 => (0..4usize).prop_map(Op::Add),
         3 => (0..4usize).prop_map(Op::Remove),
         2 => (0..4usize).prop_map(Op::Release),
@@ -248,10 +249,12 @@ enum Model {
     Watching {
         end: Timestamp,
         originals: BTreeSet<usize>,
+        through: BTreeSet<usize>,
     },
     Held {
         until: Timestamp,
         originals: BTreeSet<usize>,
+        through: BTreeSet<usize>,
     },
 }
 
@@ -270,10 +273,12 @@ fn model_of(state: &HoldState, period: Duration, now: Timestamp) -> Model {
         HoldState::Held(h) if now < h.until => Model::Held {
             until: h.until,
             originals: set(&h.originals),
+            through: set(&h.through),
         },
         HoldState::Watching(r) if now < r.at + period => Model::Watching {
             end: r.at + period,
             originals: set(&r.originals),
+            through: set(&r.through),
         },
         _ => Model::Idle,
     }
@@ -300,12 +305,35 @@ proptest! {
             let before = model.clone();
             let on_hold = matches!(model, Model::Held { until, .. } if now < until);
             match op {
-                Op::Recover => {
-                    account.record_recovery(PERIOD, now);
+                Op::Recover(i) => {
+                    // Recovery offers the verified contacts, but during a window
+                    // or a hold only the originals.
                     settle(&mut model, now);
+                    let offered: BTreeSet<usize> = match &model {
+                        Model::Idle => verified.clone(),
+                        Model::Watching { originals, .. } | Model::Held { originals, .. } => {
+                            verified.intersection(originals).copied().collect()
+                        }
+                    };
+                    let crate_offers: BTreeSet<usize> = account
+                        .recovery_contacts(PERIOD, now)
+                        .map(|c| (0..4).find(|&j| contact(j) == *c).unwrap())
+                        .collect();
+                    prop_assert_eq!(&crate_offers, &offered);
+                    if !offered.contains(&i) {
+                        continue;
+                    }
+                    account.record_recovery(&contact(i), PERIOD, now);
                     model = match model {
-                        Model::Idle => Model::Watching { end: now + PERIOD, originals: verified.clone() },
-                        Model::Watching { originals, .. } => Model::Watching { end: now + PERIOD, originals },
+                        Model::Idle => Model::Watching {
+                            end: now + PERIOD,
+                            originals: verified.clone(),
+                            through: [i].into(),
+                        },
+                        Model::Watching { originals, mut through, .. } => {
+                            through.insert(i);
+                            Model::Watching { end: now + PERIOD, originals, through }
+                        }
                         held => held,
                     };
                 }
@@ -326,17 +354,23 @@ proptest! {
                     let started = account.start_hold_if_replaced(PERIOD, now);
                     settle(&mut model, now);
                     let mut want = None;
-                    if let Model::Watching { originals, .. } = &model
+                    if let Model::Watching { originals, through, .. } = &model
                         && originals.is_disjoint(&verified)
                     {
                         want = Some(now + PERIOD);
-                        model = Model::Held { until: now + PERIOD, originals: originals.clone() };
+                        model = Model::Held {
+                            until: now + PERIOD,
+                            originals: originals.clone(),
+                            through: through.clone(),
+                        };
                     }
                     prop_assert_eq!(started, want, "changed: {}", changed);
                 }
                 Op::Release(i) => {
                     let ended = account.release_hold(&contact(i), now);
-                    let want = matches!(&model, Model::Held { until, originals } if now < *until && originals.contains(&i));
+                    // Only an original no recovery of the window went through.
+                    let want = matches!(&model, Model::Held { until, originals, through }
+                        if now < *until && originals.contains(&i) && !through.contains(&i));
                     prop_assert_eq!(ended, want);
                     if want {
                         model = Model::Idle;
@@ -348,11 +382,14 @@ proptest! {
             prop_assert_eq!(&model_of(account.hold_state(), PERIOD, now), &model);
             // While a hold runs, its originals never change, and only a proof of an
             // original ends it before its time.
-            if let Model::Held { until, originals } = &before {
-                if let Model::Held { until: u2, originals: o2 } = &model {
+            if let Model::Held { until, originals, through } = &before {
+                if let Model::Held { until: u2, originals: o2, .. } = &model {
                     prop_assert_eq!((until, originals), (u2, o2));
                 } else if now < *until {
-                    prop_assert!(matches!(op, Op::Release(i) if originals.contains(&i)), "{:?}", op);
+                    prop_assert!(
+                        matches!(op, Op::Release(i) if originals.contains(&i) && !through.contains(&i)),
+                        "{:?}", op
+                    );
                 }
             }
         }

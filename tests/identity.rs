@@ -77,7 +77,7 @@ fn finding_1_recovery_confirmation_ignores_the_case_of_the_address() {
     let (flows, outbox, _clock, _id) = flows_with(&["John.Doe@example.com"]);
     let start = ready(flows.start_recovery("john.doe@example.com")).unwrap();
     assert_eq!(start.choices.len(), 1);
-    let sent = ready(flows.choose_recovery_contact(&start.token, 0, "john.doe@example.com"))
+    let sent = ready(flows.choose_recovery_contact(&start.token, 0, "john.doe@example.com", None))
         .expect("the address in another case confirms");
     let code = outbox
         .last_code_to(&Contact::email("JOHN.DOE@EXAMPLE.COM").unwrap())

@@ -80,7 +80,7 @@ impl World {
             let start = ready(self.flows.start_recovery(identifier)).unwrap();
             match ready(
                 self.flows
-                    .choose_recovery_contact(&start.token, 0, "nope@example.org"),
+                    .choose_recovery_contact(&start.token, 0, "nope@example.org", None),
             ) {
                 Err(Error::ContactProofFailed) => failed += 1,
                 Err(Error::RateLimited {
@@ -110,7 +110,7 @@ impl World {
         } else {
             contact.expose()[contact.expose().len() - 4..].to_owned()
         };
-        ready(self.flows.choose_recovery_contact(&start.token, i, &proof))
+        ready(self.flows.choose_recovery_contact(&start.token, i, &proof, None))
     }
 }
 
@@ -142,7 +142,7 @@ fn finding_2_a_locked_identifier_links_to_no_other() {
         .position(|c| c.contact == Contact::email(unknown).unwrap().masked())
         .unwrap();
     let refused_unknown =
-        ready(w.flows.choose_recovery_contact(&start.token, i, unknown)).unwrap_err();
+        ready(w.flows.choose_recovery_contact(&start.token, i, unknown, None)).unwrap_err();
     let words = |e: &Error| -> String {
         e.to_string()
             .chars()
@@ -159,7 +159,7 @@ fn finding_4_recovery_failures_never_lock_the_signed_in_owner() {
     let mut failed = 0;
     while failed < 101 {
         let start = ready(w.flows.start_recovery("+44 7400 123456")).unwrap();
-        match ready(w.flows.choose_recovery_contact(&start.token, 1, "0000")) {
+        match ready(w.flows.choose_recovery_contact(&start.token, 1, "0000", None)) {
             Err(Error::ContactProofFailed) => failed += 1,
             Err(Error::RateLimited { retry_after, .. }) => w.clock.advance(retry_after),
             other => panic!("{other:?}"),
@@ -439,7 +439,7 @@ fn finding_1_case_rotation_and_confirmation_do_not_tell_unknown_identifiers() {
         };
         ready(
             w.flows
-                .choose_recovery_contact(&typed.token, i, &confirmation),
+                .choose_recovery_contact(&typed.token, i, &confirmation, None),
         )
         .unwrap();
         w.clock.advance(Duration::from_secs(60));
@@ -476,7 +476,7 @@ fn finding_5_decoys_and_counters_are_bounded_and_give_way_to_real_users() {
             .unwrap();
         ready(
             w.flows
-                .choose_recovery_contact(&start.token, index, &unknown),
+                .choose_recovery_contact(&start.token, index, &unknown, None),
         )
         .unwrap();
     }
@@ -498,7 +498,7 @@ fn finding_5_decoys_and_counters_are_bounded_and_give_way_to_real_users() {
         let start = ready(w.flows.start_recovery(&unknown)).unwrap();
         let e = ready(
             w.flows
-                .choose_recovery_contact(&start.token, 0, "x@example.net"),
+                .choose_recovery_contact(&start.token, 0, "x@example.net", None),
         );
         assert!(matches!(e, Err(Error::ContactProofFailed)), "{e:?}");
     }
@@ -638,9 +638,9 @@ fn finding_3_known_and_unknown_identifiers_make_the_same_store_calls() {
             .position(|x| x.contact == c.masked())
             .unwrap();
         let started = calls.take();
-        let _ = ready(flows.choose_recovery_contact(&start.token, i, "wrong@example.org"));
+        let _ = ready(flows.choose_recovery_contact(&start.token, i, "wrong@example.org", None));
         let wrong = calls.take();
-        ready(flows.choose_recovery_contact(&start.token, i, c.expose())).unwrap();
+        ready(flows.choose_recovery_contact(&start.token, i, c.expose(), None)).unwrap();
         let right = calls.take();
         vec![started, wrong, right]
     };

@@ -23,21 +23,9 @@ use seccode::{AccountId, ChallengeStore, Counter, CounterKey, RedisStore, SendBu
 fn budgets() -> [SendBudget; 3] {
     let key = |i: usize| CounterKey::account_sends(&AccountId::new(format!("budget-{i}")).unwrap());
     [
-        SendBudget {
-            key: key(0),
-            cap: 1,
-            window: Duration::from_secs(60),
-        },
-        SendBudget {
-            key: key(1),
-            cap: 3,
-            window: Duration::from_secs(120),
-        },
-        SendBudget {
-            key: key(2),
-            cap: 5,
-            window: Duration::from_secs(300),
-        },
+        SendBudget::new(key(0), 1, Duration::from_secs(60)),
+        SendBudget::new(key(1), 3, Duration::from_secs(120)),
+        SendBudget::new(key(2), 5, Duration::from_secs(300)),
     ]
 }
 

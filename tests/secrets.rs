@@ -273,9 +273,9 @@ fn flow_outputs_hide_secrets() {
     texts.push(format!("{start:?}"));
     let unknown = ready(flows.start_recovery("someone.else@example.org")).unwrap();
     texts.push(format!("{unknown:?}"));
-    let err = ready(flows.choose_recovery_contact(&start.token, 1, "1234")).unwrap_err();
+    let err = ready(flows.choose_recovery_contact(&start.token, 1, "1234", None)).unwrap_err();
     texts.push(format!("{err} {err:?}"));
-    let sent = ready(flows.choose_recovery_contact(&start.token, 1, "0199")).unwrap();
+    let sent = ready(flows.choose_recovery_contact(&start.token, 1, "0199", None)).unwrap();
     let code = outbox.last_code_to(&phone).unwrap().expose().to_owned();
     let proof = ready(flows.finish_recovery(&sent.id, &code))
         .unwrap()

@@ -115,7 +115,7 @@ pub async fn choose(
     check_csrf(&headers, &f.csrf)?;
     let sent = app
         .flows
-        .choose_recovery_contact(&f.token, f.choice, &f.confirmation)
+        .choose_recovery_contact(&f.token, f.choice, &f.confirmation, None)
         .await?;
     Ok(Redirect::to(&format!(
         "/recover/code?challenge={}&to={}",

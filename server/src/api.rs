@@ -1616,11 +1616,11 @@ async fn count_rate_limits(
             .await
             .map_err(|e| ApiError::internal("read buckets", e))?
         {
-            budgets.push(seccode::SendBudget {
-                key: seccode::CounterKey::custom(&format!("verify-bucket:{}:{value}", b.sid)),
-                cap: b.max,
-                window: Duration::from_secs(u64::from(b.interval)),
-            });
+            budgets.push(seccode::SendBudget::new(
+                seccode::CounterKey::custom(&format!("verify-bucket:{}:{value}", b.sid)),
+                b.max,
+                Duration::from_secs(u64::from(b.interval)),
+            ));
         }
     }
     if budgets.is_empty() {

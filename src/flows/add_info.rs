@@ -1,6 +1,6 @@
 //! Add security info: a code to the new contact; it counts only once verified.
 
-use crate::account::SecurityInfoId;
+use crate::account::{SecurityInfo, SecurityInfoId};
 use crate::challenge::{AccountId, ChallengeId, Verification};
 use crate::channel::DeliveryChannel;
 use crate::channel::templates::NoticeEvent;
@@ -12,6 +12,13 @@ use crate::flows::AccountSecurity;
 use crate::policy::Purpose;
 use crate::service::Sent;
 use crate::store::{AccountStore, ChallengeStore};
+
+/// A pending entry just added (or refreshed), and what it was before.
+struct Added {
+    id: SecurityInfoId,
+    before: Option<SecurityInfo>,
+    locale: Option<String>,
+}
 
 impl<A, S, C, K, E> AccountSecurity<A, S, C, K, E>
 where
@@ -33,23 +40,49 @@ where
         account: &AccountId,
         contact: &Contact,
     ) -> Result<Sent> {
-        let locale = self.add_pending(account, contact, None).await?;
-        self.codes
-            .start_for(
-                account,
-                Purpose::AddSecurityInfo,
-                contact,
-                locale.as_deref(),
-            )
-            .await
+        self.add_pending_and_send(account, contact, None).await
     }
 
-    pub(super) async fn add_pending(
+    /// Adds `contact` as pending and sends it a code; if the code is not sent
+    /// (a budget refused it, the channel failed), the pending entry is taken
+    /// back, so a refused step leaves nothing behind.
+    pub(super) async fn add_pending_and_send(
         &self,
         account: &AccountId,
         contact: &Contact,
         replaces: Option<SecurityInfoId>,
-    ) -> Result<Option<String>> {
+    ) -> Result<Sent> {
+        let added = self.add_pending(account, contact, replaces).await?;
+        let sent = self
+            .codes
+            .start_for(
+                account,
+                Purpose::AddSecurityInfo,
+                contact,
+                added.locale.as_deref(),
+            )
+            .await;
+        if sent.is_err() {
+            let Added { id, before, .. } = added;
+            // Best effort: if this fails too, the entry is a pending one, which
+            // counts for nothing and expires with its code.
+            let _ = self
+                .accounts
+                .update(account, move |a| {
+                    a.undo_pending(id, before.clone());
+                    Ok(())
+                })
+                .await;
+        }
+        sent
+    }
+
+    async fn add_pending(
+        &self,
+        account: &AccountId,
+        contact: &Contact,
+        replaces: Option<SecurityInfoId>,
+    ) -> Result<Added> {
         let now = self.codes.now();
         let (max, ttl) = (
             self.settings.max_security_info,
@@ -62,8 +95,17 @@ where
         self.accounts
             .update(account, move |a| {
                 a.check_hold(now)?;
-                a.add_pending(&contact, replaces, max, ttl, now)?;
-                Ok(a.locale().map(str::to_owned))
+                let before = a
+                    .security_info()
+                    .iter()
+                    .find(|i| i.contact == contact)
+                    .cloned();
+                let id = a.add_pending(&contact, replaces, max, ttl, now)?;
+                Ok(Added {
+                    id,
+                    before,
+                    locale: a.locale().map(str::to_owned),
+                })
             })
             .await?
             .ok_or(Error::AccountNotFound)

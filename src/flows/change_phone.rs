@@ -104,14 +104,7 @@ where
                 .verified_entry(proof.destination())
                 .map(|i| i.id)
                 .ok_or(Error::ProofMismatch)?;
-            let locale = self.add_pending(account, new_phone, Some(old)).await?;
-            self.codes
-                .start_for(
-                    account,
-                    Purpose::AddSecurityInfo,
-                    new_phone,
-                    locale.as_deref(),
-                )
+            self.add_pending_and_send(account, new_phone, Some(old))
                 .await
         })
         .await

@@ -14,6 +14,7 @@ use crate::events::{Event, Events};
 use crate::flows::AccountSecurity;
 use crate::flows::decoys::{DECOY_DOMAIN, decoy_account};
 use crate::hex::{decode as unhex, encode as hex};
+use crate::lane::{SendLane, SendOptions};
 use crate::policy::Purpose;
 use crate::service::Sent;
 use crate::store::{AccountStore, ChallengeStore};
@@ -153,12 +154,19 @@ where
         let known = found.is_some();
         // The id to read: a copy of the store's answer or of the made-up id.
         let lookup = found.as_ref().unwrap_or(made_up.id()).clone();
-        let stored = self.accounts.get(&lookup).await?.filter(|_| known);
+        let (period, now) = (self.settings.hold_period, self.codes.now());
+        // During a recovery window or a hold only the originals recover; an
+        // account left with none answers as an unknown identifier does.
+        let stored = self
+            .accounts
+            .get(&lookup)
+            .await?
+            .filter(|a| known && a.recovery_contacts(period, now).next().is_some());
         let decoy = stored.is_none();
         let account = stored.unwrap_or(made_up);
         Ok(RecoveryParty {
             account: account.id().clone(),
-            choices: account.verified().map(|i| i.contact.clone()).collect(),
+            choices: account.recovery_contacts(period, now).cloned().collect(),
             decoy,
             locale: account.locale().map(str::to_owned),
         })
@@ -208,6 +216,13 @@ where
     /// account the same checks run against the made-up choices and a right
     /// confirmation starts a decoy challenge.
     ///
+    /// `requester` names who asks, as the application identifies clients (the
+    /// client's address, a device cookie): the code then also counts on that
+    /// requester's budget ([`Limits::requester_sends`](crate::Limits::requester_sends)),
+    /// so one client cannot use up a contact's recovery budget
+    /// ([`SendLane::Recovery`](crate::SendLane::Recovery)). It is hashed, never
+    /// stored. `None` counts on the contact's recovery budget alone.
+    ///
     /// # Errors
     ///
     /// [`Error::InvalidToken`]; [`Error::UnknownSecurityInfo`] for an index out of
@@ -218,6 +233,7 @@ where
         token: &str,
         choice: usize,
         confirmation: &str,
+        requester: Option<&str>,
     ) -> Result<Sent> {
         let identifier = self.read_recovery_token(token)?;
         let RecoveryParty {
@@ -254,13 +270,18 @@ where
             return Err(Error::ContactProofFailed);
         }
         store.update_counter(&key, now, Counter::clear).await?;
+        let options = SendOptions::default().lane(SendLane::Recovery { requester });
         if decoy {
             self.codes
-                .start_decoy(&account, Purpose::Recovery, contact)
+                .start_decoy(&account, Purpose::Recovery, contact, options)
                 .await
         } else {
+            let options = match locale.as_deref() {
+                Some(tag) => options.locale(tag),
+                None => options,
+            };
             self.codes
-                .start_for(&account, Purpose::Recovery, contact, locale.as_deref())
+                .start_with(&account, Purpose::Recovery, contact, options)
                 .await
         }
     }
@@ -287,9 +308,10 @@ where
         };
         let (now, hold_period) = (self.codes.now(), self.settings.hold_period);
         let account = proof.account().clone();
+        let through = proof.destination().clone();
         self.accounts
             .update(&account, move |a| {
-                a.record_recovery(hold_period, now);
+                a.record_recovery(&through, hold_period, now);
                 Ok(())
             })
             .await?

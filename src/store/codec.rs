@@ -144,6 +144,8 @@ pub(crate) fn decode_challenge(bytes: &[u8], codec: &ContactCodec) -> Result<Cha
 
 #[cfg(feature = "postgres")]
 const ACCOUNT_V1: u8 = 1;
+#[cfg(feature = "postgres")]
+const ACCOUNT_V2: u8 = 2;
 
 #[cfg(feature = "postgres")]
 impl Writer {
@@ -199,7 +201,7 @@ pub(crate) fn encode_account(a: &crate::account::Account, codec: &ContactCodec) 
     use crate::account::InfoState;
     let p = a.to_parts();
     let mut w = Writer(Vec::with_capacity(256));
-    w.bytes(&[ACCOUNT_V1]);
+    w.bytes(&[ACCOUNT_V2]);
     w.u32(p.next_info_id);
     match &p.locale {
         Some(tag) => {
@@ -238,6 +240,14 @@ pub(crate) fn encode_account(a: &crate::account::Account, codec: &ContactCodec) 
         w.bytes(&t.digest);
         w.time(t.expires_at);
     }
+    // Version 2 appends the contacts the window's (or hold's) recoveries went
+    // through; a version-1 record reads as none.
+    for through in [
+        p.recovered.as_ref().map(|r| &r.through),
+        p.hold.as_ref().map(|h| &h.through),
+    ] {
+        w.contacts(through.map_or(&[][..], Vec::as_slice), codec);
+    }
     w.0
 }
 
@@ -252,7 +262,8 @@ pub(crate) fn decode_account(
         Account, AccountParts, InfoState, Recovered, SecurityInfo, SecurityInfoId, TicketRecord,
     };
     let mut r = Reader(bytes);
-    if r.u8()? != ACCOUNT_V1 {
+    let version = r.u8()?;
+    if version != ACCOUNT_V1 && version != ACCOUNT_V2 {
         return Err(corrupt());
     }
     let next_info_id = r.u32()?;
@@ -289,8 +300,8 @@ pub(crate) fn decode_account(
             Ok(None)
         }
     };
-    let recovered = window()?.map(|(at, originals)| Recovered { at, originals });
-    let hold = window()?.map(|(until, originals)| crate::hold::Hold { until, originals });
+    let recovered = window()?;
+    let hold = window()?;
     let mut tickets = Vec::new();
     for _ in 0..r.count()? {
         tickets.push(TicketRecord {
@@ -298,6 +309,21 @@ pub(crate) fn decode_account(
             expires_at: r.time()?,
         });
     }
+    let (recovered_through, hold_through) = if version == ACCOUNT_V2 {
+        (r.contacts(codec)?, r.contacts(codec)?)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let recovered = recovered.map(|(at, originals)| Recovered {
+        at,
+        originals,
+        through: recovered_through,
+    });
+    let hold = hold.map(|(until, originals)| crate::hold::Hold {
+        until,
+        originals,
+        through: hold_through,
+    });
     if !r.0.is_empty() {
         return Err(corrupt());
     }

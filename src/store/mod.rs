@@ -51,6 +51,34 @@ pub struct SendBudget {
     pub cap: u32,
     /// The window, from its first message.
     pub window: Duration,
+    /// Whether the message spends the budget. `false` for a decoy on a budget
+    /// that caps spend: it is refused exactly when a real message would be and
+    /// writes the same record, but adds nothing
+    /// ([`Counter::weigh_in_window`]).
+    pub counted: bool,
+}
+
+impl SendBudget {
+    /// A budget the message spends.
+    pub const fn new(key: CounterKey, cap: u32, window: Duration) -> Self {
+        Self {
+            key,
+            cap,
+            window,
+            counted: true,
+        }
+    }
+
+    /// Applies the budget to its counter: the rule every store runs in its
+    /// atomic step.
+    ///
+    /// # Errors
+    ///
+    /// The time until the window ends, when its cap is used up (nothing is
+    /// counted then).
+    pub fn apply(&self, counter: &mut Counter, now: Timestamp) -> Result<(), Duration> {
+        counter.weigh_in_window(self.cap, self.window, u32::from(self.counted), now)
+    }
 }
 
 /// The rules one guess is counted by, as data: who may verify (the purpose
@@ -234,13 +262,17 @@ pub trait ChallengeStore: Send + Sync {
     }
     /// Counts one message against each of its send budgets, in order (narrowest
     /// first), stopping at the first that is used up: `Err((index, retry_after))`
-    /// names it. The rule is [`Counter::count_in_window`], passed as data (cap and
-    /// window per budget) so a backend can apply it server-side.
+    /// names it. The rule is [`SendBudget::apply`], passed as data (cap, window
+    /// and weight per budget) so a backend can apply it server-side. A refused
+    /// message spends nothing: whoever is refused by a broader budget must not
+    /// have used up a narrower one (a requester refused by its own budget does
+    /// not spend the destination's).
     ///
-    /// The default runs one [`ChallengeStore::update_counter`] per budget; a
-    /// refusal then leaves the earlier budgets counted (conservative). SQLite runs
-    /// them in one transaction rolled back on a refusal; Redis runs one script per
-    /// budget, with no compare-and-set to retry however many servers send at once.
+    /// The default runs one [`ChallengeStore::update_counter`] per budget and, on
+    /// a refusal, gives the earlier ones back ([`Counter::refund`]). SQLite and
+    /// PostgreSQL run them in one transaction rolled back on a refusal; Redis
+    /// runs one script per budget (no compare-and-set to retry however many
+    /// servers send at once) and refunds likewise.
     ///
     /// # Errors
     ///
@@ -252,12 +284,18 @@ pub trait ChallengeStore: Send + Sync {
         now: Timestamp,
     ) -> impl Future<Output = Result<Result<(), (usize, Duration)>, Error>> + Send {
         async move {
-            for (index, b) in budgets.into_iter().enumerate() {
-                let (cap, window) = (b.cap, b.window);
+            for (index, b) in budgets.iter().enumerate() {
+                let b = *b;
                 let counted = self
-                    .update_counter(&b.key, now, move |c| c.count_in_window(cap, window, now))
+                    .update_counter(&b.key, now, move |c| b.apply(c, now))
                     .await?;
                 if let Err(retry_after) = counted {
+                    // A refused message spends nothing: give back what the
+                    // narrower budgets counted.
+                    for earlier in budgets.iter().take(index).filter(|e| e.counted) {
+                        self.update_counter(&earlier.key, now, Counter::refund)
+                            .await?;
+                    }
                     return Ok(Err((index, retry_after)));
                 }
             }

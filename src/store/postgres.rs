@@ -541,7 +541,7 @@ impl ChallengeStore for PostgresStore {
         for (index, b) in budgets.iter().enumerate() {
             let key = b.key.storage_key();
             let mut c = lock_counter(tx.conn()?, &key).await?;
-            if let Err(retry_after) = c.count_in_window(b.cap, b.window, now) {
+            if let Err(retry_after) = b.apply(&mut c, now) {
                 tx.rollback().await?;
                 return Ok(Err((index, retry_after)));
             }

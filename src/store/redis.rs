@@ -157,7 +157,8 @@ return {2, d, false}
 /// [`Counter::count_in_window`](crate::Counter::count_in_window), with its data —
 /// the time, the cap, the window — passed in, on the record's own encoding
 /// (`>I4I8I8I8`: count, window start, blocked until, expires at). KEYS[1]: the
-/// counter; ARGV: now (ms), cap, window (ms), a fresh version. Returns -1 if counted, else the
+/// counter; ARGV: now (ms), cap, window (ms), a fresh version, the weight (1; 0
+/// for a decoy on a spend cap; -1 with an unreachable cap to refund). Returns -1 if counted, else the
 /// milliseconds until the window ends. No compare-and-set: Redis runs the script
 /// atomically, however many servers send at once.
 const COUNT_IN_WINDOW: &str = r"
@@ -174,7 +175,8 @@ if count >= cap then
   if wait < 0 then wait = 0 end
   return wait
 end
-count = count + 1
+count = count + tonumber(ARGV[5])
+if count < 0 then count = 0 end
 expires = window_end
 redis.call('HSET', KEYS[1], 'v', ARGV[4], 'd', struct.pack('>I4I8I8I8', count, start, blocked, expires))
 local ttl = expires - now
@@ -667,11 +669,26 @@ impl ChallengeStore for RedisStore {
                 .arg(b.cap)
                 .arg(window)
                 .arg(fresh_version())
+                .arg(u8::from(b.counted))
                 .invoke_async(&mut conn)
                 .await
                 .map_err(db)?;
             if answer >= 0 {
                 let wait = std::time::Duration::from_millis(answer.unsigned_abs());
+                // A refused message spends nothing: refund the earlier budgets.
+                for earlier in budgets.iter().take(index).filter(|e| e.counted) {
+                    let _: i64 = self
+                        .count_in_window
+                        .key(self.counter_key(&earlier.key))
+                        .arg(now.as_unix_millis())
+                        .arg(u32::MAX)
+                        .arg(u64::try_from(earlier.window.as_millis()).unwrap_or(u64::MAX))
+                        .arg(fresh_version())
+                        .arg(-1)
+                        .invoke_async(&mut conn)
+                        .await
+                        .map_err(db)?;
+                }
                 return Ok(Err((index, wait)));
             }
         }

@@ -552,6 +552,10 @@ fn counter_key(key: &CounterKey) -> Vec<u8> {
         CounterKind::CallingCodeSends => 6,
         CounterKind::GlobalSends => 7,
         CounterKind::Custom => 8,
+        CounterKind::OwnerSends => 9,
+        CounterKind::RecoverySends => 10,
+        CounterKind::RequesterSends => 11,
+        CounterKind::TenantSends => 12,
     });
     bytes.extend_from_slice(key.digest());
     bytes
@@ -697,17 +701,38 @@ fn load_account(
             replaces: replaces.map(SecurityInfoId),
         });
     }
-    let originals = |role: &str| -> Result<Vec<Contact>, Error> {
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT contact FROM originals WHERE account = ?1 AND role = ?2 ORDER BY position",
-            )
-            .map_err(db)?;
-        let rows = stmt
-            .query_map(params![id_read, role], |r| r.get::<_, String>(0))
-            .map_err(db)?;
-        rows.map(|c| codec.open(&c.map_err(db)?)).collect()
-    };
+    // Every role's contacts in one query: a hold's and a window's originals,
+    // and the contacts their recoveries went through.
+    let mut roles: [(&str, Vec<Contact>); 4] = [
+        ("recovered", Vec::new()),
+        ("hold", Vec::new()),
+        ("recovered_through", Vec::new()),
+        ("hold_through", Vec::new()),
+    ];
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT role, contact FROM originals WHERE account = ?1 ORDER BY role, position",
+        )
+        .map_err(db)?;
+    let rows = stmt
+        .query_map([id_read], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })
+        .map_err(db)?;
+    for row in rows {
+        let (role, sealed) = row.map_err(db)?;
+        let list = roles
+            .iter_mut()
+            .find(|(name, _)| *name == role)
+            .ok_or_else(|| corrupt("originals"))?;
+        list.1.push(codec.open(&sealed)?);
+    }
+    let [
+        (_, recovered_originals),
+        (_, hold_originals),
+        (_, recovered_through),
+        (_, hold_through),
+    ] = roles;
     let mut stmt = conn
         .prepare_cached("SELECT digest, expires_at FROM tickets WHERE account = ?1")
         .map_err(db)?;
@@ -724,7 +749,6 @@ fn load_account(
             })
         })
         .collect::<Result<Vec<_>, Error>>()?;
-    let (recovered_originals, hold_originals) = (originals("recovered")?, originals("hold")?);
     let Some((_, next_info_id, recovered_at, hold_until, locale)) = head else {
         return Ok(None);
     };
@@ -735,10 +759,12 @@ fn load_account(
         recovered: recovered_at.map(|at| Recovered {
             at: ts(at),
             originals: recovered_originals,
+            through: recovered_through,
         }),
         hold: hold_until.map(|until| Hold {
             until: ts(until),
             originals: hold_originals,
+            through: hold_through,
         }),
         tickets,
         locale,
@@ -805,6 +831,8 @@ fn save_account(conn: &Connection, codec: &ContactCodec, account: &Account) -> R
     let roles = [
         ("recovered", p.recovered.as_ref().map(|r| &r.originals)),
         ("hold", p.hold.as_ref().map(|h| &h.originals)),
+        ("recovered_through", p.recovered.as_ref().map(|r| &r.through)),
+        ("hold_through", p.hold.as_ref().map(|h| &h.through)),
     ];
     for (role, contacts) in roles {
         for (position, c) in contacts.into_iter().flatten().enumerate() {
@@ -934,7 +962,7 @@ impl ChallengeStore for SqliteStore {
             for (index, b) in budgets.iter().enumerate() {
                 let counted =
                     update_counter_in(&tx, &counter_key(&b.key), &mut |c: &mut Counter| {
-                        c.count_in_window(b.cap, b.window, now)
+                        b.apply(c, now)
                     })?;
                 if let Err(retry_after) = counted {
                     return Ok(Err((index, retry_after)));

@@ -1,0 +1,127 @@
+//! Send lanes: which budgets a message counts on, by who asks for it and for
+//! whom. The design is in the [`policy`](crate::policy#budgets-that-protect-people-and-budgets-that-protect-money)
+//! module docs.
+
+use std::fmt;
+
+use crate::policy::Purpose;
+
+/// Whose message this is, which decides the people's budgets it counts on
+/// (every lane also counts on the budgets that cap spend: the country calling
+/// code and the whole service). See the
+/// [policy docs](crate::policy#budgets-that-protect-people-and-budgets-that-protect-money).
+///
+/// | lane | people's budgets |
+/// |---|---|
+/// | [`Owner`](SendLane::Owner) | this account to this contact |
+/// | [`Unproven`](SendLane::Unproven) | the destination (every account's sends to it together), the account |
+/// | [`Recovery`](SendLane::Recovery) | the destination's anonymous recovery budget, the requester's |
+/// | [`Tenant`](SendLane::Tenant) | this tenant to this destination, the account |
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SendLane<'a> {
+    /// A signed-in owner's message to a contact the account has proven (its
+    /// verified security info, or a hold's original). It counts on a budget of
+    /// its own per account and contact, which no other account and no
+    /// anonymous request can spend, and may use the owner's reserve of the
+    /// spend caps ([`Limits::owner_reserve_percent`](crate::Limits::owner_reserve_percent)).
+    Owner,
+    /// A message to a contact the account has not proven yet (adding security
+    /// info, a new phone number). It counts on the destination's budget, which
+    /// every account sending to it shares — a contact being added by strangers
+    /// cannot be made to receive more — and on the account's.
+    Unproven,
+    /// An anonymous recovery. It counts on the destination's recovery budget
+    /// ([`Limits::recovery_sends`](crate::Limits::recovery_sends)), which
+    /// neither the owner's lane nor the accounts adding the contact share, and,
+    /// when the application names the requester (a client address, a device
+    /// cookie), on the requester's budget, so that one client cannot use up a
+    /// contact's recovery budget for everyone.
+    Recovery {
+        /// Who asks, as the application identifies clients; hashed, never
+        /// stored.
+        requester: Option<&'a str>,
+    },
+    /// A multi-tenant service's message (e.g. one API account of
+    /// `seccode-server`) to any destination: a budget per tenant and
+    /// destination, so that one tenant cannot silence a number for the others,
+    /// and the account's.
+    Tenant(&'a str),
+}
+
+impl SendLane<'_> {
+    /// The lane a purpose implies when none is given: identity checks and
+    /// change-phone confirmations go to the account's own proven contacts
+    /// ([`SendLane::Owner`]); codes that add security info to a contact being
+    /// proven ([`SendLane::Unproven`]); recovery codes are anonymous
+    /// ([`SendLane::Recovery`] without a requester).
+    pub const fn for_purpose(purpose: Purpose) -> SendLane<'static> {
+        match purpose {
+            Purpose::IdentityCheck | Purpose::ChangePhone => SendLane::Owner,
+            Purpose::AddSecurityInfo => SendLane::Unproven,
+            Purpose::Recovery => SendLane::Recovery { requester: None },
+        }
+    }
+}
+
+impl fmt::Debug for SendLane<'_> {
+    /// The requester and tenant are left out: they may be client addresses.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendLane::Owner => f.write_str("Owner"),
+            SendLane::Unproven => f.write_str("Unproven"),
+            SendLane::Recovery { requester } => f
+                .debug_struct("Recovery")
+                .field("requester", &requester.map(|_| "<redacted>"))
+                .finish(),
+            SendLane::Tenant(_) => f.write_str("Tenant(<redacted>)"),
+        }
+    }
+}
+
+/// How one message is sent: its language and its lane.
+///
+/// # Examples
+///
+/// ```
+/// use seccode::{SendLane, SendOptions};
+///
+/// let options = SendOptions::default()
+///     .locale("pt-BR")
+///     .lane(SendLane::Recovery { requester: Some("203.0.113.7") });
+/// assert_eq!(options.locale_tag(), Some("pt-BR"));
+/// assert!(!format!("{options:?}").contains("203.0.113.7"));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[must_use]
+pub struct SendOptions<'a> {
+    pub(crate) locale: Option<&'a str>,
+    pub(crate) lane: Option<SendLane<'a>>,
+}
+
+impl<'a> SendOptions<'a> {
+    /// The message in `tag` (a BCP 47 tag such as `pt-BR`; unknown ones fall
+    /// back as [`Templates`](crate::Templates) describes). Default: the
+    /// templates' default locale.
+    pub fn locale(mut self, tag: &'a str) -> Self {
+        self.locale = Some(tag);
+        self
+    }
+
+    /// The message counts on `lane`'s budgets. Default:
+    /// [`SendLane::for_purpose`].
+    pub fn lane(mut self, lane: SendLane<'a>) -> Self {
+        self.lane = Some(lane);
+        self
+    }
+
+    /// The locale asked for, if any.
+    pub fn locale_tag(&self) -> Option<&'a str> {
+        self.locale
+    }
+
+    /// The lane asked for, if any.
+    pub fn send_lane(&self) -> Option<SendLane<'a>> {
+        self.lane
+    }
+}
