@@ -65,6 +65,14 @@ pub struct Recovered {
     pub through: Vec<Contact>,
 }
 
+impl Hold {
+    /// The originals that can end the hold: all but those the window's
+    /// recoveries went through.
+    pub fn releasers(&self) -> impl Iterator<Item = &Contact> {
+        self.originals.iter().filter(|o| !self.through.contains(o))
+    }
+}
+
 /// Where an account is in the hold's life. See the [module docs](self).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -194,7 +202,7 @@ impl HoldState {
     pub fn release(&mut self, proven: &Contact, now: Timestamp) -> bool {
         let ends = self
             .hold(now)
-            .is_some_and(|h| h.originals.contains(proven) && !h.through.contains(proven));
+            .is_some_and(|h| h.releasers().any(|o| o == proven));
         if ends {
             *self = HoldState::Idle;
         }

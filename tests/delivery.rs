@@ -85,7 +85,7 @@ fn calling_codes_and_the_whole_service_have_caps_of_their_own() {
         let account = AccountId::new(format!("user-{i}")).unwrap();
         ready(codes.start(
             &account,
-            Purpose::IdentityCheck,
+            Purpose::AddSecurityInfo,
             &Contact::parse(to).unwrap(),
         ))
     };
@@ -616,11 +616,11 @@ async fn on_sqlite_a_refused_send_spends_no_budget() {
         Contact::email("second@example.org").unwrap(),
     );
     codes
-        .start(&account, Purpose::IdentityCheck, &first)
+        .start(&account, Purpose::AddSecurityInfo, &first)
         .await
         .unwrap();
     let e = codes
-        .start(&account, Purpose::IdentityCheck, &second)
+        .start(&account, Purpose::AddSecurityInfo, &second)
         .await
         .unwrap_err();
     assert!(

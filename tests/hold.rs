@@ -1,5 +1,6 @@
-//! The replacement hold: the review's findings 6–8 of the recovery issue through
-//! the flows, and a model-based property test of the hold's state machine.
+//! The replacement hold through the flows — what an attacker who recovered the
+//! account can and cannot do with it — and a model-based property test of the
+//! hold's state machine.
 
 #![allow(clippy::unwrap_used)] // tests stop loudly on unexpected errors
 
@@ -31,6 +32,8 @@ struct World {
     id: AccountId,
     /// The owner's email.
     v: Contact,
+    /// The owner's phone, in worlds that have one.
+    p: Option<Contact>,
 }
 
 fn world() -> World {
@@ -48,7 +51,24 @@ fn world() -> World {
         clock,
         id,
         v,
+        p: None,
     }
+}
+
+/// The owner with an email V and a phone P (+1 425 555 0123).
+fn world_with_phone() -> World {
+    let mut w = world();
+    let p = Contact::phone("+14255550123").unwrap();
+    let now = w.now();
+    let p2 = p.clone();
+    ready(w.flows.accounts().update(&w.id, move |a| {
+        *a = a.clone().with_verified_contact(p2.clone(), now)?;
+        Ok(())
+    }))
+    .unwrap()
+    .unwrap();
+    w.p = Some(p);
+    w
 }
 
 impl World {
@@ -71,8 +91,13 @@ impl World {
             .id
     }
 
-    /// A full recovery through `via` (an email of the account).
-    fn recover_via(&self, via: &Contact) -> Proof {
+    fn now(&self) -> Timestamp {
+        seccode::Clock::now(&self.clock)
+    }
+
+    /// A full recovery through `via`, confirmed with `confirmation` (the whole
+    /// address, or a phone's last four digits).
+    fn recover_via(&self, via: &Contact, confirmation: &str) -> Proof {
         self.later();
         let start = ready(self.flows.start_recovery(via.expose())).unwrap();
         let i = start
@@ -82,7 +107,7 @@ impl World {
             .unwrap();
         let sent = ready(
             self.flows
-                .choose_recovery_contact(&start.token, i, via.expose(), None),
+                .choose_recovery_contact(&start.token, i, confirmation, None),
         )
         .unwrap();
         let code = self.code_to(via);
@@ -126,41 +151,140 @@ impl World {
 }
 
 #[test]
-fn finding_6_a_second_recovery_does_not_replace_the_originals() {
-    // Recover via the owner's V, add attacker A, recover again via A, identity-check
-    // via A, remove V: the originals are still [V], so a hold starts.
-    let w = world();
+fn a_second_recovery_through_another_original_keeps_the_originals() {
+    // The owner has V and P. Recover via V, add A, recover again via P, remove
+    // V and P: the originals are still {V, P}, so a hold starts; both
+    // recoveries of the window went through one of them, so neither ends it
+    // early (whoever recovered may hold both): it runs its period.
+    let w = world_with_phone();
+    let p = w.p.clone().unwrap();
     let a = Contact::email("attacker@example.net").unwrap();
-    let _first = w.recover_via(&w.v);
+    let _first = w.recover_via(&w.v, w.v.expose());
     w.add_verified(&a);
-    let _second = w.recover_via(&a);
+    let _second = w.recover_via(&p, "0123");
     let proof = w.identity_proof_via(&a);
     ready(w.flows.remove_security_info(&proof, w.entry(&w.v))).unwrap();
-    assert_eq!(w.hold_originals(), Some(vec![w.v.masked().to_string()]));
-    // Only V ends it.
-    let sent = ready(w.flows.start_hold_release(&w.id, 0)).unwrap();
-    assert_eq!(sent.destination, w.v.masked());
+    let proof = w.identity_proof_via(&a);
+    ready(w.flows.remove_security_info(&proof, w.entry(&p))).unwrap();
+    let hold = ready(w.flows.hold(&w.id)).unwrap().expect("a hold started");
+    assert_eq!(hold.originals, [], "every original was recovered through");
+    assert!(matches!(
+        ready(w.flows.start_hold_release(&w.id, 0)),
+        Err(Error::UnknownSecurityInfo)
+    ));
 }
 
 #[test]
-fn finding_7_a_released_hold_cannot_be_turned_on_the_owner() {
-    // The attacker recovers via V, adds A, removes V: hold H1 with originals [V].
-    // A recovery via A during H1 changes nothing; the owner releases H1 via V,
-    // adds V back and removes A: no new hold whose original the attacker holds.
-    let w = world();
+fn the_original_a_recovery_went_through_cannot_end_the_hold() {
+    // The attacker controls the owner's mailbox V: recovers through it, adds A,
+    // removes the phone P, removes V. A hold starts with originals {V, P}; a code
+    // to V — which the attacker reads — does not end it. P, the owner's, does.
+    let w = world_with_phone();
+    let p = w.p.clone().unwrap();
     let a = Contact::email("attacker@example.net").unwrap();
-    let proof = w.recover_via(&w.v);
+    let proof = w.recover_via(&w.v, w.v.expose());
     w.add_verified(&a);
+    ready(w.flows.remove_security_info(&proof, w.entry(&p))).unwrap();
+    let proof = w.identity_proof_via(&a);
+    ready(w.flows.remove_security_info(&proof, w.entry(&w.v))).unwrap();
+    let account = ready(w.flows.accounts().get(&w.id)).unwrap().unwrap();
+    let hold = account.hold(w.now()).expect("a hold started").clone();
+    assert_eq!(hold.originals, [w.v.clone(), p.clone()]);
+    assert_eq!(hold.through, [w.v.clone()]);
+    // Offered to end it: only P.
+    assert_eq!(w.hold_originals(), Some(vec![p.masked().to_string()]));
+    // Even a proof of V (an identity-check code the attacker reads) is refused.
+    assert!(!account.clone().release_hold(&w.v, w.now()));
+    w.later();
+    let sent = ready(w.flows.start_hold_release(&w.id, 0)).unwrap();
+    assert_eq!(sent.destination, p.masked());
+    let code = w.code_to(&p);
+    let v = ready(w.flows.finish_hold_release(&w.id, &sent.id, &code)).unwrap();
+    assert!(v.is_approved(), "{v:?}");
+    assert_eq!(ready(w.flows.hold(&w.id)).unwrap(), None);
+}
+
+#[test]
+fn security_info_added_during_a_hold_window_cannot_recover_until_it_ends() {
+    // Recover via V, add A: for the hold period, A is not offered for recovery
+    // (only the originals are); remove V: the hold starts, and a recovery typed
+    // with A is answered as for an unknown identifier — no code reaches A, no
+    // ticket can be had through it.
+    let w = world_with_phone();
+    let a = Contact::email("attacker@example.net").unwrap();
+    let proof = w.recover_via(&w.v, w.v.expose());
+    w.add_verified(&a);
+    let start = ready(w.flows.start_recovery(a.expose())).unwrap();
+    assert!(
+        !start.choices.iter().any(|c| c.contact == a.masked()),
+        "a contact added in the window is not offered"
+    );
+    let p = w.p.clone().unwrap();
+    ready(w.flows.remove_security_info(&proof, w.entry(&p))).unwrap();
+    let proof = w.identity_proof_via(&a);
+    ready(w.flows.remove_security_info(&proof, w.entry(&w.v))).unwrap();
+    assert!(ready(w.flows.hold(&w.id)).unwrap().is_some());
+    // Typed with A during the hold: a made-up answer (A among its choices, as for
+    // any unknown address), and confirming A sends nothing.
+    w.later();
+    let start = ready(w.flows.start_recovery(a.expose())).unwrap();
+    let i = start
+        .choices
+        .iter()
+        .position(|c| c.contact == a.masked())
+        .expect("a made-up answer lists the identifier");
+    let before = w.outbox.len();
+    let sent = ready(
+        w.flows
+            .choose_recovery_contact(&start.token, i, a.expose(), None),
+    )
+    .unwrap();
+    assert_eq!(w.outbox.len(), before, "nothing is sent to A");
+    // The decoy's code cannot be had, so no recovery proof and no ticket.
+    for guess in ["000000", "123456"] {
+        let v = ready(w.flows.finish_recovery(&sent.id, guess)).unwrap();
+        assert!(!v.is_approved());
+    }
+    // Once the hold has run out, A recovers like any other contact.
+    w.clock.advance(PERIOD);
+    let start = ready(w.flows.start_recovery(a.expose())).unwrap();
+    let i = start
+        .choices
+        .iter()
+        .position(|c| c.contact == a.masked())
+        .unwrap();
+    ready(
+        w.flows
+            .choose_recovery_contact(&start.token, i, a.expose(), None),
+    )
+    .unwrap();
+    assert!(w.outbox.last_code_to(&a).is_some());
+}
+
+#[test]
+fn a_released_hold_cannot_be_turned_on_the_owner() {
+    // The attacker recovers via V, adds A, removes P and V: a hold with
+    // originals {V, P}. A recovery typed with A during it changes nothing; the
+    // owner releases it via P, adds V back and removes A: no new hold whose
+    // original the attacker holds.
+    let w = world_with_phone();
+    let p = w.p.clone().unwrap();
+    let a = Contact::email("attacker@example.net").unwrap();
+    let proof = w.recover_via(&w.v, w.v.expose());
+    w.add_verified(&a);
+    ready(w.flows.remove_security_info(&proof, w.entry(&p))).unwrap();
+    let proof = w.identity_proof_via(&a);
     ready(w.flows.remove_security_info(&proof, w.entry(&w.v))).unwrap();
     let h1 = ready(w.flows.hold(&w.id)).unwrap().unwrap();
-    assert_eq!(h1.originals, [w.v.masked()]);
+    assert_eq!(h1.originals, [p.masked()]);
 
-    let _during = w.recover_via(&a);
+    w.later();
+    let _ = ready(w.flows.start_recovery(a.expose())).unwrap();
     assert_eq!(ready(w.flows.hold(&w.id)).unwrap(), Some(h1.clone()));
 
     w.later();
     let sent = ready(w.flows.start_hold_release(&w.id, 0)).unwrap();
-    let code = w.code_to(&w.v);
+    let code = w.code_to(&p);
     let v = ready(w.flows.finish_hold_release(&w.id, &sent.id, &code)).unwrap();
     assert!(v.is_approved(), "{v:?}");
     w.add_verified(&w.v);
@@ -174,10 +298,10 @@ fn finding_7_a_released_hold_cannot_be_turned_on_the_owner() {
 }
 
 #[test]
-fn finding_8_steps_started_before_a_hold_do_not_finish_during_it() {
+fn steps_started_before_a_hold_do_not_finish_during_it() {
     let w = world();
     let a = Contact::email("attacker@example.net").unwrap();
-    let proof = w.recover_via(&w.v);
+    let proof = w.recover_via(&w.v, w.v.expose());
     w.add_verified(&a);
     // Both started before the hold…
     w.later();

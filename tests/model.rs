@@ -29,6 +29,7 @@ const LOCKOUT: Duration = Duration::from_secs(3600);
 const FREE_FAILURES: u32 = 3;
 const MAX_DELAY: Duration = Duration::from_secs(20);
 const DEST_CAP: u32 = 4;
+const RECOVERY_CAP: u32 = 3;
 const DEST_WINDOW: Duration = Duration::from_secs(600);
 
 #[derive(Clone, Debug)]
@@ -114,21 +115,36 @@ struct Failures {
 #[derive(Default)]
 struct Model {
     challenges: Vec<ModelChallenge>,
-    destinations: HashMap<u8, Window>,
+    /// Send windows by lane: a destination's anonymous recovery budget
+    /// (`(None, d)`), or an account's own lane to it (`(Some(account), d)`).
+    destinations: HashMap<(Option<u8>, u8), Window>,
     /// Failure budgets by account and whether they are the recovery budget.
     accounts: HashMap<(u8, bool), Failures>,
 }
 
 impl Model {
-    fn destination_send(&mut self, d: u8, now: Timestamp) -> Result<(), Duration> {
-        let w = self.destinations.entry(d).or_default();
+    /// A send to `d`: recovery codes count on the destination's recovery
+    /// budget, identity checks on the account's own lane to it.
+    fn destination_send(
+        &mut self,
+        account: u8,
+        recovery: bool,
+        d: u8,
+        now: Timestamp,
+    ) -> Result<(), Duration> {
+        let (key, cap) = if recovery {
+            ((None, d), RECOVERY_CAP)
+        } else {
+            ((Some(account), d), DEST_CAP)
+        };
+        let w = self.destinations.entry(key).or_default();
         if w.count == 0 || now >= w.start + DEST_WINDOW {
             *w = Window {
                 count: 0,
                 start: now,
             };
         }
-        if w.count >= DEST_CAP {
+        if w.count >= cap {
             return Err((w.start + DEST_WINDOW).saturating_since(now));
         }
         w.count += 1;
@@ -219,6 +235,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         .throttle(FREE_FAILURES, MAX_DELAY)
         .account_lockout(LOCKOUT)
         .destination_sends(DEST_CAP, DEST_WINDOW)
+        .recovery_sends(RECOVERY_CAP, 1_000)
         .build()
         .expect("valid limits");
     let (codes, outbox, clock) = memory_service();
@@ -278,7 +295,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     ))
                 } else {
                     model
-                        .destination_send(destination, now)
+                        .destination_send(account, recovery, destination, now)
                         .map_err(|d| Seen::RateLimited(RateLimit::DestinationSends, d))
                 };
                 match (got, want) {
@@ -328,8 +345,9 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                             (c.last_sent + COOLDOWN).saturating_since(now),
                         )),
                         Status::Pending => {
-                            let d = c.destination;
-                            match model.destination_send(d, now) {
+                            let (a, d) = (c.account, c.destination);
+                            let recovery = c.purpose == Purpose::Recovery;
+                            match model.destination_send(a, recovery, d, now) {
                                 Err(d) => Err(Seen::RateLimited(RateLimit::DestinationSends, d)),
                                 Ok(()) => {
                                     let c = &mut model.challenges[i];

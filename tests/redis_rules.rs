@@ -78,12 +78,16 @@ fn prop_redis_send_budgets_match_the_pure_rule() {
                     Op::Send(which) => {
                         let chosen: Vec<SendBudget> = which.iter().map(|&i| all[i]).collect();
                         let got = rt.block_on(store.count_sends(chosen, now)).unwrap();
-                        // The pure rule, budget by budget, stopping at a refusal.
+                        // The pure rule, budget by budget, stopping at a refusal
+                        // and refunding the budgets counted before it.
                         let mut want = Ok(());
                         for (index, &i) in which.iter().enumerate() {
                             let c = model.entry(i).or_default();
                             if let Err(wait) = c.count_in_window(all[i].cap, all[i].window, now) {
                                 want = Err((index, wait));
+                                for &earlier in &which[..index] {
+                                    model.entry(earlier).or_default().refund();
+                                }
                                 break;
                             }
                         }
@@ -145,7 +149,7 @@ fn four_hundred_concurrent_starts_to_one_destination_all_count() {
                 let (codes, to) = (servers[i % 8].clone(), to.clone());
                 tokio::spawn(async move {
                     let account = AccountId::new(format!("user-{i}")).unwrap();
-                    codes.start(&account, Purpose::IdentityCheck, &to).await
+                    codes.start(&account, Purpose::AddSecurityInfo, &to).await
                 })
             })
             .collect();

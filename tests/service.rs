@@ -333,8 +333,8 @@ fn unknown_and_swept_challenges_are_not_found() {
     clock.advance(Duration::from_secs(3600 - 1540));
     assert_eq!(
         ready(codes.sweep()).unwrap(),
-        3,
-        "the send windows are over: the destination's, the account's, the service's"
+        2,
+        "the send windows are over: the destination's recovery budget, the service's"
     );
     assert!(matches!(
         ready(codes.verify(&sent.id, Purpose::Recovery, code.expose())).unwrap(),

@@ -18,7 +18,11 @@ use crate::store::{AccountStore, ChallengeStore};
 pub struct HoldView {
     /// When it ends by itself.
     pub until: Timestamp,
-    /// The original contacts, masked, by index for [`AccountSecurity::start_hold_release`].
+    /// The original contacts that can end the hold early, masked, by index for
+    /// [`AccountSecurity::start_hold_release`]: every contact the account had
+    /// before the recovery, except those a recovery of the window went through
+    /// (whoever recovered may hold them). Empty if only those remain: the hold
+    /// then runs until `until`.
     pub originals: Vec<MaskedContact>,
 }
 
@@ -43,7 +47,7 @@ where
         let acct = self.account(account).await?;
         let to = acct
             .hold(now)
-            .and_then(|h| h.originals.get(original))
+            .and_then(|h| h.releasers().nth(original))
             .ok_or(Error::UnknownSecurityInfo)?
             .clone();
         self.codes

@@ -274,7 +274,7 @@ where
         let account = self.account(account).await?;
         Ok(account.hold(now).map(|h| HoldView {
             until: h.until,
-            originals: h.originals.iter().map(Contact::masked).collect(),
+            originals: h.releasers().map(Contact::masked).collect(),
         }))
     }
 
