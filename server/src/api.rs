@@ -12,7 +12,7 @@ use axum::{Form, Json, Router};
 use base64::Engine;
 use seccode::{
     BoxError, ChallengeId, Config as CodesConfig, Contact, DeliveryChannel, Error as CodesError,
-    Keyring, Message, Policy, Purpose, RateLimit, SecretKey, SecurityCodes, SmtpChannel, SmtpTls,
+    Keyring, Message, Policy, Purpose, RateLimit, SecretKey, SecurityCodes, SendLane, SendOptions, SmtpChannel, SmtpTls,
     SqliteStore, TwilioSender, TwilioSms, Verification as Outcome, Webhook,
 };
 use serde_json::{Value, json};
@@ -98,6 +98,9 @@ pub struct AppState {
     timeout: Duration,
     /// Services and verifications' fixed fields (see [`crate::cache`]).
     caches: Caches,
+    /// Messages to one destination per hour from every API account together
+    /// (`limits.per_destination_all_accounts`).
+    destination_cap: u32,
 }
 
 impl std::fmt::Debug for AppState {
@@ -253,6 +256,7 @@ impl AppState {
             metrics,
             timeout: Duration::from_secs(config.request_timeout_secs),
             caches: Caches::new(10_000, 100_000, SERVICE_TTL),
+            destination_cap: config.limits.per_destination_all_accounts,
         })
     }
 }
@@ -789,6 +793,43 @@ fn codes_for<'a>(state: &'a AppState, service: &Service) -> Result<&'a Codes, Ap
         .ok_or_else(|| ApiError::internal("code length", service.code_length))
 }
 
+/// Runs `send` under the destination's budget of every API account together:
+/// counted first (60212 when it is used up), given back if `send` fails, so a
+/// refused or failed send spends nothing of it.
+async fn all_accounts_budget<T>(
+    state: &AppState,
+    codes: &Codes,
+    to: &Contact,
+    send: impl std::future::Future<Output = seccode::Result<T>>,
+) -> Result<T, ApiError> {
+    use seccode::ChallengeStore;
+    let key = seccode::CounterKey::custom(&format!("verify-destination:{}", to.identity()));
+    let budget = seccode::SendBudget::new(key, state.destination_cap, Duration::from_secs(3600));
+    let now = seccode::Timestamp::from_unix_millis(u64::try_from(now_ms()).unwrap_or(0));
+    match codes.store().count_sends(vec![budget], now).await {
+        Ok(Ok(())) => {}
+        Ok(Err((_, retry_after))) => {
+            return Err(ApiError {
+                retry_after: Some(retry_after),
+                ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, 60212, "Too many requests")
+            });
+        }
+        Err(e) => return Err(refusal(e)),
+    }
+    match send.await {
+        Ok(out) => Ok(out),
+        Err(e) => {
+            // Best effort: a refund that fails leaves the budget counted (the
+            // conservative direction).
+            let _ = codes
+                .store()
+                .update_counter(&key, now, seccode::Counter::refund)
+                .await;
+            Err(refusal(e))
+        }
+    }
+}
+
 /// Maps the library's refusals to Twilio's answers; anything else is a 500.
 fn refusal(e: CodesError) -> ApiError {
     match e {
@@ -925,11 +966,18 @@ async fn start_verification(
         .latest_to(&service.sid, contact.identity())
         .await
         .map_err(|e| ApiError::internal("read verification", e))?;
+    // Each API account has its own budget per destination (the tenant's lane),
+    // so one tenant cannot silence a number for the others; every account
+    // together has a larger one.
+    let options = SendOptions::default()
+        .locale(&locale)
+        .lane(SendLane::Tenant(&account));
     if let Some(mut v) = latest {
         refresh(codes, &mut v).await?;
         if v.status == "pending" {
             let id = challenge_of(&v.sid).ok_or_else(|| ApiError::internal("sid", &v.sid))?;
-            sender.resend_in(&id, &locale).await.map_err(refusal)?;
+            all_accounts_budget(&state, codes, &contact, sender.resend_with(&id, options))
+                .await?;
             state.metrics.verification("resent");
             v.attempts.push((now, channel.to_owned(), new_sid("VL")));
             v.channel = channel.to_owned();
@@ -947,10 +995,8 @@ async fn start_verification(
         }
     }
     let account_id = codes_account(&service.sid, contact.identity())?;
-    let sent = sender
-        .start_in(&account_id, Purpose::IdentityCheck, &contact, &locale)
-        .await
-        .map_err(refusal)?;
+    let start = sender.start_with(&account_id, Purpose::IdentityCheck, &contact, options);
+    let sent = all_accounts_budget(&state, codes, &contact, start).await?;
     state.metrics.verification("started");
     let v = Verification {
         sid: format!("VE{}", sent.id),

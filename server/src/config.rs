@@ -65,8 +65,14 @@ pub struct Config {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LimitsConfig {
-    /// To one number or address (default 10).
+    /// To one number or address from one API account (default 10): each
+    /// account has its own, so one tenant cannot silence a number for the
+    /// others.
     pub per_destination: u32,
+    /// To one number or address from every API account together (default
+    /// 100): sized for spend and harassment across tenants, well above what one
+    /// tenant may send.
+    pub per_destination_all_accounts: u32,
     /// To one destination within one service (default 20).
     pub per_contact: u32,
     /// SMS and calls to one country calling code (default 1 000): the brake on
@@ -80,6 +86,7 @@ impl Default for LimitsConfig {
     fn default() -> Self {
         Self {
             per_destination: 10,
+            per_destination_all_accounts: 100,
             per_contact: 20,
             per_calling_code: 1_000,
             total: 100_000,
@@ -429,6 +436,10 @@ impl Config {
         let l = &self.limits;
         for (key, value) in [
             ("limits.per_destination", l.per_destination),
+            (
+                "limits.per_destination_all_accounts",
+                l.per_destination_all_accounts,
+            ),
             ("limits.per_contact", l.per_contact),
             ("limits.per_calling_code", l.per_calling_code),
             ("limits.total", l.total),

@@ -6,7 +6,7 @@
 
 mod harness;
 
-use harness::{ACCOUNT_SID, AUTH_TOKEN, Backing, Harness};
+use harness::{ACCOUNT_SID, AUTH_TOKEN, Backing, Harness, OTHER_ACCOUNT_SID, OTHER_AUTH_TOKEN};
 use serde_json::Value;
 
 struct Api {
@@ -535,6 +535,82 @@ async fn end_to_end(h: &Harness) {
 /// API keys: created by the binary's `key create` (SID and secret printed
 /// once), accepted as Basic credentials for their account, refused with a
 /// wrong secret or once revoked — 401/20003 either way.
+/// Tenant B starts, cancels and restarts verifications to one number until its
+/// own budget for it refuses (60212); tenant A's codes to the number still go
+/// out — on SQLite and on Redis.
+async fn one_tenant_cannot_silence_a_number_for_another(h: &Harness) {
+    let api = Api::new(h);
+    let to = "+15017122699";
+    let as_b = |method, path: String, form: Vec<(&'static str, String)>| {
+        let api = &api;
+        async move {
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            api.call_as(method, &path, &form, OTHER_ACCOUNT_SID, OTHER_AUTH_TOKEN)
+                .await
+        }
+    };
+    let (status, b_service) = as_b(
+        reqwest::Method::POST,
+        "/Services".into(),
+        vec![("FriendlyName", "tenant b".into())],
+    )
+    .await;
+    assert_eq!(status, 201, "{b_service}");
+    let b_sid = b_service["sid"].as_str().unwrap().to_owned();
+    let mut sent_by_b = 0;
+    let refused = loop {
+        let answer = as_b(
+            reqwest::Method::POST,
+            format!("/Services/{b_sid}/Verifications"),
+            vec![("To", to.into()), ("Channel", "sms".into())],
+        )
+        .await;
+        if answer.0 != 201 {
+            break answer;
+        }
+        sent_by_b += 1;
+        let ve = answer.1["sid"].as_str().unwrap().to_owned();
+        let (status, _) = as_b(
+            reqwest::Method::POST,
+            format!("/Services/{b_sid}/Verifications/{ve}"),
+            vec![("Status", "canceled".into())],
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert!(sent_by_b <= 10, "tenant B was never refused");
+    };
+    assert_eq!(sent_by_b, 10);
+    assert_error(&refused, 429, 60212);
+    assert_eq!(h.sms.count_to(to), 10);
+    // Tenant A is not held up by B's sends.
+    let (_, a_service) = api.post("/Services", &[("FriendlyName", "tenant a")]).await;
+    let a_sid = a_service["sid"].as_str().unwrap().to_owned();
+    let (ve, code) = start_sms(&api, h, &format!("/Services/{a_sid}/Verifications"), to).await;
+    let (status, check) = api
+        .post(
+            &format!("/Services/{a_sid}/VerificationCheck"),
+            &[("VerificationSid", &ve), ("Code", &code)],
+        )
+        .await;
+    assert_eq!((status, check["status"].as_str()), (200, Some("approved")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenants_have_their_own_budget_per_number() {
+    let Some(h) = Harness::start("tenants").await else {
+        return;
+    };
+    one_tenant_cannot_silence_a_number_for_another(&h).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenants_have_their_own_budget_per_number_on_redis() {
+    let Some(h) = Harness::start_on("tenants-redis", Backing::Redis).await else {
+        return;
+    };
+    one_tenant_cannot_silence_a_number_for_another(&h).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_keys_from_the_command_line_authenticate() {
     let Some(h) = Harness::start("keys").await else {

@@ -11,6 +11,10 @@ mod smtp_server;
 pub use smtp_server::SmtpServer;
 
 pub const ACCOUNT_SID: &str = "AC0123456789abcdef0123456789abcdef";
+/// A second API account (another tenant of the same server).
+pub const OTHER_ACCOUNT_SID: &str = "ACfedcba9876543210fedcba9876543210";
+/// Its auth token.
+pub const OTHER_AUTH_TOKEN: &str = "fedcba9876543210fedcba9876543210";
 pub const AUTH_TOKEN: &str = "a-test-auth-token-0123456789";
 const CODE_KEY: &str = "5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e";
 
@@ -179,6 +183,9 @@ code_key = "{CODE_KEY}"
 [[accounts]]
 sid = "{ACCOUNT_SID}"
 auth_token_sha256 = "{token}"
+[[accounts]]
+sid = "{OTHER_ACCOUNT_SID}"
+auth_token_sha256 = "{other_token}"
 [sms]
 kind = "webhook"
 url = "{hook_url}/sms"
@@ -194,6 +201,7 @@ from = "verify@example.org"
 "#,
             db = dir.join("seccode.db").display(),
             token = seccode_server::config::hex(&sha2_digest(AUTH_TOKEN)),
+            other_token = seccode_server::config::hex(&sha2_digest(OTHER_AUTH_TOKEN)),
             smtp_port = smtp.port,
         );
         let config = seccode_server::Config::parse(&text, &|_| None).unwrap();
