@@ -130,11 +130,30 @@ fn ms(t: Timestamp) -> i64 {
 }
 
 impl PostgresStore {
+    /// Connections in the pool [`PostgresStore::connect`] builds.
+    pub const POOL_SIZE: usize = 16;
+
+    /// How long a request waits for a free connection of that pool before it
+    /// fails.
+    pub const POOL_WAIT: Duration = Duration::from_secs(30);
+
     /// Connects to `url` (`postgres://user:password@host:port/database`, or the
     /// key-value form) without TLS — for a database on the same host or a
-    /// private network — with a pool of up to 16 connections, and migrates the
-    /// schema. For TLS, build a pool with your connector and use
-    /// [`PostgresStore::from_pool`].
+    /// private network — with a pool of up to [`PostgresStore::POOL_SIZE`]
+    /// connections, and migrates the schema. For TLS, build a pool with your
+    /// connector and use [`PostgresStore::from_pool`].
+    ///
+    /// # Under bursts
+    ///
+    /// A request that finds every connection busy **waits** for one, up to
+    /// [`PostgresStore::POOL_WAIT`]; only then does it fail, with an
+    /// [`Error::Store`] that says the pool was exhausted. Sends to one
+    /// destination serialise on its counters' rows (each holds a row lock for
+    /// one short transaction), so a burst of N starts to one destination needs
+    /// roughly N × one transaction of wall time: 400 at once over four stores
+    /// all succeed here (tests/bursts.rs). If yours are longer, give
+    /// [`PostgresStore::from_pool`] a pool with a longer wait or more
+    /// connections (and PostgreSQL's `max_connections` room for them).
     ///
     /// # Errors
     ///
@@ -150,8 +169,8 @@ impl PostgresStore {
             },
         );
         let pool = Pool::builder(manager)
-            .max_size(16)
-            .wait_timeout(Some(Duration::from_secs(5)))
+            .max_size(Self::POOL_SIZE)
+            .wait_timeout(Some(Self::POOL_WAIT))
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(db)?;
@@ -197,7 +216,16 @@ impl PostgresStore {
     }
 
     async fn client(&self) -> Result<Object, Error> {
-        self.pool.get().await.map_err(db)
+        self.pool.get().await.map_err(|e| match e {
+            deadpool_postgres::PoolError::Timeout(_) => {
+                let size = self.pool.status().max_size;
+                Error::store(format!(
+                    "postgres pool exhausted: no connection of {size} came free in time; \
+                     give the pool more connections or a longer wait"
+                ))
+            }
+            other => db(other),
+        })
     }
 
     async fn begin(&self) -> Result<Tx, Error> {

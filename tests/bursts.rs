@@ -1,0 +1,84 @@
+//! PostgreSQL under a burst: 400 starts at once to one destination, over four
+//! stores with their default pools (four app servers). They contend for the
+//! destination's counter rows; each waits for a connection (bounded by
+//! `PostgresStore::POOL_WAIT`) instead of failing at the pool, and every one
+//! is counted.
+
+#![cfg(feature = "postgres")]
+#![allow(clippy::unwrap_used)] // tests stop loudly on unexpected errors
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use seccode::{
+    AccountId, ChallengeStore, Config, Contact, CounterKey, Keyring, Limits, Outbox,
+    PostgresStore, Purpose, SecretKey, SecurityCodes,
+};
+
+#[test]
+fn four_hundred_concurrent_starts_on_postgres_wait_for_the_pool_and_all_count() {
+    let Some(server) = common::PostgresServer::start("bursts") else {
+        return;
+    };
+    let url = server.database("bursts");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let hour = Duration::from_secs(3600);
+    let limits = Limits::builder()
+        .destination_sends(1000, hour)
+        .send_caps(1000, 1000, 1000, hour)
+        .build()
+        .unwrap();
+    let servers: Vec<_> = (0..4)
+        .map(|_| {
+            let store = rt.block_on(PostgresStore::connect(&url)).unwrap();
+            Arc::new(
+                SecurityCodes::new(
+                    store,
+                    Outbox::new(),
+                    Keyring::new(1, SecretKey::from_bytes([1; 32])),
+                )
+                .with_config(Config::default().with_limits(limits)),
+            )
+        })
+        .collect();
+    let to = Contact::email("victim@example.org").unwrap();
+    let results: Vec<_> = rt.block_on(async {
+        let tasks: Vec<_> = (0..400)
+            .map(|i| {
+                let (codes, to) = (servers[i % 4].clone(), to.clone());
+                tokio::spawn(async move {
+                    let account = AccountId::new(format!("user-{i}")).unwrap();
+                    codes.start(&account, Purpose::AddSecurityInfo, &to).await
+                })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await.unwrap());
+        }
+        out
+    });
+    let failed: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    eprintln!("400 concurrent starts over 4 stores: {} errors", failed.len());
+    assert!(
+        failed.is_empty(),
+        "{} failed: {:?}",
+        failed.len(),
+        failed.first()
+    );
+    let counter = rt
+        .block_on(
+            servers[0]
+                .store()
+                .get_counter(&CounterKey::destination_sends(&to)),
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(counter.count, 400);
+}
