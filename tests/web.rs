@@ -315,3 +315,39 @@ fn web_values_are_json_and_proofs_stay_on_the_server() {
     assert_eq!(info[0]["verified"], true);
     assert_eq!(info[0]["id"], 1);
 }
+
+#[test]
+fn sealed_tokens_have_one_length_whatever_the_account_and_contact() {
+    // Unpadded, a token's length grew with the account id and the address
+    // (≈ 111 + 4/3 × their lengths): its holder learnt how long the address was.
+    let c = cluster();
+    let by_email = c.a.seal(&c.identity_proof()).unwrap();
+    let by_phone = c.a.seal(&c.change_phone_proof()).unwrap();
+    assert_ne!(c.email.expose().len(), c.phone.expose().len());
+    assert_eq!(by_email.expose().len(), by_phone.expose().len());
+    // Another account with a long id and a long address: the same length.
+    let long_id = AccountId::new("a".repeat(AccountId::MAX_LEN)).unwrap();
+    let long_email = Contact::email(&format!("{}@example.org", "x".repeat(60))).unwrap();
+    let account = Account::new(long_id.clone())
+        .with_verified_contact(long_email.clone(), T0)
+        .unwrap();
+    ready(c.a.accounts().create(account)).unwrap();
+    c.clock.advance(Duration::from_secs(31));
+    let entry = ready(c.a.accounts().get(&long_id))
+        .unwrap()
+        .unwrap()
+        .verified_entry(&long_email)
+        .unwrap()
+        .id;
+    let sent = ready(c.a.start_identity_check(&long_id, entry)).unwrap();
+    let code = c.code_to(&long_email);
+    let proof = ready(c.a.finish_identity_check(&long_id, &sent.id, &code))
+        .unwrap()
+        .into_proof()
+        .unwrap();
+    let long = c.a.seal(&proof).unwrap();
+    assert_eq!(long.expose().len(), by_email.expose().len());
+    // And it still opens to the same proof.
+    let opened = c.b.unseal(long.expose()).unwrap();
+    assert_eq!(opened.account(), &long_id);
+}

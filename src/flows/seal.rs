@@ -5,7 +5,8 @@
 //!   keyring's current key for this purpose alone, with a random 192-bit nonce;
 //!   the token names the key id, so tokens sealed before a rotation open while the
 //!   old key stays in the ring (as retired). Forged, altered or foreign tokens do
-//!   not open; the token reveals nothing (account, contact) to its holder.
+//!   not open; the token reveals nothing (account, contact) to its holder, not
+//!   even their lengths: every plaintext is padded to one length.
 //! * **Bound and expiring**: the sealed fields are the challenge, account,
 //!   purpose, destination and verification time; a token opens only until
 //!   `verified_at + FlowSettings::proof_lifetime`.
@@ -39,6 +40,11 @@ use crate::store::{AccountStore, ChallengeStore};
 const DOMAIN: &str = "proof-seal";
 const AAD: &[u8] = b"seccode-proof-v1";
 const PREFIX: &str = "p1.";
+
+/// Every sealed plaintext is padded to this length: the largest one (a 128-byte
+/// account id and a 254-byte address, with the fixed fields) fits, so a
+/// token's length says nothing about the account or the contact.
+const PADDED_LEN: usize = 16 + 8 + 8 + 1 + (2 + AccountId::MAX_LEN) + (2 + 254);
 
 /// A sealed [`Proof`]: opaque, URL-safe text to carry to the next page (a form
 /// field, a query parameter, a cookie). A bearer secret for its short life:
@@ -98,6 +104,10 @@ where
             plain.extend_from_slice(&len.to_be_bytes());
             plain.extend_from_slice(text.as_bytes());
         }
+        if plain.len() > PADDED_LEN {
+            return Err(Error::ProofMismatch);
+        }
+        plain.resize(PADDED_LEN, 0);
         let mut nonce = [0u8; 24];
         rand::rng().fill_bytes(&mut nonce);
         let sealed = cipher(&key)
@@ -182,6 +192,9 @@ where
         };
         let account = AccountId::new(text()?).map_err(|_| Error::InvalidToken)?;
         let destination = Contact::from_stored(&text()?).map_err(|_| Error::InvalidToken)?;
+        if r.iter().any(|&b| b != 0) {
+            return Err(Error::InvalidToken);
+        }
         if self.codes.now() >= expires {
             return Err(Error::InvalidToken);
         }
