@@ -8,9 +8,12 @@
 //!   guess at typical accounts; an application sets it from its own statistics.
 //!   The identifier is one of the contacts, at a uniformly drawn position, as it
 //!   is for a real account that someone looks up by one of its contacts; the
-//!   others are drawn independently. If real accounts' contacts are drawn the same
-//!   way, this is exactly the distribution of a real answer given the kind of the
-//!   identifier typed.
+//!   others are drawn independently of each other. If real accounts' contacts are
+//!   drawn the same way, this is exactly the distribution of a real answer given
+//!   the kind of the identifier typed. The kinds of the other contacts are drawn *given the
+//!   identifier's kind* (an account looked up by its phone number usually has an
+//!   email address too): [`DecoyProfile::learn`] takes both distributions from
+//!   your own accounts.
 //! * **Stable.** Everything is derived from an HMAC of the identifier's
 //!   [identity](crate::Contact::identity) under the keyring's recovery secret
 //!   ([`Keyring::with_recovery_secret`](crate::Keyring::with_recovery_secret)),
@@ -50,7 +53,11 @@ pub(crate) const DECOY_DOMAIN: &str = "recovery-decoy";
 pub struct DecoyProfile {
     /// Relative weights of 1, 2, … verified contacts.
     counts: [u16; Self::MAX_CONTACTS],
+    /// The share of an account's other contacts that are email addresses, when
+    /// it is looked up by an email address.
     email_percent: u8,
+    /// The same, when it is looked up by a phone number.
+    email_percent_for_phone: u8,
     domains: &'static [&'static str],
 }
 
@@ -94,8 +101,112 @@ impl DecoyProfile {
         Ok(Self {
             counts: weights,
             email_percent,
+            email_percent_for_phone: email_percent,
             domains: Self::DOMAINS,
         })
+    }
+
+    /// The same profile where, for an identifier of `kind`, `email_percent` of
+    /// the account's *other* contacts are email addresses: the kinds are drawn
+    /// given the identifier's, as real accounts' are (one looked up by its phone
+    /// number nearly always lists an email address too).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) if `email_percent`
+    /// is above 100.
+    pub fn with_email_percent_for(mut self, kind: ContactKind, email_percent: u8) -> crate::Result<Self> {
+        if email_percent > 100 {
+            return Err(crate::Error::InvalidInput {
+                field: "decoy profile",
+                reason: "email_percent is at most 100",
+            });
+        }
+        match kind {
+            ContactKind::Email => self.email_percent = email_percent,
+            ContactKind::Phone => self.email_percent_for_phone = email_percent,
+        }
+        Ok(self)
+    }
+
+    /// A profile learnt from accounts: how many verified contacts they have,
+    /// and — for each kind of identifier someone may type — the share of the
+    /// *other* verified contacts that are email addresses. Feed it your accounts
+    /// (or a sample) at start-up so made-up answers are shaped like real ones.
+    /// Accounts without verified contacts are skipped; an empty sample gives
+    /// the default.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seccode::{Account, AccountId, Contact, ContactKind, DecoyProfile, Timestamp};
+    ///
+    /// let now = Timestamp::from_unix_millis(0);
+    /// let accounts: Vec<Account> = (0..10)
+    ///     .map(|i| {
+    ///         Account::new(AccountId::new(format!("user-{i}")).unwrap())
+    ///             .with_verified_contact(Contact::email(&format!("u{i}@example.org")).unwrap(), now)
+    ///             .and_then(|a| a.with_verified_contact(Contact::phone(&format!("+1425555010{i}")).unwrap(), now))
+    ///     })
+    ///     .collect::<Result<_, _>>()?;
+    /// let profile = DecoyProfile::learn(&accounts);
+    /// assert_eq!(profile.weight(2), u16::MAX);
+    /// assert_eq!(profile.email_percent_for(ContactKind::Phone), 100);
+    /// assert_eq!(profile.email_percent_for(ContactKind::Email), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn learn<'a>(accounts: impl IntoIterator<Item = &'a Account>) -> Self {
+        let mut counts = [0u64; Self::MAX_CONTACTS];
+        // [identifier kind][other is email, others]
+        let mut kinds = [[0u64; 2]; 2];
+        for account in accounts {
+            let contacts: Vec<&Contact> = account.verified().map(|i| &i.contact).collect();
+            let Some(slot) = contacts.len().checked_sub(1) else {
+                continue;
+            };
+            counts[slot.min(Self::MAX_CONTACTS - 1)] += 1;
+            let emails = contacts
+                .iter()
+                .filter(|c| c.kind() == ContactKind::Email)
+                .count() as u64;
+            let others = contacts.len() as u64 - 1;
+            for typed in &contacts {
+                let (row, email_others) = match typed.kind() {
+                    ContactKind::Email => (0, emails - 1),
+                    ContactKind::Phone => (1, emails),
+                };
+                kinds[row][0] += email_others;
+                kinds[row][1] += others;
+            }
+        }
+        let most = counts.iter().copied().max().unwrap_or(0);
+        if most == 0 {
+            return Self::default();
+        }
+        let mut weights = [0u16; Self::MAX_CONTACTS];
+        for (w, &n) in weights.iter_mut().zip(&counts) {
+            // Scaled so the commonest count weighs u16::MAX; a rare count keeps
+            // at least weight 1.
+            *w = if n == 0 {
+                0
+            } else {
+                u16::try_from((n * u64::from(u16::MAX)).div_ceil(most)).unwrap_or(u16::MAX)
+            };
+        }
+        let default = Self::default();
+        let percent = |[email, all]: [u64; 2], fallback: u8| {
+            if all == 0 {
+                fallback
+            } else {
+                u8::try_from((email * 100 + all / 2) / all).unwrap_or(100)
+            }
+        };
+        Self {
+            counts: weights,
+            email_percent: percent(kinds[0], default.email_percent),
+            email_percent_for_phone: percent(kinds[1], default.email_percent_for_phone),
+            domains: Self::DOMAINS,
+        }
     }
 
     /// The same profile with made-up email addresses at these domains (lower-case
@@ -122,9 +233,19 @@ impl DecoyProfile {
         Ok(self)
     }
 
-    /// The share of contacts that are email addresses, in percent.
+    /// The share of contacts that are email addresses, in percent, beside an
+    /// email identifier.
     pub fn email_percent(&self) -> u8 {
         self.email_percent
+    }
+
+    /// The share of an account's other contacts that are email addresses, in
+    /// percent, when it is looked up by an identifier of `kind`.
+    pub fn email_percent_for(&self, kind: ContactKind) -> u8 {
+        match kind {
+            ContactKind::Email => self.email_percent,
+            ContactKind::Phone => self.email_percent_for_phone,
+        }
     }
 
     /// The weight of accounts with `n` verified contacts.
@@ -143,11 +264,15 @@ impl DecoyProfile {
 
 impl Default for DecoyProfile {
     /// 30 % of accounts with one verified contact, 45 % with two, 20 % with three,
-    /// 5 % with four; half of the contacts email addresses.
+    /// 5 % with four; beside an email identifier half of the other contacts are
+    /// email addresses, beside a phone number 80 % (accounts looked up by phone
+    /// mostly have an email address too). A guess: learn yours with
+    /// [`DecoyProfile::learn`].
     fn default() -> Self {
         Self {
             counts: [30, 45, 20, 5, 0, 0, 0, 0],
             email_percent: 50,
+            email_percent_for_phone: 80,
             domains: Self::DOMAINS,
         }
     }
@@ -268,13 +393,14 @@ pub(crate) fn decoy_account(
     let count = stream.weighted(&profile.counts) + 1;
     let position = stream.below(count as u64) as usize;
     let phone_like = (identifier.kind() == ContactKind::Phone).then_some(identifier);
+    let email_percent = profile.email_percent_for(identifier.kind());
     let id = AccountId::new(format!("decoy:{}", hex(&seed[..16])))
         .expect("38 bytes is a valid account id");
     let mut account = Account::new(id);
     for i in 0..count {
         let contact = if i == position {
             Some(identifier.clone())
-        } else if stream.below(100) < u64::from(profile.email_percent) {
+        } else if stream.below(100) < u64::from(email_percent) {
             made_up_email(&mut stream, profile)
         } else {
             made_up_phone(&mut stream, phone_like)
@@ -316,6 +442,34 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn decoy_kinds_follow_the_identifiers_kind_as_learnt() {
+        // Real accounts: every one has an email and a phone. Looked up by phone,
+        // a real answer always lists an email; a decoy drawn with kinds
+        // independent of the identifier's did so about half the time.
+        let accounts: Vec<Account> = (0..50)
+            .map(|i| {
+                Account::new(AccountId::new(format!("u{i}")).unwrap())
+                    .with_verified_contact(Contact::parse(&format!("u{i}@example.org")).unwrap(), T0)
+                    .unwrap()
+                    .with_verified_contact(Contact::parse(&format!("+1425555{i:04}")).unwrap(), T0)
+                    .unwrap()
+            })
+            .collect();
+        let profile = DecoyProfile::learn(&accounts);
+        let phone = Contact::parse("+14255559999").unwrap();
+        let email = Contact::parse("nobody@example.net").unwrap();
+        for seed in 0u8..=255 {
+            for (identifier, other) in [(&phone, ContactKind::Email), (&email, ContactKind::Phone)] {
+                let a = decoy_account(identifier, &[seed; 32], &profile, T0);
+                let kinds: Vec<ContactKind> = a.verified().map(|i| i.contact.kind()).collect();
+                assert_eq!(kinds.len(), 2, "as every real account");
+                assert!(kinds.contains(&other), "{kinds:?}");
+            }
+        }
+        assert_eq!(DecoyProfile::learn(&[]), DecoyProfile::default());
     }
 
     #[test]
