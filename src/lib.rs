@@ -149,7 +149,9 @@ pub use hold::{Hold, HoldState, Recovered};
 pub use ids::IdError;
 pub use keys::{Keyring, SecretKey};
 pub use lane::{SendLane, SendOptions};
-pub use policy::{AvailabilityBound, Config, GuessBound, Limits, LimitsBuilder, Policy, PolicyBuilder, Purpose};
+pub use policy::{
+    AvailabilityBound, Config, GuessBound, Limits, LimitsBuilder, Policy, PolicyBuilder, Purpose,
+};
 pub use service::{SecurityCodes, Sent};
 pub use store::cipher::DataKeys;
 pub use store::memory::MemoryChallengeStore;

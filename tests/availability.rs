@@ -138,7 +138,10 @@ fn a_stranger_flooding_the_recovery_page_cannot_keep_the_owners_codes_from_them(
         }
     }
     assert_eq!(owner_tries, 288);
-    assert_eq!(owner_sent, owner_tries, "the owner got every code they asked for");
+    assert_eq!(
+        owner_sent, owner_tries,
+        "the owner got every code they asked for"
+    );
     // What the attacker could make each contact receive: the recovery budget,
     // 5 per contact and hour — not 10, and never the owner's lane.
     let bound = Config::default().availability_bound();
@@ -147,7 +150,10 @@ fn a_stranger_flooding_the_recovery_page_cannot_keep_the_owners_codes_from_them(
         attack_sent <= 2 * 24 * bound.recovery_messages_per_contact,
         "{attack_sent} recovery messages"
     );
-    assert!(attack_sent > 0, "the attack itself was not refused outright");
+    assert!(
+        attack_sent > 0,
+        "the attack itself was not refused outright"
+    );
     eprintln!(
         "owner: {owner_sent} of {owner_tries} codes; attacker's recovery messages: {attack_sent} in 24 h"
     );
@@ -205,11 +211,10 @@ fn requests_for_unknown_numbers_spend_no_money_budget() {
     for i in 0..2_200u32 {
         let number = format!("+1 201 555 {:04}", i % 10_000);
         let start = ready(flows.start_recovery(&number)).unwrap();
-        let Some(choice) = start
-            .choices
-            .iter()
-            .find(|c| c.kind == ContactKind::Phone && c.contact.as_str().ends_with(&number[number.len() - 2..]))
-        else {
+        let Some(choice) = start.choices.iter().find(|c| {
+            c.kind == ContactKind::Phone
+                && c.contact.as_str().ends_with(&number[number.len() - 2..])
+        }) else {
             continue;
         };
         let answer = ready(flows.choose_recovery_contact(
@@ -415,5 +420,10 @@ fn the_published_availability_bound_follows_the_limits() {
         Limits::builder().recovery_sends(0, 10).build().is_err(),
         "a cap of zero would refuse every recovery"
     );
-    assert!(Limits::builder().owner_reserve_percent(1_001).build().is_err());
+    assert!(
+        Limits::builder()
+            .owner_reserve_percent(1_001)
+            .build()
+            .is_err()
+    );
 }

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use seccode::{
-    AccountId, ChallengeStore, Config, Contact, CounterKey, Keyring, Limits, Outbox,
-    PostgresStore, Purpose, SecretKey, SecurityCodes,
+    AccountId, ChallengeStore, Config, Contact, CounterKey, Keyring, Limits, Outbox, PostgresStore,
+    Purpose, SecretKey, SecurityCodes,
 };
 
 #[test]
@@ -65,7 +65,10 @@ fn four_hundred_concurrent_starts_on_postgres_wait_for_the_pool_and_all_count() 
         out
     });
     let failed: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
-    eprintln!("400 concurrent starts over 4 stores: {} errors", failed.len());
+    eprintln!(
+        "400 concurrent starts over 4 stores: {} errors",
+        failed.len()
+    );
     assert!(
         failed.is_empty(),
         "{} failed: {:?}",

@@ -216,7 +216,8 @@ fn the_account_flows_send_codes_in_the_accounts_language() {
         .iter()
         .position(|c| c.kind == ContactKind::Email)
         .unwrap();
-    ready(flows.choose_recovery_contact(&start.token, email_choice, "ana@example.org", None)).unwrap();
+    ready(flows.choose_recovery_contact(&start.token, email_choice, "ana@example.org", None))
+        .unwrap();
     assert_eq!(outbox.last().unwrap().locale(), "pt-BR");
 
     let phone_entry = stored.verified_entry(&phone).unwrap().id;

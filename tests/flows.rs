@@ -460,11 +460,12 @@ fn recover(w: &World) -> seccode::Proof {
         .find(|c| c.kind == ContactKind::Phone)
         .unwrap();
     assert_eq!(phone_choice.confirm_with, Confirmation::LastFourDigits);
-    let sent = ready(
-        w.flows
-            .choose_recovery_contact(&start.token, phone_choice.index, "0123", None),
-    )
-    .unwrap();
+    let sent =
+        ready(
+            w.flows
+                .choose_recovery_contact(&start.token, phone_choice.index, "0123", None),
+        )
+        .unwrap();
     let code = w.code_to(&w.phone);
     ready(w.flows.finish_recovery(&sent.id, &code))
         .unwrap()
@@ -738,7 +739,10 @@ fn replacing_all_security_info_after_recovery_starts_a_hold() {
     assert_eq!(hold.until, w.clock_now() + Duration::from_secs(30 * 86400));
     // Both were originals; the phone the recovery went through cannot end it.
     assert_eq!(
-        hold.originals.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
+        hold.originals
+            .iter()
+            .map(|m| m.as_str())
+            .collect::<Vec<_>>(),
         ["jo•••@example.com"]
     );
     assert!(

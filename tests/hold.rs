@@ -190,7 +190,7 @@ fn the_original_a_recovery_went_through_cannot_end_the_hold() {
     let account = ready(w.flows.accounts().get(&w.id)).unwrap().unwrap();
     let hold = account.hold(w.now()).expect("a hold started").clone();
     assert_eq!(hold.originals, [w.v.clone(), p.clone()]);
-    assert_eq!(hold.through, [w.v.clone()]);
+    assert_eq!(hold.through, std::slice::from_ref(&w.v));
     // Offered to end it: only P.
     assert_eq!(w.hold_originals(), Some(vec![p.masked().to_string()]));
     // Even a proof of V (an identity-check code the attacker reads) is refused.

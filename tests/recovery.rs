@@ -15,9 +15,8 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use seccode::{
     Account, AccountId, AccountSecurity, AccountStore, Contact, ContactKind, DecoyProfile, Error,
-    FlowSettings,
-    Keyring, ManualClock, MemoryAccountStore, MemoryChallengeStore, Outbox, RateLimit,
-    RecoveryStart, SecretKey, SecurityCodes,
+    FlowSettings, Keyring, ManualClock, MemoryAccountStore, MemoryChallengeStore, Outbox,
+    RateLimit, RecoveryStart, SecretKey, SecurityCodes,
 };
 
 use common::{T0, ready};
@@ -79,10 +78,12 @@ impl World {
         let mut last_wait = None;
         while failed < n {
             let start = ready(self.flows.start_recovery(identifier)).unwrap();
-            match ready(
-                self.flows
-                    .choose_recovery_contact(&start.token, 0, "nope@example.org", None),
-            ) {
+            match ready(self.flows.choose_recovery_contact(
+                &start.token,
+                0,
+                "nope@example.org",
+                None,
+            )) {
                 Err(Error::ContactProofFailed) => failed += 1,
                 Err(Error::RateLimited {
                     limit: RateLimit::RecoveryFailures,
@@ -111,7 +112,10 @@ impl World {
         } else {
             contact.expose()[contact.expose().len() - 4..].to_owned()
         };
-        ready(self.flows.choose_recovery_contact(&start.token, i, &proof, None))
+        ready(
+            self.flows
+                .choose_recovery_contact(&start.token, i, &proof, None),
+        )
     }
 }
 
@@ -142,8 +146,11 @@ fn finding_2_a_locked_identifier_links_to_no_other() {
         .iter()
         .position(|c| c.contact == Contact::email(unknown).unwrap().masked())
         .unwrap();
-    let refused_unknown =
-        ready(w.flows.choose_recovery_contact(&start.token, i, unknown, None)).unwrap_err();
+    let refused_unknown = ready(
+        w.flows
+            .choose_recovery_contact(&start.token, i, unknown, None),
+    )
+    .unwrap_err();
     let words = |e: &Error| -> String {
         e.to_string()
             .chars()
@@ -160,7 +167,10 @@ fn finding_4_recovery_failures_never_lock_the_signed_in_owner() {
     let mut failed = 0;
     while failed < 101 {
         let start = ready(w.flows.start_recovery("+44 7400 123456")).unwrap();
-        match ready(w.flows.choose_recovery_contact(&start.token, 1, "0000", None)) {
+        match ready(
+            w.flows
+                .choose_recovery_contact(&start.token, 1, "0000", None),
+        ) {
             Err(Error::ContactProofFailed) => failed += 1,
             Err(Error::RateLimited { retry_after, .. }) => w.clock.advance(retry_after),
             other => panic!("{other:?}"),

@@ -12,8 +12,8 @@ use axum::{Form, Json, Router};
 use base64::Engine;
 use seccode::{
     BoxError, ChallengeId, Config as CodesConfig, Contact, DeliveryChannel, Error as CodesError,
-    Keyring, Message, Policy, Purpose, RateLimit, SecretKey, SecurityCodes, SendLane, SendOptions, SmtpChannel, SmtpTls,
-    SqliteStore, TwilioSender, TwilioSms, Verification as Outcome, Webhook,
+    Keyring, Message, Policy, Purpose, RateLimit, SecretKey, SecurityCodes, SendLane, SendOptions,
+    SmtpChannel, SmtpTls, SqliteStore, TwilioSender, TwilioSms, Verification as Outcome, Webhook,
 };
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -976,8 +976,7 @@ async fn start_verification(
         refresh(codes, &mut v).await?;
         if v.status == "pending" {
             let id = challenge_of(&v.sid).ok_or_else(|| ApiError::internal("sid", &v.sid))?;
-            all_accounts_budget(&state, codes, &contact, sender.resend_with(&id, options))
-                .await?;
+            all_accounts_budget(&state, codes, &contact, sender.resend_with(&id, options)).await?;
             state.metrics.verification("resent");
             v.attempts.push((now, channel.to_owned(), new_sid("VL")));
             v.channel = channel.to_owned();

@@ -115,7 +115,11 @@ impl DecoyProfile {
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) if `email_percent`
     /// is above 100.
-    pub fn with_email_percent_for(mut self, kind: ContactKind, email_percent: u8) -> crate::Result<Self> {
+    pub fn with_email_percent_for(
+        mut self,
+        kind: ContactKind,
+        email_percent: u8,
+    ) -> crate::Result<Self> {
         if email_percent > 100 {
             return Err(crate::Error::InvalidInput {
                 field: "decoy profile",
@@ -195,11 +199,9 @@ impl DecoyProfile {
         }
         let default = Self::default();
         let percent = |[email, all]: [u64; 2], fallback: u8| {
-            if all == 0 {
-                fallback
-            } else {
-                u8::try_from((email * 100 + all / 2) / all).unwrap_or(100)
-            }
+            (email * 100 + all / 2)
+                .checked_div(all)
+                .map_or(fallback, |p| u8::try_from(p).unwrap_or(100))
         };
         Self {
             counts: weights,
@@ -452,7 +454,10 @@ mod tests {
         let accounts: Vec<Account> = (0..50)
             .map(|i| {
                 Account::new(AccountId::new(format!("u{i}")).unwrap())
-                    .with_verified_contact(Contact::parse(&format!("u{i}@example.org")).unwrap(), T0)
+                    .with_verified_contact(
+                        Contact::parse(&format!("u{i}@example.org")).unwrap(),
+                        T0,
+                    )
                     .unwrap()
                     .with_verified_contact(Contact::parse(&format!("+1425555{i:04}")).unwrap(), T0)
                     .unwrap()
@@ -462,7 +467,8 @@ mod tests {
         let phone = Contact::parse("+14255559999").unwrap();
         let email = Contact::parse("nobody@example.net").unwrap();
         for seed in 0u8..=255 {
-            for (identifier, other) in [(&phone, ContactKind::Email), (&email, ContactKind::Phone)] {
+            for (identifier, other) in [(&phone, ContactKind::Email), (&email, ContactKind::Phone)]
+            {
                 let a = decoy_account(identifier, &[seed; 32], &profile, T0);
                 let kinds: Vec<ContactKind> = a.verified().map(|i| i.contact.kind()).collect();
                 assert_eq!(kinds.len(), 2, "as every real account");

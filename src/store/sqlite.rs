@@ -831,7 +831,10 @@ fn save_account(conn: &Connection, codec: &ContactCodec, account: &Account) -> R
     let roles = [
         ("recovered", p.recovered.as_ref().map(|r| &r.originals)),
         ("hold", p.hold.as_ref().map(|h| &h.originals)),
-        ("recovered_through", p.recovered.as_ref().map(|r| &r.through)),
+        (
+            "recovered_through",
+            p.recovered.as_ref().map(|r| &r.through),
+        ),
         ("hold_through", p.hold.as_ref().map(|h| &h.through)),
     ];
     for (role, contacts) in roles {
