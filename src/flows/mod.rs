@@ -59,8 +59,11 @@
 //! known ones, means hitting one identifier's limit says nothing about any other
 //! identifier or account. The trade-off: an attacker who knows an identifier can
 //! still slow its recoveries down (15-minute waits, a 1-hour lockout after about
-//! 20 hours of failing), never the owner's signed-in checks; rate-limit recovery
-//! requests per client in front of the crate as well.
+//! 20 hours of failing), never the owner's signed-in checks. The messages a
+//! recovery sends have budgets of their own too (see
+//! [`SendLane`](crate::SendLane)): per destination, and per requester when the
+//! application names it in
+//! [`choose_recovery_contact`](AccountSecurity::choose_recovery_contact).
 //!
 //! # Replacement hold
 //!
@@ -70,7 +73,10 @@
 //! info, changing the phone number and identity checks fail with
 //! [`Error::OnHold`] — also steps started before the hold, when they finish —
 //! unless one of the original contacts is proven again
-//! ([`start_hold_release`](AccountSecurity::start_hold_release)). It protects an
+//! ([`start_hold_release`](AccountSecurity::start_hold_release)) — one that no
+//! recovery of the window went through, since whoever recovered may hold that
+//! one. During the window and the hold, only the originals are offered for
+//! recovery: security info added meanwhile waits until it ends. It protects an
 //! owner whose account was recovered by someone else who then replaced
 //! everything. The rules that keep an attacker from resetting or turning it are
 //! in [`crate::hold`].
