@@ -324,17 +324,10 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
         let code = challenge.code(&self.keyring)?;
         let sent = Sent::of(&challenge);
         self.store.insert(challenge, now).await?;
-        let default_locale;
-        let locale = match options.locale {
-            Some(tag) => tag,
-            None => {
-                default_locale = self.templates.default_locale();
-                &default_locale
-            }
-        };
+        let locale = self.locale_of(options.locale);
         let message = Message::from_templates(
             &self.templates,
-            locale,
+            &locale,
             destination.clone(),
             purpose,
             code,
@@ -362,6 +355,14 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
         }
         self.emit_delivered(&sent, purpose);
         Ok(sent)
+    }
+
+    /// The message's locale: the one asked for, else the templates' default.
+    fn locale_of<'a>(&self, asked: Option<&'a str>) -> std::borrow::Cow<'a, str> {
+        asked.map_or_else(
+            || std::borrow::Cow::Owned(self.templates.default_locale()),
+            std::borrow::Cow::Borrowed,
+        )
     }
 
     fn emit_delivered(&self, sent: &Sent, purpose: Purpose) {
@@ -476,17 +477,10 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
         let code = challenge.code(&self.keyring)?;
         let sent = Sent::of(&challenge);
         let lifetime = challenge.expires_at().saturating_since(now);
-        let default_locale;
-        let locale = match options.locale {
-            Some(tag) => tag,
-            None => {
-                default_locale = self.templates.default_locale();
-                &default_locale
-            }
-        };
+        let locale = self.locale_of(options.locale);
         let message = Message::from_templates(
             &self.templates,
-            locale,
+            &locale,
             challenge.destination().clone(),
             challenge.purpose(),
             code,

@@ -111,7 +111,7 @@ fn prop_redis_send_budgets_match_the_pure_rule() {
 fn four_hundred_concurrent_starts_to_one_destination_all_count() {
     use std::sync::Arc;
 
-    use seccode::{Config, Contact, Keyring, Limits, Outbox, Purpose, SecretKey, SecurityCodes};
+    use seccode::{Config, Keyring, Limits, Outbox, SecretKey, SecurityCodes};
 
     let Some(server) = common::RedisServer::start("contention") else {
         return;
@@ -142,39 +142,14 @@ fn four_hundred_concurrent_starts_to_one_destination_all_count() {
             )
         })
         .collect();
-    let to = Contact::email("victim@example.org").unwrap();
-    let results: Vec<_> = rt.block_on(async {
-        let tasks: Vec<_> = (0..400)
-            .map(|i| {
-                let (codes, to) = (servers[i % 8].clone(), to.clone());
-                tokio::spawn(async move {
-                    let account = AccountId::new(format!("user-{i}")).unwrap();
-                    codes.start(&account, Purpose::AddSecurityInfo, &to).await
-                })
-            })
-            .collect();
-        let mut out = Vec::new();
-        for t in tasks {
-            out.push(t.await.unwrap());
-        }
-        out
-    });
-    let failed: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    let (failed, count) = common::concurrent_starts(&rt, &servers, 400);
     assert!(
         failed.is_empty(),
         "{} failed: {:?}",
         failed.len(),
         failed.first()
     );
-    let counter = rt
-        .block_on(
-            servers[0]
-                .store()
-                .get_counter(&CounterKey::destination_sends(&to)),
-        )
-        .unwrap()
-        .unwrap();
-    assert_eq!(counter.count, 400);
+    assert_eq!(count, Some(400));
 }
 
 mod guesses {

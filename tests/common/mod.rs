@@ -112,3 +112,44 @@ mod http_server;
 #[cfg(feature = "http")]
 #[allow(unused_imports)] // not every test binary starts a server
 pub use http_server::{HttpServer, Request};
+
+/// Starts `n` codes at once to one destination, each for its own account,
+/// spread over `services` (one per app server), on `rt`: the errors, and the
+/// destination's send count afterwards.
+pub fn concurrent_starts<S>(
+    rt: &tokio::runtime::Runtime,
+    services: &[Arc<SecurityCodes<S, Outbox>>],
+    n: usize,
+) -> (Vec<seccode::Error>, Option<u32>)
+where
+    S: seccode::ChallengeStore + Send + Sync + 'static,
+{
+    use seccode::{AccountId, Contact, CounterKey, Purpose};
+    let to = Contact::email("victim@example.org").unwrap();
+    let results: Vec<_> = rt.block_on(async {
+        let tasks: Vec<_> = (0..n)
+            .map(|i| {
+                let (codes, to) = (services[i % services.len()].clone(), to.clone());
+                tokio::spawn(async move {
+                    let account = AccountId::new(format!("user-{i}")).unwrap();
+                    codes.start(&account, Purpose::AddSecurityInfo, &to).await
+                })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await.unwrap());
+        }
+        out
+    });
+    let errors = results.into_iter().filter_map(Result::err).collect();
+    let count = rt
+        .block_on(
+            services[0]
+                .store()
+                .get_counter(&CounterKey::destination_sends(&to)),
+        )
+        .unwrap()
+        .map(|c| c.count);
+    (errors, count)
+}
