@@ -1,8 +1,9 @@
 //! The signed-in pages: sign in, Security, Security basics, Update info, Add
 //! security info (and its code), Change phone (last four digits, code, remove).
 //!
-//! Every step's state travels in the URL or the form (challenge ids, sealed
-//! proofs), never in one process's memory, so any server can serve any page.
+//! Every step's state travels in flow cookies (challenge ids, sealed proofs;
+//! see [`crate::web::flow`]) or the form, never in a URL and never in one
+//! process's memory, so any server can serve any page.
 
 use std::sync::Arc;
 
@@ -10,11 +11,17 @@ use axum::extract::{Form, Query, State};
 use axum::http::HeaderMap;
 use axum::http::header::SET_COOKIE;
 use axum::response::{IntoResponse, Redirect, Response};
-use seccode::{AccountStore, ChallengeId, Contact, ContactKind, SecurityInfoId, Verification};
+use seccode::{
+    AccountStore, ChallengeId, ChallengeStore, Contact, ContactKind, Counter, CounterKey, Limits,
+    SecurityInfoId, Verification,
+};
 use serde::Deserialize;
 
 use crate::state::{AppState, DEMO_ACCOUNTS, DEMO_PASSWORD};
-use crate::web::{AppError, check_csrf, csrf, csrf_field, esc, page, require, respond, session};
+use crate::web::{
+    AppError, check_csrf, csrf, csrf_field, esc, flow, get_flow, page, redirect_with, require,
+    respond, session,
+};
 
 type App = State<Arc<AppState>>;
 
@@ -72,9 +79,27 @@ pub async fn signin(
     let Ok(contact) = Contact::parse(&f.identifier) else {
         return Ok(refused());
     };
+    // Sign-in failures count on a seccode failure budget keyed by the
+    // identifier's identity (known or not, so the throttle says nothing about
+    // accounts): 10 free, then waits doubling from 1 s to 15 minutes, and a
+    // 1-hour lockout at 100 — the rules of the library's code budgets. Counted
+    // before the password is compared; a right one clears it.
+    let store = app.flows.codes().store();
+    let key = CounterKey::custom(&format!("demo-signin:{}", contact.identity()));
+    let (now, limits) = (app.flows.codes().now(), Limits::default());
+    if let Err(wait) = store
+        .update_counter(&key, now, move |c| c.count_failure(&limits, now))
+        .await?
+    {
+        return Err(AppError::Refused(seccode::Error::RateLimited {
+            limit: seccode::RateLimit::AccountFailures,
+            retry_after: wait,
+        }));
+    }
     let account = app.flows.accounts().find_verified(&contact).await?;
     match account {
         Some(id) if app.db.password_ok(&id, &f.password) => {
+            store.update_counter(&key, now, Counter::clear).await?;
             let mut response = Redirect::to("/security").into_response();
             response
                 .headers_mut()
@@ -90,12 +115,19 @@ pub struct CsrfOnly {
     csrf: String,
 }
 
-pub async fn signout(headers: HeaderMap, Form(f): Form<CsrfOnly>) -> Result<Response, AppError> {
+/// Signs out: every session of the account ends, on every process — also a
+/// session cookie copied before (a shared computer, a stolen cookie).
+pub async fn signout(
+    State(app): App,
+    headers: HeaderMap,
+    Form(f): Form<CsrfOnly>,
+) -> Result<Response, AppError> {
     check_csrf(&headers, &f.csrf)?;
+    let account = crate::web::session(&app, &headers);
     let mut response = Redirect::to("/signin").into_response();
     response
         .headers_mut()
-        .append(SET_COOKIE, crate::web::sign_out());
+        .append(SET_COOKIE, crate::web::sign_out(&app, account.as_ref())?);
     Ok(response)
 }
 
@@ -235,19 +267,20 @@ pub async fn add(
         .flows
         .start_add_security_info(&account, &contact)
         .await?;
-    Ok(Redirect::to(&format!(
-        "/security/info/verify?challenge={}&to={}",
-        sent.id,
-        url(sent.destination.as_str())
+    Ok(redirect_with(
+        &format!(
+            "/security/info/verify?to={}",
+            url(sent.destination.as_str())
+        ),
+        flow::CHALLENGE,
+        &sent.id.to_string(),
     ))
-    .into_response())
 }
 
-/// The query of a code page: the challenge, where the code went, and why the
-/// last try failed, if it did.
+/// The query of a code page: where the code went (masked), and why the last
+/// try failed, if it did. The challenge itself is in a flow cookie.
 #[derive(Deserialize)]
 pub struct CodePage {
-    pub challenge: String,
     pub to: String,
     pub e: Option<String>,
     pub left: Option<u8>,
@@ -271,7 +304,6 @@ pub async fn verify_page(
         &headers,
         "Enter the code",
         "/security/info/verify",
-        &q.challenge,
         &q.to,
         q.error().as_deref(),
     )
@@ -282,7 +314,6 @@ pub fn code_form(
     headers: &HeaderMap,
     title: &str,
     action: &str,
-    challenge: &str,
     to: &str,
     error: Option<&str>,
 ) -> Result<Response, AppError> {
@@ -297,12 +328,11 @@ pub fn code_form(
             &format!(
                 r#"{error}<p>We sent a code to <strong id="destination">{}</strong>. Enter it here.</p>
 <form method="post" action="{action}">{}
-<input type="hidden" name="challenge" value="{}"><input type="hidden" name="to" value="{}">
+<input type="hidden" name="to" value="{}">
 <p><label>Code <input name="code" inputmode="numeric" autocomplete="one-time-code" required></label></p>
 <p><button>Verify</button></p></form>"#,
                 esc(to),
                 csrf_field(&token),
-                esc(challenge),
                 esc(to)
             ),
         ),
@@ -312,10 +342,9 @@ pub fn code_form(
 
 #[derive(Deserialize)]
 pub struct CodeForm {
-    csrf: String,
-    challenge: String,
-    to: String,
-    code: String,
+    pub csrf: String,
+    pub to: String,
+    pub code: String,
 }
 
 /// A rejected code as query parameters for the code page it redirects back to
@@ -358,8 +387,11 @@ pub fn rejection_text(e: Option<&str>, left: Option<u8>, secs: Option<u64>) -> O
     })
 }
 
-fn challenge_id(text: &str) -> Result<ChallengeId, AppError> {
-    text.parse()
+/// The challenge of the code page this browser is on, from its flow cookie.
+pub fn challenge_id(headers: &HeaderMap) -> Result<ChallengeId, AppError> {
+    get_flow(headers, flow::CHALLENGE)
+        .ok_or(AppError::Refused(seccode::Error::ChallengeNotFound))?
+        .parse()
         .map_err(|e: seccode::IdError| AppError::Refused(e.into()))
 }
 
@@ -370,7 +402,7 @@ pub async fn verify(
 ) -> Result<Response, AppError> {
     let account = require(&app, &headers)?;
     check_csrf(&headers, &f.csrf)?;
-    let id = challenge_id(&f.challenge)?;
+    let id = challenge_id(&headers)?;
     let v = app
         .flows
         .finish_add_security_info(&account, &id, &f.code)
@@ -379,8 +411,7 @@ pub async fn verify(
         return Ok(Redirect::to("/security/info?note=added").into_response());
     }
     Ok(Redirect::to(&format!(
-        "/security/info/verify?challenge={}&to={}&{}",
-        url(&f.challenge),
+        "/security/info/verify?to={}&{}",
         url(&f.to),
         rejection(&v)
     ))
@@ -441,13 +472,15 @@ pub async fn change_phone(
         .flows
         .start_change_phone(&account, SecurityInfoId(f.entry), &f.last_four)
         .await?;
-    Ok(Redirect::to(&format!(
-        "/security/info/change-phone/code?challenge={}&to={}&entry={}",
-        sent.id,
-        url(sent.destination.as_str()),
-        f.entry
+    Ok(redirect_with(
+        &format!(
+            "/security/info/change-phone/code?to={}&entry={}",
+            url(sent.destination.as_str()),
+            f.entry
+        ),
+        flow::CHALLENGE,
+        &sent.id.to_string(),
     ))
-    .into_response())
 }
 
 pub async fn change_phone_code_page(
@@ -462,7 +495,6 @@ pub async fn change_phone_code_page(
         &headers,
         "Enter the code",
         &action,
-        &q.challenge,
         &q.to,
         q.error().as_deref(),
     )
@@ -476,35 +508,38 @@ pub async fn change_phone_code(
 ) -> Result<Response, AppError> {
     let account = require(&app, &headers)?;
     check_csrf(&headers, &f.csrf)?;
-    let id = challenge_id(&f.challenge)?;
+    let id = challenge_id(&headers)?;
     let v = app
         .flows
         .confirm_current_phone(&account, &id, &f.code)
         .await?;
     let Verification::Approved(proof) = v else {
         return Ok(Redirect::to(&format!(
-            "/security/info/change-phone/code?entry={}&challenge={}&to={}&{}",
+            "/security/info/change-phone/code?entry={}&to={}&{}",
             e.entry,
-            url(&f.challenge),
             url(&f.to),
             rejection(&v)
         ))
         .into_response());
     };
-    // The proof crosses to the next page (and maybe another server) sealed.
+    // The proof crosses to the next page (and maybe another server) sealed, in
+    // a flow cookie.
     let sealed = app.flows.seal(&proof)?;
-    Ok(Redirect::to(&format!(
-        "/security/info/change-phone/remove?entry={}&proof={}",
-        e.entry,
-        sealed.expose()
+    Ok(redirect_with(
+        &format!("/security/info/change-phone/remove?entry={}", e.entry),
+        flow::PROOF,
+        sealed.expose(),
     ))
-    .into_response())
 }
 
 #[derive(Deserialize)]
 pub struct RemovePage {
     entry: u32,
-    proof: String,
+}
+
+/// The sealed proof of the change-phone page this browser is on.
+fn sealed_proof(headers: &HeaderMap) -> Result<String, AppError> {
+    get_flow(headers, flow::PROOF).ok_or(AppError::Refused(seccode::Error::ProofMismatch))
 }
 
 pub async fn remove_page(
@@ -513,6 +548,7 @@ pub async fn remove_page(
     Query(q): Query<RemovePage>,
 ) -> Result<Response, AppError> {
     let account = require(&app, &headers)?;
+    sealed_proof(&headers)?;
     let (token, cookie) = csrf(&headers);
     let info = app.flows.security_info(&account).await?;
     let phone = info
@@ -526,12 +562,11 @@ pub async fn remove_page(
             &format!(
                 r#"<p>Verified. Remove <strong id="old-number">{}</strong>, then add your new number.</p>
 <form method="post" action="/security/info/change-phone/remove">{}
-<input type="hidden" name="entry" value="{}"><input type="hidden" name="proof" value="{}">
+<input type="hidden" name="entry" value="{}">
 <p><button>Remove</button></p></form>"#,
                 esc(phone.contact.as_str()),
                 csrf_field(&token),
-                q.entry,
-                esc(&q.proof)
+                q.entry
             ),
         ),
         cookie,
@@ -542,7 +577,6 @@ pub async fn remove_page(
 pub struct RemoveForm {
     csrf: String,
     entry: u32,
-    proof: String,
 }
 
 pub async fn remove(
@@ -552,14 +586,18 @@ pub async fn remove(
 ) -> Result<Response, AppError> {
     let account = require(&app, &headers)?;
     check_csrf(&headers, &f.csrf)?;
-    let proof = app.flows.unseal(&f.proof)?;
+    let proof = app.flows.unseal(&sealed_proof(&headers)?)?;
     if proof.account() != &account {
         return Err(AppError::Refused(seccode::Error::ProofMismatch));
     }
     app.flows
         .remove_security_info(&proof, SecurityInfoId(f.entry))
         .await?;
-    Ok(Redirect::to("/security/info/add?note=removed").into_response())
+    let mut response = Redirect::to("/security/info/add?note=removed").into_response();
+    response
+        .headers_mut()
+        .append(SET_COOKIE, crate::web::clear_flow(flow::PROOF));
+    Ok(response)
 }
 
 /// Percent-encodes a query value.

@@ -1,20 +1,27 @@
 //! "Recover your account" (account.live.com/username/recover in the seed): enter
 //! an email or phone → choose where the code goes → enter the code → is this
 //! your account? → set a new password. The same pages, with the same answers,
-//! whether or not an account has the identifier.
+//! whether or not an account has the identifier. The recovery token (which
+//! carries the identifier), the challenge and the ticket travel in flow cookies
+//! ([`crate::web::flow`]), never in a URL.
 
 use std::sync::Arc;
 
-use axum::extract::{Form, Query, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Form, Query, State};
 use axum::http::HeaderMap;
 use axum::http::header::SET_COOKIE;
 use axum::response::{IntoResponse, Redirect, Response};
 use seccode::{Confirmation, Verification};
 use serde::Deserialize;
 
-use crate::account::{CodePage, code_form, rejection, url};
+use crate::account::{CodeForm, CodePage, challenge_id, code_form, rejection, url};
 use crate::state::AppState;
-use crate::web::{AppError, check_csrf, csrf, csrf_field, esc, page, respond};
+use crate::web::{
+    AppError, check_csrf, clear_flow, csrf, csrf_field, esc, flow, get_flow, page, redirect_with,
+    respond,
+};
 
 type App = State<Arc<AppState>>;
 
@@ -49,21 +56,24 @@ pub async fn start(
 ) -> Result<Response, AppError> {
     check_csrf(&headers, &f.csrf)?;
     let start = app.flows.start_recovery(&f.identifier).await?;
-    Ok(Redirect::to(&format!("/recover/choose?token={}", url(&start.token))).into_response())
+    Ok(redirect_with(
+        "/recover/choose",
+        flow::RECOVERY,
+        &start.token,
+    ))
 }
 
-#[derive(Deserialize)]
-pub struct Token {
-    token: String,
+/// The recovery token of this browser's recovery.
+fn recovery_token(headers: &HeaderMap) -> Result<String, AppError> {
+    get_flow(headers, flow::RECOVERY).ok_or(AppError::Refused(seccode::Error::InvalidToken))
 }
 
-pub async fn choose_page(
-    State(app): App,
-    headers: HeaderMap,
-    Query(q): Query<Token>,
-) -> Result<Response, AppError> {
+pub async fn choose_page(State(app): App, headers: HeaderMap) -> Result<Response, AppError> {
     let (csrf_token, cookie) = csrf(&headers);
-    let start = app.flows.resume_recovery(&q.token).await?;
+    let start = app
+        .flows
+        .resume_recovery(&recovery_token(&headers)?)
+        .await?;
     let choices: String = start
         .choices
         .iter()
@@ -87,12 +97,10 @@ pub async fn choose_page(
             &format!(
                 r#"<p>Where should we send your security code?</p>
 <form method="post" action="/recover/choose">{}
-<input type="hidden" name="token" value="{}">
 <ul id="choices">{choices}</ul>
 <p><label>To make sure it's you, type it here <input name="confirmation" required></label></p>
 <p><button>Get code</button></p></form>"#,
                 csrf_field(&csrf_token),
-                esc(&q.token)
             ),
         ),
         cookie,
@@ -102,27 +110,35 @@ pub async fn choose_page(
 #[derive(Deserialize)]
 pub struct Choose {
     csrf: String,
-    token: String,
     choice: usize,
     confirmation: String,
 }
 
+/// Sends the code. The client's address names the requester, so one client
+/// cannot use up a contact's recovery budget for everyone (behind a proxy, use
+/// the address it forwards).
 pub async fn choose(
     State(app): App,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Form(f): Form<Choose>,
 ) -> Result<Response, AppError> {
     check_csrf(&headers, &f.csrf)?;
+    let requester = client.ip().to_string();
     let sent = app
         .flows
-        .choose_recovery_contact(&f.token, f.choice, &f.confirmation, None)
+        .choose_recovery_contact(
+            &recovery_token(&headers)?,
+            f.choice,
+            &f.confirmation,
+            Some(&requester),
+        )
         .await?;
-    Ok(Redirect::to(&format!(
-        "/recover/code?challenge={}&to={}",
-        sent.id,
-        url(sent.destination.as_str())
+    Ok(redirect_with(
+        &format!("/recover/code?to={}", url(sent.destination.as_str())),
+        flow::CHALLENGE,
+        &sent.id.to_string(),
     ))
-    .into_response())
 }
 
 pub async fn code_page(
@@ -133,18 +149,9 @@ pub async fn code_page(
         &headers,
         "Enter your security code",
         "/recover/code",
-        &q.challenge,
         &q.to,
         q.error().as_deref(),
     )
-}
-
-#[derive(Deserialize)]
-pub struct CodeForm {
-    csrf: String,
-    challenge: String,
-    to: String,
-    code: String,
 }
 
 pub async fn code(
@@ -153,36 +160,32 @@ pub async fn code(
     Form(f): Form<CodeForm>,
 ) -> Result<Response, AppError> {
     check_csrf(&headers, &f.csrf)?;
-    let id = f
-        .challenge
-        .parse()
-        .map_err(|e: seccode::IdError| AppError::Refused(e.into()))?;
+    let id = challenge_id(&headers)?;
     let v = app.flows.finish_recovery(&id, &f.code).await?;
     let Verification::Approved(proof) = v else {
         return Ok(Redirect::to(&format!(
-            "/recover/code?challenge={}&to={}&{}",
-            url(&f.challenge),
+            "/recover/code?to={}&{}",
             url(&f.to),
             rejection(&v)
         ))
         .into_response());
     };
     let ticket = app.flows.issue_ticket(&proof).await?;
-    Ok(Redirect::to(&format!("/recover/confirm?ticket={}", url(ticket.expose()))).into_response())
+    Ok(redirect_with(
+        "/recover/confirm",
+        flow::TICKET,
+        ticket.expose(),
+    ))
 }
 
-#[derive(Deserialize)]
-pub struct Ticket {
-    ticket: String,
+/// The ticket of this browser's recovery.
+fn ticket(headers: &HeaderMap) -> Result<String, AppError> {
+    get_flow(headers, flow::TICKET).ok_or(AppError::Refused(seccode::Error::InvalidTicket))
 }
 
-pub async fn confirm_page(
-    State(app): App,
-    headers: HeaderMap,
-    Query(q): Query<Ticket>,
-) -> Result<Response, AppError> {
+pub async fn confirm_page(State(app): App, headers: HeaderMap) -> Result<Response, AppError> {
     let (_, cookie) = csrf(&headers);
-    let account = app.flows.check_ticket(&q.ticket).await?;
+    let account = app.flows.check_ticket(&ticket(&headers)?).await?;
     let contacts: String = app
         .flows
         .security_info(&account)
@@ -197,32 +200,25 @@ pub async fn confirm_page(
             None,
             &format!(
                 r#"<p>The account with this security info:</p><ul id="account">{contacts}</ul>
-<p><a id="yes" href="/recover/password?ticket={}">Yes, set a new password</a> · <a href="/recover">No, start again</a></p>"#,
-                url(&q.ticket)
+<p><a id="yes" href="/recover/password">Yes, set a new password</a> · <a href="/recover">No, start again</a></p>"#
             ),
         ),
         cookie,
     ))
 }
 
-pub async fn password_page(
-    State(app): App,
-    headers: HeaderMap,
-    Query(q): Query<Ticket>,
-) -> Result<Response, AppError> {
+pub async fn password_page(State(app): App, headers: HeaderMap) -> Result<Response, AppError> {
     let (token, cookie) = csrf(&headers);
-    app.flows.check_ticket(&q.ticket).await?;
+    app.flows.check_ticket(&ticket(&headers)?).await?;
     Ok(respond(
         page(
             "Set a new password",
             None,
             &format!(
                 r#"<form method="post" action="/recover/password">{}
-<input type="hidden" name="ticket" value="{}">
 <p><label>New password <input name="password" type="password" autocomplete="new-password" minlength="8" required></label></p>
 <p><button>Save and sign in</button></p></form>"#,
                 csrf_field(&token),
-                esc(&q.ticket)
             ),
         ),
         cookie,
@@ -232,7 +228,6 @@ pub async fn password_page(
 #[derive(Deserialize)]
 pub struct NewPassword {
     csrf: String,
-    ticket: String,
     password: String,
 }
 
@@ -248,15 +243,22 @@ pub async fn password(
             reason: "use at least 8 characters",
         }));
     }
-    let account = app.flows.redeem_ticket(&f.ticket).await?;
+    let account = app.flows.redeem_ticket(&ticket(&headers)?).await?;
     let (db, id, password) = (app.db.clone(), account.clone(), f.password.clone());
-    tokio::task::spawn_blocking(move || db.set_password(&id, &password))
-        .await
-        .map_err(|e| AppError::Internal(format!("password task: {e}")))?
-        .map_err(|e| AppError::Internal(format!("password store: {e}")))?;
+    // A new password ends every earlier session of the account (whoever held
+    // one — perhaps whoever made the reset necessary), then signs this browser in.
+    tokio::task::spawn_blocking(move || {
+        db.set_password(&id, &password)?;
+        db.end_sessions(&id)
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("password task: {e}")))?
+    .map_err(|e| AppError::Internal(format!("password store: {e}")))?;
     let mut response = Redirect::to("/security").into_response();
-    response
-        .headers_mut()
-        .append(SET_COOKIE, crate::web::sign_in(&app, &account));
+    let headers = response.headers_mut();
+    headers.append(SET_COOKIE, crate::web::sign_in(&app, &account));
+    for name in [flow::RECOVERY, flow::TICKET, flow::CHALLENGE] {
+        headers.append(SET_COOKIE, clear_flow(name));
+    }
     Ok(response)
 }

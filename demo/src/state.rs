@@ -31,6 +31,7 @@ pub struct Db(Arc<Mutex<Connection>>);
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS demo_secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS demo_passwords (account TEXT PRIMARY KEY, digest BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS demo_sessions (account TEXT PRIMARY KEY, version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS demo_mailbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     sent_at INTEGER NOT NULL,
@@ -111,6 +112,30 @@ impl Db {
             .flatten();
         let typed = Self::digest(account.as_str(), password);
         stored.is_some_and(|s| subtle::ConstantTimeEq::ct_eq(&s[..], &typed[..]).into())
+    }
+
+    /// The account's session version: a session cookie naming another one has
+    /// ended. A read that fails answers -1, which no cookie names (the safe
+    /// direction: signed out).
+    pub fn session_version(&self, account: &AccountId) -> i64 {
+        self.conn()
+            .query_row(
+                "SELECT version FROM demo_sessions WHERE account = ?1",
+                [account.as_str()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_or(-1, |v| v.unwrap_or(0))
+    }
+
+    /// Ends every session of `account`, on every process.
+    pub fn end_sessions(&self, account: &AccountId) -> Result<(), rusqlite::Error> {
+        self.conn().execute(
+            "INSERT INTO demo_sessions (account, version) VALUES (?1, 1) \
+             ON CONFLICT (account) DO UPDATE SET version = version + 1",
+            [account.as_str()],
+        )?;
+        Ok(())
     }
 
     pub fn deliver(&self, message: &Message) -> Result<(), rusqlite::Error> {

@@ -18,6 +18,23 @@ use crate::state::AppState;
 const SESSION: &str = "seccode_session";
 const CSRF: &str = "seccode_csrf";
 const SESSION_LIFETIME: Duration = Duration::from_secs(8 * 3600);
+/// How long a flow's bearer values (recovery token, ticket, sealed proof,
+/// challenge) stay in their cookie.
+const FLOW_LIFETIME: Duration = Duration::from_secs(30 * 60);
+
+/// The cookies that carry a flow's bearer values from page to page, so that no
+/// token, ticket, proof or identifier ever travels in a URL (where it would
+/// reach logs, history and `Referer` headers).
+pub mod flow {
+    /// The recovery token (it carries the identifier typed).
+    pub const RECOVERY: &str = "seccode_recovery";
+    /// The recovery ticket for the password page.
+    pub const TICKET: &str = "seccode_ticket";
+    /// The sealed change-phone proof for the remove page.
+    pub const PROOF: &str = "seccode_proof";
+    /// The challenge a code page verifies against.
+    pub const CHALLENGE: &str = "seccode_challenge";
+}
 
 /// Escapes text for HTML content and attribute values.
 pub fn esc(text: &str) -> String {
@@ -92,6 +109,34 @@ fn set_cookie(name: &str, value: &str, max_age: Option<Duration>) -> HeaderValue
     .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
+/// A flow cookie (see [`flow`]): HttpOnly, same-site only, for 30 minutes.
+pub fn set_flow(name: &str, value: &str) -> HeaderValue {
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
+        FLOW_LIFETIME.as_secs()
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// The header that forgets a flow cookie.
+pub fn clear_flow(name: &str) -> HeaderValue {
+    set_cookie(name, "", Some(Duration::ZERO))
+}
+
+/// A flow cookie's value, if the browser has one.
+pub fn get_flow(headers: &HeaderMap, name: &str) -> Option<String> {
+    cookie(headers, name).filter(|v| !v.is_empty())
+}
+
+/// A redirect to `to` that also sets the flow cookie `name`.
+pub fn redirect_with(to: &str, name: &str, value: &str) -> Response {
+    let mut response = Redirect::to(to).into_response();
+    response
+        .headers_mut()
+        .append(SET_COOKIE, set_flow(name, value));
+    response
+}
+
 /// The CSRF token of this browser (double-submit: a random cookie every form
 /// repeats), and the `Set-Cookie` to send if it is new.
 pub fn csrf(headers: &HeaderMap) -> (String, Option<HeaderValue>) {
@@ -134,11 +179,14 @@ fn mac(state: &AppState, payload: &str) -> Vec<u8> {
 }
 
 /// A signed session cookie for `account`, valid for 8 hours, on any process that
-/// shares the database (the key lives there).
+/// shares the database (the key lives there), and only while the account's
+/// session version is the one it names: signing out and a new password move
+/// the version on, which ends every session of the account on every process.
 pub fn sign_in(state: &AppState, account: &AccountId) -> HeaderValue {
     let payload = format!(
-        "{}|{}",
+        "{}|{}|{}",
         now_secs() + SESSION_LIFETIME.as_secs(),
+        state.db.session_version(account),
         account.as_str()
     );
     let value = format!(
@@ -149,9 +197,21 @@ pub fn sign_in(state: &AppState, account: &AccountId) -> HeaderValue {
     set_cookie(SESSION, &value, Some(SESSION_LIFETIME))
 }
 
-/// The header that ends the session.
-pub fn sign_out() -> HeaderValue {
-    set_cookie(SESSION, "", Some(Duration::ZERO))
+/// Ends every session of `account` (on every process: the version lives in the
+/// shared database) and returns the header that forgets this browser's cookie.
+///
+/// # Errors
+///
+/// [`AppError::Internal`] if the database does not take the new version: the
+/// sessions would go on, so the person must be told.
+pub fn sign_out(state: &AppState, account: Option<&AccountId>) -> Result<HeaderValue, AppError> {
+    if let Some(account) = account {
+        state
+            .db
+            .end_sessions(account)
+            .map_err(|e| AppError::Internal(format!("end sessions: {e}")))?;
+    }
+    Ok(set_cookie(SESSION, "", Some(Duration::ZERO)))
 }
 
 /// The signed-in account, if the session cookie is genuine and fresh.
@@ -164,11 +224,13 @@ pub fn session(state: &AppState, headers: &HeaderMap) -> Option<AccountId> {
     if !bool::from(subtle::ConstantTimeEq::ct_eq(&expected[..], &tag[..])) {
         return None;
     }
-    let (expires, account) = payload.split_once('|')?;
+    let mut parts = payload.splitn(3, '|');
+    let (expires, version, account) = (parts.next()?, parts.next()?, parts.next()?);
     if expires.parse::<u64>().ok()? <= now_secs() {
         return None;
     }
-    AccountId::new(account).ok()
+    let account = AccountId::new(account).ok()?;
+    (version.parse::<i64>().ok()? == state.db.session_version(&account)).then_some(account)
 }
 
 /// The signed-in account, or the redirect to the sign-in page.

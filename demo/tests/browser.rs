@@ -12,54 +12,17 @@
 
 #![allow(clippy::unwrap_used)] // tests stop loudly on unexpected errors
 
-use std::net::TcpStream;
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{Proc, demo, free_port, wait_for_port};
 use fantoccini::{Client, ClientBuilder, Locator};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-
-/// A child process stopped (by PID) when dropped.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Waits until something accepts connections on the port (bounded: 20 s).
-fn wait_for_port(port: u16, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "{what} did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn demo(port: u16, db: &Path) -> Proc {
-    let child = Command::new(env!("CARGO_BIN_EXE_seccode-demo"))
-        .args(["--listen", &format!("127.0.0.1:{port}"), "--db"])
-        .arg(db)
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let proc = Proc(child);
-    wait_for_port(port, "the demo");
-    proc
-}
 
 /// The browser session, the two servers, and where screenshots go.
 struct Browser {
@@ -94,6 +57,14 @@ impl Browser {
 
     /// Waits for a page titled `title` (bounded: 10 s), then saves a screenshot.
     async fn expect(&mut self, title: &str) {
+        // No bearer value or identifier ever travels in a URL.
+        let url = self.client.current_url().await.unwrap();
+        for (key, _) in url.query_pairs() {
+            assert!(
+                !["token", "ticket", "proof", "challenge", "identifier"].contains(&key.as_ref()),
+                "{key} in the URL {url}"
+            );
+        }
         let want = format!("{title} – seccode demo");
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
