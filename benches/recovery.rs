@@ -13,7 +13,9 @@
 //! own work is compared.
 //!
 //! Run: `cargo bench --features sqlite --bench recovery` (`SAMPLES=…` to change
-//! the 3 000 pairs per step).
+//! the 3 000 pairs per step). With `--features postgres` and
+//! `SECCODE_BENCH_POSTGRES=postgres://…` (an empty database the bench may fill)
+//! it measures PostgreSQL too.
 
 #![allow(clippy::unwrap_used)] // a benchmark whose set-up fails should stop loudly
 
@@ -245,5 +247,15 @@ fn main() {
             .unwrap();
         measure("SQLite", store.clone(), store, |f| rt.block_on(f), n);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+    #[cfg(feature = "postgres")]
+    if let Ok(url) = std::env::var("SECCODE_BENCH_POSTGRES") {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let store =
+            std::sync::Arc::new(rt.block_on(seccode::PostgresStore::connect(&url)).unwrap());
+        measure("PostgreSQL", store.clone(), store, |f| rt.block_on(f), n);
     }
 }

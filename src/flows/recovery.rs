@@ -220,7 +220,7 @@ where
     /// client's address, a device cookie): the code then also counts on that
     /// requester's budget ([`Limits::requester_sends`](crate::Limits::requester_sends)),
     /// so one client cannot use up a contact's recovery budget
-    /// ([`SendLane::Recovery`](crate::SendLane::Recovery)). It is hashed, never
+    /// ([`SendLane::Recovery`]). It is hashed, never
     /// stored. `None` counts on the contact's recovery budget alone.
     ///
     /// # Errors
