@@ -109,6 +109,88 @@ pub enum Error {
     Store(#[source] BoxError),
 }
 
+/// What went wrong with a store, as far as an operator needs to know: the
+/// backend, the kind of fault, and a short detail that holds no data (an error
+/// class or code, never a key, a value or an address).
+///
+/// The real stores put one behind [`Error::Store`]; read it with
+/// [`Error::store_failure`].
+///
+/// # Examples
+///
+/// ```
+/// use seccode::{Error, StoreFailure, StoreFault};
+///
+/// let e = Error::store(StoreFailure::new("redis", StoreFault::Unreachable, "connection refused"));
+/// let failure = e.store_failure().expect("a classified store failure");
+/// assert_eq!((failure.backend(), failure.fault()), ("redis", StoreFault::Unreachable));
+/// assert_eq!(failure.to_string(), "redis unreachable (connection refused)");
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[error("{backend} {fault} ({detail})")]
+pub struct StoreFailure {
+    backend: &'static str,
+    fault: StoreFault,
+    detail: String,
+}
+
+impl StoreFailure {
+    /// A failure of `backend` (`"redis"`, `"postgres"`, `"sqlite"`…); `detail`
+    /// must hold no data, only what kind of error it was.
+    pub fn new(backend: &'static str, fault: StoreFault, detail: impl Into<String>) -> Self {
+        Self {
+            backend,
+            fault,
+            detail: detail.into(),
+        }
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &'static str {
+        self.backend
+    }
+
+    /// The kind of fault.
+    pub fn fault(&self) -> StoreFault {
+        self.fault
+    }
+
+    /// Whether the store is down or out of reach (rather than refusing this one
+    /// request): answer "unavailable, retry", not "internal error".
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self.fault,
+            StoreFault::Unreachable | StoreFault::TimedOut | StoreFault::PoolExhausted
+        )
+    }
+}
+
+/// The kind of a [`StoreFailure`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StoreFault {
+    /// The connection was refused, reset or closed: the store is down or out of
+    /// reach.
+    Unreachable,
+    /// The store did not answer in time (connecting or answering).
+    TimedOut,
+    /// Every pooled connection stayed busy for the pool's whole wait.
+    PoolExhausted,
+    /// The store answered with an error.
+    Other,
+}
+
+impl fmt::Display for StoreFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            StoreFault::Unreachable => "unreachable",
+            StoreFault::TimedOut => "timed out",
+            StoreFault::PoolExhausted => "pool exhausted",
+            StoreFault::Other => "error",
+        })
+    }
+}
+
 impl From<IdError> for Error {
     fn from(e: IdError) -> Self {
         Error::InvalidInput {
@@ -127,6 +209,15 @@ impl Error {
     /// Wraps a delivery channel's error.
     pub fn delivery(source: impl Into<BoxError>) -> Self {
         Error::Delivery(source.into())
+    }
+
+    /// The classified store failure behind an [`Error::Store`], if the store
+    /// gave one (the real stores do).
+    pub fn store_failure(&self) -> Option<&StoreFailure> {
+        match self {
+            Error::Store(source) => source.downcast_ref::<StoreFailure>(),
+            _ => None,
+        }
     }
 
     /// How long to wait before retrying, for [`Error::RateLimited`].

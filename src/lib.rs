@@ -137,7 +137,9 @@ pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use code::{Alphabet, Code, CodeFormat, Malformed};
 pub use contact::{Contact, ContactKind, MaskedContact, PhoneType};
 pub use counter::{Counter, CounterKey, CounterKind};
-pub use error::{BoxError, ContactError, Error, PolicyError, RateLimit, Result};
+pub use error::{
+    BoxError, ContactError, Error, PolicyError, RateLimit, Result, StoreFailure, StoreFault,
+};
 #[cfg(feature = "tracing")]
 pub use events::TracingEvents;
 pub use events::{Event, EventLog, Events, NoEvents};

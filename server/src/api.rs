@@ -22,7 +22,8 @@ use subtle::ConstantTimeEq;
 use crate::cache::{Caches, SERVICE_TTL};
 use crate::config::{Config, SmsConfig, hex, is_sid, now_ms, unhex32};
 use crate::db::{Bucket, Db, RateLimit as ServiceRateLimit, Service, Verification};
-use crate::store::Store;
+use crate::health::Health;
+use crate::store::{Backend, Store};
 
 /// How SMS leave.
 enum Sms {
@@ -101,6 +102,12 @@ pub struct AppState {
     /// Messages to one destination per hour from every API account together
     /// (`limits.per_destination_all_accounts`).
     destination_cap: u32,
+    /// The codes' records' store, for readiness.
+    store: Store,
+    /// Which stores are down (logged once each way).
+    health: Arc<Health>,
+    /// How long readiness waits for each store.
+    store_timeout: Duration,
 }
 
 impl std::fmt::Debug for AppState {
@@ -124,18 +131,19 @@ impl AppState {
                 .map_err(|e| format!("database_url: {e}"))?,
             None => Db::open(&config.database)?,
         };
-        let store = match (&config.redis_url, &config.database_url) {
-            (Some(url), _) => Store::Redis(Box::new(
-                seccode::RedisStore::connect(url)
+        let store_timeout = Duration::from_millis(config.store_timeout_ms);
+        let backend = match (&config.redis_url, &config.database_url) {
+            (Some(url), _) => Backend::Redis(Box::new(
+                seccode::RedisStore::connect_with_timeout(url, "seccode", store_timeout)
                     .await
                     .map_err(|e| format!("redis_url: {e}"))?,
             )),
-            (None, Some(url)) => Store::Postgres(Box::new(
+            (None, Some(url)) => Backend::Postgres(Box::new(
                 seccode::PostgresStore::connect(url)
                     .await
                     .map_err(|e| format!("database_url: {e}"))?,
             )),
-            (None, None) => Store::Sqlite(Arc::new(
+            (None, None) => Backend::Sqlite(Arc::new(
                 SqliteStore::open(&config.database)
                     .map_err(|e| format!("database: {}: {e}", config.database.display()))?,
             )),
@@ -182,6 +190,8 @@ impl AppState {
             }
         };
         let metrics = crate::metrics::Metrics::new()?;
+        let health = Arc::new(Health::new(metrics.store_failures.clone()));
+        let store = Store::new(backend, health.clone());
         let call = match &config.call {
             None => None,
             Some(c) => Some(
@@ -257,6 +267,9 @@ impl AppState {
             timeout: Duration::from_secs(config.request_timeout_secs),
             caches: Caches::new(10_000, 100_000, SERVICE_TTL),
             destination_cap: config.limits.per_destination_all_accounts,
+            store,
+            health,
+            store_timeout,
         })
     }
 }
@@ -345,14 +358,56 @@ async fn count_request(
     response
 }
 
-/// Ready when the database answers.
+/// Ready when every store the server uses answers within the store timeout:
+/// the database (SQLite or PostgreSQL) and, when `redis_url` is set, Redis.
+/// The answer names what is down.
 async fn ready(State(state): State<Arc<AppState>>) -> Response {
-    match state.db.ping().await {
-        Ok(()) => (StatusCode::OK, "ready").into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "not ready");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+    let deadline = state.store_timeout * 2;
+    let db_backend = if state.db.is_postgres() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    let db_ok = matches!(
+        tokio::time::timeout(deadline, state.db.ping()).await,
+        Ok(Ok(()))
+    );
+    let mut down = Vec::new();
+    if db_ok {
+        state.health.up(db_backend);
+    } else {
+        state.health.lost(db_backend, "readiness probe failed");
+        down.push(if state.db.is_postgres() {
+            "database (postgres)"
+        } else {
+            "database (sqlite)"
+        });
+    }
+    if let Backend::Redis(redis) = state.store.backend() {
+        let redis_ok = matches!(
+            tokio::time::timeout(deadline, redis.ping()).await,
+            Ok(Ok(()))
+        );
+        if redis_ok {
+            state.health.up("redis");
+        } else {
+            state.health.lost("redis", "readiness probe failed");
+            down.push("redis");
         }
+    }
+    if down.is_empty() {
+        (StatusCode::OK, "ready").into_response()
+    } else {
+        let mut response = (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("unavailable: {}", down.join(", ")),
+        )
+            .into_response();
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("1"),
+        );
+        response
     }
 }
 
@@ -386,13 +441,31 @@ impl ApiError {
     }
 
     fn internal(context: &str, e: impl std::fmt::Display) -> Self {
+        let text = e.to_string();
+        if text.starts_with(crate::db::UNAVAILABLE) {
+            // The database is down or out of reach: a fast 503 the client may
+            // retry. Its loss is logged once (see `crate::health`), not here.
+            return Self::unavailable();
+        }
         // The library's errors name no code, key or address; log them whole.
-        tracing::error!(error = %e, "{context}");
+        tracing::error!(error = %text, "{context}");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             20500,
             "Internal server error",
         )
+    }
+
+    /// A store is down or out of reach: 503/20503 with `Retry-After: 1`.
+    fn unavailable() -> Self {
+        Self {
+            retry_after: Some(Duration::from_secs(1)),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                20503,
+                "Service unavailable: try again shortly",
+            )
+        }
     }
 }
 
@@ -857,6 +930,12 @@ fn refusal(e: CodesError) -> ApiError {
                 "The code could not be delivered; try again",
             )
         }
+        CodesError::Store(_) => match e.store_failure() {
+            // Down or out of reach: the health tracker has logged it once.
+            Some(f) if f.is_unavailable() => ApiError::unavailable(),
+            Some(f) => ApiError::internal("store", f),
+            None => ApiError::internal("store", &e),
+        },
         other => ApiError::internal("security codes", other),
     }
 }

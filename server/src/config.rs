@@ -55,6 +55,11 @@ pub struct Config {
     /// default 30).
     #[serde(default = "default_timeout")]
     pub request_timeout_secs: u64,
+    /// How long connecting to a store may take before a request gives up
+    /// with 503/20503 (milliseconds, 50–10 000; default 500). Redis commands
+    /// may wait four times as long for their answer; readiness probes twice.
+    #[serde(default = "default_store_timeout")]
+    pub store_timeout_ms: u64,
     /// Send budgets per hour (seccode's `Limits`).
     #[serde(default)]
     pub limits: LimitsConfig,
@@ -172,6 +177,10 @@ fn default_database() -> PathBuf {
 
 fn default_timeout() -> u64 {
     30
+}
+
+fn default_store_timeout() -> u64 {
+    500
 }
 
 fn default_tls() -> String {
@@ -432,6 +441,9 @@ impl Config {
         }
         if !(1..=300).contains(&self.request_timeout_secs) {
             return Err(err("request_timeout_secs", "expected 1 to 300 seconds"));
+        }
+        if !(50..=10_000).contains(&self.store_timeout_ms) {
+            return Err(err("store_timeout_ms", "expected 50 to 10000 milliseconds"));
         }
         let l = &self.limits;
         for (key, value) in [

@@ -251,8 +251,19 @@ fn sqlite_err(e: rusqlite::Error) -> String {
     format!("database: {e}")
 }
 
-fn pg_err(e: impl std::fmt::Display) -> String {
-    format!("database: {e}")
+/// The start of a database error's text when the database is down or out of
+/// reach (the server answers 503 for those, 500 for the rest).
+pub const UNAVAILABLE: &str = "database unavailable: ";
+
+/// A PostgreSQL error as the library classifies it: whether it is down, and
+/// the error's class or SQLSTATE — never its text, which may quote a value.
+fn pg_err(e: impl std::error::Error + 'static) -> String {
+    let failure = seccode::store::postgres::classify(&e);
+    if failure.is_unavailable() {
+        format!("{UNAVAILABLE}{failure}")
+    } else {
+        format!("database: {failure}")
+    }
 }
 
 /// `?N` parameters as PostgreSQL's `$N`.
@@ -348,6 +359,8 @@ impl Db {
             .max_size(16)
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .wait_timeout(Some(std::time::Duration::from_secs(5)))
+            .create_timeout(Some(seccode::PostgresStore::CONNECT_TIMEOUT))
+            .recycle_timeout(Some(seccode::PostgresStore::CONNECT_TIMEOUT))
             .build()
             .map_err(pg_err)?;
         let mut client = pool.get().await.map_err(pg_err)?;
@@ -440,6 +453,11 @@ impl Db {
                 client.execute(&stmt, &refs).await.map_err(pg_err)
             }
         }
+    }
+
+    /// Whether the tables are in PostgreSQL (else in the SQLite file).
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Db::Postgres(_))
     }
 
     /// One trivial query: whether the database answers.

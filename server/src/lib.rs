@@ -10,6 +10,7 @@ pub mod api;
 pub mod cache;
 pub mod config;
 pub mod db;
+pub mod health;
 pub mod metrics;
 pub mod store;
 

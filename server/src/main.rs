@@ -124,6 +124,8 @@ fn main() -> ExitCode {
         return keys(&config, &key_command);
     }
     tracing_subscriber::fmt()
+        // Colours only on a terminal: a log file or a journal gets plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),

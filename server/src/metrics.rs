@@ -20,6 +20,9 @@ pub struct Metrics {
     pub deliveries: IntCounterVec,
     /// Time to hand a message to its channel, by channel.
     pub delivery_seconds: HistogramVec,
+    /// Calls to a store that failed, by backend (`sqlite`, `redis`,
+    /// `postgres`).
+    pub store_failures: IntCounterVec,
 }
 
 impl Metrics {
@@ -60,11 +63,20 @@ impl Metrics {
             &["channel"],
         )
         .map_err(|e| e.to_string())?;
+        let store_failures = IntCounterVec::new(
+            Opts::new(
+                "seccode_store_failures_total",
+                "Calls to a store that failed, by backend",
+            ),
+            &["backend"],
+        )
+        .map_err(|e| e.to_string())?;
         for c in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(verifications.clone()),
             Box::new(deliveries.clone()),
             Box::new(delivery_seconds.clone()),
+            Box::new(store_failures.clone()),
         ] {
             registry.register(c).map_err(|e| e.to_string())?;
         }
@@ -74,6 +86,7 @@ impl Metrics {
             verifications,
             deliveries,
             delivery_seconds,
+            store_failures,
         })
     }
 

@@ -7,14 +7,15 @@ use std::time::Duration;
 
 use seccode::PostgresStore;
 
+use crate::health::Health;
 use seccode::{
     Attempt, Challenge, ChallengeId, ChallengeStore, CountedGuess, Counter, CounterKey, Error,
     GuessRule, RedisStore, SendBudget, SqliteStore, Timestamp, Verification,
 };
 
-/// The configured challenge store.
+/// Which store holds the codes' records.
 #[derive(Clone, Debug)]
-pub enum Store {
+pub enum Backend {
     /// The server's SQLite file.
     Sqlite(Arc<SqliteStore>),
     /// Redis.
@@ -23,19 +24,50 @@ pub enum Store {
     Postgres(Box<PostgresStore>),
 }
 
+impl Backend {
+    /// Its name in logs and metrics.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Redis(_) => "redis",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// The configured challenge store, reporting every call's outcome to the
+/// server's [`Health`] (a store's loss and return are logged once each).
+#[derive(Clone, Debug)]
+pub struct Store {
+    backend: Backend,
+    health: Arc<Health>,
+}
+
+impl Store {
+    /// `backend`, reporting to `health`.
+    pub fn new(backend: Backend, health: Arc<Health>) -> Self {
+        Self { backend, health }
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &Backend {
+        &self.backend
+    }
+}
+
 /// Calls the same method on whichever store is configured.
 macro_rules! each {
     ($self:ident, $store:ident => $call:expr) => {
-        match $self {
-            Store::Sqlite(inner) => {
+        match &$self.backend {
+            Backend::Sqlite(inner) => {
                 let $store: &SqliteStore = inner;
                 $call
             }
-            Store::Redis(inner) => {
+            Backend::Redis(inner) => {
                 let $store: &RedisStore = inner;
                 $call
             }
-            Store::Postgres(inner) => {
+            Backend::Postgres(inner) => {
                 let $store: &PostgresStore = inner;
                 $call
             }
@@ -43,13 +75,22 @@ macro_rules! each {
     };
 }
 
+/// As [`each!`], noting the outcome in the server's health.
+macro_rules! observed {
+    ($self:ident, $store:ident => $call:expr) => {{
+        let outcome = each!($self, $store => $call);
+        $self.health.observe($self.backend.name(), &outcome);
+        outcome
+    }};
+}
+
 impl ChallengeStore for Store {
     async fn insert(&self, challenge: Challenge, now: Timestamp) -> Result<(), Error> {
-        each!(self, s => s.insert(challenge, now).await)
+        observed!(self, s => s.insert(challenge, now).await)
     }
 
     async fn get(&self, id: &ChallengeId) -> Result<Option<Challenge>, Error> {
-        each!(self, s => ChallengeStore::get(s, id).await)
+        observed!(self, s => ChallengeStore::get(s, id).await)
     }
 
     async fn update<R, F>(&self, id: &ChallengeId, f: F) -> Result<Option<R>, Error>
@@ -57,7 +98,7 @@ impl ChallengeStore for Store {
         F: FnMut(&mut Challenge) -> R + Send + 'static,
         R: Send + 'static,
     {
-        each!(self, s => ChallengeStore::update(s, id, f).await)
+        observed!(self, s => ChallengeStore::update(s, id, f).await)
     }
 
     async fn update_counter<R, F>(&self, key: &CounterKey, now: Timestamp, f: F) -> Result<R, Error>
@@ -65,15 +106,15 @@ impl ChallengeStore for Store {
         F: FnMut(&mut Counter) -> R + Send + 'static,
         R: Send + 'static,
     {
-        each!(self, s => s.update_counter(key, now, f).await)
+        observed!(self, s => s.update_counter(key, now, f).await)
     }
 
     async fn get_counter(&self, key: &CounterKey) -> Result<Option<Counter>, Error> {
-        each!(self, s => s.get_counter(key).await)
+        observed!(self, s => s.get_counter(key).await)
     }
 
     async fn sweep(&self, now: Timestamp) -> Result<usize, Error> {
-        each!(self, s => s.sweep(now).await)
+        observed!(self, s => s.sweep(now).await)
     }
 
     async fn update_and_count<V, E, R, F, G>(
@@ -90,7 +131,7 @@ impl ChallengeStore for Store {
         E: Send + 'static,
         R: Send + 'static,
     {
-        each!(self, s => s.update_and_count(id, now, f, g).await)
+        observed!(self, s => s.update_and_count(id, now, f, g).await)
     }
 
     async fn count_sends(
@@ -98,7 +139,7 @@ impl ChallengeStore for Store {
         budgets: Vec<SendBudget>,
         now: Timestamp,
     ) -> Result<Result<(), (usize, Duration)>, Error> {
-        each!(self, s => s.count_sends(budgets, now).await)
+        observed!(self, s => s.count_sends(budgets, now).await)
     }
 
     fn has_update_pair(&self) -> bool {
@@ -115,7 +156,7 @@ impl ChallengeStore for Store {
         F: FnMut(&mut Challenge, &mut Counter) -> R + Send + 'static,
         R: Send + 'static,
     {
-        each!(self, s => s.update_pair(id, now, f).await)
+        observed!(self, s => s.update_pair(id, now, f).await)
     }
 
     async fn count_guess(
@@ -124,7 +165,7 @@ impl ChallengeStore for Store {
         rule: GuessRule,
         now: Timestamp,
     ) -> Result<CountedGuess, Error> {
-        each!(self, s => s.count_guess(id, rule, now).await)
+        observed!(self, s => s.count_guess(id, rule, now).await)
     }
 
     async fn approve_guess(
@@ -133,7 +174,7 @@ impl ChallengeStore for Store {
         attempt: Attempt,
         now: Timestamp,
     ) -> Result<Option<Verification>, Error> {
-        each!(self, s => s.approve_guess(id, attempt, now).await)
+        observed!(self, s => s.approve_guess(id, attempt, now).await)
     }
 
     fn placement(&self, key: &CounterKey) -> Option<u16> {

@@ -121,8 +121,51 @@ pub struct PostgresStore {
     codec: ContactCodec,
 }
 
+/// A PostgreSQL, pool or connection error as a
+/// [`StoreFailure`](crate::StoreFailure): the kind of fault and the error's
+/// class or SQLSTATE code, never its text (which may quote a value).
 fn db(e: impl std::error::Error + Send + Sync + 'static) -> Error {
-    Error::store(e)
+    Error::store(classify(&e))
+}
+
+/// Classifies an error of this crate's PostgreSQL stack (`deadpool_postgres`,
+/// `tokio_postgres`, the socket) as the store does: for an application that
+/// shares the pool and wants the same answers (unavailable or not) and the
+/// same log lines (no error text, which may quote a value).
+pub fn classify(e: &(dyn std::error::Error + 'static)) -> crate::error::StoreFailure {
+    use crate::error::{StoreFailure, StoreFault};
+    let failure = |fault, detail: &str| StoreFailure::new("postgres", fault, detail);
+    if let Some(pool) = e.downcast_ref::<deadpool_postgres::PoolError>() {
+        return match pool {
+            deadpool_postgres::PoolError::Timeout(deadpool_postgres::TimeoutType::Wait) => {
+                failure(StoreFault::PoolExhausted, "no pooled connection came free")
+            }
+            deadpool_postgres::PoolError::Timeout(_) => {
+                failure(StoreFault::TimedOut, "connecting timed out")
+            }
+            deadpool_postgres::PoolError::Backend(inner) => classify(inner),
+            _ => failure(StoreFault::Unreachable, "pool closed or not configured"),
+        };
+    }
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            return match io.kind() {
+                std::io::ErrorKind::TimedOut => failure(StoreFault::TimedOut, "timed out"),
+                kind => failure(StoreFault::Unreachable, &format!("{kind:?}")),
+            };
+        }
+        if let Some(pg) = c.downcast_ref::<tokio_postgres::Error>() {
+            if let Some(code) = pg.code() {
+                return failure(StoreFault::Other, &format!("SQLSTATE {}", code.code()));
+            }
+            if pg.is_closed() {
+                return failure(StoreFault::Unreachable, "connection closed");
+            }
+        }
+        cause = c.source();
+    }
+    failure(StoreFault::Other, "client error")
 }
 
 fn ms(t: Timestamp) -> i64 {
@@ -136,6 +179,12 @@ impl PostgresStore {
     /// How long a request waits for a free connection of that pool before it
     /// fails.
     pub const POOL_WAIT: Duration = Duration::from_secs(30);
+
+    /// How long opening a new connection may take. A PostgreSQL that is down
+    /// refuses at once; one that hangs is given up on after this, so requests
+    /// fail fast with a [`StoreFailure`](crate::StoreFailure) (`unreachable`
+    /// or `timed out`) instead of waiting out [`PostgresStore::POOL_WAIT`].
+    pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 
     /// Connects to `url` (`postgres://user:password@host:port/database`, or the
     /// key-value form) without TLS — for a database on the same host or a
@@ -171,6 +220,8 @@ impl PostgresStore {
         let pool = Pool::builder(manager)
             .max_size(Self::POOL_SIZE)
             .wait_timeout(Some(Self::POOL_WAIT))
+            .create_timeout(Some(Self::CONNECT_TIMEOUT))
+            .recycle_timeout(Some(Self::CONNECT_TIMEOUT))
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(db)?;
@@ -216,16 +267,7 @@ impl PostgresStore {
     }
 
     async fn client(&self) -> Result<Object, Error> {
-        self.pool.get().await.map_err(|e| match e {
-            deadpool_postgres::PoolError::Timeout(_) => {
-                let size = self.pool.status().max_size;
-                Error::store(format!(
-                    "postgres pool exhausted: no connection of {size} came free in time; \
-                     give the pool more connections or a longer wait"
-                ))
-            }
-            other => db(other),
-        })
+        self.pool.get().await.map_err(db)
     }
 
     async fn begin(&self) -> Result<Tx, Error> {

@@ -1,6 +1,7 @@
 //! [`RedisStore`]: challenges and counters in Redis, shared by many app servers.
 
 use std::fmt;
+use std::time::Duration;
 
 use hmac::{Hmac, KeyInit, Mac};
 use redis::aio::{ConnectionLike, ConnectionManager};
@@ -274,8 +275,25 @@ pub struct RedisStore {
     approve_guess: Script,
 }
 
+/// A Redis error as a [`StoreFailure`](crate::StoreFailure): the kind of
+/// fault and the error's class, never its text (which may quote a key).
 fn db(e: redis::RedisError) -> Error {
-    Error::store(e)
+    use crate::error::{StoreFailure, StoreFault};
+    let fault = if e.is_timeout() {
+        StoreFault::TimedOut
+    } else if e.is_connection_refusal() || e.is_connection_dropped() || e.is_io_error() {
+        StoreFault::Unreachable
+    } else {
+        StoreFault::Other
+    };
+    let detail = if e.is_connection_refusal() {
+        "connection refused".to_owned()
+    } else if e.is_connection_dropped() {
+        "connection dropped".to_owned()
+    } else {
+        format!("{:?}", e.kind())
+    };
+    Error::store(StoreFailure::new("redis", fault, detail))
 }
 
 /// One server (a reconnecting connection manager) or a cluster (a client that
@@ -331,8 +349,43 @@ impl RedisStore {
     ///
     /// As [`RedisStore::connect`].
     pub async fn connect_with_prefix(url: &str, prefix: &str) -> Result<Self, Error> {
+        Self::connect_with_timeout(url, prefix, Self::TIMEOUT).await
+    }
+
+    /// How long a connection attempt may take by default; a command may wait
+    /// four times as long for its answer.
+    pub const TIMEOUT: Duration = Duration::from_millis(500);
+
+    /// Connects with the key prefix `prefix`, giving up on a connection attempt
+    /// after `timeout` and on a command's answer after four times that.
+    ///
+    /// # While Redis is down
+    ///
+    /// A request fails at once with an [`Error::Store`] whose
+    /// [`StoreFailure`](crate::StoreFailure) says `unreachable` (or `timed
+    /// out`), rather than waiting: the connection is re-established in the
+    /// background with one retry and short back-off (at most 200 ms), so the
+    /// first request after Redis returns finds it. A long back-off would hold
+    /// every request for seconds during an outage.
+    ///
+    /// # Errors
+    ///
+    /// As [`RedisStore::connect`].
+    pub async fn connect_with_timeout(
+        url: &str,
+        prefix: &str,
+        timeout: Duration,
+    ) -> Result<Self, Error> {
         let client = redis::Client::open(url).map_err(db)?;
-        let conn = ConnectionManager::new(client).await.map_err(db)?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout * 4))
+            .set_number_of_retries(1)
+            .set_min_delay(Duration::from_millis(50))
+            .set_max_delay(Duration::from_millis(200));
+        let conn = ConnectionManager::new_with_config(client, config)
+            .await
+            .map_err(db)?;
         Ok(Self::with_conn(Conn::Single(conn), None, prefix))
     }
 

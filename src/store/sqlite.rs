@@ -143,8 +143,22 @@ pub struct SqliteStore {
 
 type Job = Box<dyn FnOnce(&mut Connection, &ContactCodec) + Send>;
 
+/// A SQLite error as a [`StoreFailure`](crate::StoreFailure): a busy or
+/// locked file is a time-out (another process held it longer than the busy
+/// timeout); the rest by SQLite's error code, never the message.
 fn db(e: rusqlite::Error) -> Error {
-    Error::store(e)
+    use crate::error::{StoreFailure, StoreFault};
+    let failure = match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+            StoreFailure::new("sqlite", StoreFault::TimedOut, "database busy")
+        }
+        Some(rusqlite::ErrorCode::CannotOpen) => {
+            StoreFailure::new("sqlite", StoreFault::Unreachable, "cannot open the file")
+        }
+        Some(code) => StoreFailure::new("sqlite", StoreFault::Other, format!("{code:?}")),
+        None => StoreFailure::new("sqlite", StoreFault::Other, "client error"),
+    };
+    Error::store(failure)
 }
 
 impl SqliteStore {

@@ -7,6 +7,10 @@ pub struct RedisServer {
     /// `redis://127.0.0.1:<port>/`.
     pub url: String,
     dir: std::path::PathBuf,
+    /// How to start it again on the same port and data directory.
+    binary: std::path::PathBuf,
+    args: Vec<String>,
+    port: u16,
 }
 
 impl RedisServer {
@@ -14,6 +18,13 @@ impl RedisServer {
     /// `redis-server` binary is not installed. Under CI (`CI` set) its absence is
     /// a failure: `.ci/run` installs it.
     pub fn start(name: &str) -> Option<RedisServer> {
+        Self::start_with(name, false)
+    }
+
+    /// As [`RedisServer::start`], durable when `durable`: every write in the
+    /// append-only file, fsynced before Redis answers (`appendonly yes`,
+    /// `appendfsync always`), so a kill loses nothing.
+    pub fn start_with(name: &str, durable: bool) -> Option<RedisServer> {
         let binary = std::env::var_os("PATH")
             .into_iter()
             .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
@@ -36,19 +47,37 @@ impl RedisServer {
             .port();
         let dir = std::env::temp_dir().join(format!("seccode-redis-{}-{name}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("a directory for redis-server");
+        let mut args: Vec<String> = [
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--save",
+            "",
+        ]
+        .iter()
+        .map(|a| (*a).to_owned())
+        .collect();
+        if durable {
+            args.extend(["--appendonly", "yes", "--appendfsync", "always"].map(str::to_owned));
+        } else {
+            args.extend(["--appendonly", "no"].map(str::to_owned));
+        }
+        args.extend(["--dir".to_owned(), dir.display().to_string()]);
+        let child = Self::spawn(&binary, &args, port);
+        Some(RedisServer {
+            child,
+            url: format!("redis://127.0.0.1:{port}/"),
+            dir,
+            binary,
+            args,
+            port,
+        })
+    }
+
+    fn spawn(binary: &std::path::Path, args: &[String], port: u16) -> std::process::Child {
         let child = std::process::Command::new(binary)
-            .args([
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .arg("--dir")
-            .arg(&dir)
+            .args(args)
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("redis-server starts");
@@ -61,11 +90,19 @@ impl RedisServer {
             );
             std::thread::yield_now();
         }
-        Some(RedisServer {
-            child,
-            url: format!("redis://127.0.0.1:{port}/"),
-            dir,
-        })
+        child
+    }
+
+    /// Kills the server with SIGKILL (by its PID) and waits for it to exit.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts it again on the same port and data directory (after
+    /// [`RedisServer::kill`]), and waits until it accepts connections.
+    pub fn restart(&mut self) {
+        self.child = Self::spawn(&self.binary, &self.args, self.port);
     }
 }
 

@@ -33,6 +33,9 @@ pub enum Backing {
     Sqlite,
     /// The codes' records in a `redis-server` of the test's own.
     Redis,
+    /// As `Redis`, with every write fsynced to the append-only file, so the
+    /// server can be killed and restarted on its data.
+    DurableRedis,
     /// Everything in a PostgreSQL server of the test's own.
     Postgres,
     /// The codes' records in Redis, the rest in PostgreSQL: the
@@ -122,8 +125,14 @@ impl Harness {
         extra: &str,
         sms_delay_ms: u64,
     ) -> Option<Harness> {
-        let redis = if matches!(backing, Backing::Redis | Backing::RedisPostgres) {
-            Some(RedisServer::start(name)?)
+        let redis = if matches!(
+            backing,
+            Backing::Redis | Backing::RedisPostgres | Backing::DurableRedis
+        ) {
+            Some(RedisServer::start_with(
+                name,
+                matches!(backing, Backing::DurableRedis),
+            )?)
         } else {
             None
         };
@@ -237,6 +246,12 @@ from = "verify@example.org"
     /// (the binary, on a port of its own), as a second server behind a load
     /// balancer would be; stopped by PID when dropped.
     pub async fn peer(&self) -> Peer {
+        self.peer_logging(None).await
+    }
+
+    /// As [`Harness::peer`], its log (stdout and stderr) written to `log` when
+    /// given.
+    pub async fn peer_logging(&self, log: Option<&std::path::Path>) -> Peer {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         drop(listener);
@@ -254,12 +269,13 @@ from = "verify@example.org"
             .join("\n");
         let path = self.dir.join(format!("peer-{port}.toml"));
         std::fs::write(&path, text).unwrap();
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_seccode-server"))
-            .arg("--config")
-            .arg(&path)
-            .env("RUST_LOG", "warn")
-            .spawn()
-            .unwrap();
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_seccode-server"));
+        command.arg("--config").arg(&path).env("RUST_LOG", "warn");
+        if let Some(log) = log {
+            let file = std::fs::File::create(log).unwrap();
+            command.stdout(file.try_clone().unwrap()).stderr(file);
+        }
+        let child = command.spawn().unwrap();
         let peer = Peer {
             url: format!("http://127.0.0.1:{port}"),
             child,
@@ -285,6 +301,11 @@ from = "verify@example.org"
             .output()
             .ok()?;
         String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+    }
+
+    /// The test's `redis-server`, to kill and restart.
+    pub fn redis_server(&mut self) -> &mut RedisServer {
+        self._redis.as_mut().expect("a harness on Redis")
     }
 
     /// A new API key of the test account: its SID and secret.

@@ -1,0 +1,254 @@
+//! seccode-server when its store fails: Redis killed by PID (SIGKILL) under a
+//! concurrent check load and restarted on its data directory. Checks during
+//! the outage answer 503/20503 at once, readiness says Redis is down, the log
+//! names the loss once and the return once, service is back within 2 s of
+//! Redis — and the guarantees hold throughout: no verification approved
+//! twice, never more than 5 wrong checks evaluated per verification.
+
+#![allow(clippy::unwrap_used)] // tests stop loudly on unexpected errors
+
+mod harness;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use harness::{ACCOUNT_SID, AUTH_TOKEN, Backing, Harness};
+use serde_json::Value;
+
+/// One check's answer, timed.
+#[derive(Clone, Debug)]
+struct Seen {
+    verification: String,
+    started: Instant,
+    finished: Instant,
+    status: u16,
+    body: Value,
+    retry_after: bool,
+}
+
+async fn check(http: &reqwest::Client, url: &str, verification: &str, code: &str) -> Seen {
+    let started = Instant::now();
+    let r = http
+        .post(url)
+        .basic_auth(ACCOUNT_SID, Some(AUTH_TOKEN))
+        .form(&[("VerificationSid", verification), ("Code", code)])
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let retry_after = r.headers().contains_key("retry-after");
+    let body = r.json().await.unwrap_or(Value::Null);
+    Seen {
+        verification: verification.to_owned(),
+        started,
+        finished: Instant::now(),
+        status,
+        body,
+        retry_after,
+    }
+}
+
+async fn ready(http: &reqwest::Client, base: &str) -> (u16, String) {
+    let r = http.get(format!("{base}/readyz")).send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_redis_outage_answers_fast_503s_and_keeps_every_guarantee() {
+    let Some(mut h) = Harness::start_on("faults-redis", Backing::DurableRedis).await else {
+        return;
+    };
+    // The server under test is a process of its own, so its log can be read.
+    let log_path = std::env::temp_dir().join(format!("seccode-faults-{}.log", std::process::id()));
+    let peer = h.peer_logging(Some(&log_path)).await;
+    let base = peer.url.clone();
+    let http = reqwest::Client::new();
+    let service: Value = http
+        .post(format!("{base}/v2/Services"))
+        .basic_auth(ACCOUNT_SID, Some(AUTH_TOKEN))
+        .form(&[("FriendlyName", "faults")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sid = service["sid"].as_str().unwrap().to_owned();
+    let check_url = format!("{base}/v2/Services/{sid}/VerificationCheck");
+    // 24 verifications under a wrong-code load, 8 kept for a right-code race
+    // after the outage.
+    let mut started = Vec::new();
+    for i in 0..32 {
+        let to = format!("+1501712{:04}", 3000 + i);
+        let v: Value = http
+            .post(format!("{base}/v2/Services/{sid}/Verifications"))
+            .basic_auth(ACCOUNT_SID, Some(AUTH_TOKEN))
+            .form(&[("To", to.as_str()), ("Channel", "sms")])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let code = h.sms.last_code(&to).unwrap();
+        started.push((v["sid"].as_str().unwrap().to_owned(), code));
+    }
+    let (loaded, raced) = started.split_at(24);
+    let loaded: Arc<Vec<(String, String)>> = Arc::new(loaded.to_vec());
+
+    // 16 clients checking wrong codes as fast as answers come.
+    let seen = Arc::new(Mutex::new(Vec::<Seen>::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut clients = Vec::new();
+    for c in 0..16usize {
+        let (http, url, loaded, seen, stop) = (
+            http.clone(),
+            check_url.clone(),
+            loaded.clone(),
+            seen.clone(),
+            stop.clone(),
+        );
+        clients.push(tokio::spawn(async move {
+            let mut i = c;
+            while !stop.load(Ordering::Relaxed) {
+                let (ve, code) = &loaded[i % loaded.len()];
+                let wrong = if code.starts_with('9') {
+                    "000000"
+                } else {
+                    "999999"
+                };
+                let s = check(&http, &url, ve, wrong).await;
+                seen.lock().unwrap().push(s);
+                i += 16;
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(ready(&http, &base).await.0, 200);
+
+    // Redis dies.
+    let killed = Instant::now();
+    h.redis_server().kill();
+    let mut probes = Vec::new();
+    while killed.elapsed() < Duration::from_secs(3) {
+        let probe_started = Instant::now();
+        let (status, text) = ready(&http, &base).await;
+        probes.push((probe_started, probe_started.elapsed(), status, text));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Redis comes back on its data directory.
+    h.redis_server().restart();
+    let restarted = Instant::now();
+    let back = loop {
+        let s = check(&http, &check_url, &loaded[0].0, "000000").await;
+        if s.status != 503 {
+            break restarted.elapsed();
+        }
+        assert!(
+            restarted.elapsed() < Duration::from_secs(10),
+            "service did not come back"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, Ordering::Relaxed);
+    for c in clients {
+        c.await.unwrap();
+    }
+
+    // The right code twice at once, on verifications the load never touched.
+    let mut races = Vec::new();
+    for (ve, code) in raced {
+        let (a, b) = tokio::join!(
+            check(&http, &check_url, ve, code),
+            check(&http, &check_url, ve, code)
+        );
+        races.push((a, b));
+    }
+
+    let seen = seen.lock().unwrap().clone();
+    let grace = Duration::from_millis(200);
+    let bound = Duration::from_millis(1500);
+    // During the outage: every answer a fast 503/20503 with Retry-After.
+    let during: Vec<&Seen> = seen
+        .iter()
+        .filter(|s| s.started >= killed + grace && s.finished <= restarted)
+        .collect();
+    assert!(
+        during.len() > 20,
+        "{} checks during the outage",
+        during.len()
+    );
+    for s in &during {
+        assert_eq!(s.status, 503, "{:?}", s.body);
+        assert_eq!(s.body["code"], 20503, "{:?}", s.body);
+        assert!(s.retry_after, "Retry-After on a 503");
+        assert!(
+            s.finished - s.started <= bound,
+            "{:?}",
+            s.finished - s.started
+        );
+    }
+    let slowest = seen
+        .iter()
+        .filter(|s| s.started >= killed + grace && s.started < restarted)
+        .map(|s| s.finished - s.started)
+        .max()
+        .unwrap();
+    assert!(
+        slowest <= bound,
+        "a check during the outage took {slowest:?}"
+    );
+    // Readiness says so, naming Redis, within the probe deadline.
+    let late: Vec<_> = probes
+        .iter()
+        .filter(|(at, ..)| *at >= killed + grace)
+        .collect();
+    assert!(!late.is_empty());
+    for (_, took, status, text) in &late {
+        assert_eq!(*status, 503, "{text}");
+        assert!(text.contains("redis"), "{text}");
+        assert!(*took <= bound, "readiness took {took:?}");
+    }
+    assert_eq!(ready(&http, &base).await.0, 200);
+    assert!(
+        back <= Duration::from_secs(2),
+        "service back after {back:?}"
+    );
+    // Never a 500; at most 5 wrong checks evaluated per verification.
+    assert!(seen.iter().all(|s| s.status != 500), "a 500 during the run");
+    let mut evaluated: HashMap<&str, usize> = HashMap::new();
+    for s in &seen {
+        if s.status == 200 {
+            *evaluated.entry(s.verification.as_str()).or_default() += 1;
+        }
+    }
+    assert!(evaluated.values().all(|&n| n <= 5), "{evaluated:?}");
+    // One approval per verification.
+    for (a, b) in &races {
+        let approved = [a, b]
+            .iter()
+            .filter(|s| s.status == 200 && s.body["status"] == "approved")
+            .count();
+        assert_eq!(approved, 1, "{:?} / {:?}", a.body, b.body);
+    }
+    // The log names the loss once and the return once; no per-request lines.
+    peer.terminate();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let lost = log.lines().filter(|l| l.contains("store lost")).count();
+    let returned = log.lines().filter(|l| l.contains("store back")).count();
+    assert_eq!((lost, returned), (1, 1), "{log}");
+    assert!(
+        log.contains("store=\"redis\"") || log.contains("store=redis"),
+        "{log}"
+    );
+    assert!(!log.contains("security codes"), "{log}");
+    eprintln!(
+        "outage: {} checks answered 503 (slowest {slowest:?}); back {back:?} after the restart",
+        during.len()
+    );
+    let _ = std::fs::remove_file(&log_path);
+}
