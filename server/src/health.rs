@@ -11,6 +11,11 @@ use prometheus::IntCounterVec;
 /// The backends the server talks to.
 const BACKENDS: [&str; 3] = ["sqlite", "redis", "postgres"];
 
+/// Answers that arrive this soon after a loss do not count as the store's
+/// return: requests in flight when it went down may still finish, and one
+/// outage must log one loss and one return, not a flurry.
+const SETTLE: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Which stores are down, since when.
 #[derive(Debug)]
 pub struct Health {
@@ -54,6 +59,9 @@ impl Health {
             return;
         };
         let mut down = self.down.lock().unwrap_or_else(|p| p.into_inner());
+        if down[i].is_some_and(|since| since.elapsed() < SETTLE) {
+            return;
+        }
         if let Some(since) = down[i].take() {
             tracing::warn!(
                 store = backend,

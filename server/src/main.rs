@@ -128,7 +128,10 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+                // The pool warns once per lost connection; a store's loss and
+                // return are logged once each by the server (`health`).
+                .add_directive("deadpool=error".parse().unwrap_or_default()),
         )
         .init();
     let runtime = match tokio::runtime::Runtime::new() {

@@ -1,9 +1,10 @@
-//! seccode-server when its store fails: Redis killed by PID (SIGKILL) under a
-//! concurrent check load and restarted on its data directory. Checks during
-//! the outage answer 503/20503 at once, readiness says Redis is down, the log
-//! names the loss once and the return once, service is back within 2 s of
-//! Redis — and the guarantees hold throughout: no verification approved
-//! twice, never more than 5 wrong checks evaluated per verification.
+//! seccode-server when its store fails: the store (Redis; PostgreSQL alone)
+//! killed by PID (SIGKILL) under a concurrent check load and restarted on its
+//! data directory. Checks during the outage answer 503/20503 at once,
+//! readiness names the store that is down, the log names the loss once and
+//! the return once, service is back within 2 s of the store — and the
+//! guarantees hold throughout: no verification approved twice, never more
+//! than 5 wrong checks evaluated per verification.
 
 #![allow(clippy::unwrap_used)] // tests stop loudly on unexpected errors
 
@@ -55,13 +56,60 @@ async fn ready(http: &reqwest::Client, base: &str) -> (u16, String) {
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
+/// The store the outage hits.
+#[derive(Clone, Copy)]
+enum Killed {
+    Redis,
+    Postgres,
+}
+
+impl Killed {
+    fn kill(self, h: &mut Harness) {
+        match self {
+            Killed::Redis => h.redis_server().kill(),
+            Killed::Postgres => h.postgres_server().kill(),
+        }
+    }
+
+    fn restart(self, h: &mut Harness) {
+        match self {
+            Killed::Redis => h.redis_server().restart(),
+            Killed::Postgres => h.postgres_server().restart(),
+        }
+    }
+
+    /// How logs and readiness name it.
+    fn name(self) -> &'static str {
+        match self {
+            Killed::Redis => "redis",
+            Killed::Postgres => "postgres",
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_redis_outage_answers_fast_503s_and_keeps_every_guarantee() {
     let Some(mut h) = Harness::start_on("faults-redis", Backing::DurableRedis).await else {
         return;
     };
+    outage_under_load(&mut h, Killed::Redis).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_postgres_outage_answers_fast_503s_and_keeps_every_guarantee() {
+    let Some(mut h) = Harness::start_on("faults-postgres", Backing::Postgres).await else {
+        return;
+    };
+    outage_under_load(&mut h, Killed::Postgres).await;
+}
+
+async fn outage_under_load(h: &mut Harness, store: Killed) {
     // The server under test is a process of its own, so its log can be read.
-    let log_path = std::env::temp_dir().join(format!("seccode-faults-{}.log", std::process::id()));
+    let log_path = std::env::temp_dir().join(format!(
+        "seccode-faults-{}-{}.log",
+        store.name(),
+        std::process::id()
+    ));
     let peer = h.peer_logging(Some(&log_path)).await;
     let base = peer.url.clone();
     let http = reqwest::Client::new();
@@ -128,9 +176,9 @@ async fn a_redis_outage_answers_fast_503s_and_keeps_every_guarantee() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(ready(&http, &base).await.0, 200);
 
-    // Redis dies.
+    // The store dies.
     let killed = Instant::now();
-    h.redis_server().kill();
+    store.kill(h);
     let mut probes = Vec::new();
     while killed.elapsed() < Duration::from_secs(3) {
         let probe_started = Instant::now();
@@ -138,8 +186,8 @@ async fn a_redis_outage_answers_fast_503s_and_keeps_every_guarantee() {
         probes.push((probe_started, probe_started.elapsed(), status, text));
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    // Redis comes back on its data directory.
-    h.redis_server().restart();
+    // It comes back on its data directory.
+    store.restart(h);
     let restarted = Instant::now();
     let back = loop {
         let s = check(&http, &check_url, &loaded[0].0, "000000").await;
@@ -209,7 +257,7 @@ async fn a_redis_outage_answers_fast_503s_and_keeps_every_guarantee() {
     assert!(!late.is_empty());
     for (_, took, status, text) in &late {
         assert_eq!(*status, 503, "{text}");
-        assert!(text.contains("redis"), "{text}");
+        assert!(text.contains(store.name()), "{text}");
         assert!(*took <= bound, "readiness took {took:?}");
     }
     assert_eq!(ready(&http, &base).await.0, 200);
@@ -242,12 +290,21 @@ async fn a_redis_outage_answers_fast_503s_and_keeps_every_guarantee() {
     let returned = log.lines().filter(|l| l.contains("store back")).count();
     assert_eq!((lost, returned), (1, 1), "{log}");
     assert!(
-        log.contains("store=\"redis\"") || log.contains("store=redis"),
+        log.lines()
+            .filter(|l| l.contains("store lost") || l.contains("store back"))
+            .all(|l| l.contains(&format!("store=\"{}\"", store.name()))),
         "{log}"
     );
+    assert!(log.contains("unreachable"), "the cause is named: {log}");
     assert!(!log.contains("security codes"), "{log}");
+    let errors: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("ERROR") && !l.contains("store lost"))
+        .collect();
+    assert!(errors.is_empty(), "an error line per request: {errors:?}");
     eprintln!(
-        "outage: {} checks answered 503 (slowest {slowest:?}); back {back:?} after the restart",
+        "{} outage: {} checks answered 503 (slowest {slowest:?}); back {back:?} after the restart",
+        store.name(),
         during.len()
     );
     let _ = std::fs::remove_file(&log_path);

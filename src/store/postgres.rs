@@ -157,7 +157,16 @@ pub fn classify(e: &(dyn std::error::Error + 'static)) -> crate::error::StoreFai
         }
         if let Some(pg) = c.downcast_ref::<tokio_postgres::Error>() {
             if let Some(code) = pg.code() {
-                return failure(StoreFault::Other, &format!("SQLSTATE {}", code.code()));
+                let code = code.code();
+                // Class 08: connection exceptions; class 57: the server is
+                // shutting down or starting up (57P01–57P03); 53300: too many
+                // connections. The store is out of reach, not refusing.
+                let fault = if code.starts_with("08") || code.starts_with("57") || code == "53300" {
+                    StoreFault::Unreachable
+                } else {
+                    StoreFault::Other
+                };
+                return failure(fault, &format!("SQLSTATE {code}"));
             }
             if pg.is_closed() {
                 return failure(StoreFault::Unreachable, "connection closed");

@@ -12,6 +12,7 @@ pub struct PostgresServer {
     child: Child,
     dir: PathBuf,
     bin: PathBuf,
+    data: PathBuf,
     /// The port on 127.0.0.1.
     pub port: u16,
 }
@@ -93,9 +94,22 @@ impl PostgresServer {
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
-        let child = as_server_user(&bin.join("postgres"))
+        let child = Self::spawn(&bin, &data, &dir, port);
+        let server = PostgresServer {
+            child,
+            dir,
+            bin,
+            data,
+            port,
+        };
+        server.wait_ready();
+        Some(server)
+    }
+
+    fn spawn(bin: &Path, data: &Path, dir: &Path, port: u16) -> Child {
+        as_server_user(&bin.join("postgres"))
             .arg("-D")
-            .arg(&data)
+            .arg(data)
             .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1"])
             .arg("-c")
             .arg(format!("unix_socket_directories={}", dir.display()))
@@ -103,18 +117,15 @@ impl PostgresServer {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("postgres starts");
-        let server = PostgresServer {
-            child,
-            dir,
-            bin,
-            port,
-        };
-        // Ready when pg_isready says so (bounded: 30 s).
+            .expect("postgres starts")
+    }
+
+    /// Waits until pg_isready says the server answers (bounded: 30 s).
+    fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let ready = Command::new(server.bin.join("pg_isready"))
-                .args(["-q", "-h", "127.0.0.1", "-p", &port.to_string()])
+            let ready = Command::new(self.bin.join("pg_isready"))
+                .args(["-q", "-h", "127.0.0.1", "-p", &self.port.to_string()])
                 .status()
                 .is_ok_and(|s| s.success());
             if ready {
@@ -123,7 +134,37 @@ impl PostgresServer {
             assert!(Instant::now() < deadline, "PostgreSQL did not start");
             std::thread::sleep(Duration::from_millis(50));
         }
-        Some(server)
+    }
+
+    /// Kills the server with SIGKILL — the postmaster and every backend, by
+    /// their PIDs, as when its machine dies — and waits for it to exit.
+    pub fn kill(&mut self) {
+        if let Some(pid) = self.postmaster_pid() {
+            // The backends first (`pgrep -P`: the postmaster's children), so
+            // none goes on serving a connection it already had.
+            let _ = Command::new("pkill").args(["-KILL", "-P", &pid]).status();
+            let _ = Command::new("kill").args(["-KILL", &pid]).status();
+        }
+        let _ = self.child.wait();
+    }
+
+    /// Starts it again on its data directory after [`PostgresServer::kill`]
+    /// (crash recovery), retrying while the killed server's backends are
+    /// still leaving (bounded: 30 s), and waits until it answers.
+    pub fn restart(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let mut child = Self::spawn(&self.bin, &self.data, &self.dir, self.port);
+            std::thread::sleep(Duration::from_millis(300));
+            match child.try_wait() {
+                Ok(None) => {
+                    self.child = child;
+                    break;
+                }
+                _ => assert!(Instant::now() < deadline, "PostgreSQL did not restart"),
+            }
+        }
+        self.wait_ready();
     }
 
     /// Creates the database `name` and returns its URL.

@@ -303,6 +303,11 @@ from = "verify@example.org"
         String::from_utf8_lossy(&out.stdout).trim().parse().ok()
     }
 
+    /// The test's PostgreSQL, to kill and restart.
+    pub fn postgres_server(&mut self) -> &mut PostgresServer {
+        self._postgres.as_mut().expect("a harness on PostgreSQL")
+    }
+
     /// The test's `redis-server`, to kill and restart.
     pub fn redis_server(&mut self) -> &mut RedisServer {
         self._redis.as_mut().expect("a harness on Redis")
