@@ -107,7 +107,10 @@ impl PostgresServer {
     }
 
     fn spawn(bin: &Path, data: &Path, dir: &Path, port: u16) -> Child {
+        use std::os::unix::process::CommandExt;
         as_server_user(&bin.join("postgres"))
+            // A process group of its own, so a kill reaches every backend.
+            .process_group(0)
             .arg("-D")
             .arg(data)
             .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1"])
@@ -136,15 +139,12 @@ impl PostgresServer {
         }
     }
 
-    /// Kills the server with SIGKILL — the postmaster and every backend, by
-    /// their PIDs, as when its machine dies — and waits for it to exit.
+    /// Kills the server with SIGKILL — the postmaster and every backend at
+    /// once (they share a process group of their own), as when its machine
+    /// dies — and waits for it to exit.
     pub fn kill(&mut self) {
-        if let Some(pid) = self.postmaster_pid() {
-            // The backends first (`pgrep -P`: the postmaster's children), so
-            // none goes on serving a connection it already had.
-            let _ = Command::new("pkill").args(["-KILL", "-P", &pid]).status();
-            let _ = Command::new("kill").args(["-KILL", &pid]).status();
-        }
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.child.wait();
     }
 
