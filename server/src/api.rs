@@ -363,36 +363,40 @@ async fn count_request(
 /// The answer names what is down.
 async fn ready(State(state): State<Arc<AppState>>) -> Response {
     let deadline = state.store_timeout * 2;
-    let db_backend = if state.db.is_postgres() {
-        "postgres"
-    } else {
-        "sqlite"
-    };
-    let db_ok = matches!(
-        tokio::time::timeout(deadline, state.db.ping()).await,
-        Ok(Ok(()))
-    );
+    let late = || format!("no answer within {} ms", deadline.as_millis());
     let mut down = Vec::new();
-    if db_ok {
-        state.health.up(db_backend);
+    // The database's errors are already classified text (no data in them).
+    let (db_backend, db_label) = if state.db.is_postgres() {
+        ("postgres", "database (postgres)")
     } else {
-        state.health.lost(db_backend, "readiness probe failed");
-        down.push(if state.db.is_postgres() {
-            "database (postgres)"
-        } else {
-            "database (sqlite)"
-        });
+        ("sqlite", "database (sqlite)")
+    };
+    match tokio::time::timeout(deadline, state.db.ping()).await {
+        Ok(Ok(())) => state.health.up(db_backend),
+        Ok(Err(e)) => {
+            let cause = e.strip_prefix(crate::db::UNAVAILABLE).unwrap_or(&e);
+            state.health.lost(db_backend, cause);
+            down.push(db_label);
+        }
+        Err(_) => {
+            state.health.lost(db_backend, &late());
+            down.push(db_label);
+        }
     }
     if let Backend::Redis(redis) = state.store.backend() {
-        let redis_ok = matches!(
-            tokio::time::timeout(deadline, redis.ping()).await,
-            Ok(Ok(()))
-        );
-        if redis_ok {
-            state.health.up("redis");
-        } else {
-            state.health.lost("redis", "readiness probe failed");
-            down.push("redis");
+        match tokio::time::timeout(deadline, redis.ping()).await {
+            Ok(Ok(())) => state.health.up("redis"),
+            Ok(Err(e)) => {
+                let cause = e
+                    .store_failure()
+                    .map_or_else(|| "store error".to_owned(), ToString::to_string);
+                state.health.lost("redis", &cause);
+                down.push("redis");
+            }
+            Err(_) => {
+                state.health.lost("redis", &late());
+                down.push("redis");
+            }
         }
     }
     if down.is_empty() {

@@ -299,7 +299,13 @@ async fn outage_under_load(h: &mut Harness, store: Killed) {
             .all(|l| l.contains(&format!("store=\"{}\"", store.name()))),
         "{log}"
     );
-    assert!(log.contains("unreachable"), "the cause is named: {log}");
+    let lost_line = log.lines().find(|l| l.contains("store lost")).unwrap();
+    assert!(
+        ["unreachable", "timed out", "no answer"]
+            .iter()
+            .any(|cause| lost_line.contains(cause)),
+        "the cause is named: {lost_line}"
+    );
     assert!(!log.contains("security codes"), "{log}");
     let errors: Vec<&str> = log
         .lines()
