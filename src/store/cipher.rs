@@ -22,7 +22,9 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-use hmac::{Hmac, Mac};
+use hmac::Hmac;
+#[cfg(any(feature = "sqlite", feature = "postgres", test))]
+use hmac::Mac;
 use rand::Rng;
 use sha2::Sha256;
 use zeroize::Zeroizing;
@@ -52,6 +54,11 @@ const AAD: &[u8] = b"seccode-contact-v1";
 pub struct DataKeys {
     current: u32,
     keys: Vec<(u32, Zeroizing<[u8; 32]>)>,
+    /// Read by the account stores (SQLite, PostgreSQL), which look contacts up.
+    #[cfg_attr(
+        not(any(feature = "sqlite", feature = "postgres", test)),
+        allow(dead_code)
+    )]
     index: Hmac<Sha256>,
 }
 
@@ -113,6 +120,7 @@ impl ContactCodec {
         Self(Some(Arc::new(keys)))
     }
 
+    #[cfg(feature = "sqlite")]
     pub(crate) fn is_encrypted(&self) -> bool {
         self.0.is_some()
     }
@@ -177,6 +185,7 @@ impl ContactCodec {
     }
 
     /// The form lookups use: the identity in the clear, or its keyed hash.
+    #[cfg(any(feature = "sqlite", feature = "postgres", test))]
     pub(crate) fn index(&self, contact: &Contact) -> String {
         match &self.0 {
             None => contact.identity().to_owned(),
