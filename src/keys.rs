@@ -59,6 +59,96 @@ impl SecretKey {
     }
 }
 
+impl SecretKey {
+    /// A key from 64 hexadecimal digits (e.g. `openssl rand -hex 32`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) unless `text` (spaces
+    /// around it ignored) is exactly 64 hex digits. The message never repeats
+    /// the input.
+    pub fn from_hex(text: &str) -> crate::Result<Self> {
+        let text = text.trim();
+        let bytes = zeroize::Zeroizing::new(crate::hex::decode(text).unwrap_or_default());
+        Self::from_slice(&bytes, text.len() == 64)
+    }
+
+    /// A key from 32 bytes in base64 (standard or URL-safe alphabet, padded or
+    /// not; e.g. `openssl rand -base64 32`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) unless `text`
+    /// decodes to exactly 32 bytes. The message never repeats the input.
+    pub fn from_base64(text: &str) -> crate::Result<Self> {
+        use base64::Engine;
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+        let text = text.trim();
+        let decoded = STANDARD
+            .decode(text)
+            .or_else(|_| URL_SAFE.decode(text))
+            .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(text))
+            .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text))
+            .unwrap_or_default();
+        let bytes = zeroize::Zeroizing::new(decoded);
+        Self::from_slice(&bytes, true)
+    }
+
+    fn from_slice(bytes: &[u8], shaped: bool) -> crate::Result<Self> {
+        match <[u8; 32]>::try_from(bytes) {
+            Ok(key) if shaped => Ok(Self(key)),
+            _ => Err(crate::Error::InvalidInput {
+                field: "secret key",
+                reason: "expected 64 hex digits or 32 bytes in base64",
+            }),
+        }
+    }
+}
+
+impl std::str::FromStr for SecretKey {
+    type Err = crate::Error;
+
+    /// 64 hex digits, or 32 bytes in base64 (see [`SecretKey::from_hex`] and
+    /// [`SecretKey::from_base64`]).
+    fn from_str(text: &str) -> crate::Result<Self> {
+        if text.trim().len() == 64 {
+            Self::from_hex(text)
+        } else {
+            Self::from_base64(text)
+        }
+    }
+}
+
+/// Reads `name` through `lookup` as a [`SecretKey`]; errors name the variable,
+/// never its value.
+pub(crate) fn key_from(
+    lookup: &mut dyn FnMut(&str) -> Option<String>,
+    name: &'static str,
+) -> crate::Result<SecretKey> {
+    let value = zeroize::Zeroizing::new(lookup(name).ok_or(crate::Error::InvalidInput {
+        field: name,
+        reason: "not set",
+    })?);
+    value.parse().map_err(|_| crate::Error::InvalidInput {
+        field: name,
+        reason: "expected 64 hex digits or 32 bytes in base64",
+    })
+}
+
+/// Reads `name` through `lookup` as a key id (default `1` when unset).
+pub(crate) fn id_from(
+    lookup: &mut dyn FnMut(&str) -> Option<String>,
+    name: &'static str,
+) -> crate::Result<u32> {
+    match lookup(name) {
+        None => Ok(1),
+        Some(text) => text.trim().parse().map_err(|_| crate::Error::InvalidInput {
+            field: name,
+            reason: "expected a whole number",
+        }),
+    }
+}
+
 impl fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SecretKey(<redacted>)")
@@ -97,6 +187,53 @@ impl Keyring {
             keys: vec![(id, keyed(&key))],
             recovery: None,
         }
+    }
+
+    /// The ring every server of a deployment must share, from environment
+    /// variables: `SECCODE_CODE_KEY` (64 hex digits or 32 bytes in base64),
+    /// `SECCODE_CODE_KEY_ID` (default 1) and `SECCODE_RECOVERY_SECRET` (see
+    /// [`Keyring::with_recovery_secret`]). Every process that issues or checks
+    /// codes needs the same values, or a code sent by one does not verify on
+    /// another, a sealed proof does not open and made-up recovery answers
+    /// differ (the README's "Several servers").
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) naming the variable
+    /// that is missing or malformed (never its value).
+    pub fn from_env() -> crate::Result<Self> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// As [`Keyring::from_env`], reading the variables through `lookup` (a
+    /// configuration system's, or a test's).
+    ///
+    /// # Errors
+    ///
+    /// As [`Keyring::from_env`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seccode::Keyring;
+    ///
+    /// let vars = [
+    ///     ("SECCODE_CODE_KEY", "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"),
+    ///     ("SECCODE_RECOVERY_SECRET", "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80="),
+    /// ];
+    /// let ring = Keyring::from_lookup(|name| {
+    ///     vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+    /// })?;
+    /// assert_eq!(ring.current_id(), 1);
+    /// let missing = Keyring::from_lookup(|_| None).unwrap_err();
+    /// assert!(missing.to_string().contains("SECCODE_CODE_KEY"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_lookup(mut lookup: impl FnMut(&str) -> Option<String>) -> crate::Result<Self> {
+        let key = key_from(&mut lookup, "SECCODE_CODE_KEY")?;
+        let id = id_from(&mut lookup, "SECCODE_CODE_KEY_ID")?;
+        let recovery = key_from(&mut lookup, "SECCODE_RECOVERY_SECRET")?;
+        Ok(Self::new(id, key).with_recovery_secret(recovery))
     }
 
     /// A ring with one fresh random key (id 1): fine for tests and single-process
@@ -246,6 +383,80 @@ pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const HEX: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+    #[test]
+    fn keys_load_from_hex_and_base64_alike_and_errors_never_repeat_them() {
+        use base64::Engine;
+        let bytes: [u8; 32] = crate::hex::decode(HEX).unwrap().try_into().unwrap();
+        let from_hex = SecretKey::from_hex(&format!("  {HEX}\n")).unwrap();
+        assert_eq!(from_hex.bytes(), &bytes);
+        for engine in [
+            base64::engine::general_purpose::STANDARD,
+            base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        ] {
+            let text = engine.encode(bytes);
+            assert_eq!(SecretKey::from_base64(&text).unwrap().bytes(), &bytes);
+            assert_eq!(text.parse::<SecretKey>().unwrap().bytes(), &bytes);
+        }
+        assert_eq!(HEX.parse::<SecretKey>().unwrap().bytes(), &bytes);
+        for bad in [
+            &HEX[..62],
+            "zz112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+            "c2hvcnQ=",
+            "",
+        ] {
+            let e = bad.parse::<SecretKey>().unwrap_err();
+            let text = format!("{e} {e:?}");
+            assert!(text.contains("secret key"), "{text}");
+            assert!(bad.is_empty() || !text.contains(bad), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_keyring_from_the_environment_names_what_is_missing_never_the_value() {
+        let vars = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let ring = Keyring::from_lookup(vars(&[
+            ("SECCODE_CODE_KEY", HEX),
+            ("SECCODE_CODE_KEY_ID", "7"),
+            ("SECCODE_RECOVERY_SECRET", HEX),
+        ]))
+        .unwrap();
+        assert_eq!(ring.current_id(), 7);
+        let same = Keyring::new(7, HEX.parse().unwrap());
+        let input = input(0);
+        assert!(
+            ring.derive(7, &input).unwrap() == same.derive(7, &input).unwrap(),
+            "the same key derives the same codes"
+        );
+        let e = Keyring::from_lookup(vars(&[("SECCODE_CODE_KEY", HEX)])).unwrap_err();
+        assert!(e.to_string().contains("SECCODE_RECOVERY_SECRET"), "{e}");
+        let e = Keyring::from_lookup(vars(&[
+            ("SECCODE_CODE_KEY", "not-a-key-at-all"),
+            ("SECCODE_RECOVERY_SECRET", HEX),
+        ]))
+        .unwrap_err();
+        let text = format!("{e} {e:?}");
+        assert!(
+            text.contains("SECCODE_CODE_KEY") && !text.contains("not-a-key"),
+            "{text}"
+        );
+        let keys = crate::DataKeys::from_lookup(vars(&[
+            ("SECCODE_DATA_KEY", HEX),
+            ("SECCODE_INDEX_KEY", HEX),
+        ]))
+        .unwrap();
+        assert!(format!("{keys:?}").contains("current: 1"));
+        assert!(crate::DataKeys::from_lookup(vars(&[])).is_err());
+    }
 
     fn input(generation: u32) -> DerivationInput<'static> {
         DerivationInput {

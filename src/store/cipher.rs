@@ -77,6 +77,31 @@ impl DataKeys {
         }
     }
 
+    /// The data keys every server of a deployment must share, from environment
+    /// variables: `SECCODE_DATA_KEY` (64 hex digits or 32 bytes in base64),
+    /// `SECCODE_DATA_KEY_ID` (default 1) and `SECCODE_INDEX_KEY` (which must
+    /// never change for a given store).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] naming the variable that is missing or
+    /// malformed (never its value).
+    pub fn from_env() -> Result<Self, Error> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// As [`DataKeys::from_env`], reading the variables through `lookup`.
+    ///
+    /// # Errors
+    ///
+    /// As [`DataKeys::from_env`].
+    pub fn from_lookup(mut lookup: impl FnMut(&str) -> Option<String>) -> Result<Self, Error> {
+        let data = crate::keys::key_from(&mut lookup, "SECCODE_DATA_KEY")?;
+        let id = crate::keys::id_from(&mut lookup, "SECCODE_DATA_KEY_ID")?;
+        let index = crate::keys::key_from(&mut lookup, "SECCODE_INDEX_KEY")?;
+        Ok(Self::new(id, data, index))
+    }
+
     /// Adds an older data key, to read contacts it encrypted.
     ///
     /// # Errors

@@ -107,12 +107,19 @@ const LOCK_COUNTER: &str = "INSERT INTO seccode_counters (key, data, expires_at)
 ///
 /// # Examples
 ///
+/// Several app servers share one database — and must share the keys too (the
+/// README's "Several servers"): load them from the environment in every
+/// process.
+///
 /// ```no_run
-/// use seccode::{Keyring, Outbox, PostgresStore, SecurityCodes};
+/// use seccode::{DataKeys, Keyring, Outbox, PostgresStore, SecurityCodes};
 ///
 /// # async fn run() -> Result<(), seccode::Error> {
-/// let store = PostgresStore::connect("postgres://seccode@127.0.0.1/seccode").await?;
-/// let codes = SecurityCodes::new(store, Outbox::new(), Keyring::generate());
+/// // SECCODE_CODE_KEY, SECCODE_RECOVERY_SECRET, SECCODE_DATA_KEY, SECCODE_INDEX_KEY
+/// let store = PostgresStore::connect("postgres://seccode@127.0.0.1/seccode")
+///     .await?
+///     .with_encryption(DataKeys::from_env()?);
+/// let codes = SecurityCodes::new(store, Outbox::new(), Keyring::from_env()?);
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
