@@ -109,6 +109,36 @@ pub enum Error {
     Store(#[source] BoxError),
 }
 
+/// How a web layer should answer an [`Error`] (see [`Error::class`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ErrorClass {
+    /// A stable snake-case name, for a JSON body or a metric label.
+    pub kind: &'static str,
+    /// The HTTP status to answer.
+    pub http_status: u16,
+    /// Whether the request caused it (fix the input, wait, start again)
+    /// rather than the system.
+    pub users_fault: bool,
+    /// Whether the same request may succeed later (after `Retry-After`, a
+    /// hold, or the store's return).
+    pub retryable: bool,
+}
+
+/// What an [`Error`] tells a client: for a JSON answer (feature `serde`) or a
+/// page, as [`VerificationView`](crate::VerificationView) is for outcomes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub struct ErrorView {
+    /// [`ErrorClass::kind`].
+    pub kind: String,
+    /// The error's message (lower case, no code, key or address).
+    pub message: String,
+    /// Seconds until the same request may succeed, for a limit.
+    pub retry_after_secs: Option<u64>,
+}
+
 /// What went wrong with a store, as far as an operator needs to know: the
 /// backend, the kind of fault, and a short detail that holds no data (an error
 /// class or code, never a key, a value or an address).
@@ -209,6 +239,85 @@ impl Error {
     /// Wraps a delivery channel's error.
     pub fn delivery(source: impl Into<BoxError>) -> Self {
         Error::Delivery(source.into())
+    }
+
+    /// How a web layer should answer this error: a stable machine-readable
+    /// kind (what a JSON body carries), the HTTP status, whether the person's
+    /// request caused it, and whether the same request may succeed later.
+    ///
+    /// | kind | status | the person's? | retry? |
+    /// |---|---|---|---|
+    /// | `invalid_contact`, `invalid_input`, `invalid_token`, `invalid_ticket` | 400 | yes | no |
+    /// | `contact_proof_failed`, `proof_mismatch` | 403 | yes | no |
+    /// | `challenge_not_found`, `account_not_found`, `unknown_security_info` | 404 | yes | no |
+    /// | `challenge_not_pending`, `account_exists`, `duplicate_contact`, `too_many_contacts`, `contact_in_use`, `last_contact`, `last_phone` | 409 | yes | no |
+    /// | `on_hold` | 423 | yes | after the hold |
+    /// | `rate_limited` | 429 | yes | after `retry_after` |
+    /// | `send_limit_reached` | 429 | yes | no: start a new challenge |
+    /// | `invalid_policy`, `unknown_key` | 500 | no | no |
+    /// | `store_failed` | 503 if the store is out of reach, else 500 | no | if out of reach |
+    /// | `delivery_failed` | 503 | no | yes |
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use seccode::{Error, RateLimit};
+    ///
+    /// let e = Error::RateLimited { limit: RateLimit::DestinationSends, retry_after: Duration::from_secs(30) };
+    /// let class = e.class();
+    /// assert_eq!((class.kind, class.http_status), ("rate_limited", 429));
+    /// assert!(class.users_fault && class.retryable);
+    /// assert_eq!(Error::ProofMismatch.class().http_status, 403);
+    /// ```
+    pub fn class(&self) -> ErrorClass {
+        let (kind, http_status, users_fault, retryable) = match self {
+            Error::InvalidContact(_) => ("invalid_contact", 400, true, false),
+            Error::InvalidPolicy(_) => ("invalid_policy", 500, false, false),
+            Error::InvalidInput { .. } => ("invalid_input", 400, true, false),
+            Error::RateLimited { .. } => ("rate_limited", 429, true, true),
+            Error::SendLimitReached => ("send_limit_reached", 429, true, false),
+            Error::ChallengeNotFound => ("challenge_not_found", 404, true, false),
+            Error::ChallengeNotPending(_) => ("challenge_not_pending", 409, true, false),
+            Error::UnknownKey(_) => ("unknown_key", 500, false, false),
+            Error::AccountNotFound => ("account_not_found", 404, true, false),
+            Error::AccountExists => ("account_exists", 409, true, false),
+            Error::DuplicateContact => ("duplicate_contact", 409, true, false),
+            Error::TooManyContacts => ("too_many_contacts", 409, true, false),
+            Error::ContactInUse => ("contact_in_use", 409, true, false),
+            Error::LastContact => ("last_contact", 409, true, false),
+            Error::LastPhone => ("last_phone", 409, true, false),
+            Error::UnknownSecurityInfo => ("unknown_security_info", 404, true, false),
+            Error::ContactProofFailed => ("contact_proof_failed", 403, true, false),
+            Error::OnHold { .. } => ("on_hold", 423, true, true),
+            Error::ProofMismatch => ("proof_mismatch", 403, true, false),
+            Error::InvalidToken => ("invalid_token", 400, true, false),
+            Error::InvalidTicket => ("invalid_ticket", 400, true, false),
+            Error::Delivery(_) => ("delivery_failed", 503, false, true),
+            Error::Store(_) => match self.store_failure() {
+                Some(f) if f.is_unavailable() => ("store_failed", 503, false, true),
+                _ => ("store_failed", 500, false, false),
+            },
+        };
+        ErrorClass {
+            kind,
+            http_status,
+            users_fault,
+            retryable,
+        }
+    }
+
+    /// What this error tells a client, for a JSON body (with `serde`) or a
+    /// page: its [`ErrorClass::kind`], its message (which never holds a code,
+    /// a key or an address) and, for a limit, when to retry.
+    pub fn view(&self) -> ErrorView {
+        ErrorView {
+            kind: self.class().kind.to_owned(),
+            // A store's or channel's source stays in the logs: the message is
+            // the error's own (`store failed`, `delivery failed`).
+            message: self.to_string(),
+            retry_after_secs: self.retry_after().map(|d| d.as_secs().max(1)),
+        }
     }
 
     /// The classified store failure behind an [`Error::Store`], if the store
@@ -356,6 +465,67 @@ pub enum PolicyError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_error_has_a_kind_and_a_status_a_web_layer_can_answer() {
+        let unavailable = Error::store(StoreFailure::new("redis", StoreFault::Unreachable, "x"));
+        let broken = Error::store(StoreFailure::new("postgres", StoreFault::Other, "x"));
+        let cases: Vec<(Error, &str, u16, bool)> = vec![
+            (
+                ContactError::InvalidEmail.into(),
+                "invalid_contact",
+                400,
+                false,
+            ),
+            (Error::ProofMismatch, "proof_mismatch", 403, false),
+            (
+                Error::ContactProofFailed,
+                "contact_proof_failed",
+                403,
+                false,
+            ),
+            (Error::ChallengeNotFound, "challenge_not_found", 404, false),
+            (Error::DuplicateContact, "duplicate_contact", 409, false),
+            (
+                Error::OnHold {
+                    until: Timestamp::from_unix_millis(0),
+                },
+                "on_hold",
+                423,
+                true,
+            ),
+            (Error::SendLimitReached, "send_limit_reached", 429, false),
+            (unavailable, "store_failed", 503, true),
+            (broken, "store_failed", 500, false),
+            (
+                Error::delivery("smtp said no"),
+                "delivery_failed",
+                503,
+                true,
+            ),
+            (PolicyError::GuessBound.into(), "invalid_policy", 500, false),
+        ];
+        for (e, kind, status, retryable) in cases {
+            let class = e.class();
+            assert_eq!(
+                (class.kind, class.http_status, class.retryable),
+                (kind, status, retryable),
+                "{e:?}"
+            );
+            assert_eq!(class.users_fault, status < 500, "{e:?}");
+            let view = e.view();
+            assert_eq!(view.kind, kind);
+            assert!(
+                !view.message.contains("smtp said no"),
+                "sources stay in logs"
+            );
+        }
+        let limited = Error::RateLimited {
+            limit: RateLimit::DestinationSends,
+            retry_after: Duration::from_millis(1_500),
+        };
+        assert_eq!(limited.view().retry_after_secs, Some(1));
+    }
 
     #[test]
     fn messages_are_lowercase_without_trailing_period() {

@@ -138,7 +138,8 @@ pub use code::{Alphabet, Code, CodeFormat, Malformed};
 pub use contact::{Contact, ContactKind, MaskedContact, PhoneType};
 pub use counter::{Counter, CounterKey, CounterKind};
 pub use error::{
-    BoxError, ContactError, Error, PolicyError, RateLimit, Result, StoreFailure, StoreFault,
+    BoxError, ContactError, Error, ErrorClass, ErrorView, PolicyError, RateLimit, Result,
+    StoreFailure, StoreFault,
 };
 #[cfg(feature = "tracing")]
 pub use events::TracingEvents;

@@ -293,8 +293,13 @@ impl IntoResponse for AppError {
                     ),
                     _ => format!("{}.", capitalize(&e.to_string())),
                 };
+                // The library says which status each refusal is (403 for a
+                // proof that does not match, 409 for a duplicate, 423 on hold,
+                // 429 for a limit…).
+                let status = StatusCode::from_u16(e.class().http_status)
+                    .unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
                 (
-                    StatusCode::UNPROCESSABLE_ENTITY,
+                    status,
                     page(
                         "That didn't work",
                         None,

@@ -289,7 +289,7 @@ fn sign_in_failures_are_throttled() {
     let eleventh = attacker.sign_in(0, "+44 7400 123456", "wrong-password");
     assert!(eleventh.body.contains("is not right"));
     let right = attacker.sign_in(1, "+44 7400 123456", "demo-password");
-    assert_eq!(right.status, 422, "{}", right.body);
+    assert_eq!(right.status, 429, "{}", right.body);
     assert!(right.body.contains("Try again in"), "{}", right.body);
     assert!(!attacker.jar.contains_key("seccode_session"));
     // Unknown identifiers are throttled alike: the throttle tells nothing.
@@ -297,5 +297,5 @@ fn sign_in_failures_are_throttled() {
         attacker.sign_in(0, "nobody@example.org", "wrong-password");
     }
     let unknown = attacker.sign_in(1, "nobody@example.org", "wrong-password");
-    assert_eq!(unknown.status, 422);
+    assert_eq!(unknown.status, 429);
 }
