@@ -713,11 +713,17 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
     ) -> Result<()> {
         let limits = *self.config.limits();
         let budgets = send_budgets(&limits, lane, account, destination, decoy);
-        let kinds: Vec<CounterKind> = budgets.iter().map(|b| b.key.kind()).collect();
+        // What each budget refuses with, kept as the store takes the list (at
+        // most five budgets: no second allocation).
+        let mut limits_of = [RateLimit::GlobalSends; 5];
+        for (slot, b) in limits_of.iter_mut().zip(&budgets) {
+            *slot = limits.send_cap(b.key.kind()).2;
+        }
         if let Err((index, retry_after)) = self.store.count_sends(budgets, now).await? {
-            let limit = kinds
+            let limit = limits_of
                 .get(index)
-                .map_or(RateLimit::GlobalSends, |&kind| limits.send_cap(kind).2);
+                .copied()
+                .unwrap_or(RateLimit::GlobalSends);
             self.events.emit(&Event::RateLimited {
                 account: Some(account.clone()),
                 limit,

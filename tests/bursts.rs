@@ -9,10 +9,7 @@
 
 mod common;
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use seccode::{Config, Keyring, Limits, Outbox, PostgresStore, SecretKey, SecurityCodes};
+use seccode::PostgresStore;
 
 #[test]
 fn four_hundred_concurrent_starts_on_postgres_wait_for_the_pool_and_all_count() {
@@ -25,26 +22,10 @@ fn four_hundred_concurrent_starts_on_postgres_wait_for_the_pool_and_all_count() 
         .enable_all()
         .build()
         .unwrap();
-    let hour = Duration::from_secs(3600);
-    let limits = Limits::builder()
-        .destination_sends(1000, hour)
-        .send_caps(1000, 1000, 1000, hour)
-        .build()
-        .unwrap();
-    let servers: Vec<_> = (0..4)
-        .map(|_| {
-            let store = rt.block_on(PostgresStore::connect(&url)).unwrap();
-            Arc::new(
-                SecurityCodes::new(
-                    store,
-                    Outbox::new(),
-                    Keyring::new(1, SecretKey::from_bytes([1; 32])),
-                )
-                .with_config(Config::default().with_limits(limits)),
-            )
-        })
+    let stores = (0..4)
+        .map(|_| rt.block_on(PostgresStore::connect(&url)).unwrap())
         .collect();
-    let (failed, count) = common::concurrent_starts(&rt, &servers, 400);
+    let (failed, count) = common::concurrent_starts(&rt, stores, 400);
     eprintln!(
         "400 concurrent starts over 4 stores: {} errors",
         failed.len()

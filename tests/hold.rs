@@ -143,6 +143,25 @@ impl World {
             .unwrap()
     }
 
+    /// The takeover the hold exists for, in a world with a phone: whoever
+    /// holds V recovers through it and adds A — returning the recovery proof
+    /// and A — before [`World::remove_originals`].
+    fn recover_via_v_and_add(&self) -> (Proof, Contact) {
+        let a = Contact::email("attacker@example.net").unwrap();
+        let proof = self.recover_via(&self.v, self.v.expose());
+        self.add_verified(&a);
+        (proof, a)
+    }
+
+    /// …then removes the phone P (with the recovery proof) and V (with an
+    /// identity check through A): a hold starts with originals {V, P}.
+    fn remove_originals(&self, proof: &Proof, a: &Contact) {
+        let p = self.p.clone().unwrap();
+        ready(self.flows.remove_security_info(proof, self.entry(&p))).unwrap();
+        let proof = self.identity_proof_via(a);
+        ready(self.flows.remove_security_info(&proof, self.entry(&self.v))).unwrap();
+    }
+
     fn hold_originals(&self) -> Option<Vec<String>> {
         ready(self.flows.hold(&self.id))
             .unwrap()
@@ -181,12 +200,8 @@ fn the_original_a_recovery_went_through_cannot_end_the_hold() {
     // to V — which the attacker reads — does not end it. P, the owner's, does.
     let w = world_with_phone();
     let p = w.p.clone().unwrap();
-    let a = Contact::email("attacker@example.net").unwrap();
-    let proof = w.recover_via(&w.v, w.v.expose());
-    w.add_verified(&a);
-    ready(w.flows.remove_security_info(&proof, w.entry(&p))).unwrap();
-    let proof = w.identity_proof_via(&a);
-    ready(w.flows.remove_security_info(&proof, w.entry(&w.v))).unwrap();
+    let (proof, a) = w.recover_via_v_and_add();
+    w.remove_originals(&proof, &a);
     let account = ready(w.flows.accounts().get(&w.id)).unwrap().unwrap();
     let hold = account.hold(w.now()).expect("a hold started").clone();
     assert_eq!(hold.originals, [w.v.clone(), p.clone()]);
@@ -211,18 +226,13 @@ fn security_info_added_during_a_hold_window_cannot_recover_until_it_ends() {
     // with A is answered as for an unknown identifier — no code reaches A, no
     // ticket can be had through it.
     let w = world_with_phone();
-    let a = Contact::email("attacker@example.net").unwrap();
-    let proof = w.recover_via(&w.v, w.v.expose());
-    w.add_verified(&a);
+    let (proof, a) = w.recover_via_v_and_add();
     let start = ready(w.flows.start_recovery(a.expose())).unwrap();
     assert!(
         !start.choices.iter().any(|c| c.contact == a.masked()),
         "a contact added in the window is not offered"
     );
-    let p = w.p.clone().unwrap();
-    ready(w.flows.remove_security_info(&proof, w.entry(&p))).unwrap();
-    let proof = w.identity_proof_via(&a);
-    ready(w.flows.remove_security_info(&proof, w.entry(&w.v))).unwrap();
+    w.remove_originals(&proof, &a);
     assert!(ready(w.flows.hold(&w.id)).unwrap().is_some());
     // Typed with A during the hold: a made-up answer (A among its choices, as for
     // any unknown address), and confirming A sends nothing.
@@ -269,12 +279,8 @@ fn a_released_hold_cannot_be_turned_on_the_owner() {
     // original the attacker holds.
     let w = world_with_phone();
     let p = w.p.clone().unwrap();
-    let a = Contact::email("attacker@example.net").unwrap();
-    let proof = w.recover_via(&w.v, w.v.expose());
-    w.add_verified(&a);
-    ready(w.flows.remove_security_info(&proof, w.entry(&p))).unwrap();
-    let proof = w.identity_proof_via(&a);
-    ready(w.flows.remove_security_info(&proof, w.entry(&w.v))).unwrap();
+    let (proof, a) = w.recover_via_v_and_add();
+    w.remove_originals(&proof, &a);
     let h1 = ready(w.flows.hold(&w.id)).unwrap().unwrap();
     assert_eq!(h1.originals, [p.masked()]);
 

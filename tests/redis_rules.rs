@@ -109,10 +109,6 @@ fn prop_redis_send_budgets_match_the_pure_rule() {
 /// connections (8 app servers). Counting server-side, none fails.
 #[test]
 fn four_hundred_concurrent_starts_to_one_destination_all_count() {
-    use std::sync::Arc;
-
-    use seccode::{Config, Keyring, Limits, Outbox, SecretKey, SecurityCodes};
-
     let Some(server) = common::RedisServer::start("contention") else {
         return;
     };
@@ -121,28 +117,13 @@ fn four_hundred_concurrent_starts_to_one_destination_all_count() {
         .enable_all()
         .build()
         .unwrap();
-    let hour = Duration::from_secs(3600);
-    let limits = Limits::builder()
-        .destination_sends(1000, hour)
-        .send_caps(1000, 1000, 1000, hour)
-        .build()
-        .unwrap();
-    let servers: Vec<_> = (0..8)
+    let stores = (0..8)
         .map(|_| {
-            let store = rt
-                .block_on(RedisStore::connect_with_prefix(&server.url, "busy"))
-                .unwrap();
-            Arc::new(
-                SecurityCodes::new(
-                    store,
-                    Outbox::new(),
-                    Keyring::new(1, SecretKey::from_bytes([1; 32])),
-                )
-                .with_config(Config::default().with_limits(limits)),
-            )
+            rt.block_on(RedisStore::connect_with_prefix(&server.url, "busy"))
+                .unwrap()
         })
         .collect();
-    let (failed, count) = common::concurrent_starts(&rt, &servers, 400);
+    let (failed, count) = common::concurrent_starts(&rt, stores, 400);
     assert!(
         failed.is_empty(),
         "{} failed: {:?}",

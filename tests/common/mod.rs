@@ -114,16 +114,33 @@ mod http_server;
 pub use http_server::{HttpServer, Request};
 
 /// Starts `n` codes at once to one destination, each for its own account,
-/// spread over `services` (one per app server), on `rt`: the errors, and the
+/// spread over one service per store in `stores` (one per app server), with
+/// limits roomy enough that none refuses; on `rt`: the errors, and the
 /// destination's send count afterwards.
 pub fn concurrent_starts<S>(
     rt: &tokio::runtime::Runtime,
-    services: &[Arc<SecurityCodes<S, Outbox>>],
+    stores: Vec<S>,
     n: usize,
 ) -> (Vec<seccode::Error>, Option<u32>)
 where
     S: seccode::ChallengeStore + Send + Sync + 'static,
 {
+    let hour = std::time::Duration::from_secs(3600);
+    let limits = seccode::Limits::builder()
+        .destination_sends(1000, hour)
+        .send_caps(1000, 1000, 1000, hour)
+        .build()
+        .unwrap();
+    let services: Vec<Arc<SecurityCodes<S, Outbox>>> = stores
+        .into_iter()
+        .map(|store| {
+            let keyring = Keyring::new(1, SecretKey::from_bytes([1; 32]));
+            Arc::new(
+                SecurityCodes::new(store, Outbox::new(), keyring)
+                    .with_config(seccode::Config::default().with_limits(limits)),
+            )
+        })
+        .collect();
     use seccode::{AccountId, Contact, CounterKey, Purpose};
     let to = Contact::email("victim@example.org").unwrap();
     let results: Vec<_> = rt.block_on(async {
