@@ -165,7 +165,7 @@ pub use store::postgres::PostgresStore;
 pub use store::redis::RedisStore;
 #[cfg(feature = "sqlite")]
 pub use store::sqlite::SqliteStore;
-pub use store::{AccountStore, ChallengeStore, CountedGuess, GuessRule, SendBudget};
+pub use store::{AccountStore, ChallengeStore, Guess, GuessRule, SendBudget, Sends};
 
 /// The README's examples compile as doctests (one of them plugs in the SMTP
 /// and HTTP channels, so with those features: `cargo test --all-features`).

@@ -10,14 +10,13 @@ use crate::challenge::{
 use crate::channel::{DeliveryChannel, Message, Templates};
 use crate::clock::{Clock, SystemClock, Timestamp};
 use crate::contact::{Contact, MaskedContact};
-use crate::counter::{Counter, CounterKey, CounterKind};
+use crate::counter::{CounterKey, CounterKind};
 use crate::error::{Error, RateLimit, Result};
 use crate::events::{Event, Events, NoEvents};
 use crate::keys::Keyring;
 use crate::lane::{SendLane, SendOptions};
 use crate::policy::{Config, Limits, Purpose};
-use crate::store::{ChallengeStore, GuessRule, SendBudget};
-use zeroize::Zeroizing;
+use crate::store::{ChallengeStore, Guess, GuessRule, SendBudget};
 
 /// The security-code service: generic over where challenges live (`S`), how
 /// messages go out (`C`) and what time it is (`K`).
@@ -606,37 +605,8 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
             account: expected.account.cloned(),
             limits: *self.config.limits(),
         };
-        if self.store.has_update_pair() {
-            // Count, compare and approve in one atomic step (one lock, one commit).
-            let keyring = self.keyring.clone();
-            let input = Zeroizing::new(input.to_owned());
-            let outcome = self
-                .store
-                .update_pair(id, now, move |c, counter| {
-                    guess(c, counter, &keyring, &rule, &input, now)
-                })
-                .await?;
-            return outcome.unwrap_or(Ok(Verification::NotFound));
-        }
-        // Count the attempt on the challenge and the account (one script on
-        // Redis), always before the code is compared; then approve a right one.
-        let attempt = match self.store.count_guess(id, rule, now).await? {
-            None => return Ok(Verification::NotFound),
-            Some(Err(outcome)) => return Ok(outcome),
-            Some(Ok(attempt)) => attempt,
-        };
-        if let Err(reason) = attempt.check(&self.keyring, input)? {
-            return Ok(Verification::Rejected {
-                remaining: attempt.remaining(),
-                reason,
-            });
-        }
-        // Spend the challenge and clear the account's failures together.
-        Ok(self
-            .store
-            .approve_guess(id, attempt, now)
-            .await?
-            .unwrap_or(Verification::NotFound))
+        let guess = Guess::new(rule, Arc::clone(&self.keyring), input);
+        self.store.guess(id, guess, now).await
     }
 
     /// Cancels a pending challenge (the user backed out).
@@ -795,33 +765,6 @@ fn send_budgets(
 /// attempt is counted on both before the code is compared (an attempt is a
 /// failure until proven a success), then a right code approves the challenge and
 /// clears the counter — the same rules, in the same order, as the two-step path.
-fn guess(
-    c: &mut Challenge,
-    counter: &mut Counter,
-    keyring: &Keyring,
-    rule: &GuessRule,
-    input: &str,
-    now: Timestamp,
-) -> Result<Verification> {
-    let attempt = match rule.count(c, counter, now) {
-        Ok(attempt) => attempt,
-        Err(outcome) => return Ok(outcome),
-    };
-    match attempt.check(keyring, input)? {
-        Err(reason) => Ok(Verification::Rejected {
-            remaining: attempt.remaining(),
-            reason,
-        }),
-        Ok(()) => {
-            let outcome = c.approve(&attempt);
-            if outcome.is_approved() {
-                counter.clear();
-            }
-            Ok(outcome)
-        }
-    }
-}
-
 impl<S: fmt::Debug, C: fmt::Debug, K: fmt::Debug, E> fmt::Debug for SecurityCodes<S, C, K, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SecurityCodes")

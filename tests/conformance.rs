@@ -22,6 +22,9 @@ use seccode::{
 
 use common::{T0, wrong_code};
 
+/// How many stores [`suite`] asks `make` for: one per check.
+const STORES_PER_SUITE: usize = 10;
+
 /// Runs every check of the suite against stores made by `make`.
 async fn suite<CS, AS>(make: impl Fn() -> (CS, AS))
 where
@@ -32,6 +35,8 @@ where
     record_contract(&cs).await;
     let (cs, _) = make();
     counter_contract(&cs).await;
+    let (cs, _) = make();
+    challenge_and_counter_update_together(cs).await;
     let (cs, _) = make();
     single_success_under_concurrency(cs).await;
     let (cs, _) = make();
@@ -161,6 +166,80 @@ async fn counter_contract<S: ChallengeStore>(store: &S) {
     } else if let Some(c) = store.get_counter(&key).await.unwrap() {
         assert!(c.expires_at <= T0);
     }
+}
+
+/// `update_with_counter` is one atomic step on both records: concurrent
+/// updates see each other's writes on the challenge and on its failure counter
+/// together (the n-th attempt always meets the n-th count), and a missing
+/// challenge touches no counter.
+async fn challenge_and_counter_update_together<S: ChallengeStore + 'static>(store: S) {
+    let (account, email) = ann();
+    let policy = seccode::Policy::default();
+    let mut rng = rand::rng();
+    let c = seccode::Challenge::issue(
+        account.clone(),
+        Purpose::IdentityCheck,
+        email,
+        &policy,
+        1,
+        &mut rng,
+        T0,
+    );
+    let c = match store.placement(&c.failure_key()) {
+        Some(tag) => c.placed(tag),
+        None => c,
+    };
+    let (id, key) = (*c.id(), c.failure_key());
+    store.insert(c, T0).await.unwrap();
+    let store = Arc::new(store);
+    let tasks: Vec<_> = (0..policy.max_attempts())
+        .map(|_| {
+            let (store, account) = (store.clone(), account.clone());
+            tokio::spawn(async move {
+                store
+                    .update_with_counter(&id, T0, move |c, n| {
+                        let expected = seccode::Expected {
+                            purpose: Purpose::IdentityCheck,
+                            account: Some(&account),
+                        };
+                        let attempt = c.begin_attempt(&expected, T0).unwrap();
+                        n.count += 1;
+                        n.expires_at = T0 + Duration::from_secs(600);
+                        (attempt.number(), n.count)
+                    })
+                    .await
+                    .unwrap()
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut seen = Vec::new();
+    for t in tasks {
+        let (attempt, count) = t.await.unwrap();
+        assert_eq!(
+            u32::from(attempt),
+            count,
+            "the n-th attempt meets the n-th count"
+        );
+        seen.push(count);
+    }
+    seen.sort_unstable();
+    let all: Vec<u32> = (1..=u32::from(policy.max_attempts())).collect();
+    assert_eq!(seen, all, "no update is lost");
+    assert_eq!(
+        store.get(&id).await.unwrap().unwrap().attempts(),
+        policy.max_attempts()
+    );
+    assert_eq!(
+        store.get_counter(&key).await.unwrap().unwrap().count,
+        u32::from(policy.max_attempts())
+    );
+    let missing = ChallengeId::from_bytes([7; 16]);
+    let touched = store
+        .update_with_counter(&missing, T0, |_, n| n.count += 1)
+        .await
+        .unwrap();
+    assert_eq!(touched, None, "no challenge, no update");
 }
 
 async fn single_success_under_concurrency<S: ChallengeStore + 'static>(store: S) {
@@ -584,7 +663,7 @@ fn postgres_store_conforms() {
     let rt = runtime();
     // One database per check, so checks do not see each other's records; the
     // same store serves challenges and accounts.
-    let stores: Vec<_> = (0..9)
+    let stores: Vec<_> = (0..STORES_PER_SUITE)
         .map(|i| {
             let url = server.database(&format!("t{i}"));
             rt.block_on(seccode::PostgresStore::connect(&url)).unwrap()
@@ -651,7 +730,7 @@ fn redis_cluster_store_conforms() {
         assert!(keys.iter().all(|k| ours.placement(k) == ours.placement(k)));
         assert!(ours.placement(&keys[0]).is_some());
     });
-    let stores: Vec<_> = (0..9)
+    let stores: Vec<_> = (0..STORES_PER_SUITE)
         .map(|i| {
             rt.block_on(seccode::RedisStore::connect_cluster(
                 &urls,
@@ -744,7 +823,7 @@ fn redis_store_conforms() {
     let rt = runtime();
     // The suite makes one store per check; connect them up front (each with its
     // own key prefix, so checks do not see each other's records).
-    let stores: Vec<_> = (0..9)
+    let stores: Vec<_> = (0..STORES_PER_SUITE)
         .map(|i| {
             rt.block_on(seccode::RedisStore::connect_with_prefix(
                 &server.url,

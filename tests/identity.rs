@@ -73,7 +73,7 @@ fn case_variants(name: &str, count: usize) -> Vec<String> {
 // ----- the nine findings ------------------------------------------------------------
 
 #[test]
-fn finding_1_recovery_confirmation_ignores_the_case_of_the_address() {
+fn recovery_confirmation_ignores_the_case_of_the_address() {
     let (flows, outbox, _clock, _id) = flows_with(&["John.Doe@example.com"]);
     let start = ready(flows.start_recovery("john.doe@example.com")).unwrap();
     assert_eq!(start.choices.len(), 1);
@@ -87,7 +87,7 @@ fn finding_1_recovery_confirmation_ignores_the_case_of_the_address() {
 }
 
 #[test]
-fn finding_2_case_variants_of_one_mailbox_share_one_send_cap() {
+fn case_variants_of_one_mailbox_share_one_send_cap() {
     // Straight at the service: 64 spellings, one counter.
     let (codes, outbox, clock) = memory_service();
     let account = AccountId::new("attacker").unwrap();
@@ -129,7 +129,7 @@ fn finding_2_case_variants_of_one_mailbox_share_one_send_cap() {
 }
 
 #[test]
-fn finding_3_an_idna_domain_in_either_form_belongs_to_one_account() {
+fn an_idna_domain_in_either_form_belongs_to_one_account() {
     let (flows, outbox, _clock, owner) = flows_with(&["owner@example.org"]);
     let unicode = Contact::email("x@exämple.com").unwrap();
     assert!(
@@ -155,7 +155,7 @@ fn finding_3_an_idna_domain_in_either_form_belongs_to_one_account() {
 }
 
 #[test]
-fn finding_4_kelvin_sign_is_the_same_contact_everywhere_and_invisibles_are_refused() {
+fn kelvin_sign_is_the_same_contact_everywhere_and_invisibles_are_refused() {
     let kelvin = Contact::email("\u{212A}ate@example.com").unwrap();
     let plain = Contact::email("kate@example.com").unwrap();
     assert_eq!(kelvin, plain);
@@ -178,7 +178,7 @@ fn finding_4_kelvin_sign_is_the_same_contact_everywhere_and_invisibles_are_refus
 }
 
 #[test]
-fn finding_5_phone_numbers_are_read_with_libphonenumber() {
+fn phone_numbers_are_read_with_libphonenumber() {
     let uk = Contact::phone("+44 (0) 20 7946 0958").unwrap();
     assert_eq!(uk.identity(), "+442079460958");
     assert_eq!(
@@ -195,7 +195,7 @@ fn finding_5_phone_numbers_are_read_with_libphonenumber() {
 }
 
 #[test]
-fn finding_6_one_normaliser_for_codes_phones_and_last_four() {
+fn one_normaliser_for_codes_phones_and_last_four() {
     let phone = Contact::phone("＋４４\u{00A0}７４００\u{3000}１２３４５６").unwrap();
     assert_eq!(phone.identity(), "+447400123456");
     assert!(phone.confirm_last_four("3456\n"));
@@ -219,7 +219,7 @@ fn finding_6_one_normaliser_for_codes_phones_and_last_four() {
 }
 
 #[test]
-fn finding_7_errors_say_what_is_wrong_without_repeating_the_input() {
+fn errors_say_what_is_wrong_without_repeating_the_input() {
     assert_eq!(
         Contact::parse("ｊｏｈｎ＠example.com").unwrap(),
         Contact::email("john@example.com").unwrap()
@@ -252,7 +252,7 @@ fn finding_7_errors_say_what_is_wrong_without_repeating_the_input() {
 }
 
 #[test]
-fn finding_8_the_outbox_finds_codes_by_identity() {
+fn the_outbox_finds_codes_by_identity() {
     let (flows, outbox, _clock, id) = flows_with(&["owner@example.org"]);
     let typed = Contact::email("Backup.Person@Example.ORG").unwrap();
     ready(flows.start_add_security_info(&id, &typed)).unwrap();
@@ -267,7 +267,7 @@ fn finding_8_the_outbox_finds_codes_by_identity() {
 }
 
 #[test]
-fn finding_9_malformed_codes_use_no_attempt_and_no_account_failure() {
+fn malformed_codes_use_no_attempt_and_no_account_failure() {
     let (codes, outbox, _clock) = memory_service();
     let account = AccountId::new("ann").unwrap();
     let email = Contact::email("ann@example.org").unwrap();

@@ -120,7 +120,7 @@ impl World {
 }
 
 #[test]
-fn finding_2_a_locked_identifier_links_to_no_other() {
+fn a_locked_identifier_links_to_no_other() {
     let w = world();
     // A hundred wrong confirmations through the account's email…
     w.fail_confirmations(w.email.expose(), 100);
@@ -161,7 +161,7 @@ fn finding_2_a_locked_identifier_links_to_no_other() {
 }
 
 #[test]
-fn finding_4_recovery_failures_never_lock_the_signed_in_owner() {
+fn recovery_failures_never_lock_the_signed_in_owner() {
     let w = world();
     // 101 wrong last-four guesses on the recovery page, no sign-in.
     let mut failed = 0;
@@ -429,7 +429,7 @@ fn made_up_answers_have_the_shape_of_real_ones() {
 }
 
 #[test]
-fn finding_1_case_rotation_and_confirmation_do_not_tell_unknown_identifiers() {
+fn case_rotation_and_confirmation_do_not_tell_unknown_identifiers() {
     let w = world();
     for unknown in ["Someone.Else@Example.ORG", "+44 7400 999888"] {
         let lower = unknown.to_lowercase();
@@ -479,7 +479,7 @@ fn finding_1_case_rotation_and_confirmation_do_not_tell_unknown_identifiers() {
 // ----- finding 5: unauthenticated requests cannot crowd out real users -------------------
 
 #[test]
-fn finding_5_decoys_and_counters_are_bounded_and_give_way_to_real_users() {
+fn decoys_and_counters_are_bounded_and_give_way_to_real_users() {
     let w = world_in(keyring(), MemoryChallengeStore::with_capacity(6_400));
     let store = w.flows.codes().store();
     // 20 000 recoveries of unknown identifiers, each confirmed: 20 000 decoys.
@@ -607,6 +607,20 @@ impl<S: seccode::ChallengeStore> seccode::ChallengeStore for Recording<S> {
         self.inner.update_counter(key, now, f).await
     }
 
+    async fn update_with_counter<R, F>(
+        &self,
+        id: &seccode::ChallengeId,
+        now: seccode::Timestamp,
+        f: F,
+    ) -> seccode::Result<Option<R>>
+    where
+        F: FnMut(&mut seccode::Challenge, &mut seccode::Counter) -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.calls.log("challenges.update_with_counter");
+        self.inner.update_with_counter(id, now, f).await
+    }
+
     async fn get_counter(
         &self,
         key: &seccode::CounterKey,
@@ -621,7 +635,7 @@ impl<S: seccode::ChallengeStore> seccode::ChallengeStore for Recording<S> {
 }
 
 #[test]
-fn finding_3_known_and_unknown_identifiers_make_the_same_store_calls() {
+fn known_and_unknown_identifiers_make_the_same_store_calls() {
     let calls = Arc::new(Calls::default());
     let outbox = Arc::new(Outbox::new());
     let codes = SecurityCodes::new(

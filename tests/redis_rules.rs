@@ -146,8 +146,8 @@ mod guesses {
     use rand::SeedableRng;
     use rand::rngs::StdRng;
     use seccode::{
-        Attempt, Challenge, ChallengeId, Contact, GuessRule, Limits, MemoryChallengeStore, Policy,
-        Purpose, SendKind, Verification,
+        Attempt, Challenge, ChallengeId, Contact, Guess, GuessRule, Limits, MemoryChallengeStore,
+        Policy, Purpose, SendKind, Verification,
     };
 
     const ACCOUNTS: [&str; 2] = ["ann", "bob"];
@@ -294,10 +294,13 @@ mod guesses {
                                     account: account.map(|a| AccountId::new(a).unwrap()),
                                     limits,
                                 };
+                                let counted = rule.clone();
                                 let want = rt
-                                    .block_on(model.count_guess(id, rule.clone(), now))
+                                    .block_on(model.update_with_counter(id, now, move |c, n| {
+                                        counted.count(c, n, now)
+                                    }))
                                     .unwrap();
-                                let got = rt.block_on(redis.count_guess(id, rule, now)).unwrap();
+                                let got = rt.block_on(redis.count_guess(id, &rule, now)).unwrap();
                                 prop_assert_eq!(seen(&got), seen(&want));
                                 if let Some(Ok(attempt)) = want {
                                     last.insert(i, attempt);
@@ -308,8 +311,11 @@ mod guesses {
                                 else {
                                     continue;
                                 };
-                                let want =
-                                    rt.block_on(model.approve_guess(id, attempt, now)).unwrap();
+                                let want = rt
+                                    .block_on(model.update_with_counter(id, now, move |c, n| {
+                                        Guess::approve(c, n, &attempt)
+                                    }))
+                                    .unwrap();
                                 let got =
                                     rt.block_on(redis.approve_guess(id, attempt, now)).unwrap();
                                 prop_assert_eq!(format!("{got:?}"), format!("{want:?}"));

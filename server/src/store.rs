@@ -3,14 +3,13 @@
 //! shared by several servers).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use seccode::PostgresStore;
 
 use crate::health::Health;
 use seccode::{
-    Attempt, Challenge, ChallengeId, ChallengeStore, CountedGuess, Counter, CounterKey, Error,
-    GuessRule, RedisStore, SendBudget, SqliteStore, Timestamp, Verification,
+    Challenge, ChallengeId, ChallengeStore, Counter, CounterKey, Error, Guess, RedisStore,
+    SendBudget, Sends, SqliteStore, Timestamp, Verification,
 };
 
 /// Which store holds the codes' records.
@@ -117,36 +116,7 @@ impl ChallengeStore for Store {
         observed!(self, s => s.sweep(now).await)
     }
 
-    async fn update_and_count<V, E, R, F, G>(
-        &self,
-        id: &ChallengeId,
-        now: Timestamp,
-        f: F,
-        g: G,
-    ) -> Result<seccode::store::Counted<V, R, E>, Error>
-    where
-        F: FnMut(&mut Challenge) -> Result<(V, CounterKey), E> + Send + 'static,
-        G: FnMut(&mut Counter) -> R + Send + 'static,
-        V: Send + 'static,
-        E: Send + 'static,
-        R: Send + 'static,
-    {
-        observed!(self, s => s.update_and_count(id, now, f, g).await)
-    }
-
-    async fn count_sends(
-        &self,
-        budgets: Vec<SendBudget>,
-        now: Timestamp,
-    ) -> Result<Result<(), (usize, Duration)>, Error> {
-        observed!(self, s => s.count_sends(budgets, now).await)
-    }
-
-    fn has_update_pair(&self) -> bool {
-        each!(self, s => s.has_update_pair())
-    }
-
-    async fn update_pair<R, F>(
+    async fn update_with_counter<R, F>(
         &self,
         id: &ChallengeId,
         now: Timestamp,
@@ -156,25 +126,20 @@ impl ChallengeStore for Store {
         F: FnMut(&mut Challenge, &mut Counter) -> R + Send + 'static,
         R: Send + 'static,
     {
-        observed!(self, s => s.update_pair(id, now, f).await)
+        observed!(self, s => s.update_with_counter(id, now, f).await)
     }
 
-    async fn count_guess(
+    async fn guess(
         &self,
         id: &ChallengeId,
-        rule: GuessRule,
+        guess: Guess,
         now: Timestamp,
-    ) -> Result<CountedGuess, Error> {
-        observed!(self, s => s.count_guess(id, rule, now).await)
+    ) -> Result<Verification, Error> {
+        observed!(self, s => s.guess(id, guess, now).await)
     }
 
-    async fn approve_guess(
-        &self,
-        id: &ChallengeId,
-        attempt: Attempt,
-        now: Timestamp,
-    ) -> Result<Option<Verification>, Error> {
-        observed!(self, s => s.approve_guess(id, attempt, now).await)
+    async fn count_sends(&self, budgets: Vec<SendBudget>, now: Timestamp) -> Result<Sends, Error> {
+        observed!(self, s => s.count_sends(budgets, now).await)
     }
 
     fn placement(&self, key: &CounterKey) -> Option<u16> {

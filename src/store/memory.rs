@@ -11,7 +11,7 @@ use crate::challenge::{Challenge, ChallengeId};
 use crate::clock::Timestamp;
 use crate::counter::{Counter, CounterKey};
 use crate::error::Error;
-use crate::store::{ChallengeStore, Counted};
+use crate::store::ChallengeStore;
 
 /// Challenges and counters in this process's memory.
 ///
@@ -344,10 +344,6 @@ impl ChallengeStore for MemoryChallengeStore {
         self.insert_now(challenge, now)
     }
 
-    async fn get(&self, id: &ChallengeId) -> Result<Option<Challenge>, Error> {
-        Ok(self.update_now(id, |c| c.clone()))
-    }
-
     async fn update<R, F>(&self, id: &ChallengeId, f: F) -> Result<Option<R>, Error>
     where
         F: FnMut(&mut Challenge) -> R + Send + 'static,
@@ -364,45 +360,9 @@ impl ChallengeStore for MemoryChallengeStore {
         self.update_counter_now(key, now, f)
     }
 
-    async fn get_counter(&self, key: &CounterKey) -> Result<Option<Counter>, Error> {
-        Ok(lock(self.counter_shard(key)).counters.get(key).copied())
-    }
-
-    /// Both updates under the challenge's shard lock (the counter's lock is taken
-    /// inside it; nothing takes them the other way round), so they are atomic
-    /// together, and no nested future is built on the verification path.
-    async fn update_and_count<V, E, R, F, G>(
-        &self,
-        id: &ChallengeId,
-        now: Timestamp,
-        mut f: F,
-        mut g: G,
-    ) -> Result<Counted<V, R, E>, Error>
-    where
-        F: FnMut(&mut Challenge) -> Result<(V, CounterKey), E> + Send + 'static,
-        G: FnMut(&mut Counter) -> R + Send + 'static,
-        V: Send + 'static,
-        E: Send + 'static,
-        R: Send + 'static,
-    {
-        let (shard, key) = split(id);
-        let mut shard = lock(&self.shards[shard]);
-        let Some(challenge) = shard.challenges.get_mut(&key).filter(|c| c.id() == id) else {
-            return Ok(None);
-        };
-        Ok(Some(match f(challenge) {
-            Err(e) => Err(e),
-            Ok((value, counter)) => Ok((value, self.update_counter_now(&counter, now, &mut g)?)),
-        }))
-    }
-
-    fn has_update_pair(&self) -> bool {
-        true
-    }
-
     /// Under the challenge's shard lock, then its counter's (always in that
-    /// order, as in `update_and_count`).
-    async fn update_pair<R, F>(
+    /// order; nothing takes them the other way round).
+    async fn update_with_counter<R, F>(
         &self,
         id: &ChallengeId,
         now: Timestamp,

@@ -25,21 +25,23 @@
 //! [`Challenge::retain_until`], a counter after [`Counter::expires_at`], and
 //! an empty counter at once, so stores do not grow without bound.
 
+use std::fmt;
 use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use zeroize::Zeroizing;
 
 use crate::account::Account;
-use crate::challenge::{AccountId, Attempt, Challenge, ChallengeId, Expected, Verification};
+use crate::challenge::{
+    AccountId, Attempt, Challenge, ChallengeId, Expected, Rejection, Verification,
+};
 use crate::clock::Timestamp;
 use crate::contact::Contact;
 use crate::counter::{Counter, CounterKey};
 use crate::error::Error;
+use crate::keys::Keyring;
 use crate::policy::{Limits, Purpose};
-use std::time::Duration;
-
-/// The result of [`ChallengeStore::update_and_count`]: `None` without a
-/// challenge; the challenge closure's error; or its value and the counter
-/// closure's result.
-pub type Counted<V, R, E> = Option<Result<(V, R), E>>;
 
 /// One send budget of a message: the counter it counts on, and at most `cap`
 /// messages per `window` (see [`Counter::count_in_window`]).
@@ -79,6 +81,33 @@ impl SendBudget {
     pub fn apply(&self, counter: &mut Counter, now: Timestamp) -> Result<(), Duration> {
         counter.weigh_in_window(self.cap, self.window, u32::from(self.counted), now)
     }
+}
+
+/// What [`ChallengeStore::count_sends`] answers: `Ok(())` when every budget
+/// counted the message, else the index of the first that refused it and the
+/// time until its window ends.
+pub type Sends = Result<(), (usize, Duration)>;
+
+/// Counts a message on `budgets` in order by `count` (one budget's atomic
+/// step, answering [`SendBudget::apply`]'s result), stopping at the first
+/// refusal. The loop every store's [`ChallengeStore::count_sends`] runs:
+/// inside one transaction (rolled back on a refusal) or one step per budget
+/// (then the caller refunds the budgets before the refusing one).
+///
+/// # Errors
+///
+/// The first error of `count`.
+pub async fn count_in_order<F, Fut>(budgets: &[SendBudget], mut count: F) -> Result<Sends, Error>
+where
+    F: FnMut(SendBudget) -> Fut,
+    Fut: Future<Output = Result<Result<(), Duration>, Error>>,
+{
+    for (index, budget) in budgets.iter().enumerate() {
+        if let Err(retry_after) = count(*budget).await? {
+            return Ok(Err((index, retry_after)));
+        }
+    }
+    Ok(Ok(()))
 }
 
 /// The rules one guess is counted by, as data: who may verify (the purpose
@@ -127,10 +156,93 @@ impl GuessRule {
     }
 }
 
-/// What [`ChallengeStore::count_guess`] answers: `None` without a challenge;
-/// `Err` with the outcome when there is nothing to compare; the attempt to
-/// compare otherwise.
-pub type CountedGuess = Option<Result<Attempt, Verification>>;
+/// One typed code to settle against a challenge: the rule it is counted by
+/// ([`GuessRule`]), the code, and the keys to compare it with. The service
+/// builds it; a store runs it through [`ChallengeStore::guess`].
+pub struct Guess {
+    rule: GuessRule,
+    keyring: Arc<Keyring>,
+    input: Zeroizing<String>,
+}
+
+impl Guess {
+    pub(crate) fn new(rule: GuessRule, keyring: Arc<Keyring>, input: &str) -> Self {
+        Self {
+            rule,
+            keyring,
+            input: Zeroizing::new(input.to_owned()),
+        }
+    }
+
+    /// The rule the guess is counted by.
+    pub fn rule(&self) -> &GuessRule {
+        &self.rule
+    }
+
+    /// Compares the typed code with the code of `attempt`, in constant time
+    /// (outside any atomic step: it touches no record).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownKey`] when the keyring no longer holds the challenge's key.
+    pub fn compare(&self, attempt: &Attempt) -> Result<Result<(), Rejection>, Error> {
+        attempt.check(&self.keyring, &self.input)
+    }
+
+    /// The whole guess as one pure step on a challenge and its failure
+    /// counter: counted by the rule, compared, and — when right — the
+    /// challenge approved and the counter cleared. What a store that holds
+    /// both records in one atomic step runs inside it.
+    ///
+    /// # Errors
+    ///
+    /// As [`Guess::compare`].
+    pub fn settle(
+        &self,
+        challenge: &mut Challenge,
+        counter: &mut Counter,
+        now: Timestamp,
+    ) -> Result<Verification, Error> {
+        let attempt = match self.rule.count(challenge, counter, now) {
+            Ok(attempt) => attempt,
+            Err(outcome) => return Ok(outcome),
+        };
+        match self.compare(&attempt)? {
+            Err(reason) => Ok(Self::rejected(&attempt, reason)),
+            Ok(()) => Ok(Self::approve(challenge, counter, &attempt)),
+        }
+    }
+
+    /// The answer to a wrong code on `attempt`.
+    pub fn rejected(attempt: &Attempt, reason: Rejection) -> Verification {
+        Verification::Rejected {
+            remaining: attempt.remaining(),
+            reason,
+        }
+    }
+
+    /// Approves `challenge` for `attempt`, whose code was right
+    /// ([`Challenge::approve`]), clearing the failure counter if it did.
+    pub fn approve(
+        challenge: &mut Challenge,
+        counter: &mut Counter,
+        attempt: &Attempt,
+    ) -> Verification {
+        let outcome = challenge.approve(attempt);
+        if outcome.is_approved() {
+            counter.clear();
+        }
+        outcome
+    }
+}
+
+impl fmt::Debug for Guess {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Guess")
+            .field("rule", &self.rule)
+            .finish_non_exhaustive()
+    }
+}
 
 pub mod cipher;
 #[cfg(any(feature = "redis", feature = "postgres"))]
@@ -147,6 +259,29 @@ pub mod sqlite;
 /// Where challenges and counters live. See the [module docs](self) for the
 /// contract every implementation keeps.
 ///
+/// # Writing a backend
+///
+/// Four methods are required, each one atomic read-modify-write:
+/// [`insert`](ChallengeStore::insert), [`update`](ChallengeStore::update) (a
+/// challenge), [`update_counter`](ChallengeStore::update_counter) (a counter)
+/// and [`update_with_counter`](ChallengeStore::update_with_counter) (a
+/// challenge and its failure counter together). Every other method has a
+/// correct default built on them; override one only where the backend can do
+/// the same work cheaper:
+///
+/// | method | default | overridden by |
+/// |---|---|---|
+/// | [`get`](ChallengeStore::get), [`get_counter`](ChallengeStore::get_counter) | a read through an update that changes nothing | SQLite, PostgreSQL, Redis (a plain read) |
+/// | [`guess`](ChallengeStore::guess) | one [`update_with_counter`](ChallengeStore::update_with_counter) running [`Guess::settle`] | Redis (two scripts: count, then approve) |
+/// | [`count_sends`](ChallengeStore::count_sends) | [`count_in_order`] over one [`update_counter`](ChallengeStore::update_counter) per budget, refunding on a refusal | SQLite, PostgreSQL (one transaction), Redis (one script per budget) |
+/// | [`sweep`](ChallengeStore::sweep) | nothing to forget (records expire by themselves) | memory, SQLite, PostgreSQL |
+/// | [`placement`](ChallengeStore::placement) | no placement | Redis Cluster |
+///
+/// `tests/conformance.rs` runs the same checks on every backend (concurrent
+/// guesses approve at most once, a budget is never overspent, a refused
+/// message spends nothing, expiry, the failure direction); run it on a new
+/// backend by adding it to that file's list.
+///
 /// Implementors write `async fn`; the service is generic over the store, so calls
 /// are not boxed.
 pub trait ChallengeStore: Send + Sync {
@@ -161,16 +296,6 @@ pub trait ChallengeStore: Send + Sync {
         challenge: Challenge,
         now: Timestamp,
     ) -> impl Future<Output = Result<(), Error>> + Send;
-
-    /// Reads a challenge: a snapshot, for display only — never decide on it.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Store`] if the store fails.
-    fn get(
-        &self,
-        id: &ChallengeId,
-    ) -> impl Future<Output = Result<Option<Challenge>, Error>> + Send;
 
     /// Atomically applies `f` to the challenge and stores the result; `None` if
     /// there is no such challenge.
@@ -204,7 +329,44 @@ pub trait ChallengeStore: Send + Sync {
         F: FnMut(&mut Counter) -> R + Send + 'static,
         R: Send + 'static;
 
+    /// Atomically applies `f` to the challenge and to its failure counter (the
+    /// counter of [`Challenge::failure_key`]) together — one lock, one
+    /// transaction, one compare-and-set — and stores both; `None` if there is
+    /// no such challenge.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] as for [`ChallengeStore::update`].
+    fn update_with_counter<R, F>(
+        &self,
+        id: &ChallengeId,
+        now: Timestamp,
+        f: F,
+    ) -> impl Future<Output = Result<Option<R>, Error>> + Send
+    where
+        F: FnMut(&mut Challenge, &mut Counter) -> R + Send + 'static,
+        R: Send + 'static;
+
+    /// Reads a challenge: a snapshot, for display only — never decide on it.
+    ///
+    /// The default reads through [`ChallengeStore::update`] with a closure
+    /// that changes nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] if the store fails.
+    fn get(
+        &self,
+        id: &ChallengeId,
+    ) -> impl Future<Output = Result<Option<Challenge>, Error>> + Send {
+        self.update(id, |c| c.clone())
+    }
+
     /// Reads a counter snapshot, for display or a cheap pre-check.
+    ///
+    /// The default reads through [`ChallengeStore::update_counter`] with a
+    /// closure that changes nothing (so nothing is written, and the time it
+    /// passes is not used).
     ///
     /// # Errors
     ///
@@ -212,54 +374,53 @@ pub trait ChallengeStore: Send + Sync {
     fn get_counter(
         &self,
         key: &CounterKey,
-    ) -> impl Future<Output = Result<Option<Counter>, Error>> + Send;
+    ) -> impl Future<Output = Result<Option<Counter>, Error>> + Send {
+        self.update_counter(key, Timestamp::UNIX_EPOCH, |c| {
+            (!c.is_empty()).then_some(*c)
+        })
+    }
 
     /// Forgets records past their retention; returns how many. Stores that expire
-    /// records by themselves may return 0.
+    /// records by themselves may return 0 (the default).
     ///
     /// # Errors
     ///
     /// [`Error::Store`] if the store fails.
-    fn sweep(&self, now: Timestamp) -> impl Future<Output = Result<usize, Error>> + Send;
+    fn sweep(&self, now: Timestamp) -> impl Future<Output = Result<usize, Error>> + Send {
+        let _ = now;
+        std::future::ready(Ok(0))
+    }
 
-    /// Atomically applies `f` to the challenge; if it returns `Ok((value, key))`,
-    /// atomically applies `g` to the counter `key` — challenge first, the order
-    /// the verification path needs (the attempt is counted on the challenge before
-    /// the account). `None` if there is no such challenge.
+    /// Settles one guess: counts it on the challenge and on its failure
+    /// counter by its rule — always before the code is compared — compares
+    /// the code, and approves a right one, clearing the failure counter.
+    /// [`Verification::NotFound`] without a challenge.
     ///
-    /// The default runs the two updates one after the other. A backend that can do
-    /// both in one step should (SQLite: one transaction; a crash can then not
-    /// separate them, and a wrong guess costs one commit instead of two).
+    /// The default is one [`ChallengeStore::update_with_counter`] running
+    /// [`Guess::settle`]: one lock or transaction per guess. A backend that
+    /// cannot compare inside its atomic step may split it in two steps —
+    /// count ([`GuessRule::count`]), [`Guess::compare`] outside, then
+    /// [`Guess::approve`] — as Redis does with two scripts (a wrong guess then
+    /// costs one round trip).
     ///
     /// # Errors
     ///
-    /// [`Error::Store`] as for [`ChallengeStore::update`].
-    fn update_and_count<V, E, R, F, G>(
+    /// [`Error::Store`] as for [`ChallengeStore::update`]; as [`Guess::compare`].
+    fn guess(
         &self,
         id: &ChallengeId,
+        guess: Guess,
         now: Timestamp,
-        f: F,
-        g: G,
-    ) -> impl Future<Output = Result<Counted<V, R, E>, Error>> + Send
-    where
-        F: FnMut(&mut Challenge) -> Result<(V, CounterKey), E> + Send + 'static,
-        G: FnMut(&mut Counter) -> R + Send + 'static,
-        V: Send + 'static,
-        E: Send + 'static,
-        R: Send + 'static,
-    {
+    ) -> impl Future<Output = Result<Verification, Error>> + Send {
         let id = *id;
         async move {
-            match self.update(&id, f).await? {
-                None => Ok(None),
-                Some(Err(e)) => Ok(Some(Err(e))),
-                Some(Ok((value, key))) => {
-                    let counted = self.update_counter(&key, now, g).await?;
-                    Ok(Some(Ok((value, counted))))
-                }
-            }
+            let outcome = self
+                .update_with_counter(&id, now, move |c, counter| guess.settle(c, counter, now))
+                .await?;
+            outcome.unwrap_or(Ok(Verification::NotFound))
         }
     }
+
     /// Counts one message against each of its send budgets, in order (narrowest
     /// first), stopping at the first that is used up: `Err((index, retry_after))`
     /// names it. The rule is [`SendBudget::apply`], passed as data (cap, window
@@ -268,11 +429,12 @@ pub trait ChallengeStore: Send + Sync {
     /// have used up a narrower one (a requester refused by its own budget does
     /// not spend the destination's).
     ///
-    /// The default runs one [`ChallengeStore::update_counter`] per budget and, on
-    /// a refusal, gives the earlier ones back ([`Counter::refund`]). SQLite and
-    /// PostgreSQL run them in one transaction rolled back on a refusal; Redis
-    /// runs one script per budget (no compare-and-set to retry however many
-    /// servers send at once) and refunds likewise.
+    /// The default runs [`count_in_order`] with one
+    /// [`ChallengeStore::update_counter`] per budget and, on a refusal, gives
+    /// the earlier ones back ([`Counter::refund`]). SQLite and PostgreSQL run
+    /// the loop in one transaction rolled back on a refusal; Redis runs one
+    /// script per budget (no compare-and-set to retry however many servers send
+    /// at once) and refunds likewise.
     ///
     /// # Errors
     ///
@@ -282,63 +444,23 @@ pub trait ChallengeStore: Send + Sync {
         &self,
         budgets: Vec<SendBudget>,
         now: Timestamp,
-    ) -> impl Future<Output = Result<Result<(), (usize, Duration)>, Error>> + Send {
+    ) -> impl Future<Output = Result<Sends, Error>> + Send {
         async move {
-            for (index, b) in budgets.iter().enumerate() {
-                let b = *b;
-                let counted = self
-                    .update_counter(&b.key, now, move |c| b.apply(c, now))
-                    .await?;
-                if let Err(retry_after) = counted {
-                    // A refused message spends nothing: give back what the
-                    // narrower budgets counted.
-                    for earlier in budgets.iter().take(index).filter(|e| e.counted) {
-                        self.update_counter(&earlier.key, now, Counter::refund)
-                            .await?;
-                    }
-                    return Ok(Err((index, retry_after)));
+            let counted = count_in_order(&budgets, |b| async move {
+                self.update_counter(&b.key, now, move |c| b.apply(c, now))
+                    .await
+            })
+            .await?;
+            if let Err((index, _)) = counted {
+                // A refused message spends nothing: give back what the
+                // narrower budgets counted.
+                for earlier in budgets.iter().take(index).filter(|e| e.counted) {
+                    self.update_counter(&earlier.key, now, Counter::refund)
+                        .await?;
                 }
             }
-            Ok(Ok(()))
+            Ok(counted)
         }
-    }
-
-    /// Counts one guess on the challenge and on its failure counter by `rule`
-    /// ([`GuessRule::count`]), before the code is compared.
-    ///
-    /// The default runs [`ChallengeStore::update_and_count`] (one step where the
-    /// backend can). Redis overrides it with one script that applies the rule
-    /// server-side, so a wrong guess costs one round trip.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Store`] as for [`ChallengeStore::update`].
-    fn count_guess(
-        &self,
-        id: &ChallengeId,
-        rule: GuessRule,
-        now: Timestamp,
-    ) -> impl Future<Output = Result<CountedGuess, Error>> + Send {
-        count_guess_in_steps(self, *id, rule, now)
-    }
-
-    /// Approves the challenge for `attempt`, whose code was right
-    /// ([`Challenge::approve`]), and clears its failure counter if it did —
-    /// together. `None` without a challenge.
-    ///
-    /// The default runs [`ChallengeStore::update_and_count`]; Redis runs one
-    /// script.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Store`] as for [`ChallengeStore::update`].
-    fn approve_guess(
-        &self,
-        id: &ChallengeId,
-        attempt: Attempt,
-        now: Timestamp,
-    ) -> impl Future<Output = Result<Option<Verification>, Error>> + Send {
-        approve_guess_in_steps(self, *id, attempt, now)
     }
 
     /// Where a partitioned store keeps the records of the failure counter
@@ -352,209 +474,103 @@ pub trait ChallengeStore: Send + Sync {
         let _ = key;
         None
     }
-
-    /// Whether [`ChallengeStore::update_pair`] is one atomic step on this
-    /// backend. The service then checks a guess — count it, compare it, approve
-    /// it — in that one step. Default: no.
-    fn has_update_pair(&self) -> bool {
-        false
-    }
-
-    /// Atomically applies `f` to the challenge and to its failure counter (the
-    /// counter of [`Challenge::failure_key`]) together: one lock, one
-    /// transaction. `None` if there is no such challenge. Only called when
-    /// [`ChallengeStore::has_update_pair`] says yes.
-    ///
-    /// The default refuses: a backend that cannot run the comparison inside its
-    /// atomic step (Redis: HMAC-SHA256 is not available server-side) keeps the
-    /// two-step path of [`ChallengeStore::update_and_count`].
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Store`] as for [`ChallengeStore::update`].
-    fn update_pair<R, F>(
-        &self,
-        id: &ChallengeId,
-        now: Timestamp,
-        f: F,
-    ) -> impl Future<Output = Result<Option<R>, Error>> + Send
-    where
-        F: FnMut(&mut Challenge, &mut Counter) -> R + Send + 'static,
-        R: Send + 'static,
-    {
-        let _ = (id, now, f);
-        std::future::ready(Err(Error::store("this store has no atomic pair update")))
-    }
 }
 
-/// [`ChallengeStore::count_guess`] by [`ChallengeStore::update_and_count`]:
-/// the attempt on the challenge, then on its failure counter.
-pub(crate) async fn count_guess_in_steps<S: ChallengeStore + ?Sized>(
-    store: &S,
-    id: ChallengeId,
-    rule: GuessRule,
-    now: Timestamp,
-) -> Result<CountedGuess, Error> {
-    let limits = rule.limits;
-    let counted = store
-        .update_and_count(
-            &id,
-            now,
-            move |c| {
-                let key = c.failure_key();
-                c.begin_attempt(&rule.expected(), now).map(|a| (a, key))
-            },
-            move |counter| counter.count_failure(&limits, now),
-        )
-        .await?;
-    Ok(counted.map(|result| {
-        let (attempt, counted) = result?;
-        counted.map_err(|retry_after| Verification::AccountLocked { retry_after })?;
-        Ok(attempt)
-    }))
-}
+/// Forwards every method of [`ChallengeStore`] (overrides included) to
+/// `$target` of `$self`; for wrappers of a store.
+macro_rules! forward_challenge_store {
+    ($self:ident => $target:expr) => {
+        fn insert(
+            &$self,
+            challenge: Challenge,
+            now: Timestamp,
+        ) -> impl Future<Output = Result<(), Error>> + Send {
+            $target.insert(challenge, now)
+        }
 
-/// [`ChallengeStore::approve_guess`] by [`ChallengeStore::update_and_count`].
-pub(crate) async fn approve_guess_in_steps<S: ChallengeStore + ?Sized>(
-    store: &S,
-    id: ChallengeId,
-    attempt: Attempt,
-    now: Timestamp,
-) -> Result<Option<Verification>, Error> {
-    let outcome = store
-        .update_and_count(
-            &id,
-            now,
-            move |c| match c.approve(&attempt) {
-                approved @ Verification::Approved(_) => Ok((approved, c.failure_key())),
-                other => Err(other),
-            },
-            Counter::clear,
-        )
-        .await?;
-    Ok(outcome.map(|result| match result {
-        Ok((approved, ())) => approved,
-        Err(other) => other,
-    }))
+        fn update<R, F>(
+            &$self,
+            id: &ChallengeId,
+            f: F,
+        ) -> impl Future<Output = Result<Option<R>, Error>> + Send
+        where
+            F: FnMut(&mut Challenge) -> R + Send + 'static,
+            R: Send + 'static,
+        {
+            $target.update(id, f)
+        }
+
+        fn update_counter<R, F>(
+            &$self,
+            key: &CounterKey,
+            now: Timestamp,
+            f: F,
+        ) -> impl Future<Output = Result<R, Error>> + Send
+        where
+            F: FnMut(&mut Counter) -> R + Send + 'static,
+            R: Send + 'static,
+        {
+            $target.update_counter(key, now, f)
+        }
+
+        fn update_with_counter<R, F>(
+            &$self,
+            id: &ChallengeId,
+            now: Timestamp,
+            f: F,
+        ) -> impl Future<Output = Result<Option<R>, Error>> + Send
+        where
+            F: FnMut(&mut Challenge, &mut Counter) -> R + Send + 'static,
+            R: Send + 'static,
+        {
+            $target.update_with_counter(id, now, f)
+        }
+
+        fn get(
+            &$self,
+            id: &ChallengeId,
+        ) -> impl Future<Output = Result<Option<Challenge>, Error>> + Send {
+            $target.get(id)
+        }
+
+        fn get_counter(
+            &$self,
+            key: &CounterKey,
+        ) -> impl Future<Output = Result<Option<Counter>, Error>> + Send {
+            $target.get_counter(key)
+        }
+
+        fn sweep(&$self, now: Timestamp) -> impl Future<Output = Result<usize, Error>> + Send {
+            $target.sweep(now)
+        }
+
+        fn guess(
+            &$self,
+            id: &ChallengeId,
+            guess: Guess,
+            now: Timestamp,
+        ) -> impl Future<Output = Result<Verification, Error>> + Send {
+            $target.guess(id, guess, now)
+        }
+
+        fn count_sends(
+            &$self,
+            budgets: Vec<SendBudget>,
+            now: Timestamp,
+        ) -> impl Future<Output = Result<Sends, Error>> + Send {
+            $target.count_sends(budgets, now)
+        }
+
+        fn placement(&$self, key: &CounterKey) -> Option<u16> {
+            $target.placement(key)
+        }
+    };
 }
 
 /// A shared store: several services (e.g. one per keyring during a rotation) can
 /// use one store.
-impl<T: ChallengeStore> ChallengeStore for std::sync::Arc<T> {
-    fn insert(
-        &self,
-        challenge: Challenge,
-        now: Timestamp,
-    ) -> impl Future<Output = Result<(), Error>> + Send {
-        (**self).insert(challenge, now)
-    }
-
-    fn get(
-        &self,
-        id: &ChallengeId,
-    ) -> impl Future<Output = Result<Option<Challenge>, Error>> + Send {
-        (**self).get(id)
-    }
-
-    fn update<R, F>(
-        &self,
-        id: &ChallengeId,
-        f: F,
-    ) -> impl Future<Output = Result<Option<R>, Error>> + Send
-    where
-        F: FnMut(&mut Challenge) -> R + Send + 'static,
-        R: Send + 'static,
-    {
-        (**self).update(id, f)
-    }
-
-    fn update_counter<R, F>(
-        &self,
-        key: &CounterKey,
-        now: Timestamp,
-        f: F,
-    ) -> impl Future<Output = Result<R, Error>> + Send
-    where
-        F: FnMut(&mut Counter) -> R + Send + 'static,
-        R: Send + 'static,
-    {
-        (**self).update_counter(key, now, f)
-    }
-
-    fn get_counter(
-        &self,
-        key: &CounterKey,
-    ) -> impl Future<Output = Result<Option<Counter>, Error>> + Send {
-        (**self).get_counter(key)
-    }
-
-    fn sweep(&self, now: Timestamp) -> impl Future<Output = Result<usize, Error>> + Send {
-        (**self).sweep(now)
-    }
-
-    fn update_and_count<V, E, R, F, G>(
-        &self,
-        id: &ChallengeId,
-        now: Timestamp,
-        f: F,
-        g: G,
-    ) -> impl Future<Output = Result<Counted<V, R, E>, Error>> + Send
-    where
-        F: FnMut(&mut Challenge) -> Result<(V, CounterKey), E> + Send + 'static,
-        G: FnMut(&mut Counter) -> R + Send + 'static,
-        V: Send + 'static,
-        E: Send + 'static,
-        R: Send + 'static,
-    {
-        (**self).update_and_count(id, now, f, g)
-    }
-
-    fn count_guess(
-        &self,
-        id: &ChallengeId,
-        rule: GuessRule,
-        now: Timestamp,
-    ) -> impl Future<Output = Result<CountedGuess, Error>> + Send {
-        (**self).count_guess(id, rule, now)
-    }
-
-    fn approve_guess(
-        &self,
-        id: &ChallengeId,
-        attempt: Attempt,
-        now: Timestamp,
-    ) -> impl Future<Output = Result<Option<Verification>, Error>> + Send {
-        (**self).approve_guess(id, attempt, now)
-    }
-
-    fn has_update_pair(&self) -> bool {
-        (**self).has_update_pair()
-    }
-
-    fn placement(&self, key: &CounterKey) -> Option<u16> {
-        (**self).placement(key)
-    }
-
-    fn count_sends(
-        &self,
-        budgets: Vec<SendBudget>,
-        now: Timestamp,
-    ) -> impl Future<Output = Result<Result<(), (usize, Duration)>, Error>> + Send {
-        (**self).count_sends(budgets, now)
-    }
-
-    fn update_pair<R, F>(
-        &self,
-        id: &ChallengeId,
-        now: Timestamp,
-        f: F,
-    ) -> impl Future<Output = Result<Option<R>, Error>> + Send
-    where
-        F: FnMut(&mut Challenge, &mut Counter) -> R + Send + 'static,
-        R: Send + 'static,
-    {
-        (**self).update_pair(id, now, f)
-    }
+impl<T: ChallengeStore> ChallengeStore for Arc<T> {
+    forward_challenge_store!(self => (**self));
 }
 
 /// Where accounts and their security info live.
@@ -611,7 +627,7 @@ pub trait AccountStore: Send + Sync {
         R: Send + 'static;
 }
 
-impl<T: AccountStore> AccountStore for std::sync::Arc<T> {
+impl<T: AccountStore> AccountStore for Arc<T> {
     fn create(&self, account: Account) -> impl Future<Output = Result<(), Error>> + Send {
         (**self).create(account)
     }

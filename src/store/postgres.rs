@@ -22,7 +22,7 @@ use crate::store::codec::{
     decode_account, decode_challenge, decode_counter, encode_account, encode_challenge,
     encode_counter,
 };
-use crate::store::{AccountStore, ChallengeStore, Counted, SendBudget};
+use crate::store::{AccountStore, ChallengeStore, SendBudget, Sends, count_in_order};
 
 /// The schema this crate writes, one entry per version: `MIGRATIONS[n]` takes a
 /// database from version `n` to `n + 1`. Never edit a released entry; append.
@@ -87,7 +87,7 @@ const LOCK_COUNTER: &str = "INSERT INTO seccode_counters (key, data, expires_at)
 ///   the same statement), applies the pure closure, writes, and commits — so
 ///   two servers never interleave on a record, and a contended counter waits
 ///   for its lock instead of failing. A guess counts, compares and approves in
-///   one transaction ([`ChallengeStore::update_pair`]), its reads and its writes
+///   one transaction ([`ChallengeStore::update_with_counter`]), its reads and its writes
 ///   each sent as one pipelined batch.
 /// * **Versioned schema**: the migrations run on connect, under an advisory
 ///   lock so several servers starting at once migrate once, and are recorded in
@@ -578,72 +578,33 @@ impl ChallengeStore for PostgresStore {
         Ok(usize::try_from(challenges + counters).unwrap_or(usize::MAX))
     }
 
-    async fn update_and_count<V, E, R, F, G>(
-        &self,
-        id: &ChallengeId,
-        _now: Timestamp,
-        mut f: F,
-        mut g: G,
-    ) -> Result<Counted<V, R, E>, Error>
-    where
-        F: FnMut(&mut Challenge) -> Result<(V, CounterKey), E> + Send + 'static,
-        G: FnMut(&mut Counter) -> R + Send + 'static,
-        V: Send + 'static,
-        E: Send + 'static,
-        R: Send + 'static,
-    {
-        let tx = self.begin().await?;
-        let Some(row) = lock_challenge(tx.conn()?, id).await? else {
-            tx.rollback().await?;
-            return Ok(None);
-        };
-        let mut challenge = self.challenge(row.get::<_, &[u8]>(0))?;
-        let before = challenge.clone();
-        let result = f(&mut challenge);
-        if challenge != before {
-            write_challenge(tx.conn()?, &self.codec, &challenge).await?;
-        }
-        let out = match result {
-            Err(e) => Err(e),
-            Ok((value, key)) => {
-                let key = key.storage_key();
-                let mut c = lock_counter(tx.conn()?, &key).await?;
-                let counted = g(&mut c);
-                write_counter(tx.conn()?, &key, &c).await?;
-                Ok((value, counted))
-            }
-        };
-        tx.commit().await?;
-        Ok(Some(out))
-    }
-
     /// All budgets in one transaction, rolled back on a refusal.
-    async fn count_sends(
-        &self,
-        budgets: Vec<SendBudget>,
-        now: Timestamp,
-    ) -> Result<Result<(), (usize, Duration)>, Error> {
+    async fn count_sends(&self, budgets: Vec<SendBudget>, now: Timestamp) -> Result<Sends, Error> {
         let tx = self.begin().await?;
-        for (index, b) in budgets.iter().enumerate() {
-            let key = b.key.storage_key();
-            let mut c = lock_counter(tx.conn()?, &key).await?;
-            if let Err(retry_after) = b.apply(&mut c, now) {
-                tx.rollback().await?;
-                return Ok(Err((index, retry_after)));
+        let counted = count_in_order(&budgets, |b| {
+            let tx = &tx;
+            async move {
+                let key = b.key.storage_key();
+                let mut c = lock_counter(tx.conn()?, &key).await?;
+                let counted = b.apply(&mut c, now);
+                if counted.is_ok() {
+                    write_counter(tx.conn()?, &key, &c).await?;
+                }
+                Ok(counted)
             }
-            write_counter(tx.conn()?, &key, &c).await?;
+        })
+        .await?;
+        if counted.is_ok() {
+            tx.commit().await?;
+        } else {
+            tx.rollback().await?;
         }
-        tx.commit().await?;
-        Ok(Ok(()))
-    }
-
-    fn has_update_pair(&self) -> bool {
-        true
+        Ok(counted)
     }
 
     /// The challenge and its failure counter locked and read in one pipelined
     /// batch, written back in another, committed once.
-    async fn update_pair<R, F>(
+    async fn update_with_counter<R, F>(
         &self,
         id: &ChallengeId,
         _now: Timestamp,

@@ -16,10 +16,7 @@ use crate::error::Error;
 use crate::keys::SecretKey;
 use crate::store::cipher::{ContactCodec, DataKeys};
 use crate::store::codec::{decode_challenge, decode_counter, encode_challenge, encode_counter};
-use crate::store::{
-    ChallengeStore, CountedGuess, GuessRule, SendBudget, approve_guess_in_steps,
-    count_guess_in_steps,
-};
+use crate::store::{ChallengeStore, Guess, GuessRule, SendBudget, Sends, count_in_order};
 
 /// Optimistic writes retried this many times before a store error.
 const MAX_RETRIES: usize = 64;
@@ -53,6 +50,30 @@ end
 redis.call('HSET', KEYS[1], 'v', ARGV[4], 'd', ARGV[2])
 local ttl = tonumber(ARGV[3])
 if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+return 1
+";
+
+/// Compare-and-set on a challenge and its failure counter together. KEYS[1]:
+/// the challenge, KEYS[2]: the counter; ARGV: the versions read (`'0'` for
+/// none), the challenge's new encoding and `'1'` to write it, the counter's
+/// ('' deletes) and `'1'` to write it, the counter's time to live in ms, a
+/// fresh version. Returns 1 if written, 0 on a version mismatch.
+const COMPARE_AND_SET_PAIR: &str = r"
+local function version(key)
+  local v = redis.call('HGET', key, 'v')
+  if v == false then return '0' end
+  return v
+end
+if version(KEYS[1]) ~= ARGV[1] or version(KEYS[2]) ~= ARGV[2] then return 0 end
+if ARGV[4] == '1' then redis.call('HSET', KEYS[1], 'v', ARGV[8], 'd', ARGV[3]) end
+if ARGV[6] == '1' then
+  if ARGV[5] == '' then
+    redis.call('DEL', KEYS[2])
+  else
+    redis.call('HSET', KEYS[2], 'v', ARGV[8], 'd', ARGV[5])
+    redis.call('PEXPIRE', KEYS[2], ARGV[7])
+  end
+end
 return 1
 ";
 
@@ -270,6 +291,7 @@ pub struct RedisStore {
     codec: ContactCodec,
     insert: Script,
     cas: Script,
+    cas_pair: Script,
     count_in_window: Script,
     count_guess: Script,
     approve_guess: Script,
@@ -428,6 +450,7 @@ impl RedisStore {
             insert: Script::new(INSERT),
             count_in_window: Script::new(COUNT_IN_WINDOW),
             cas: Script::new(COMPARE_AND_SET),
+            cas_pair: Script::new(COMPARE_AND_SET_PAIR),
             count_guess: Script::new(&format!("{READ_CHALLENGE}{COUNT_GUESS}")),
             approve_guess: Script::new(&format!("{READ_CHALLENGE}{APPROVE_GUESS}")),
         }
@@ -585,6 +608,122 @@ impl RedisStore {
     }
 }
 
+impl RedisStore {
+    /// One script on one budget's counter: counts the message by
+    /// [`SendBudget::apply`], or — `refund` — gives it back
+    /// ([`Counter::refund`]). `Err` with the wait when the cap is used up.
+    async fn count_in_window(
+        &self,
+        budget: SendBudget,
+        now: Timestamp,
+        refund: bool,
+    ) -> Result<Result<(), std::time::Duration>, Error> {
+        let (cap, weight) = if refund {
+            (u32::MAX, -1)
+        } else {
+            (budget.cap, i8::from(budget.counted))
+        };
+        let mut conn = self.conn.clone();
+        let answer: i64 = self
+            .count_in_window
+            .key(self.counter_key(&budget.key))
+            .arg(now.as_unix_millis())
+            .arg(cap)
+            .arg(millis(budget.window))
+            .arg(fresh_version())
+            .arg(weight)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(db)?;
+        if answer >= 0 {
+            Ok(Err(std::time::Duration::from_millis(answer.unsigned_abs())))
+        } else {
+            Ok(Ok(()))
+        }
+    }
+
+    /// The first half of [`ChallengeStore::guess`], one script: the attempt
+    /// counted on the challenge and on its failure counter by `rule`
+    /// ([`GuessRule::count`]), with the attempt to compare or the outcome to
+    /// answer without comparing. `None` without a challenge. Public so that
+    /// a differential test can hold the script to the pure rule.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`].
+    pub async fn count_guess(
+        &self,
+        id: &ChallengeId,
+        rule: &GuessRule,
+        now: Timestamp,
+    ) -> Result<Option<Result<Attempt, Verification>>, Error> {
+        let limits = rule.limits;
+        let args = [
+            fresh_version(),
+            fresh_version(),
+            now.as_unix_millis().to_string(),
+            rule.purpose.as_str().to_owned(),
+            if rule.account.is_some() { "1" } else { "0" }.to_owned(),
+            rule.account.as_ref().map_or("", |a| a.as_str()).to_owned(),
+            limits.account_failure_cap().to_string(),
+            millis(limits.account_lockout()).to_string(),
+            limits.free_failures().to_string(),
+            millis(limits.max_failure_delay()).to_string(),
+        ];
+        let answer = self
+            .run_guess(&self.count_guess, &self.challenge_key(id), &args)
+            .await?;
+        match self.before(answer)? {
+            None => Ok(None),
+            Some(None) => {
+                // A record written before failure-counter keys were kept.
+                let rule = rule.clone();
+                self.update_with_counter(id, now, move |c, counter| rule.count(c, counter, now))
+                    .await
+            }
+            // The script applied the rule; the same pure rule on the records as
+            // they were gives its outcome.
+            Some(Some((mut challenge, mut counter))) => {
+                Ok(Some(rule.count(&mut challenge, &mut counter, now)))
+            }
+        }
+    }
+
+    /// The second half of [`ChallengeStore::guess`], one script: approves
+    /// the challenge for `attempt`, whose code was right, and clears its
+    /// failure counter with it ([`Guess::approve`]). `None` without a
+    /// challenge.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`].
+    pub async fn approve_guess(
+        &self,
+        id: &ChallengeId,
+        attempt: Attempt,
+        now: Timestamp,
+    ) -> Result<Option<Verification>, Error> {
+        let args = [
+            fresh_version(),
+            attempt.number().to_string(),
+            attempt.generation().to_string(),
+        ];
+        let answer = self
+            .run_guess(&self.approve_guess, &self.challenge_key(id), &args)
+            .await?;
+        match self.before(answer)? {
+            None => Ok(None),
+            Some(None) => {
+                self.update_with_counter(id, now, move |c, counter| {
+                    Guess::approve(c, counter, &attempt)
+                })
+                .await
+            }
+            Some(Some((mut challenge, _))) => Ok(Some(challenge.approve(&attempt))),
+        }
+    }
+}
+
 fn millis(d: std::time::Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
@@ -706,103 +845,100 @@ impl ChallengeStore for RedisStore {
         Err(Error::store("too many concurrent updates of one counter"))
     }
 
-    /// One script per budget, in order: a round trip each and never a retry.
-    async fn count_sends(
+    /// Read together, written by one compare-and-set script on both keys
+    /// (one hash slot on a cluster: the challenge is placed with its counter).
+    async fn update_with_counter<R, F>(
         &self,
-        budgets: Vec<SendBudget>,
+        id: &ChallengeId,
         now: Timestamp,
-    ) -> Result<Result<(), (usize, std::time::Duration)>, Error> {
-        let mut conn = self.conn.clone();
-        for (index, b) in budgets.iter().enumerate() {
-            let window = u64::try_from(b.window.as_millis()).unwrap_or(u64::MAX);
-            let answer: i64 = self
-                .count_in_window
-                .key(self.counter_key(&b.key))
-                .arg(now.as_unix_millis())
-                .arg(b.cap)
-                .arg(window)
+        mut f: F,
+    ) -> Result<Option<R>, Error>
+    where
+        F: FnMut(&mut Challenge, &mut Counter) -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let key = self.challenge_key(id);
+        for _ in 0..MAX_RETRIES {
+            let Some((version, data)) = self.read(&key).await? else {
+                return Ok(None);
+            };
+            let mut challenge = decode_challenge(&data, &self.codec)?;
+            let counter_key = self.counter_key(&challenge.failure_key());
+            let (counter_version, before) = match self.read(&counter_key).await? {
+                Some((v, data)) => (v, decode_counter(&data)?),
+                None => ("0".to_owned(), Counter::default()),
+            };
+            let challenge_before = challenge.clone();
+            let mut counter = before;
+            let out = f(&mut challenge, &mut counter);
+            let (write_challenge, write_counter) =
+                (challenge != challenge_before, counter != before);
+            if !write_challenge && !write_counter {
+                return Ok(Some(out));
+            }
+            let counter_data = if counter.is_empty() {
+                Vec::new()
+            } else {
+                encode_counter(&counter)
+            };
+            let mut conn = self.conn.clone();
+            let written: i32 = self
+                .cas_pair
+                .key(&key)
+                .key(&counter_key)
+                .arg(&version)
+                .arg(&counter_version)
+                .arg(encode_challenge(&challenge, &self.codec))
+                .arg(u8::from(write_challenge))
+                .arg(counter_data)
+                .arg(u8::from(write_counter))
+                .arg(ttl_ms(counter.expires_at, now))
                 .arg(fresh_version())
-                .arg(u8::from(b.counted))
                 .invoke_async(&mut conn)
                 .await
                 .map_err(db)?;
-            if answer >= 0 {
-                let wait = std::time::Duration::from_millis(answer.unsigned_abs());
-                // A refused message spends nothing: refund the earlier budgets.
-                for earlier in budgets.iter().take(index).filter(|e| e.counted) {
-                    let _: i64 = self
-                        .count_in_window
-                        .key(self.counter_key(&earlier.key))
-                        .arg(now.as_unix_millis())
-                        .arg(u32::MAX)
-                        .arg(u64::try_from(earlier.window.as_millis()).unwrap_or(u64::MAX))
-                        .arg(fresh_version())
-                        .arg(-1)
-                        .invoke_async(&mut conn)
-                        .await
-                        .map_err(db)?;
-                }
-                return Ok(Err((index, wait)));
+            if written == 1 {
+                return Ok(Some(out));
             }
         }
-        Ok(Ok(()))
+        Err(Error::store("too many concurrent updates of one challenge"))
     }
 
-    /// One script: the attempt counted on the challenge and on its failure
-    /// counter — a wrong guess is one round trip.
-    async fn count_guess(
+    /// Two scripts: the guess counted on the challenge and on its failure
+    /// counter (a wrong guess is one round trip), then — for a right code —
+    /// the approval with the counter cleared. HMAC-SHA256 is not available to
+    /// a script, so the code is compared between the two.
+    async fn guess(
         &self,
         id: &ChallengeId,
-        rule: GuessRule,
+        guess: Guess,
         now: Timestamp,
-    ) -> Result<CountedGuess, Error> {
-        let limits = rule.limits;
-        let args = [
-            fresh_version(),
-            fresh_version(),
-            now.as_unix_millis().to_string(),
-            rule.purpose.as_str().to_owned(),
-            if rule.account.is_some() { "1" } else { "0" }.to_owned(),
-            rule.account.as_ref().map_or("", |a| a.as_str()).to_owned(),
-            limits.account_failure_cap().to_string(),
-            millis(limits.account_lockout()).to_string(),
-            limits.free_failures().to_string(),
-            millis(limits.max_failure_delay()).to_string(),
-        ];
-        let answer = self
-            .run_guess(&self.count_guess, &self.challenge_key(id), &args)
-            .await?;
-        match self.before(answer)? {
-            None => Ok(None),
-            Some(None) => count_guess_in_steps(self, *id, rule, now).await,
-            // The script applied the rule; the same pure rule on the records as
-            // they were gives its outcome.
-            Some(Some((mut challenge, mut counter))) => {
-                Ok(Some(rule.count(&mut challenge, &mut counter, now)))
+    ) -> Result<Verification, Error> {
+        let attempt = match self.count_guess(id, guess.rule(), now).await? {
+            None => return Ok(Verification::NotFound),
+            Some(Err(outcome)) => return Ok(outcome),
+            Some(Ok(attempt)) => attempt,
+        };
+        if let Err(reason) = guess.compare(&attempt)? {
+            return Ok(Guess::rejected(&attempt, reason));
+        }
+        Ok(self
+            .approve_guess(id, attempt, now)
+            .await?
+            .unwrap_or(Verification::NotFound))
+    }
+
+    /// One script per budget, in order: a round trip each and never a retry.
+    async fn count_sends(&self, budgets: Vec<SendBudget>, now: Timestamp) -> Result<Sends, Error> {
+        let counted = count_in_order(&budgets, |b| self.count_in_window(b, now, false)).await?;
+        if let Err((index, _)) = counted {
+            // A refused message spends nothing: refund the earlier budgets.
+            for earlier in budgets.iter().take(index).filter(|e| e.counted) {
+                // A refund has no cap: it is never refused.
+                let _never_refused = self.count_in_window(*earlier, now, true).await?;
             }
         }
-    }
-
-    /// One script: approve, and clear the failure counter with it.
-    async fn approve_guess(
-        &self,
-        id: &ChallengeId,
-        attempt: Attempt,
-        now: Timestamp,
-    ) -> Result<Option<Verification>, Error> {
-        let args = [
-            fresh_version(),
-            attempt.number().to_string(),
-            attempt.generation().to_string(),
-        ];
-        let answer = self
-            .run_guess(&self.approve_guess, &self.challenge_key(id), &args)
-            .await?;
-        match self.before(answer)? {
-            None => Ok(None),
-            Some(None) => approve_guess_in_steps(self, *id, attempt, now).await,
-            Some(Some((mut challenge, _))) => Ok(Some(challenge.approve(&attempt))),
-        }
+        Ok(counted)
     }
 
     fn placement(&self, key: &CounterKey) -> Option<u16> {

@@ -19,7 +19,7 @@ use crate::counter::{Counter, CounterKey, CounterKind};
 use crate::error::Error;
 use crate::policy::Purpose;
 use crate::store::cipher::{ContactCodec, DataKeys};
-use crate::store::{AccountStore, ChallengeStore, Counted, SendBudget};
+use crate::store::{AccountStore, ChallengeStore, SendBudget, Sends};
 
 /// The schema version this crate writes (`PRAGMA user_version`).
 ///
@@ -929,49 +929,7 @@ impl ChallengeStore for SqliteStore {
         .await
     }
 
-    async fn update_and_count<V, E, R, F, G>(
-        &self,
-        id: &ChallengeId,
-        _now: Timestamp,
-        mut f: F,
-        mut g: G,
-    ) -> Result<Counted<V, R, E>, Error>
-    where
-        F: FnMut(&mut Challenge) -> Result<(V, CounterKey), E> + Send + 'static,
-        G: FnMut(&mut Counter) -> R + Send + 'static,
-        V: Send + 'static,
-        E: Send + 'static,
-        R: Send + 'static,
-    {
-        let id = *id;
-        self.call(move |conn, codec| {
-            // One transaction, one commit: the attempt and the account's count
-            // are written together or not at all.
-            let tx = immediate(conn)?;
-            let Some(result) = update_challenge_in(&tx, codec, &id, &mut f)? else {
-                return Ok(None);
-            };
-            let out = match result {
-                Err(e) => Err(e),
-                Ok((value, key)) => {
-                    Ok((value, update_counter_in(&tx, &counter_key(&key), &mut g)?))
-                }
-            };
-            tx.commit().map_err(db)?;
-            Ok(Some(out))
-        })
-        .await
-    }
-
-    fn has_update_pair(&self) -> bool {
-        true
-    }
-
-    async fn count_sends(
-        &self,
-        budgets: Vec<SendBudget>,
-        now: Timestamp,
-    ) -> Result<Result<(), (usize, Duration)>, Error> {
+    async fn count_sends(&self, budgets: Vec<SendBudget>, now: Timestamp) -> Result<Sends, Error> {
         self.call(move |conn, _codec| {
             // All of a message's send budgets in one transaction: one commit, and
             // a refusal rolls the earlier ones back (dropping `tx`).
@@ -991,7 +949,7 @@ impl ChallengeStore for SqliteStore {
         .await
     }
 
-    async fn update_pair<R, F>(
+    async fn update_with_counter<R, F>(
         &self,
         id: &ChallengeId,
         _now: Timestamp,
