@@ -27,38 +27,66 @@
 //! # }).unwrap();
 //! ```
 //!
-//! # Security
+//! # Guarantees
 //!
-//! * **Codes are derived, never stored**: `HMAC-SHA256(key, id ‖ salt ‖ generation)`
-//!   reduced without modulo bias (< 2⁻¹⁴² from uniform). A store dump without the
-//!   [`Keyring`] reveals nothing (OWASP ASVS 2.7.5 / 6.5.2).
-//! * **Single use** (ASVS 2.7.3, RFC 6238 §5.2): a challenge approves at most once,
-//!   also under concurrent verifies — the store's atomic update decides.
-//! * **Bounded guessing**: attempts are counted *before* the code is compared; at
-//!   most `max_attempts` (default 5, as Twilio Verify) per challenge, and per
-//!   failure budget (an account's signed-in checks, its recovery codes, each
-//!   recovery identifier's confirmations) 10 free failures, then waits doubling
-//!   up to 15 minutes and at most 100 before a 1-hour lockout (NIST SP 800-63B
-//!   §5.2.2, RFC 4226 §7.3). New codes and resends never reset a count (NIST SP
-//!   800-63B rev. 4). Malformed input counts nothing: it can match no code.
-//!   [`Config::guess_bound`] reports the resulting success bound.
-//! * **One identity per contact**: case, Unicode forms, IDNA and phone spellings
-//!   of one mailbox or number are one contact in every lookup, counter and
-//!   confirmation ([`contact`]).
-//! * **Recovery that cannot be told apart or turned on the owner**: unknown
-//!   identifiers get made-up answers of the same distribution through the same
-//!   path; recovery failures never block the signed-in owner; the replacement
-//!   hold's originals cannot be replaced by a later recovery ([`flows`], [`hold`]).
-//! * **Expiry**: 10 minutes by default (NIST SP 800-63B, ASVS 2.7.2).
-//! * **Bound to purpose, account and destination**: a code verifies only for what
-//!   it was issued for; a successful check yields a [`Proof`] with no public
-//!   constructor.
-//! * **Send limits**: resend cooldown, sends per challenge, sends per destination
-//!   per window (against SMS pumping and mail bombing).
-//! * **Constant time**: codes and contact proofs are compared with `subtle`.
-//! * **No secrets in output**: [`Code`], [`SecretKey`], [`Message`] and [`Contact`]
-//!   redact themselves in `Debug`; errors never contain a code or an address;
-//!   secrets zeroize on drop.
+//! Numbered, because tests and module docs cite them ("guarantee 3"); each one
+//! has tests that fail if it breaks.
+//!
+//! 1. **No secret in output.** No code, key or unmasked contact appears in
+//!    `Debug`, `Display`, an error, an [`Event`] or a log: [`Code`],
+//!    [`SecretKey`], [`Message`] and [`Contact`] redact themselves; secrets
+//!    zeroize on drop. Codes are derived, never stored —
+//!    `HMAC-SHA256(key, id ‖ salt ‖ generation)` reduced without modulo bias
+//!    (< 2⁻¹⁴² from uniform) — so a store dump without the [`Keyring`] reveals
+//!    nothing (OWASP ASVS 2.7.5 / 6.5.2).
+//! 2. **Single use** (ASVS 2.7.3, RFC 6238 §5.2): a challenge approves at most
+//!    once, also under concurrent verifies from many threads or processes
+//!    sharing one store — the store's atomic step decides.
+//! 3. **Bounded guessing per challenge**: attempts are counted *before* the
+//!    code is compared; at most `max_attempts` (default 5, as Twilio Verify)
+//!    per challenge, also under concurrency. New codes and resends never reset
+//!    a count (NIST SP 800-63B rev. 4). Malformed input counts nothing: it can
+//!    match no code.
+//! 4. **Expiry and binding**: a code verifies only before it expires (10
+//!    minutes by default; NIST SP 800-63B, ASVS 2.7.2) and only for the
+//!    purpose, account and destination it was issued for; a successful check
+//!    yields a [`Proof`] with no public constructor.
+//! 5. **Bounded guessing per account**: each failure budget (an account's
+//!    signed-in checks, its recovery codes, each recovery identifier's
+//!    confirmations) allows 10 free failures, then waits doubling up to 15
+//!    minutes and at most 100 before a 1-hour lockout (NIST SP 800-63B §5.2.2,
+//!    RFC 4226 §7.3); a success clears it. [`Config::guess_bound`] reports the
+//!    resulting success bound. Failures on unauthenticated pages (recovery)
+//!    never lock out the signed-in owner.
+//! 6. **Send limits**: a cooldown between sends, a cap per challenge, per
+//!    destination, per account, per country calling code and globally per
+//!    window (against SMS pumping and mail bombing). Budgets that protect
+//!    *people* (a mailbox, a phone, an account) are separate from budgets that
+//!    protect *money* (calling code, global), and a refused message spends
+//!    nothing ([`policy`]).
+//! 7. **Recovery that cannot be told apart**: unknown identifiers get made-up
+//!    answers of the same distribution through the same path (same reads,
+//!    writes and work); nothing is sent, nothing changes, and unauthenticated
+//!    requests cannot exhaust what real users need ([`flows`]).
+//! 8. **Constant time**: codes and contact proofs (last four digits, full
+//!    address) are compared with `subtle`.
+//! 9. **Notices and verified-only recovery**: adding or removing security info
+//!    notifies the account's other verified contacts; an unverified contact is
+//!    never used for recovery.
+//! 10. **One identity per contact**: case, Unicode forms, IDNA and phone
+//!     spellings of one mailbox or number are one contact in every lookup,
+//!     counter and confirmation ([`contact`]).
+//! 11. **The hold belongs to the owner**: a replacement hold's original
+//!     contacts never change while it runs; only proving one of them ends it
+//!     early — and not one a recovery of the window went through. Security
+//!     info added during a hold cannot be used for recovery until it ends
+//!     ([`hold`]).
+//! 12. **Availability**: nobody but the owner can spend the owner's way to get
+//!     a code. A signed-in owner's sends to their own verified contacts draw on
+//!     a budget that anonymous requests and other accounts cannot exhaust;
+//!     [`Config::availability_bound`] says how many codes an owner still gets
+//!     per hour against an attacker who knows every one of their addresses
+//!     ([`SendLane`]).
 //!
 //! # Account flows
 //!
@@ -76,15 +104,18 @@
 //!
 //! # Cargo features
 //!
-//! * `tracing` — [`TracingEvents`] writes every [`Event`] as
-//!   a `tracing` event.
-//! * `sqlite` — [`SqliteStore`]: challenges, counters and accounts in one SQLite
-//!   file (SQLite is compiled in), safe across threads and processes.
-//! * `redis` — [`RedisStore`]: challenges and counters in Redis, shared by many
-//!   app servers (Tokio).
-//!
 //! * `queue` (default) — [`Queued`]: a bounded delivery queue with retries,
 //!   deadlines and graceful shutdown (Tokio).
+//! * `tracing` — [`TracingEvents`] writes every [`Event`] as a `tracing` event.
+//! * `serde` — `Serialize`/`Deserialize` for the values a web layer returns or
+//!   receives: ids as their text, [`Timestamp`] as RFC 3339, statuses, kinds,
+//!   masked contacts, [`Verification`] and [`ErrorView`]. Secrets have none.
+//! * `sqlite` — [`SqliteStore`]: challenges, counters and accounts in one SQLite
+//!   file (SQLite is compiled in), safe across threads and processes.
+//! * `postgres` — [`PostgresStore`]: challenges, counters and accounts in
+//!   PostgreSQL, shared by many app servers (`tokio-postgres`, `deadpool`).
+//! * `redis` — [`RedisStore`]: challenges and counters in Redis or a Redis
+//!   Cluster, shared by many app servers (Tokio).
 //! * `smtp` — `SmtpChannel`: email over SMTP (lettre, rustls).
 //! * `http` — `TwilioSms` and `Webhook`: SMS and any provider over HTTPS
 //!   (reqwest, rustls).

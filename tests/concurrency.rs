@@ -1,5 +1,5 @@
 //! Many threads verifying one challenge at once: at most one success and at most
-//! `max_attempts` evaluated guesses, in every run (DESIGN.md invariants 2 and 3).
+//! `max_attempts` evaluated guesses, in every run (guarantees 2 and 3 of the crate docs).
 
 #![allow(clippy::unwrap_used)] // tests stop loudly on unexpected errors
 

@@ -1,5 +1,5 @@
 //! One conformance suite, run against every store backend: the store contracts
-//! and the DESIGN.md invariants that depend on the store (single success, attempt
+//! and the crate's guarantees that depend on the store (single success, attempt
 //! cap, counts surviving resends and new codes, expiry, the per-account cap, one
 //! owner per verified contact).
 //!
@@ -289,7 +289,7 @@ async fn attempts_capped_under_concurrency<S: ChallengeStore + 'static>(store: S
         .await
         .unwrap();
     let code = outbox.last_code_to(&email).unwrap().expose().to_owned();
-    // Sixty-four guessers at once (the review's contention case): every one
+    // Sixty-four guessers at once (a contended challenge): every one
     // gets an answer — no store error — and the budget holds.
     let tasks: Vec<_> = (0..64)
         .map(|i| {

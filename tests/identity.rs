@@ -1,7 +1,8 @@
 //! One identity per contact, and typed input read the way people type it.
 //!
-//! Each `finding_*` test replays one finding of the contact-identity review (issue
-//! 7) and fails on the code that had the bug; `prop_*` tests generate spellings of
+//! Guarantee 10 of the crate docs. The first tests each replay one way two
+//! spellings of one contact were once treated as two, and fail if that comes
+//! back; `prop_*` tests generate spellings of
 //! one contact and require every place that compares contacts to treat them as
 //! one; the phone table checks real-world inputs from many countries.
 
@@ -109,7 +110,7 @@ fn case_variants_of_one_mailbox_share_one_send_cap() {
     let victim = Contact::email("victim@example.com").unwrap();
     assert_eq!(outbox.messages_to(&victim).len(), cap as usize);
 
-    // Through the add-security-info flow, as the review did: six minutes of it.
+    // Through the add-security-info flow, for six minutes.
     let (flows, outbox, clock, id) = flows_with(&["attacker@example.org"]);
     for round in 0..10 {
         for name in case_variants("victim", 64) {
@@ -613,7 +614,7 @@ proptest! {
 /// `tests/data/schema-v1.sqlite3` was written by the crate as it was before this
 /// change (schema 1): account `alice` has `John.Doe@example.com`, `x@exämple.com`
 /// and `+14255550123` verified at T; `bob` has `x@xn--exmple-cua.com` (the same
-/// mailbox, the finding-3 state) and `bob@example.org` verified a minute later; a
+/// mailbox in its other IDNA form) and `bob@example.org` verified a minute later; a
 /// pending identity check for alice went to John.Doe@example.com under key 1 =
 /// `[7; 32]`, its code `758583`.
 #[cfg(feature = "sqlite")]

@@ -1,7 +1,7 @@
 //! Model-based property test: random interleavings of start / resend / new code /
 //! verify (right, wrong, stale, malformed, wrong purpose) / cancel / sweep / clock
 //! moves, run against the real service on the memory store and compared, step by
-//! step, with a small reference model of DESIGN.md's rules. 10 000 cases.
+//! step, with a small reference model of the crate's rules (guarantees 2–4 of the crate docs). 10 000 cases.
 
 #![allow(clippy::unwrap_used)] // tests stop loudly on unexpected errors
 

@@ -1,6 +1,7 @@
-//! Account recovery under attack: the review's findings of the recovery issue
-//! (enumeration by shape and by linked lockouts, owner lockout, store exhaustion),
-//! each replayed as a test that fails on the code that had the bug.
+//! Account recovery under attack (guarantees 5 and 7 of the crate docs):
+//! enumeration by the shape of the answers and by linked lockouts, the owner
+//! locked out by strangers, store exhaustion — each attack replayed as a test
+//! that fails if the defence is removed.
 
 #![allow(clippy::unwrap_used)] // tests stop loudly on unexpected errors
 
@@ -197,7 +198,7 @@ fn recovery_failures_never_lock_the_signed_in_owner() {
     w.confirm(w.email.expose(), &w.email).unwrap();
 }
 
-// ----- finding 1: the shape of the answers ------------------------------------------------
+// ----- the shape of the answers --------------------------------------------------------
 
 /// Draws contacts and accounts the way [`DecoyProfile::default`] says accounts
 /// look: 1–4 verified contacts (weights 30/45/20/5), half of them email
@@ -476,7 +477,7 @@ fn case_rotation_and_confirmation_do_not_tell_unknown_identifiers() {
     assert_eq!(before.choices, after.choices);
 }
 
-// ----- finding 5: unauthenticated requests cannot crowd out real users -------------------
+// ----- unauthenticated requests cannot crowd out real users ----------------------------
 
 #[test]
 fn decoys_and_counters_are_bounded_and_give_way_to_real_users() {
@@ -525,7 +526,7 @@ fn decoys_and_counters_are_bounded_and_give_way_to_real_users() {
     w.confirm(w.email.expose(), &w.email).unwrap();
 }
 
-// ----- finding 3: the same reads and writes ----------------------------------------------
+// ----- the same reads and writes ------------------------------------------------------
 
 /// The store calls a step made, by name and in order; what they carried is left out.
 #[derive(Default)]

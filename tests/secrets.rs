@@ -1,5 +1,5 @@
 //! No code, key or unmasked contact in any `Debug`, `Display` or error text
-//! (DESIGN.md invariant 1); derived codes are uniform and always well-formed.
+//! (guarantee 1 of the crate docs); derived codes are uniform and always well-formed.
 
 #![allow(clippy::unwrap_used)] // tests stop loudly on unexpected errors
 

@@ -1,5 +1,5 @@
 //! Web-ready flows: proofs sealed for the next request and single use on every
-//! server, a failed step that keeps its proof, and the seed's page order for
+//! server, a failed step that keeps its proof, and Microsoft's page order for
 //! changing a phone number.
 
 #![allow(clippy::unwrap_used)] // tests stop loudly on unexpected errors

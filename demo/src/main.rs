@@ -1,4 +1,4 @@
-//! `seccode-demo`: the seed's security-info pages as a web app on the seccode
+//! `seccode-demo`: a Microsoft account's security-info pages as a web app on the seccode
 //! library — sign in, Security → Security basics → Update info, add security
 //! info, change phone number, recover your account — with a dev mailbox.
 //!

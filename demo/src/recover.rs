@@ -1,4 +1,4 @@
-//! "Recover your account" (account.live.com/username/recover in the seed): enter
+//! "Recover your account" (as account.live.com/username/recover has it): enter
 //! an email or phone → choose where the code goes → enter the code → is this
 //! your account? → set a new password. The same pages, with the same answers,
 //! whether or not an account has the identifier. The recovery token (which

@@ -1,6 +1,6 @@
 //! The demo in a real browser: two demo processes on one SQLite file, headless
 //! Chromium driven through chromedriver (WebDriver, `fantoccini`), every request
-//! alternating between the two processes. It walks the seed's three flows — add
+//! alternating between the two processes. It walks the three flows — add
 //! security info, change phone number (verify, code, remove, add), recover an
 //! account — plus a recovery for an unknown identifier and a wrong code, reading
 //! codes from the dev mailbox page, and saves a screenshot of each page under

@@ -208,78 +208,39 @@ return -1
 ";
 
 /// Challenges and counters in Redis: one record per key, shared by every app
-/// server that connects to the same Redis, so attempt counts and lockouts hold
-/// across instances (RFC 4226 §7.3).
+/// server that connects to the same Redis (or Redis Cluster), so attempt
+/// counts and lockouts hold across instances (RFC 4226 §7.3).
 ///
-/// * **Atomic by compare-and-set.** A record is a hash `{v: version, d: bytes}`.
-///   An update reads it (`HMGET`), applies the pure closure here, and writes it
-///   back with a Lua script (loaded once, run by SHA) that checks the version
-///   first; on a conflict it reads again and retries. Two app servers can never
-///   both apply a closure to the same version, so a challenge approves once and
-///   every evaluated guess is counted. An update that changes nothing (a spent
-///   or locked challenge) writes nothing.
+/// * **Records**: a hash `{v: version, d: bytes}` per key —
+///   `{prefix}:c:{<challenge id>}` and `{prefix}:n:{<counter key>}` on one
+///   server; on a cluster the hash tag is the placement of the account's
+///   failure counter, so a challenge and its counter share a slot (see
+///   [`RedisStore::connect_cluster`]). Versions are random tokens drawn for
+///   every write: a count would restart after a `DEL` or an expiry, and a stale
+///   compare-and-set could then match a newer record (ABA).
+/// * **Updates** ([`ChallengeStore::update`], `update_counter`,
+///   `update_with_counter`): read, apply the pure closure here, write back with
+///   a script that checks the version(s) first, retry on a conflict. An update
+///   that changes nothing writes nothing.
+/// * **Guesses** ([`ChallengeStore::guess`]): one script counts the attempt by
+///   [`GuessRule::count`] with its data passed in ([`RedisStore::count_guess`]),
+///   the code is compared here, and a right one is approved by a second script
+///   that also clears the failure counter ([`RedisStore::approve_guess`]); a
+///   wrong guess is one round trip, a right one two, and neither retries.
+/// * **Send budgets** ([`ChallengeStore::count_sends`]): one script per budget
+///   applies [`SendBudget::apply`] with its data passed in — no retries however
+///   many servers send at once — and a refusal refunds the earlier budgets.
 /// * **Expiring**: each key carries a time to live — a challenge until its
-///   retention ends, a counter until [`Counter::expires_at`] — computed from the
-///   caller's clock, so Redis forgets records by itself and
-///   [`ChallengeStore::sweep`] has nothing to do.
-/// * **Keys**: on one server `{prefix}:c:{<challenge id>}` and
-///   `{prefix}:n:{<counter key>}`; on a cluster the hash tag is the placement
-///   of the account's failure counter (see [Redis Cluster](#redis-cluster)).
-/// * **Reconnecting**: a [`ConnectionManager`] reconnects after a lost
-///   connection. A request that fails mid-flight reports [`Error::Store`]; the
-///   version check makes a retried write safe.
+///   retention ends, a counter until [`Counter::expires_at`] — so Redis forgets
+///   records by itself and [`ChallengeStore::sweep`] has nothing to do.
+/// * **Failures**: a [`ConnectionManager`] reconnects after a lost connection;
+///   a request that fails mid-flight reports [`Error::Store`] (the version check
+///   makes a retried write safe); see [`RedisStore::connect_with_timeout`].
 ///
-/// * **Send budgets counted server-side**: a message's budgets (destination,
-///   account, country code, service) run one Lua script each that applies the
-///   budget rule with its data passed in — no compare-and-set, so no retries
-///   however many servers send at once (`tests/redis_rules.rs`: 400 concurrent
-///   starts to one destination over 8 connections all count; the script agrees
-///   with the pure rule in a differential property test).
-///
-/// * **Guesses counted server-side**: a guess runs one script that applies
-///   the core's rule ([`GuessRule::count`]: the attempt on the challenge, then
-///   on the account's failure counter, whose key the record carries) with its
-///   data passed in, and answers the records as they were, so the outcome comes
-///   from the same pure rule here; a right code then runs one script that
-///   approves and clears the counter ([`Challenge::approve`]). Neither retries.
-///   A differential property test (`tests/redis_rules.rs`) holds the scripts to
-///   the core on random sequences; records written before this kept no counter
-///   key and take the two-step path.
-/// * **Versions are random tokens**, drawn for every write: a version count
-///   would restart after a `DEL` or an expiry, and a stale compare-and-set
-///   could then match a newer record (ABA).
-///
-/// Round trips: a wrong guess costs one, a right guess two, a send one per
-/// budget; see BENCHMARKS.md.
-///
-/// # Redis Cluster
-///
-/// [`RedisStore::connect_cluster`] keeps each account's challenges and failure
-/// counter in one hash slot (keyed placement tags, see there), so every script
-/// touches one slot; `tests/conformance.rs` runs the suite on a real
-/// three-node cluster and keeps starting, guessing and approving codes while
-/// `redis-cli --cluster reshard` moves a third of a node's slots (5 000+
-/// verifications during the move, none failing), and `tests/processes.rs`
-/// races two processes on it. A guess script reads the failure counter's key
-/// from the challenge record; should Redis be moving that slot between the two
-/// keys' migrations, it refuses the script before any write, and the store runs
-/// it again with both keys declared, which Redis and the cluster client then
-/// handle with `ASK` and `TRYAGAIN`.
-///
-/// # Persistence a deployment needs
-///
-/// Attempt counts, lockouts and send budgets live only in Redis:
-///
-/// * **`appendonly yes` with `appendfsync always`**: a restart forgets nothing
-///   acknowledged. With `appendfsync everysec`, a crash loses at most the last
-///   second of writes.
-/// * **RDB snapshots only** are *not* safe: a restart restores challenges as
-///   they were at the snapshot, so guesses counted after it are handed out
-///   again (and lockouts since then are forgotten).
-/// * **No persistence at all** fails safe for codes — a restart forgets every
-///   pending challenge, so nothing issued before it can be verified (people ask
-///   for a new code) — but resets the per-account failure counters and send
-///   budgets.
+/// The scripts restate the core's rules in Lua; `tests/redis_rules.rs` holds
+/// them to the core in a differential property test against a real
+/// `redis-server`. What a deployment must configure (persistence: `appendonly
+/// yes`) is in the README, "Running Redis".
 ///
 /// Requires the `redis` feature and a Tokio runtime.
 #[derive(Clone)]
