@@ -30,6 +30,7 @@ pub fn config() -> seccode::Config {
     let limits = seccode::Limits::builder()
         .destination_sends(u32::MAX, hour)
         .send_caps(u32::MAX, u32::MAX, u32::MAX, hour)
+        .recovery_sends(u32::MAX, u32::MAX)
         .build()
         .expect("valid limits");
     seccode::Config::default()

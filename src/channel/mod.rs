@@ -186,20 +186,19 @@ impl Message {
         code: Code,
         expires_in: Duration,
     ) -> Result<Self, crate::Error> {
-        let texts = templates.render(purpose, &to, &code, expires_in, locale)?;
-        let body = match to.kind() {
-            ContactKind::Email => texts.text(),
-            ContactKind::Phone => texts.sms(),
+        let texts = templates.render_texts(purpose, &to, &code, expires_in, locale, true)?;
+        let (subject, text, html, sms, voice) = texts.into_parts();
+        let (body, html, voice) = match to.kind() {
+            ContactKind::Email => (text, Some(html), None),
+            ContactKind::Phone => (sms, None, Some(voice)),
         };
         Ok(Self {
             purpose,
             kind: MessageKind::Code,
-            subject: texts.subject().to_owned(),
-            body: Zeroizing::new(body.to_owned()),
-            html: (to.kind() == ContactKind::Email)
-                .then(|| Zeroizing::new(texts.html().to_owned())),
-            voice: (to.kind() == ContactKind::Phone)
-                .then(|| Zeroizing::new(texts.voice().to_owned())),
+            subject,
+            body,
+            html,
+            voice,
             locale: locale.to_owned(),
             deadline: None,
             code: Some(code),

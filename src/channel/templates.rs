@@ -43,8 +43,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use fluent_bundle::concurrent::FluentBundle;
@@ -112,6 +113,8 @@ pub struct Templates {
     /// Each locale's Fluent sources, later ones overriding earlier ones.
     sources: Vec<(LanguageIdentifier, Vec<Arc<str>>)>,
     bundles: Arc<Vec<(LanguageIdentifier, Bundle)>>,
+    /// Code messages rendered once with the code as a hole, for these bundles.
+    compiled: Arc<Compiled>,
     default: LanguageIdentifier,
     origin: Option<String>,
     app_hash: Option<String>,
@@ -169,6 +172,7 @@ impl Templates {
                     .collect();
                 Templates {
                     bundles: Arc::new(build(&sources).expect("the shipped templates parse")),
+                    compiled: Arc::default(),
                     sources,
                     default: "en".parse().expect("en parses"),
                     origin: None,
@@ -195,6 +199,7 @@ impl Templates {
             None => self.sources.push((locale, vec![Arc::from(source)])),
         }
         self.bundles = Arc::new(build(&self.sources)?);
+        self.compiled = Arc::default();
         Ok(self)
     }
 
@@ -270,30 +275,32 @@ impl Templates {
     }
 
     /// The bundles to try for `requested`, best first: the exact locale, then one
-    /// of the same language, then the default.
-    fn chain(&self, requested: &str) -> Vec<&Bundle> {
+    /// of the same language, then the default — as indices into `bundles`.
+    fn chain(&self, requested: &str) -> Vec<usize> {
         let requested: Option<LanguageIdentifier> = requested.parse().ok();
+        let bundles = || self.bundles.iter().enumerate();
         let mut chain = Vec::new();
         if let Some(r) = &requested {
-            chain.extend(self.bundles.iter().filter(|(l, _)| l == r).map(|(_, b)| b));
+            chain.extend(bundles().filter(|(_, (l, _))| l == r).map(|(i, _)| i));
             chain.extend(
-                self.bundles
-                    .iter()
-                    .filter(|(l, _)| l.language == r.language && l != r)
-                    .map(|(_, b)| b),
+                bundles()
+                    .filter(|(_, (l, _))| l.language == r.language && l != r)
+                    .map(|(i, _)| i),
             );
         }
         chain.extend(
-            self.bundles
-                .iter()
-                .filter(|(l, _)| *l == self.default)
-                .map(|(_, b)| b),
+            bundles()
+                .filter(|(_, (l, _))| *l == self.default)
+                .map(|(i, _)| i),
         );
         chain
     }
 
-    fn format(&self, chain: &[&Bundle], id: &str, args: &FluentArgs<'_>) -> Result<String, Error> {
-        for bundle in chain {
+    fn format(&self, chain: &[usize], id: &str, args: &FluentArgs<'_>) -> Result<String, Error> {
+        for bundle in chain
+            .iter()
+            .filter_map(|&i| self.bundles.get(i).map(|(_, b)| b))
+        {
             let Some(pattern) = bundle.get_message(id).and_then(|m| m.value()) else {
                 continue;
             };
@@ -324,42 +331,360 @@ impl Templates {
         expires_in: Duration,
         locale: &str,
     ) -> Result<Texts, Error> {
+        self.render_texts(purpose, to, code, expires_in, locale, false)
+    }
+
+    /// [`Templates::render`]; with `only_needed`, the texts a message to `to`
+    /// does not carry (SMS and voice for an email, email texts for a phone)
+    /// may be left empty.
+    pub(crate) fn render_texts(
+        &self,
+        purpose: Purpose,
+        to: &Contact,
+        code: &Code,
+        expires_in: Duration,
+        locale: &str,
+        only_needed: bool,
+    ) -> Result<Texts, Error> {
         let minutes = expires_in.as_secs().div_ceil(60).max(1);
-        let spoken: Zeroizing<String> = Zeroizing::new(
-            code.expose()
-                .chars()
-                .map(String::from)
-                .collect::<Vec<_>>()
-                .join(", "),
-        );
+        let chain = self.chain(locale);
+        let spoken = spoken(code.expose());
+        let key = (chain, purpose, to.kind(), minutes);
+        let cached = self.compiled.get(&key);
+        let mut texts = match cached {
+            Some(Some(holes)) => {
+                let kind = only_needed.then_some(to.kind());
+                holes.fill_for(kind, code.expose(), &spoken)
+            }
+            Some(None) => self.render_fluent(&key, code.expose(), &spoken)?,
+            None => {
+                // Render the holes once and keep them if they give exactly what
+                // Fluent gives (a template that selects on the code cannot be
+                // kept: it renders every time).
+                let texts = self.render_fluent(&key, code.expose(), &spoken)?;
+                let keep = if self.code_only_in_placeables(&key.0) {
+                    let holes = Holes::of(&self.render_fluent(&key, HOLE_CODE, HOLE_SPOKEN)?);
+                    holes
+                        .fill(code.expose(), &spoken)
+                        .same_as(&texts)
+                        .then(|| Arc::new(holes))
+                } else {
+                    None
+                };
+                self.compiled.put(key, keep);
+                texts
+            }
+        };
+        if let Some(origin) = &self.origin {
+            texts
+                .sms
+                .push_str(&format!("\n\n@{origin} #{}", code.expose()));
+        }
+        if let Some(hash) = &self.app_hash {
+            texts.sms.push_str(&format!("\n\n{hash}"));
+        }
+        Ok(texts)
+    }
+
+    /// Whether every bundle of `chain` uses the code (and its spoken form) in
+    /// the code messages only as a placeable — never to choose between
+    /// variants, as a function's argument or a term's — so that the texts
+    /// differ between codes only where the code stands.
+    fn code_only_in_placeables(&self, chain: &[usize]) -> bool {
+        chain
+            .iter()
+            .filter_map(|&i| self.bundles.get(i).map(|(_, b)| b))
+            .all(|bundle| {
+                CODE_MESSAGES.iter().all(|id| {
+                    bundle
+                        .get_message(id)
+                        .and_then(|m| m.value())
+                        .is_none_or(|p| ast_walk::pattern_ok(bundle, p, 8))
+                })
+            })
+    }
+
+    /// The five texts of a code message through Fluent, for `key`'s chain,
+    /// purpose, kind and minutes, with `code` and `spoken` as they are given.
+    fn render_fluent(&self, key: &CompiledKey, code: &str, spoken: &str) -> Result<Texts, Error> {
+        let (chain, purpose, kind, minutes) = key;
         let mut args = FluentArgs::new();
-        args.set("code", FluentValue::from(code.expose()));
-        args.set("minutes", FluentValue::from(minutes));
+        args.set("code", FluentValue::from(code));
+        args.set("minutes", FluentValue::from(*minutes));
         args.set("purpose", FluentValue::from(purpose.as_str()));
         args.set(
             "what",
-            FluentValue::from(match to.kind() {
+            FluentValue::from(match kind {
                 ContactKind::Email => "email",
                 ContactKind::Phone => "phone",
             }),
         );
-        args.set("spoken", FluentValue::from(spoken.as_str()));
-        let chain = self.chain(locale);
-        let mut sms = self.format(&chain, "code-sms", &args)?;
-        if let Some(origin) = &self.origin {
-            sms.push_str(&format!("\n\n@{origin} #{}", code.expose()));
-        }
-        if let Some(hash) = &self.app_hash {
-            sms.push_str(&format!("\n\n{hash}"));
-        }
+        args.set("spoken", FluentValue::from(spoken));
         Ok(Texts {
-            subject: self.format(&chain, "code-subject", &args)?,
-            text: Zeroizing::new(self.format(&chain, "code-email-text", &args)?),
-            html: Zeroizing::new(self.format(&chain, "code-email-html", &args)?),
-            sms: Zeroizing::new(sms),
-            voice: Zeroizing::new(self.format(&chain, "code-voice", &args)?),
+            subject: self.format(chain, "code-subject", &args)?,
+            text: Zeroizing::new(self.format(chain, "code-email-text", &args)?),
+            html: Zeroizing::new(self.format(chain, "code-email-html", &args)?),
+            sms: Zeroizing::new(self.format(chain, "code-sms", &args)?),
+            voice: Zeroizing::new(self.format(chain, "code-voice", &args)?),
         })
     }
+}
+
+/// The code read aloud: its characters separated by commas (a pause each).
+fn spoken(code: &str) -> Zeroizing<String> {
+    let mut out = Zeroizing::new(String::with_capacity(code.len() * 3));
+    for (i, c) in code.chars().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The messages of a code message's texts.
+const CODE_MESSAGES: [&str; 5] = [
+    "code-subject",
+    "code-email-text",
+    "code-email-html",
+    "code-sms",
+    "code-voice",
+];
+
+/// Reading a Fluent pattern for where the code's variables are used.
+mod ast_walk {
+    use fluent_syntax::ast::{
+        CallArguments, Expression, InlineExpression, Pattern, PatternElement,
+    };
+
+    use super::Bundle;
+
+    /// The variables the holes stand for.
+    fn is_hole(name: &str) -> bool {
+        name == "code" || name == "spoken"
+    }
+
+    /// Whether the code's variables appear in `pattern` (and the messages it
+    /// references, `depth` deep) only as placeables of their own.
+    pub(super) fn pattern_ok(bundle: &Bundle, pattern: &Pattern<&str>, depth: u8) -> bool {
+        pattern.elements.iter().all(|e| match e {
+            PatternElement::TextElement { .. } => true,
+            PatternElement::Placeable { expression } => expression_ok(bundle, expression, depth),
+        })
+    }
+
+    fn expression_ok(bundle: &Bundle, e: &Expression<&str>, depth: u8) -> bool {
+        match e {
+            Expression::Select { selector, variants } => {
+                !mentions(selector)
+                    && inline_ok(bundle, selector, depth)
+                    && variants.iter().all(|v| pattern_ok(bundle, &v.value, depth))
+            }
+            Expression::Inline(i) => inline_ok(bundle, i, depth),
+        }
+    }
+
+    fn inline_ok(bundle: &Bundle, i: &InlineExpression<&str>, depth: u8) -> bool {
+        match i {
+            InlineExpression::FunctionReference { arguments, .. } => !arguments_mention(arguments),
+            InlineExpression::TermReference { arguments, .. } => {
+                arguments.as_ref().is_none_or(|a| !arguments_mention(a))
+            }
+            InlineExpression::MessageReference { id, attribute } => {
+                let Some(message) = bundle.get_message(id.name) else {
+                    return true;
+                };
+                let pattern = match attribute {
+                    None => message.value(),
+                    Some(a) => message.get_attribute(a.name).map(|a| a.value()),
+                };
+                pattern.is_none_or(|p| depth > 0 && pattern_ok(bundle, p, depth - 1))
+            }
+            InlineExpression::Placeable { expression } => expression_ok(bundle, expression, depth),
+            _ => true,
+        }
+    }
+
+    /// Whether the code's variables are read anywhere in `i`.
+    fn mentions(i: &InlineExpression<&str>) -> bool {
+        match i {
+            InlineExpression::VariableReference { id } => is_hole(id.name),
+            InlineExpression::FunctionReference { arguments, .. } => arguments_mention(arguments),
+            InlineExpression::TermReference { arguments, .. } => {
+                arguments.as_ref().is_some_and(arguments_mention)
+            }
+            // A message's text may hold the code: not a safe selector.
+            InlineExpression::MessageReference { .. } => true,
+            InlineExpression::Placeable { expression } => match &**expression {
+                Expression::Inline(i) => mentions(i),
+                Expression::Select { .. } => true,
+            },
+            InlineExpression::StringLiteral { .. } | InlineExpression::NumberLiteral { .. } => {
+                false
+            }
+        }
+    }
+
+    fn arguments_mention(a: &CallArguments<&str>) -> bool {
+        a.positional.iter().any(mentions) || a.named.iter().any(|n| mentions(&n.value))
+    }
+}
+
+/// Stand-ins for the code and its spoken form while rendering the holes:
+/// characters of Unicode's private use area, which no template writes.
+const HOLE_CODE: &str = "\u{E000}";
+const HOLE_SPOKEN: &str = "\u{E001}";
+
+/// Which rendering a set of holes is for: the bundle chain, the purpose, the
+/// kind of contact and the lifetime in minutes.
+type CompiledKey = (Vec<usize>, Purpose, ContactKind, u64);
+
+/// At most this many renderings are kept (the chains of requested locales and
+/// the lifetimes in use are few; a flood of odd locale tags is not kept).
+const MAX_COMPILED: usize = 1024;
+
+/// Code messages rendered once per [`CompiledKey`] with holes for the code:
+/// filling them costs a few copies, where Fluent costs microseconds per text.
+#[derive(Default)]
+struct Compiled(Mutex<HashMap<CompiledKey, Option<Arc<Holes>>>>);
+
+impl Compiled {
+    /// `Some(None)`: known not to be kept (render through Fluent).
+    fn get(&self, key: &CompiledKey) -> Option<Option<Arc<Holes>>> {
+        let map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.get(key).cloned()
+    }
+
+    fn put(&self, key: CompiledKey, holes: Option<Arc<Holes>>) {
+        let mut map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() < MAX_COMPILED {
+            map.insert(key, holes);
+        }
+    }
+}
+
+/// One text split at its holes.
+#[derive(Debug, PartialEq)]
+enum Piece {
+    Text(String),
+    Code,
+    Spoken,
+}
+
+/// The five texts of a code message with holes for the code.
+struct Holes {
+    subject: Vec<Piece>,
+    text: Vec<Piece>,
+    html: Vec<Piece>,
+    sms: Vec<Piece>,
+    voice: Vec<Piece>,
+}
+
+impl Holes {
+    fn of(texts: &Texts) -> Self {
+        Self {
+            subject: pieces(&texts.subject),
+            text: pieces(&texts.text),
+            html: pieces(&texts.html),
+            sms: pieces(&texts.sms),
+            voice: pieces(&texts.voice),
+        }
+    }
+
+    fn fill(&self, code: &str, spoken: &str) -> Texts {
+        self.fill_for(None, code, spoken)
+    }
+
+    /// The texts with the code in its holes; for `Some(kind)`, only those a
+    /// message to that kind of contact carries (the others empty).
+    fn fill_for(&self, kind: Option<ContactKind>, code: &str, spoken: &str) -> Texts {
+        let email = kind.is_none_or(|k| k == ContactKind::Email);
+        let phone = kind.is_none_or(|k| k == ContactKind::Phone);
+        let part = |pieces: &[Piece], wanted: bool| {
+            if wanted {
+                fill(pieces, code, spoken)
+            } else {
+                Zeroizing::default()
+            }
+        };
+        Texts {
+            subject: fill(&self.subject, code, spoken).to_string(),
+            text: part(&self.text, email),
+            html: part(&self.html, email),
+            sms: part(&self.sms, phone),
+            voice: part(&self.voice, phone),
+        }
+    }
+}
+
+impl Texts {
+    /// Subject, text, HTML, SMS and voice texts, moved out.
+    pub(crate) fn into_parts(
+        self,
+    ) -> (
+        String,
+        Zeroizing<String>,
+        Zeroizing<String>,
+        Zeroizing<String>,
+        Zeroizing<String>,
+    ) {
+        (self.subject, self.text, self.html, self.sms, self.voice)
+    }
+
+    fn same_as(&self, other: &Texts) -> bool {
+        self.subject == other.subject
+            && self.text == other.text
+            && self.html == other.html
+            && self.sms == other.sms
+            && self.voice == other.voice
+    }
+}
+
+fn pieces(text: &str) -> Vec<Piece> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find(['\u{E000}', '\u{E001}']) {
+        if at > 0 {
+            out.push(Piece::Text(rest[..at].to_owned()));
+        }
+        let hole = rest[at..].chars().next().unwrap_or('\u{E000}');
+        out.push(if hole == '\u{E000}' {
+            Piece::Code
+        } else {
+            Piece::Spoken
+        });
+        rest = &rest[at + hole.len_utf8()..];
+    }
+    if !rest.is_empty() {
+        out.push(Piece::Text(rest.to_owned()));
+    }
+    out
+}
+
+fn fill(pieces: &[Piece], code: &str, spoken: &str) -> Zeroizing<String> {
+    let len = pieces
+        .iter()
+        .map(|p| match p {
+            Piece::Text(t) => t.len(),
+            Piece::Code => code.len(),
+            Piece::Spoken => spoken.len(),
+        })
+        .sum();
+    let mut out = Zeroizing::new(String::with_capacity(len));
+    for p in pieces {
+        out.push_str(match p {
+            Piece::Text(t) => t,
+            Piece::Code => code,
+            Piece::Spoken => spoken,
+        });
+    }
+    out
 }
 
 impl Templates {
@@ -696,6 +1021,113 @@ mod tests {
                 .is_err()
         );
         assert!(Templates::builtin().with_default_locale("xx").is_err());
+    }
+
+    /// Renders through the kept holes (a second render of the same key) and
+    /// through Fluent directly, for every shipped locale, purpose, kind and two
+    /// lifetimes, with several codes: the texts are the same.
+    #[test]
+    fn kept_renderings_give_exactly_what_fluent_gives() {
+        let t = Templates::builtin();
+        let email = Contact::email("ann@example.org").unwrap();
+        let phone = Contact::phone("+44 7400 123456").unwrap();
+        for (tag, _) in BUILTIN {
+            for purpose in Purpose::ALL {
+                for to in [&email, &phone] {
+                    for minutes in [1, 10] {
+                        for c in ["402918", "000000", "999999"] {
+                            let lifetime = Duration::from_secs(60 * minutes);
+                            let cached = t.render(purpose, to, &code(c), lifetime, tag).unwrap();
+                            let key = (t.chain(tag), purpose, to.kind(), minutes);
+                            let direct = t.render_fluent(&key, c, &spoken(c)).unwrap();
+                            assert!(cached.same_as(&direct), "{tag} {purpose} {c}");
+                            assert!(
+                                matches!(t.compiled.get(&key), Some(Some(_))),
+                                "{tag} {purpose}: kept"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A template that chooses its words by the code's value cannot be kept
+    /// as holes: it is rendered through Fluent every time, and stays right.
+    #[test]
+    fn a_template_that_selects_on_the_code_is_rendered_every_time() {
+        let t = Templates::builtin()
+            .with_locale(
+                "en",
+                "code-sms = { $code ->\n    [ABCDEF] Too easy: { $code }\n   *[other] Code { $code }\n}",
+            )
+            .unwrap();
+        let phone = Contact::phone("+44 7400 123456").unwrap();
+        let format = CodeFormat::new(crate::code::Alphabet::Crockford, 6).unwrap();
+        let render = |c: &str| {
+            t.render(
+                Purpose::IdentityCheck,
+                &phone,
+                &format.normalize(c).unwrap(),
+                Duration::from_secs(600),
+                "en",
+            )
+            .unwrap()
+            .sms()
+            .to_owned()
+        };
+        assert_eq!(render("4029X8"), "Code 4029X8");
+        assert_eq!(render("ABCDEF"), "Too easy: ABCDEF");
+        assert_eq!(render("ABCDEF"), "Too easy: ABCDEF");
+        assert_eq!(render("4029X8"), "Code 4029X8");
+        let key = (
+            t.chain("en"),
+            Purpose::IdentityCheck,
+            ContactKind::Phone,
+            10,
+        );
+        assert!(matches!(t.compiled.get(&key), Some(None)), "not kept");
+        // The same choice one message reference away.
+        let t = Templates::builtin()
+            .with_locale(
+                "en",
+                "code-sms = Hello. { sms-inner }\nsms-inner = { $code ->\n    [ABCDEF] Too easy\n   *[other] Code { $code }\n}",
+            )
+            .unwrap();
+        let texts = |c: &str| {
+            t.render(
+                Purpose::IdentityCheck,
+                &phone,
+                &format.normalize(c).unwrap(),
+                Duration::from_secs(600),
+                "en",
+            )
+            .unwrap()
+        };
+        assert_eq!(texts("4029X8").sms(), "Hello. Code 4029X8");
+        assert_eq!(texts("ABCDEF").sms(), "Hello. Too easy");
+    }
+
+    /// Locale tags come from requests: however many odd ones arrive, at most
+    /// `MAX_COMPILED` renderings are kept, and every message still renders.
+    #[test]
+    fn kept_renderings_are_bounded() {
+        let t = Templates::builtin();
+        let email = Contact::email("ann@example.org").unwrap();
+        for minutes in 1..=(MAX_COMPILED as u64 + 10) {
+            let texts = t
+                .render(
+                    Purpose::IdentityCheck,
+                    &email,
+                    &code("402918"),
+                    Duration::from_secs(60 * minutes),
+                    "en",
+                )
+                .unwrap();
+            assert!(texts.text().contains("402918"));
+        }
+        let kept = t.compiled.0.lock().unwrap().len();
+        assert!(kept <= MAX_COMPILED, "{kept} kept");
     }
 
     #[test]
