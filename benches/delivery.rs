@@ -17,9 +17,10 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use seccode::channel::{BoxError, DeliveryChannel, Message};
 use seccode::{
-    AccountId, BoxError, Contact, DeliveryChannel, Keyring, MemoryChallengeStore, Message, Outbox,
-    Purpose, QueueConfig, Queued, SecretKey, SecurityCodes,
+    AccountId, Contact, Keyring, MemoryChallengeStore, Outbox, Purpose, QueueConfig, Queued,
+    SecretKey, SecurityCodes,
 };
 
 /// A provider whose API call takes 50 ms.
@@ -77,15 +78,25 @@ fn main() {
             let to = Contact::email(&format!("user{i:06}@example.com")).unwrap();
             let t = Instant::now();
             std::hint::black_box(
-                bare.start(&account, Purpose::IdentityCheck, &to)
-                    .await
-                    .unwrap(),
+                bare.start(
+                    &account,
+                    Purpose::IdentityCheck,
+                    &to,
+                    seccode::SendOptions::default(),
+                )
+                .await
+                .unwrap(),
             );
             let a = t.elapsed().as_nanos() as u64;
             let t = Instant::now();
             std::hint::black_box(
                 queued
-                    .start(&account, Purpose::IdentityCheck, &to)
+                    .start(
+                        &account,
+                        Purpose::IdentityCheck,
+                        &to,
+                        seccode::SendOptions::default(),
+                    )
                     .await
                     .unwrap(),
             );

@@ -9,10 +9,8 @@ mod support;
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use seccode::{
-    AccountId, Challenge, ChallengeStore, Contact, CounterKey, Limits, MemoryChallengeStore,
-    Policy, Purpose, SendKind, Timestamp,
-};
+use seccode::store::{Challenge, ChallengeStore, CounterKey, SendKind};
+use seccode::{AccountId, Contact, Limits, MemoryChallengeStore, Policy, Purpose, Timestamp};
 
 use support::ready;
 

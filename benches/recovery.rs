@@ -26,10 +26,11 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
+use seccode::channel::{BoxError, DeliveryChannel, Message};
+use seccode::store::{AccountStore, ChallengeStore};
 use seccode::{
-    Account, AccountId, AccountSecurity, AccountStore, BoxError, ChallengeStore, Contact,
-    DeliveryChannel, Error, FlowSettings, Keyring, ManualClock, Message, SecretKey, SecurityCodes,
-    Timestamp,
+    Account, AccountId, AccountSecurity, Contact, Error, FlowSettings, Keyring, ManualClock,
+    SecretKey, SecurityCodes, Timestamp,
 };
 
 /// Accepts every message and does nothing with it.

@@ -21,9 +21,10 @@ use std::time::Duration;
 mod support;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use seccode::channel::{BoxError, DeliveryChannel, Message};
+use seccode::store::ChallengeStore;
 use seccode::{
-    AccountId, BoxError, ChallengeId, ChallengeStore, Contact, DeliveryChannel, Keyring, Message,
-    Purpose, SecretKey, SecurityCodes, Verification,
+    AccountId, ChallengeId, Contact, Keyring, Purpose, SecretKey, SecurityCodes, Verification,
 };
 use support::{config, wrong};
 
@@ -48,7 +49,15 @@ async fn issue<S: ChallengeStore>(
     for i in from..from + n {
         let account = AccountId::new(format!("account-{i}")).unwrap();
         let to = Contact::email(&format!("user{i}@example.com")).unwrap();
-        let sent = codes.start(&account, Purpose::Recovery, &to).await.unwrap();
+        let sent = codes
+            .start(
+                &account,
+                Purpose::Recovery,
+                &to,
+                seccode::SendOptions::default(),
+            )
+            .await
+            .unwrap();
         let code = codes.channel().0.lock().unwrap().take().unwrap();
         out.push((sent.id, code));
     }
@@ -191,7 +200,7 @@ mod postgres_server;
 
 #[cfg(feature = "postgres")]
 fn postgres(c: &mut Criterion) {
-    use seccode::store::postgres::tokio_postgres;
+    use seccode::store::tokio_postgres;
 
     let Some(server) = postgres_server::PostgresServer::start("bench") else {
         return;

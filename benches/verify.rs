@@ -15,10 +15,11 @@ use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use hmac::{Hmac, KeyInit, Mac};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+use seccode::channel::{BoxError, DeliveryChannel, Message};
+use seccode::store::{Challenge, Expected, SendKind};
 use seccode::{
-    AccountId, BoxError, Challenge, ChallengeId, Contact, DeliveryChannel, Expected, Keyring,
-    ManualClock, MemoryChallengeStore, Message, Policy, Purpose, Rejection, SecretKey,
-    SecurityCodes, SendKind, Timestamp, Verification,
+    AccountId, ChallengeId, Contact, Keyring, ManualClock, MemoryChallengeStore, Policy, Purpose,
+    Rejection, SecretKey, SecurityCodes, Timestamp, Verification,
 };
 use sha2::Sha256;
 use support::{config, ready, wrong};
@@ -141,7 +142,7 @@ fn core(c: &mut Criterion) {
     g.finish();
 }
 
-type Service = SecurityCodes<MemoryChallengeStore, Arc<Capture>, Arc<ManualClock>>;
+type Service = SecurityCodes<MemoryChallengeStore, Arc<Capture>>;
 
 /// One pending challenge and its right and wrong codes, inline (no pointer to
 /// chase, so the harness adds no cache miss of its own).
@@ -199,7 +200,13 @@ impl Pool {
     fn start(&self, i: usize) -> (ChallengeId, String) {
         let account = AccountId::new(format!("account-{i:07}")).unwrap();
         let to = Contact::email(&format!("user{i:07}@example.com")).unwrap();
-        let sent = ready(self.codes.start(&account, Purpose::Recovery, &to)).unwrap();
+        let sent = ready(self.codes.start(
+            &account,
+            Purpose::Recovery,
+            &to,
+            seccode::SendOptions::default(),
+        ))
+        .unwrap();
         let code = self.channel.0.lock().unwrap().take().unwrap();
         (sent.id, code)
     }
@@ -342,10 +349,12 @@ fn service(c: &mut Criterion) {
         let p = filled.get_or_insert_with(|| Pool::with_room(PENDING, 32 * PENDING));
         b.iter(|| {
             i += 1;
-            let sent = ready(
-                p.codes
-                    .start(&account, Purpose::Recovery, &to[i % to.len()]),
-            )
+            let sent = ready(p.codes.start(
+                &account,
+                Purpose::Recovery,
+                &to[i % to.len()],
+                seccode::SendOptions::default(),
+            ))
             .unwrap();
             black_box(sent)
         })

@@ -7,9 +7,10 @@
 
 use std::sync::Arc;
 
+use seccode::store::ChallengeStore;
 use seccode::{
-    AccountId, ChallengeStore, Contact, Keyring, Outbox, Purpose, RedisStore, SecretKey,
-    SecurityCodes, SqliteStore, Verification,
+    AccountId, Contact, Keyring, Outbox, Purpose, RedisStore, SecretKey, SecurityCodes,
+    SqliteStore, Verification,
 };
 
 /// The key must outlive the server too: in production it comes from your secrets
@@ -32,7 +33,14 @@ async fn code_outlives_its_server<S: ChallengeStore>(
     let phone = Contact::phone("+1 425 555 0123")?;
     let sent = {
         let a = SecurityCodes::new(first, outbox.clone(), keyring());
-        let sent = a.start(&account, Purpose::IdentityCheck, &phone).await?;
+        let sent = a
+            .start(
+                &account,
+                Purpose::IdentityCheck,
+                &phone,
+                seccode::SendOptions::default(),
+            )
+            .await?;
         println!(
             "   server A sent a code to {} (challenge {})",
             sent.destination, sent.id

@@ -38,7 +38,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     println!("1. The user asks to verify {}", email.masked());
     let sent = codes
-        .start(&account, Purpose::IdentityCheck, &email)
+        .start(
+            &account,
+            Purpose::IdentityCheck,
+            &email,
+            seccode::SendOptions::default(),
+        )
         .await?;
     println!(
         "   We sent a code to {} (challenge {})",
@@ -101,7 +106,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("6. A text message, in French");
     let phone = Contact::phone_in("06 12 34 56 78", "FR")?;
     codes
-        .start_in(&account, Purpose::IdentityCheck, &phone, "fr")
+        .start(
+            &account,
+            Purpose::IdentityCheck,
+            &phone,
+            seccode::SendOptions::default().locale("fr"),
+        )
         .await?;
     queue.flushed().await;
     let text = sms.last().ok_or("no SMS")?;

@@ -14,9 +14,9 @@
 
 use std::sync::Arc;
 
+use seccode::channel::{DeliveryChannel, Message};
 use seccode::{
-    AccountId, Contact, DeliveryChannel, Keyring, MemoryChallengeStore, Message, Purpose,
-    SecurityCodes, SmtpChannel, SmtpTls,
+    AccountId, Contact, Keyring, MemoryChallengeStore, Purpose, SecurityCodes, SmtpChannel, SmtpTls,
 };
 
 /// Passes messages to the SMTP channel and keeps the last code, so the example
@@ -27,7 +27,7 @@ struct KeepLastCode {
 }
 
 impl DeliveryChannel for KeepLastCode {
-    async fn deliver(&self, message: &Message) -> Result<(), seccode::BoxError> {
+    async fn deliver(&self, message: &Message) -> Result<(), seccode::channel::BoxError> {
         self.smtp.deliver(message).await?;
         *self.last.lock().unwrap_or_else(|p| p.into_inner()) =
             message.code_value().map(|c| c.expose().to_owned());
@@ -74,7 +74,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let to = Contact::email(&to)?;
     let sent = codes
-        .start(&AccountId::new("user-42")?, Purpose::AddSecurityInfo, &to)
+        .start(
+            &AccountId::new("user-42")?,
+            Purpose::AddSecurityInfo,
+            &to,
+            seccode::SendOptions::default(),
+        )
         .await?;
     println!("Sent a code to {} through {host}:{port}", sent.destination);
     let code = channel

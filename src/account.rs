@@ -386,7 +386,7 @@ impl Account {
         Ok(self.info.remove(at))
     }
 
-    /// Where the account is in the hold's life (see [`crate::hold`]).
+    /// Where the account is in the hold's life (see [`HoldState`](crate::store::HoldState)).
     pub fn hold_state(&self) -> &HoldState {
         &self.hold
     }

@@ -1,24 +1,3 @@
-//! The challenge state machine: pure, synchronous, and told the time.
-//!
-//! ```text
-//!            record_send (cooldown, max sends)   new code: generation + 1
-//!              ┌───────┐                          ┌───────┐
-//!              ▼       │                          ▼       │
-//! issue ──▶ Pending ───┴──────────────────────────┴───────┘
-//!              │ begin_attempt: attempts + 1 (before the code is compared)
-//!              ├──▶ Approved   approve: right code, latest generation, once
-//!              ├──▶ Locked     attempts exhausted
-//!              ├──▶ Expired    now ≥ expires_at
-//!              └──▶ Canceled   cancel
-//! ```
-//!
-//! Verification is split in three so that a store can count the attempt atomically
-//! *before* anyone learns whether the code was right: [`Challenge::begin_attempt`]
-//! (a store write), [`Attempt::check`] (pure, outside any lock), and, only for a
-//! right code, [`Challenge::approve`] (a second store write, which succeeds once).
-//! A crash or a race between the steps can only lose a success, never hand out an
-//! uncounted guess or a second success.
-
 use std::fmt;
 use std::time::Duration;
 
@@ -61,6 +40,29 @@ pub struct Expected<'a> {
 
 /// One challenge record: everything needed to re-derive and check its code, and
 /// nothing that reveals the code without the key.
+///
+/// # The challenge record
+///
+/// The challenge state machine: pure, synchronous, and told the time.
+///
+/// ```text
+///            record_send (cooldown, max sends)   new code: generation + 1
+///              ┌───────┐                          ┌───────┐
+///              ▼       │                          ▼       │
+/// issue ──▶ Pending ───┴──────────────────────────┴───────┘
+///              │ begin_attempt: attempts + 1 (before the code is compared)
+///              ├──▶ Approved   approve: right code, latest generation, once
+///              ├──▶ Locked     attempts exhausted
+///              ├──▶ Expired    now ≥ expires_at
+///              └──▶ Canceled   cancel
+/// ```
+///
+/// Verification is split in three so that a store can count the attempt atomically
+/// *before* anyone learns whether the code was right: [`Challenge::begin_attempt`]
+/// (a store write), [`Attempt::check`] (pure, outside any lock), and, only for a
+/// right code, [`Challenge::approve`] (a second store write, which succeeds once).
+/// A crash or a race between the steps can only lose a success, never hand out an
+/// uncounted guess or a second success.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Challenge {
     id: ChallengeId,
@@ -153,7 +155,7 @@ impl Challenge {
     /// Turns the challenge into a decoy: it behaves like any other — counts
     /// attempts, expires, locks — but never approves. Account recovery answers an
     /// unknown identifier with one, so the answer looks like a real pending
-    /// recovery (see [`crate::flows`]).
+    /// recovery (see [`AccountSecurity`](crate::AccountSecurity)).
     #[must_use]
     pub fn into_decoy(mut self) -> Self {
         self.decoy = true;
@@ -162,7 +164,7 @@ impl Challenge {
 
     /// The same challenge under an id carrying `tag` (see
     /// [`ChallengeId::placed`]), for a store that partitions records by it
-    /// ([`ChallengeStore::placement`](crate::ChallengeStore::placement)). Call
+    /// ([`ChallengeStore::placement`](crate::store::ChallengeStore::placement)). Call
     /// it before the first send: the code is derived from the id.
     #[must_use]
     pub fn placed(mut self, tag: u16) -> Self {
@@ -256,7 +258,7 @@ impl Challenge {
         self.expires_at
     }
 
-    /// When the store may forget the record: [`RETENTION`] after expiry.
+    /// When the store may forget the record: 15 minutes after expiry (`RETENTION`).
     pub fn retain_until(&self) -> Timestamp {
         self.expires_at + RETENTION
     }

@@ -346,7 +346,7 @@ impl fmt::Debug for CodeValue {
     }
 }
 
-/// A plaintext security code, on its way to a [`DeliveryChannel`](crate::DeliveryChannel).
+/// A plaintext security code, on its way to a [`DeliveryChannel`](crate::channel::DeliveryChannel).
 ///
 /// It zeroizes its bytes on drop, prints as `Code(<redacted>)` under `Debug` and has
 /// no `Display`, so it cannot end up in a log by accident. [`Code::expose`] is the

@@ -1,43 +1,3 @@
-//! Contacts — an account's *security info* — their parsing into **one identity**,
-//! their masking, and the constant-time proofs a person gives that they know one.
-//!
-//! # One contact, one identity
-//!
-//! A [`Contact`] keeps two forms:
-//!
-//! * the **address** ([`Contact::expose`]): what a channel delivers to;
-//! * the **identity** ([`Contact::identity`]): what the crate compares. Equality,
-//!   hashing, account lookup, ownership ("a verified contact belongs to one
-//!   account"), every counter key, recovery confirmations, decoys, masks and the
-//!   [`Outbox`](crate::Outbox) use the identity and nothing else, so two spellings
-//!   of one mailbox or number are one contact everywhere.
-//!
-//! The rules:
-//!
-//! * **Email.** Unicode NFKC first (full-width `ｊｏｈｎ＠…` is `john@…`; the
-//!   Kelvin sign `K` is `K`). Control, format (zero-width, bidi), private-use,
-//!   unassigned and other invisible characters are refused, so two addresses that
-//!   look alike are alike. The domain goes through IDNA (UTS 46, the `idna` crate,
-//!   STD3 rules and DNS lengths checked) to lower-case A-labels: `exämple.com` and
-//!   `xn--exmple-cua.com` are one domain. The **local part is compared
-//!   case-insensitively** (Unicode lower case): RFC 5321 lets a receiving server
-//!   treat `John@` and `john@` as two mailboxes, but Microsoft, Google and
-//!   practically every provider do not, and keeping the case would let one mailbox
-//!   be security info of two accounts or escape a send cap by changing case. The
-//!   address keeps the local part as typed (after NFKC) for delivery.
-//! * **Phone.** Parsed, validated and formatted with the `phonenumber` crate
-//!   (libphonenumber's metadata): a national trunk prefix written after the country
-//!   code (`+44 (0) 20…`) is dropped, unknown country codes and numbers that cannot
-//!   exist in their country are refused, and national numbers or international
-//!   prefixes (`00 44…`, `011 44…`) are read when the caller gives a default region
-//!   ([`Contact::phone_in`]). Without a region, a leading `00` is read as `+` (no
-//!   country code starts with 0). The identity and the address are E.164
-//!   (`+442079460958`).
-//!
-//! Typed input goes through the crate's one normaliser (NFKC, then spaces — also
-//! no-break and ideographic ones —, tabs, newlines, dashes and dots are separators),
-//! shared with codes and the last four digits.
-
 use std::fmt;
 use std::str::FromStr;
 
@@ -119,7 +79,7 @@ pub enum PhoneType {
 }
 
 /// An email address or a phone number: the address to deliver to and the one
-/// identity the crate compares (see the [module docs](self) for the rules).
+/// identity the crate compares (see the [module docs](crate::Contact) for the rules).
 ///
 /// `PartialEq`, `Eq` and `Hash` compare identities: `John.Doe@Example.com` and
 /// `john.doe@example.com` are equal contacts. `Debug` shows only the
@@ -145,6 +105,48 @@ pub enum PhoneType {
 /// assert_eq!(email.masked().as_str(), "jo•••@xn--exmple-cua.com");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// # One identity per contact
+///
+/// Contacts — an account's *security info* — their parsing into **one identity**,
+/// their masking, and the constant-time proofs a person gives that they know one.
+///
+/// # One contact, one identity
+///
+/// A [`Contact`] keeps two forms:
+///
+/// * the **address** ([`Contact::expose`]): what a channel delivers to;
+/// * the **identity** ([`Contact::identity`]): what the crate compares. Equality,
+///   hashing, account lookup, ownership ("a verified contact belongs to one
+///   account"), every counter key, recovery confirmations, decoys, masks and the
+///   [`Outbox`](crate::Outbox) use the identity and nothing else, so two spellings
+///   of one mailbox or number are one contact everywhere.
+///
+/// The rules:
+///
+/// * **Email.** Unicode NFKC first (full-width `ｊｏｈｎ＠…` is `john@…`; the
+///   Kelvin sign `K` is `K`). Control, format (zero-width, bidi), private-use,
+///   unassigned and other invisible characters are refused, so two addresses that
+///   look alike are alike. The domain goes through IDNA (UTS 46, the `idna` crate,
+///   STD3 rules and DNS lengths checked) to lower-case A-labels: `exämple.com` and
+///   `xn--exmple-cua.com` are one domain. The **local part is compared
+///   case-insensitively** (Unicode lower case): RFC 5321 lets a receiving server
+///   treat `John@` and `john@` as two mailboxes, but Microsoft, Google and
+///   practically every provider do not, and keeping the case would let one mailbox
+///   be security info of two accounts or escape a send cap by changing case. The
+///   address keeps the local part as typed (after NFKC) for delivery.
+/// * **Phone.** Parsed, validated and formatted with the `phonenumber` crate
+///   (libphonenumber's metadata): a national trunk prefix written after the country
+///   code (`+44 (0) 20…`) is dropped, unknown country codes and numbers that cannot
+///   exist in their country are refused, and national numbers or international
+///   prefixes (`00 44…`, `011 44…`) are read when the caller gives a default region
+///   ([`Contact::phone_in`]). Without a region, a leading `00` is read as `+` (no
+///   country code starts with 0). The identity and the address are E.164
+///   (`+442079460958`).
+///
+/// Typed input goes through the crate's one normaliser (NFKC, then spaces — also
+/// no-break and ideographic ones —, tabs, newlines, dashes and dots are separators),
+/// shared with codes and the last four digits.
 #[derive(Clone)]
 pub struct Contact {
     address: Box<str>,
@@ -312,7 +314,7 @@ impl Contact {
         }
     }
 
-    /// The one form the crate compares: see the [module docs](self). Not a secret
+    /// The one form the crate compares: see the [module docs](crate::Contact). Not a secret
     /// to the person, but an unmasked contact: never log it.
     pub fn identity(&self) -> &str {
         self.identity.as_deref().unwrap_or(&self.address)

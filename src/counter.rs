@@ -38,7 +38,7 @@ pub enum CounterKind {
     GlobalSends,
     /// A budget the application defines (e.g. a Verify service's rate-limit
     /// buckets in `seccode-server`), counted with
-    /// [`ChallengeStore::count_sends`](crate::ChallengeStore::count_sends).
+    /// [`ChallengeStore::count_sends`](crate::store::ChallengeStore::count_sends).
     Custom,
     /// Messages for one account to one of its own proven contacts (the owner's
     /// lane, [`SendLane::Owner`](crate::SendLane::Owner)): no other account and no
@@ -356,7 +356,7 @@ impl Counter {
     }
 
     /// Gives back one counted message: a send counted on this budget was
-    /// refused by a later one ([`ChallengeStore::count_sends`](crate::ChallengeStore::count_sends)).
+    /// refused by a later one ([`ChallengeStore::count_sends`](crate::store::ChallengeStore::count_sends)).
     pub fn refund(&mut self) {
         self.count = self.count.saturating_sub(1);
     }

@@ -1,39 +1,3 @@
-//! The replacement hold as a pure state machine: what a recovery starts, what
-//! starts a hold, and what ends it. Time is an argument.
-//!
-//! ```text
-//!           recovery                     every original gone
-//!  Idle ─────────────▶ Watching ───────────────────────────▶ Held
-//!   ▲   (originals =    │  ▲ │ recovery: the window moves,     │
-//!   │    verified now)  │  └─┘ the originals stay             │ recovery: nothing changes
-//!   │   window passed   │                                     │ proof of an original,
-//!   └───────────────────┴─────────────────────────────────────┘ or the hold period passed
-//! ```
-//!
-//! As on Microsoft accounts: if, within the hold period after a recovery, the
-//! account ends up with **none** of the contacts it had before that recovery, a
-//! hold of that period starts, during which sensitive operations wait (see
-//! [`crate::flows`]). The rules that make it hold against an attacker who has
-//! recovered the account:
-//!
-//! * **The originals are fixed by the first recovery of a window.** A later
-//!   recovery (through a contact the attacker added) moves the window's end but
-//!   never replaces them, so recover → add A → recover via A → remove the owner's
-//!   contact still starts a hold.
-//! * **A recovery during a hold changes nothing.** The hold keeps its end and its
-//!   originals.
-//! * **Only a proof from an original that no recovery of the window went through
-//!   ends a hold early**, and ending it closes the window: the account is back to
-//!   idle, with no originals an attacker could own. Every takeover by recovery
-//!   goes through an original, so that original is exactly the one the attacker
-//!   may hold (a compromised mailbox); any *other* original is the owner's. An
-//!   owner who holds another original can always end the hold; an account whose
-//!   only original was the one recovered through waits for the hold period.
-//! * **Security info added during a window or a hold cannot be used for
-//!   recovery until it ends** (as Microsoft accounts treat new security info):
-//!   only the originals are offered. So an attacker cannot recover again through
-//!   the contact they just added, nor redeem a new ticket through it.
-
 use std::time::Duration;
 
 use crate::clock::Timestamp;
@@ -73,7 +37,45 @@ impl Hold {
     }
 }
 
-/// Where an account is in the hold's life. See the [module docs](self).
+/// Where an account is in the hold's life. See the [module docs](crate::store::HoldState).
+///
+/// # The replacement hold
+///
+/// The replacement hold as a pure state machine: what a recovery starts, what
+/// starts a hold, and what ends it. Time is an argument.
+///
+/// ```text
+///           recovery                     every original gone
+///  Idle ─────────────▶ Watching ───────────────────────────▶ Held
+///   ▲   (originals =    │  ▲ │ recovery: the window moves,     │
+///   │    verified now)  │  └─┘ the originals stay             │ recovery: nothing changes
+///   │   window passed   │                                     │ proof of an original,
+///   └───────────────────┴─────────────────────────────────────┘ or the hold period passed
+/// ```
+///
+/// As on Microsoft accounts: if, within the hold period after a recovery, the
+/// account ends up with **none** of the contacts it had before that recovery, a
+/// hold of that period starts, during which sensitive operations wait (see
+/// [`AccountSecurity`](crate::AccountSecurity)). The rules that make it hold against an attacker who has
+/// recovered the account:
+///
+/// * **The originals are fixed by the first recovery of a window.** A later
+///   recovery (through a contact the attacker added) moves the window's end but
+///   never replaces them, so recover → add A → recover via A → remove the owner's
+///   contact still starts a hold.
+/// * **A recovery during a hold changes nothing.** The hold keeps its end and its
+///   originals.
+/// * **Only a proof from an original that no recovery of the window went through
+///   ends a hold early**, and ending it closes the window: the account is back to
+///   idle, with no originals an attacker could own. Every takeover by recovery
+///   goes through an original, so that original is exactly the one the attacker
+///   may hold (a compromised mailbox); any *other* original is the owner's. An
+///   owner who holds another original can always end the hold; an account whose
+///   only original was the one recovered through waits for the hold period.
+/// * **Security info added during a window or a hold cannot be used for
+///   recovery until it ends** (as Microsoft accounts treat new security info):
+///   only the originals are offered. So an attacker cannot recover again through
+///   the contact they just added, nor redeem a new ticket through it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum HoldState {

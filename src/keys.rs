@@ -1,14 +1,3 @@
-//! Keys and code derivation.
-//!
-//! A code is never stored. It is `HMAC-SHA256(key, tag ‖ format ‖ id ‖ salt ‖
-//! generation)` — 48 bytes of input, so with the HMAC state pre-keyed a derivation
-//! costs two SHA-256 compressions — reduced to the code's alphabet by
-//! a multiply-shift reduction (`CodeFormat::reduce`). A dump of the store without the key reveals nothing
-//! about any code (the crate's answer to OWASP ASVS 5.0 §6.5.2, which asks for
-//! salted hashing of short secrets: there is no hash to attack offline).
-//!
-//! `ct_eq` is the only place in the crate that compares secrets.
-
 use std::fmt;
 
 use hmac::{Hmac, KeyInit, Mac};
@@ -172,6 +161,19 @@ impl fmt::Debug for SecretKey {
 /// assert_eq!(ring.current_id(), 2);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// # Keys
+///
+/// Keys and code derivation.
+///
+/// A code is never stored. It is `HMAC-SHA256(key, tag ‖ format ‖ id ‖ salt ‖
+/// generation)` — 48 bytes of input, so with the HMAC state pre-keyed a derivation
+/// costs two SHA-256 compressions — reduced to the code's alphabet by
+/// a multiply-shift reduction (`CodeFormat::reduce`). A dump of the store without the key reveals nothing
+/// about any code (the crate's answer to OWASP ASVS 5.0 §6.5.2, which asks for
+/// salted hashing of short secrets: there is no hash to attack offline).
+///
+/// `ct_eq` is the only place in the crate that compares secrets.
 #[derive(Clone)]
 pub struct Keyring {
     current: u32,
@@ -259,7 +261,7 @@ impl Keyring {
     }
 
     /// Sets the long-lived secret that made-up recovery answers are derived from
-    /// (see [`crate::flows`]). It must not change when code keys rotate — the
+    /// (see [`AccountSecurity`](crate::AccountSecurity)). It must not change when code keys rotate — the
     /// answers for an unknown identifier would change while a real account's do
     /// not — so keep it in your secrets manager next to the code keys and never
     /// rotate it casually. Without it the current code key is used, and made-up

@@ -1,5 +1,5 @@
 //! Send lanes: which budgets a message counts on, by who asks for it and for
-//! whom. The design is in the [`policy`](crate::policy#budgets-that-protect-people-and-budgets-that-protect-money)
+//! whom. The design is in the [`policy`](crate::Limits#budgets-that-protect-people-and-budgets-that-protect-money)
 //! module docs.
 
 use std::fmt;
@@ -9,7 +9,7 @@ use crate::policy::Purpose;
 /// Whose message this is, which decides the people's budgets it counts on
 /// (every lane also counts on the budgets that cap spend: the country calling
 /// code and the whole service). See the
-/// [policy docs](crate::policy#budgets-that-protect-people-and-budgets-that-protect-money).
+/// [policy docs](crate::Limits#budgets-that-protect-people-and-budgets-that-protect-money).
 ///
 /// | lane | people's budgets |
 /// |---|---|

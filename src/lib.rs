@@ -4,7 +4,7 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use seccode::{AccountId, Contact, Keyring, MemoryChallengeStore, Outbox, Purpose, SecurityCodes, Verification};
+//! use seccode::{AccountId, Contact, Keyring, MemoryChallengeStore, Outbox, Purpose, SecurityCodes, SendOptions, Verification};
 //!
 //! # fn block_on<F: std::future::Future>(f: F) -> F::Output {
 //! #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
@@ -15,7 +15,7 @@
 //!
 //! let account = AccountId::new("user-42")?;
 //! let phone = Contact::phone("+1 425 555 0123")?;
-//! let sent = codes.start(&account, Purpose::AddSecurityInfo, &phone).await?;
+//! let sent = codes.start(&account, Purpose::AddSecurityInfo, &phone, SendOptions::default()).await?;
 //! println!("We sent a code to {}", sent.destination); // •••••••23
 //!
 //! match codes.verify(&sent.id, Purpose::AddSecurityInfo, "000000").await? {
@@ -34,7 +34,7 @@
 //!
 //! 1. **No secret in output.** No code, key or unmasked contact appears in
 //!    `Debug`, `Display`, an error, an [`Event`] or a log: [`Code`],
-//!    [`SecretKey`], [`Message`] and [`Contact`] redact themselves; secrets
+//!    [`SecretKey`], [`Message`](channel::Message) and [`Contact`] redact themselves; secrets
 //!    zeroize on drop. Codes are derived, never stored —
 //!    `HMAC-SHA256(key, id ‖ salt ‖ generation)` reduced without modulo bias
 //!    (< 2⁻¹⁴² from uniform) — so a store dump without the [`Keyring`] reveals
@@ -63,11 +63,11 @@
 //!    window (against SMS pumping and mail bombing). Budgets that protect
 //!    *people* (a mailbox, a phone, an account) are separate from budgets that
 //!    protect *money* (calling code, global), and a refused message spends
-//!    nothing ([`policy`]).
+//!    nothing (see [`Limits`]).
 //! 7. **Recovery that cannot be told apart**: unknown identifiers get made-up
 //!    answers of the same distribution through the same path (same reads,
 //!    writes and work); nothing is sent, nothing changes, and unauthenticated
-//!    requests cannot exhaust what real users need ([`flows`]).
+//!    requests cannot exhaust what real users need (see [`AccountSecurity`]).
 //! 8. **Constant time**: codes and contact proofs (last four digits, full
 //!    address) are compared with `subtle`.
 //! 9. **Notices and verified-only recovery**: adding or removing security info
@@ -75,12 +75,12 @@
 //!    never used for recovery.
 //! 10. **One identity per contact**: case, Unicode forms, IDNA and phone
 //!     spellings of one mailbox or number are one contact in every lookup,
-//!     counter and confirmation ([`contact`]).
+//!     counter and confirmation (see [`Contact`]).
 //! 11. **The hold belongs to the owner**: a replacement hold's original
 //!     contacts never change while it runs; only proving one of them ends it
 //!     early — and not one a recovery of the window went through. Security
 //!     info added during a hold cannot be used for recovery until it ends
-//!     ([`hold`]).
+//!     (see [`HoldState`](store::HoldState)).
 //! 12. **Availability**: nobody but the owner can spend the owner's way to get
 //!     a code. A signed-in owner's sends to their own verified contacts draw on
 //!     a budget that anonymous requests and other accounts cannot exhaust;
@@ -91,16 +91,18 @@
 //! # Account flows
 //!
 //! [`AccountSecurity`] runs the flows of Microsoft-style security info on top of
-//! [`SecurityCodes`] and an [`AccountStore`]: add security info, change phone
-//! number, remove, recover an account (without revealing whether it exists),
-//! identity checks, and the replacement hold. See [`flows`].
+//! [`SecurityCodes`] and an [`AccountStore`](store::AccountStore): add security
+//! info, change phone number, remove, recover an account (without revealing
+//! whether it exists), identity checks, and the replacement hold.
 //!
 //! # Layers
 //!
-//! The core ([`ids`], [`code`], [`keys`], [`contact`], [`policy`], [`challenge`],
-//! [`counter`], [`hold`], [`account`]) is pure and synchronous: time is an argument. [`store`] and
-//! [`channel`] are the ports, small async traits; [`SecurityCodes`] and
-//! [`AccountSecurity`] drive them. [`events`] reports what happened.
+//! The core — ids, codes, keys, contacts, policies, challenges, counters, the
+//! hold, accounts — is pure and synchronous: time is an argument. [`store`] and
+//! [`channel`] are the ports, small async traits (and what their authors
+//! need); [`SecurityCodes`] and [`AccountSecurity`] drive them; [`Events`]
+//! report what happened. Everything an application names is at the crate's
+//! root, under one path.
 //!
 //! # Cargo features
 //!
@@ -125,52 +127,53 @@
 
 #![forbid(unsafe_code)]
 
-pub mod account;
-pub mod challenge;
+mod account;
+mod challenge;
 pub mod channel;
-pub mod clock;
-pub mod code;
-pub mod contact;
-pub mod counter;
-pub mod error;
-pub mod events;
-pub mod flows;
+mod clock;
+mod code;
+mod contact;
+mod counter;
+mod error;
+mod events;
+mod flows;
 mod hex;
-pub mod hold;
-pub mod ids;
-pub mod keys;
+mod hold;
+mod ids;
+mod keys;
 mod lane;
-pub mod policy;
+mod policy;
 #[cfg(feature = "serde")]
 mod serde_impls;
-pub mod service;
+mod service;
 pub mod store;
 mod typed;
 
-pub use account::{
-    Account, AccountParts, InfoState, SecurityInfo, SecurityInfoId, SecurityInfoView, TicketRecord,
-};
+// What an application names: one path each, here at the root. Backend authors
+// find the record types in [`store`], channel authors the message types in
+// [`channel`].
+pub use account::{Account, InfoState, SecurityInfo, SecurityInfoId, SecurityInfoView};
 pub use challenge::{
-    AccountId, Attempt, Challenge, ChallengeId, ChallengeParts, Expected, Proof, Rejection,
-    SendKind, Status, Verification, VerificationView,
+    AccountId, ChallengeId, Proof, Rejection, Status, Verification, VerificationView,
 };
-pub use channel::{
-    ByKind, ConsoleChannel, DeliveryChannel, DeliveryError, Fallback, Message, MessageKind, Outbox,
-    SmsEncoding, SmsSegments, Templates, Texts, sms_segments,
-};
-#[cfg(feature = "queue")]
-pub use channel::{QueueConfig, Queued};
-#[cfg(feature = "smtp")]
-pub use channel::{SmtpChannel, SmtpChannelBuilder, SmtpTls};
+pub use channel::console::ConsoleChannel;
 #[cfg(feature = "http")]
-pub use channel::{TwilioSender, TwilioSms, Webhook};
+pub use channel::http::{
+    SIGNATURE_HEADER, TIMESTAMP_HEADER, TWILIO_API, TwilioSender, TwilioSms, Webhook,
+};
+pub use channel::outbox::Outbox;
+#[cfg(feature = "queue")]
+pub use channel::queue::{QueueConfig, Queued};
+pub use channel::route::{ByKind, Fallback};
+#[cfg(feature = "smtp")]
+pub use channel::smtp::{SmtpChannel, SmtpChannelBuilder, SmtpTls};
+pub use channel::templates::Templates;
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use code::{Alphabet, Code, CodeFormat, Malformed};
 pub use contact::{Contact, ContactKind, MaskedContact, PhoneType};
-pub use counter::{Counter, CounterKey, CounterKind};
 pub use error::{
-    BoxError, ContactError, Error, ErrorClass, ErrorView, PolicyError, RateLimit, Result,
-    StoreFailure, StoreFault,
+    ContactError, Error, ErrorClass, ErrorView, PolicyError, RateLimit, Result, StoreFailure,
+    StoreFault,
 };
 #[cfg(feature = "tracing")]
 pub use events::TracingEvents;
@@ -179,7 +182,6 @@ pub use flows::{
     AccountSecurity, Confirmation, DecoyProfile, FlowSettings, HoldView, RecoveryChoice,
     RecoveryStart, SealedProof, Ticket,
 };
-pub use hold::{Hold, HoldState, Recovered};
 pub use ids::IdError;
 pub use keys::{Keyring, SecretKey};
 pub use lane::{SendLane, SendOptions};
@@ -196,7 +198,6 @@ pub use store::postgres::PostgresStore;
 pub use store::redis::RedisStore;
 #[cfg(feature = "sqlite")]
 pub use store::sqlite::SqliteStore;
-pub use store::{AccountStore, ChallengeStore, Guess, GuessRule, SendBudget, Sends};
 
 /// The README's examples compile as doctests (one of them plugs in the SMTP
 /// and HTTP channels, so with those features: `cargo test --all-features`).

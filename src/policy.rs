@@ -1,56 +1,3 @@
-//! Policies: how codes look and how long and how often they may be tried, per
-//! [`Purpose`]; and the account- and destination-wide [`Limits`].
-//!
-//! Defaults and their sources:
-//!
-//! | setting | default | source |
-//! |---|---|---|
-//! | code | 6 digits | NIST SP 800-63B rev. 4 (≥ 6 digits); OWASP ASVS 2.7.6 (≥ 20 bits) |
-//! | lifetime | 10 minutes | NIST SP 800-63B §5.1.3.2; OWASP ASVS 2.7.2 / 6.5.5 |
-//! | attempts per challenge | 5 | Twilio Verify (error 60202) |
-//! | sends per challenge | 5 | Twilio Verify (error 60203) |
-//! | resend cooldown | 30 s | common practice: long enough to stop mail bombing, short enough for a lost SMS |
-//! | consecutive failures per account (signed-in checks; recovery has its own budgets) | 10 free, then delays doubling from 1 s to 15 min; at 100, a 1 h lockout | NIST SP 800-63B §5.2.2 (≤ 100, increasing waits); OWASP ASVS 2.2.1; RFC 4226 §7.3 |
-//! | sends per destination | 10 per hour | against SMS pumping and mail bombing (Twilio Fraud Guard) |
-//! | sends per account / per country calling code / in all | 20 / 1 000 / 100 000 per hour | against SMS pumping (one account, many numbers; premium prefixes) |
-//! | anonymous recovery sends per destination / per requester | 5 / 10 per hour | against mail bombing through the recovery page |
-//! | the owner's reserve of the calling-code and global caps | 100 % on top of each | keeps the owner's lane open when strangers fill the caps |
-//!
-//! # Budgets that protect people, and budgets that protect money
-//!
-//! A send budget exists for one of two reasons, and the two are kept apart:
-//!
-//! * **People's budgets** keep a mailbox or a phone from being flooded and an
-//!   account from being used to flood. Whoever can spend one can deny it to
-//!   others, so each is keyed so that only the party it protects against can
-//!   spend it — by the message's [`SendLane`](crate::SendLane):
-//!   * the **owner's lane** ([`SendLane::Owner`](crate::SendLane::Owner)): a
-//!     signed-in owner's codes to their own proven contacts (identity checks,
-//!     change-phone confirmations, ending a hold) count on a budget per account
-//!     *and* contact ([`CounterKind::OwnerSends`]). Nobody else's request
-//!     reaches it: anonymous recovery and other accounts count elsewhere.
-//!   * **unproven contacts** ([`SendLane::Unproven`](crate::SendLane::Unproven)):
-//!     codes to a contact being added count on the destination's budget, which
-//!     every account adding it shares (so three strangers adding your address
-//!     together cannot send it more than one could), and on the account's.
-//!   * **anonymous recovery** ([`SendLane::Recovery`](crate::SendLane::Recovery)):
-//!     a smaller budget per destination ([`Limits::recovery_sends`]), and one per
-//!     requester when the application names it (client address, device
-//!     cookie), so one client cannot use up a contact's recovery budget.
-//!     Recovery never counts on the owner's lane or the account's budget.
-//! * **Money budgets** (per country calling code, the whole service) stop SMS
-//!   pumping from running up the bill. They count only what is delivered: a
-//!   decoy (the made-up answer for an unknown identifier) passes them like a
-//!   real message — the same reads, writes and refusals — but adds nothing, so
-//!   requests for unknown numbers cost nothing and refuse nobody. Anonymous and
-//!   unproven sends are refused at the cap; the owner's lane has a reserve on
-//!   top of it ([`Limits::owner_reserve_percent`]), so strangers who fill a cap
-//!   with real recovery messages still leave the owners' codes going out.
-//!
-//! [`Config::availability_bound`] states the result: what a signed-in owner
-//! still gets against an attacker who knows every one of their addresses and
-//! sends as fast as the crate allows.
-
 use std::fmt;
 use std::time::Duration;
 
@@ -115,7 +62,7 @@ impl fmt::Display for Purpose {
 /// How codes of one purpose look and how long and how often they may be tried.
 ///
 /// Build one with [`Policy::builder`]; the default is the table in the
-/// [module docs](self).
+/// [module docs](crate::Limits).
 ///
 /// # Examples
 ///
@@ -282,7 +229,7 @@ impl PolicyBuilder {
 ///
 /// Every budget of consecutive failures — an account's signed-in checks, an
 /// account's recovery codes, a recovery identifier's confirmations (see
-/// [`crate::flows`]) — follows one rule: the first
+/// [`AccountSecurity`](crate::AccountSecurity)) — follows one rule: the first
 /// [`free_failures`](Limits::free_failures) are immediate; each later one makes the
 /// next wait, doubling from 1 s up to [`max_failure_delay`](Limits::max_failure_delay)
 /// (RFC 4226 §7.3's increasing delay); the
@@ -313,6 +260,61 @@ impl PolicyBuilder {
 /// assert!(Limits::builder().account_failure_cap(101).build().is_err());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// # Policies and their defaults
+///
+/// Policies: how codes look and how long and how often they may be tried, per
+/// [`Purpose`]; and the account- and destination-wide [`Limits`].
+///
+/// Defaults and their sources:
+///
+/// | setting | default | source |
+/// |---|---|---|
+/// | code | 6 digits | NIST SP 800-63B rev. 4 (≥ 6 digits); OWASP ASVS 2.7.6 (≥ 20 bits) |
+/// | lifetime | 10 minutes | NIST SP 800-63B §5.1.3.2; OWASP ASVS 2.7.2 / 6.5.5 |
+/// | attempts per challenge | 5 | Twilio Verify (error 60202) |
+/// | sends per challenge | 5 | Twilio Verify (error 60203) |
+/// | resend cooldown | 30 s | common practice: long enough to stop mail bombing, short enough for a lost SMS |
+/// | consecutive failures per account (signed-in checks; recovery has its own budgets) | 10 free, then delays doubling from 1 s to 15 min; at 100, a 1 h lockout | NIST SP 800-63B §5.2.2 (≤ 100, increasing waits); OWASP ASVS 2.2.1; RFC 4226 §7.3 |
+/// | sends per destination | 10 per hour | against SMS pumping and mail bombing (Twilio Fraud Guard) |
+/// | sends per account / per country calling code / in all | 20 / 1 000 / 100 000 per hour | against SMS pumping (one account, many numbers; premium prefixes) |
+/// | anonymous recovery sends per destination / per requester | 5 / 10 per hour | against mail bombing through the recovery page |
+/// | the owner's reserve of the calling-code and global caps | 100 % on top of each | keeps the owner's lane open when strangers fill the caps |
+///
+/// # Budgets that protect people, and budgets that protect money
+///
+/// A send budget exists for one of two reasons, and the two are kept apart:
+///
+/// * **People's budgets** keep a mailbox or a phone from being flooded and an
+///   account from being used to flood. Whoever can spend one can deny it to
+///   others, so each is keyed so that only the party it protects against can
+///   spend it — by the message's [`SendLane`](crate::SendLane):
+///   * the **owner's lane** ([`SendLane::Owner`](crate::SendLane::Owner)): a
+///     signed-in owner's codes to their own proven contacts (identity checks,
+///     change-phone confirmations, ending a hold) count on a budget per account
+///     *and* contact ([`CounterKind::OwnerSends`]). Nobody else's request
+///     reaches it: anonymous recovery and other accounts count elsewhere.
+///   * **unproven contacts** ([`SendLane::Unproven`](crate::SendLane::Unproven)):
+///     codes to a contact being added count on the destination's budget, which
+///     every account adding it shares (so three strangers adding your address
+///     together cannot send it more than one could), and on the account's.
+///   * **anonymous recovery** ([`SendLane::Recovery`](crate::SendLane::Recovery)):
+///     a smaller budget per destination ([`Limits::recovery_sends`]), and one per
+///     requester when the application names it (client address, device
+///     cookie), so one client cannot use up a contact's recovery budget.
+///     Recovery never counts on the owner's lane or the account's budget.
+/// * **Money budgets** (per country calling code, the whole service) stop SMS
+///   pumping from running up the bill. They count only what is delivered: a
+///   decoy (the made-up answer for an unknown identifier) passes them like a
+///   real message — the same reads, writes and refusals — but adds nothing, so
+///   requests for unknown numbers cost nothing and refuse nobody. Anonymous and
+///   unproven sends are refused at the cap; the owner's lane has a reserve on
+///   top of it ([`Limits::owner_reserve_percent`]), so strangers who fill a cap
+///   with real recovery messages still leave the owners' codes going out.
+///
+/// [`Config::availability_bound`] states the result: what a signed-in owner
+/// still gets against an attacker who knows every one of their addresses and
+/// sends as fast as the crate allows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
     account_failure_cap: u32,
@@ -679,7 +681,7 @@ impl Config {
 
 /// What an owner still gets while a stranger who knows every one of their
 /// addresses asks for codes to them as fast as the crate allows (see the
-/// [module docs](self#budgets-that-protect-people-and-budgets-that-protect-money)).
+/// [`Limits` docs](crate::Limits#budgets-that-protect-people-and-budgets-that-protect-money)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct AvailabilityBound {

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use crate::challenge::{
     AccountId, Challenge, ChallengeId, Expected, SendKind, Status, Verification,
 };
-use crate::channel::{DeliveryChannel, Message, Templates};
+use crate::channel::templates::Templates;
+use crate::channel::{DeliveryChannel, Message};
 use crate::clock::{Clock, SystemClock, Timestamp};
 use crate::contact::{Contact, MaskedContact};
 use crate::counter::{CounterKey, CounterKind};
@@ -18,8 +19,9 @@ use crate::lane::{SendLane, SendOptions};
 use crate::policy::{Config, Limits, Purpose};
 use crate::store::{ChallengeStore, Guess, GuessRule, SendBudget};
 
-/// The security-code service: generic over where challenges live (`S`), how
-/// messages go out (`C`) and what time it is (`K`).
+/// The security-code service: generic over where challenges live (`S`) and how
+/// messages go out (`C`); the clock and the event sink are set with
+/// [`SecurityCodes::with_clock`] and [`SecurityCodes::with_events`].
 ///
 /// Cheap to share: wrap it in an `Arc` and call it from every request handler.
 ///
@@ -27,7 +29,7 @@ use crate::store::{ChallengeStore, Guess, GuessRule, SendBudget};
 ///
 /// ```
 /// use std::sync::Arc;
-/// use seccode::{AccountId, Contact, Keyring, MemoryChallengeStore, Outbox, Purpose, SecurityCodes};
+/// use seccode::{AccountId, Contact, Keyring, MemoryChallengeStore, Outbox, Purpose, SecurityCodes, SendOptions};
 ///
 /// # tokio_test_block_on(async {
 /// let outbox = Arc::new(Outbox::new());
@@ -35,7 +37,7 @@ use crate::store::{ChallengeStore, Guess, GuessRule, SendBudget};
 ///
 /// let account = AccountId::new("user-42")?;
 /// let email = Contact::email("ann@example.org")?;
-/// let sent = codes.start(&account, Purpose::IdentityCheck, &email).await?;
+/// let sent = codes.start(&account, Purpose::IdentityCheck, &email, SendOptions::default()).await?;
 /// assert_eq!(sent.destination.as_str(), "a•••@example.org");
 ///
 /// let code = outbox.last_code_to(&email).expect("a code was sent");
@@ -51,13 +53,13 @@ use crate::store::{ChallengeStore, Guess, GuessRule, SendBudget};
 /// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
 /// # }
 /// ```
-pub struct SecurityCodes<S, C, K = SystemClock, E = NoEvents> {
+pub struct SecurityCodes<S, C> {
     store: S,
     channel: C,
-    clock: K,
+    clock: Arc<dyn Clock>,
     keyring: Arc<Keyring>,
     config: Config,
-    events: E,
+    events: Arc<dyn Events>,
     templates: Templates,
 }
 
@@ -93,37 +95,30 @@ impl Sent {
     }
 }
 
-impl<S, C> SecurityCodes<S, C, SystemClock, NoEvents> {
+impl<S, C> SecurityCodes<S, C> {
     /// A service on the system clock with the default [`Config`] and no events.
     pub fn new(store: S, channel: C, keyring: Keyring) -> Self {
         Self {
             store,
             channel,
-            clock: SystemClock,
+            clock: Arc::new(SystemClock),
             keyring: Arc::new(keyring),
             config: Config::default(),
-            events: NoEvents,
+            events: Arc::new(NoEvents),
             templates: Templates::builtin(),
         }
     }
-}
 
-impl<S, C, K, E> SecurityCodes<S, C, K, E> {
-    /// The same service reading time from `clock` (e.g. a [`ManualClock`](crate::ManualClock)).
-    pub fn with_clock<K2>(self, clock: K2) -> SecurityCodes<S, C, K2, E> {
-        SecurityCodes {
-            store: self.store,
-            channel: self.channel,
-            clock,
-            keyring: self.keyring,
-            config: self.config,
-            events: self.events,
-            templates: self.templates,
-        }
+    /// The same service reading time from `clock` (e.g. an
+    /// `Arc<`[`ManualClock`](crate::ManualClock)`>` a test keeps to move time).
+    #[must_use]
+    pub fn with_clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
     }
 
     /// The same service delivering through `channel`.
-    pub fn with_channel<C2>(self, channel: C2) -> SecurityCodes<S, C2, K, E> {
+    pub fn with_channel<C2>(self, channel: C2) -> SecurityCodes<S, C2> {
         SecurityCodes {
             store: self.store,
             channel,
@@ -135,17 +130,12 @@ impl<S, C, K, E> SecurityCodes<S, C, K, E> {
         }
     }
 
-    /// The same service reporting to `events`.
-    pub fn with_events<E2>(self, events: E2) -> SecurityCodes<S, C, K, E2> {
-        SecurityCodes {
-            store: self.store,
-            channel: self.channel,
-            clock: self.clock,
-            keyring: self.keyring,
-            config: self.config,
-            events,
-            templates: self.templates,
-        }
+    /// The same service reporting to `events` (e.g. [`TracingEvents`](crate::TracingEvents),
+    /// or an `Arc<`[`EventLog`](crate::EventLog)`>` a test keeps to read).
+    #[must_use]
+    pub fn with_events(mut self, events: impl Events + 'static) -> Self {
+        self.events = Arc::new(events);
+        self
     }
 
     /// The same service rendering messages from `templates` (see
@@ -162,8 +152,8 @@ impl<S, C, K, E> SecurityCodes<S, C, K, E> {
     }
 
     /// The event sink.
-    pub fn events(&self) -> &E {
-        &self.events
+    pub fn events(&self) -> &dyn Events {
+        &*self.events
     }
 
     pub(crate) fn keyring(&self) -> &Keyring {
@@ -193,7 +183,7 @@ impl<S, C, K, E> SecurityCodes<S, C, K, E> {
     }
 }
 
-impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S, C, K, E> {
+impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
     /// The current time on the service's clock.
     pub fn now(&self) -> Timestamp {
         self.clock.now()
@@ -201,9 +191,12 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
 
     /// Starts a challenge: issues a code for `purpose` and sends it to `destination`.
     ///
-    /// The message counts on the send budgets of the lane its purpose implies
-    /// ([`SendLane::for_purpose`]); [`SecurityCodes::start_with`] chooses another
-    /// lane or a locale.
+    /// `options` ([`SendOptions`]) choose the message's locale (a BCP 47 tag
+    /// such as `pt-BR`, e.g. from the request's `Accept-Language`; unknown ones
+    /// fall back as [`Templates`] describes) and the [`SendLane`] whose send
+    /// budgets it counts on — by default the lane its purpose implies
+    /// ([`SendLane::for_purpose`]). `SendOptions::default()` takes both
+    /// defaults.
     ///
     /// # Errors
     ///
@@ -211,41 +204,6 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
     /// had its messages for the window; [`Error::Delivery`] if the channel fails
     /// (the challenge is then canceled); [`Error::Store`] if the store fails.
     pub async fn start(
-        &self,
-        account: &AccountId,
-        purpose: Purpose,
-        destination: &Contact,
-    ) -> Result<Sent> {
-        self.start_with(account, purpose, destination, SendOptions::default())
-            .await
-    }
-
-    /// As [`SecurityCodes::start`], with the message in `locale` (a BCP 47 tag
-    /// such as `pt-BR`, e.g. from the request's `Accept-Language`; unknown ones
-    /// fall back as [`Templates`] describes).
-    ///
-    /// # Errors
-    ///
-    /// As [`SecurityCodes::start`].
-    pub async fn start_in(
-        &self,
-        account: &AccountId,
-        purpose: Purpose,
-        destination: &Contact,
-        locale: &str,
-    ) -> Result<Sent> {
-        let options = SendOptions::default().locale(locale);
-        self.start_with(account, purpose, destination, options)
-            .await
-    }
-
-    /// As [`SecurityCodes::start`], with [`SendOptions`]: the message's locale and
-    /// the [`SendLane`] whose budgets it counts on.
-    ///
-    /// # Errors
-    ///
-    /// As [`SecurityCodes::start`].
-    pub async fn start_with(
         &self,
         account: &AccountId,
         purpose: Purpose,
@@ -270,11 +228,10 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
             Some(tag) => options.locale(tag),
             None => options,
         };
-        self.start_with(account, purpose, destination, options)
-            .await
+        self.start(account, purpose, destination, options).await
     }
 
-    /// Does everything [`SecurityCodes::start_with`] does — limits, counters, a
+    /// Does everything [`SecurityCodes::start`] does — limits, counters, a
     /// stored challenge, a derived code, a message — except delivering the
     /// message and spending the budgets that cap spend, and the challenge never
     /// approves. For answers that must look alike whether or not an account
@@ -382,36 +339,15 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
     }
 
     /// Sends the same code again (same generation): for a message that is slow or
-    /// lost. Attempts are not reset. The message counts on the budgets of the lane
-    /// the challenge's purpose implies ([`SendLane::for_purpose`]).
+    /// lost. Attempts are not reset. `options` as for [`SecurityCodes::start`]
+    /// (pass the lane the challenge was started on, if not its purpose's).
     ///
     /// # Errors
     ///
     /// [`Error::ChallengeNotFound`]; [`Error::ChallengeNotPending`];
     /// [`Error::RateLimited`] within the cooldown or past the destination's cap;
     /// [`Error::SendLimitReached`]; [`Error::Delivery`]; [`Error::Store`].
-    pub async fn resend(&self, id: &ChallengeId) -> Result<Sent> {
-        self.send_again(id, SendKind::Resend, SendOptions::default())
-            .await
-    }
-
-    /// As [`SecurityCodes::resend`], with the message in `locale`.
-    ///
-    /// # Errors
-    ///
-    /// As [`SecurityCodes::resend`].
-    pub async fn resend_in(&self, id: &ChallengeId, locale: &str) -> Result<Sent> {
-        self.resend_with(id, SendOptions::default().locale(locale))
-            .await
-    }
-
-    /// As [`SecurityCodes::resend`], with [`SendOptions`] (pass the lane the
-    /// challenge was started on).
-    ///
-    /// # Errors
-    ///
-    /// As [`SecurityCodes::resend`].
-    pub async fn resend_with(&self, id: &ChallengeId, options: SendOptions<'_>) -> Result<Sent> {
+    pub async fn resend(&self, id: &ChallengeId, options: SendOptions<'_>) -> Result<Sent> {
         self.send_again(id, SendKind::Resend, options).await
     }
 
@@ -422,27 +358,7 @@ impl<S: ChallengeStore, C: DeliveryChannel, K: Clock, E: Events> SecurityCodes<S
     /// # Errors
     ///
     /// As [`SecurityCodes::resend`].
-    pub async fn new_code(&self, id: &ChallengeId) -> Result<Sent> {
-        self.send_again(id, SendKind::NewCode, SendOptions::default())
-            .await
-    }
-
-    /// As [`SecurityCodes::new_code`], with the message in `locale`.
-    ///
-    /// # Errors
-    ///
-    /// As [`SecurityCodes::resend`].
-    pub async fn new_code_in(&self, id: &ChallengeId, locale: &str) -> Result<Sent> {
-        self.new_code_with(id, SendOptions::default().locale(locale))
-            .await
-    }
-
-    /// As [`SecurityCodes::new_code`], with [`SendOptions`].
-    ///
-    /// # Errors
-    ///
-    /// As [`SecurityCodes::resend`].
-    pub async fn new_code_with(&self, id: &ChallengeId, options: SendOptions<'_>) -> Result<Sent> {
+    pub async fn new_code(&self, id: &ChallengeId, options: SendOptions<'_>) -> Result<Sent> {
         self.send_again(id, SendKind::NewCode, options).await
     }
 
@@ -765,12 +681,12 @@ fn send_budgets(
 /// attempt is counted on both before the code is compared (an attempt is a
 /// failure until proven a success), then a right code approves the challenge and
 /// clears the counter — the same rules, in the same order, as the two-step path.
-impl<S: fmt::Debug, C: fmt::Debug, K: fmt::Debug, E> fmt::Debug for SecurityCodes<S, C, K, E> {
+impl<S: fmt::Debug, C: fmt::Debug> fmt::Debug for SecurityCodes<S, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SecurityCodes")
             .field("store", &self.store)
             .field("channel", &self.channel)
-            .field("clock", &self.clock)
+            .field("now", &self.clock.now())
             .field("keyring", &self.keyring)
             .field("config", &self.config)
             .finish_non_exhaustive()

@@ -11,9 +11,10 @@ mod common;
 
 use std::sync::Arc;
 
+use seccode::store::AccountStore;
 use seccode::{
-    Account, AccountId, AccountStore, Config, Contact, DataKeys, Keyring, Limits, Outbox, Purpose,
-    SecretKey, SecurityCodes,
+    Account, AccountId, Config, Contact, DataKeys, Keyring, Limits, Outbox, Purpose, SecretKey,
+    SecurityCodes,
 };
 
 const N: usize = 10_000;
@@ -81,7 +82,12 @@ async fn a_sqlite_file_holds_no_contact_in_the_clear() {
         store.create(account).await.unwrap();
         let to = if i % 2 == 0 { email(i) } else { phone(i) };
         codes
-            .start(&id, Purpose::IdentityCheck, &Contact::parse(&to).unwrap())
+            .start(
+                &id,
+                Purpose::IdentityCheck,
+                &Contact::parse(&to).unwrap(),
+                seccode::SendOptions::default(),
+            )
             .await
             .unwrap();
     }
@@ -183,7 +189,15 @@ async fn redis_records_hold_no_contact_in_the_clear() {
         let id = AccountId::new(format!("acct-{i}")).unwrap();
         let to = Contact::parse(&if i % 2 == 0 { email(i) } else { phone(i) }).unwrap();
         last = Some((
-            codes.start(&id, Purpose::IdentityCheck, &to).await.unwrap(),
+            codes
+                .start(
+                    &id,
+                    Purpose::IdentityCheck,
+                    &to,
+                    seccode::SendOptions::default(),
+                )
+                .await
+                .unwrap(),
             to,
         ));
     }
@@ -273,7 +287,12 @@ async fn a_postgres_dump_holds_no_contact_in_the_clear() {
                     store.create(account).await.unwrap();
                     let to = if i % 2 == 0 { email(i) } else { phone(i) };
                     codes
-                        .start(&id, Purpose::IdentityCheck, &Contact::parse(&to).unwrap())
+                        .start(
+                            &id,
+                            Purpose::IdentityCheck,
+                            &Contact::parse(&to).unwrap(),
+                            seccode::SendOptions::default(),
+                        )
                         .await
                         .unwrap();
                 }
@@ -302,6 +321,7 @@ async fn a_postgres_dump_holds_no_contact_in_the_clear() {
             &AccountId::new("acct-43").unwrap(),
             Purpose::IdentityCheck,
             &to,
+            seccode::SendOptions::default(),
         )
         .await
         .unwrap();

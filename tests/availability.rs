@@ -10,10 +10,11 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use seccode::store::AccountStore;
 use seccode::{
-    Account, AccountId, AccountSecurity, AccountStore, Config, Contact, ContactKind, Error,
-    Keyring, Limits, ManualClock, MemoryAccountStore, MemoryChallengeStore, Outbox, Purpose,
-    RateLimit, SecretKey, SecurityCodes, SecurityInfoId, SendLane, SendOptions,
+    Account, AccountId, AccountSecurity, Config, Contact, ContactKind, Error, Keyring, Limits,
+    ManualClock, MemoryAccountStore, MemoryChallengeStore, Outbox, Purpose, RateLimit, SecretKey,
+    SecurityCodes, SecurityInfoId, SendLane, SendOptions,
 };
 
 use common::{MemoryFlows, T0, memory_service, ready};
@@ -251,13 +252,20 @@ fn a_full_spend_cap_still_leaves_the_owners_lane_its_reserve() {
     for i in 0..3 {
         let account = AccountId::new(format!("stranger-{i}")).unwrap();
         let to = Contact::parse(&format!("+1 201 555 010{i}")).unwrap();
-        ready(codes.start(&account, Purpose::AddSecurityInfo, &to)).unwrap();
+        ready(codes.start(
+            &account,
+            Purpose::AddSecurityInfo,
+            &to,
+            seccode::SendOptions::default(),
+        ))
+        .unwrap();
     }
     let stranger = AccountId::new("stranger-9").unwrap();
     let e = ready(codes.start(
         &stranger,
         Purpose::AddSecurityInfo,
         &Contact::parse("+1 201 555 0109").unwrap(),
+        seccode::SendOptions::default(),
     ))
     .unwrap_err();
     assert!(
@@ -273,7 +281,7 @@ fn a_full_spend_cap_still_leaves_the_owners_lane_its_reserve() {
     for i in 0..3 {
         let owner = AccountId::new(format!("owner-{i}")).unwrap();
         let to = Contact::parse(&format!("+1 425 555 010{i}")).unwrap();
-        let sent = ready(codes.start_with(
+        let sent = ready(codes.start(
             &owner,
             Purpose::IdentityCheck,
             &to,
@@ -286,6 +294,7 @@ fn a_full_spend_cap_still_leaves_the_owners_lane_its_reserve() {
         &owner,
         Purpose::IdentityCheck,
         &Contact::parse("+1 425 555 0103").unwrap(),
+        seccode::SendOptions::default(),
     ))
     .unwrap_err();
     assert!(

@@ -14,10 +14,10 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use seccode::store::{AccountStore, ChallengeStore, CounterKey};
 use seccode::{
-    Account, AccountId, AccountStore, ChallengeId, ChallengeStore, Config, Contact, CounterKey,
-    Error, Keyring, Limits, ManualClock, Outbox, Purpose, RateLimit, SecretKey, SecurityCodes,
-    Status, Verification,
+    Account, AccountId, ChallengeId, Config, Contact, Error, Keyring, Limits, ManualClock, Outbox,
+    Purpose, RateLimit, SecretKey, SecurityCodes, Status, Verification,
 };
 
 use common::{T0, wrong_code};
@@ -53,7 +53,7 @@ where
     account_contract(&accounts).await;
 }
 
-type Service<S> = SecurityCodes<S, Arc<Outbox>, Arc<ManualClock>>;
+type Service<S> = SecurityCodes<S, Arc<Outbox>>;
 
 fn service<S: ChallengeStore>(
     store: S,
@@ -81,7 +81,7 @@ fn ann() -> (AccountId, Contact) {
 async fn record_contract<S: ChallengeStore>(store: &S) {
     let (account, email) = ann();
     let mut rng = rand::rng();
-    let c = seccode::Challenge::issue(
+    let c = seccode::store::Challenge::issue(
         account,
         Purpose::Recovery,
         email,
@@ -108,7 +108,7 @@ async fn record_contract<S: ChallengeStore>(store: &S) {
     );
     let sends = store
         .update(&id, move |c| {
-            c.record_send(seccode::SendKind::First, T0).unwrap();
+            c.record_send(seccode::store::SendKind::First, T0).unwrap();
             c.sends()
         })
         .await
@@ -176,7 +176,7 @@ async fn challenge_and_counter_update_together<S: ChallengeStore + 'static>(stor
     let (account, email) = ann();
     let policy = seccode::Policy::default();
     let mut rng = rand::rng();
-    let c = seccode::Challenge::issue(
+    let c = seccode::store::Challenge::issue(
         account.clone(),
         Purpose::IdentityCheck,
         email,
@@ -198,7 +198,7 @@ async fn challenge_and_counter_update_together<S: ChallengeStore + 'static>(stor
             tokio::spawn(async move {
                 store
                     .update_with_counter(&id, T0, move |c, n| {
-                        let expected = seccode::Expected {
+                        let expected = seccode::store::Expected {
                             purpose: Purpose::IdentityCheck,
                             account: Some(&account),
                         };
@@ -248,7 +248,12 @@ async fn single_success_under_concurrency<S: ChallengeStore + 'static>(store: S)
     let (account, email) = ann();
     for round in 0..10 {
         let sent = codes
-            .start(&account, Purpose::IdentityCheck, &email)
+            .start(
+                &account,
+                Purpose::IdentityCheck,
+                &email,
+                seccode::SendOptions::default(),
+            )
             .await
             .unwrap();
         let code = outbox.last_code_to(&email).unwrap().expose().to_owned();
@@ -285,7 +290,12 @@ async fn attempts_capped_under_concurrency<S: ChallengeStore + 'static>(store: S
     let codes = Arc::new(codes);
     let (account, email) = ann();
     let sent = codes
-        .start(&account, Purpose::Recovery, &email)
+        .start(
+            &account,
+            Purpose::Recovery,
+            &email,
+            seccode::SendOptions::default(),
+        )
         .await
         .unwrap();
     let code = outbox.last_code_to(&email).unwrap().expose().to_owned();
@@ -344,7 +354,12 @@ async fn counts_survive_resends_and_new_codes<S: ChallengeStore>(store: S) {
     let (codes, outbox, clock) = service(store, Config::default());
     let (account, email) = ann();
     let sent = codes
-        .start(&account, Purpose::AddSecurityInfo, &email)
+        .start(
+            &account,
+            Purpose::AddSecurityInfo,
+            &email,
+            seccode::SendOptions::default(),
+        )
         .await
         .unwrap();
     let first = outbox.last_code_to(&email).unwrap().expose().to_owned();
@@ -355,7 +370,10 @@ async fn counts_survive_resends_and_new_codes<S: ChallengeStore>(store: S) {
             .unwrap();
     }
     clock.advance(Duration::from_secs(30));
-    let resent = codes.resend(&sent.id).await.unwrap();
+    let resent = codes
+        .resend(&sent.id, seccode::SendOptions::default())
+        .await
+        .unwrap();
     assert_eq!(resent.attempts_left, 3);
     assert_eq!(
         outbox.last_code_to(&email).unwrap().expose(),
@@ -363,7 +381,10 @@ async fn counts_survive_resends_and_new_codes<S: ChallengeStore>(store: S) {
         "a resend repeats the code"
     );
     clock.advance(Duration::from_secs(30));
-    let renewed = codes.new_code(&sent.id).await.unwrap();
+    let renewed = codes
+        .new_code(&sent.id, seccode::SendOptions::default())
+        .await
+        .unwrap();
     assert_eq!(renewed.attempts_left, 3, "a new code keeps the count");
     let second = outbox.last_code_to(&email).unwrap().expose().to_owned();
     if second != first {
@@ -389,7 +410,12 @@ async fn expiry_and_sweep<S: ChallengeStore>(store: S) {
     let (codes, outbox, clock) = service(store, Config::default());
     let (account, email) = ann();
     let sent = codes
-        .start(&account, Purpose::Recovery, &email)
+        .start(
+            &account,
+            Purpose::Recovery,
+            &email,
+            seccode::SendOptions::default(),
+        )
         .await
         .unwrap();
     let code = outbox.last_code_to(&email).unwrap().expose().to_owned();
@@ -432,7 +458,12 @@ async fn per_account_cap<S: ChallengeStore>(store: S) {
     let mut wrong = 0;
     for _ in 0..3 {
         let sent = codes
-            .start(&account, Purpose::Recovery, &email)
+            .start(
+                &account,
+                Purpose::Recovery,
+                &email,
+                seccode::SendOptions::default(),
+            )
             .await
             .unwrap();
         let code = outbox.last_code_to(&email).unwrap().expose().to_owned();
@@ -449,7 +480,12 @@ async fn per_account_cap<S: ChallengeStore>(store: S) {
     }
     assert_eq!(wrong, 7, "the account stops at its cap across challenges");
     let err = codes
-        .start(&account, Purpose::Recovery, &email)
+        .start(
+            &account,
+            Purpose::Recovery,
+            &email,
+            seccode::SendOptions::default(),
+        )
         .await
         .unwrap_err();
     assert!(
@@ -464,7 +500,12 @@ async fn per_account_cap<S: ChallengeStore>(store: S) {
     );
     // Recovery has a budget of its own: the signed-in owner's checks still work.
     codes
-        .start(&account, Purpose::IdentityCheck, &email)
+        .start(
+            &account,
+            Purpose::IdentityCheck,
+            &email,
+            seccode::SendOptions::default(),
+        )
         .await
         .unwrap();
 }
@@ -476,7 +517,12 @@ async fn proofs_spend_once<S: ChallengeStore + 'static>(store: S) {
     let codes = Arc::new(codes);
     let (account, email) = ann();
     let sent = codes
-        .start(&account, Purpose::IdentityCheck, &email)
+        .start(
+            &account,
+            Purpose::IdentityCheck,
+            &email,
+            seccode::SendOptions::default(),
+        )
         .await
         .unwrap();
     let code = outbox.last_code_to(&email).unwrap().expose().to_owned();
@@ -679,7 +725,7 @@ fn postgres_store_conforms() {
         let url = server.url("t0");
         let store = seccode::PostgresStore::connect(&url).await.unwrap();
         assert_eq!(store.schema_version().await.unwrap(), 1);
-        use seccode::store::postgres::tokio_postgres;
+        use seccode::store::tokio_postgres;
         let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
             .await
             .unwrap();
@@ -772,7 +818,12 @@ fn redis_cluster_store_conforms() {
                         tokio::spawn(async move {
                             let to = Contact::email(&format!("{account}@example.org")).unwrap();
                             let sent = codes
-                                .start(&account, Purpose::IdentityCheck, &to)
+                                .start(
+                                    &account,
+                                    Purpose::IdentityCheck,
+                                    &to,
+                                    seccode::SendOptions::default(),
+                                )
                                 .await
                                 .unwrap();
                             let code = outbox.last_code_to(&to).unwrap().expose().to_owned();
@@ -843,7 +894,7 @@ fn redis_store_conforms() {
             .await
             .unwrap();
         let (account, email) = ann();
-        let c = seccode::Challenge::issue(
+        let c = seccode::store::Challenge::issue(
             account,
             Purpose::Recovery,
             email,

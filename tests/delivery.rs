@@ -29,7 +29,12 @@ fn one_account_cannot_pump_sms_to_many_numbers() {
     for round in 0..10 {
         for n in 0..54 {
             let to = Contact::phone(&format!("+44 7400 1234{n:02}")).unwrap();
-            match ready(codes.start(&account, Purpose::AddSecurityInfo, &to)) {
+            match ready(codes.start(
+                &account,
+                Purpose::AddSecurityInfo,
+                &to,
+                seccode::SendOptions::default(),
+            )) {
                 Ok(_) => delivered += 1,
                 Err(Error::RateLimited { limit, retry_after }) => {
                     refused.push((limit, retry_after));
@@ -69,6 +74,7 @@ fn one_account_cannot_pump_sms_to_many_numbers() {
         &account,
         Purpose::AddSecurityInfo,
         &Contact::phone("+44 7400 123400").unwrap(),
+        seccode::SendOptions::default(),
     ))
     .unwrap();
 }
@@ -87,6 +93,7 @@ fn calling_codes_and_the_whole_service_have_caps_of_their_own() {
             &account,
             Purpose::AddSecurityInfo,
             &Contact::parse(to).unwrap(),
+            seccode::SendOptions::default(),
         ))
     };
     for i in 0..3 {
@@ -134,7 +141,13 @@ fn codes_go_out_in_the_requested_language_and_by_kind() {
     });
     let account = AccountId::new("ann").unwrap();
     let mobile = Contact::phone("+33 6 12 34 56 78").unwrap();
-    ready(codes.start_in(&account, Purpose::IdentityCheck, &mobile, "fr-FR")).unwrap();
+    ready(codes.start(
+        &account,
+        Purpose::IdentityCheck,
+        &mobile,
+        seccode::SendOptions::default().locale("fr-FR"),
+    ))
+    .unwrap();
     let sms = phone.last().unwrap();
     let code = sms.code_value().unwrap().expose().to_owned();
     assert!(
@@ -147,7 +160,13 @@ fn codes_go_out_in_the_requested_language_and_by_kind() {
     assert_eq!(sms.locale(), "fr-FR");
     assert!(sms.deadline().is_some());
     let mail = Contact::email("ann@example.org").unwrap();
-    ready(codes.start_in(&account, Purpose::Recovery, &mail, "ja")).unwrap();
+    ready(codes.start(
+        &account,
+        Purpose::Recovery,
+        &mail,
+        seccode::SendOptions::default().locale("ja"),
+    ))
+    .unwrap();
     let m = email.last().unwrap();
     assert_eq!(m.subject(), "アカウント回復コード");
     assert!(m.html().unwrap().contains("<strong>"));
@@ -159,7 +178,8 @@ fn codes_go_out_in_the_requested_language_and_by_kind() {
 /// recovery account (which has none) costs the same default-language render.
 #[test]
 fn the_account_flows_send_codes_in_the_accounts_language() {
-    use seccode::{Account, AccountStore, ContactKind, Keyring, MemoryChallengeStore, SecretKey};
+    use seccode::store::AccountStore;
+    use seccode::{Account, ContactKind, Keyring, MemoryChallengeStore, SecretKey};
 
     let keyring = Keyring::new(1, SecretKey::from_bytes([0x5e; 32]))
         .with_recovery_secret(SecretKey::from_bytes([0x55; 32]));
@@ -194,7 +214,7 @@ fn the_account_flows_send_codes_in_the_accounts_language() {
     assert!(outcome.is_approved());
     assert_eq!(outbox.len(), before + 2, "one notice per other contact");
     let notice = outbox.last().unwrap();
-    assert_eq!(notice.kind(), seccode::MessageKind::Notice);
+    assert_eq!(notice.kind(), seccode::channel::MessageKind::Notice);
     assert_eq!(notice.locale(), "pt-BR");
     assert_eq!(notice.subject(), "Informações de segurança adicionadas");
     assert!(
@@ -243,9 +263,11 @@ fn the_account_flows_send_codes_in_the_accounts_language() {
 /// silences the notice: the shipped text goes out instead.
 #[test]
 fn a_broken_notice_override_falls_back_to_the_shipped_text() {
+    use seccode::channel::MessageKind;
+    use seccode::store::AccountStore;
     use seccode::{
-        Account, AccountSecurity, AccountStore, Keyring, ManualClock, MemoryAccountStore,
-        MemoryChallengeStore, MessageKind, SecretKey, SecurityCodes,
+        Account, AccountSecurity, Keyring, ManualClock, MemoryAccountStore, MemoryChallengeStore,
+        SecretKey, SecurityCodes,
     };
 
     let outbox = Arc::new(Outbox::new());
@@ -307,9 +329,10 @@ mod queue {
     use std::collections::VecDeque;
     use std::sync::Mutex;
 
+    use seccode::channel::{BoxError, DeliveryChannel, DeliveryError, Message};
     use seccode::{
-        BoxError, Clock, DeliveryChannel, DeliveryError, Keyring, MemoryChallengeStore, Message,
-        QueueConfig, Queued, SecretKey, SecurityCodes, Timestamp,
+        Clock, Keyring, MemoryChallengeStore, QueueConfig, Queued, SecretKey, SecurityCodes,
+        Timestamp,
     };
     use tokio::time::Instant;
 
@@ -359,9 +382,7 @@ mod queue {
         }
     }
 
-    fn codes_over<C: DeliveryChannel>(
-        channel: C,
-    ) -> SecurityCodes<MemoryChallengeStore, C, Arc<TokioClock>> {
+    fn codes_over<C: DeliveryChannel>(channel: C) -> SecurityCodes<MemoryChallengeStore, C> {
         let clock = Arc::new(TokioClock {
             base: common::T0,
             start: Instant::now(),
@@ -410,7 +431,12 @@ mod queue {
         let to = Contact::email("ann@example.org").unwrap();
         let before = Instant::now();
         codes
-            .start(&AccountId::new("ann").unwrap(), Purpose::IdentityCheck, &to)
+            .start(
+                &AccountId::new("ann").unwrap(),
+                Purpose::IdentityCheck,
+                &to,
+                seccode::SendOptions::default(),
+            )
             .await
             .unwrap();
         assert_eq!(before.elapsed(), Duration::ZERO, "no virtual time passed");
@@ -513,7 +539,12 @@ mod queue {
         let codes = codes_over(queue.clone());
         let to = Contact::phone("+44 7400 123456").unwrap();
         codes
-            .start(&AccountId::new("ann").unwrap(), Purpose::IdentityCheck, &to)
+            .start(
+                &AccountId::new("ann").unwrap(),
+                Purpose::IdentityCheck,
+                &to,
+                seccode::SendOptions::default(),
+            )
             .await
             .unwrap();
         assert_eq!(queue.shutdown(Duration::from_secs(3600)).await, 0);
@@ -537,7 +568,14 @@ mod queue {
         let account = AccountId::new("ann").unwrap();
         let mut outcomes = Vec::new();
         for _ in 0..5 {
-            let r = codes.start(&account, Purpose::IdentityCheck, &to).await;
+            let r = codes
+                .start(
+                    &account,
+                    Purpose::IdentityCheck,
+                    &to,
+                    seccode::SendOptions::default(),
+                )
+                .await;
             outcomes.push(match r {
                 Ok(_) => "queued",
                 Err(Error::Delivery(_)) => "full",
@@ -597,7 +635,8 @@ mod queue {
 #[cfg(feature = "sqlite")]
 #[tokio::test]
 async fn on_sqlite_a_refused_send_spends_no_budget() {
-    use seccode::{ChallengeStore, CounterKey, Keyring, SecretKey, SecurityCodes, SqliteStore};
+    use seccode::store::{ChallengeStore, CounterKey};
+    use seccode::{Keyring, SecretKey, SecurityCodes, SqliteStore};
 
     let dir = common::temp_dir("refused-send");
     let store = Arc::new(SqliteStore::open(dir.join("db.sqlite3")).unwrap());
@@ -617,11 +656,21 @@ async fn on_sqlite_a_refused_send_spends_no_budget() {
         Contact::email("second@example.org").unwrap(),
     );
     codes
-        .start(&account, Purpose::AddSecurityInfo, &first)
+        .start(
+            &account,
+            Purpose::AddSecurityInfo,
+            &first,
+            seccode::SendOptions::default(),
+        )
         .await
         .unwrap();
     let e = codes
-        .start(&account, Purpose::AddSecurityInfo, &second)
+        .start(
+            &account,
+            Purpose::AddSecurityInfo,
+            &second,
+            seccode::SendOptions::default(),
+        )
         .await
         .unwrap_err();
     assert!(

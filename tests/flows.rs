@@ -8,22 +8,17 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use seccode::channel::MessageKind;
+use seccode::store::AccountStore;
 use seccode::{
-    Account, AccountId, AccountSecurity, AccountStore, ChallengeId, Confirmation, Contact,
-    ContactKind, Error, Event, EventLog, FlowSettings, Keyring, ManualClock, MemoryAccountStore,
-    MemoryChallengeStore, MessageKind, Outbox, Purpose, RateLimit, SecretKey, SecurityCodes,
-    SecurityInfoId, Sent, Verification,
+    Account, AccountId, AccountSecurity, ChallengeId, Confirmation, Contact, ContactKind, Error,
+    Event, EventLog, FlowSettings, Keyring, ManualClock, MemoryAccountStore, MemoryChallengeStore,
+    Outbox, Purpose, RateLimit, SecretKey, SecurityCodes, SecurityInfoId, Sent, Verification,
 };
 
 use common::{T0, ready, wrong_code};
 
-type Flows = AccountSecurity<
-    MemoryAccountStore,
-    MemoryChallengeStore,
-    Arc<Outbox>,
-    Arc<ManualClock>,
-    Arc<EventLog>,
->;
+type Flows = AccountSecurity<MemoryAccountStore, MemoryChallengeStore, Arc<Outbox>>;
 
 struct World {
     flows: Flows,
@@ -627,7 +622,11 @@ fn recovery_for_unknown_and_known_identifiers_has_one_shape() {
         ));
         // A resend of the decoy looks like a resend and sends nothing.
         w.clock.advance(Duration::from_secs(31));
-        let decoy = ready(w.flows.codes().resend(&sent_u.id));
+        let decoy = ready(
+            w.flows
+                .codes()
+                .resend(&sent_u.id, seccode::SendOptions::default()),
+        );
         assert!(
             matches!(decoy, Err(Error::ChallengeNotPending(_))),
             "{decoy:?}"
@@ -666,7 +665,7 @@ fn a_decoy_never_approves_even_with_its_own_code() {
             .choose_recovery_contact(&u.token, i, "nobody@example.org", None),
     )
     .unwrap();
-    let challenge = ready(seccode::ChallengeStore::get(
+    let challenge = ready(seccode::store::ChallengeStore::get(
         w.flows.codes().store(),
         &sent.id,
     ))

@@ -11,16 +11,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use proptest::prelude::*;
+use seccode::store::{AccountStore, HoldState};
 use seccode::{
-    Account, AccountId, AccountSecurity, AccountStore, Contact, Error, HoldState, Keyring,
-    ManualClock, MemoryAccountStore, MemoryChallengeStore, Outbox, Proof, SecretKey,
-    SecurityInfoId, Timestamp,
+    Account, AccountId, AccountSecurity, Contact, Error, Keyring, ManualClock, MemoryAccountStore,
+    MemoryChallengeStore, Outbox, Proof, SecretKey, SecurityInfoId, Timestamp,
 };
 
 use common::{T0, ready};
 
-type Flows =
-    AccountSecurity<MemoryAccountStore, MemoryChallengeStore, Arc<Outbox>, Arc<ManualClock>>;
+type Flows = AccountSecurity<MemoryAccountStore, MemoryChallengeStore, Arc<Outbox>>;
 
 const DAY: Duration = Duration::from_secs(86_400);
 const PERIOD: Duration = Duration::from_secs(30 * 86_400);

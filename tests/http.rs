@@ -11,9 +11,10 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use base64::Engine;
+use seccode::channel::{DeliveryChannel, DeliveryError, Message};
 use seccode::{
-    AccountId, Contact, DeliveryChannel, DeliveryError, Keyring, MemoryChallengeStore, Message,
-    Purpose, SecretKey, SecurityCodes, TwilioSender, TwilioSms, Webhook,
+    AccountId, Contact, Keyring, MemoryChallengeStore, Purpose, SecretKey, SecurityCodes,
+    TwilioSender, TwilioSms, Webhook,
 };
 
 use common::{HttpServer, Request};
@@ -64,7 +65,12 @@ async fn twilio_gets_the_documented_request_and_the_code_arrives() {
     );
     let to = Contact::phone("+44 7400 123456").unwrap();
     let sent = codes
-        .start(&AccountId::new("ann").unwrap(), Purpose::IdentityCheck, &to)
+        .start(
+            &AccountId::new("ann").unwrap(),
+            Purpose::IdentityCheck,
+            &to,
+            seccode::SendOptions::default(),
+        )
         .await
         .unwrap();
     let requests = server.requests();
@@ -170,11 +176,11 @@ async fn webhooks_are_signed_json_the_receiver_can_check() {
     );
     let to = Contact::email("ann@example.org").unwrap();
     let sent = codes
-        .start_in(
+        .start(
             &AccountId::new("ann").unwrap(),
             Purpose::Recovery,
             &to,
-            "de",
+            seccode::SendOptions::default().locale("de"),
         )
         .await
         .unwrap();

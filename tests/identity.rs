@@ -14,16 +14,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use proptest::prelude::*;
+use seccode::store::{AccountStore, CounterKey};
 use seccode::{
-    Account, AccountId, AccountSecurity, AccountStore, CodeFormat, Contact, ContactError,
-    CounterKey, Error, Keyring, Malformed, ManualClock, MemoryAccountStore, MemoryChallengeStore,
-    Outbox, PhoneType, Purpose, RateLimit, Rejection, SecretKey, Verification,
+    Account, AccountId, AccountSecurity, CodeFormat, Contact, ContactError, Error, Keyring,
+    Malformed, ManualClock, MemoryAccountStore, MemoryChallengeStore, Outbox, PhoneType, Purpose,
+    RateLimit, Rejection, SecretKey, Verification,
 };
 
 use common::{T0, memory_service, ready};
 
-type Flows =
-    AccountSecurity<MemoryAccountStore, MemoryChallengeStore, Arc<Outbox>, Arc<ManualClock>>;
+type Flows = AccountSecurity<MemoryAccountStore, MemoryChallengeStore, Arc<Outbox>>;
 
 /// Flows over memory stores, and an account `owner` with `contacts` verified.
 fn flows_with(contacts: &[&str]) -> (Flows, Arc<Outbox>, Arc<ManualClock>, AccountId) {
@@ -96,7 +96,12 @@ fn case_variants_of_one_mailbox_share_one_send_cap() {
     let mut delivered = 0;
     for name in case_variants("victim", 64) {
         let to = Contact::email(&format!("{name}@example.com")).unwrap();
-        match ready(codes.start(&account, Purpose::AddSecurityInfo, &to)) {
+        match ready(codes.start(
+            &account,
+            Purpose::AddSecurityInfo,
+            &to,
+            seccode::SendOptions::default(),
+        )) {
             Ok(_) => delivered += 1,
             Err(Error::RateLimited {
                 limit: RateLimit::DestinationSends,
@@ -272,7 +277,13 @@ fn malformed_codes_use_no_attempt_and_no_account_failure() {
     let (codes, outbox, _clock) = memory_service();
     let account = AccountId::new("ann").unwrap();
     let email = Contact::email("ann@example.org").unwrap();
-    let sent = ready(codes.start(&account, Purpose::IdentityCheck, &email)).unwrap();
+    let sent = ready(codes.start(
+        &account,
+        Purpose::IdentityCheck,
+        &email,
+        seccode::SendOptions::default(),
+    ))
+    .unwrap();
     // More malformed inputs than the challenge's and the account's budgets together.
     for typed in ["12345", "1234567", "12a456", "", " - ", "١٢٣٤٥٦"]
         .iter()
@@ -303,7 +314,13 @@ fn malformed_codes_use_no_attempt_and_no_account_failure() {
         })
     );
     // A well-formed wrong code still counts, before it is compared.
-    let sent = ready(codes.start(&account, Purpose::IdentityCheck, &email)).unwrap();
+    let sent = ready(codes.start(
+        &account,
+        Purpose::IdentityCheck,
+        &email,
+        seccode::SendOptions::default(),
+    ))
+    .unwrap();
     let code = outbox.last_code_to(&email).unwrap();
     let wrong = common::wrong_code(code.expose());
     let v = ready(codes.verify(&sent.id, Purpose::IdentityCheck, &wrong)).unwrap();
@@ -553,9 +570,9 @@ fn assert_one_contact(spellings: &[Contact], confirm: &[String]) -> Result<(), T
         .unwrap();
     ready(accounts.create(account)).unwrap();
     let outbox = Outbox::new();
-    ready(seccode::DeliveryChannel::deliver(
+    ready(seccode::channel::DeliveryChannel::deliver(
         &outbox,
-        &seccode::Message::notice(first.clone(), Purpose::IdentityCheck, "s", "b"),
+        &seccode::channel::Message::notice(first.clone(), Purpose::IdentityCheck, "s", "b"),
     ))
     .unwrap();
     for (i, other) in spellings.iter().enumerate() {

@@ -280,6 +280,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     &accounts[usize::from(account)],
                     purpose_v,
                     &destinations[usize::from(destination)],
+                    seccode::SendOptions::default(),
                 ));
                 let recovery = purpose_v == Purpose::Recovery;
                 let want = if model.account_blocked((account, recovery), now) {
@@ -330,9 +331,9 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let new_code = matches!(op, Op::NewCode(_));
                 let id = model.challenges[i].id;
                 let got = if new_code {
-                    ready(codes.new_code(&id))
+                    ready(codes.new_code(&id, seccode::SendOptions::default()))
                 } else {
-                    ready(codes.resend(&id))
+                    ready(codes.resend(&id, seccode::SendOptions::default()))
                 };
                 let c = &mut model.challenges[i];
                 let want = if c.forgotten {

@@ -16,16 +16,17 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
+use seccode::store::ChallengeStore;
 use seccode::{
-    AccountId, ChallengeId, ChallengeStore, Config, Contact, Keyring, Limits, Outbox, Purpose,
-    SecretKey, SecurityCodes, SystemClock, Verification,
+    AccountId, ChallengeId, Config, Contact, Keyring, Limits, Outbox, Purpose, SecretKey,
+    SecurityCodes, Verification,
 };
 
 use common::wrong_code;
 
 const KEY: [u8; 32] = [0x51; 32];
 
-type Codes<S> = SecurityCodes<S, Arc<Outbox>, SystemClock>;
+type Codes<S> = SecurityCodes<S, Arc<Outbox>>;
 
 /// A backend as a helper process reaches it: `sqlite:<path>`, `redis:<url>` or
 /// `postgres:<url>`.
@@ -99,7 +100,15 @@ async fn issue<S: ChallengeStore>(codes: &Codes<S>, n: usize) -> Vec<(ChallengeI
     for i in 0..n {
         let account = AccountId::new(format!("user-{i}")).unwrap();
         let to = Contact::email(&format!("user{i}@example.org")).unwrap();
-        let sent = codes.start(&account, Purpose::Recovery, &to).await.unwrap();
+        let sent = codes
+            .start(
+                &account,
+                Purpose::Recovery,
+                &to,
+                seccode::SendOptions::default(),
+            )
+            .await
+            .unwrap();
         let code = codes
             .channel()
             .last_code_to(&to)

@@ -14,16 +14,16 @@ use std::collections::{BTreeMap, HashSet};
 
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
+use seccode::store::AccountStore;
 use seccode::{
-    Account, AccountId, AccountSecurity, AccountStore, Contact, ContactKind, DecoyProfile, Error,
-    FlowSettings, Keyring, ManualClock, MemoryAccountStore, MemoryChallengeStore, Outbox,
-    RateLimit, RecoveryStart, SecretKey, SecurityCodes,
+    Account, AccountId, AccountSecurity, Contact, ContactKind, DecoyProfile, Error, FlowSettings,
+    Keyring, ManualClock, MemoryAccountStore, MemoryChallengeStore, Outbox, RateLimit,
+    RecoveryStart, SecretKey, SecurityCodes,
 };
 
 use common::{T0, ready};
 
-type Flows =
-    AccountSecurity<MemoryAccountStore, MemoryChallengeStore, Arc<Outbox>, Arc<ManualClock>>;
+type Flows = AccountSecurity<MemoryAccountStore, MemoryChallengeStore, Arc<Outbox>>;
 
 struct World {
     flows: Flows,
@@ -504,11 +504,12 @@ fn decoys_and_counters_are_bounded_and_give_way_to_real_users() {
     for i in 0..1_000 {
         let account = AccountId::new(format!("user-{i}")).unwrap();
         let to = Contact::email(&format!("user{i:04}@example.org")).unwrap();
-        ready(
-            w.flows
-                .codes()
-                .start(&account, seccode::Purpose::IdentityCheck, &to),
-        )
+        ready(w.flows.codes().start(
+            &account,
+            seccode::Purpose::IdentityCheck,
+            &to,
+            seccode::SendOptions::default(),
+        ))
         .unwrap();
     }
     // Wrong confirmations on 30 000 fresh identifiers: the counters stay bounded.
@@ -574,20 +575,27 @@ impl<S: AccountStore> AccountStore for Recording<S> {
     }
 }
 
-impl<S: seccode::ChallengeStore> seccode::ChallengeStore for Recording<S> {
-    async fn insert(&self, c: seccode::Challenge, now: seccode::Timestamp) -> seccode::Result<()> {
+impl<S: seccode::store::ChallengeStore> seccode::store::ChallengeStore for Recording<S> {
+    async fn insert(
+        &self,
+        c: seccode::store::Challenge,
+        now: seccode::Timestamp,
+    ) -> seccode::Result<()> {
         self.calls.log("challenges.insert");
         self.inner.insert(c, now).await
     }
 
-    async fn get(&self, id: &seccode::ChallengeId) -> seccode::Result<Option<seccode::Challenge>> {
+    async fn get(
+        &self,
+        id: &seccode::ChallengeId,
+    ) -> seccode::Result<Option<seccode::store::Challenge>> {
         self.calls.log("challenges.get");
         self.inner.get(id).await
     }
 
     async fn update<R, F>(&self, id: &seccode::ChallengeId, f: F) -> seccode::Result<Option<R>>
     where
-        F: FnMut(&mut seccode::Challenge) -> R + Send + 'static,
+        F: FnMut(&mut seccode::store::Challenge) -> R + Send + 'static,
         R: Send + 'static,
     {
         self.calls.log("challenges.update");
@@ -596,12 +604,12 @@ impl<S: seccode::ChallengeStore> seccode::ChallengeStore for Recording<S> {
 
     async fn update_counter<R, F>(
         &self,
-        key: &seccode::CounterKey,
+        key: &seccode::store::CounterKey,
         now: seccode::Timestamp,
         f: F,
     ) -> seccode::Result<R>
     where
-        F: FnMut(&mut seccode::Counter) -> R + Send + 'static,
+        F: FnMut(&mut seccode::store::Counter) -> R + Send + 'static,
         R: Send + 'static,
     {
         self.calls.log(key.kind().as_str());
@@ -615,7 +623,9 @@ impl<S: seccode::ChallengeStore> seccode::ChallengeStore for Recording<S> {
         f: F,
     ) -> seccode::Result<Option<R>>
     where
-        F: FnMut(&mut seccode::Challenge, &mut seccode::Counter) -> R + Send + 'static,
+        F: FnMut(&mut seccode::store::Challenge, &mut seccode::store::Counter) -> R
+            + Send
+            + 'static,
         R: Send + 'static,
     {
         self.calls.log("challenges.update_with_counter");
@@ -624,8 +634,8 @@ impl<S: seccode::ChallengeStore> seccode::ChallengeStore for Recording<S> {
 
     async fn get_counter(
         &self,
-        key: &seccode::CounterKey,
-    ) -> seccode::Result<Option<seccode::Counter>> {
+        key: &seccode::store::CounterKey,
+    ) -> seccode::Result<Option<seccode::store::Counter>> {
         self.calls.log("counter.get");
         self.inner.get_counter(key).await
     }

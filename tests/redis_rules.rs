@@ -16,7 +16,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use proptest::prelude::*;
-use seccode::{AccountId, ChallengeStore, Counter, CounterKey, RedisStore, SendBudget, Timestamp};
+use seccode::store::{ChallengeStore, Counter, CounterKey, SendBudget};
+use seccode::{AccountId, RedisStore, Timestamp};
 
 /// Three budgets with their own caps and windows (long enough that Redis's own
 /// expiry, on the real clock, never runs during a case).
@@ -145,9 +146,9 @@ mod guesses {
 
     use rand::SeedableRng;
     use rand::rngs::StdRng;
+    use seccode::store::{Attempt, Challenge, Guess, GuessRule, SendKind};
     use seccode::{
-        Attempt, Challenge, ChallengeId, Contact, Guess, GuessRule, Limits, MemoryChallengeStore,
-        Policy, Purpose, SendKind, Verification,
+        ChallengeId, Contact, Limits, MemoryChallengeStore, Policy, Purpose, Verification,
     };
 
     const ACCOUNTS: [&str; 2] = ["ann", "bob"];

@@ -9,9 +9,11 @@ use std::time::Duration;
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+use seccode::channel::Message;
+use seccode::store::{Challenge, ChallengeStore};
 use seccode::{
-    AccountId, Challenge, ChallengeStore, CodeFormat, Config, Contact, Error, Keyring, Message,
-    Policy, Purpose, SecretKey, Verification,
+    AccountId, CodeFormat, Config, Contact, Error, Keyring, Policy, Purpose, SecretKey,
+    Verification,
 };
 
 use common::{memory_service, ready, wrong_code};
@@ -32,7 +34,13 @@ fn debug_display_and_errors_hide_secrets() {
     let account = AccountId::new("acct").unwrap();
     let mut texts = Vec::new();
 
-    let sent = ready(codes.start(&account, Purpose::Recovery, &email)).unwrap();
+    let sent = ready(codes.start(
+        &account,
+        Purpose::Recovery,
+        &email,
+        seccode::SendOptions::default(),
+    ))
+    .unwrap();
     let code = outbox.last_code_to(&email).unwrap();
     let code_text = code.expose().to_owned();
     texts.push(format!(
@@ -58,7 +66,7 @@ fn debug_display_and_errors_hide_secrets() {
 
     // Every error the service can produce, with its source chain.
     let errors: Vec<Error> = vec![
-        ready(codes.resend(&sent.id)).unwrap_err(),
+        ready(codes.resend(&sent.id, seccode::SendOptions::default())).unwrap_err(),
         Contact::email("not-an-address").unwrap_err().into(),
         Contact::phone("+1 425 555 01x9").unwrap_err().into(),
         Policy::builder()
@@ -69,7 +77,13 @@ fn debug_display_and_errors_hide_secrets() {
         {
             outbox.set_failing(true);
             clock.advance(Duration::from_secs(60));
-            ready(codes.start(&account, Purpose::IdentityCheck, &phone)).unwrap_err()
+            ready(codes.start(
+                &account,
+                Purpose::IdentityCheck,
+                &phone,
+                seccode::SendOptions::default(),
+            ))
+            .unwrap_err()
         },
     ];
     for e in &errors {
@@ -266,7 +280,11 @@ fn flow_outputs_hide_secrets() {
         .unwrap()
         .with_verified_contact(phone.clone(), common::T0)
         .unwrap();
-    ready(seccode::AccountStore::create(flows.accounts(), account)).unwrap();
+    ready(seccode::store::AccountStore::create(
+        flows.accounts(),
+        account,
+    ))
+    .unwrap();
 
     let mut texts = Vec::new();
     let start = ready(flows.start_recovery("very.private.person@example.org")).unwrap();
@@ -285,7 +303,7 @@ fn flow_outputs_hide_secrets() {
     let ticket = ready(flows.issue_ticket(&proof)).unwrap();
     let ticket_text = ticket.expose().to_owned();
     texts.push(format!("{ticket:?}"));
-    let stored = ready(seccode::AccountStore::get(flows.accounts(), &id))
+    let stored = ready(seccode::store::AccountStore::get(flows.accounts(), &id))
         .unwrap()
         .unwrap();
     texts.push(format!("{stored:?}"));

@@ -26,7 +26,13 @@ fn ann() -> (AccountId, Contact) {
 fn a_code_expires_after_ten_minutes() {
     let (codes, outbox, clock) = memory_service();
     let (account, email) = ann();
-    let sent = ready(codes.start(&account, Purpose::Recovery, &email)).unwrap();
+    let sent = ready(codes.start(
+        &account,
+        Purpose::Recovery,
+        &email,
+        seccode::SendOptions::default(),
+    ))
+    .unwrap();
     assert_eq!(sent.expires_at, T0 + Duration::from_secs(600));
     let code = outbox.last_code_to(&email).unwrap();
     clock.advance(Duration::from_secs(600));
@@ -34,7 +40,7 @@ fn a_code_expires_after_ten_minutes() {
     assert!(matches!(v, Verification::Expired), "{v:?}");
     assert_eq!(ready(codes.status(&sent.id)).unwrap(), Status::Expired);
     assert!(matches!(
-        ready(codes.resend(&sent.id)),
+        ready(codes.resend(&sent.id, seccode::SendOptions::default())),
         Err(Error::ChallengeNotPending(Status::Expired))
     ));
 }
@@ -43,7 +49,13 @@ fn a_code_expires_after_ten_minutes() {
 fn one_millisecond_before_expiry_still_verifies() {
     let (codes, outbox, clock) = memory_service();
     let (account, email) = ann();
-    let sent = ready(codes.start(&account, Purpose::Recovery, &email)).unwrap();
+    let sent = ready(codes.start(
+        &account,
+        Purpose::Recovery,
+        &email,
+        seccode::SendOptions::default(),
+    ))
+    .unwrap();
     let code = outbox.last_code_to(&email).unwrap();
     clock.advance(Duration::from_millis(599_999));
     assert!(
@@ -57,10 +69,16 @@ fn one_millisecond_before_expiry_still_verifies() {
 fn resend_repeats_the_code_and_new_code_replaces_it() {
     let (codes, outbox, clock) = memory_service();
     let (account, email) = ann();
-    let sent = ready(codes.start(&account, Purpose::AddSecurityInfo, &email)).unwrap();
+    let sent = ready(codes.start(
+        &account,
+        Purpose::AddSecurityInfo,
+        &email,
+        seccode::SendOptions::default(),
+    ))
+    .unwrap();
     let first = outbox.last_code_to(&email).unwrap();
 
-    let early = ready(codes.resend(&sent.id)).unwrap_err();
+    let early = ready(codes.resend(&sent.id, seccode::SendOptions::default())).unwrap_err();
     assert!(matches!(
         early,
         Error::RateLimited {
@@ -71,7 +89,7 @@ fn resend_repeats_the_code_and_new_code_replaces_it() {
     assert_eq!(early.retry_after(), Some(Duration::from_secs(30)));
 
     clock.advance(Duration::from_secs(30));
-    let again = ready(codes.resend(&sent.id)).unwrap();
+    let again = ready(codes.resend(&sent.id, seccode::SendOptions::default())).unwrap();
     assert_eq!(again.sends_left, 3);
     assert_eq!(
         outbox.last_code_to(&email).unwrap(),
@@ -88,7 +106,7 @@ fn resend_repeats_the_code_and_new_code_replaces_it() {
     .unwrap();
     assert!(matches!(v, Verification::Rejected { remaining: 4, .. }));
     clock.advance(Duration::from_secs(30));
-    let renewed = ready(codes.new_code(&sent.id)).unwrap();
+    let renewed = ready(codes.new_code(&sent.id, seccode::SendOptions::default())).unwrap();
     assert_eq!(
         renewed.attempts_left, 4,
         "a new code does not reset attempts"
@@ -118,14 +136,20 @@ fn resend_repeats_the_code_and_new_code_replaces_it() {
 fn sends_per_challenge_are_capped() {
     let (codes, _outbox, clock) = memory_service();
     let (account, email) = ann();
-    let sent = ready(codes.start(&account, Purpose::IdentityCheck, &email)).unwrap();
+    let sent = ready(codes.start(
+        &account,
+        Purpose::IdentityCheck,
+        &email,
+        seccode::SendOptions::default(),
+    ))
+    .unwrap();
     for _ in 0..4 {
         clock.advance(Duration::from_secs(30));
-        ready(codes.resend(&sent.id)).unwrap();
+        ready(codes.resend(&sent.id, seccode::SendOptions::default())).unwrap();
     }
     clock.advance(Duration::from_secs(30));
     assert!(matches!(
-        ready(codes.new_code(&sent.id)),
+        ready(codes.new_code(&sent.id, seccode::SendOptions::default())),
         Err(Error::SendLimitReached)
     ));
 }
@@ -135,10 +159,22 @@ fn sends_per_destination_are_capped_across_challenges() {
     let (codes, _outbox, clock) = memory_service();
     let (account, email) = ann();
     for _ in 0..10 {
-        ready(codes.start(&account, Purpose::IdentityCheck, &email)).unwrap();
+        ready(codes.start(
+            &account,
+            Purpose::IdentityCheck,
+            &email,
+            seccode::SendOptions::default(),
+        ))
+        .unwrap();
         clock.advance(Duration::from_secs(60));
     }
-    let err = ready(codes.start(&account, Purpose::IdentityCheck, &email)).unwrap_err();
+    let err = ready(codes.start(
+        &account,
+        Purpose::IdentityCheck,
+        &email,
+        seccode::SendOptions::default(),
+    ))
+    .unwrap_err();
     assert!(
         matches!(
             err,
@@ -152,10 +188,22 @@ fn sends_per_destination_are_capped_across_challenges() {
     assert_eq!(err.retry_after(), Some(Duration::from_secs(3600 - 600)));
     // Another destination is not affected.
     let other = Contact::phone("+14255550100").unwrap();
-    ready(codes.start(&account, Purpose::IdentityCheck, &other)).unwrap();
+    ready(codes.start(
+        &account,
+        Purpose::IdentityCheck,
+        &other,
+        seccode::SendOptions::default(),
+    ))
+    .unwrap();
     // The window reopens.
     clock.advance(Duration::from_secs(3000));
-    ready(codes.start(&account, Purpose::IdentityCheck, &email)).unwrap();
+    ready(codes.start(
+        &account,
+        Purpose::IdentityCheck,
+        &email,
+        seccode::SendOptions::default(),
+    ))
+    .unwrap();
 }
 
 #[test]
@@ -170,7 +218,13 @@ fn account_locks_after_consecutive_failures_and_success_resets() {
     let (account, email) = ann();
 
     // Five failures, then a success: the count restarts.
-    let a = ready(codes.start(&account, Purpose::Recovery, &email)).unwrap();
+    let a = ready(codes.start(
+        &account,
+        Purpose::Recovery,
+        &email,
+        seccode::SendOptions::default(),
+    ))
+    .unwrap();
     let code = outbox.last_code_to(&email).unwrap();
     for _ in 0..4 {
         let _ = ready(codes.verify(&a.id, Purpose::Recovery, &wrong_code(code.expose()))).unwrap();
@@ -185,7 +239,13 @@ fn account_locks_after_consecutive_failures_and_success_resets() {
     let mut wrong = 0;
     for _ in 0..2 {
         clock.advance(Duration::from_secs(1));
-        let c = ready(codes.start(&account, Purpose::Recovery, &email)).unwrap();
+        let c = ready(codes.start(
+            &account,
+            Purpose::Recovery,
+            &email,
+            seccode::SendOptions::default(),
+        ))
+        .unwrap();
         let code = outbox.last_code_to(&email).unwrap();
         for _ in 0..3 {
             match ready(codes.verify(&c.id, Purpose::Recovery, &wrong_code(code.expose()))).unwrap()
@@ -197,7 +257,13 @@ fn account_locks_after_consecutive_failures_and_success_resets() {
     }
     assert_eq!(wrong, 6);
     clock.advance(Duration::from_secs(60));
-    let err = ready(codes.start(&account, Purpose::Recovery, &email)).unwrap_err();
+    let err = ready(codes.start(
+        &account,
+        Purpose::Recovery,
+        &email,
+        seccode::SendOptions::default(),
+    ))
+    .unwrap_err();
     assert!(matches!(
         err,
         Error::RateLimited {
@@ -216,10 +282,22 @@ fn account_locks_after_consecutive_failures_and_success_resets() {
         .build()
         .unwrap();
     let codes2 = codes2.with_config(Config::default().with_limits(short));
-    let early = ready(codes2.start(&account, Purpose::Recovery, &email)).unwrap();
+    let early = ready(codes2.start(
+        &account,
+        Purpose::Recovery,
+        &email,
+        seccode::SendOptions::default(),
+    ))
+    .unwrap();
     let early_code = outbox2.last_code_to(&email).unwrap();
     clock2.advance(Duration::from_secs(1));
-    let late = ready(codes2.start(&account, Purpose::Recovery, &email)).unwrap();
+    let late = ready(codes2.start(
+        &account,
+        Purpose::Recovery,
+        &email,
+        seccode::SendOptions::default(),
+    ))
+    .unwrap();
     let late_code = outbox2.last_code_to(&email).unwrap();
     for _ in 0..5 {
         let _ = ready(codes2.verify(&late.id, Purpose::Recovery, &wrong_code(late_code.expose())))
@@ -248,7 +326,13 @@ fn account_locks_after_consecutive_failures_and_success_resets() {
 fn codes_are_bound_to_purpose_and_account() {
     let (codes, outbox, _clock) = memory_service();
     let (account, email) = ann();
-    let sent = ready(codes.start(&account, Purpose::AddSecurityInfo, &email)).unwrap();
+    let sent = ready(codes.start(
+        &account,
+        Purpose::AddSecurityInfo,
+        &email,
+        seccode::SendOptions::default(),
+    ))
+    .unwrap();
     let code = outbox.last_code_to(&email).unwrap();
     let v = ready(codes.verify(&sent.id, Purpose::Recovery, code.expose())).unwrap();
     assert!(matches!(
@@ -293,7 +377,13 @@ fn a_failed_delivery_cancels_the_challenge() {
     let (codes, outbox, _clock) = memory_service();
     let (account, email) = ann();
     outbox.set_failing(true);
-    let err = ready(codes.start(&account, Purpose::Recovery, &email)).unwrap_err();
+    let err = ready(codes.start(
+        &account,
+        Purpose::Recovery,
+        &email,
+        seccode::SendOptions::default(),
+    ))
+    .unwrap_err();
     assert!(matches!(err, Error::Delivery(_)));
     assert_eq!(err.to_string(), "delivery failed");
     assert!(outbox.is_empty());
@@ -310,7 +400,7 @@ fn unknown_and_swept_challenges_are_not_found() {
         Verification::NotFound
     ));
     assert!(matches!(
-        ready(codes.resend(&unknown)),
+        ready(codes.resend(&unknown, seccode::SendOptions::default())),
         Err(Error::ChallengeNotFound)
     ));
     assert!(matches!(
@@ -318,7 +408,13 @@ fn unknown_and_swept_challenges_are_not_found() {
         Err(Error::ChallengeNotFound)
     ));
 
-    let sent = ready(codes.start(&account, Purpose::Recovery, &email)).unwrap();
+    let sent = ready(codes.start(
+        &account,
+        Purpose::Recovery,
+        &email,
+        seccode::SendOptions::default(),
+    ))
+    .unwrap();
     let code = outbox.last_code_to(&email).unwrap();
     // Retention ends 25 minutes after the start; the store sweeps by the minute,
     // and T0 is 20 s past a whole minute, so the record goes 40 s later.
@@ -346,7 +442,13 @@ fn unknown_and_swept_challenges_are_not_found() {
 fn cancel_stops_a_challenge() {
     let (codes, outbox, _clock) = memory_service();
     let (account, email) = ann();
-    let sent = ready(codes.start(&account, Purpose::IdentityCheck, &email)).unwrap();
+    let sent = ready(codes.start(
+        &account,
+        Purpose::IdentityCheck,
+        &email,
+        seccode::SendOptions::default(),
+    ))
+    .unwrap();
     let code = outbox.last_code_to(&email).unwrap();
     ready(codes.cancel(&sent.id)).unwrap();
     assert!(matches!(
@@ -370,7 +472,13 @@ fn challenges_survive_key_rotation_until_the_old_key_is_dropped() {
 
     let before = SecurityCodes::new(store.clone(), outbox.clone(), Keyring::new(1, old.clone()))
         .with_clock(clock.clone());
-    let sent = ready(before.start(&account, Purpose::Recovery, &email)).unwrap();
+    let sent = ready(before.start(
+        &account,
+        Purpose::Recovery,
+        &email,
+        seccode::SendOptions::default(),
+    ))
+    .unwrap();
     let code = outbox.last_code_to(&email).unwrap();
 
     let rotated = SecurityCodes::new(
@@ -383,6 +491,7 @@ fn challenges_survive_key_rotation_until_the_old_key_is_dropped() {
         &account,
         Purpose::IdentityCheck,
         &Contact::phone("+14255550100").unwrap(),
+        seccode::SendOptions::default(),
     ))
     .unwrap();
     assert!(
@@ -398,6 +507,7 @@ fn challenges_survive_key_rotation_until_the_old_key_is_dropped() {
         &account,
         Purpose::Recovery,
         &Contact::email("b@example.org").unwrap(),
+        seccode::SendOptions::default(),
     ))
     .unwrap();
     assert!(matches!(
@@ -410,7 +520,13 @@ fn challenges_survive_key_rotation_until_the_old_key_is_dropped() {
 fn typed_input_is_normalised() {
     let (codes, outbox, _clock) = memory_service();
     let (account, email) = ann();
-    let sent = ready(codes.start(&account, Purpose::IdentityCheck, &email)).unwrap();
+    let sent = ready(codes.start(
+        &account,
+        Purpose::IdentityCheck,
+        &email,
+        seccode::SendOptions::default(),
+    ))
+    .unwrap();
     let code = outbox.last_code_to(&email).unwrap();
     let c = code.expose();
     let v = ready(codes.verify(
@@ -420,7 +536,13 @@ fn typed_input_is_normalised() {
     ))
     .unwrap();
     assert!(v.is_approved(), "{v:?}");
-    let sent = ready(codes.start(&account, Purpose::Recovery, &email)).unwrap();
+    let sent = ready(codes.start(
+        &account,
+        Purpose::Recovery,
+        &email,
+        seccode::SendOptions::default(),
+    ))
+    .unwrap();
     let code = outbox.last_code_to(&email).unwrap();
     let full_width: String = code
         .expose()
@@ -432,7 +554,13 @@ fn typed_input_is_normalised() {
             .unwrap()
             .is_approved()
     );
-    let sent = ready(codes.start(&account, Purpose::ChangePhone, &email)).unwrap();
+    let sent = ready(codes.start(
+        &account,
+        Purpose::ChangePhone,
+        &email,
+        seccode::SendOptions::default(),
+    ))
+    .unwrap();
     let v = ready(codes.verify(&sent.id, Purpose::ChangePhone, "12345")).unwrap();
     assert!(
         matches!(

@@ -8,9 +8,10 @@ mod common;
 
 use std::error::Error as _;
 
+use seccode::channel::{DeliveryChannel, DeliveryError, Message};
 use seccode::{
-    AccountId, Contact, DeliveryChannel, DeliveryError, Error, Keyring, MemoryChallengeStore,
-    Message, Purpose, SecretKey, SecurityCodes, SmtpChannel, SmtpTls,
+    AccountId, Contact, Error, Keyring, MemoryChallengeStore, Purpose, SecretKey, SecurityCodes,
+    SmtpChannel, SmtpTls,
 };
 
 use common::SmtpServer;
@@ -37,7 +38,12 @@ async fn a_code_arrives_as_text_and_html_with_the_right_headers() {
     );
     let to = Contact::email("Ann.Example@Example.org").unwrap();
     let sent = codes
-        .start(&AccountId::new("ann").unwrap(), Purpose::IdentityCheck, &to)
+        .start(
+            &AccountId::new("ann").unwrap(),
+            Purpose::IdentityCheck,
+            &to,
+            seccode::SendOptions::default(),
+        )
         .await
         .unwrap();
     let saved = server.saved();
@@ -128,7 +134,12 @@ async fn a_refused_recipient_is_a_permanent_failure_that_names_no_address() {
         Keyring::new(1, SecretKey::from_bytes([4; 32])),
     );
     let e = codes
-        .start(&AccountId::new("ann").unwrap(), Purpose::IdentityCheck, &to)
+        .start(
+            &AccountId::new("ann").unwrap(),
+            Purpose::IdentityCheck,
+            &to,
+            seccode::SendOptions::default(),
+        )
         .await
         .unwrap_err();
     assert!(matches!(e, Error::Delivery(_)));

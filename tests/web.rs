@@ -9,20 +9,16 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use seccode::store::AccountStore;
 use seccode::{
-    Account, AccountId, AccountSecurity, AccountStore, Contact, Error, FlowSettings, Keyring,
-    ManualClock, MemoryAccountStore, MemoryChallengeStore, Outbox, Proof, Purpose, SecretKey,
-    SecurityCodes, SecurityInfoId,
+    Account, AccountId, AccountSecurity, Contact, Error, FlowSettings, Keyring, ManualClock,
+    MemoryAccountStore, MemoryChallengeStore, Outbox, Proof, Purpose, SecretKey, SecurityCodes,
+    SecurityInfoId,
 };
 
 use common::{T0, ready};
 
-type Server = AccountSecurity<
-    Arc<MemoryAccountStore>,
-    Arc<MemoryChallengeStore>,
-    Arc<Outbox>,
-    Arc<ManualClock>,
->;
+type Server = AccountSecurity<Arc<MemoryAccountStore>, Arc<MemoryChallengeStore>, Arc<Outbox>>;
 
 /// Two app servers sharing one account store, one challenge store and one key.
 struct Cluster {

@@ -11,10 +11,8 @@ use axum::extract::{Form, Query, State};
 use axum::http::HeaderMap;
 use axum::http::header::SET_COOKIE;
 use axum::response::{IntoResponse, Redirect, Response};
-use seccode::{
-    AccountStore, ChallengeId, ChallengeStore, Contact, ContactKind, Counter, CounterKey, Limits,
-    SecurityInfoId, Verification,
-};
+use seccode::store::{AccountStore, ChallengeStore, Counter, CounterKey};
+use seccode::{ChallengeId, Contact, ContactKind, Limits, SecurityInfoId, Verification};
 use serde::Deserialize;
 
 use crate::state::{AppState, DEMO_ACCOUNTS, DEMO_PASSWORD};

@@ -7,14 +7,15 @@ use std::sync::{Arc, Mutex};
 
 use rand::Rng;
 use rusqlite::{Connection, OptionalExtension, params};
+use seccode::channel::{BoxError, DeliveryChannel, Message, MessageKind};
+use seccode::store::AccountStore;
 use seccode::{
-    Account, AccountId, AccountSecurity, AccountStore, BoxError, Contact, DeliveryChannel,
-    FlowSettings, Keyring, Message, MessageKind, SecretKey, SecurityCodes, SqliteStore,
-    SystemClock,
+    Account, AccountId, AccountSecurity, Contact, FlowSettings, Keyring, SecretKey, SecurityCodes,
+    SqliteStore,
 };
 use sha2::{Digest, Sha256};
 
-pub type Flows = AccountSecurity<Arc<SqliteStore>, Arc<SqliteStore>, Mailbox, SystemClock>;
+pub type Flows = AccountSecurity<Arc<SqliteStore>, Arc<SqliteStore>, Mailbox>;
 
 /// What every handler shares.
 pub struct AppState {

@@ -3,9 +3,11 @@
 
 use std::sync::Arc;
 
+use seccode::channel::MessageKind;
+use seccode::store::AccountStore;
 use seccode::{
-    Account, AccountId, AccountSecurity, AccountStore, Contact, Keyring, MemoryAccountStore,
-    MemoryChallengeStore, MessageKind, Outbox, SecurityCodes,
+    Account, AccountId, AccountSecurity, Contact, Keyring, MemoryAccountStore,
+    MemoryChallengeStore, Outbox, SecurityCodes,
 };
 
 pub type Flows = AccountSecurity<MemoryAccountStore, MemoryChallengeStore, Arc<Outbox>>;

@@ -10,10 +10,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use base64::Engine;
+use seccode::channel::{BoxError, DeliveryChannel, Message};
 use seccode::{
-    BoxError, ChallengeId, Config as CodesConfig, Contact, DeliveryChannel, Error as CodesError,
-    Keyring, Message, Policy, Purpose, RateLimit, SecretKey, SecurityCodes, SendLane, SendOptions,
-    SmtpChannel, SmtpTls, SqliteStore, TwilioSender, TwilioSms, Verification as Outcome, Webhook,
+    ChallengeId, Config as CodesConfig, Contact, Error as CodesError, Keyring, Policy, Purpose,
+    RateLimit, SecretKey, SecurityCodes, SendLane, SendOptions, SmtpChannel, SmtpTls, SqliteStore,
+    TwilioSender, TwilioSms, Verification as Outcome, Webhook,
 };
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -82,7 +83,7 @@ impl DeliveryChannel for Channels {
 }
 
 /// Events go to `tracing` (code-free, contacts masked).
-type Codes = SecurityCodes<Store, Arc<Channels>, seccode::SystemClock, seccode::TracingEvents>;
+type Codes = SecurityCodes<Store, Arc<Channels>>;
 
 /// What every request shares.
 pub struct AppState {
@@ -879,9 +880,10 @@ async fn all_accounts_budget<T>(
     to: &Contact,
     send: impl std::future::Future<Output = seccode::Result<T>>,
 ) -> Result<T, ApiError> {
-    use seccode::ChallengeStore;
-    let key = seccode::CounterKey::custom(&format!("verify-destination:{}", to.identity()));
-    let budget = seccode::SendBudget::new(key, state.destination_cap, Duration::from_secs(3600));
+    use seccode::store::ChallengeStore;
+    let key = seccode::store::CounterKey::custom(&format!("verify-destination:{}", to.identity()));
+    let budget =
+        seccode::store::SendBudget::new(key, state.destination_cap, Duration::from_secs(3600));
     let now = seccode::Timestamp::from_unix_millis(u64::try_from(now_ms()).unwrap_or(0));
     match codes.store().count_sends(vec![budget], now).await {
         Ok(Ok(())) => {}
@@ -900,7 +902,7 @@ async fn all_accounts_budget<T>(
             // conservative direction).
             let _ = codes
                 .store()
-                .update_counter(&key, now, seccode::Counter::refund)
+                .update_counter(&key, now, seccode::store::Counter::refund)
                 .await;
             Err(refusal(e))
         }
@@ -1059,7 +1061,7 @@ async fn start_verification(
         refresh(codes, &mut v).await?;
         if v.status == "pending" {
             let id = challenge_of(&v.sid).ok_or_else(|| ApiError::internal("sid", &v.sid))?;
-            all_accounts_budget(&state, codes, &contact, sender.resend_with(&id, options)).await?;
+            all_accounts_budget(&state, codes, &contact, sender.resend(&id, options)).await?;
             state.metrics.verification("resent");
             v.attempts.push((now, channel.to_owned(), new_sid("VL")));
             v.channel = channel.to_owned();
@@ -1077,7 +1079,7 @@ async fn start_verification(
         }
     }
     let account_id = codes_account(&service.sid, contact.identity())?;
-    let start = sender.start_with(&account_id, Purpose::IdentityCheck, &contact, options);
+    let start = sender.start(&account_id, Purpose::IdentityCheck, &contact, options);
     let sent = all_accounts_budget(&state, codes, &contact, start).await?;
     state.metrics.verification("started");
     let v = Verification {
@@ -1744,8 +1746,8 @@ async fn count_rate_limits(
             .await
             .map_err(|e| ApiError::internal("read buckets", e))?
         {
-            budgets.push(seccode::SendBudget::new(
-                seccode::CounterKey::custom(&format!("verify-bucket:{}:{value}", b.sid)),
+            budgets.push(seccode::store::SendBudget::new(
+                seccode::store::CounterKey::custom(&format!("verify-bucket:{}:{value}", b.sid)),
                 b.max,
                 Duration::from_secs(u64::from(b.interval)),
             ));
@@ -1755,7 +1757,7 @@ async fn count_rate_limits(
         return Ok(());
     }
     let now = seccode::Timestamp::from_unix_millis(u64::try_from(now_ms()).unwrap_or(0));
-    use seccode::ChallengeStore;
+    use seccode::store::ChallengeStore;
     match codes.store().count_sends(budgets, now).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err((_, retry_after))) => Err(ApiError {

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
-use seccode::store::postgres::{deadpool_postgres, tokio_postgres};
+use seccode::store::{deadpool_postgres, tokio_postgres};
 
 /// A Verify service.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -258,7 +258,7 @@ pub const UNAVAILABLE: &str = "database unavailable: ";
 /// A PostgreSQL error as the library classifies it: whether it is down, and
 /// the error's class or SQLSTATE — never its text, which may quote a value.
 fn pg_err(e: impl std::error::Error + 'static) -> String {
-    let failure = seccode::store::postgres::classify(&e);
+    let failure = seccode::store::classify_postgres(&e);
     if failure.is_unavailable() {
         format!("{UNAVAILABLE}{failure}")
     } else {

@@ -7,10 +7,8 @@ use std::sync::Arc;
 use seccode::PostgresStore;
 
 use crate::health::Health;
-use seccode::{
-    Challenge, ChallengeId, ChallengeStore, Counter, CounterKey, Error, Guess, RedisStore,
-    SendBudget, Sends, SqliteStore, Timestamp, Verification,
-};
+use seccode::store::{Challenge, ChallengeStore, Counter, CounterKey, Guess, SendBudget, Sends};
+use seccode::{ChallengeId, Error, RedisStore, SqliteStore, Timestamp, Verification};
 
 /// Which store holds the codes' records.
 #[derive(Clone, Debug)]

@@ -1,5 +1,8 @@
-//! The delivery port: [`DeliveryChannel`], the [`Message`]s it sends and their
-//! default texts; the [`Outbox`] and [`ConsoleChannel`] implementations.
+//! For channel authors: the delivery port [`DeliveryChannel`], the
+//! [`Message`]s it sends and their texts. The channels the crate ships
+//! ([`Outbox`](crate::Outbox), [`ConsoleChannel`](crate::ConsoleChannel),
+//! [`ByKind`](crate::ByKind), `SmtpChannel`, `TwilioSms`, …) are at the crate's
+//! root.
 
 use std::fmt;
 use std::future::Future;
@@ -11,30 +14,22 @@ use zeroize::Zeroizing;
 use crate::clock::Timestamp;
 use crate::code::Code;
 use crate::contact::{Contact, ContactKind};
-use crate::error::BoxError;
 use crate::policy::Purpose;
 
-mod console;
+pub(crate) mod console;
 #[cfg(feature = "http")]
-mod http;
-mod outbox;
+pub(crate) mod http;
+pub(crate) mod outbox;
 #[cfg(feature = "queue")]
-mod queue;
-mod route;
+pub(crate) mod queue;
+pub(crate) mod route;
 #[cfg(feature = "smtp")]
-mod smtp;
-pub mod templates;
+pub(crate) mod smtp;
+pub(crate) mod templates;
 
-pub use console::ConsoleChannel;
-#[cfg(feature = "http")]
-pub use http::{SIGNATURE_HEADER, TIMESTAMP_HEADER, TWILIO_API, TwilioSender, TwilioSms, Webhook};
-pub use outbox::Outbox;
-#[cfg(feature = "queue")]
-pub use queue::{QueueConfig, Queued};
-pub use route::{ByKind, Fallback};
-#[cfg(feature = "smtp")]
-pub use smtp::{SmtpChannel, SmtpChannelBuilder, SmtpTls};
-pub use templates::{SmsEncoding, SmsSegments, Templates, Texts, sms_segments};
+pub use crate::error::BoxError;
+use templates::Templates;
+pub use templates::{MESSAGE_IDS, SmsEncoding, SmsSegments, Texts, sms_segments};
 
 /// Sends messages: an SMS gateway, an email service, a queue.
 ///
@@ -53,7 +48,7 @@ pub trait DeliveryChannel: Send + Sync {
     fn deliver(&self, message: &Message) -> impl Future<Output = Result<(), BoxError>> + Send;
 
     /// Takes a message that must **not** be sent — a recovery decoy's, see
-    /// [`crate::flows`] — the way [`DeliveryChannel::deliver`] takes one that
+    /// [`AccountSecurity`](crate::AccountSecurity) — the way [`DeliveryChannel::deliver`] takes one that
     /// must, so that both cost the caller the same. `Queued` (feature `queue`)
     /// enqueues it and drops it when it reaches the head; the default does
     /// nothing. Never send it.
@@ -78,7 +73,7 @@ impl<C: DeliveryChannel + ?Sized> DeliveryChannel for Arc<C> {
 }
 
 /// A delivery failure that says what a retry would do: the error channels return
-/// (boxed) so that `Queued` (feature `queue`) and [`Fallback`] can tell a
+/// (boxed) so that `Queued` (feature `queue`) and [`Fallback`](crate::Fallback) can tell a
 /// permanent refusal (a 4xx, a refused recipient: retrying cannot help) from a
 /// transient one (a 5xx, a timeout, a 429 with its `Retry-After`). Errors of other
 /// types count as transient. The reason never holds the address or the code.

@@ -94,10 +94,10 @@ struct Job {
     send: bool,
 }
 
-struct Shared<C, K, E> {
+struct Shared<C> {
     channel: C,
-    clock: K,
-    events: E,
+    clock: Arc<dyn Clock>,
+    events: Arc<dyn Events>,
     config: QueueConfig,
     /// Messages enqueued and not yet finished.
     pending: AtomicUsize,
@@ -134,28 +134,28 @@ struct Shared<C, K, E> {
 /// ```
 /// use std::sync::Arc;
 /// use std::time::Duration;
-/// use seccode::{AccountId, Contact, Keyring, MemoryChallengeStore, Outbox, Purpose, QueueConfig, Queued, SecurityCodes};
+/// use seccode::{AccountId, Contact, Keyring, MemoryChallengeStore, Outbox, Purpose, QueueConfig, Queued, SecurityCodes, SendOptions};
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_time().build()?.block_on(async {
 /// let outbox = Arc::new(Outbox::new()); // your SMTP or SMS channel
 /// let queue = Arc::new(Queued::start(outbox.clone(), QueueConfig::default())?);
 /// let codes = SecurityCodes::new(MemoryChallengeStore::new(), queue.clone(), Keyring::generate());
 /// let to = Contact::email("ann@example.org")?;
-/// codes.start(&AccountId::new("ann")?, Purpose::IdentityCheck, &to).await?; // returns at once
+/// codes.start(&AccountId::new("ann")?, Purpose::IdentityCheck, &to, SendOptions::default()).await?; // returns at once
 /// assert_eq!(queue.shutdown(Duration::from_secs(5)).await, 0); // drained
 /// assert!(outbox.last_code_to(&to).is_some());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # })?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub struct Queued<C, K = SystemClock, E = NoEvents> {
+pub struct Queued<C> {
     intake: Mutex<Option<mpsc::Sender<Job>>>,
-    shared: Arc<Shared<C, K, E>>,
+    shared: Arc<Shared<C>>,
     slots: Arc<Semaphore>,
     dispatcher: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
-impl<C> Queued<C, SystemClock, NoEvents>
+impl<C> Queued<C>
 where
     C: DeliveryChannel + 'static,
 {
@@ -167,21 +167,21 @@ where
     pub fn start(channel: C, config: QueueConfig) -> Result<Self, Error> {
         Self::start_with(channel, config, SystemClock, NoEvents)
     }
-}
 
-impl<C, K, E> Queued<C, K, E>
-where
-    C: DeliveryChannel + 'static,
-    K: Clock + 'static,
-    E: Events + 'static,
-{
     /// As [`Queued::start`], reading deadlines from `clock` and reporting to
     /// `events`.
     ///
     /// # Errors
     ///
     /// [`Error::Delivery`] when called outside a Tokio runtime.
-    pub fn start_with(channel: C, config: QueueConfig, clock: K, events: E) -> Result<Self, Error> {
+    pub fn start_with(
+        channel: C,
+        config: QueueConfig,
+        clock: impl Clock + 'static,
+        events: impl Events + 'static,
+    ) -> Result<Self, Error> {
+        let (clock, events): (Arc<dyn Clock>, Arc<dyn Events>) =
+            (Arc::new(clock), Arc::new(events));
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| Error::delivery("the delivery queue needs a Tokio runtime"))?;
         let (tx, mut rx) = mpsc::channel::<Job>(config.capacity);
@@ -292,12 +292,7 @@ where
     }
 }
 
-impl<C, K, E> Shared<C, K, E>
-where
-    C: DeliveryChannel,
-    K: Clock,
-    E: Events,
-{
+impl<C: DeliveryChannel> Shared<C> {
     async fn process(&self, job: Job) {
         let Job { message, send } = job;
         if !send {
@@ -370,11 +365,9 @@ where
     }
 }
 
-impl<C, K, E> DeliveryChannel for Queued<C, K, E>
+impl<C> DeliveryChannel for Queued<C>
 where
     C: DeliveryChannel + 'static,
-    K: Clock + 'static,
-    E: Events + 'static,
 {
     async fn deliver(&self, message: &Message) -> Result<(), BoxError> {
         self.enqueue(message, true)
@@ -385,7 +378,7 @@ where
     }
 }
 
-impl<C, K, E> fmt::Debug for Queued<C, K, E> {
+impl<C> fmt::Debug for Queued<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Queued")
             .field("config", &self.shared.config)

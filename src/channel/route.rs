@@ -81,7 +81,7 @@ impl<P: DeliveryChannel, S: DeliveryChannel> DeliveryChannel for Fallback<P, S> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::channel::Outbox;
+    use crate::Outbox;
     use crate::contact::Contact;
     use crate::policy::Purpose;
     use std::sync::Arc;

@@ -1,48 +1,3 @@
-//! The texts of code messages: per purpose, contact kind (SMS, email subject, text
-//! and HTML, voice) and locale, in [Fluent](https://projectfluent.org) — so plurals
-//! ("1 minute", "10 minutes") and word order are each language's own.
-//!
-//! The crate ships English, Spanish, French, German, Brazilian Portuguese and
-//! Japanese (`src/channel/locales/*.ftl`). An application overrides any message or
-//! adds a language with [`Templates::with_locale`]; a locale nobody provides falls
-//! back to its language (`pt-PT` → `pt-BR`), then to the default locale (English
-//! unless [`Templates::with_default_locale`] says otherwise), one message at a
-//! time.
-//!
-//! Messages a template file defines (see `en.ftl`): `code-subject`, `code-sms`,
-//! `code-email-text`, `code-email-html`, `code-voice`, with the variables `$code`,
-//! `$minutes`, `$purpose` (`add_security_info`, `change_phone`, `recovery`,
-//! `identity_check`), `$what` (`email` or `phone`) and `$spoken` (the code's
-//! characters one by one, for a voice call).
-//!
-//! Notices to an account's contacts when its security info changes:
-//! `notice-subject` and `notice-body`, with `$event` (`added`, `replaced`,
-//! `removed`, `recovered`), `$contact` and `$old` (masked contacts) and `$days`
-//! (how long earlier contacts can undo changes after a recovery). The account
-//! flows send them in the account's language.
-//!
-//! SMS conventions: with [`Templates::with_web_otp_origin`] the SMS ends with the
-//! origin-bound line `@example.com #123456` that Safari and Chrome's WebOTP read;
-//! with [`Templates::with_android_app_hash`] it ends with the 11-character hash the
-//! Android SMS Retriever API matches. [`sms_segments`] tells how many SMS a text
-//! takes (160 GSM-7 or 70 UCS-2 characters in one).
-//!
-//! # Examples
-//!
-//! ```
-//! use std::time::Duration;
-//! use seccode::{CodeFormat, Contact, Purpose, Templates};
-//!
-//! let templates = Templates::builtin().with_web_otp_origin("example.com")?;
-//! let code = CodeFormat::default().normalize("402918")?;
-//! let phone = Contact::phone("+44 7400 123456")?;
-//! let fr = templates.render(Purpose::IdentityCheck, &phone, &code, Duration::from_secs(600), "fr-CA")?;
-//! assert!(fr.sms().starts_with("Votre code de sécurité : 402918."));
-//! assert!(fr.sms().contains("Il expire dans 10 minutes."));
-//! assert!(fr.sms().ends_with("\n\n@example.com #402918"));
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
-
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -105,9 +60,56 @@ impl NoticeEvent {
 
 type Bundle = FluentBundle<FluentResource>;
 
-/// Fluent templates for code messages: see the [module docs](self).
+/// Fluent templates for code messages: see the [module docs](crate::Templates).
 ///
 /// Cheap to clone (the bundles are shared).
+///
+/// # Locales, overrides and SMS lines
+///
+/// The texts of code messages: per purpose, contact kind (SMS, email subject, text
+/// and HTML, voice) and locale, in [Fluent](https://projectfluent.org) — so plurals
+/// ("1 minute", "10 minutes") and word order are each language's own.
+///
+/// The crate ships English, Spanish, French, German, Brazilian Portuguese and
+/// Japanese (`src/channel/locales/*.ftl`). An application overrides any message or
+/// adds a language with [`Templates::with_locale`]; a locale nobody provides falls
+/// back to its language (`pt-PT` → `pt-BR`), then to the default locale (English
+/// unless [`Templates::with_default_locale`] says otherwise), one message at a
+/// time.
+///
+/// Messages a template file defines (see `en.ftl`): `code-subject`, `code-sms`,
+/// `code-email-text`, `code-email-html`, `code-voice`, with the variables `$code`,
+/// `$minutes`, `$purpose` (`add_security_info`, `change_phone`, `recovery`,
+/// `identity_check`), `$what` (`email` or `phone`) and `$spoken` (the code's
+/// characters one by one, for a voice call).
+///
+/// Notices to an account's contacts when its security info changes:
+/// `notice-subject` and `notice-body`, with `$event` (`added`, `replaced`,
+/// `removed`, `recovered`), `$contact` and `$old` (masked contacts) and `$days`
+/// (how long earlier contacts can undo changes after a recovery). The account
+/// flows send them in the account's language.
+///
+/// SMS conventions: with [`Templates::with_web_otp_origin`] the SMS ends with the
+/// origin-bound line `@example.com #123456` that Safari and Chrome's WebOTP read;
+/// with [`Templates::with_android_app_hash`] it ends with the 11-character hash the
+/// Android SMS Retriever API matches. [`sms_segments`] tells how many SMS a text
+/// takes (160 GSM-7 or 70 UCS-2 characters in one).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use seccode::{CodeFormat, Contact, Purpose, Templates};
+///
+/// let templates = Templates::builtin().with_web_otp_origin("example.com")?;
+/// let code = CodeFormat::default().normalize("402918")?;
+/// let phone = Contact::phone("+44 7400 123456")?;
+/// let fr = templates.render(Purpose::IdentityCheck, &phone, &code, Duration::from_secs(600), "fr-CA")?;
+/// assert!(fr.sms().starts_with("Votre code de sécurité : 402918."));
+/// assert!(fr.sms().contains("Il expire dans 10 minutes."));
+/// assert!(fr.sms().ends_with("\n\n@example.com #402918"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone)]
 pub struct Templates {
     /// Each locale's Fluent sources, later ones overriding earlier ones.
@@ -317,7 +319,7 @@ impl Templates {
     }
 
     /// Renders the texts of a code message for `to` in `locale` (a BCP 47 tag
-    /// such as `fr-CA`; see the fallbacks in the [module docs](self)).
+    /// such as `fr-CA`; see the fallbacks in the [module docs](crate::Templates)).
     ///
     /// # Errors
     ///
@@ -805,7 +807,7 @@ const GSM7_EXTENDED: &str = "^{}\\[~]|€\u{000C}";
 /// multi-part message) or 70 UTF-16 units (67).
 ///
 /// ```
-/// use seccode::{sms_segments, SmsEncoding};
+/// use seccode::channel::{sms_segments, SmsEncoding};
 ///
 /// assert_eq!(sms_segments(&"a".repeat(160)).segments, 1);
 /// assert_eq!(sms_segments(&"a".repeat(161)).segments, 2);

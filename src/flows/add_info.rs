@@ -4,10 +4,9 @@ use crate::account::{SecurityInfo, SecurityInfoId};
 use crate::challenge::{AccountId, ChallengeId, Verification};
 use crate::channel::DeliveryChannel;
 use crate::channel::templates::NoticeEvent;
-use crate::clock::Clock;
 use crate::contact::Contact;
 use crate::error::{Error, Result};
-use crate::events::{Event, Events};
+use crate::events::Event;
 use crate::flows::AccountSecurity;
 use crate::policy::Purpose;
 use crate::service::Sent;
@@ -20,14 +19,7 @@ struct Added {
     locale: Option<String>,
 }
 
-impl<A, S, C, K, E> AccountSecurity<A, S, C, K, E>
-where
-    A: AccountStore,
-    S: ChallengeStore,
-    C: DeliveryChannel,
-    K: Clock,
-    E: Events,
-{
+impl<A: AccountStore, S: ChallengeStore, C: DeliveryChannel> AccountSecurity<A, S, C> {
     /// Adds `contact` to the account as pending and sends it a code. The entry is
     /// used for nothing until [`AccountSecurity::finish_add_security_info`].
     ///

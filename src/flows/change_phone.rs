@@ -4,23 +4,14 @@
 use crate::account::SecurityInfoId;
 use crate::challenge::{AccountId, ChallengeId, Proof, Verification};
 use crate::channel::DeliveryChannel;
-use crate::clock::Clock;
 use crate::contact::{Contact, ContactKind};
 use crate::error::{Error, Result};
-use crate::events::Events;
 use crate::flows::AccountSecurity;
 use crate::policy::Purpose;
 use crate::service::Sent;
 use crate::store::{AccountStore, ChallengeStore};
 
-impl<A, S, C, K, E> AccountSecurity<A, S, C, K, E>
-where
-    A: AccountStore,
-    S: ChallengeStore,
-    C: DeliveryChannel,
-    K: Clock,
-    E: Events,
-{
+impl<A: AccountStore, S: ChallengeStore, C: DeliveryChannel> AccountSecurity<A, S, C> {
     /// Step 1 of a phone change: the person picks a verified phone by its masked
     /// form and types its last four digits (compared in constant time). A wrong
     /// answer counts as a failed attempt on the account and says only that it did
@@ -75,7 +66,7 @@ where
     /// Step 3 (the atomic swap): with the proof of the current phone, adds
     /// `new_phone` as pending (marked to replace the current one) and sends it a
     /// code. Nothing is removed yet: an abandoned change leaves the account as it
-    /// was. The proof is spent if this succeeds (see [`crate::flows`]: it is
+    /// was. The proof is spent if this succeeds (see [`AccountSecurity`](crate::AccountSecurity): it is
     /// single use on every server); a failure — a duplicate number, a hold —
     /// leaves it usable.
     ///

@@ -2,10 +2,10 @@
 
 use crate::challenge::{AccountId, ChallengeId, Verification};
 use crate::channel::DeliveryChannel;
-use crate::clock::{Clock, Timestamp};
+use crate::clock::Timestamp;
 use crate::contact::MaskedContact;
 use crate::error::{Error, Result};
-use crate::events::{Event, Events};
+use crate::events::Event;
 use crate::flows::AccountSecurity;
 use crate::policy::Purpose;
 use crate::service::Sent;
@@ -26,14 +26,7 @@ pub struct HoldView {
     pub originals: Vec<MaskedContact>,
 }
 
-impl<A, S, C, K, E> AccountSecurity<A, S, C, K, E>
-where
-    A: AccountStore,
-    S: ChallengeStore,
-    C: DeliveryChannel,
-    K: Clock,
-    E: Events,
-{
+impl<A: AccountStore, S: ChallengeStore, C: DeliveryChannel> AccountSecurity<A, S, C> {
     /// Sends an identity-check code to one of the hold's original contacts (by
     /// index in [`HoldView::originals`]), even though it may no longer be on the
     /// account.

@@ -3,22 +3,13 @@
 use crate::account::SecurityInfoId;
 use crate::challenge::{AccountId, ChallengeId, Verification};
 use crate::channel::DeliveryChannel;
-use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::events::Events;
 use crate::flows::AccountSecurity;
 use crate::policy::Purpose;
 use crate::service::Sent;
 use crate::store::{AccountStore, ChallengeStore};
 
-impl<A, S, C, K, E> AccountSecurity<A, S, C, K, E>
-where
-    A: AccountStore,
-    S: ChallengeStore,
-    C: DeliveryChannel,
-    K: Clock,
-    E: Events,
-{
+impl<A: AccountStore, S: ChallengeStore, C: DeliveryChannel> AccountSecurity<A, S, C> {
     /// Sends a code to one of the account's verified contacts before a sensitive
     /// action.
     ///

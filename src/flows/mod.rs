@@ -1,89 +1,3 @@
-//! The account flows of Microsoft-style security info, on top of
-//! [`SecurityCodes`] and an [`AccountStore`].
-//!
-//! | flow | calls |
-//! |---|---|
-//! | **add security info** | [`start_add_security_info`](AccountSecurity::start_add_security_info) → [`finish_add_security_info`](AccountSecurity::finish_add_security_info) |
-//! | **change phone number** | [`start_change_phone`](AccountSecurity::start_change_phone) (last four digits) → [`confirm_current_phone`](AccountSecurity::confirm_current_phone) → [`start_new_phone`](AccountSecurity::start_new_phone) → [`finish_change_phone`](AccountSecurity::finish_change_phone) |
-//! | **remove security info** | an identity check, then [`remove_security_info`](AccountSecurity::remove_security_info) |
-//! | **recover an account** | [`start_recovery`](AccountSecurity::start_recovery) → [`choose_recovery_contact`](AccountSecurity::choose_recovery_contact) (full address or last four digits) → [`finish_recovery`](AccountSecurity::finish_recovery) → optionally [`issue_ticket`](AccountSecurity::issue_ticket) / [`redeem_ticket`](AccountSecurity::redeem_ticket) |
-//! | **identity check** | [`start_identity_check`](AccountSecurity::start_identity_check) → [`finish_identity_check`](AccountSecurity::finish_identity_check) |
-//! | **end a hold early** | [`start_hold_release`](AccountSecurity::start_hold_release) → [`finish_hold_release`](AccountSecurity::finish_hold_release) |
-//!
-//! Every code and notice these flows send is rendered in the account's language
-//! ([`Account::with_locale`](crate::Account::with_locale)), or in the templates'
-//! default when it has none — a recovery code reaches its owner in the owner's
-//! language, whatever the browser that asked for it speaks.
-//!
-//! # Recovery does not reveal whether an account exists
-//!
-//! [`start_recovery`](AccountSecurity::start_recovery) answers every well-formed
-//! identifier with a token and a list of masked contacts. For an identifier no
-//! account has, the list is made up — deterministically from a keyed HMAC of the
-//! identifier, so asking twice gives the same answer — with the identifier itself
-//! among the choices, as it would be for a real account. Confirming a made-up
-//! choice runs the same checks and counters as a real one, and a correct
-//! confirmation starts a *decoy* challenge: stored, counted and limited like a
-//! real one, never delivered, never approved. Nothing about the identifier is
-//! stored beyond those bounded, expiring records.
-//!
-//! What the crate cannot equalise is your channel's latency: deliver through a
-//! queue (return from `deliver` once the message is enqueued) so that a real send
-//! does not take longer than a decoy.
-//!
-//! # Proofs across requests and servers
-//!
-//! A [`Proof`] seals into an opaque token ([`AccountSecurity::seal`], XChaCha20-
-//! Poly1305 under a key derived from the keyring, key id inside so rotation keeps
-//! tokens open, expiring with the proof) that any server with the key opens
-//! ([`AccountSecurity::unseal`]). Steps that consume a proof take it by reference
-//! and mark it spent on its challenge record, atomically in the shared store, so
-//! a proof — sealed or not — works once on every server; a step that fails (a
-//! duplicate contact, a hold, the last contact) gives it back.
-//!
-//! # Failure budgets an attacker cannot aim
-//!
-//! Failures on the unauthenticated recovery pages never block the signed-in
-//! owner. Each kind has a budget of its own ([`CounterKind`](crate::CounterKind)),
-//! all throttled alike (see [`Limits`](crate::Limits): free failures, then waits
-//! doubling up to 15 minutes, a cap of 100 and a 1-hour lockout):
-//!
-//! | failures | budget keyed by |
-//! |---|---|
-//! | wrong codes of identity checks, add info, change phone; wrong last four digits of a signed-in phone change | the account (signed-in) |
-//! | wrong recovery codes | the account (recovery) |
-//! | wrong recovery confirmations (full address, last four digits) | the identifier's identity, known or not |
-//!
-//! A confirmation is counted before it is compared and a right one clears the
-//! count. Keying confirmations by the identifier, for unknown identifiers as for
-//! known ones, means hitting one identifier's limit says nothing about any other
-//! identifier or account. The trade-off: an attacker who knows an identifier can
-//! still slow its recoveries down (15-minute waits, a 1-hour lockout after about
-//! 20 hours of failing), never the owner's signed-in checks. The messages a
-//! recovery sends have budgets of their own too (see
-//! [`SendLane`](crate::SendLane)): per destination, and per requester when the
-//! application names it in
-//! [`choose_recovery_contact`](AccountSecurity::choose_recovery_contact).
-//!
-//! # Replacement hold
-//!
-//! As on Microsoft accounts: if, within the hold period (default 30 days) after a
-//! recovery, the account ends up with **none** of the contacts it had before that
-//! recovery, a hold of that period starts. During it, adding or removing security
-//! info, changing the phone number and identity checks fail with
-//! [`Error::OnHold`] — also steps started before the hold, when they finish —
-//! unless one of the original contacts is proven again
-//! ([`start_hold_release`](AccountSecurity::start_hold_release)) — one that no
-//! recovery of the window went through, since whoever recovered may hold that
-//! one. During the window and the hold, only the originals are offered for
-//! recovery: security info added meanwhile waits until it ends. It protects an
-//! owner whose account was recovered by someone else who then replaced
-//! everything. The rules that keep an attacker from resetting or turning it are
-//! in [`crate::hold`].
-//!
-//! One file per flow: `add_info`, `change_phone`, `remove`, `identity`, `recovery`
-//! (with `decoys`) and `hold`.
-
 mod add_info;
 mod change_phone;
 mod decoys;
@@ -99,12 +13,13 @@ use std::time::Duration;
 use crate::account::{Account, SecurityInfoView};
 use crate::challenge::{AccountId, Proof};
 use crate::channel::templates::NoticeEvent;
-use crate::channel::{DeliveryChannel, Message, Templates};
-use crate::clock::{Clock, SystemClock, Timestamp};
+use crate::channel::templates::Templates;
+use crate::channel::{DeliveryChannel, Message};
+use crate::clock::Timestamp;
 use crate::contact::Contact;
 use crate::counter::CounterKey;
 use crate::error::{Error, RateLimit, Result};
-use crate::events::{Event, Events, NoEvents};
+use crate::events::Event;
 use crate::policy::Purpose;
 use crate::service::SecurityCodes;
 use crate::store::{AccountStore, ChallengeStore};
@@ -203,16 +118,104 @@ impl FlowSettings {
 /// The account flows: security codes plus accounts.
 ///
 /// Build it from a [`SecurityCodes`] and an [`AccountStore`]; see the
-/// [module docs](crate::flows) for the flows and their calls.
-pub struct AccountSecurity<A, S, C, K = SystemClock, E = NoEvents> {
-    codes: SecurityCodes<S, C, K, E>,
+/// [module docs](crate::AccountSecurity) for the flows and their calls.
+///
+/// # How the flows work
+///
+/// The account flows of Microsoft-style security info, on top of
+/// [`SecurityCodes`] and an [`AccountStore`].
+///
+/// | flow | calls |
+/// |---|---|
+/// | **add security info** | [`start_add_security_info`](AccountSecurity::start_add_security_info) → [`finish_add_security_info`](AccountSecurity::finish_add_security_info) |
+/// | **change phone number** | [`start_change_phone`](AccountSecurity::start_change_phone) (last four digits) → [`confirm_current_phone`](AccountSecurity::confirm_current_phone) → [`start_new_phone`](AccountSecurity::start_new_phone) → [`finish_change_phone`](AccountSecurity::finish_change_phone) |
+/// | **remove security info** | an identity check, then [`remove_security_info`](AccountSecurity::remove_security_info) |
+/// | **recover an account** | [`start_recovery`](AccountSecurity::start_recovery) → [`choose_recovery_contact`](AccountSecurity::choose_recovery_contact) (full address or last four digits) → [`finish_recovery`](AccountSecurity::finish_recovery) → optionally [`issue_ticket`](AccountSecurity::issue_ticket) / [`redeem_ticket`](AccountSecurity::redeem_ticket) |
+/// | **identity check** | [`start_identity_check`](AccountSecurity::start_identity_check) → [`finish_identity_check`](AccountSecurity::finish_identity_check) |
+/// | **end a hold early** | [`start_hold_release`](AccountSecurity::start_hold_release) → [`finish_hold_release`](AccountSecurity::finish_hold_release) |
+///
+/// Every code and notice these flows send is rendered in the account's language
+/// ([`Account::with_locale`](crate::Account::with_locale)), or in the templates'
+/// default when it has none — a recovery code reaches its owner in the owner's
+/// language, whatever the browser that asked for it speaks.
+///
+/// # Recovery does not reveal whether an account exists
+///
+/// [`start_recovery`](AccountSecurity::start_recovery) answers every well-formed
+/// identifier with a token and a list of masked contacts. For an identifier no
+/// account has, the list is made up — deterministically from a keyed HMAC of the
+/// identifier, so asking twice gives the same answer — with the identifier itself
+/// among the choices, as it would be for a real account. Confirming a made-up
+/// choice runs the same checks and counters as a real one, and a correct
+/// confirmation starts a *decoy* challenge: stored, counted and limited like a
+/// real one, never delivered, never approved. Nothing about the identifier is
+/// stored beyond those bounded, expiring records.
+///
+/// What the crate cannot equalise is your channel's latency: deliver through a
+/// queue (return from `deliver` once the message is enqueued) so that a real send
+/// does not take longer than a decoy.
+///
+/// # Proofs across requests and servers
+///
+/// A [`Proof`] seals into an opaque token ([`AccountSecurity::seal`], XChaCha20-
+/// Poly1305 under a key derived from the keyring, key id inside so rotation keeps
+/// tokens open, expiring with the proof) that any server with the key opens
+/// ([`AccountSecurity::unseal`]). Steps that consume a proof take it by reference
+/// and mark it spent on its challenge record, atomically in the shared store, so
+/// a proof — sealed or not — works once on every server; a step that fails (a
+/// duplicate contact, a hold, the last contact) gives it back.
+///
+/// # Failure budgets an attacker cannot aim
+///
+/// Failures on the unauthenticated recovery pages never block the signed-in
+/// owner. Each kind has a budget of its own ([`CounterKind`](crate::store::CounterKind)),
+/// all throttled alike (see [`Limits`](crate::Limits): free failures, then waits
+/// doubling up to 15 minutes, a cap of 100 and a 1-hour lockout):
+///
+/// | failures | budget keyed by |
+/// |---|---|
+/// | wrong codes of identity checks, add info, change phone; wrong last four digits of a signed-in phone change | the account (signed-in) |
+/// | wrong recovery codes | the account (recovery) |
+/// | wrong recovery confirmations (full address, last four digits) | the identifier's identity, known or not |
+///
+/// A confirmation is counted before it is compared and a right one clears the
+/// count. Keying confirmations by the identifier, for unknown identifiers as for
+/// known ones, means hitting one identifier's limit says nothing about any other
+/// identifier or account. The trade-off: an attacker who knows an identifier can
+/// still slow its recoveries down (15-minute waits, a 1-hour lockout after about
+/// 20 hours of failing), never the owner's signed-in checks. The messages a
+/// recovery sends have budgets of their own too (see
+/// [`SendLane`](crate::SendLane)): per destination, and per requester when the
+/// application names it in
+/// [`choose_recovery_contact`](AccountSecurity::choose_recovery_contact).
+///
+/// # Replacement hold
+///
+/// As on Microsoft accounts: if, within the hold period (default 30 days) after a
+/// recovery, the account ends up with **none** of the contacts it had before that
+/// recovery, a hold of that period starts. During it, adding or removing security
+/// info, changing the phone number and identity checks fail with
+/// [`Error::OnHold`] — also steps started before the hold, when they finish —
+/// unless one of the original contacts is proven again
+/// ([`start_hold_release`](AccountSecurity::start_hold_release)) — one that no
+/// recovery of the window went through, since whoever recovered may hold that
+/// one. During the window and the hold, only the originals are offered for
+/// recovery: security info added meanwhile waits until it ends. It protects an
+/// owner whose account was recovered by someone else who then replaced
+/// everything. The rules that keep an attacker from resetting or turning it are
+/// in [`HoldState`](crate::store::HoldState).
+///
+/// One file per flow: `add_info`, `change_phone`, `remove`, `identity`, `recovery`
+/// (with `decoys`) and `hold`.
+pub struct AccountSecurity<A, S, C> {
+    codes: SecurityCodes<S, C>,
     accounts: A,
     settings: FlowSettings,
 }
 
-impl<A, S, C, K, E> AccountSecurity<A, S, C, K, E> {
+impl<A, S, C> AccountSecurity<A, S, C> {
     /// Flows over `codes` and `accounts` with the default [`FlowSettings`].
-    pub fn new(codes: SecurityCodes<S, C, K, E>, accounts: A) -> Self {
+    pub fn new(codes: SecurityCodes<S, C>, accounts: A) -> Self {
         Self {
             codes,
             accounts,
@@ -228,7 +231,7 @@ impl<A, S, C, K, E> AccountSecurity<A, S, C, K, E> {
     }
 
     /// The code service.
-    pub fn codes(&self) -> &SecurityCodes<S, C, K, E> {
+    pub fn codes(&self) -> &SecurityCodes<S, C> {
         &self.codes
     }
 
@@ -243,14 +246,7 @@ impl<A, S, C, K, E> AccountSecurity<A, S, C, K, E> {
     }
 }
 
-impl<A, S, C, K, E> AccountSecurity<A, S, C, K, E>
-where
-    A: AccountStore,
-    S: ChallengeStore,
-    C: DeliveryChannel,
-    K: Clock,
-    E: Events,
-{
+impl<A: AccountStore, S: ChallengeStore, C: DeliveryChannel> AccountSecurity<A, S, C> {
     async fn account(&self, id: &AccountId) -> Result<Account> {
         self.accounts.get(id).await?.ok_or(Error::AccountNotFound)
     }
@@ -376,9 +372,7 @@ where
     }
 }
 
-impl<A: fmt::Debug, S: fmt::Debug, C: fmt::Debug, K: fmt::Debug, E> fmt::Debug
-    for AccountSecurity<A, S, C, K, E>
-{
+impl<A: fmt::Debug, S: fmt::Debug, C: fmt::Debug> fmt::Debug for AccountSecurity<A, S, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AccountSecurity")
             .field("codes", &self.codes)

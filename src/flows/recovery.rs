@@ -4,13 +4,12 @@
 use crate::challenge::{AccountId, ChallengeId, Proof, Verification};
 use crate::channel::DeliveryChannel;
 use crate::channel::templates::NoticeEvent;
-use crate::clock::Clock;
 use crate::clock::Timestamp;
 use crate::contact::MaskedContact;
 use crate::contact::{Contact, ContactKind};
 use crate::counter::{Counter, CounterKey};
 use crate::error::{Error, RateLimit, Result};
-use crate::events::{Event, Events};
+use crate::events::Event;
 use crate::flows::AccountSecurity;
 use crate::flows::decoys::{DECOY_DOMAIN, decoy_account};
 use crate::hex::{decode as unhex, encode as hex};
@@ -101,17 +100,10 @@ struct RecoveryParty {
     locale: Option<String>,
 }
 
-impl<A, S, C, K, E> AccountSecurity<A, S, C, K, E>
-where
-    A: AccountStore,
-    S: ChallengeStore,
-    C: DeliveryChannel,
-    K: Clock,
-    E: Events,
-{
+impl<A: AccountStore, S: ChallengeStore, C: DeliveryChannel> AccountSecurity<A, S, C> {
     /// Step 1 of a recovery: the person names an email address or phone number.
     /// The answer has the same shape whether or not an account has it (see the
-    /// [module docs](crate::flows)); nothing is sent and nothing is stored.
+    /// [module docs](crate::AccountSecurity)); nothing is sent and nothing is stored.
     ///
     /// # Errors
     ///
@@ -281,7 +273,7 @@ where
                 None => options,
             };
             self.codes
-                .start_with(&account, Purpose::Recovery, contact, options)
+                .start(&account, Purpose::Recovery, contact, options)
                 .await
         }
     }
@@ -289,7 +281,7 @@ where
     /// Step 3: checks the recovery code. Approved, the [`Proof`] names the account
     /// to let back in (the crate does not touch passwords); the account's other
     /// verified contacts are told, and its current contacts become the originals
-    /// a [replacement hold](crate::flows#replacement-hold) protects.
+    /// a [replacement hold](crate::store::HoldState#the-replacement-hold) protects.
     ///
     /// # Errors
     ///

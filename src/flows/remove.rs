@@ -5,22 +5,14 @@ use crate::account::SecurityInfoId;
 use crate::challenge::Proof;
 use crate::channel::DeliveryChannel;
 use crate::channel::templates::NoticeEvent;
-use crate::clock::Clock;
 use crate::contact::ContactKind;
 use crate::error::{Error, Result};
-use crate::events::{Event, Events};
+use crate::events::Event;
 use crate::flows::AccountSecurity;
 use crate::policy::Purpose;
 use crate::store::{AccountStore, ChallengeStore};
 
-impl<A, S, C, K, E> AccountSecurity<A, S, C, K, E>
-where
-    A: AccountStore,
-    S: ChallengeStore,
-    C: DeliveryChannel,
-    K: Clock,
-    E: Events,
-{
+impl<A: AccountStore, S: ChallengeStore, C: DeliveryChannel> AccountSecurity<A, S, C> {
     /// Removes an entry, given a fresh proof for the account: an identity check or
     /// a recovery for any entry, or — the order of Microsoft accounts' "change
     /// phone" pages: confirm the last four digits, enter the code, *remove*, then

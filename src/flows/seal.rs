@@ -29,10 +29,9 @@ use zeroize::Zeroizing;
 
 use crate::challenge::{AccountId, ChallengeId, Proof};
 use crate::channel::DeliveryChannel;
-use crate::clock::{Clock, Timestamp};
+use crate::clock::Timestamp;
 use crate::contact::Contact;
 use crate::error::{Error, Result};
-use crate::events::Events;
 use crate::flows::AccountSecurity;
 use crate::policy::Purpose;
 use crate::store::{AccountStore, ChallengeStore};
@@ -68,14 +67,7 @@ fn cipher(key: &[u8; 32]) -> XChaCha20Poly1305 {
     XChaCha20Poly1305::new(&(*key).into())
 }
 
-impl<A, S, C, K, E> AccountSecurity<A, S, C, K, E>
-where
-    A: AccountStore,
-    S: ChallengeStore,
-    C: DeliveryChannel,
-    K: Clock,
-    E: Events,
-{
+impl<A: AccountStore, S: ChallengeStore, C: DeliveryChannel> AccountSecurity<A, S, C> {
     /// Seals `proof` for the next request: an XChaCha20-Poly1305 token under a key
     /// derived from the keyring's current key, bound to the proof's challenge,
     /// account, purpose and destination, opening until the proof's lifetime ends,

@@ -20,7 +20,7 @@ use crate::store::ChallengeStore;
 /// * **Bounded**, and fair to real users: challenges and counters each have a
 ///   capacity (default: 1 048 576 of each). An insert into a full shard first
 ///   sweeps it; then a new challenge evicts the oldest *decoy* (see
-///   [`crate::flows`]: the made-up challenges of unknown recovery identifiers), and
+///   [`AccountSecurity`](crate::AccountSecurity): the made-up challenges of unknown recovery identifiers), and
 ///   a new counter the least recently updated counter that blocks nothing (no
 ///   delay or lockout running); only then does it fail with [`Error::Store`].
 ///   So unauthenticated requests can fill the store with decoys and counters but

@@ -19,7 +19,7 @@ use crate::store::AccountStore;
 /// touch this store), so the lock is not on the hot path.
 ///
 /// **A miss costs what a hit costs.** Account recovery looks up identifiers that
-/// no account has and reads a made-up account id (see [`crate::flows`]); a hash
+/// no account has and reads a made-up account id (see [`AccountSecurity`](crate::AccountSecurity)); a hash
 /// map answers a miss without touching any record, which made those answers
 /// measurably faster than real ones. So a miss of [`AccountStore::get`] or
 /// [`AccountStore::find_verified`] reads and copies a stand-in record — an
@@ -30,7 +30,8 @@ use crate::store::AccountStore;
 /// # Examples
 ///
 /// ```
-/// use seccode::{Account, AccountId, AccountStore, Contact, MemoryAccountStore, Timestamp};
+/// use seccode::{Account, AccountId, Contact, MemoryAccountStore, Timestamp};
+/// use seccode::store::AccountStore;
 ///
 /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
 /// let store = MemoryAccountStore::new();

@@ -1,11 +1,15 @@
-//! The storage ports — [`ChallengeStore`] and [`AccountStore`] — and their
-//! in-memory implementations.
+//! For backend authors: the storage ports — [`ChallengeStore`] and
+//! [`AccountStore`] — and the records they keep ([`Challenge`], [`Counter`],
+//! accounts ([`Account`] with [`AccountParts`]). The stores the crate
+//! ships (`MemoryChallengeStore`, `SqliteStore`, `PostgresStore`,
+//! `RedisStore`, …) are at the crate's root.
 //!
 //! # Contract
 //!
 //! Logic lives in the pure core; a store is dumb and atomic. Its one real
-//! primitive is an **atomic read-modify-write of one record with a pure closure**
-//! ([`ChallengeStore::update`], [`ChallengeStore::update_counter`]): no other
+//! primitive is an **atomic read-modify-write of a record with a pure closure**
+//! ([`ChallengeStore::update`], [`ChallengeStore::update_counter`],
+//! [`ChallengeStore::update_with_counter`]): no other
 //! update of the same record may interleave between the read and the write, also
 //! across threads and processes sharing the store. Memory does it under a shard
 //! lock, SQLite in one `BEGIN IMMEDIATE` transaction, PostgreSQL in one transaction
@@ -33,12 +37,9 @@ use std::time::Duration;
 use zeroize::Zeroizing;
 
 use crate::account::Account;
-use crate::challenge::{
-    AccountId, Attempt, Challenge, ChallengeId, Expected, Rejection, Verification,
-};
+use crate::challenge::{AccountId, ChallengeId, Rejection, Verification};
 use crate::clock::Timestamp;
 use crate::contact::Contact;
-use crate::counter::{Counter, CounterKey};
 use crate::error::Error;
 use crate::keys::Keyring;
 use crate::policy::{Limits, Purpose};
@@ -244,17 +245,25 @@ impl fmt::Debug for Guess {
     }
 }
 
-pub mod cipher;
+pub(crate) mod cipher;
 #[cfg(any(feature = "redis", feature = "postgres"))]
 mod codec;
-pub mod memory;
-pub mod memory_accounts;
+pub(crate) mod memory;
+pub(crate) mod memory_accounts;
 #[cfg(feature = "postgres")]
-pub mod postgres;
+pub(crate) mod postgres;
 #[cfg(feature = "redis")]
-pub mod redis;
+pub(crate) mod redis;
 #[cfg(feature = "sqlite")]
-pub mod sqlite;
+pub(crate) mod sqlite;
+
+#[cfg(feature = "postgres")]
+pub use postgres::{classify as classify_postgres, deadpool_postgres, tokio_postgres};
+
+pub use crate::account::{AccountParts, TicketRecord};
+pub use crate::challenge::{Attempt, Challenge, ChallengeParts, Expected, SendKind};
+pub use crate::counter::{Counter, CounterKey, CounterKind};
+pub use crate::hold::{Hold, HoldState, Recovered};
 
 /// Where challenges and counters live. See the [module docs](self) for the
 /// contract every implementation keeps.

@@ -651,7 +651,7 @@ fn update_counter_in<R>(
 
 /// Reads one account. **A miss costs what a hit costs**: account recovery reads a
 /// made-up id for unknown identifiers and must take the time reading a real
-/// account takes (see [`crate::flows`]). So the first query returns the account
+/// account takes (see [`AccountSecurity`](crate::AccountSecurity)). So the first query returns the account
 /// with the smallest id at or after `id` (wrapping to the first), which is `id`
 /// itself on a hit and a stand-in on a miss; the same queries then read that
 /// account's rows, whether or not it has a recovery window or a hold, and a

@@ -24,7 +24,7 @@ pub fn ready<F: Future>(f: F) -> F::Output {
     }
 }
 
-pub type MemoryCodes = SecurityCodes<MemoryChallengeStore, Arc<Outbox>, Arc<ManualClock>>;
+pub type MemoryCodes = SecurityCodes<MemoryChallengeStore, Arc<Outbox>>;
 
 /// A service on memory, an outbox and a manual clock at [`T0`], with a fixed key.
 pub fn memory_service() -> (MemoryCodes, Arc<Outbox>, Arc<ManualClock>) {
@@ -36,8 +36,7 @@ pub fn memory_service() -> (MemoryCodes, Arc<Outbox>, Arc<ManualClock>) {
     (codes, outbox, clock)
 }
 
-pub type MemoryFlows =
-    AccountSecurity<MemoryAccountStore, MemoryChallengeStore, Arc<Outbox>, Arc<ManualClock>>;
+pub type MemoryFlows = AccountSecurity<MemoryAccountStore, MemoryChallengeStore, Arc<Outbox>>;
 
 /// The account flows on memory stores (`challenges` for codes and counters), an
 /// outbox and a manual clock at [`T0`].
@@ -123,7 +122,7 @@ pub fn concurrent_starts<S>(
     n: usize,
 ) -> (Vec<seccode::Error>, Option<u32>)
 where
-    S: seccode::ChallengeStore + Send + Sync + 'static,
+    S: seccode::store::ChallengeStore + Send + Sync + 'static,
 {
     let hour = std::time::Duration::from_secs(3600);
     let limits = seccode::Limits::builder()
@@ -141,7 +140,8 @@ where
             )
         })
         .collect();
-    use seccode::{AccountId, Contact, CounterKey, Purpose};
+    use seccode::store::CounterKey;
+    use seccode::{AccountId, Contact, Purpose};
     let to = Contact::email("victim@example.org").unwrap();
     let results: Vec<_> = rt.block_on(async {
         let tasks: Vec<_> = (0..n)
@@ -149,7 +149,14 @@ where
                 let (codes, to) = (services[i % services.len()].clone(), to.clone());
                 tokio::spawn(async move {
                     let account = AccountId::new(format!("user-{i}")).unwrap();
-                    codes.start(&account, Purpose::AddSecurityInfo, &to).await
+                    codes
+                        .start(
+                            &account,
+                            Purpose::AddSecurityInfo,
+                            &to,
+                            seccode::SendOptions::default(),
+                        )
+                        .await
                 })
             })
             .collect();
