@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use crate::clock::Timestamp;
 use crate::contact::Contact;
-use crate::error::Error;
+use crate::error::{Error, RateLimit};
 use crate::ids::AccountId;
 use crate::policy::{Limits, Purpose};
 
@@ -364,6 +364,46 @@ impl Counter {
     /// Empties the record (a success resets consecutive failures).
     pub fn clear(&mut self) {
         *self = Counter::default();
+    }
+}
+
+/// Where each send budget's cap comes from: beside the counters, so that the
+/// policy does not depend on them.
+impl Limits {
+    /// The cap, window and refusal of the send budget of `kind`.
+    pub(crate) fn send_cap(&self, kind: CounterKind) -> (u32, Duration, RateLimit) {
+        match kind {
+            CounterKind::AccountSends => (
+                self.account_sends(),
+                self.send_window(),
+                RateLimit::AccountSends,
+            ),
+            CounterKind::CallingCodeSends => (
+                self.calling_code_sends(),
+                self.send_window(),
+                RateLimit::CallingCodeSends,
+            ),
+            CounterKind::GlobalSends => (
+                self.global_sends(),
+                self.send_window(),
+                RateLimit::GlobalSends,
+            ),
+            CounterKind::RecoverySends => (
+                self.recovery_sends(),
+                self.destination_window(),
+                RateLimit::DestinationSends,
+            ),
+            CounterKind::RequesterSends => (
+                self.requester_sends(),
+                self.send_window(),
+                RateLimit::RequesterSends,
+            ),
+            _ => (
+                self.destination_sends(),
+                self.destination_window(),
+                RateLimit::DestinationSends,
+            ),
+        }
     }
 }
 

@@ -2,8 +2,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::code::CodeFormat;
-use crate::counter::CounterKind;
-use crate::error::{PolicyError, RateLimit};
+use crate::error::PolicyError;
 
 /// Why a code is sent. A code verifies only for the purpose it was issued for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -292,7 +291,7 @@ impl PolicyBuilder {
 ///   * the **owner's lane** ([`SendLane::Owner`](crate::SendLane::Owner)): a
 ///     signed-in owner's codes to their own proven contacts (identity checks,
 ///     change-phone confirmations, ending a hold) count on a budget per account
-///     *and* contact ([`CounterKind::OwnerSends`]). Nobody else's request
+///     *and* contact ([`CounterKind::OwnerSends`](crate::store::CounterKind::OwnerSends)). Nobody else's request
 ///     reaches it: anonymous recovery and other accounts count elsewhere.
 ///   * **unproven contacts** ([`SendLane::Unproven`](crate::SendLane::Unproven)):
 ///     codes to a contact being added count on the destination's budget, which
@@ -422,40 +421,6 @@ impl Limits {
     /// proven contacts only once the reserve is used too.
     pub const fn owner_reserve_percent(&self) -> u32 {
         self.owner_reserve_percent
-    }
-
-    /// The cap, window and refusal of the send budget of `kind`.
-    pub(crate) fn send_cap(&self, kind: CounterKind) -> (u32, Duration, RateLimit) {
-        match kind {
-            CounterKind::AccountSends => (
-                self.account_sends,
-                self.send_window,
-                RateLimit::AccountSends,
-            ),
-            CounterKind::CallingCodeSends => (
-                self.calling_code_sends,
-                self.send_window,
-                RateLimit::CallingCodeSends,
-            ),
-            CounterKind::GlobalSends => {
-                (self.global_sends, self.send_window, RateLimit::GlobalSends)
-            }
-            CounterKind::RecoverySends => (
-                self.recovery_sends,
-                self.destination_window,
-                RateLimit::DestinationSends,
-            ),
-            CounterKind::RequesterSends => (
-                self.requester_sends,
-                self.send_window,
-                RateLimit::RequesterSends,
-            ),
-            _ => (
-                self.destination_sends,
-                self.destination_window,
-                RateLimit::DestinationSends,
-            ),
-        }
     }
 
     /// An upper bound on the failures one budget allows in any 24 hours: what an
