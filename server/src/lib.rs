@@ -6,18 +6,21 @@
 
 #![forbid(unsafe_code)]
 
-pub mod api;
 pub mod cache;
+mod channels;
 pub mod config;
 pub mod db;
 pub mod health;
+mod http;
 pub mod metrics;
+mod state;
 pub mod store;
 
 use std::sync::Arc;
 
-pub use api::{AppState, router};
 pub use config::{Config, ConfigError};
+pub use http::router;
+pub use state::AppState;
 
 /// Serves `config` until `shutdown` completes.
 ///

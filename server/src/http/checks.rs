@@ -1,0 +1,196 @@
+//! `/v2/Services/{sid}/VerificationCheck`: the route under load.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Form, Json};
+use seccode::{Contact, Error as CodesError, Purpose, Verification as Outcome};
+
+use crate::config::now_ms;
+use crate::db::Verification;
+use crate::http::auth::authenticate;
+use crate::http::body::{FormMap, date};
+use crate::http::error::{ApiError, ApiResult, refusal};
+use crate::http::services::cached_service;
+use crate::http::verifications::{
+    challenge_of, codes_for, gone, missing_verification, stored_verification,
+};
+use crate::state::AppState;
+
+/// A VerificationCheck answer (a struct, not a `json!` map: this is the
+/// route under load).
+#[derive(serde::Serialize)]
+pub(crate) struct CheckBody<'a> {
+    sid: &'a str,
+    service_sid: &'a str,
+    account_sid: &'a str,
+    to: &'a str,
+    channel: &'a str,
+    status: &'a str,
+    valid: bool,
+    amount: Option<()>,
+    payee: Option<()>,
+    date_created: String,
+    date_updated: String,
+    sna_attempts_error_codes: [(); 0],
+}
+
+pub(crate) fn check_json(v: &Verification, status: &str, valid: bool) -> Response {
+    let body = CheckBody {
+        sid: &v.sid,
+        service_sid: &v.service_sid,
+        account_sid: &v.account_sid,
+        to: &v.to,
+        channel: &v.channel,
+        status,
+        valid,
+        amount: None,
+        payee: None,
+        date_created: date(v.created),
+        date_updated: date(v.updated),
+        sna_attempts_error_codes: [],
+    };
+    (StatusCode::OK, Json(body)).into_response()
+}
+
+pub(crate) async fn check(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(sid): Path<String>,
+    Form(form): Form<FormMap>,
+) -> ApiResult {
+    let account = authenticate(&state, &headers).await?;
+    let service = cached_service(&state, &account, &sid).await?;
+    let codes = codes_for(&state, &service)?;
+    let code = form
+        .get("Code")
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| ApiError::invalid("Missing required parameter Code in the post body"))?;
+    let ve = match (form.get("VerificationSid"), form.get("To")) {
+        (Some(ve), _) => ve.clone(),
+        (None, Some(to)) => {
+            let identity = Contact::parse(to.trim())
+                .map_err(|_| ApiError::invalid("Invalid parameter: To"))?
+                .identity()
+                .to_owned();
+            state
+                .db
+                .latest_to(&service.sid, &identity)
+                .await
+                .map_err(|e| ApiError::internal("read verification", e))?
+                .map(|v| v.sid)
+                .ok_or_else(|| {
+                    ApiError::not_found(format!(
+                        "The requested resource /Services/{}/VerificationCheck was not found",
+                        service.sid
+                    ))
+                })?
+        }
+        (None, None) => {
+            return Err(ApiError::invalid(
+                "Missing required parameter To or VerificationSid in the post body",
+            ));
+        }
+    };
+    // The verification's fixed fields, cached; its status is the code's own
+    // record's, which the check itself reads (one store round trip per check).
+    let card = match state.caches.card(&ve) {
+        Some(card) if card.service_sid == service.sid => card,
+        Some(_) => return Err(missing_verification(&service, &ve)),
+        None => {
+            let v = stored_verification(&state, &service, &ve).await?;
+            if let Some(closed) = closed(&v) {
+                return Err(closed);
+            }
+            state.caches.put_card(&v)
+        }
+    };
+    let id = challenge_of(&card.sid).ok_or_else(|| ApiError::internal("sid", &card.sid))?;
+    let outcome = match codes.verify(&id, Purpose::IdentityCheck, code).await {
+        Ok(outcome) => outcome,
+        // Swept after expiry.
+        Err(CodesError::ChallengeNotFound) => Outcome::Expired,
+        Err(e) => return Err(refusal(e)),
+    };
+    match outcome {
+        Outcome::Approved(_) => {
+            state.metrics.verification("approved");
+            let mut v = Verification::clone(&card);
+            v.status = "approved".to_owned();
+            v.updated = now_ms();
+            let kept = state
+                .db
+                .set_status(&v.service_sid, &v.sid, &v.status, v.updated)
+                .await
+                .map_err(|e| ApiError::internal("save verification", e))?;
+            if !kept {
+                // Its service was deleted (through another server, within
+                // the service cache's lifetime): no approval to report.
+                state.caches.drop_card(&v.sid);
+                return Err(missing_verification(&service, &ve));
+            }
+            state.caches.put_card(&v);
+            Ok(check_json(&v, "approved", true))
+        }
+        // A wrong code changes nothing the record shows (seccode counted the
+        // attempt): no database write.
+        Outcome::Rejected { .. } => {
+            state.metrics.verification("failed");
+            Ok(check_json(&card, "pending", false))
+        }
+        Outcome::Locked => {
+            state.metrics.verification("locked");
+            state
+                .db
+                .set_status(
+                    &card.service_sid,
+                    &card.sid,
+                    "max_attempts_reached",
+                    now_ms(),
+                )
+                .await
+                .map_err(|e| ApiError::internal("save verification", e))?;
+            Err(max_checks())
+        }
+        Outcome::AccountLocked { retry_after } => Err(ApiError {
+            retry_after: Some(retry_after),
+            ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, 20429, "Too many requests")
+        }),
+        // No longer pending: the stored record says why (approved or canceled
+        // through the API, closed after too many checks) when it knows.
+        other => {
+            let stored = stored_verification(&state, &service, &ve).await?;
+            if let Some(closed) = closed(&stored) {
+                return Err(closed);
+            }
+            let mut v = Verification::clone(&card);
+            v.status = match other {
+                Outcome::AlreadyUsed => "approved",
+                Outcome::Canceled => "canceled",
+                _ => "expired",
+            }
+            .to_owned();
+            Err(gone(&v))
+        }
+    }
+}
+
+/// What a check of a stored verification answers when it is no longer
+/// pending: 60202 once closed after too many checks, else 404 saying why.
+pub(crate) fn closed(v: &Verification) -> Option<ApiError> {
+    match v.status.as_str() {
+        "pending" => None,
+        "max_attempts_reached" => Some(max_checks()),
+        _ => Some(gone(v)),
+    }
+}
+
+pub(crate) fn max_checks() -> ApiError {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        60202,
+        "Max check attempts reached",
+    )
+}

@@ -1,0 +1,173 @@
+//! The Verify v2 API over HTTP: one module per resource, each with its own
+//! router; errors, authentication and form values shared.
+
+pub(crate) mod auth;
+pub(crate) mod body;
+pub(crate) mod checks;
+pub(crate) mod error;
+pub(crate) mod rate_limits;
+pub(crate) mod services;
+pub(crate) mod verifications;
+
+pub use error::ApiError;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use crate::http::checks::check;
+use crate::http::rate_limits::{
+    create_bucket, create_rate_limit, delete_bucket, delete_rate_limit, fetch_bucket,
+    fetch_rate_limit, list_buckets, list_rate_limits, update_bucket, update_rate_limit,
+};
+use crate::http::services::{
+    create_service, delete_service, fetch_service, list_services, update_service,
+};
+use crate::http::verifications::{fetch_verification, start_verification, update_verification};
+use crate::state::AppState;
+use crate::store::Backend;
+
+/// The router, with every route under `/v2`.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/v2/Services", post(create_service).get(list_services))
+        .route(
+            "/v2/Services/{sid}",
+            get(fetch_service)
+                .post(update_service)
+                .delete(delete_service),
+        )
+        .route("/v2/Services/{sid}/Verifications", post(start_verification))
+        .route(
+            "/v2/Services/{sid}/Verifications/{ve}",
+            get(fetch_verification).post(update_verification),
+        )
+        .route("/v2/Services/{sid}/VerificationCheck", post(check))
+        .route(
+            "/v2/Services/{sid}/RateLimits",
+            post(create_rate_limit).get(list_rate_limits),
+        )
+        .route(
+            "/v2/Services/{sid}/RateLimits/{rk}",
+            get(fetch_rate_limit)
+                .post(update_rate_limit)
+                .delete(delete_rate_limit),
+        )
+        .route(
+            "/v2/Services/{sid}/RateLimits/{rk}/Buckets",
+            post(create_bucket).get(list_buckets),
+        )
+        .route(
+            "/v2/Services/{sid}/RateLimits/{rk}/Buckets/{bl}",
+            get(fetch_bucket).post(update_bucket).delete(delete_bucket),
+        )
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .route(
+            "/metrics",
+            get(|State(state): State<Arc<AppState>>| async move { state.metrics.render() }),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            count_request,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
+        .fallback(|| async { ApiError::not_found("The requested resource was not found") })
+        .with_state(state)
+}
+
+/// Counts each request by its route (the pattern, never the SIDs in it) and
+/// status, and bounds its time.
+pub(crate) async fn count_request(
+    State(state): State<Arc<AppState>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("unmatched", |p| p.as_str())
+        .to_owned();
+    // A slow provider or store does not hold a connection forever. A request
+    // cut short has been counted as far as it got (a guess stays counted: the
+    // safe direction).
+    let response = match tokio::time::timeout(state.timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(route = %route, "request timed out");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                20503,
+                "The request took too long; try again",
+            )
+            .into_response()
+        }
+    };
+    state
+        .metrics
+        .requests
+        .with_label_values(&[route.as_str(), response.status().as_str()])
+        .inc();
+    response
+}
+
+/// Ready when every store the server uses answers within the store timeout:
+/// the database (SQLite or PostgreSQL) and, when `redis_url` is set, Redis.
+/// The answer names what is down.
+pub(crate) async fn ready(State(state): State<Arc<AppState>>) -> Response {
+    let deadline = state.store_timeout * 2;
+    let late = || format!("no answer within {} ms", deadline.as_millis());
+    let mut down = Vec::new();
+    // The database's errors are already classified text (no data in them).
+    let (db_backend, db_label) = if state.db.is_postgres() {
+        ("postgres", "database (postgres)")
+    } else {
+        ("sqlite", "database (sqlite)")
+    };
+    match tokio::time::timeout(deadline, state.db.ping()).await {
+        Ok(Ok(())) => state.health.up(db_backend),
+        Ok(Err(e)) => {
+            let cause = e.strip_prefix(crate::db::UNAVAILABLE).unwrap_or(&e);
+            state.health.lost(db_backend, cause);
+            down.push(db_label);
+        }
+        Err(_) => {
+            state.health.lost(db_backend, &late());
+            down.push(db_label);
+        }
+    }
+    if let Backend::Redis(redis) = state.store.backend() {
+        match tokio::time::timeout(deadline, redis.ping()).await {
+            Ok(Ok(())) => state.health.up("redis"),
+            Ok(Err(e)) => {
+                let cause = e
+                    .store_failure()
+                    .map_or_else(|| "store error".to_owned(), ToString::to_string);
+                state.health.lost("redis", &cause);
+                down.push("redis");
+            }
+            Err(_) => {
+                state.health.lost("redis", &late());
+                down.push("redis");
+            }
+        }
+    }
+    if down.is_empty() {
+        (StatusCode::OK, "ready").into_response()
+    } else {
+        let mut response = (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("unavailable: {}", down.join(", ")),
+        )
+            .into_response();
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("1"),
+        );
+        response
+    }
+}

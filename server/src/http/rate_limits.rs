@@ -1,0 +1,381 @@
+//! `/v2/Services/{sid}/RateLimits` and their `Buckets`, and counting a
+//! verification against them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use serde_json::{Value, json};
+
+use crate::config::now_ms;
+use crate::db::{Bucket, RateLimit as ServiceRateLimit, Service};
+use crate::http::body::{FormMap, date, list_page, new_sid, respond, unique_name};
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::services::service_for;
+use crate::state::{AppState, Codes};
+
+/// The caller's account, the service `sid` and its rate limit `rk`.
+pub(crate) async fn rate_limit_for(
+    state: &AppState,
+    headers: &HeaderMap,
+    sid: &str,
+    rk: &str,
+) -> Result<(String, Service, ServiceRateLimit), ApiError> {
+    let (account, service) = service_for(state, headers, sid).await?;
+    let r = owned_rate_limit(state, &service, rk).await?;
+    Ok((account, service, r))
+}
+
+pub(crate) fn rate_limit_json(state: &AppState, r: &ServiceRateLimit) -> Value {
+    let url = format!(
+        "{}/v2/Services/{}/RateLimits/{}",
+        state.base, r.service_sid, r.sid
+    );
+    json!({
+        "sid": r.sid,
+        "service_sid": r.service_sid,
+        "account_sid": r.account_sid,
+        "unique_name": r.unique_name,
+        "description": r.description,
+        "date_created": date(r.created),
+        "date_updated": date(r.updated),
+        "url": url,
+        "links": {"buckets": format!("{url}/Buckets")},
+    })
+}
+
+pub(crate) fn bucket_json(state: &AppState, b: &Bucket) -> Value {
+    json!({
+        "sid": b.sid,
+        "rate_limit_sid": b.rate_limit_sid,
+        "service_sid": b.service_sid,
+        "account_sid": b.account_sid,
+        "max": b.max,
+        "interval": b.interval,
+        "date_created": date(b.created),
+        "date_updated": date(b.updated),
+        "url": format!(
+            "{}/v2/Services/{}/RateLimits/{}/Buckets/{}",
+            state.base, b.service_sid, b.rate_limit_sid, b.sid
+        ),
+    })
+}
+
+pub(crate) async fn owned_rate_limit(
+    state: &AppState,
+    service: &Service,
+    rk: &str,
+) -> Result<ServiceRateLimit, ApiError> {
+    state
+        .db
+        .rate_limits(&service.sid)
+        .await
+        .map_err(|e| ApiError::internal("read rate limits", e))?
+        .into_iter()
+        .find(|r| r.sid == rk)
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "The requested resource /Services/{}/RateLimits/{rk} was not found",
+                service.sid
+            ))
+        })
+}
+
+pub(crate) async fn save_rate_limit(state: &AppState, r: ServiceRateLimit) -> Result<(), ApiError> {
+    let saved = state
+        .db
+        .save_rate_limit(r)
+        .await
+        .map_err(|e| ApiError::internal("save rate limit", e))?;
+    if saved {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            "Invalid parameter: UniqueName (another rate limit of this service has it)",
+        ))
+    }
+}
+
+pub(crate) async fn create_rate_limit(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(sid): Path<String>,
+    Form(form): Form<FormMap>,
+) -> ApiResult {
+    let (account, service) = service_for(&state, &headers, &sid).await?;
+    let now = now_ms();
+    let r = ServiceRateLimit {
+        sid: new_sid("RK"),
+        service_sid: service.sid,
+        account_sid: account,
+        unique_name: unique_name(form.get("UniqueName"))?,
+        description: form.get("Description").cloned(),
+        created: now,
+        updated: now,
+    };
+    save_rate_limit(&state, r.clone()).await?;
+    Ok(respond(StatusCode::CREATED, rate_limit_json(&state, &r)))
+}
+
+pub(crate) async fn list_rate_limits(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(sid): Path<String>,
+    Query(query): Query<FormMap>,
+) -> ApiResult {
+    let (_, service) = service_for(&state, &headers, &sid).await?;
+    let items = state
+        .db
+        .rate_limits(&service.sid)
+        .await
+        .map_err(|e| ApiError::internal("read rate limits", e))?
+        .iter()
+        .map(|r| rate_limit_json(&state, r))
+        .collect();
+    let url = format!("{}/v2/Services/{}/RateLimits", state.base, service.sid);
+    list_page(items, &query, &url, "rate_limits")
+}
+
+pub(crate) async fn fetch_rate_limit(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path((sid, rk)): Path<(String, String)>,
+) -> ApiResult {
+    let (_, _, r) = rate_limit_for(&state, &headers, &sid, &rk).await?;
+    Ok(respond(StatusCode::OK, rate_limit_json(&state, &r)))
+}
+
+pub(crate) async fn update_rate_limit(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path((sid, rk)): Path<(String, String)>,
+    Form(form): Form<FormMap>,
+) -> ApiResult {
+    let (_, _, mut r) = rate_limit_for(&state, &headers, &sid, &rk).await?;
+    if let Some(d) = form.get("Description") {
+        r.description = Some(d.clone());
+    }
+    r.updated = now_ms();
+    save_rate_limit(&state, r.clone()).await?;
+    Ok(respond(StatusCode::OK, rate_limit_json(&state, &r)))
+}
+
+pub(crate) async fn delete_rate_limit(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path((sid, rk)): Path<(String, String)>,
+) -> ApiResult {
+    let (_, service, _) = rate_limit_for(&state, &headers, &sid, &rk).await?;
+    state
+        .db
+        .delete_rate_limit(&service.sid, &rk)
+        .await
+        .map_err(|e| ApiError::internal("delete rate limit", e))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub(crate) fn bucket_numbers(
+    form: &FormMap,
+    bucket: Option<&Bucket>,
+) -> Result<(u32, u32), ApiError> {
+    let read = |key: &str, current: Option<u32>, max: u32| match form.get(key) {
+        None => current.ok_or_else(|| {
+            ApiError::invalid(format!("Missing required parameter {key} in the post body"))
+        }),
+        Some(v) => match v.parse::<u32>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(ApiError::invalid(format!(
+                "Invalid parameter: {key} (an integer from 1 to {max})"
+            ))),
+        },
+    };
+    Ok((
+        read("Max", bucket.map(|b| b.max), 1_000_000)?,
+        read("Interval", bucket.map(|b| b.interval), 30 * 24 * 3600)?,
+    ))
+}
+
+pub(crate) async fn owned_bucket(
+    state: &AppState,
+    r: &ServiceRateLimit,
+    bl: &str,
+) -> Result<Bucket, ApiError> {
+    state
+        .db
+        .buckets(&r.sid)
+        .await
+        .map_err(|e| ApiError::internal("read buckets", e))?
+        .into_iter()
+        .find(|b| b.sid == bl)
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "The requested resource /Services/{}/RateLimits/{}/Buckets/{bl} was not found",
+                r.service_sid, r.sid
+            ))
+        })
+}
+
+pub(crate) async fn create_bucket(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path((sid, rk)): Path<(String, String)>,
+    Form(form): Form<FormMap>,
+) -> ApiResult {
+    let (account, service, r) = rate_limit_for(&state, &headers, &sid, &rk).await?;
+    let (max, interval) = bucket_numbers(&form, None)?;
+    let now = now_ms();
+    let b = Bucket {
+        sid: new_sid("BL"),
+        rate_limit_sid: r.sid,
+        service_sid: service.sid,
+        account_sid: account,
+        max,
+        interval,
+        created: now,
+        updated: now,
+    };
+    state
+        .db
+        .save_bucket(b.clone())
+        .await
+        .map_err(|e| ApiError::internal("save bucket", e))?;
+    Ok(respond(StatusCode::CREATED, bucket_json(&state, &b)))
+}
+
+pub(crate) async fn list_buckets(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path((sid, rk)): Path<(String, String)>,
+    Query(query): Query<FormMap>,
+) -> ApiResult {
+    let (_, service, r) = rate_limit_for(&state, &headers, &sid, &rk).await?;
+    let items = state
+        .db
+        .buckets(&r.sid)
+        .await
+        .map_err(|e| ApiError::internal("read buckets", e))?
+        .iter()
+        .map(|b| bucket_json(&state, b))
+        .collect();
+    let url = format!(
+        "{}/v2/Services/{}/RateLimits/{}/Buckets",
+        state.base, service.sid, r.sid
+    );
+    list_page(items, &query, &url, "buckets")
+}
+
+pub(crate) async fn fetch_bucket(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path((sid, rk, bl)): Path<(String, String, String)>,
+) -> ApiResult {
+    let (_, _, r) = rate_limit_for(&state, &headers, &sid, &rk).await?;
+    let b = owned_bucket(&state, &r, &bl).await?;
+    Ok(respond(StatusCode::OK, bucket_json(&state, &b)))
+}
+
+pub(crate) async fn update_bucket(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path((sid, rk, bl)): Path<(String, String, String)>,
+    Form(form): Form<FormMap>,
+) -> ApiResult {
+    let (_, _, r) = rate_limit_for(&state, &headers, &sid, &rk).await?;
+    let mut b = owned_bucket(&state, &r, &bl).await?;
+    (b.max, b.interval) = bucket_numbers(&form, Some(&b))?;
+    b.updated = now_ms();
+    state
+        .db
+        .save_bucket(b.clone())
+        .await
+        .map_err(|e| ApiError::internal("save bucket", e))?;
+    Ok(respond(StatusCode::OK, bucket_json(&state, &b)))
+}
+
+pub(crate) async fn delete_bucket(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path((sid, rk, bl)): Path<(String, String, String)>,
+) -> ApiResult {
+    let (_, _, r) = rate_limit_for(&state, &headers, &sid, &rk).await?;
+    owned_bucket(&state, &r, &bl).await?;
+    state
+        .db
+        .delete_bucket(&r.sid, &bl)
+        .await
+        .map_err(|e| ApiError::internal("delete bucket", e))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Counts a verification against the buckets of every rate limit its
+/// `RateLimits` JSON names (`{"unique_name": "value", …}`): each bucket is a
+/// seccode send budget keyed by the bucket and the value (hashed: the store
+/// keeps no IP address or user id), all counted in one step by the store. A
+/// full bucket answers 429/20429 with `Retry-After`; an unknown name 60200.
+pub(crate) async fn count_rate_limits(
+    state: &AppState,
+    codes: &Codes,
+    service: &Service,
+    form: &FormMap,
+) -> Result<(), ApiError> {
+    let Some(text) = form.get("RateLimits") else {
+        return Ok(());
+    };
+    let invalid = || {
+        ApiError::invalid(
+            "Invalid parameter: RateLimits (a JSON object of rate limit unique names to values)",
+        )
+    };
+    let values: serde_json::Map<String, Value> =
+        serde_json::from_str(text).map_err(|_| invalid())?;
+    let limits = state
+        .db
+        .rate_limits(&service.sid)
+        .await
+        .map_err(|e| ApiError::internal("read rate limits", e))?;
+    let mut budgets = Vec::new();
+    for (name, value) in &values {
+        let value = match value {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            _ => return Err(invalid()),
+        };
+        let limit = limits
+            .iter()
+            .find(|r| &r.unique_name == name)
+            .ok_or_else(|| {
+                ApiError::invalid(format!(
+                    "Invalid parameter: RateLimits (no rate limit named {})",
+                    name.chars().take(64).collect::<String>()
+                ))
+            })?;
+        for b in state
+            .db
+            .buckets(&limit.sid)
+            .await
+            .map_err(|e| ApiError::internal("read buckets", e))?
+        {
+            budgets.push(seccode::store::SendBudget::new(
+                seccode::store::CounterKey::custom(&format!("verify-bucket:{}:{value}", b.sid)),
+                b.max,
+                Duration::from_secs(u64::from(b.interval)),
+            ));
+        }
+    }
+    if budgets.is_empty() {
+        return Ok(());
+    }
+    let now = seccode::Timestamp::from_unix_millis(u64::try_from(now_ms()).unwrap_or(0));
+    use seccode::store::ChallengeStore;
+    match codes.store().count_sends(budgets, now).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err((_, retry_after))) => Err(ApiError {
+            retry_after: Some(retry_after),
+            ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, 20429, "Too many requests")
+        }),
+        Err(e) => Err(ApiError::internal("rate limits", e)),
+    }
+}

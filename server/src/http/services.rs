@@ -1,0 +1,214 @@
+//! `/v2/Services`: create, fetch, update, delete, list.
+
+use std::sync::Arc;
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use serde_json::{Value, json};
+
+use crate::config::{is_sid, now_ms};
+use crate::db::Service;
+use crate::http::auth::authenticate;
+use crate::http::body::{
+    FormMap, boolean, code_length, date, friendly_name, new_sid, page_body, paging, respond,
+};
+use crate::http::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+pub(crate) fn service_json(state: &AppState, s: &Service) -> Value {
+    let url = format!("{}/v2/Services/{}", state.base, s.sid);
+    json!({
+        "sid": s.sid,
+        "account_sid": s.account_sid,
+        "friendly_name": s.friendly_name,
+        "code_length": s.code_length,
+        "lookup_enabled": false,
+        "psd2_enabled": false,
+        "skip_sms_to_landlines": false,
+        "dtmf_input_required": false,
+        "tts_name": null,
+        "do_not_share_warning_enabled": s.do_not_share_warning_enabled,
+        "custom_code_enabled": false,
+        "push": {"include_date": false, "apn_credential_sid": null, "fcm_credential_sid": null},
+        "totp": {"issuer": null, "time_step": null, "code_length": null, "skew": null},
+        "default_template_sid": null,
+        "whatsapp": {"msg_service_sid": null, "from": null},
+        "passkeys": null,
+        "verify_event_subscription_enabled": false,
+        "date_created": date(s.created),
+        "date_updated": date(s.updated),
+        "url": url,
+        "links": {
+            "verification_checks": format!("{url}/VerificationCheck"),
+            "verifications": format!("{url}/Verifications"),
+            "rate_limits": format!("{url}/RateLimits"),
+        },
+    })
+}
+
+pub(crate) async fn create_service(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Form(form): Form<FormMap>,
+) -> ApiResult {
+    let account = authenticate(&state, &headers).await?;
+    let name = friendly_name(form.get("FriendlyName").map_or("", String::as_str))?;
+    if boolean(&form, "CustomCodeEnabled")? == Some(true) {
+        return Err(ApiError::invalid(
+            "Invalid parameter: CustomCodeEnabled (custom codes are not supported: codes are derived from a key, never stored)",
+        ));
+    }
+    let now = now_ms();
+    let service = Service {
+        sid: new_sid("VA"),
+        account_sid: account,
+        friendly_name: name,
+        code_length: code_length(&form)?.unwrap_or(6),
+        do_not_share_warning_enabled: boolean(&form, "DoNotShareWarningEnabled")?.unwrap_or(false),
+        created: now,
+        updated: now,
+    };
+    state
+        .db
+        .insert_service(service.clone())
+        .await
+        .map_err(|e| ApiError::internal("create service", e))?;
+    Ok(respond(StatusCode::CREATED, service_json(&state, &service)))
+}
+
+/// The service `sid` of `account`, from the database.
+pub(crate) async fn owned_service(
+    state: &AppState,
+    account: &str,
+    sid: &str,
+) -> Result<Service, ApiError> {
+    let service = read_service(state, account, sid).await?;
+    state.caches.put_service(service.clone());
+    Ok(service)
+}
+
+/// The service `sid` of `account` for a check: from the cache if read within
+/// [`SERVICE_TTL`], else from the database. Only checks take it from the
+/// cache: every other route reads the database, so a service deleted through
+/// another server is refused at once by everything that writes.
+pub(crate) async fn cached_service(
+    state: &AppState,
+    account: &str,
+    sid: &str,
+) -> Result<Service, ApiError> {
+    match state.caches.service(sid) {
+        Some(s) if s.account_sid == account => Ok(Service::clone(&s)),
+        _ => owned_service(state, account, sid).await,
+    }
+}
+
+pub(crate) async fn read_service(
+    state: &AppState,
+    account: &str,
+    sid: &str,
+) -> Result<Service, ApiError> {
+    let missing = || {
+        ApiError::not_found(format!(
+            "The requested resource /Services/{sid} was not found"
+        ))
+    };
+    if !is_sid(sid, "VA") {
+        return Err(missing());
+    }
+    state
+        .db
+        .service(account, sid)
+        .await
+        .map_err(|e| ApiError::internal("read service", e))?
+        .ok_or_else(missing)
+}
+
+/// The caller's account and the service `sid` of it.
+pub(crate) async fn service_for(
+    state: &AppState,
+    headers: &HeaderMap,
+    sid: &str,
+) -> Result<(String, Service), ApiError> {
+    let account = authenticate(state, headers).await?;
+    let service = owned_service(state, &account, sid).await?;
+    Ok((account, service))
+}
+
+pub(crate) async fn fetch_service(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(sid): Path<String>,
+) -> ApiResult {
+    let (_, service) = service_for(&state, &headers, &sid).await?;
+    Ok(respond(StatusCode::OK, service_json(&state, &service)))
+}
+
+pub(crate) async fn update_service(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(sid): Path<String>,
+    Form(form): Form<FormMap>,
+) -> ApiResult {
+    let (_, mut service) = service_for(&state, &headers, &sid).await?;
+    if let Some(name) = form.get("FriendlyName") {
+        service.friendly_name = friendly_name(name)?;
+    }
+    if let Some(length) = code_length(&form)? {
+        service.code_length = length;
+    }
+    if let Some(warn) = boolean(&form, "DoNotShareWarningEnabled")? {
+        service.do_not_share_warning_enabled = warn;
+    }
+    if boolean(&form, "CustomCodeEnabled")? == Some(true) {
+        return Err(ApiError::invalid(
+            "Invalid parameter: CustomCodeEnabled (custom codes are not supported: codes are derived from a key, never stored)",
+        ));
+    }
+    service.updated = now_ms();
+    state
+        .db
+        .update_service(service.clone())
+        .await
+        .map_err(|e| ApiError::internal("update service", e))?;
+    state.caches.put_service(service.clone());
+    Ok(respond(StatusCode::OK, service_json(&state, &service)))
+}
+
+pub(crate) async fn delete_service(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(sid): Path<String>,
+) -> ApiResult {
+    let account = authenticate(&state, &headers).await?;
+    owned_service(&state, &account, &sid).await?;
+    state
+        .db
+        .delete_service(&account, &sid)
+        .await
+        .map_err(|e| ApiError::internal("delete service", e))?;
+    state.caches.drop_service(&sid);
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub(crate) async fn list_services(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(query): Query<FormMap>,
+) -> ApiResult {
+    let account = authenticate(&state, &headers).await?;
+    let (page, size) = paging(&query)?;
+    let (services, more) = state
+        .db
+        .services(
+            &account,
+            u32::try_from(page).unwrap_or(u32::MAX),
+            u32::try_from(size).unwrap_or(1000),
+        )
+        .await
+        .map_err(|e| ApiError::internal("list services", e))?;
+    let items = services.iter().map(|s| service_json(&state, s)).collect();
+    let url = format!("{}/v2/Services", state.base);
+    Ok(page_body(items, page, size, more, &url, "services"))
+}

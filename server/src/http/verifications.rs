@@ -1,0 +1,363 @@
+//! `/v2/Services/{sid}/Verifications`: start (or send again), fetch, update.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use seccode::{ChallengeId, Contact, Error as CodesError, Purpose, SendLane, SendOptions};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::config::{hex, is_sid, now_ms};
+use crate::db::{Service, Verification};
+use crate::http::body::{FormMap, date, new_sid, respond};
+use crate::http::error::{ApiError, ApiResult, refusal};
+use crate::http::rate_limits::count_rate_limits;
+use crate::http::services::service_for;
+use crate::state::{AppState, Codes};
+
+pub(crate) fn verification_json(state: &AppState, v: &Verification, valid: bool) -> Value {
+    json!({
+        "sid": v.sid,
+        "service_sid": v.service_sid,
+        "account_sid": v.account_sid,
+        "to": v.to,
+        "channel": v.channel,
+        "status": v.status,
+        "valid": valid,
+        "lookup": {"carrier": null},
+        "amount": null,
+        "payee": null,
+        "send_code_attempts": v.attempts.iter().map(|(at, channel, sid)| json!({
+            "time": date(*at),
+            "channel": channel,
+            "attempt_sid": sid,
+        })).collect::<Vec<_>>(),
+        "date_created": date(v.created),
+        "date_updated": date(v.updated),
+        "sna": null,
+        "url": format!("{}/v2/Services/{}/Verifications/{}", state.base, v.service_sid, v.sid),
+    })
+}
+
+/// The seccode account a verification counts on: one per service and contact,
+/// so attempt and send limits hold per number or address within a service.
+pub(crate) fn codes_account(service: &str, identity: &str) -> Result<seccode::AccountId, ApiError> {
+    let digest = Sha256::digest(identity.as_bytes());
+    seccode::AccountId::new(format!("{service}:{}", hex(&digest[..16])))
+        .map_err(|e| ApiError::internal("account id", e))
+}
+
+pub(crate) fn challenge_of(sid: &str) -> Option<ChallengeId> {
+    sid.strip_prefix("VE")
+        .filter(|_| is_sid(sid, "VE"))
+        .and_then(|h| h.to_ascii_lowercase().parse().ok())
+}
+
+pub(crate) fn codes_for<'a>(state: &'a AppState, service: &Service) -> Result<&'a Codes, ApiError> {
+    state
+        .codes
+        .get(&service.code_length)
+        .ok_or_else(|| ApiError::internal("code length", service.code_length))
+}
+
+/// Runs `send` under the destination's budget of every API account together:
+/// counted first (60212 when it is used up), given back if `send` fails, so a
+/// refused or failed send spends nothing of it.
+pub(crate) async fn all_accounts_budget<T>(
+    state: &AppState,
+    codes: &Codes,
+    to: &Contact,
+    send: impl std::future::Future<Output = seccode::Result<T>>,
+) -> Result<T, ApiError> {
+    use seccode::store::ChallengeStore;
+    let key = seccode::store::CounterKey::custom(&format!("verify-destination:{}", to.identity()));
+    let budget =
+        seccode::store::SendBudget::new(key, state.destination_cap, Duration::from_secs(3600));
+    let now = seccode::Timestamp::from_unix_millis(u64::try_from(now_ms()).unwrap_or(0));
+    match codes.store().count_sends(vec![budget], now).await {
+        Ok(Ok(())) => {}
+        Ok(Err((_, retry_after))) => {
+            return Err(ApiError {
+                retry_after: Some(retry_after),
+                ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, 60212, "Too many requests")
+            });
+        }
+        Err(e) => return Err(refusal(e)),
+    }
+    match send.await {
+        Ok(out) => Ok(out),
+        Err(e) => {
+            // Best effort: a refund that fails leaves the budget counted (the
+            // conservative direction).
+            let _ = codes
+                .store()
+                .update_counter(&key, now, seccode::store::Counter::refund)
+                .await;
+            Err(refusal(e))
+        }
+    }
+}
+
+/// A verification that is no longer pending answers 404, saying why.
+pub(crate) fn gone(v: &Verification) -> ApiError {
+    ApiError::not_found(format!(
+        "The requested resource /Services/{}/Verifications/{} was not found: the verification was {}",
+        v.service_sid,
+        v.sid,
+        match v.status.as_str() {
+            "approved" => "approved",
+            "canceled" => "canceled",
+            "max_attempts_reached" => "closed after too many checks",
+            _ => "expired",
+        }
+    ))
+}
+
+/// Brings a stored verification's status up to date with its challenge.
+pub(crate) async fn refresh(codes: &Codes, v: &mut Verification) -> Result<(), ApiError> {
+    if v.status != "pending" {
+        return Ok(());
+    }
+    let Some(id) = challenge_of(&v.sid) else {
+        return Ok(());
+    };
+    let status = match codes.status(&id).await {
+        Ok(s) => s,
+        Err(CodesError::ChallengeNotFound) => seccode::Status::Expired,
+        Err(e) => return Err(ApiError::internal("challenge status", e)),
+    };
+    v.status = match status {
+        seccode::Status::Pending => "pending",
+        seccode::Status::Approved => "approved",
+        seccode::Status::Canceled => "canceled",
+        seccode::Status::Locked => "max_attempts_reached",
+        _ => "expired",
+    }
+    .to_owned();
+    Ok(())
+}
+
+pub(crate) async fn start_verification(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(sid): Path<String>,
+    Form(form): Form<FormMap>,
+) -> ApiResult {
+    let (account, service) = service_for(&state, &headers, &sid).await?;
+    if form.contains_key("CustomCode") {
+        return Err(ApiError::invalid(
+            "Invalid parameter: CustomCode (not supported: codes are derived from a key, never stored)",
+        ));
+    }
+    let channel = form.get("Channel").map_or("", String::as_str);
+    let configured = match channel {
+        "sms" => state.channels.sms.is_some(),
+        "call" => state
+            .calls
+            .values()
+            .next()
+            .is_some_and(|c| c.channel().call.is_some()),
+        "email" => state.channels.email.is_some(),
+        "" => {
+            return Err(ApiError::invalid(
+                "Missing required parameter Channel in the post body",
+            ));
+        }
+        _ => false,
+    };
+    if !configured {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            60223,
+            format!(
+                "Delivery channel disabled: {}",
+                channel.chars().take(16).collect::<String>()
+            ),
+        ));
+    }
+    let to_text = form
+        .get("To")
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::invalid("Missing required parameter To in the post body"))?;
+    let contact = match channel {
+        "email" => Contact::email(&to_text),
+        _ => Contact::phone(&to_text),
+    }
+    .map_err(|_| ApiError::invalid("Invalid parameter: To"))?;
+    let locale = form.get("Locale").map_or("en", String::as_str).to_owned();
+    let codes = codes_for(&state, &service)?;
+    let sender = if channel == "call" {
+        state
+            .calls
+            .get(&service.code_length)
+            .ok_or_else(|| ApiError::internal("code length", service.code_length))?
+    } else {
+        codes
+    };
+    count_rate_limits(&state, codes, &service, &form).await?;
+    let now = now_ms();
+    // A pending verification to the same contact is sent again, same code.
+    let latest = state
+        .db
+        .latest_to(&service.sid, contact.identity())
+        .await
+        .map_err(|e| ApiError::internal("read verification", e))?;
+    // Each API account has its own budget per destination (the tenant's lane),
+    // so one tenant cannot silence a number for the others; every account
+    // together has a larger one.
+    let options = SendOptions::default()
+        .locale(&locale)
+        .lane(SendLane::Tenant(&account));
+    if let Some(mut v) = latest {
+        refresh(codes, &mut v).await?;
+        if v.status == "pending" {
+            let id = challenge_of(&v.sid).ok_or_else(|| ApiError::internal("sid", &v.sid))?;
+            all_accounts_budget(&state, codes, &contact, sender.resend(&id, options)).await?;
+            state.metrics.verification("resent");
+            v.attempts.push((now, channel.to_owned(), new_sid("VL")));
+            v.channel = channel.to_owned();
+            v.updated = now;
+            state
+                .db
+                .save_verification(v.clone())
+                .await
+                .map_err(|e| ApiError::internal("save verification", e))?;
+            state.caches.put_card(&v);
+            return Ok(respond(
+                StatusCode::CREATED,
+                verification_json(&state, &v, false),
+            ));
+        }
+    }
+    let account_id = codes_account(&service.sid, contact.identity())?;
+    let start = sender.start(&account_id, Purpose::IdentityCheck, &contact, options);
+    let sent = all_accounts_budget(&state, codes, &contact, start).await?;
+    state.metrics.verification("started");
+    let v = Verification {
+        sid: format!("VE{}", sent.id),
+        service_sid: service.sid.clone(),
+        account_sid: account,
+        to: to_text,
+        identity: contact.identity().to_owned(),
+        channel: channel.to_owned(),
+        status: "pending".to_owned(),
+        attempts: vec![(now, channel.to_owned(), new_sid("VL"))],
+        created: now,
+        updated: now,
+    };
+    state
+        .db
+        .save_verification(v.clone())
+        .await
+        .map_err(|e| ApiError::internal("save verification", e))?;
+    state.caches.put_card(&v);
+    Ok(respond(
+        StatusCode::CREATED,
+        verification_json(&state, &v, false),
+    ))
+}
+
+/// A verification as stored (its status as of its last change).
+pub(crate) async fn stored_verification(
+    state: &AppState,
+    service: &Service,
+    ve: &str,
+) -> Result<Verification, ApiError> {
+    if challenge_of(ve).is_none() {
+        return Err(missing_verification(service, ve));
+    }
+    state
+        .db
+        .verification(&service.sid, ve)
+        .await
+        .map_err(|e| ApiError::internal("read verification", e))?
+        .ok_or_else(|| missing_verification(service, ve))
+}
+
+pub(crate) fn missing_verification(service: &Service, ve: &str) -> ApiError {
+    ApiError::not_found(format!(
+        "The requested resource /Services/{}/Verifications/{ve} was not found",
+        service.sid
+    ))
+}
+
+/// A verification with its status brought up to date (expired, locked).
+pub(crate) async fn current_verification(
+    state: &AppState,
+    codes: &Codes,
+    service: &Service,
+    ve: &str,
+) -> Result<Verification, ApiError> {
+    let mut v = stored_verification(state, service, ve).await?;
+    refresh(codes, &mut v).await?;
+    Ok(v)
+}
+
+pub(crate) async fn pending_verification(
+    state: &AppState,
+    codes: &Codes,
+    service: &Service,
+    ve: &str,
+) -> Result<Verification, ApiError> {
+    let v = current_verification(state, codes, service, ve).await?;
+    if v.status != "pending" {
+        return Err(gone(&v));
+    }
+    Ok(v)
+}
+
+pub(crate) async fn fetch_verification(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path((sid, ve)): Path<(String, String)>,
+) -> ApiResult {
+    let (_, service) = service_for(&state, &headers, &sid).await?;
+    let codes = codes_for(&state, &service)?;
+    let v = pending_verification(&state, codes, &service, &ve).await?;
+    Ok(respond(
+        StatusCode::OK,
+        verification_json(&state, &v, false),
+    ))
+}
+
+pub(crate) async fn update_verification(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path((sid, ve)): Path<(String, String)>,
+    Form(form): Form<FormMap>,
+) -> ApiResult {
+    let (_, service) = service_for(&state, &headers, &sid).await?;
+    let codes = codes_for(&state, &service)?;
+    let target = match form.get("Status").map(String::as_str) {
+        Some(s @ ("canceled" | "approved")) => s.to_owned(),
+        _ => {
+            return Err(ApiError::invalid(
+                "Invalid parameter: Status (canceled or approved)",
+            ));
+        }
+    };
+    let mut v = pending_verification(&state, codes, &service, &ve).await?;
+    let id = challenge_of(&v.sid).ok_or_else(|| ApiError::internal("sid", &v.sid))?;
+    // Either way the code stops working; the record says which.
+    match codes.cancel(&id).await {
+        Ok(()) | Err(CodesError::ChallengeNotPending(_)) => {}
+        Err(e) => return Err(ApiError::internal("cancel", e)),
+    }
+    v.status = target;
+    v.updated = now_ms();
+    state
+        .db
+        .save_verification(v.clone())
+        .await
+        .map_err(|e| ApiError::internal("save verification", e))?;
+    state.caches.put_card(&v);
+    let valid = v.status == "approved";
+    Ok(respond(
+        StatusCode::OK,
+        verification_json(&state, &v, valid),
+    ))
+}
