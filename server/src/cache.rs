@@ -144,7 +144,7 @@ mod tests {
             to: "+15555550100".to_owned(),
             identity: "+15555550100".to_owned(),
             channel: "sms".to_owned(),
-            status: "pending".to_owned(),
+            status: crate::db::VerificationStatus::Pending,
             attempts: vec![(1, "sms".to_owned(), "VL1".to_owned())],
             created: 1,
             updated: 1,

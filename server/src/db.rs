@@ -43,14 +43,74 @@ pub struct Verification {
     pub identity: String,
     /// `sms`, `call` or `email`.
     pub channel: String,
-    /// `pending`, `approved`, `canceled`, `max_attempts_reached`, `expired`.
-    pub status: String,
+    /// Where it stands.
+    pub status: VerificationStatus,
     /// Send attempts: (Unix ms, channel, `VL…`).
     pub attempts: Vec<(i64, String, String)>,
     /// Created, Unix milliseconds.
     pub created: i64,
     /// Last updated, Unix milliseconds.
     pub updated: i64,
+}
+
+/// Where a verification stands, as Twilio names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VerificationStatus {
+    /// Waiting for its code.
+    Pending,
+    /// Its code was checked right (or the API approved it).
+    Approved,
+    /// Canceled through the API.
+    Canceled,
+    /// Closed after too many wrong checks.
+    MaxAttemptsReached,
+    /// Its code expired.
+    Expired,
+}
+
+impl VerificationStatus {
+    /// Twilio's name: `pending`, `approved`, `canceled`,
+    /// `max_attempts_reached`, `expired`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerificationStatus::Pending => "pending",
+            VerificationStatus::Approved => "approved",
+            VerificationStatus::Canceled => "canceled",
+            VerificationStatus::MaxAttemptsReached => "max_attempts_reached",
+            VerificationStatus::Expired => "expired",
+        }
+    }
+
+    /// The status named `name`; anything unknown reads as expired (a code
+    /// that no longer verifies).
+    pub fn parse(name: &str) -> Self {
+        match name {
+            "pending" => VerificationStatus::Pending,
+            "approved" => VerificationStatus::Approved,
+            "canceled" => VerificationStatus::Canceled,
+            "max_attempts_reached" => VerificationStatus::MaxAttemptsReached,
+            _ => VerificationStatus::Expired,
+        }
+    }
+}
+
+/// A challenge's status as the verification's.
+impl From<seccode::Status> for VerificationStatus {
+    fn from(status: seccode::Status) -> Self {
+        match status {
+            seccode::Status::Pending => VerificationStatus::Pending,
+            seccode::Status::Approved => VerificationStatus::Approved,
+            seccode::Status::Canceled => VerificationStatus::Canceled,
+            seccode::Status::Locked => VerificationStatus::MaxAttemptsReached,
+            _ => VerificationStatus::Expired,
+        }
+    }
+}
+
+impl serde::Serialize for VerificationStatus {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 /// A service's rate limit: a name the verifications' `RateLimits` values are
@@ -247,22 +307,58 @@ CREATE TABLE IF NOT EXISTS verify_api_keys (
 );
 ";
 
-fn sqlite_err(e: rusqlite::Error) -> String {
-    format!("database: {e}")
+/// A database error: down or out of reach (the server answers 503 and may be
+/// retried), or anything else (500). Its text names the cause's class, never
+/// a value.
+#[derive(Debug, PartialEq, Eq)]
+pub enum DbError {
+    /// The database is down or out of reach.
+    Unavailable(String),
+    /// The database answered with an error.
+    Failed(String),
 }
 
-/// The start of a database error's text when the database is down or out of
-/// reach (the server answers 503 for those, 500 for the rest).
-pub const UNAVAILABLE: &str = "database unavailable: ";
+impl DbError {
+    /// Whether the database is down or out of reach.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, DbError::Unavailable(_))
+    }
+
+    /// The cause, without the prefix.
+    pub fn cause(&self) -> &str {
+        match self {
+            DbError::Unavailable(cause) | DbError::Failed(cause) => cause,
+        }
+    }
+}
+
+impl std::fmt::Display for DbError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DbError::Unavailable(cause) => write!(f, "database unavailable: {cause}"),
+            DbError::Failed(cause) => write!(f, "database: {cause}"),
+        }
+    }
+}
+
+impl std::error::Error for DbError {}
+
+fn sqlite_err(e: rusqlite::Error) -> DbError {
+    DbError::Failed(e.to_string())
+}
+
+fn task_err(e: tokio::task::JoinError) -> DbError {
+    DbError::Failed(format!("task: {e}"))
+}
 
 /// A PostgreSQL error as the library classifies it: whether it is down, and
 /// the error's class or SQLSTATE — never its text, which may quote a value.
-fn pg_err(e: impl std::error::Error + 'static) -> String {
+fn pg_err(e: impl std::error::Error + 'static) -> DbError {
     let failure = seccode::store::classify_postgres(&e);
     if failure.is_unavailable() {
-        format!("{UNAVAILABLE}{failure}")
+        DbError::Unavailable(failure.to_string())
     } else {
-        format!("database: {failure}")
+        DbError::Failed(failure.to_string())
     }
 }
 
@@ -332,7 +428,7 @@ impl Db {
     /// # Errors
     ///
     /// The database cannot be opened.
-    pub fn open(path: &Path) -> Result<Db, String> {
+    pub fn open(path: &Path) -> Result<Db, DbError> {
         let conn = Connection::open(path).map_err(sqlite_err)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(sqlite_err)?;
@@ -352,7 +448,7 @@ impl Db {
     /// # Errors
     ///
     /// The URL is invalid or the database cannot be reached.
-    pub async fn connect(url: &str) -> Result<Db, String> {
+    pub async fn connect(url: &str) -> Result<Db, DbError> {
         let config: tokio_postgres::Config = url.parse().map_err(pg_err)?;
         let manager = deadpool_postgres::Manager::new(config, tokio_postgres::NoTls);
         let pool = deadpool_postgres::Pool::builder(manager)
@@ -379,7 +475,7 @@ impl Db {
         &self,
         sql: &'static str,
         params: Vec<Value>,
-    ) -> Result<Vec<Vec<Value>>, String> {
+    ) -> Result<Vec<Vec<Value>>, DbError> {
         match self {
             Db::Sqlite(conn) => {
                 let conn = conn.clone();
@@ -408,7 +504,7 @@ impl Db {
                         .map_err(sqlite_err)
                 })
                 .await
-                .map_err(|e| format!("database task: {e}"))?
+                .map_err(task_err)?
             }
             Db::Postgres(pool) => {
                 let client = pool.get().await.map_err(pg_err)?;
@@ -428,7 +524,7 @@ impl Db {
     }
 
     /// Runs a statement and returns how many rows it changed.
-    async fn execute(&self, sql: &'static str, params: Vec<Value>) -> Result<u64, String> {
+    async fn execute(&self, sql: &'static str, params: Vec<Value>) -> Result<u64, DbError> {
         match self {
             Db::Sqlite(conn) => {
                 let conn = conn.clone();
@@ -440,7 +536,7 @@ impl Db {
                         .map_err(sqlite_err)
                 })
                 .await
-                .map_err(|e| format!("database task: {e}"))?
+                .map_err(task_err)?
             }
             Db::Postgres(pool) => {
                 let client = pool.get().await.map_err(pg_err)?;
@@ -465,7 +561,7 @@ impl Db {
     /// # Errors
     ///
     /// The database fails.
-    pub async fn ping(&self) -> Result<(), String> {
+    pub async fn ping(&self) -> Result<(), DbError> {
         self.query("SELECT 1", Vec::new()).await.map(drop)
     }
 
@@ -480,7 +576,7 @@ impl Db {
         account: &str,
         name: &str,
         now: i64,
-    ) -> Result<(String, String), String> {
+    ) -> Result<(String, String), DbError> {
         use sha2::Digest;
         let mut raw = [0u8; 32];
         rand::fill(&mut raw);
@@ -507,7 +603,7 @@ impl Db {
     /// # Errors
     ///
     /// The database fails.
-    pub async fn revoke_key(&self, sid: &str) -> Result<bool, String> {
+    pub async fn revoke_key(&self, sid: &str) -> Result<bool, DbError> {
         self.execute(
             "DELETE FROM verify_api_keys WHERE sid = ?1",
             vec![sid.into()],
@@ -521,7 +617,7 @@ impl Db {
     /// # Errors
     ///
     /// The database fails.
-    pub async fn api_key(&self, sid: &str) -> Result<Option<(String, [u8; 32])>, String> {
+    pub async fn api_key(&self, sid: &str) -> Result<Option<(String, [u8; 32])>, DbError> {
         let rows = self
             .query(
                 "SELECT account_sid, secret_sha256 FROM verify_api_keys WHERE sid = ?1",
@@ -538,7 +634,7 @@ impl Db {
     /// # Errors
     ///
     /// The database fails.
-    pub async fn insert_service(&self, s: Service) -> Result<(), String> {
+    pub async fn insert_service(&self, s: Service) -> Result<(), DbError> {
         self.execute(
             "INSERT INTO verify_services (sid, account_sid, friendly_name, code_length, \
              do_not_share, created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -561,7 +657,7 @@ impl Db {
     /// # Errors
     ///
     /// The database fails.
-    pub async fn update_service(&self, s: Service) -> Result<(), String> {
+    pub async fn update_service(&self, s: Service) -> Result<(), DbError> {
         self.execute(
             "UPDATE verify_services SET friendly_name = ?2, code_length = ?3, \
              do_not_share = ?4, updated = ?5 WHERE sid = ?1",
@@ -582,7 +678,7 @@ impl Db {
     /// # Errors
     ///
     /// The database fails.
-    pub async fn service(&self, account: &str, sid: &str) -> Result<Option<Service>, String> {
+    pub async fn service(&self, account: &str, sid: &str) -> Result<Option<Service>, DbError> {
         let rows = self
             .query(
                 "SELECT sid, account_sid, friendly_name, code_length, do_not_share, created, updated \
@@ -603,7 +699,7 @@ impl Db {
         account: &str,
         page: u32,
         size: u32,
-    ) -> Result<(Vec<Service>, bool), String> {
+    ) -> Result<(Vec<Service>, bool), DbError> {
         let rows = self
             .query(
                 "SELECT sid, account_sid, friendly_name, code_length, do_not_share, created, updated \
@@ -626,7 +722,7 @@ impl Db {
     /// # Errors
     ///
     /// The database fails.
-    pub async fn delete_service(&self, account: &str, sid: &str) -> Result<bool, String> {
+    pub async fn delete_service(&self, account: &str, sid: &str) -> Result<bool, DbError> {
         self.execute(
             "DELETE FROM verify_services WHERE sid = ?1 AND account_sid = ?2",
             vec![sid.into(), account.into()],
@@ -640,7 +736,7 @@ impl Db {
     /// # Errors
     ///
     /// The database fails.
-    pub async fn save_verification(&self, v: Verification) -> Result<(), String> {
+    pub async fn save_verification(&self, v: Verification) -> Result<(), DbError> {
         let attempts = serde_json::to_string(&v.attempts).unwrap_or_else(|_| "[]".to_owned());
         self.execute(
             "INSERT INTO verify_verifications (sid, service_sid, account_sid, to_text, identity, \
@@ -654,7 +750,7 @@ impl Db {
                 v.to.into(),
                 v.identity.into(),
                 v.channel.into(),
-                v.status.into(),
+                v.status.as_str().into(),
                 attempts.into(),
                 v.created.into(),
                 v.updated.into(),
@@ -674,13 +770,18 @@ impl Db {
         &self,
         service: &str,
         sid: &str,
-        status: &str,
+        status: VerificationStatus,
         updated: i64,
-    ) -> Result<bool, String> {
+    ) -> Result<bool, DbError> {
         self.execute(
             "UPDATE verify_verifications SET status = ?3, updated = ?4 \
              WHERE service_sid = ?1 AND sid = ?2",
-            vec![service.into(), sid.into(), status.into(), updated.into()],
+            vec![
+                service.into(),
+                sid.into(),
+                status.as_str().into(),
+                updated.into(),
+            ],
         )
         .await
         .map(|n| n > 0)
@@ -695,7 +796,7 @@ impl Db {
         &self,
         service: &str,
         sid: &str,
-    ) -> Result<Option<Verification>, String> {
+    ) -> Result<Option<Verification>, DbError> {
         let rows = self
             .query(
                 "SELECT sid, service_sid, account_sid, to_text, identity, channel, status, \
@@ -716,7 +817,7 @@ impl Db {
         &self,
         service: &str,
         identity: &str,
-    ) -> Result<Option<Verification>, String> {
+    ) -> Result<Option<Verification>, DbError> {
         let rows = self
             .query(
                 "SELECT sid, service_sid, account_sid, to_text, identity, channel, status, \
@@ -734,7 +835,7 @@ impl Db {
     /// # Errors
     ///
     /// The database fails.
-    pub async fn save_rate_limit(&self, r: RateLimit) -> Result<bool, String> {
+    pub async fn save_rate_limit(&self, r: RateLimit) -> Result<bool, DbError> {
         let clash = self
             .query(
                 "SELECT sid FROM verify_rate_limits WHERE service_sid = ?1 AND unique_name = ?2 \
@@ -772,7 +873,7 @@ impl Db {
     /// # Errors
     ///
     /// The database fails.
-    pub async fn rate_limits(&self, service: &str) -> Result<Vec<RateLimit>, String> {
+    pub async fn rate_limits(&self, service: &str) -> Result<Vec<RateLimit>, DbError> {
         let rows = self
             .query(
                 "SELECT sid, service_sid, account_sid, unique_name, description, created, updated \
@@ -799,7 +900,7 @@ impl Db {
     /// # Errors
     ///
     /// The database fails.
-    pub async fn delete_rate_limit(&self, service: &str, sid: &str) -> Result<bool, String> {
+    pub async fn delete_rate_limit(&self, service: &str, sid: &str) -> Result<bool, DbError> {
         self.execute(
             "DELETE FROM verify_rate_limits WHERE service_sid = ?1 AND sid = ?2",
             vec![service.into(), sid.into()],
@@ -813,7 +914,7 @@ impl Db {
     /// # Errors
     ///
     /// The database fails.
-    pub async fn save_bucket(&self, b: Bucket) -> Result<(), String> {
+    pub async fn save_bucket(&self, b: Bucket) -> Result<(), DbError> {
         self.execute(
             "INSERT INTO verify_buckets (sid, rate_limit_sid, service_sid, account_sid, max, \
              interval, created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
@@ -838,7 +939,7 @@ impl Db {
     /// # Errors
     ///
     /// The database fails.
-    pub async fn buckets(&self, rate_limit: &str) -> Result<Vec<Bucket>, String> {
+    pub async fn buckets(&self, rate_limit: &str) -> Result<Vec<Bucket>, DbError> {
         let rows = self
             .query(
                 "SELECT sid, rate_limit_sid, service_sid, account_sid, max, interval, created, \
@@ -866,7 +967,7 @@ impl Db {
     /// # Errors
     ///
     /// The database fails.
-    pub async fn delete_bucket(&self, rate_limit: &str, sid: &str) -> Result<bool, String> {
+    pub async fn delete_bucket(&self, rate_limit: &str, sid: &str) -> Result<bool, DbError> {
         self.execute(
             "DELETE FROM verify_buckets WHERE rate_limit_sid = ?1 AND sid = ?2",
             vec![rate_limit.into(), sid.into()],
@@ -896,7 +997,7 @@ fn read_verification(r: &[Value]) -> Verification {
         to: r[3].text(),
         identity: r[4].text(),
         channel: r[5].text(),
-        status: r[6].text(),
+        status: VerificationStatus::parse(&r[6].text()),
         attempts: serde_json::from_str(&r[7].text()).unwrap_or_default(),
         created: r[8].int(),
         updated: r[9].int(),

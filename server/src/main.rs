@@ -40,7 +40,7 @@ fn keys(config: &Config, args: &[String]) -> ExitCode {
     };
     let db = match opened {
         Ok(db) => db,
-        Err(e) => return fail(&e),
+        Err(e) => return fail(&e.to_string()),
     };
     match args.first().map(String::as_str) {
         Some("create") => {
@@ -57,7 +57,7 @@ fn keys(config: &Config, args: &[String]) -> ExitCode {
                     println!("sid {sid}\nsecret {secret}");
                     ExitCode::SUCCESS
                 }
-                Err(e) => fail(&e),
+                Err(e) => fail(&e.to_string()),
             }
         }
         Some("revoke") => {
@@ -70,7 +70,7 @@ fn keys(config: &Config, args: &[String]) -> ExitCode {
                     ExitCode::SUCCESS
                 }
                 Ok(false) => fail("no such key"),
-                Err(e) => fail(&e),
+                Err(e) => fail(&e.to_string()),
             }
         }
         _ => fail("key: create or revoke"),

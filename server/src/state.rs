@@ -64,7 +64,7 @@ impl AppState {
             Some(url) => Db::connect(url)
                 .await
                 .map_err(|e| format!("database_url: {e}"))?,
-            None => Db::open(&config.database)?,
+            None => Db::open(&config.database).map_err(|e| format!("database: {e}"))?,
         };
         let store_timeout = Duration::from_millis(config.store_timeout_ms);
         let backend = match (&config.redis_url, &config.database_url) {

@@ -1,5 +1,9 @@
 //! Who a request is: HTTP Basic with an account SID and auth token, or an API key.
 
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use base64::Engine;
 use sha2::{Digest, Sha256};
@@ -30,11 +34,7 @@ pub(crate) async fn authenticate(
     let presented: [u8; 32] = Sha256::digest(password.as_bytes()).into();
     let mut found = None;
     if is_sid(&user, "SK") {
-        let key = state
-            .db
-            .api_key(&user)
-            .await
-            .map_err(|e| ApiError::internal("read api key", e))?;
+        let key = state.db.api_key(&user).await?;
         let (account, digest) = key.unwrap_or_else(|| (String::new(), [0xa5; 32]));
         let known = state.accounts.iter().any(|(sid, _)| *sid == account);
         if bool::from(digest.ct_eq(&presented)) && known {
@@ -49,4 +49,19 @@ pub(crate) async fn authenticate(
         }
     }
     found.ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, 20003, "Authenticate"))
+}
+
+/// The account a request authenticates as ([`authenticate`]): a handler that
+/// takes it answers 401/20003 to anyone else, before reading the body.
+pub(crate) struct Caller(pub(crate) String);
+
+impl FromRequestParts<Arc<AppState>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        authenticate(state, &parts.headers).await.map(Caller)
+    }
 }

@@ -1,16 +1,18 @@
 //! `/v2/Services/{sid}/VerificationCheck`: the route under load.
 
+use axum::Router;
+use axum::routing::post;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
 use seccode::{Contact, Error as CodesError, Purpose, Verification as Outcome};
 
 use crate::config::now_ms;
-use crate::db::Verification;
-use crate::http::auth::authenticate;
+use crate::db::{Verification, VerificationStatus};
+use crate::http::auth::Caller;
 use crate::http::body::{FormMap, date};
 use crate::http::error::{ApiError, ApiResult, refusal};
 use crate::http::services::cached_service;
@@ -18,6 +20,11 @@ use crate::http::verifications::{
     challenge_of, codes_for, gone, missing_verification, stored_verification,
 };
 use crate::state::AppState;
+
+/// `/v2/Services/{sid}/VerificationCheck`.
+pub(crate) fn routes() -> Router<Arc<AppState>> {
+    Router::new().route("/v2/Services/{sid}/VerificationCheck", post(check))
+}
 
 /// A VerificationCheck answer (a struct, not a `json!` map: this is the
 /// route under load).
@@ -28,7 +35,7 @@ pub(crate) struct CheckBody<'a> {
     account_sid: &'a str,
     to: &'a str,
     channel: &'a str,
-    status: &'a str,
+    status: &'static str,
     valid: bool,
     amount: Option<()>,
     payee: Option<()>,
@@ -37,14 +44,14 @@ pub(crate) struct CheckBody<'a> {
     sna_attempts_error_codes: [(); 0],
 }
 
-pub(crate) fn check_json(v: &Verification, status: &str, valid: bool) -> Response {
+pub(crate) fn check_json(v: &Verification, status: VerificationStatus, valid: bool) -> Response {
     let body = CheckBody {
         sid: &v.sid,
         service_sid: &v.service_sid,
         account_sid: &v.account_sid,
         to: &v.to,
         channel: &v.channel,
-        status,
+        status: status.as_str(),
         valid,
         amount: None,
         payee: None,
@@ -57,11 +64,10 @@ pub(crate) fn check_json(v: &Verification, status: &str, valid: bool) -> Respons
 
 pub(crate) async fn check(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    Caller(account): Caller,
     Path(sid): Path<String>,
     Form(form): Form<FormMap>,
 ) -> ApiResult {
-    let account = authenticate(&state, &headers).await?;
     let service = cached_service(&state, &account, &sid).await?;
     let codes = codes_for(&state, &service)?;
     let code = form
@@ -78,8 +84,7 @@ pub(crate) async fn check(
             state
                 .db
                 .latest_to(&service.sid, &identity)
-                .await
-                .map_err(|e| ApiError::internal("read verification", e))?
+                .await?
                 .map(|v| v.sid)
                 .ok_or_else(|| {
                     ApiError::not_found(format!(
@@ -118,13 +123,12 @@ pub(crate) async fn check(
         Outcome::Approved(_) => {
             state.metrics.verification("approved");
             let mut v = Verification::clone(&card);
-            v.status = "approved".to_owned();
+            v.status = VerificationStatus::Approved;
             v.updated = now_ms();
             let kept = state
                 .db
-                .set_status(&v.service_sid, &v.sid, &v.status, v.updated)
-                .await
-                .map_err(|e| ApiError::internal("save verification", e))?;
+                .set_status(&v.service_sid, &v.sid, v.status, v.updated)
+                .await?;
             if !kept {
                 // Its service was deleted (through another server, within
                 // the service cache's lifetime): no approval to report.
@@ -132,13 +136,13 @@ pub(crate) async fn check(
                 return Err(missing_verification(&service, &ve));
             }
             state.caches.put_card(&v);
-            Ok(check_json(&v, "approved", true))
+            Ok(check_json(&v, VerificationStatus::Approved, true))
         }
         // A wrong code changes nothing the record shows (seccode counted the
         // attempt): no database write.
         Outcome::Rejected { .. } => {
             state.metrics.verification("failed");
-            Ok(check_json(&card, "pending", false))
+            Ok(check_json(&card, VerificationStatus::Pending, false))
         }
         Outcome::Locked => {
             state.metrics.verification("locked");
@@ -147,11 +151,10 @@ pub(crate) async fn check(
                 .set_status(
                     &card.service_sid,
                     &card.sid,
-                    "max_attempts_reached",
+                    VerificationStatus::MaxAttemptsReached,
                     now_ms(),
                 )
-                .await
-                .map_err(|e| ApiError::internal("save verification", e))?;
+                .await?;
             Err(max_checks())
         }
         Outcome::AccountLocked { retry_after } => Err(ApiError {
@@ -167,11 +170,10 @@ pub(crate) async fn check(
             }
             let mut v = Verification::clone(&card);
             v.status = match other {
-                Outcome::AlreadyUsed => "approved",
-                Outcome::Canceled => "canceled",
-                _ => "expired",
-            }
-            .to_owned();
+                Outcome::AlreadyUsed => VerificationStatus::Approved,
+                Outcome::Canceled => VerificationStatus::Canceled,
+                _ => VerificationStatus::Expired,
+            };
             Err(gone(&v))
         }
     }
@@ -180,9 +182,9 @@ pub(crate) async fn check(
 /// What a check of a stored verification answers when it is no longer
 /// pending: 60202 once closed after too many checks, else 404 saying why.
 pub(crate) fn closed(v: &Verification) -> Option<ApiError> {
-    match v.status.as_str() {
-        "pending" => None,
-        "max_attempts_reached" => Some(max_checks()),
+    match v.status {
+        VerificationStatus::Pending => None,
+        VerificationStatus::MaxAttemptsReached => Some(max_checks()),
         _ => Some(gone(v)),
     }
 }

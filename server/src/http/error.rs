@@ -1,5 +1,6 @@
 //! Twilio's error answers, and the library's refusals mapped to them.
 
+use crate::db::DbError;
 use std::time::Duration;
 
 use axum::Json;
@@ -37,7 +38,7 @@ impl ApiError {
 
     pub(crate) fn internal(context: &str, e: impl std::fmt::Display) -> Self {
         let text = e.to_string();
-        if text.starts_with(crate::db::UNAVAILABLE) {
+        if text.starts_with("database unavailable: ") {
             // The database is down or out of reach: a fast 503 the client may
             // retry. Its loss is logged once (see `crate::health`), not here.
             return Self::unavailable();
@@ -119,5 +120,24 @@ pub(crate) fn refusal(e: CodesError) -> ApiError {
             None => ApiError::internal("store", &e),
         },
         other => ApiError::internal("security codes", other),
+    }
+}
+
+/// The database's errors: 503/20503 while it is down or out of reach (its
+/// loss is logged once, see `crate::health`), else a logged 500.
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        if e.is_unavailable() {
+            ApiError::unavailable()
+        } else {
+            ApiError::internal("database", e)
+        }
+    }
+}
+
+/// The library's refusals as Twilio answers them (see [`refusal`]).
+impl From<CodesError> for ApiError {
+    fn from(e: CodesError) -> Self {
+        refusal(e)
     }
 }

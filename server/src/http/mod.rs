@@ -17,54 +17,19 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 
-use crate::http::checks::check;
-use crate::http::rate_limits::{
-    create_bucket, create_rate_limit, delete_bucket, delete_rate_limit, fetch_bucket,
-    fetch_rate_limit, list_buckets, list_rate_limits, update_bucket, update_rate_limit,
-};
-use crate::http::services::{
-    create_service, delete_service, fetch_service, list_services, update_service,
-};
-use crate::http::verifications::{fetch_verification, start_verification, update_verification};
 use crate::state::AppState;
 use crate::store::Backend;
 
-/// The router, with every route under `/v2`.
+/// The router: each resource's routes under `/v2`, health, readiness and
+/// metrics, with the request counter and the time bound around them.
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
-        .route("/v2/Services", post(create_service).get(list_services))
-        .route(
-            "/v2/Services/{sid}",
-            get(fetch_service)
-                .post(update_service)
-                .delete(delete_service),
-        )
-        .route("/v2/Services/{sid}/Verifications", post(start_verification))
-        .route(
-            "/v2/Services/{sid}/Verifications/{ve}",
-            get(fetch_verification).post(update_verification),
-        )
-        .route("/v2/Services/{sid}/VerificationCheck", post(check))
-        .route(
-            "/v2/Services/{sid}/RateLimits",
-            post(create_rate_limit).get(list_rate_limits),
-        )
-        .route(
-            "/v2/Services/{sid}/RateLimits/{rk}",
-            get(fetch_rate_limit)
-                .post(update_rate_limit)
-                .delete(delete_rate_limit),
-        )
-        .route(
-            "/v2/Services/{sid}/RateLimits/{rk}/Buckets",
-            post(create_bucket).get(list_buckets),
-        )
-        .route(
-            "/v2/Services/{sid}/RateLimits/{rk}/Buckets/{bl}",
-            get(fetch_bucket).post(update_bucket).delete(delete_bucket),
-        )
+        .merge(services::routes())
+        .merge(verifications::routes())
+        .merge(checks::routes())
+        .merge(rate_limits::routes())
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route(
@@ -131,8 +96,7 @@ pub(crate) async fn ready(State(state): State<Arc<AppState>>) -> Response {
     match tokio::time::timeout(deadline, state.db.ping()).await {
         Ok(Ok(())) => state.health.up(db_backend),
         Ok(Err(e)) => {
-            let cause = e.strip_prefix(crate::db::UNAVAILABLE).unwrap_or(&e);
-            state.health.lost(db_backend, cause);
+            state.health.lost(db_backend, e.cause());
             down.push(db_label);
         }
         Err(_) => {

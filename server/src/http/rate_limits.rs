@@ -1,32 +1,58 @@
 //! `/v2/Services/{sid}/RateLimits` and their `Buckets`, and counting a
 //! verification against them.
 
+use axum::Router;
+use axum::routing::{get, post};
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
 use crate::config::now_ms;
 use crate::db::{Bucket, RateLimit as ServiceRateLimit, Service};
+use crate::http::auth::Caller;
 use crate::http::body::{FormMap, date, list_page, new_sid, respond, unique_name};
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::services::service_for;
+use crate::http::services::owned_service;
 use crate::state::{AppState, Codes};
 
-/// The caller's account, the service `sid` and its rate limit `rk`.
+/// A service's rate limits and their buckets.
+pub(crate) fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route(
+            "/v2/Services/{sid}/RateLimits",
+            post(create_rate_limit).get(list_rate_limits),
+        )
+        .route(
+            "/v2/Services/{sid}/RateLimits/{rk}",
+            get(fetch_rate_limit)
+                .post(update_rate_limit)
+                .delete(delete_rate_limit),
+        )
+        .route(
+            "/v2/Services/{sid}/RateLimits/{rk}/Buckets",
+            post(create_bucket).get(list_buckets),
+        )
+        .route(
+            "/v2/Services/{sid}/RateLimits/{rk}/Buckets/{bl}",
+            get(fetch_bucket).post(update_bucket).delete(delete_bucket),
+        )
+}
+
+/// The service `sid` of `account` and its rate limit `rk`.
 pub(crate) async fn rate_limit_for(
     state: &AppState,
-    headers: &HeaderMap,
+    account: &str,
     sid: &str,
     rk: &str,
-) -> Result<(String, Service, ServiceRateLimit), ApiError> {
-    let (account, service) = service_for(state, headers, sid).await?;
+) -> Result<(Service, ServiceRateLimit), ApiError> {
+    let service = owned_service(state, account, sid).await?;
     let r = owned_rate_limit(state, &service, rk).await?;
-    Ok((account, service, r))
+    Ok((service, r))
 }
 
 pub(crate) fn rate_limit_json(state: &AppState, r: &ServiceRateLimit) -> Value {
@@ -72,8 +98,7 @@ pub(crate) async fn owned_rate_limit(
     state
         .db
         .rate_limits(&service.sid)
-        .await
-        .map_err(|e| ApiError::internal("read rate limits", e))?
+        .await?
         .into_iter()
         .find(|r| r.sid == rk)
         .ok_or_else(|| {
@@ -85,11 +110,7 @@ pub(crate) async fn owned_rate_limit(
 }
 
 pub(crate) async fn save_rate_limit(state: &AppState, r: ServiceRateLimit) -> Result<(), ApiError> {
-    let saved = state
-        .db
-        .save_rate_limit(r)
-        .await
-        .map_err(|e| ApiError::internal("save rate limit", e))?;
+    let saved = state.db.save_rate_limit(r).await?;
     if saved {
         Ok(())
     } else {
@@ -101,11 +122,11 @@ pub(crate) async fn save_rate_limit(state: &AppState, r: ServiceRateLimit) -> Re
 
 pub(crate) async fn create_rate_limit(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    Caller(account): Caller,
     Path(sid): Path<String>,
     Form(form): Form<FormMap>,
 ) -> ApiResult {
-    let (account, service) = service_for(&state, &headers, &sid).await?;
+    let service = owned_service(&state, &account, &sid).await?;
     let now = now_ms();
     let r = ServiceRateLimit {
         sid: new_sid("RK"),
@@ -122,16 +143,15 @@ pub(crate) async fn create_rate_limit(
 
 pub(crate) async fn list_rate_limits(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    Caller(account): Caller,
     Path(sid): Path<String>,
     Query(query): Query<FormMap>,
 ) -> ApiResult {
-    let (_, service) = service_for(&state, &headers, &sid).await?;
+    let service = owned_service(&state, &account, &sid).await?;
     let items = state
         .db
         .rate_limits(&service.sid)
-        .await
-        .map_err(|e| ApiError::internal("read rate limits", e))?
+        .await?
         .iter()
         .map(|r| rate_limit_json(&state, r))
         .collect();
@@ -141,20 +161,20 @@ pub(crate) async fn list_rate_limits(
 
 pub(crate) async fn fetch_rate_limit(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    Caller(account): Caller,
     Path((sid, rk)): Path<(String, String)>,
 ) -> ApiResult {
-    let (_, _, r) = rate_limit_for(&state, &headers, &sid, &rk).await?;
+    let (_, r) = rate_limit_for(&state, &account, &sid, &rk).await?;
     Ok(respond(StatusCode::OK, rate_limit_json(&state, &r)))
 }
 
 pub(crate) async fn update_rate_limit(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    Caller(account): Caller,
     Path((sid, rk)): Path<(String, String)>,
     Form(form): Form<FormMap>,
 ) -> ApiResult {
-    let (_, _, mut r) = rate_limit_for(&state, &headers, &sid, &rk).await?;
+    let (_, mut r) = rate_limit_for(&state, &account, &sid, &rk).await?;
     if let Some(d) = form.get("Description") {
         r.description = Some(d.clone());
     }
@@ -165,15 +185,11 @@ pub(crate) async fn update_rate_limit(
 
 pub(crate) async fn delete_rate_limit(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    Caller(account): Caller,
     Path((sid, rk)): Path<(String, String)>,
 ) -> ApiResult {
-    let (_, service, _) = rate_limit_for(&state, &headers, &sid, &rk).await?;
-    state
-        .db
-        .delete_rate_limit(&service.sid, &rk)
-        .await
-        .map_err(|e| ApiError::internal("delete rate limit", e))?;
+    let (service, _) = rate_limit_for(&state, &account, &sid, &rk).await?;
+    state.db.delete_rate_limit(&service.sid, &rk).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -206,8 +222,7 @@ pub(crate) async fn owned_bucket(
     state
         .db
         .buckets(&r.sid)
-        .await
-        .map_err(|e| ApiError::internal("read buckets", e))?
+        .await?
         .into_iter()
         .find(|b| b.sid == bl)
         .ok_or_else(|| {
@@ -220,11 +235,11 @@ pub(crate) async fn owned_bucket(
 
 pub(crate) async fn create_bucket(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    Caller(account): Caller,
     Path((sid, rk)): Path<(String, String)>,
     Form(form): Form<FormMap>,
 ) -> ApiResult {
-    let (account, service, r) = rate_limit_for(&state, &headers, &sid, &rk).await?;
+    let (service, r) = rate_limit_for(&state, &account, &sid, &rk).await?;
     let (max, interval) = bucket_numbers(&form, None)?;
     let now = now_ms();
     let b = Bucket {
@@ -237,26 +252,21 @@ pub(crate) async fn create_bucket(
         created: now,
         updated: now,
     };
-    state
-        .db
-        .save_bucket(b.clone())
-        .await
-        .map_err(|e| ApiError::internal("save bucket", e))?;
+    state.db.save_bucket(b.clone()).await?;
     Ok(respond(StatusCode::CREATED, bucket_json(&state, &b)))
 }
 
 pub(crate) async fn list_buckets(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    Caller(account): Caller,
     Path((sid, rk)): Path<(String, String)>,
     Query(query): Query<FormMap>,
 ) -> ApiResult {
-    let (_, service, r) = rate_limit_for(&state, &headers, &sid, &rk).await?;
+    let (service, r) = rate_limit_for(&state, &account, &sid, &rk).await?;
     let items = state
         .db
         .buckets(&r.sid)
-        .await
-        .map_err(|e| ApiError::internal("read buckets", e))?
+        .await?
         .iter()
         .map(|b| bucket_json(&state, b))
         .collect();
@@ -269,44 +279,36 @@ pub(crate) async fn list_buckets(
 
 pub(crate) async fn fetch_bucket(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    Caller(account): Caller,
     Path((sid, rk, bl)): Path<(String, String, String)>,
 ) -> ApiResult {
-    let (_, _, r) = rate_limit_for(&state, &headers, &sid, &rk).await?;
+    let (_, r) = rate_limit_for(&state, &account, &sid, &rk).await?;
     let b = owned_bucket(&state, &r, &bl).await?;
     Ok(respond(StatusCode::OK, bucket_json(&state, &b)))
 }
 
 pub(crate) async fn update_bucket(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    Caller(account): Caller,
     Path((sid, rk, bl)): Path<(String, String, String)>,
     Form(form): Form<FormMap>,
 ) -> ApiResult {
-    let (_, _, r) = rate_limit_for(&state, &headers, &sid, &rk).await?;
+    let (_, r) = rate_limit_for(&state, &account, &sid, &rk).await?;
     let mut b = owned_bucket(&state, &r, &bl).await?;
     (b.max, b.interval) = bucket_numbers(&form, Some(&b))?;
     b.updated = now_ms();
-    state
-        .db
-        .save_bucket(b.clone())
-        .await
-        .map_err(|e| ApiError::internal("save bucket", e))?;
+    state.db.save_bucket(b.clone()).await?;
     Ok(respond(StatusCode::OK, bucket_json(&state, &b)))
 }
 
 pub(crate) async fn delete_bucket(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    Caller(account): Caller,
     Path((sid, rk, bl)): Path<(String, String, String)>,
 ) -> ApiResult {
-    let (_, _, r) = rate_limit_for(&state, &headers, &sid, &rk).await?;
+    let (_, r) = rate_limit_for(&state, &account, &sid, &rk).await?;
     owned_bucket(&state, &r, &bl).await?;
-    state
-        .db
-        .delete_bucket(&r.sid, &bl)
-        .await
-        .map_err(|e| ApiError::internal("delete bucket", e))?;
+    state.db.delete_bucket(&r.sid, &bl).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -331,11 +333,7 @@ pub(crate) async fn count_rate_limits(
     };
     let values: serde_json::Map<String, Value> =
         serde_json::from_str(text).map_err(|_| invalid())?;
-    let limits = state
-        .db
-        .rate_limits(&service.sid)
-        .await
-        .map_err(|e| ApiError::internal("read rate limits", e))?;
+    let limits = state.db.rate_limits(&service.sid).await?;
     let mut budgets = Vec::new();
     for (name, value) in &values {
         let value = match value {
@@ -352,12 +350,7 @@ pub(crate) async fn count_rate_limits(
                     name.chars().take(64).collect::<String>()
                 ))
             })?;
-        for b in state
-            .db
-            .buckets(&limit.sid)
-            .await
-            .map_err(|e| ApiError::internal("read buckets", e))?
-        {
+        for b in state.db.buckets(&limit.sid).await? {
             budgets.push(seccode::store::SendBudget::new(
                 seccode::store::CounterKey::custom(&format!("verify-bucket:{}:{value}", b.sid)),
                 b.max,

@@ -1,21 +1,35 @@
 //! `/v2/Services`: create, fetch, update, delete, list.
 
+use axum::Router;
+use axum::routing::{get, post};
 use std::sync::Arc;
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
 use crate::config::{is_sid, now_ms};
 use crate::db::Service;
-use crate::http::auth::authenticate;
+use crate::http::auth::Caller;
 use crate::http::body::{
     FormMap, boolean, code_length, date, friendly_name, new_sid, page_body, paging, respond,
 };
 use crate::http::error::{ApiError, ApiResult};
 use crate::state::AppState;
+
+/// `/v2/Services` and `/v2/Services/{sid}`.
+pub(crate) fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/v2/Services", post(create_service).get(list_services))
+        .route(
+            "/v2/Services/{sid}",
+            get(fetch_service)
+                .post(update_service)
+                .delete(delete_service),
+        )
+}
 
 pub(crate) fn service_json(state: &AppState, s: &Service) -> Value {
     let url = format!("{}/v2/Services/{}", state.base, s.sid);
@@ -50,10 +64,9 @@ pub(crate) fn service_json(state: &AppState, s: &Service) -> Value {
 
 pub(crate) async fn create_service(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    Caller(account): Caller,
     Form(form): Form<FormMap>,
 ) -> ApiResult {
-    let account = authenticate(&state, &headers).await?;
     let name = friendly_name(form.get("FriendlyName").map_or("", String::as_str))?;
     if boolean(&form, "CustomCodeEnabled")? == Some(true) {
         return Err(ApiError::invalid(
@@ -70,11 +83,7 @@ pub(crate) async fn create_service(
         created: now,
         updated: now,
     };
-    state
-        .db
-        .insert_service(service.clone())
-        .await
-        .map_err(|e| ApiError::internal("create service", e))?;
+    state.db.insert_service(service.clone()).await?;
     Ok(respond(StatusCode::CREATED, service_json(&state, &service)))
 }
 
@@ -117,41 +126,25 @@ pub(crate) async fn read_service(
     if !is_sid(sid, "VA") {
         return Err(missing());
     }
-    state
-        .db
-        .service(account, sid)
-        .await
-        .map_err(|e| ApiError::internal("read service", e))?
-        .ok_or_else(missing)
-}
-
-/// The caller's account and the service `sid` of it.
-pub(crate) async fn service_for(
-    state: &AppState,
-    headers: &HeaderMap,
-    sid: &str,
-) -> Result<(String, Service), ApiError> {
-    let account = authenticate(state, headers).await?;
-    let service = owned_service(state, &account, sid).await?;
-    Ok((account, service))
+    state.db.service(account, sid).await?.ok_or_else(missing)
 }
 
 pub(crate) async fn fetch_service(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    Caller(account): Caller,
     Path(sid): Path<String>,
 ) -> ApiResult {
-    let (_, service) = service_for(&state, &headers, &sid).await?;
+    let service = owned_service(&state, &account, &sid).await?;
     Ok(respond(StatusCode::OK, service_json(&state, &service)))
 }
 
 pub(crate) async fn update_service(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    Caller(account): Caller,
     Path(sid): Path<String>,
     Form(form): Form<FormMap>,
 ) -> ApiResult {
-    let (_, mut service) = service_for(&state, &headers, &sid).await?;
+    let mut service = owned_service(&state, &account, &sid).await?;
     if let Some(name) = form.get("FriendlyName") {
         service.friendly_name = friendly_name(name)?;
     }
@@ -167,37 +160,27 @@ pub(crate) async fn update_service(
         ));
     }
     service.updated = now_ms();
-    state
-        .db
-        .update_service(service.clone())
-        .await
-        .map_err(|e| ApiError::internal("update service", e))?;
+    state.db.update_service(service.clone()).await?;
     state.caches.put_service(service.clone());
     Ok(respond(StatusCode::OK, service_json(&state, &service)))
 }
 
 pub(crate) async fn delete_service(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    Caller(account): Caller,
     Path(sid): Path<String>,
 ) -> ApiResult {
-    let account = authenticate(&state, &headers).await?;
     owned_service(&state, &account, &sid).await?;
-    state
-        .db
-        .delete_service(&account, &sid)
-        .await
-        .map_err(|e| ApiError::internal("delete service", e))?;
+    state.db.delete_service(&account, &sid).await?;
     state.caches.drop_service(&sid);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 pub(crate) async fn list_services(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    Caller(account): Caller,
     Query(query): Query<FormMap>,
 ) -> ApiResult {
-    let account = authenticate(&state, &headers).await?;
     let (page, size) = paging(&query)?;
     let (services, more) = state
         .db
@@ -206,8 +189,7 @@ pub(crate) async fn list_services(
             u32::try_from(page).unwrap_or(u32::MAX),
             u32::try_from(size).unwrap_or(1000),
         )
-        .await
-        .map_err(|e| ApiError::internal("list services", e))?;
+        .await?;
     let items = services.iter().map(|s| service_json(&state, s)).collect();
     let url = format!("{}/v2/Services", state.base);
     Ok(page_body(items, page, size, more, &url, "services"))

@@ -1,22 +1,35 @@
 //! `/v2/Services/{sid}/Verifications`: start (or send again), fetch, update.
 
+use axum::Router;
+use axum::routing::{get, post};
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use seccode::{ChallengeId, Contact, Error as CodesError, Purpose, SendLane, SendOptions};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::config::{hex, is_sid, now_ms};
-use crate::db::{Service, Verification};
+use crate::db::{Service, Verification, VerificationStatus};
+use crate::http::auth::Caller;
 use crate::http::body::{FormMap, date, new_sid, respond};
 use crate::http::error::{ApiError, ApiResult, refusal};
 use crate::http::rate_limits::count_rate_limits;
-use crate::http::services::service_for;
+use crate::http::services::owned_service;
 use crate::state::{AppState, Codes};
+
+/// `/v2/Services/{sid}/Verifications` and one verification.
+pub(crate) fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/v2/Services/{sid}/Verifications", post(start_verification))
+        .route(
+            "/v2/Services/{sid}/Verifications/{ve}",
+            get(fetch_verification).post(update_verification),
+        )
+}
 
 pub(crate) fn verification_json(state: &AppState, v: &Verification, valid: bool) -> Value {
     json!({
@@ -107,10 +120,10 @@ pub(crate) fn gone(v: &Verification) -> ApiError {
         "The requested resource /Services/{}/Verifications/{} was not found: the verification was {}",
         v.service_sid,
         v.sid,
-        match v.status.as_str() {
-            "approved" => "approved",
-            "canceled" => "canceled",
-            "max_attempts_reached" => "closed after too many checks",
+        match v.status {
+            VerificationStatus::Approved => "approved",
+            VerificationStatus::Canceled => "canceled",
+            VerificationStatus::MaxAttemptsReached => "closed after too many checks",
             _ => "expired",
         }
     ))
@@ -118,7 +131,7 @@ pub(crate) fn gone(v: &Verification) -> ApiError {
 
 /// Brings a stored verification's status up to date with its challenge.
 pub(crate) async fn refresh(codes: &Codes, v: &mut Verification) -> Result<(), ApiError> {
-    if v.status != "pending" {
+    if v.status != VerificationStatus::Pending {
         return Ok(());
     }
     let Some(id) = challenge_of(&v.sid) else {
@@ -129,24 +142,17 @@ pub(crate) async fn refresh(codes: &Codes, v: &mut Verification) -> Result<(), A
         Err(CodesError::ChallengeNotFound) => seccode::Status::Expired,
         Err(e) => return Err(ApiError::internal("challenge status", e)),
     };
-    v.status = match status {
-        seccode::Status::Pending => "pending",
-        seccode::Status::Approved => "approved",
-        seccode::Status::Canceled => "canceled",
-        seccode::Status::Locked => "max_attempts_reached",
-        _ => "expired",
-    }
-    .to_owned();
+    v.status = status.into();
     Ok(())
 }
 
 pub(crate) async fn start_verification(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    Caller(account): Caller,
     Path(sid): Path<String>,
     Form(form): Form<FormMap>,
 ) -> ApiResult {
-    let (account, service) = service_for(&state, &headers, &sid).await?;
+    let service = owned_service(&state, &account, &sid).await?;
     if form.contains_key("CustomCode") {
         return Err(ApiError::invalid(
             "Invalid parameter: CustomCode (not supported: codes are derived from a key, never stored)",
@@ -201,11 +207,7 @@ pub(crate) async fn start_verification(
     count_rate_limits(&state, codes, &service, &form).await?;
     let now = now_ms();
     // A pending verification to the same contact is sent again, same code.
-    let latest = state
-        .db
-        .latest_to(&service.sid, contact.identity())
-        .await
-        .map_err(|e| ApiError::internal("read verification", e))?;
+    let latest = state.db.latest_to(&service.sid, contact.identity()).await?;
     // Each API account has its own budget per destination (the tenant's lane),
     // so one tenant cannot silence a number for the others; every account
     // together has a larger one.
@@ -214,18 +216,14 @@ pub(crate) async fn start_verification(
         .lane(SendLane::Tenant(&account));
     if let Some(mut v) = latest {
         refresh(codes, &mut v).await?;
-        if v.status == "pending" {
+        if v.status == VerificationStatus::Pending {
             let id = challenge_of(&v.sid).ok_or_else(|| ApiError::internal("sid", &v.sid))?;
             all_accounts_budget(&state, codes, &contact, sender.resend(&id, options)).await?;
             state.metrics.verification("resent");
             v.attempts.push((now, channel.to_owned(), new_sid("VL")));
             v.channel = channel.to_owned();
             v.updated = now;
-            state
-                .db
-                .save_verification(v.clone())
-                .await
-                .map_err(|e| ApiError::internal("save verification", e))?;
+            state.db.save_verification(v.clone()).await?;
             state.caches.put_card(&v);
             return Ok(respond(
                 StatusCode::CREATED,
@@ -244,16 +242,12 @@ pub(crate) async fn start_verification(
         to: to_text,
         identity: contact.identity().to_owned(),
         channel: channel.to_owned(),
-        status: "pending".to_owned(),
+        status: VerificationStatus::Pending,
         attempts: vec![(now, channel.to_owned(), new_sid("VL"))],
         created: now,
         updated: now,
     };
-    state
-        .db
-        .save_verification(v.clone())
-        .await
-        .map_err(|e| ApiError::internal("save verification", e))?;
+    state.db.save_verification(v.clone()).await?;
     state.caches.put_card(&v);
     Ok(respond(
         StatusCode::CREATED,
@@ -273,8 +267,7 @@ pub(crate) async fn stored_verification(
     state
         .db
         .verification(&service.sid, ve)
-        .await
-        .map_err(|e| ApiError::internal("read verification", e))?
+        .await?
         .ok_or_else(|| missing_verification(service, ve))
 }
 
@@ -304,7 +297,7 @@ pub(crate) async fn pending_verification(
     ve: &str,
 ) -> Result<Verification, ApiError> {
     let v = current_verification(state, codes, service, ve).await?;
-    if v.status != "pending" {
+    if v.status != VerificationStatus::Pending {
         return Err(gone(&v));
     }
     Ok(v)
@@ -312,10 +305,10 @@ pub(crate) async fn pending_verification(
 
 pub(crate) async fn fetch_verification(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    Caller(account): Caller,
     Path((sid, ve)): Path<(String, String)>,
 ) -> ApiResult {
-    let (_, service) = service_for(&state, &headers, &sid).await?;
+    let service = owned_service(&state, &account, &sid).await?;
     let codes = codes_for(&state, &service)?;
     let v = pending_verification(&state, codes, &service, &ve).await?;
     Ok(respond(
@@ -326,14 +319,15 @@ pub(crate) async fn fetch_verification(
 
 pub(crate) async fn update_verification(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    Caller(account): Caller,
     Path((sid, ve)): Path<(String, String)>,
     Form(form): Form<FormMap>,
 ) -> ApiResult {
-    let (_, service) = service_for(&state, &headers, &sid).await?;
+    let service = owned_service(&state, &account, &sid).await?;
     let codes = codes_for(&state, &service)?;
     let target = match form.get("Status").map(String::as_str) {
-        Some(s @ ("canceled" | "approved")) => s.to_owned(),
+        Some("canceled") => VerificationStatus::Canceled,
+        Some("approved") => VerificationStatus::Approved,
         _ => {
             return Err(ApiError::invalid(
                 "Invalid parameter: Status (canceled or approved)",
@@ -349,13 +343,9 @@ pub(crate) async fn update_verification(
     }
     v.status = target;
     v.updated = now_ms();
-    state
-        .db
-        .save_verification(v.clone())
-        .await
-        .map_err(|e| ApiError::internal("save verification", e))?;
+    state.db.save_verification(v.clone()).await?;
     state.caches.put_card(&v);
-    let valid = v.status == "approved";
+    let valid = v.status == VerificationStatus::Approved;
     Ok(respond(
         StatusCode::OK,
         verification_json(&state, &v, valid),
