@@ -10,7 +10,7 @@ use seccode::{
 };
 
 use crate::cache::{Caches, SERVICE_TTL};
-use crate::channels::{Channels, Sms};
+use crate::channels::{Channels, Phone};
 use crate::config::{Config, SmsConfig, unhex32};
 use crate::db::Db;
 use crate::health::Health;
@@ -85,7 +85,7 @@ impl AppState {
         };
         let sms = match &config.sms {
             None => None,
-            Some(SmsConfig::Webhook { url, secret }) => Some(Sms::Webhook(
+            Some(SmsConfig::Webhook { url, secret }) => Some(Phone::SmsWebhook(
                 Webhook::new(
                     url.clone(),
                     secret.as_deref().unwrap_or_default().as_bytes(),
@@ -96,7 +96,7 @@ impl AppState {
                 account_sid,
                 auth_token,
                 from,
-            }) => Some(Sms::Twilio(
+            }) => Some(Phone::Twilio(
                 TwilioSms::new(
                     account_sid.clone(),
                     auth_token.clone().unwrap_or_default(),
@@ -137,20 +137,13 @@ impl AppState {
                 .map_err(|e| format!("call: {e}"))?,
             ),
         };
-        let callers = Arc::new(Channels {
-            sms: None,
-            email: None,
-            call,
-            voice: true,
-            metrics: metrics.clone(),
-        });
-        let channels = Arc::new(Channels {
-            sms,
-            email,
-            call: None,
-            voice: false,
-            metrics: metrics.clone(),
-        });
+        let callers = Arc::new(crate::channels::build(
+            None,
+            call.map(Phone::Call),
+            "call",
+            &metrics,
+        ));
+        let channels = Arc::new(crate::channels::build(email, sms, "sms", &metrics));
         let keyring = Keyring::new(1, SecretKey::from_bytes(config.code_key_bytes()));
         let hour = Duration::from_secs(3600);
         let l = &config.limits;

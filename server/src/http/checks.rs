@@ -11,7 +11,7 @@ use axum::{Form, Json};
 use seccode::{Contact, Error as CodesError, Purpose, Verification as Outcome};
 
 use crate::config::now_ms;
-use crate::db::{Verification, VerificationStatus};
+use crate::db::{Service, Verification, VerificationStatus};
 use crate::http::auth::Caller;
 use crate::http::body::{FormMap, date};
 use crate::http::error::{ApiError, ApiResult, refusal};
@@ -74,8 +74,27 @@ pub(crate) async fn check(
         .get("Code")
         .filter(|c| !c.is_empty())
         .ok_or_else(|| ApiError::invalid("Missing required parameter Code in the post body"))?;
-    let ve = match (form.get("VerificationSid"), form.get("To")) {
-        (Some(ve), _) => ve.clone(),
+    let ve = checked_sid(&state, &service, &form).await?;
+    let card = card_of(&state, &service, &ve).await?;
+    let id = challenge_of(&card.sid).ok_or_else(|| ApiError::internal("sid", &card.sid))?;
+    let outcome = match codes.verify(&id, Purpose::IdentityCheck, code).await {
+        Ok(outcome) => outcome,
+        // Swept after expiry.
+        Err(CodesError::ChallengeNotFound) => Outcome::Expired,
+        Err(e) => return Err(refusal(e)),
+    };
+    answer(&state, &service, &card, outcome).await
+}
+
+/// The verification a check names: its `VerificationSid`, or the latest to
+/// its `To`.
+async fn checked_sid(
+    state: &AppState,
+    service: &Service,
+    form: &FormMap,
+) -> Result<String, ApiError> {
+    match (form.get("VerificationSid"), form.get("To")) {
+        (Some(ve), _) => Ok(ve.clone()),
         (None, Some(to)) => {
             let identity = Contact::parse(to.trim())
                 .map_err(|_| ApiError::invalid("Invalid parameter: To"))?
@@ -91,38 +110,45 @@ pub(crate) async fn check(
                         "The requested resource /Services/{}/VerificationCheck was not found",
                         service.sid
                     ))
-                })?
+                })
         }
-        (None, None) => {
-            return Err(ApiError::invalid(
-                "Missing required parameter To or VerificationSid in the post body",
-            ));
-        }
-    };
-    // The verification's fixed fields, cached; its status is the code's own
-    // record's, which the check itself reads (one store round trip per check).
-    let card = match state.caches.card(&ve) {
-        Some(card) if card.service_sid == service.sid => card,
-        Some(_) => return Err(missing_verification(&service, &ve)),
+        (None, None) => Err(ApiError::invalid(
+            "Missing required parameter To or VerificationSid in the post body",
+        )),
+    }
+}
+
+/// The verification's fixed fields, cached; its status is the code's own
+/// record's, which the check itself reads (one store round trip per check).
+async fn card_of(
+    state: &AppState,
+    service: &Service,
+    ve: &str,
+) -> Result<Arc<Verification>, ApiError> {
+    match state.caches.card(ve) {
+        Some(card) if card.service_sid == service.sid => Ok(card),
+        Some(_) => Err(missing_verification(service, ve)),
         None => {
-            let v = stored_verification(&state, &service, &ve).await?;
+            let v = stored_verification(state, service, ve).await?;
             if let Some(closed) = closed(&v) {
                 return Err(closed);
             }
-            state.caches.put_card(&v)
+            Ok(state.caches.put_card(&v))
         }
-    };
-    let id = challenge_of(&card.sid).ok_or_else(|| ApiError::internal("sid", &card.sid))?;
-    let outcome = match codes.verify(&id, Purpose::IdentityCheck, code).await {
-        Ok(outcome) => outcome,
-        // Swept after expiry.
-        Err(CodesError::ChallengeNotFound) => Outcome::Expired,
-        Err(e) => return Err(refusal(e)),
-    };
+    }
+}
+
+/// What a check answers for the library's `outcome`, recording what changed.
+async fn answer(
+    state: &AppState,
+    service: &Service,
+    card: &Verification,
+    outcome: Outcome,
+) -> ApiResult {
     match outcome {
         Outcome::Approved(_) => {
             state.metrics.verification("approved");
-            let mut v = Verification::clone(&card);
+            let mut v = card.clone();
             v.status = VerificationStatus::Approved;
             v.updated = now_ms();
             let kept = state
@@ -133,7 +159,7 @@ pub(crate) async fn check(
                 // Its service was deleted (through another server, within
                 // the service cache's lifetime): no approval to report.
                 state.caches.drop_card(&v.sid);
-                return Err(missing_verification(&service, &ve));
+                return Err(missing_verification(service, &v.sid));
             }
             state.caches.put_card(&v);
             Ok(check_json(&v, VerificationStatus::Approved, true))
@@ -142,18 +168,14 @@ pub(crate) async fn check(
         // attempt): no database write.
         Outcome::Rejected { .. } => {
             state.metrics.verification("failed");
-            Ok(check_json(&card, VerificationStatus::Pending, false))
+            Ok(check_json(card, VerificationStatus::Pending, false))
         }
         Outcome::Locked => {
             state.metrics.verification("locked");
+            let closed = VerificationStatus::MaxAttemptsReached;
             state
                 .db
-                .set_status(
-                    &card.service_sid,
-                    &card.sid,
-                    VerificationStatus::MaxAttemptsReached,
-                    now_ms(),
-                )
+                .set_status(&card.service_sid, &card.sid, closed, now_ms())
                 .await?;
             Err(max_checks())
         }
@@ -164,11 +186,11 @@ pub(crate) async fn check(
         // No longer pending: the stored record says why (approved or canceled
         // through the API, closed after too many checks) when it knows.
         other => {
-            let stored = stored_verification(&state, &service, &ve).await?;
+            let stored = stored_verification(state, service, &card.sid).await?;
             if let Some(closed) = closed(&stored) {
                 return Err(closed);
             }
-            let mut v = Verification::clone(&card);
+            let mut v = card.clone();
             v.status = match other {
                 Outcome::AlreadyUsed => VerificationStatus::Approved,
                 Outcome::Canceled => VerificationStatus::Canceled,

@@ -95,18 +95,12 @@ pub(crate) async fn owned_rate_limit(
     service: &Service,
     rk: &str,
 ) -> Result<ServiceRateLimit, ApiError> {
-    state
-        .db
-        .rate_limits(&service.sid)
-        .await?
-        .into_iter()
-        .find(|r| r.sid == rk)
-        .ok_or_else(|| {
-            ApiError::not_found(format!(
-                "The requested resource /Services/{}/RateLimits/{rk} was not found",
-                service.sid
-            ))
-        })
+    state.db.rate_limit(&service.sid, rk).await?.ok_or_else(|| {
+        ApiError::not_found(format!(
+            "The requested resource /Services/{}/RateLimits/{rk} was not found",
+            service.sid
+        ))
+    })
 }
 
 pub(crate) async fn save_rate_limit(state: &AppState, r: ServiceRateLimit) -> Result<(), ApiError> {
@@ -219,18 +213,12 @@ pub(crate) async fn owned_bucket(
     r: &ServiceRateLimit,
     bl: &str,
 ) -> Result<Bucket, ApiError> {
-    state
-        .db
-        .buckets(&r.sid)
-        .await?
-        .into_iter()
-        .find(|b| b.sid == bl)
-        .ok_or_else(|| {
-            ApiError::not_found(format!(
-                "The requested resource /Services/{}/RateLimits/{}/Buckets/{bl} was not found",
-                r.service_sid, r.sid
-            ))
-        })
+    state.db.bucket(&r.sid, bl).await?.ok_or_else(|| {
+        ApiError::not_found(format!(
+            "The requested resource /Services/{}/RateLimits/{}/Buckets/{bl} was not found",
+            r.service_sid, r.sid
+        ))
+    })
 }
 
 pub(crate) async fn create_bucket(

@@ -153,6 +153,63 @@ pub(crate) async fn start_verification(
     Form(form): Form<FormMap>,
 ) -> ApiResult {
     let service = owned_service(&state, &account, &sid).await?;
+    let channel = configured_channel(&state, &form)?;
+    let (to_text, contact) = destination(&form, channel)?;
+    let locale = form.get("Locale").map_or("en", String::as_str).to_owned();
+    let codes = codes_for(&state, &service)?;
+    // Calls go out through the service's twin that calls phone numbers.
+    let sender = match channel {
+        "call" => state.calls.get(&service.code_length),
+        _ => Some(codes),
+    }
+    .ok_or_else(|| ApiError::internal("code length", service.code_length))?;
+    count_rate_limits(&state, codes, &service, &form).await?;
+    let now = now_ms();
+    // Each API account has its own budget per destination (the tenant's lane),
+    // so one tenant cannot silence a number for the others; every account
+    // together has a larger one.
+    let options = SendOptions::default()
+        .locale(&locale)
+        .lane(SendLane::Tenant(&account));
+    // A pending verification to the same contact is sent again, same code.
+    if let Some(mut v) = state.db.latest_to(&service.sid, contact.identity()).await? {
+        refresh(codes, &mut v).await?;
+        if v.status == VerificationStatus::Pending {
+            let id = challenge_of(&v.sid).ok_or_else(|| ApiError::internal("sid", &v.sid))?;
+            all_accounts_budget(&state, codes, &contact, sender.resend(&id, options)).await?;
+            state.metrics.verification("resent");
+            v.attempts.push((now, channel.to_owned(), new_sid("VL")));
+            v.channel = channel.to_owned();
+            v.updated = now;
+            return saved(&state, v).await;
+        }
+    }
+    let account_id = codes_account(&service.sid, contact.identity())?;
+    let start = sender.start(&account_id, Purpose::IdentityCheck, &contact, options);
+    let sent = all_accounts_budget(&state, codes, &contact, start).await?;
+    state.metrics.verification("started");
+    saved(
+        &state,
+        Verification {
+            sid: format!("VE{}", sent.id),
+            service_sid: service.sid.clone(),
+            account_sid: account,
+            to: to_text,
+            identity: contact.identity().to_owned(),
+            channel: channel.to_owned(),
+            status: VerificationStatus::Pending,
+            attempts: vec![(now, channel.to_owned(), new_sid("VL"))],
+            created: now,
+            updated: now,
+        },
+    )
+    .await
+}
+
+/// The request's `Channel`, when this server has it configured: 60200 when
+/// missing (or when the request asks for a `CustomCode`), 60223 when unknown
+/// or not configured.
+fn configured_channel<'a>(state: &AppState, form: &'a FormMap) -> Result<&'a str, ApiError> {
     if form.contains_key("CustomCode") {
         return Err(ApiError::invalid(
             "Invalid parameter: CustomCode (not supported: codes are derived from a key, never stored)",
@@ -160,13 +217,13 @@ pub(crate) async fn start_verification(
     }
     let channel = form.get("Channel").map_or("", String::as_str);
     let configured = match channel {
-        "sms" => state.channels.sms.is_some(),
+        "sms" => state.channels.phone.inner.is_configured(),
         "call" => state
             .calls
             .values()
             .next()
-            .is_some_and(|c| c.channel().call.is_some()),
-        "email" => state.channels.email.is_some(),
+            .is_some_and(|c| c.channel().phone.inner.is_configured()),
+        "email" => state.channels.email.inner.is_configured(),
         "" => {
             return Err(ApiError::invalid(
                 "Missing required parameter Channel in the post body",
@@ -184,6 +241,11 @@ pub(crate) async fn start_verification(
             ),
         ));
     }
+    Ok(channel)
+}
+
+/// The request's `To` as typed and as a contact of `channel`'s kind.
+fn destination(form: &FormMap, channel: &str) -> Result<(String, Contact), ApiError> {
     let to_text = form
         .get("To")
         .map(|t| t.trim().to_owned())
@@ -194,64 +256,16 @@ pub(crate) async fn start_verification(
         _ => Contact::phone(&to_text),
     }
     .map_err(|_| ApiError::invalid("Invalid parameter: To"))?;
-    let locale = form.get("Locale").map_or("en", String::as_str).to_owned();
-    let codes = codes_for(&state, &service)?;
-    let sender = if channel == "call" {
-        state
-            .calls
-            .get(&service.code_length)
-            .ok_or_else(|| ApiError::internal("code length", service.code_length))?
-    } else {
-        codes
-    };
-    count_rate_limits(&state, codes, &service, &form).await?;
-    let now = now_ms();
-    // A pending verification to the same contact is sent again, same code.
-    let latest = state.db.latest_to(&service.sid, contact.identity()).await?;
-    // Each API account has its own budget per destination (the tenant's lane),
-    // so one tenant cannot silence a number for the others; every account
-    // together has a larger one.
-    let options = SendOptions::default()
-        .locale(&locale)
-        .lane(SendLane::Tenant(&account));
-    if let Some(mut v) = latest {
-        refresh(codes, &mut v).await?;
-        if v.status == VerificationStatus::Pending {
-            let id = challenge_of(&v.sid).ok_or_else(|| ApiError::internal("sid", &v.sid))?;
-            all_accounts_budget(&state, codes, &contact, sender.resend(&id, options)).await?;
-            state.metrics.verification("resent");
-            v.attempts.push((now, channel.to_owned(), new_sid("VL")));
-            v.channel = channel.to_owned();
-            v.updated = now;
-            state.db.save_verification(v.clone()).await?;
-            state.caches.put_card(&v);
-            return Ok(respond(
-                StatusCode::CREATED,
-                verification_json(&state, &v, false),
-            ));
-        }
-    }
-    let account_id = codes_account(&service.sid, contact.identity())?;
-    let start = sender.start(&account_id, Purpose::IdentityCheck, &contact, options);
-    let sent = all_accounts_budget(&state, codes, &contact, start).await?;
-    state.metrics.verification("started");
-    let v = Verification {
-        sid: format!("VE{}", sent.id),
-        service_sid: service.sid.clone(),
-        account_sid: account,
-        to: to_text,
-        identity: contact.identity().to_owned(),
-        channel: channel.to_owned(),
-        status: VerificationStatus::Pending,
-        attempts: vec![(now, channel.to_owned(), new_sid("VL"))],
-        created: now,
-        updated: now,
-    };
+    Ok((to_text, contact))
+}
+
+/// Stores a started or resent verification and answers 201 with it.
+async fn saved(state: &AppState, v: Verification) -> ApiResult {
     state.db.save_verification(v.clone()).await?;
     state.caches.put_card(&v);
     Ok(respond(
         StatusCode::CREATED,
-        verification_json(&state, &v, false),
+        verification_json(state, &v, false),
     ))
 }
 

@@ -1,0 +1,138 @@
+//! The `verify_services` table: Verify services.
+
+use super::{Db, DbError, Row};
+
+/// A Verify service.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Service {
+    /// `VA…`.
+    pub sid: String,
+    /// The owning account, `AC…`.
+    pub account_sid: String,
+    /// Its name (shown in messages).
+    pub friendly_name: String,
+    /// Digits per code, 4–10.
+    pub code_length: u8,
+    /// Whether SMS bodies carry a "do not share" warning (stored and echoed).
+    pub do_not_share_warning_enabled: bool,
+    /// Created, Unix milliseconds.
+    pub created: i64,
+    /// Last updated, Unix milliseconds.
+    pub updated: i64,
+}
+
+fn read_service(r: &Row) -> Service {
+    Service {
+        sid: r.text("sid"),
+        account_sid: r.text("account_sid"),
+        friendly_name: r.text("friendly_name"),
+        code_length: u8::try_from(r.int("code_length")).unwrap_or(6),
+        do_not_share_warning_enabled: r.int("do_not_share") != 0,
+        created: r.int("created"),
+        updated: r.int("updated"),
+    }
+}
+
+impl Db {
+    /// Stores a new service.
+    ///
+    /// # Errors
+    ///
+    /// The database fails.
+    pub async fn insert_service(&self, s: Service) -> Result<(), DbError> {
+        self.execute(
+            "INSERT INTO verify_services (sid, account_sid, friendly_name, code_length, \
+             do_not_share, created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            vec![
+                s.sid.into(),
+                s.account_sid.into(),
+                s.friendly_name.into(),
+                i64::from(s.code_length).into(),
+                i64::from(s.do_not_share_warning_enabled).into(),
+                s.created.into(),
+                s.updated.into(),
+            ],
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Replaces a service's settings.
+    ///
+    /// # Errors
+    ///
+    /// The database fails.
+    pub async fn update_service(&self, s: Service) -> Result<(), DbError> {
+        self.execute(
+            "UPDATE verify_services SET friendly_name = ?2, code_length = ?3, \
+             do_not_share = ?4, updated = ?5 WHERE sid = ?1",
+            vec![
+                s.sid.into(),
+                s.friendly_name.into(),
+                i64::from(s.code_length).into(),
+                i64::from(s.do_not_share_warning_enabled).into(),
+                s.updated.into(),
+            ],
+        )
+        .await
+        .map(drop)
+    }
+
+    /// A service of `account`.
+    ///
+    /// # Errors
+    ///
+    /// The database fails.
+    pub async fn service(&self, account: &str, sid: &str) -> Result<Option<Service>, DbError> {
+        let rows = self
+            .query(
+                "SELECT sid, account_sid, friendly_name, code_length, do_not_share, created, updated \
+                 FROM verify_services WHERE sid = ?1 AND account_sid = ?2",
+                vec![sid.into(), account.into()],
+            )
+            .await?;
+        Ok(rows.first().map(read_service))
+    }
+
+    /// One page of `account`'s services, oldest first, and whether more follow.
+    ///
+    /// # Errors
+    ///
+    /// The database fails.
+    pub async fn services(
+        &self,
+        account: &str,
+        page: u32,
+        size: u32,
+    ) -> Result<(Vec<Service>, bool), DbError> {
+        let rows = self
+            .query(
+                "SELECT sid, account_sid, friendly_name, code_length, do_not_share, created, updated \
+                 FROM verify_services WHERE account_sid = ?1 ORDER BY created, sid LIMIT ?2 OFFSET ?3",
+                vec![
+                    account.into(),
+                    (i64::from(size) + 1).into(),
+                    (i64::from(page) * i64::from(size)).into(),
+                ],
+            )
+            .await?;
+        let mut services: Vec<Service> = rows.iter().map(read_service).collect();
+        let more = services.len() > size as usize;
+        services.truncate(size as usize);
+        Ok((services, more))
+    }
+
+    /// Deletes a service and its verifications; whether it existed.
+    ///
+    /// # Errors
+    ///
+    /// The database fails.
+    pub async fn delete_service(&self, account: &str, sid: &str) -> Result<bool, DbError> {
+        self.execute(
+            "DELETE FROM verify_services WHERE sid = ?1 AND account_sid = ?2",
+            vec![sid.into(), account.into()],
+        )
+        .await
+        .map(|n| n > 0)
+    }
+}

@@ -1,0 +1,204 @@
+//! The `verify_verifications` table: each verification's fixed fields and
+//! where it stands.
+
+use super::{Db, DbError, Row};
+
+/// A verification: one seccode challenge, and what the API reports of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verification {
+    /// `VE` + the challenge id in hex.
+    pub sid: String,
+    /// Its service.
+    pub service_sid: String,
+    /// The account.
+    pub account_sid: String,
+    /// Where the code goes, as given (E.164 or an email address).
+    pub to: String,
+    /// The contact's identity (how `To` is matched).
+    pub identity: String,
+    /// `sms`, `call` or `email`.
+    pub channel: String,
+    /// Where it stands.
+    pub status: VerificationStatus,
+    /// Send attempts: (Unix ms, channel, `VL…`).
+    pub attempts: Vec<(i64, String, String)>,
+    /// Created, Unix milliseconds.
+    pub created: i64,
+    /// Last updated, Unix milliseconds.
+    pub updated: i64,
+}
+
+/// Where a verification stands, as Twilio names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VerificationStatus {
+    /// Waiting for its code.
+    Pending,
+    /// Its code was checked right (or the API approved it).
+    Approved,
+    /// Canceled through the API.
+    Canceled,
+    /// Closed after too many wrong checks.
+    MaxAttemptsReached,
+    /// Its code expired.
+    Expired,
+}
+
+impl VerificationStatus {
+    /// Twilio's name: `pending`, `approved`, `canceled`,
+    /// `max_attempts_reached`, `expired`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerificationStatus::Pending => "pending",
+            VerificationStatus::Approved => "approved",
+            VerificationStatus::Canceled => "canceled",
+            VerificationStatus::MaxAttemptsReached => "max_attempts_reached",
+            VerificationStatus::Expired => "expired",
+        }
+    }
+
+    /// The status named `name`; anything unknown reads as expired (a code
+    /// that no longer verifies).
+    pub fn parse(name: &str) -> Self {
+        match name {
+            "pending" => VerificationStatus::Pending,
+            "approved" => VerificationStatus::Approved,
+            "canceled" => VerificationStatus::Canceled,
+            "max_attempts_reached" => VerificationStatus::MaxAttemptsReached,
+            _ => VerificationStatus::Expired,
+        }
+    }
+}
+
+/// A challenge's status as the verification's.
+impl From<seccode::Status> for VerificationStatus {
+    fn from(status: seccode::Status) -> Self {
+        match status {
+            seccode::Status::Pending => VerificationStatus::Pending,
+            seccode::Status::Approved => VerificationStatus::Approved,
+            seccode::Status::Canceled => VerificationStatus::Canceled,
+            seccode::Status::Locked => VerificationStatus::MaxAttemptsReached,
+            _ => VerificationStatus::Expired,
+        }
+    }
+}
+
+impl serde::Serialize for VerificationStatus {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+fn read_verification(r: &Row) -> Verification {
+    Verification {
+        sid: r.text("sid"),
+        service_sid: r.text("service_sid"),
+        account_sid: r.text("account_sid"),
+        to: r.text("to_text"),
+        identity: r.text("identity"),
+        channel: r.text("channel"),
+        status: VerificationStatus::parse(&r.text("status")),
+        attempts: serde_json::from_str(&r.text("attempts")).unwrap_or_default(),
+        created: r.int("created"),
+        updated: r.int("updated"),
+    }
+}
+
+impl Db {
+    /// Stores or replaces a verification.
+    ///
+    /// # Errors
+    ///
+    /// The database fails.
+    pub async fn save_verification(&self, v: Verification) -> Result<(), DbError> {
+        let attempts = serde_json::to_string(&v.attempts).unwrap_or_else(|_| "[]".to_owned());
+        self.execute(
+            "INSERT INTO verify_verifications (sid, service_sid, account_sid, to_text, identity, \
+             channel, status, attempts, created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, \
+             ?9, ?10) ON CONFLICT (sid) DO UPDATE SET channel = ?6, status = ?7, attempts = ?8, \
+             updated = ?10",
+            vec![
+                v.sid.into(),
+                v.service_sid.into(),
+                v.account_sid.into(),
+                v.to.into(),
+                v.identity.into(),
+                v.channel.into(),
+                v.status.as_str().into(),
+                attempts.into(),
+                v.created.into(),
+                v.updated.into(),
+            ],
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Sets a verification's status and update time, nothing else (another
+    /// server may have appended a send attempt meanwhile); whether it exists.
+    ///
+    /// # Errors
+    ///
+    /// The database fails.
+    pub async fn set_status(
+        &self,
+        service: &str,
+        sid: &str,
+        status: VerificationStatus,
+        updated: i64,
+    ) -> Result<bool, DbError> {
+        self.execute(
+            "UPDATE verify_verifications SET status = ?3, updated = ?4 \
+             WHERE service_sid = ?1 AND sid = ?2",
+            vec![
+                service.into(),
+                sid.into(),
+                status.as_str().into(),
+                updated.into(),
+            ],
+        )
+        .await
+        .map(|n| n > 0)
+    }
+
+    /// A verification of a service, by SID.
+    ///
+    /// # Errors
+    ///
+    /// The database fails.
+    pub async fn verification(
+        &self,
+        service: &str,
+        sid: &str,
+    ) -> Result<Option<Verification>, DbError> {
+        let rows = self
+            .query(
+                "SELECT sid, service_sid, account_sid, to_text, identity, channel, status, \
+                 attempts, created, updated FROM verify_verifications \
+                 WHERE service_sid = ?1 AND sid = ?2",
+                vec![service.into(), sid.into()],
+            )
+            .await?;
+        Ok(rows.first().map(read_verification))
+    }
+
+    /// The newest verification of a service to a contact identity.
+    ///
+    /// # Errors
+    ///
+    /// The database fails.
+    pub async fn latest_to(
+        &self,
+        service: &str,
+        identity: &str,
+    ) -> Result<Option<Verification>, DbError> {
+        let rows = self
+            .query(
+                "SELECT sid, service_sid, account_sid, to_text, identity, channel, status, \
+                 attempts, created, updated FROM verify_verifications \
+                 WHERE service_sid = ?1 AND identity = ?2 ORDER BY created DESC, sid DESC LIMIT 1",
+                vec![service.into(), identity.into()],
+            )
+            .await?;
+        Ok(rows.first().map(read_verification))
+    }
+}
