@@ -16,9 +16,8 @@ use crate::http::auth::Caller;
 use crate::http::body::{FormMap, date};
 use crate::http::error::{ApiError, ApiResult, refusal};
 use crate::http::services::cached_service;
-use crate::http::verifications::{
-    challenge_of, codes_for, gone, missing_verification, stored_verification,
-};
+use crate::http::verifications::{codes_for, gone, missing_verification, stored_verification};
+use crate::rules::challenge_of;
 use crate::state::AppState;
 
 /// `/v2/Services/{sid}/VerificationCheck`.

@@ -1,6 +1,7 @@
 //! Twilio's error answers, and the library's refusals mapped to them.
 
 use crate::db::DbError;
+use crate::rules::Refused;
 use std::time::Duration;
 
 use axum::Json;
@@ -139,5 +140,27 @@ impl From<DbError> for ApiError {
 impl From<CodesError> for ApiError {
     fn from(e: CodesError) -> Self {
         refusal(e)
+    }
+}
+
+/// A rule's refusal as Twilio answers it.
+impl From<Refused> for ApiError {
+    fn from(r: Refused) -> Self {
+        let too_many = |code, retry_after| ApiError {
+            retry_after: Some(retry_after),
+            ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, "Too many requests")
+        };
+        match r {
+            Refused::DestinationBudget { retry_after } => too_many(60212, retry_after),
+            Refused::RateLimit { retry_after } => too_many(20429, retry_after),
+            Refused::MalformedRateLimits => ApiError::invalid(
+                "Invalid parameter: RateLimits (a JSON object of rate limit unique names to values)",
+            ),
+            Refused::UnknownRateLimit(name) => ApiError::invalid(format!(
+                "Invalid parameter: RateLimits (no rate limit named {name})"
+            )),
+            Refused::Codes(e) => refusal(e),
+            Refused::Db(e) => e.into(),
+        }
     }
 }

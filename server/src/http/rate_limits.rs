@@ -4,7 +4,6 @@
 use axum::Router;
 use axum::routing::{get, post};
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -18,6 +17,7 @@ use crate::http::auth::Caller;
 use crate::http::body::{FormMap, date, list_page, new_sid, respond, unique_name};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::services::owned_service;
+use crate::rules;
 use crate::state::{AppState, Codes};
 
 /// A service's rate limits and their buckets.
@@ -300,11 +300,10 @@ pub(crate) async fn delete_bucket(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// Counts a verification against the buckets of every rate limit its
-/// `RateLimits` JSON names (`{"unique_name": "value", …}`): each bucket is a
-/// seccode send budget keyed by the bucket and the value (hashed: the store
-/// keeps no IP address or user id), all counted in one step by the store. A
-/// full bucket answers 429/20429 with `Retry-After`; an unknown name 60200.
+/// Counts a start against the buckets of every rate limit its `RateLimits`
+/// names ([`rules::rate_limit_budgets`](crate::rules::rate_limit_budgets)),
+/// all in one step of the store: a full bucket answers 429/20429 with
+/// `Retry-After`, an unknown name or a malformed value 60200.
 pub(crate) async fn count_rate_limits(
     state: &AppState,
     codes: &Codes,
@@ -314,49 +313,13 @@ pub(crate) async fn count_rate_limits(
     let Some(text) = form.get("RateLimits") else {
         return Ok(());
     };
-    let invalid = || {
-        ApiError::invalid(
-            "Invalid parameter: RateLimits (a JSON object of rate limit unique names to values)",
-        )
-    };
-    let values: serde_json::Map<String, Value> =
-        serde_json::from_str(text).map_err(|_| invalid())?;
     let limits = state.db.rate_limits(&service.sid).await?;
-    let mut budgets = Vec::new();
-    for (name, value) in &values {
-        let value = match value {
-            Value::String(s) => s.clone(),
-            Value::Number(n) => n.to_string(),
-            _ => return Err(invalid()),
-        };
-        let limit = limits
-            .iter()
-            .find(|r| &r.unique_name == name)
-            .ok_or_else(|| {
-                ApiError::invalid(format!(
-                    "Invalid parameter: RateLimits (no rate limit named {})",
-                    name.chars().take(64).collect::<String>()
-                ))
-            })?;
-        for b in state.db.buckets(&limit.sid).await? {
-            budgets.push(seccode::store::SendBudget::new(
-                seccode::store::CounterKey::custom(&format!("verify-bucket:{}:{value}", b.sid)),
-                b.max,
-                Duration::from_secs(u64::from(b.interval)),
-            ));
-        }
-    }
-    if budgets.is_empty() {
-        return Ok(());
-    }
-    let now = seccode::Timestamp::from_unix_millis(u64::try_from(now_ms()).unwrap_or(0));
-    use seccode::store::ChallengeStore;
-    match codes.store().count_sends(budgets, now).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err((_, retry_after))) => Err(ApiError {
-            retry_after: Some(retry_after),
-            ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, 20429, "Too many requests")
-        }),
-        Err(e) => Err(ApiError::internal("rate limits", e)),
-    }
+    let budgets =
+        rules::rate_limit_budgets(
+            text,
+            &limits,
+            |sid| async move { state.db.buckets(&sid).await },
+        )
+        .await?;
+    Ok(rules::count_rate_limits(codes, budgets).await?)
 }

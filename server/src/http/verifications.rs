@@ -3,22 +3,21 @@
 use axum::Router;
 use axum::routing::{get, post};
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use seccode::{ChallengeId, Contact, Error as CodesError, Purpose, SendLane, SendOptions};
+use seccode::{Contact, Error as CodesError, Purpose, SendLane, SendOptions};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
-use crate::config::{hex, is_sid, now_ms};
+use crate::config::now_ms;
 use crate::db::{Service, Verification, VerificationStatus};
 use crate::http::auth::Caller;
 use crate::http::body::{FormMap, date, new_sid, respond};
-use crate::http::error::{ApiError, ApiResult, refusal};
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::rate_limits::count_rate_limits;
 use crate::http::services::owned_service;
+use crate::rules::{challenge_of, codes_account, refresh, under_destination_budget};
 use crate::state::{AppState, Codes};
 
 /// `/v2/Services/{sid}/Verifications` and one verification.
@@ -55,63 +54,11 @@ pub(crate) fn verification_json(state: &AppState, v: &Verification, valid: bool)
     })
 }
 
-/// The seccode account a verification counts on: one per service and contact,
-/// so attempt and send limits hold per number or address within a service.
-pub(crate) fn codes_account(service: &str, identity: &str) -> Result<seccode::AccountId, ApiError> {
-    let digest = Sha256::digest(identity.as_bytes());
-    seccode::AccountId::new(format!("{service}:{}", hex(&digest[..16])))
-        .map_err(|e| ApiError::internal("account id", e))
-}
-
-pub(crate) fn challenge_of(sid: &str) -> Option<ChallengeId> {
-    sid.strip_prefix("VE")
-        .filter(|_| is_sid(sid, "VE"))
-        .and_then(|h| h.to_ascii_lowercase().parse().ok())
-}
-
 pub(crate) fn codes_for<'a>(state: &'a AppState, service: &Service) -> Result<&'a Codes, ApiError> {
     state
         .codes
         .get(&service.code_length)
         .ok_or_else(|| ApiError::internal("code length", service.code_length))
-}
-
-/// Runs `send` under the destination's budget of every API account together:
-/// counted first (60212 when it is used up), given back if `send` fails, so a
-/// refused or failed send spends nothing of it.
-pub(crate) async fn all_accounts_budget<T>(
-    state: &AppState,
-    codes: &Codes,
-    to: &Contact,
-    send: impl std::future::Future<Output = seccode::Result<T>>,
-) -> Result<T, ApiError> {
-    use seccode::store::ChallengeStore;
-    let key = seccode::store::CounterKey::custom(&format!("verify-destination:{}", to.identity()));
-    let budget =
-        seccode::store::SendBudget::new(key, state.destination_cap, Duration::from_secs(3600));
-    let now = seccode::Timestamp::from_unix_millis(u64::try_from(now_ms()).unwrap_or(0));
-    match codes.store().count_sends(vec![budget], now).await {
-        Ok(Ok(())) => {}
-        Ok(Err((_, retry_after))) => {
-            return Err(ApiError {
-                retry_after: Some(retry_after),
-                ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, 60212, "Too many requests")
-            });
-        }
-        Err(e) => return Err(refusal(e)),
-    }
-    match send.await {
-        Ok(out) => Ok(out),
-        Err(e) => {
-            // Best effort: a refund that fails leaves the budget counted (the
-            // conservative direction).
-            let _ = codes
-                .store()
-                .update_counter(&key, now, seccode::store::Counter::refund)
-                .await;
-            Err(refusal(e))
-        }
-    }
 }
 
 /// A verification that is no longer pending answers 404, saying why.
@@ -127,23 +74,6 @@ pub(crate) fn gone(v: &Verification) -> ApiError {
             _ => "expired",
         }
     ))
-}
-
-/// Brings a stored verification's status up to date with its challenge.
-pub(crate) async fn refresh(codes: &Codes, v: &mut Verification) -> Result<(), ApiError> {
-    if v.status != VerificationStatus::Pending {
-        return Ok(());
-    }
-    let Some(id) = challenge_of(&v.sid) else {
-        return Ok(());
-    };
-    let status = match codes.status(&id).await {
-        Ok(s) => s,
-        Err(CodesError::ChallengeNotFound) => seccode::Status::Expired,
-        Err(e) => return Err(ApiError::internal("challenge status", e)),
-    };
-    v.status = status.into();
-    Ok(())
 }
 
 pub(crate) async fn start_verification(
@@ -176,7 +106,13 @@ pub(crate) async fn start_verification(
         refresh(codes, &mut v).await?;
         if v.status == VerificationStatus::Pending {
             let id = challenge_of(&v.sid).ok_or_else(|| ApiError::internal("sid", &v.sid))?;
-            all_accounts_budget(&state, codes, &contact, sender.resend(&id, options)).await?;
+            under_destination_budget(
+                codes,
+                state.destination_cap,
+                &contact,
+                sender.resend(&id, options),
+            )
+            .await?;
             state.metrics.verification("resent");
             v.attempts.push((now, channel.to_owned(), new_sid("VL")));
             v.channel = channel.to_owned();
@@ -186,7 +122,7 @@ pub(crate) async fn start_verification(
     }
     let account_id = codes_account(&service.sid, contact.identity())?;
     let start = sender.start(&account_id, Purpose::IdentityCheck, &contact, options);
-    let sent = all_accounts_budget(&state, codes, &contact, start).await?;
+    let sent = under_destination_budget(codes, state.destination_cap, &contact, start).await?;
     state.metrics.verification("started");
     saved(
         &state,
