@@ -17,6 +17,7 @@ use crate::contact::{Contact, ContactKind};
 use crate::policy::Purpose;
 
 pub(crate) mod console;
+mod holes;
 #[cfg(feature = "http")]
 pub(crate) mod http;
 pub(crate) mod outbox;

@@ -1,6 +1,5 @@
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use fluent_bundle::concurrent::FluentBundle;
@@ -12,6 +11,10 @@ use crate::code::Code;
 use crate::contact::{Contact, ContactKind};
 use crate::error::Error;
 use crate::policy::Purpose;
+
+#[cfg(test)]
+use super::holes::MAX_COMPILED;
+use super::holes::{CODE_MESSAGES, Compiled, CompiledKey, HOLE_CODE, HOLE_SPOKEN, Holes, ast_walk};
 
 /// The locales the crate ships, and their Fluent sources.
 const BUILTIN: &[(&str, &str)] = &[
@@ -58,7 +61,7 @@ impl NoticeEvent {
     }
 }
 
-type Bundle = FluentBundle<FluentResource>;
+pub(super) type Bundle = FluentBundle<FluentResource>;
 
 /// Fluent templates for code messages: see the [module docs](crate::Templates).
 ///
@@ -444,187 +447,6 @@ fn spoken(code: &str) -> Zeroizing<String> {
     out
 }
 
-/// The messages of a code message's texts.
-const CODE_MESSAGES: [&str; 5] = [
-    "code-subject",
-    "code-email-text",
-    "code-email-html",
-    "code-sms",
-    "code-voice",
-];
-
-/// Reading a Fluent pattern for where the code's variables are used.
-mod ast_walk {
-    use fluent_syntax::ast::{
-        CallArguments, Expression, InlineExpression, Pattern, PatternElement,
-    };
-
-    use super::Bundle;
-
-    /// The variables the holes stand for.
-    fn is_hole(name: &str) -> bool {
-        name == "code" || name == "spoken"
-    }
-
-    /// Whether the code's variables appear in `pattern` (and the messages it
-    /// references, `depth` deep) only as placeables of their own.
-    pub(super) fn pattern_ok(bundle: &Bundle, pattern: &Pattern<&str>, depth: u8) -> bool {
-        pattern.elements.iter().all(|e| match e {
-            PatternElement::TextElement { .. } => true,
-            PatternElement::Placeable { expression } => expression_ok(bundle, expression, depth),
-        })
-    }
-
-    fn expression_ok(bundle: &Bundle, e: &Expression<&str>, depth: u8) -> bool {
-        match e {
-            Expression::Select { selector, variants } => {
-                !mentions(selector)
-                    && inline_ok(bundle, selector, depth)
-                    && variants.iter().all(|v| pattern_ok(bundle, &v.value, depth))
-            }
-            Expression::Inline(i) => inline_ok(bundle, i, depth),
-        }
-    }
-
-    fn inline_ok(bundle: &Bundle, i: &InlineExpression<&str>, depth: u8) -> bool {
-        match i {
-            InlineExpression::FunctionReference { arguments, .. } => !arguments_mention(arguments),
-            InlineExpression::TermReference { arguments, .. } => {
-                arguments.as_ref().is_none_or(|a| !arguments_mention(a))
-            }
-            InlineExpression::MessageReference { id, attribute } => {
-                let Some(message) = bundle.get_message(id.name) else {
-                    return true;
-                };
-                let pattern = match attribute {
-                    None => message.value(),
-                    Some(a) => message.get_attribute(a.name).map(|a| a.value()),
-                };
-                pattern.is_none_or(|p| depth > 0 && pattern_ok(bundle, p, depth - 1))
-            }
-            InlineExpression::Placeable { expression } => expression_ok(bundle, expression, depth),
-            _ => true,
-        }
-    }
-
-    /// Whether the code's variables are read anywhere in `i`.
-    fn mentions(i: &InlineExpression<&str>) -> bool {
-        match i {
-            InlineExpression::VariableReference { id } => is_hole(id.name),
-            InlineExpression::FunctionReference { arguments, .. } => arguments_mention(arguments),
-            InlineExpression::TermReference { arguments, .. } => {
-                arguments.as_ref().is_some_and(arguments_mention)
-            }
-            // A message's text may hold the code: not a safe selector.
-            InlineExpression::MessageReference { .. } => true,
-            InlineExpression::Placeable { expression } => match &**expression {
-                Expression::Inline(i) => mentions(i),
-                Expression::Select { .. } => true,
-            },
-            InlineExpression::StringLiteral { .. } | InlineExpression::NumberLiteral { .. } => {
-                false
-            }
-        }
-    }
-
-    fn arguments_mention(a: &CallArguments<&str>) -> bool {
-        a.positional.iter().any(mentions) || a.named.iter().any(|n| mentions(&n.value))
-    }
-}
-
-/// Stand-ins for the code and its spoken form while rendering the holes:
-/// characters of Unicode's private use area, which no template writes.
-const HOLE_CODE: &str = "\u{E000}";
-const HOLE_SPOKEN: &str = "\u{E001}";
-
-/// Which rendering a set of holes is for: the bundle chain, the purpose, the
-/// kind of contact and the lifetime in minutes.
-type CompiledKey = (Vec<usize>, Purpose, ContactKind, u64);
-
-/// At most this many renderings are kept (the chains of requested locales and
-/// the lifetimes in use are few; a flood of odd locale tags is not kept).
-const MAX_COMPILED: usize = 1024;
-
-/// Code messages rendered once per [`CompiledKey`] with holes for the code:
-/// filling them costs a few copies, where Fluent costs microseconds per text.
-#[derive(Default)]
-struct Compiled(Mutex<HashMap<CompiledKey, Option<Arc<Holes>>>>);
-
-impl Compiled {
-    /// `Some(None)`: known not to be kept (render through Fluent).
-    fn get(&self, key: &CompiledKey) -> Option<Option<Arc<Holes>>> {
-        let map = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        map.get(key).cloned()
-    }
-
-    fn put(&self, key: CompiledKey, holes: Option<Arc<Holes>>) {
-        let mut map = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if map.len() < MAX_COMPILED {
-            map.insert(key, holes);
-        }
-    }
-}
-
-/// One text split at its holes.
-#[derive(Debug, PartialEq)]
-enum Piece {
-    Text(String),
-    Code,
-    Spoken,
-}
-
-/// The five texts of a code message with holes for the code.
-struct Holes {
-    subject: Vec<Piece>,
-    text: Vec<Piece>,
-    html: Vec<Piece>,
-    sms: Vec<Piece>,
-    voice: Vec<Piece>,
-}
-
-impl Holes {
-    fn of(texts: &Texts) -> Self {
-        Self {
-            subject: pieces(&texts.subject),
-            text: pieces(&texts.text),
-            html: pieces(&texts.html),
-            sms: pieces(&texts.sms),
-            voice: pieces(&texts.voice),
-        }
-    }
-
-    fn fill(&self, code: &str, spoken: &str) -> Texts {
-        self.fill_for(None, code, spoken)
-    }
-
-    /// The texts with the code in its holes; for `Some(kind)`, only those a
-    /// message to that kind of contact carries (the others empty).
-    fn fill_for(&self, kind: Option<ContactKind>, code: &str, spoken: &str) -> Texts {
-        let email = kind.is_none_or(|k| k == ContactKind::Email);
-        let phone = kind.is_none_or(|k| k == ContactKind::Phone);
-        let part = |pieces: &[Piece], wanted: bool| {
-            if wanted {
-                fill(pieces, code, spoken)
-            } else {
-                Zeroizing::default()
-            }
-        };
-        Texts {
-            subject: fill(&self.subject, code, spoken).to_string(),
-            text: part(&self.text, email),
-            html: part(&self.html, email),
-            sms: part(&self.sms, phone),
-            voice: part(&self.voice, phone),
-        }
-    }
-}
-
 impl Texts {
     /// Subject, text, HTML, SMS and voice texts, moved out.
     pub(crate) fn into_parts(
@@ -646,47 +468,6 @@ impl Texts {
             && self.sms == other.sms
             && self.voice == other.voice
     }
-}
-
-fn pieces(text: &str) -> Vec<Piece> {
-    let mut out = Vec::new();
-    let mut rest = text;
-    while let Some(at) = rest.find(['\u{E000}', '\u{E001}']) {
-        if at > 0 {
-            out.push(Piece::Text(rest[..at].to_owned()));
-        }
-        let hole = rest[at..].chars().next().unwrap_or('\u{E000}');
-        out.push(if hole == '\u{E000}' {
-            Piece::Code
-        } else {
-            Piece::Spoken
-        });
-        rest = &rest[at + hole.len_utf8()..];
-    }
-    if !rest.is_empty() {
-        out.push(Piece::Text(rest.to_owned()));
-    }
-    out
-}
-
-fn fill(pieces: &[Piece], code: &str, spoken: &str) -> Zeroizing<String> {
-    let len = pieces
-        .iter()
-        .map(|p| match p {
-            Piece::Text(t) => t.len(),
-            Piece::Code => code.len(),
-            Piece::Spoken => spoken.len(),
-        })
-        .sum();
-    let mut out = Zeroizing::new(String::with_capacity(len));
-    for p in pieces {
-        out.push_str(match p {
-            Piece::Text(t) => t,
-            Piece::Code => code,
-            Piece::Spoken => spoken,
-        });
-    }
-    out
 }
 
 impl Templates {
@@ -734,11 +515,11 @@ impl fmt::Debug for Templates {
 /// redacted and they zeroize on drop.
 #[derive(Clone)]
 pub struct Texts {
-    subject: String,
-    text: Zeroizing<String>,
-    html: Zeroizing<String>,
-    sms: Zeroizing<String>,
-    voice: Zeroizing<String>,
+    pub(super) subject: String,
+    pub(super) text: Zeroizing<String>,
+    pub(super) html: Zeroizing<String>,
+    pub(super) sms: Zeroizing<String>,
+    pub(super) voice: Zeroizing<String>,
 }
 
 impl Texts {
