@@ -15,29 +15,17 @@
     allow(dead_code, unused_imports)
 )]
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 mod support;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use seccode::channel::{BoxError, DeliveryChannel, Message};
 use seccode::store::ChallengeStore;
 use seccode::{
     AccountId, ChallengeId, Contact, Keyring, Purpose, SecretKey, SecurityCodes, Verification,
 };
-use support::{config, wrong};
-
-/// Keeps the last code instead of sending it.
-#[derive(Default)]
-struct Capture(Mutex<Option<String>>);
-
-impl DeliveryChannel for Capture {
-    async fn deliver(&self, message: &Message) -> Result<(), BoxError> {
-        *self.0.lock().unwrap() = message.code_value().map(|c| c.expose().to_owned());
-        Ok(())
-    }
-}
+use support::{Capture, config, wrong};
 
 /// Issues challenges on `codes`, one account and destination each.
 async fn issue<S: ChallengeStore>(

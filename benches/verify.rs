@@ -8,36 +8,23 @@
 mod support;
 
 use std::hint::black_box;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use hmac::{Hmac, KeyInit, Mac};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use seccode::channel::{BoxError, DeliveryChannel, Message};
 use seccode::store::{Challenge, Expected, SendKind};
 use seccode::{
     AccountId, ChallengeId, Contact, Keyring, ManualClock, MemoryChallengeStore, Policy, Purpose,
     Rejection, SecretKey, SecurityCodes, Timestamp, Verification,
 };
 use sha2::Sha256;
-use support::{config, ready, wrong};
+use support::{Capture, config, ready, wrong};
 
 const T0: Timestamp = Timestamp::from_unix_millis(1_700_000_000_000);
 const PENDING: usize = 1_000_000;
-
-/// Keeps the last code instead of sending it.
-#[derive(Default)]
-struct Capture(Mutex<Option<String>>);
-
-impl DeliveryChannel for Capture {
-    async fn deliver(&self, message: &Message) -> Result<(), BoxError> {
-        let code = message.code_value().map(|c| c.expose().to_owned());
-        *self.0.lock().unwrap() = code;
-        Ok(())
-    }
-}
 
 fn keyring() -> Keyring {
     Keyring::new(1, SecretKey::from_bytes([0x42; 32]))

@@ -44,3 +44,22 @@ pub fn wrong(code: &str) -> String {
     let first = if code.starts_with('0') { '1' } else { '0' };
     format!("{first}{}", &code[1..])
 }
+
+/// A channel that keeps the last code instead of sending it.
+#[allow(dead_code)] // not every bench uses it
+#[derive(Default)]
+pub struct Capture(pub std::sync::Mutex<Option<String>>);
+
+impl seccode::channel::DeliveryChannel for Capture {
+    async fn deliver(
+        &self,
+        message: &seccode::channel::Message,
+    ) -> Result<(), seccode::channel::BoxError> {
+        let code = message.code_value().map(|c| c.expose().to_owned());
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = code;
+        Ok(())
+    }
+}

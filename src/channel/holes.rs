@@ -37,7 +37,11 @@ pub(super) mod ast_walk {
 
     /// Whether the code's variables appear in `pattern` (and the messages it
     /// references, `depth` deep) only as placeables of their own.
-    pub(in crate::channel) fn pattern_ok(bundle: &Bundle, pattern: &Pattern<&str>, depth: u8) -> bool {
+    pub(in crate::channel) fn pattern_ok(
+        bundle: &Bundle,
+        pattern: &Pattern<&str>,
+        depth: u8,
+    ) -> bool {
         pattern.elements.iter().all(|e| match e {
             PatternElement::TextElement { .. } => true,
             PatternElement::Placeable { expression } => expression_ok(bundle, expression, depth),
