@@ -4,6 +4,11 @@
 //! error", and log the cause.
 
 #![allow(clippy::unwrap_used)] // tests stop loudly on unexpected errors
+// Without a store feature there is no backend to fail.
+#![cfg_attr(
+    not(any(feature = "sqlite", feature = "redis", feature = "postgres")),
+    allow(dead_code)
+)]
 
 use seccode::{Error, StoreFault};
 
