@@ -246,12 +246,12 @@ impl fmt::Debug for Guess {
 }
 
 pub(crate) mod cipher;
-#[cfg(any(feature = "redis", feature = "postgres"))]
-mod codec;
 pub(crate) mod memory;
 pub(crate) mod memory_accounts;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
+#[cfg(any(feature = "redis", feature = "postgres"))]
+mod record;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
 #[cfg(feature = "sqlite")]

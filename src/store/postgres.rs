@@ -18,7 +18,7 @@ use crate::contact::Contact;
 use crate::counter::{Counter, CounterKey};
 use crate::error::Error;
 use crate::store::cipher::{ContactCodec, DataKeys};
-use crate::store::codec::{
+use crate::store::record::{
     decode_account, decode_challenge, decode_counter, encode_account, encode_challenge,
     encode_counter,
 };

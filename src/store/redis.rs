@@ -15,7 +15,7 @@ use crate::counter::{Counter, CounterKey};
 use crate::error::Error;
 use crate::keys::SecretKey;
 use crate::store::cipher::{ContactCodec, DataKeys};
-use crate::store::codec::{decode_challenge, decode_counter, encode_challenge, encode_counter};
+use crate::store::record::{decode_challenge, decode_counter, encode_challenge, encode_counter};
 use crate::store::{ChallengeStore, Guess, GuessRule, SendBudget, Sends, count_in_order};
 
 /// Optimistic writes retried this many times before a store error.

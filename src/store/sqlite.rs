@@ -21,18 +21,37 @@ use crate::policy::Purpose;
 use crate::store::cipher::{ContactCodec, DataKeys};
 use crate::store::{AccountStore, ChallengeStore, SendBudget, Sends};
 
-/// The schema version this crate writes (`PRAGMA user_version`).
-///
-/// * 1: the first release.
-/// * 2: `verified_contacts.lookup` is [`Contact::identity`] (NFKC, IDNA A-label
-///   domain, E.164); version 1 lower-cased the address as typed. Same tables.
-/// * 3: `challenges.proof_spent`: single-use proofs across servers.
-/// * 4: `accounts.locale`: the language of an account's codes.
-const SCHEMA_VERSION: i64 = 4;
-
 /// Each insert also deletes at most this many expired challenges, so that a
 /// store nobody sweeps still does not grow without bound.
 const SWEEP_ON_INSERT: i64 = 16;
+
+/// The schema's migrations, in order: `MIGRATIONS[n]` takes a file from
+/// version `n` to `n + 1` (`PRAGMA user_version`). Never edit a released
+/// entry; append. A new file runs them all.
+///
+/// 1. The first release's tables.
+/// 2. `verified_contacts.lookup` is [`Contact::identity`] (NFKC, IDNA A-label
+///    domain, E.164); version 1 lower-cased the address as typed (a step in
+///    Rust: [`migrate_lookups_to_identity`]).
+/// 3. `challenges.proof_spent`: single-use proofs across servers.
+/// 4. `accounts.locale`: the language of an account's codes.
+const MIGRATIONS: [Migration; 4] = [
+    Migration::Sql(SCHEMA_V1),
+    Migration::Rust(migrate_lookups_to_identity),
+    Migration::Sql("ALTER TABLE challenges ADD COLUMN proof_spent INTEGER NOT NULL DEFAULT 0"),
+    Migration::Sql("ALTER TABLE accounts ADD COLUMN locale TEXT"),
+];
+
+/// One step of [`MIGRATIONS`].
+enum Migration {
+    /// Statements run as they are.
+    Sql(&'static str),
+    /// A step that reads and rewrites rows.
+    Rust(fn(&rusqlite::Transaction<'_>) -> Result<(), Error>),
+}
+
+/// The schema version this crate writes (`PRAGMA user_version`).
+const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE challenges (
@@ -54,8 +73,7 @@ CREATE TABLE challenges (
     length INTEGER NOT NULL,
     status TEXT NOT NULL,
     decoy INTEGER NOT NULL,
-    retain_until INTEGER NOT NULL,
-    proof_spent INTEGER NOT NULL DEFAULT 0
+    retain_until INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX challenges_retain_until ON challenges (retain_until);
 CREATE TABLE counters (
@@ -70,8 +88,7 @@ CREATE TABLE accounts (
     id TEXT PRIMARY KEY,
     next_info_id INTEGER NOT NULL,
     recovered_at INTEGER,
-    hold_until INTEGER,
-    locale TEXT
+    hold_until INTEGER
 );
 CREATE TABLE security_info (
     account TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
@@ -258,33 +275,23 @@ fn configure(conn: &mut Connection) -> Result<(), Error> {
     let version: i64 = tx
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(db)?;
-    match version {
-        0 => {
-            tx.execute_batch(SCHEMA_V1).map_err(db)?;
-            tx.pragma_update(None, "user_version", SCHEMA_VERSION)
-                .map_err(db)?;
+    if version > SCHEMA_VERSION {
+        return Err(Error::store(format!(
+            "database schema version {version} is newer than this crate's ({SCHEMA_VERSION})"
+        )));
+    }
+    for step in MIGRATIONS
+        .iter()
+        .skip(usize::try_from(version).unwrap_or(0))
+    {
+        match step {
+            Migration::Sql(sql) => tx.execute_batch(sql).map_err(db)?,
+            Migration::Rust(step) => step(&tx)?,
         }
-        1..=3 => {
-            if version == 1 {
-                migrate_lookups_to_identity(&tx)?;
-            }
-            if version <= 2 {
-                tx.execute_batch(
-                    "ALTER TABLE challenges ADD COLUMN proof_spent INTEGER NOT NULL DEFAULT 0",
-                )
-                .map_err(db)?;
-            }
-            tx.execute_batch("ALTER TABLE accounts ADD COLUMN locale TEXT")
-                .map_err(db)?;
-            tx.pragma_update(None, "user_version", SCHEMA_VERSION)
-                .map_err(db)?;
-        }
-        SCHEMA_VERSION => {}
-        newer => {
-            return Err(Error::store(format!(
-                "database schema version {newer} is newer than this crate's ({SCHEMA_VERSION})"
-            )));
-        }
+    }
+    if version < SCHEMA_VERSION {
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+            .map_err(db)?;
     }
     tx.commit().map_err(db)
 }

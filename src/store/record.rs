@@ -1,5 +1,9 @@
-//! A compact, versioned binary form of challenges and counters, for stores that
-//! keep records as opaque values (Redis).
+//! The stored form of the records: a compact, versioned binary encoding of
+//! challenges, accounts and counters, written by every store that keeps
+//! records as opaque values (Redis; PostgreSQL, beside the columns it looks
+//! records up by). A field added to a record is added here once, with a new
+//! version byte that still reads the older ones. (`SqliteStore` still keeps
+//! its records in columns and tables of their own.)
 
 use crate::challenge::{AccountId, Challenge, ChallengeId, ChallengeParts, Status};
 use crate::clock::Timestamp;
