@@ -17,6 +17,7 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use seccode::SendOptions;
 use seccode::channel::{BoxError, DeliveryChannel, Message};
 use seccode::{
     AccountId, Contact, Keyring, MemoryChallengeStore, Outbox, Purpose, QueueConfig, Queued,
@@ -82,7 +83,7 @@ fn main() {
                     &account,
                     Purpose::IdentityCheck,
                     &to,
-                    seccode::SendOptions::default(),
+                    SendOptions::default(),
                 )
                 .await
                 .unwrap(),
@@ -95,7 +96,7 @@ fn main() {
                         &account,
                         Purpose::IdentityCheck,
                         &to,
-                        seccode::SendOptions::default(),
+                        SendOptions::default(),
                     )
                     .await
                     .unwrap(),

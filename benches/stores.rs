@@ -21,6 +21,7 @@ use std::time::Duration;
 mod support;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use seccode::SendOptions;
 use seccode::store::ChallengeStore;
 use seccode::{
     AccountId, ChallengeId, Contact, Keyring, Purpose, SecretKey, SecurityCodes, Verification,
@@ -38,12 +39,7 @@ async fn issue<S: ChallengeStore>(
         let account = AccountId::new(format!("account-{i}")).unwrap();
         let to = Contact::email(&format!("user{i}@example.com")).unwrap();
         let sent = codes
-            .start(
-                &account,
-                Purpose::Recovery,
-                &to,
-                seccode::SendOptions::default(),
-            )
+            .start(&account, Purpose::Recovery, &to, SendOptions::default())
             .await
             .unwrap();
         let code = codes.channel().0.lock().unwrap().take().unwrap();

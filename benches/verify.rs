@@ -15,6 +15,7 @@ use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use hmac::{Hmac, KeyInit, Mac};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+use seccode::SendOptions;
 use seccode::store::{Challenge, Expected, SendKind};
 use seccode::{
     AccountId, ChallengeId, Contact, Keyring, ManualClock, MemoryChallengeStore, Policy, Purpose,
@@ -187,13 +188,12 @@ impl Pool {
     fn start(&self, i: usize) -> (ChallengeId, String) {
         let account = AccountId::new(format!("account-{i:07}")).unwrap();
         let to = Contact::email(&format!("user{i:07}@example.com")).unwrap();
-        let sent = ready(self.codes.start(
-            &account,
-            Purpose::Recovery,
-            &to,
-            seccode::SendOptions::default(),
-        ))
-        .unwrap();
+        let sent =
+            ready(
+                self.codes
+                    .start(&account, Purpose::Recovery, &to, SendOptions::default()),
+            )
+            .unwrap();
         let code = self.channel.0.lock().unwrap().take().unwrap();
         (sent.id, code)
     }
@@ -340,7 +340,7 @@ fn service(c: &mut Criterion) {
                 &account,
                 Purpose::Recovery,
                 &to[i % to.len()],
-                seccode::SendOptions::default(),
+                SendOptions::default(),
             ))
             .unwrap();
             black_box(sent)

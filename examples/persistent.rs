@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use seccode::SendOptions;
 use seccode::store::ChallengeStore;
 use seccode::{
     AccountId, Contact, Keyring, Outbox, Purpose, RedisStore, SecretKey, SecurityCodes,
@@ -38,7 +39,7 @@ async fn code_outlives_its_server<S: ChallengeStore>(
                 &account,
                 Purpose::IdentityCheck,
                 &phone,
-                seccode::SendOptions::default(),
+                SendOptions::default(),
             )
             .await?;
         println!(

@@ -9,6 +9,7 @@
 
 use std::sync::Arc;
 
+use seccode::SendOptions;
 use seccode::{
     AccountId, ByKind, Contact, Keyring, MemoryChallengeStore, Outbox, Purpose, QueueConfig,
     Queued, SecurityCodes, Verification,
@@ -42,7 +43,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             &account,
             Purpose::IdentityCheck,
             &email,
-            seccode::SendOptions::default(),
+            SendOptions::default(),
         )
         .await?;
     println!(
@@ -110,7 +111,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             &account,
             Purpose::IdentityCheck,
             &phone,
-            seccode::SendOptions::default().locale("fr"),
+            SendOptions::default().locale("fr"),
         )
         .await?;
     queue.flushed().await;

@@ -14,6 +14,7 @@
 
 use std::sync::Arc;
 
+use seccode::SendOptions;
 use seccode::channel::{DeliveryChannel, Message};
 use seccode::{
     AccountId, Contact, Keyring, MemoryChallengeStore, Purpose, SecurityCodes, SmtpChannel, SmtpTls,
@@ -78,7 +79,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             &AccountId::new("user-42")?,
             Purpose::AddSecurityInfo,
             &to,
-            seccode::SendOptions::default(),
+            SendOptions::default(),
         )
         .await?;
     println!("Sent a code to {} through {host}:{port}", sent.destination);

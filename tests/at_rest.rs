@@ -11,6 +11,7 @@ mod common;
 
 use std::sync::Arc;
 
+use seccode::SendOptions;
 use seccode::store::AccountStore;
 use seccode::{
     Account, AccountId, Config, Contact, DataKeys, Keyring, Limits, Outbox, Purpose, SecretKey,
@@ -86,7 +87,7 @@ async fn a_sqlite_file_holds_no_contact_in_the_clear() {
                 &id,
                 Purpose::IdentityCheck,
                 &Contact::parse(&to).unwrap(),
-                seccode::SendOptions::default(),
+                SendOptions::default(),
             )
             .await
             .unwrap();
@@ -190,12 +191,7 @@ async fn redis_records_hold_no_contact_in_the_clear() {
         let to = Contact::parse(&if i % 2 == 0 { email(i) } else { phone(i) }).unwrap();
         last = Some((
             codes
-                .start(
-                    &id,
-                    Purpose::IdentityCheck,
-                    &to,
-                    seccode::SendOptions::default(),
-                )
+                .start(&id, Purpose::IdentityCheck, &to, SendOptions::default())
                 .await
                 .unwrap(),
             to,
@@ -291,7 +287,7 @@ async fn a_postgres_dump_holds_no_contact_in_the_clear() {
                             &id,
                             Purpose::IdentityCheck,
                             &Contact::parse(&to).unwrap(),
-                            seccode::SendOptions::default(),
+                            SendOptions::default(),
                         )
                         .await
                         .unwrap();
@@ -321,7 +317,7 @@ async fn a_postgres_dump_holds_no_contact_in_the_clear() {
             &AccountId::new("acct-43").unwrap(),
             Purpose::IdentityCheck,
             &to,
-            seccode::SendOptions::default(),
+            SendOptions::default(),
         )
         .await
         .unwrap();

@@ -256,7 +256,7 @@ fn a_full_spend_cap_still_leaves_the_owners_lane_its_reserve() {
             &account,
             Purpose::AddSecurityInfo,
             &to,
-            seccode::SendOptions::default(),
+            SendOptions::default(),
         ))
         .unwrap();
     }
@@ -265,7 +265,7 @@ fn a_full_spend_cap_still_leaves_the_owners_lane_its_reserve() {
         &stranger,
         Purpose::AddSecurityInfo,
         &Contact::parse("+1 201 555 0109").unwrap(),
-        seccode::SendOptions::default(),
+        SendOptions::default(),
     ))
     .unwrap_err();
     assert!(
@@ -294,7 +294,7 @@ fn a_full_spend_cap_still_leaves_the_owners_lane_its_reserve() {
         &owner,
         Purpose::IdentityCheck,
         &Contact::parse("+1 425 555 0103").unwrap(),
-        seccode::SendOptions::default(),
+        SendOptions::default(),
     ))
     .unwrap_err();
     assert!(

@@ -7,6 +7,7 @@ mod common;
 
 use std::sync::{Arc, Barrier};
 
+use seccode::SendOptions;
 use seccode::{Config, Limits, Purpose, Rejection, Verification};
 
 use common::{memory_service, ready, wrong_code};
@@ -49,13 +50,8 @@ fn concurrent_verifies_on_tokio_succeed_at_most_once() {
         let codes = Arc::new(codes);
         let account = seccode::AccountId::new(format!("user-{run}")).unwrap();
         let email = seccode::Contact::email("ann@example.org").unwrap();
-        let sent = ready(codes.start(
-            &account,
-            Purpose::Recovery,
-            &email,
-            seccode::SendOptions::default(),
-        ))
-        .unwrap();
+        let sent = ready(codes.start(&account, Purpose::Recovery, &email, SendOptions::default()))
+            .unwrap();
         let code = outbox.last_code_to(&email).unwrap().expose().to_owned();
         let tally = runtime.block_on(async {
             let tasks: Vec<_> = (0..32)
@@ -102,7 +98,7 @@ fn racing_right_codes_approve_exactly_once() {
             &account,
             Purpose::IdentityCheck,
             &phone,
-            seccode::SendOptions::default(),
+            SendOptions::default(),
         ))
         .unwrap();
         let code = outbox.last_code_to(&phone).unwrap().expose().to_owned();
@@ -160,13 +156,8 @@ fn wrong_guesses_evaluated(limits: Limits) -> usize {
     let mut challenges = Vec::new();
     for i in 0..40 {
         let to = seccode::Contact::email(&format!("user{i}@example.org")).unwrap();
-        let sent = ready(codes.start(
-            &account,
-            Purpose::Recovery,
-            &to,
-            seccode::SendOptions::default(),
-        ))
-        .unwrap();
+        let sent =
+            ready(codes.start(&account, Purpose::Recovery, &to, SendOptions::default())).unwrap();
         let code = outbox.last_code_to(&to).unwrap().expose().to_owned();
         challenges.push((sent.id, wrong_code(&code)));
         clock.advance(std::time::Duration::from_millis(10));

@@ -14,6 +14,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use seccode::SendOptions;
 use seccode::store::{AccountStore, ChallengeStore, CounterKey};
 use seccode::{
     Account, AccountId, ChallengeId, Config, Contact, Error, Keyring, Limits, ManualClock, Outbox,
@@ -254,7 +255,7 @@ async fn single_success_under_concurrency<S: ChallengeStore + 'static>(store: S)
                 &account,
                 Purpose::IdentityCheck,
                 &email,
-                seccode::SendOptions::default(),
+                SendOptions::default(),
             )
             .await
             .unwrap();
@@ -292,12 +293,7 @@ async fn attempts_capped_under_concurrency<S: ChallengeStore + 'static>(store: S
     let codes = Arc::new(codes);
     let (account, email) = ann();
     let sent = codes
-        .start(
-            &account,
-            Purpose::Recovery,
-            &email,
-            seccode::SendOptions::default(),
-        )
+        .start(&account, Purpose::Recovery, &email, SendOptions::default())
         .await
         .unwrap();
     let code = outbox.last_code_to(&email).unwrap().expose().to_owned();
@@ -360,7 +356,7 @@ async fn counts_survive_resends_and_new_codes<S: ChallengeStore>(store: S) {
             &account,
             Purpose::AddSecurityInfo,
             &email,
-            seccode::SendOptions::default(),
+            SendOptions::default(),
         )
         .await
         .unwrap();
@@ -373,7 +369,7 @@ async fn counts_survive_resends_and_new_codes<S: ChallengeStore>(store: S) {
     }
     clock.advance(Duration::from_secs(30));
     let resent = codes
-        .resend(&sent.id, seccode::SendOptions::default())
+        .resend(&sent.id, SendOptions::default())
         .await
         .unwrap();
     assert_eq!(resent.attempts_left, 3);
@@ -384,7 +380,7 @@ async fn counts_survive_resends_and_new_codes<S: ChallengeStore>(store: S) {
     );
     clock.advance(Duration::from_secs(30));
     let renewed = codes
-        .new_code(&sent.id, seccode::SendOptions::default())
+        .new_code(&sent.id, SendOptions::default())
         .await
         .unwrap();
     assert_eq!(renewed.attempts_left, 3, "a new code keeps the count");
@@ -412,12 +408,7 @@ async fn expiry_and_sweep<S: ChallengeStore>(store: S) {
     let (codes, outbox, clock) = service(store, Config::default());
     let (account, email) = ann();
     let sent = codes
-        .start(
-            &account,
-            Purpose::Recovery,
-            &email,
-            seccode::SendOptions::default(),
-        )
+        .start(&account, Purpose::Recovery, &email, SendOptions::default())
         .await
         .unwrap();
     let code = outbox.last_code_to(&email).unwrap().expose().to_owned();
@@ -460,12 +451,7 @@ async fn per_account_cap<S: ChallengeStore>(store: S) {
     let mut wrong = 0;
     for _ in 0..3 {
         let sent = codes
-            .start(
-                &account,
-                Purpose::Recovery,
-                &email,
-                seccode::SendOptions::default(),
-            )
+            .start(&account, Purpose::Recovery, &email, SendOptions::default())
             .await
             .unwrap();
         let code = outbox.last_code_to(&email).unwrap().expose().to_owned();
@@ -482,12 +468,7 @@ async fn per_account_cap<S: ChallengeStore>(store: S) {
     }
     assert_eq!(wrong, 7, "the account stops at its cap across challenges");
     let err = codes
-        .start(
-            &account,
-            Purpose::Recovery,
-            &email,
-            seccode::SendOptions::default(),
-        )
+        .start(&account, Purpose::Recovery, &email, SendOptions::default())
         .await
         .unwrap_err();
     assert!(
@@ -506,7 +487,7 @@ async fn per_account_cap<S: ChallengeStore>(store: S) {
             &account,
             Purpose::IdentityCheck,
             &email,
-            seccode::SendOptions::default(),
+            SendOptions::default(),
         )
         .await
         .unwrap();
@@ -523,7 +504,7 @@ async fn proofs_spend_once<S: ChallengeStore + 'static>(store: S) {
             &account,
             Purpose::IdentityCheck,
             &email,
-            seccode::SendOptions::default(),
+            SendOptions::default(),
         )
         .await
         .unwrap();
@@ -824,7 +805,7 @@ fn redis_cluster_store_conforms() {
                                     &account,
                                     Purpose::IdentityCheck,
                                     &to,
-                                    seccode::SendOptions::default(),
+                                    SendOptions::default(),
                                 )
                                 .await
                                 .unwrap();

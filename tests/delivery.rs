@@ -8,6 +8,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use seccode::SendOptions;
 use seccode::{
     AccountId, ByKind, Config, Contact, Error, Event, EventLog, Limits, Outbox, Purpose, RateLimit,
     Templates,
@@ -33,7 +34,7 @@ fn one_account_cannot_pump_sms_to_many_numbers() {
                 &account,
                 Purpose::AddSecurityInfo,
                 &to,
-                seccode::SendOptions::default(),
+                SendOptions::default(),
             )) {
                 Ok(_) => delivered += 1,
                 Err(Error::RateLimited { limit, retry_after }) => {
@@ -74,7 +75,7 @@ fn one_account_cannot_pump_sms_to_many_numbers() {
         &account,
         Purpose::AddSecurityInfo,
         &Contact::phone("+44 7400 123400").unwrap(),
-        seccode::SendOptions::default(),
+        SendOptions::default(),
     ))
     .unwrap();
 }
@@ -93,7 +94,7 @@ fn calling_codes_and_the_whole_service_have_caps_of_their_own() {
             &account,
             Purpose::AddSecurityInfo,
             &Contact::parse(to).unwrap(),
-            seccode::SendOptions::default(),
+            SendOptions::default(),
         ))
     };
     for i in 0..3 {
@@ -145,7 +146,7 @@ fn codes_go_out_in_the_requested_language_and_by_kind() {
         &account,
         Purpose::IdentityCheck,
         &mobile,
-        seccode::SendOptions::default().locale("fr-FR"),
+        SendOptions::default().locale("fr-FR"),
     ))
     .unwrap();
     let sms = phone.last().unwrap();
@@ -164,7 +165,7 @@ fn codes_go_out_in_the_requested_language_and_by_kind() {
         &account,
         Purpose::Recovery,
         &mail,
-        seccode::SendOptions::default().locale("ja"),
+        SendOptions::default().locale("ja"),
     ))
     .unwrap();
     let m = email.last().unwrap();
@@ -435,7 +436,7 @@ mod queue {
                 &AccountId::new("ann").unwrap(),
                 Purpose::IdentityCheck,
                 &to,
-                seccode::SendOptions::default(),
+                SendOptions::default(),
             )
             .await
             .unwrap();
@@ -543,7 +544,7 @@ mod queue {
                 &AccountId::new("ann").unwrap(),
                 Purpose::IdentityCheck,
                 &to,
-                seccode::SendOptions::default(),
+                SendOptions::default(),
             )
             .await
             .unwrap();
@@ -573,7 +574,7 @@ mod queue {
                     &account,
                     Purpose::IdentityCheck,
                     &to,
-                    seccode::SendOptions::default(),
+                    SendOptions::default(),
                 )
                 .await;
             outcomes.push(match r {
@@ -660,7 +661,7 @@ async fn on_sqlite_a_refused_send_spends_no_budget() {
             &account,
             Purpose::AddSecurityInfo,
             &first,
-            seccode::SendOptions::default(),
+            SendOptions::default(),
         )
         .await
         .unwrap();
@@ -669,7 +670,7 @@ async fn on_sqlite_a_refused_send_spends_no_budget() {
             &account,
             Purpose::AddSecurityInfo,
             &second,
-            seccode::SendOptions::default(),
+            SendOptions::default(),
         )
         .await
         .unwrap_err();

@@ -8,6 +8,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use seccode::SendOptions;
 use seccode::channel::MessageKind;
 use seccode::store::AccountStore;
 use seccode::{
@@ -622,11 +623,7 @@ fn recovery_for_unknown_and_known_identifiers_has_one_shape() {
         ));
         // A resend of the decoy looks like a resend and sends nothing.
         w.clock.advance(Duration::from_secs(31));
-        let decoy = ready(
-            w.flows
-                .codes()
-                .resend(&sent_u.id, seccode::SendOptions::default()),
-        );
+        let decoy = ready(w.flows.codes().resend(&sent_u.id, SendOptions::default()));
         assert!(
             matches!(decoy, Err(Error::ChallengeNotPending(_))),
             "{decoy:?}"

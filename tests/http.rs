@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use base64::Engine;
+use seccode::SendOptions;
 use seccode::channel::{DeliveryChannel, DeliveryError, Message};
 use seccode::{
     AccountId, Contact, Keyring, MemoryChallengeStore, Purpose, SecretKey, SecurityCodes,
@@ -69,7 +70,7 @@ async fn twilio_gets_the_documented_request_and_the_code_arrives() {
             &AccountId::new("ann").unwrap(),
             Purpose::IdentityCheck,
             &to,
-            seccode::SendOptions::default(),
+            SendOptions::default(),
         )
         .await
         .unwrap();
@@ -180,7 +181,7 @@ async fn webhooks_are_signed_json_the_receiver_can_check() {
             &AccountId::new("ann").unwrap(),
             Purpose::Recovery,
             &to,
-            seccode::SendOptions::default().locale("de"),
+            SendOptions::default().locale("de"),
         )
         .await
         .unwrap();

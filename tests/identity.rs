@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use proptest::prelude::*;
+use seccode::SendOptions;
 use seccode::store::{AccountStore, CounterKey};
 use seccode::{
     Account, AccountId, AccountSecurity, CodeFormat, Contact, ContactError, Error, Keyring,
@@ -100,7 +101,7 @@ fn case_variants_of_one_mailbox_share_one_send_cap() {
             &account,
             Purpose::AddSecurityInfo,
             &to,
-            seccode::SendOptions::default(),
+            SendOptions::default(),
         )) {
             Ok(_) => delivered += 1,
             Err(Error::RateLimited {
@@ -281,7 +282,7 @@ fn malformed_codes_use_no_attempt_and_no_account_failure() {
         &account,
         Purpose::IdentityCheck,
         &email,
-        seccode::SendOptions::default(),
+        SendOptions::default(),
     ))
     .unwrap();
     // More malformed inputs than the challenge's and the account's budgets together.
@@ -318,7 +319,7 @@ fn malformed_codes_use_no_attempt_and_no_account_failure() {
         &account,
         Purpose::IdentityCheck,
         &email,
-        seccode::SendOptions::default(),
+        SendOptions::default(),
     ))
     .unwrap();
     let code = outbox.last_code_to(&email).unwrap();

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use proptest::sample::Index;
+use seccode::SendOptions;
 use seccode::{
     AccountId, ChallengeId, Config, Contact, Error, Limits, Purpose, RateLimit, Rejection, Status,
     Timestamp, Verification,
@@ -280,7 +281,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     &accounts[usize::from(account)],
                     purpose_v,
                     &destinations[usize::from(destination)],
-                    seccode::SendOptions::default(),
+                    SendOptions::default(),
                 ));
                 let recovery = purpose_v == Purpose::Recovery;
                 let want = if model.account_blocked((account, recovery), now) {
@@ -331,9 +332,9 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let new_code = matches!(op, Op::NewCode(_));
                 let id = model.challenges[i].id;
                 let got = if new_code {
-                    ready(codes.new_code(&id, seccode::SendOptions::default()))
+                    ready(codes.new_code(&id, SendOptions::default()))
                 } else {
-                    ready(codes.resend(&id, seccode::SendOptions::default()))
+                    ready(codes.resend(&id, SendOptions::default()))
                 };
                 let c = &mut model.challenges[i];
                 let want = if c.forgotten {

@@ -16,6 +16,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
+use seccode::SendOptions;
 use seccode::store::ChallengeStore;
 use seccode::{
     AccountId, ChallengeId, Config, Contact, Keyring, Limits, Outbox, Purpose, SecretKey,
@@ -101,12 +102,7 @@ async fn issue<S: ChallengeStore>(codes: &Codes<S>, n: usize) -> Vec<(ChallengeI
         let account = AccountId::new(format!("user-{i}")).unwrap();
         let to = Contact::email(&format!("user{i}@example.org")).unwrap();
         let sent = codes
-            .start(
-                &account,
-                Purpose::Recovery,
-                &to,
-                seccode::SendOptions::default(),
-            )
+            .start(&account, Purpose::Recovery, &to, SendOptions::default())
             .await
             .unwrap();
         let code = codes

@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
+use seccode::SendOptions;
 use seccode::store::AccountStore;
 use seccode::{
     Account, AccountId, AccountSecurity, Contact, ContactKind, DecoyProfile, Error, FlowSettings,
@@ -508,7 +509,7 @@ fn decoys_and_counters_are_bounded_and_give_way_to_real_users() {
             &account,
             seccode::Purpose::IdentityCheck,
             &to,
-            seccode::SendOptions::default(),
+            SendOptions::default(),
         ))
         .unwrap();
     }

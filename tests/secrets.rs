@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+use seccode::SendOptions;
 use seccode::channel::Message;
 use seccode::store::{Challenge, ChallengeStore};
 use seccode::{
@@ -34,13 +35,8 @@ fn debug_display_and_errors_hide_secrets() {
     let account = AccountId::new("acct").unwrap();
     let mut texts = Vec::new();
 
-    let sent = ready(codes.start(
-        &account,
-        Purpose::Recovery,
-        &email,
-        seccode::SendOptions::default(),
-    ))
-    .unwrap();
+    let sent =
+        ready(codes.start(&account, Purpose::Recovery, &email, SendOptions::default())).unwrap();
     let code = outbox.last_code_to(&email).unwrap();
     let code_text = code.expose().to_owned();
     texts.push(format!(
@@ -66,7 +62,7 @@ fn debug_display_and_errors_hide_secrets() {
 
     // Every error the service can produce, with its source chain.
     let errors: Vec<Error> = vec![
-        ready(codes.resend(&sent.id, seccode::SendOptions::default())).unwrap_err(),
+        ready(codes.resend(&sent.id, SendOptions::default())).unwrap_err(),
         Contact::email("not-an-address").unwrap_err().into(),
         Contact::phone("+1 425 555 01x9").unwrap_err().into(),
         Policy::builder()
@@ -81,7 +77,7 @@ fn debug_display_and_errors_hide_secrets() {
                 &account,
                 Purpose::IdentityCheck,
                 &phone,
-                seccode::SendOptions::default(),
+                SendOptions::default(),
             ))
             .unwrap_err()
         },

@@ -7,6 +7,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use seccode::SendOptions;
 use seccode::{
     AccountId, ChallengeId, Config, Contact, Error, Keyring, Limits, ManualClock,
     MemoryChallengeStore, Outbox, Purpose, RateLimit, Rejection, SecretKey, SecurityCodes, Status,
@@ -26,13 +27,8 @@ fn ann() -> (AccountId, Contact) {
 fn a_code_expires_after_ten_minutes() {
     let (codes, outbox, clock) = memory_service();
     let (account, email) = ann();
-    let sent = ready(codes.start(
-        &account,
-        Purpose::Recovery,
-        &email,
-        seccode::SendOptions::default(),
-    ))
-    .unwrap();
+    let sent =
+        ready(codes.start(&account, Purpose::Recovery, &email, SendOptions::default())).unwrap();
     assert_eq!(sent.expires_at, T0 + Duration::from_secs(600));
     let code = outbox.last_code_to(&email).unwrap();
     clock.advance(Duration::from_secs(600));
@@ -40,7 +36,7 @@ fn a_code_expires_after_ten_minutes() {
     assert!(matches!(v, Verification::Expired), "{v:?}");
     assert_eq!(ready(codes.status(&sent.id)).unwrap(), Status::Expired);
     assert!(matches!(
-        ready(codes.resend(&sent.id, seccode::SendOptions::default())),
+        ready(codes.resend(&sent.id, SendOptions::default())),
         Err(Error::ChallengeNotPending(Status::Expired))
     ));
 }
@@ -49,13 +45,8 @@ fn a_code_expires_after_ten_minutes() {
 fn one_millisecond_before_expiry_still_verifies() {
     let (codes, outbox, clock) = memory_service();
     let (account, email) = ann();
-    let sent = ready(codes.start(
-        &account,
-        Purpose::Recovery,
-        &email,
-        seccode::SendOptions::default(),
-    ))
-    .unwrap();
+    let sent =
+        ready(codes.start(&account, Purpose::Recovery, &email, SendOptions::default())).unwrap();
     let code = outbox.last_code_to(&email).unwrap();
     clock.advance(Duration::from_millis(599_999));
     assert!(
@@ -73,12 +64,12 @@ fn resend_repeats_the_code_and_new_code_replaces_it() {
         &account,
         Purpose::AddSecurityInfo,
         &email,
-        seccode::SendOptions::default(),
+        SendOptions::default(),
     ))
     .unwrap();
     let first = outbox.last_code_to(&email).unwrap();
 
-    let early = ready(codes.resend(&sent.id, seccode::SendOptions::default())).unwrap_err();
+    let early = ready(codes.resend(&sent.id, SendOptions::default())).unwrap_err();
     assert!(matches!(
         early,
         Error::RateLimited {
@@ -89,7 +80,7 @@ fn resend_repeats_the_code_and_new_code_replaces_it() {
     assert_eq!(early.retry_after(), Some(Duration::from_secs(30)));
 
     clock.advance(Duration::from_secs(30));
-    let again = ready(codes.resend(&sent.id, seccode::SendOptions::default())).unwrap();
+    let again = ready(codes.resend(&sent.id, SendOptions::default())).unwrap();
     assert_eq!(again.sends_left, 3);
     assert_eq!(
         outbox.last_code_to(&email).unwrap(),
@@ -106,7 +97,7 @@ fn resend_repeats_the_code_and_new_code_replaces_it() {
     .unwrap();
     assert!(matches!(v, Verification::Rejected { remaining: 4, .. }));
     clock.advance(Duration::from_secs(30));
-    let renewed = ready(codes.new_code(&sent.id, seccode::SendOptions::default())).unwrap();
+    let renewed = ready(codes.new_code(&sent.id, SendOptions::default())).unwrap();
     assert_eq!(
         renewed.attempts_left, 4,
         "a new code does not reset attempts"
@@ -140,16 +131,16 @@ fn sends_per_challenge_are_capped() {
         &account,
         Purpose::IdentityCheck,
         &email,
-        seccode::SendOptions::default(),
+        SendOptions::default(),
     ))
     .unwrap();
     for _ in 0..4 {
         clock.advance(Duration::from_secs(30));
-        ready(codes.resend(&sent.id, seccode::SendOptions::default())).unwrap();
+        ready(codes.resend(&sent.id, SendOptions::default())).unwrap();
     }
     clock.advance(Duration::from_secs(30));
     assert!(matches!(
-        ready(codes.new_code(&sent.id, seccode::SendOptions::default())),
+        ready(codes.new_code(&sent.id, SendOptions::default())),
         Err(Error::SendLimitReached)
     ));
 }
@@ -163,7 +154,7 @@ fn sends_per_destination_are_capped_across_challenges() {
             &account,
             Purpose::IdentityCheck,
             &email,
-            seccode::SendOptions::default(),
+            SendOptions::default(),
         ))
         .unwrap();
         clock.advance(Duration::from_secs(60));
@@ -172,7 +163,7 @@ fn sends_per_destination_are_capped_across_challenges() {
         &account,
         Purpose::IdentityCheck,
         &email,
-        seccode::SendOptions::default(),
+        SendOptions::default(),
     ))
     .unwrap_err();
     assert!(
@@ -192,7 +183,7 @@ fn sends_per_destination_are_capped_across_challenges() {
         &account,
         Purpose::IdentityCheck,
         &other,
-        seccode::SendOptions::default(),
+        SendOptions::default(),
     ))
     .unwrap();
     // The window reopens.
@@ -201,7 +192,7 @@ fn sends_per_destination_are_capped_across_challenges() {
         &account,
         Purpose::IdentityCheck,
         &email,
-        seccode::SendOptions::default(),
+        SendOptions::default(),
     ))
     .unwrap();
 }
@@ -218,13 +209,8 @@ fn account_locks_after_consecutive_failures_and_success_resets() {
     let (account, email) = ann();
 
     // Five failures, then a success: the count restarts.
-    let a = ready(codes.start(
-        &account,
-        Purpose::Recovery,
-        &email,
-        seccode::SendOptions::default(),
-    ))
-    .unwrap();
+    let a =
+        ready(codes.start(&account, Purpose::Recovery, &email, SendOptions::default())).unwrap();
     let code = outbox.last_code_to(&email).unwrap();
     for _ in 0..4 {
         let _ = ready(codes.verify(&a.id, Purpose::Recovery, &wrong_code(code.expose()))).unwrap();
@@ -239,13 +225,8 @@ fn account_locks_after_consecutive_failures_and_success_resets() {
     let mut wrong = 0;
     for _ in 0..2 {
         clock.advance(Duration::from_secs(1));
-        let c = ready(codes.start(
-            &account,
-            Purpose::Recovery,
-            &email,
-            seccode::SendOptions::default(),
-        ))
-        .unwrap();
+        let c = ready(codes.start(&account, Purpose::Recovery, &email, SendOptions::default()))
+            .unwrap();
         let code = outbox.last_code_to(&email).unwrap();
         for _ in 0..3 {
             match ready(codes.verify(&c.id, Purpose::Recovery, &wrong_code(code.expose()))).unwrap()
@@ -257,13 +238,8 @@ fn account_locks_after_consecutive_failures_and_success_resets() {
     }
     assert_eq!(wrong, 6);
     clock.advance(Duration::from_secs(60));
-    let err = ready(codes.start(
-        &account,
-        Purpose::Recovery,
-        &email,
-        seccode::SendOptions::default(),
-    ))
-    .unwrap_err();
+    let err = ready(codes.start(&account, Purpose::Recovery, &email, SendOptions::default()))
+        .unwrap_err();
     assert!(matches!(
         err,
         Error::RateLimited {
@@ -282,22 +258,12 @@ fn account_locks_after_consecutive_failures_and_success_resets() {
         .build()
         .unwrap();
     let codes2 = codes2.with_config(Config::default().with_limits(short));
-    let early = ready(codes2.start(
-        &account,
-        Purpose::Recovery,
-        &email,
-        seccode::SendOptions::default(),
-    ))
-    .unwrap();
+    let early =
+        ready(codes2.start(&account, Purpose::Recovery, &email, SendOptions::default())).unwrap();
     let early_code = outbox2.last_code_to(&email).unwrap();
     clock2.advance(Duration::from_secs(1));
-    let late = ready(codes2.start(
-        &account,
-        Purpose::Recovery,
-        &email,
-        seccode::SendOptions::default(),
-    ))
-    .unwrap();
+    let late =
+        ready(codes2.start(&account, Purpose::Recovery, &email, SendOptions::default())).unwrap();
     let late_code = outbox2.last_code_to(&email).unwrap();
     for _ in 0..5 {
         let _ = ready(codes2.verify(&late.id, Purpose::Recovery, &wrong_code(late_code.expose())))
@@ -330,7 +296,7 @@ fn codes_are_bound_to_purpose_and_account() {
         &account,
         Purpose::AddSecurityInfo,
         &email,
-        seccode::SendOptions::default(),
+        SendOptions::default(),
     ))
     .unwrap();
     let code = outbox.last_code_to(&email).unwrap();
@@ -377,13 +343,8 @@ fn a_failed_delivery_cancels_the_challenge() {
     let (codes, outbox, _clock) = memory_service();
     let (account, email) = ann();
     outbox.set_failing(true);
-    let err = ready(codes.start(
-        &account,
-        Purpose::Recovery,
-        &email,
-        seccode::SendOptions::default(),
-    ))
-    .unwrap_err();
+    let err = ready(codes.start(&account, Purpose::Recovery, &email, SendOptions::default()))
+        .unwrap_err();
     assert!(matches!(err, Error::Delivery(_)));
     assert_eq!(err.to_string(), "delivery failed");
     assert!(outbox.is_empty());
@@ -400,7 +361,7 @@ fn unknown_and_swept_challenges_are_not_found() {
         Verification::NotFound
     ));
     assert!(matches!(
-        ready(codes.resend(&unknown, seccode::SendOptions::default())),
+        ready(codes.resend(&unknown, SendOptions::default())),
         Err(Error::ChallengeNotFound)
     ));
     assert!(matches!(
@@ -408,13 +369,8 @@ fn unknown_and_swept_challenges_are_not_found() {
         Err(Error::ChallengeNotFound)
     ));
 
-    let sent = ready(codes.start(
-        &account,
-        Purpose::Recovery,
-        &email,
-        seccode::SendOptions::default(),
-    ))
-    .unwrap();
+    let sent =
+        ready(codes.start(&account, Purpose::Recovery, &email, SendOptions::default())).unwrap();
     let code = outbox.last_code_to(&email).unwrap();
     // Retention ends 25 minutes after the start; the store sweeps by the minute,
     // and T0 is 20 s past a whole minute, so the record goes 40 s later.
@@ -446,7 +402,7 @@ fn cancel_stops_a_challenge() {
         &account,
         Purpose::IdentityCheck,
         &email,
-        seccode::SendOptions::default(),
+        SendOptions::default(),
     ))
     .unwrap();
     let code = outbox.last_code_to(&email).unwrap();
@@ -472,13 +428,8 @@ fn challenges_survive_key_rotation_until_the_old_key_is_dropped() {
 
     let before = SecurityCodes::new(store.clone(), outbox.clone(), Keyring::new(1, old.clone()))
         .with_clock(clock.clone());
-    let sent = ready(before.start(
-        &account,
-        Purpose::Recovery,
-        &email,
-        seccode::SendOptions::default(),
-    ))
-    .unwrap();
+    let sent =
+        ready(before.start(&account, Purpose::Recovery, &email, SendOptions::default())).unwrap();
     let code = outbox.last_code_to(&email).unwrap();
 
     let rotated = SecurityCodes::new(
@@ -491,7 +442,7 @@ fn challenges_survive_key_rotation_until_the_old_key_is_dropped() {
         &account,
         Purpose::IdentityCheck,
         &Contact::phone("+14255550100").unwrap(),
-        seccode::SendOptions::default(),
+        SendOptions::default(),
     ))
     .unwrap();
     assert!(
@@ -507,7 +458,7 @@ fn challenges_survive_key_rotation_until_the_old_key_is_dropped() {
         &account,
         Purpose::Recovery,
         &Contact::email("b@example.org").unwrap(),
-        seccode::SendOptions::default(),
+        SendOptions::default(),
     ))
     .unwrap();
     assert!(matches!(
@@ -524,7 +475,7 @@ fn typed_input_is_normalised() {
         &account,
         Purpose::IdentityCheck,
         &email,
-        seccode::SendOptions::default(),
+        SendOptions::default(),
     ))
     .unwrap();
     let code = outbox.last_code_to(&email).unwrap();
@@ -536,13 +487,8 @@ fn typed_input_is_normalised() {
     ))
     .unwrap();
     assert!(v.is_approved(), "{v:?}");
-    let sent = ready(codes.start(
-        &account,
-        Purpose::Recovery,
-        &email,
-        seccode::SendOptions::default(),
-    ))
-    .unwrap();
+    let sent =
+        ready(codes.start(&account, Purpose::Recovery, &email, SendOptions::default())).unwrap();
     let code = outbox.last_code_to(&email).unwrap();
     let full_width: String = code
         .expose()
@@ -558,7 +504,7 @@ fn typed_input_is_normalised() {
         &account,
         Purpose::ChangePhone,
         &email,
-        seccode::SendOptions::default(),
+        SendOptions::default(),
     ))
     .unwrap();
     let v = ready(codes.verify(&sent.id, Purpose::ChangePhone, "12345")).unwrap();

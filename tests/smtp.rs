@@ -8,6 +8,7 @@ mod common;
 
 use std::error::Error as _;
 
+use seccode::SendOptions;
 use seccode::channel::{DeliveryChannel, DeliveryError, Message};
 use seccode::{
     AccountId, Contact, Error, Keyring, MemoryChallengeStore, Purpose, SecretKey, SecurityCodes,
@@ -42,7 +43,7 @@ async fn a_code_arrives_as_text_and_html_with_the_right_headers() {
             &AccountId::new("ann").unwrap(),
             Purpose::IdentityCheck,
             &to,
-            seccode::SendOptions::default(),
+            SendOptions::default(),
         )
         .await
         .unwrap();
@@ -138,7 +139,7 @@ async fn a_refused_recipient_is_a_permanent_failure_that_names_no_address() {
             &AccountId::new("ann").unwrap(),
             Purpose::IdentityCheck,
             &to,
-            seccode::SendOptions::default(),
+            SendOptions::default(),
         )
         .await
         .unwrap_err();

@@ -6,6 +6,7 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
+use seccode::SendOptions;
 use seccode::{
     AccountSecurity, Keyring, ManualClock, MemoryAccountStore, MemoryChallengeStore, Outbox,
     SecretKey, SecurityCodes, Timestamp,
@@ -154,7 +155,7 @@ where
                             &account,
                             Purpose::AddSecurityInfo,
                             &to,
-                            seccode::SendOptions::default(),
+                            SendOptions::default(),
                         )
                         .await
                 })
