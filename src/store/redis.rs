@@ -477,6 +477,23 @@ impl RedisStore {
         Ok(version.zip(data))
     }
 
+    /// A challenge record and its version; `None` if there is none.
+    async fn read_challenge(&self, key: &str) -> Result<Option<(String, Challenge)>, Error> {
+        match self.read(key).await? {
+            Some((version, data)) => Ok(Some((version, decode_challenge(&data, &self.codec)?))),
+            None => Ok(None),
+        }
+    }
+
+    /// A counter record and its version: an empty counter at version `0` if
+    /// there is none (the compare-and-set scripts read a missing version so).
+    async fn read_counter(&self, key: &str) -> Result<(String, Counter), Error> {
+        match self.read(key).await? {
+            Some((version, data)) => Ok((version, decode_counter(&data)?)),
+            None => Ok(("0".to_owned(), Counter::default())),
+        }
+    }
+
     async fn compare_and_set(
         &self,
         key: &str,
@@ -734,10 +751,8 @@ impl ChallengeStore for RedisStore {
     }
 
     async fn get(&self, id: &ChallengeId) -> Result<Option<Challenge>, Error> {
-        match self.read(&self.challenge_key(id)).await? {
-            Some((_, data)) => decode_challenge(&data, &self.codec).map(Some),
-            None => Ok(None),
-        }
+        let record = self.read_challenge(&self.challenge_key(id)).await?;
+        Ok(record.map(|(_, challenge)| challenge))
     }
 
     async fn update<R, F>(&self, id: &ChallengeId, mut f: F) -> Result<Option<R>, Error>
@@ -747,10 +762,9 @@ impl ChallengeStore for RedisStore {
     {
         let key = self.challenge_key(id);
         for _ in 0..MAX_RETRIES {
-            let Some((version, data)) = self.read(&key).await? else {
+            let Some((version, mut challenge)) = self.read_challenge(&key).await? else {
                 return Ok(None);
             };
-            let mut challenge = decode_challenge(&data, &self.codec)?;
             let before = challenge.clone();
             let out = f(&mut challenge);
             if challenge == before {
@@ -784,10 +798,7 @@ impl ChallengeStore for RedisStore {
     {
         let key = self.counter_key(key);
         for _ in 0..MAX_RETRIES {
-            let (version, before) = match self.read(&key).await? {
-                Some((version, data)) => (version, decode_counter(&data)?),
-                None => ("0".to_owned(), Counter::default()),
-            };
+            let (version, before) = self.read_counter(&key).await?;
             let mut counter = before;
             let out = f(&mut counter);
             if counter == before {
@@ -820,15 +831,11 @@ impl ChallengeStore for RedisStore {
     {
         let key = self.challenge_key(id);
         for _ in 0..MAX_RETRIES {
-            let Some((version, data)) = self.read(&key).await? else {
+            let Some((version, mut challenge)) = self.read_challenge(&key).await? else {
                 return Ok(None);
             };
-            let mut challenge = decode_challenge(&data, &self.codec)?;
             let counter_key = self.counter_key(&challenge.failure_key());
-            let (counter_version, before) = match self.read(&counter_key).await? {
-                Some((v, data)) => (v, decode_counter(&data)?),
-                None => ("0".to_owned(), Counter::default()),
-            };
+            let (counter_version, before) = self.read_counter(&counter_key).await?;
             let challenge_before = challenge.clone();
             let mut counter = before;
             let out = f(&mut challenge, &mut counter);

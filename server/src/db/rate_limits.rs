@@ -45,6 +45,28 @@ pub struct Bucket {
     pub updated: i64,
 }
 
+/// A `SELECT` of every column [`read_rate_limit`] reads, with `$rest`.
+macro_rules! select_rate_limits {
+    ($rest:literal) => {
+        concat!(
+            "SELECT sid, service_sid, account_sid, unique_name, description, created, updated \
+             FROM verify_rate_limits ",
+            $rest
+        )
+    };
+}
+
+/// A `SELECT` of every column [`read_bucket`] reads, with `$rest`.
+macro_rules! select_buckets {
+    ($rest:literal) => {
+        concat!(
+            "SELECT sid, rate_limit_sid, service_sid, account_sid, max, interval, created, \
+             updated FROM verify_buckets ",
+            $rest
+        )
+    };
+}
+
 impl Db {
     /// Stores or replaces a rate limit; `false` if another of the service's
     /// rate limits has its unique name.
@@ -93,8 +115,7 @@ impl Db {
     pub async fn rate_limits(&self, service: &str) -> Result<Vec<RateLimit>, DbError> {
         let rows = self
             .query(
-                "SELECT sid, service_sid, account_sid, unique_name, description, created, updated \
-                 FROM verify_rate_limits WHERE service_sid = ?1 ORDER BY created, sid",
+                select_rate_limits!("WHERE service_sid = ?1 ORDER BY created, sid"),
                 vec![service.into()],
             )
             .await?;
@@ -109,8 +130,7 @@ impl Db {
     pub async fn rate_limit(&self, service: &str, sid: &str) -> Result<Option<RateLimit>, DbError> {
         let rows = self
             .query(
-                "SELECT sid, service_sid, account_sid, unique_name, description, created, updated \
-                 FROM verify_rate_limits WHERE service_sid = ?1 AND sid = ?2",
+                select_rate_limits!("WHERE service_sid = ?1 AND sid = ?2"),
                 vec![service.into(), sid.into()],
             )
             .await?;
@@ -164,8 +184,7 @@ impl Db {
     pub async fn buckets(&self, rate_limit: &str) -> Result<Vec<Bucket>, DbError> {
         let rows = self
             .query(
-                "SELECT sid, rate_limit_sid, service_sid, account_sid, max, interval, created, \
-                 updated FROM verify_buckets WHERE rate_limit_sid = ?1 ORDER BY created, sid",
+                select_buckets!("WHERE rate_limit_sid = ?1 ORDER BY created, sid"),
                 vec![rate_limit.into()],
             )
             .await?;
@@ -180,8 +199,7 @@ impl Db {
     pub async fn bucket(&self, rate_limit: &str, sid: &str) -> Result<Option<Bucket>, DbError> {
         let rows = self
             .query(
-                "SELECT sid, rate_limit_sid, service_sid, account_sid, max, interval, created, \
-                 updated FROM verify_buckets WHERE rate_limit_sid = ?1 AND sid = ?2",
+                select_buckets!("WHERE rate_limit_sid = ?1 AND sid = ?2"),
                 vec![rate_limit.into(), sid.into()],
             )
             .await?;

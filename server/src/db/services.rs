@@ -33,6 +33,14 @@ fn read_service(r: &Row) -> Service {
     }
 }
 
+/// A `SELECT` of every column [`read_service`] reads, with `$rest` (the
+/// `WHERE` and what follows).
+macro_rules! select_services {
+    ($rest:literal) => {
+        concat!("SELECT sid, account_sid, friendly_name, code_length, do_not_share, created, updated FROM verify_services ", $rest)
+    };
+}
+
 impl Db {
     /// Stores a new service.
     ///
@@ -86,8 +94,7 @@ impl Db {
     pub async fn service(&self, account: &str, sid: &str) -> Result<Option<Service>, DbError> {
         let rows = self
             .query(
-                "SELECT sid, account_sid, friendly_name, code_length, do_not_share, created, updated \
-                 FROM verify_services WHERE sid = ?1 AND account_sid = ?2",
+                select_services!("WHERE sid = ?1 AND account_sid = ?2"),
                 vec![sid.into(), account.into()],
             )
             .await?;
@@ -107,8 +114,7 @@ impl Db {
     ) -> Result<(Vec<Service>, bool), DbError> {
         let rows = self
             .query(
-                "SELECT sid, account_sid, friendly_name, code_length, do_not_share, created, updated \
-                 FROM verify_services WHERE account_sid = ?1 ORDER BY created, sid LIMIT ?2 OFFSET ?3",
+                select_services!("WHERE account_sid = ?1 ORDER BY created, sid LIMIT ?2 OFFSET ?3"),
                 vec![
                     account.into(),
                     (i64::from(size) + 1).into(),

@@ -103,6 +103,14 @@ fn read_verification(r: &Row) -> Verification {
     }
 }
 
+/// A `SELECT` of every column [`read_verification`] reads, with `$rest` (the
+/// `WHERE` and what follows).
+macro_rules! select_verifications {
+    ($rest:literal) => {
+        concat!("SELECT sid, service_sid, account_sid, to_text, identity, channel, status, attempts, created, updated FROM verify_verifications ", $rest)
+    };
+}
+
 impl Db {
     /// Stores or replaces a verification.
     ///
@@ -172,9 +180,7 @@ impl Db {
     ) -> Result<Option<Verification>, DbError> {
         let rows = self
             .query(
-                "SELECT sid, service_sid, account_sid, to_text, identity, channel, status, \
-                 attempts, created, updated FROM verify_verifications \
-                 WHERE service_sid = ?1 AND sid = ?2",
+                select_verifications!("WHERE service_sid = ?1 AND sid = ?2"),
                 vec![service.into(), sid.into()],
             )
             .await?;
@@ -193,9 +199,9 @@ impl Db {
     ) -> Result<Option<Verification>, DbError> {
         let rows = self
             .query(
-                "SELECT sid, service_sid, account_sid, to_text, identity, channel, status, \
-                 attempts, created, updated FROM verify_verifications \
-                 WHERE service_sid = ?1 AND identity = ?2 ORDER BY created DESC, sid DESC LIMIT 1",
+                select_verifications!(
+                    "WHERE service_sid = ?1 AND identity = ?2 ORDER BY created DESC, sid DESC LIMIT 1"
+                ),
                 vec![service.into(), identity.into()],
             )
             .await?;
