@@ -148,20 +148,20 @@ async fn a_file_written_in_the_clear_is_encrypted_on_open() {
             .await
             .unwrap();
         assert_eq!(found, Some(id.clone()));
-        // VACUUM-free check: the live rows are encrypted (freed pages may keep the
-        // old bytes until SQLite reuses them; run VACUUM after migrating).
         let account = store.get(&id).await.unwrap().unwrap();
         assert_eq!(
             account.verified().next().unwrap().contact.expose(),
             email(1)
         );
     }
-    // Without the keys, the contacts do not read.
-    let store = SqliteStore::open(&path).unwrap();
-    assert!(matches!(
-        store.get(&id).await,
-        Err(seccode::Error::Store(_))
-    ));
+    // Sealed and vacuumed: neither the file nor its log holds the address.
+    let bytes = std::fs::read(&path).unwrap_or_default();
+    let wal = std::fs::read(dir.join("db.sqlite3-wal")).unwrap_or_default();
+    let found = leaks(&[bytes, wal].concat());
+    assert!(found.is_empty(), "{found:?}");
+    // Without the keys, the file does not open (its contacts would not read).
+    let err = SqliteStore::open(&path).unwrap_err();
+    assert!(matches!(err, seccode::Error::Store(_)));
 }
 
 #[cfg(feature = "redis")]

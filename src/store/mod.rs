@@ -250,7 +250,7 @@ pub(crate) mod memory;
 pub(crate) mod memory_accounts;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
-#[cfg(any(feature = "redis", feature = "postgres"))]
+#[cfg(any(feature = "sqlite", feature = "redis", feature = "postgres"))]
 mod record;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;

@@ -1,9 +1,8 @@
 //! The stored form of the records: a compact, versioned binary encoding of
-//! challenges, accounts and counters, written by every store that keeps
-//! records as opaque values (Redis; PostgreSQL, beside the columns it looks
-//! records up by). A field added to a record is added here once, with a new
-//! version byte that still reads the older ones. (`SqliteStore` still keeps
-//! its records in columns and tables of their own.)
+//! challenges, accounts and counters, written by every persistent store (Redis
+//! as values; SQLite and PostgreSQL beside the columns they look records up
+//! and sweep them by). A field added to a record is added here once, with a
+//! new version byte that still reads the older ones.
 
 use crate::challenge::{AccountId, Challenge, ChallengeId, ChallengeParts, Status};
 use crate::clock::Timestamp;
@@ -146,12 +145,12 @@ pub(crate) fn decode_challenge(bytes: &[u8], codec: &ContactCodec) -> Result<Cha
     }))
 }
 
-#[cfg(feature = "postgres")]
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 const ACCOUNT_V1: u8 = 1;
-#[cfg(feature = "postgres")]
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 const ACCOUNT_V2: u8 = 2;
 
-#[cfg(feature = "postgres")]
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 impl Writer {
     fn u32(&mut self, v: u32) {
         self.bytes(&v.to_be_bytes());
@@ -173,7 +172,7 @@ impl Writer {
     }
 }
 
-#[cfg(feature = "postgres")]
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 impl Reader<'_> {
     fn time(&mut self) -> Result<Timestamp, Error> {
         Ok(Timestamp::from_unix_millis(self.u64()?))
@@ -200,7 +199,7 @@ impl Reader<'_> {
 
 /// Encodes an account (all but its id, which the store keys it by), with every
 /// contact sealed by `codec`.
-#[cfg(feature = "postgres")]
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn encode_account(a: &crate::account::Account, codec: &ContactCodec) -> Vec<u8> {
     use crate::account::InfoState;
     let p = a.to_parts();
@@ -256,7 +255,7 @@ pub(crate) fn encode_account(a: &crate::account::Account, codec: &ContactCodec) 
 }
 
 /// Decodes what [`encode_account`] wrote, for the account `id`.
-#[cfg(feature = "postgres")]
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn decode_account(
     id: AccountId,
     bytes: &[u8],
