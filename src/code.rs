@@ -306,6 +306,102 @@ impl Default for CodeFormat {
     }
 }
 
+/// What typed input amounts to under each alphabet — how many symbols it
+/// has, or why it can be no code of that alphabet — without the input itself
+/// (no code is in it). [`GuessRule::count`](crate::store::GuessRule::count)
+/// decides with it whether input fits the challenge's own format before
+/// counting anything, and a store that counts guesses where the input is not
+/// (a Redis script) is given it to decide the same: input that fits no code
+/// of the challenge counts nothing, whatever format each challenge was issued
+/// with.
+///
+/// # Examples
+///
+/// ```
+/// use seccode::{Alphabet, CodeFormat, Malformed, store::InputShape};
+///
+/// let shape = InputShape::of("12 34 5");
+/// assert_eq!(shape.symbols(Alphabet::Decimal), Ok(5));
+/// assert_eq!(shape.fits(CodeFormat::digits(5)?), Ok(()));
+/// assert_eq!(
+///     shape.fits(CodeFormat::digits(6)?),
+///     Err(Malformed::WrongLength { expected: 6, found: 5 })
+/// );
+/// assert_eq!(InputShape::of("7K3Q").symbols(Alphabet::Decimal), Err(Malformed::InvalidCharacter));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InputShape {
+    decimal: Result<usize, Malformed>,
+    crockford: Result<usize, Malformed>,
+}
+
+impl InputShape {
+    /// The shape of `input`, read as [`CodeFormat::normalize`] reads it.
+    pub fn of(input: &str) -> Self {
+        if !input.is_empty()
+            && input.len() <= MAX_INPUT_BYTES
+            && input.bytes().all(|b| b.is_ascii_digit())
+        {
+            // The common case: plain digits, which both alphabets hold.
+            return Self {
+                decimal: Ok(input.len()),
+                crockford: Ok(input.len()),
+            };
+        }
+        Self {
+            decimal: count_symbols(Alphabet::Decimal, input),
+            crockford: count_symbols(Alphabet::Crockford, input),
+        }
+    }
+
+    /// How many symbols of `alphabet` the input has, or why it has none.
+    ///
+    /// # Errors
+    ///
+    /// Why the input is no code of `alphabet`.
+    pub fn symbols(&self, alphabet: Alphabet) -> Result<usize, Malformed> {
+        match alphabet {
+            Alphabet::Decimal => self.decimal,
+            Alphabet::Crockford => self.crockford,
+        }
+    }
+
+    /// Whether the input is shaped like a code of `format`: exactly what
+    /// [`CodeFormat::normalize`] accepts.
+    ///
+    /// # Errors
+    ///
+    /// The [`Malformed`] reason `normalize` gives.
+    pub fn fits(&self, format: CodeFormat) -> Result<(), Malformed> {
+        let found = self.symbols(format.alphabet())?;
+        if found == usize::from(format.length()) {
+            Ok(())
+        } else {
+            Err(Malformed::WrongLength {
+                expected: format.length(),
+                found,
+            })
+        }
+    }
+}
+
+/// The symbols of `alphabet` in `input`, by the rules of [`CodeFormat::value`].
+fn count_symbols(alphabet: Alphabet, input: &str) -> Result<usize, Malformed> {
+    if input.len() > MAX_INPUT_BYTES {
+        return Err(Malformed::TooLong);
+    }
+    let mut found = 0usize;
+    for c in typed::symbols(input) {
+        alphabet.value(c).ok_or(Malformed::InvalidCharacter)?;
+        found += 1;
+    }
+    if found == 0 {
+        return Err(Malformed::Empty);
+    }
+    Ok(found)
+}
+
 /// Why typed input is not a code of the expected format. It can match no code, so
 /// it is answered without counting an attempt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -384,6 +480,23 @@ impl fmt::Debug for Code {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn an_input_shape_fits_exactly_what_normalize_accepts(
+            input in "[0-9a-zA-Z \\-.\t\u{3000}\u{FF10}-\u{FF19}ｌé]{0,14}|.{0,70}",
+            length in CodeFormat::MIN_LEN..=CodeFormat::MAX_LEN,
+            crockford: bool,
+        ) {
+            let alphabet = if crockford { Alphabet::Crockford } else { Alphabet::Decimal };
+            let format = CodeFormat::new(alphabet, length).unwrap();
+            proptest::prop_assert_eq!(
+                InputShape::of(&input).fits(format),
+                format.value(&input).map(|_| ()),
+                "{:?}", input
+            );
+        }
+    }
 
     fn digits6() -> CodeFormat {
         CodeFormat::default()

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::policy::Purpose;
+use crate::policy::{Policy, Purpose};
 
 /// Whose message this is, which decides the people's budgets it counts on
 /// (every lane also counts on the budgets that cap spend: the country calling
@@ -79,24 +79,30 @@ impl fmt::Debug for SendLane<'_> {
     }
 }
 
-/// How one message is sent: its language and its lane.
+/// How one message is sent: its language, its lane and — for a new
+/// challenge — the policy it is issued under.
 ///
 /// # Examples
 ///
 /// ```
-/// use seccode::{SendLane, SendOptions};
+/// use seccode::{CodeFormat, Policy, SendLane, SendOptions};
 ///
+/// let eight_digits = Policy::builder().format(CodeFormat::digits(8)?).build()?;
 /// let options = SendOptions::default()
 ///     .locale("pt-BR")
-///     .lane(SendLane::Recovery { requester: Some("203.0.113.7") });
+///     .lane(SendLane::Recovery { requester: Some("203.0.113.7") })
+///     .policy(&eight_digits);
 /// assert_eq!(options.locale_tag(), Some("pt-BR"));
+/// assert_eq!(options.send_policy().map(|p| p.format().length()), Some(8));
 /// assert!(!format!("{options:?}").contains("203.0.113.7"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 #[must_use]
 pub struct SendOptions<'a> {
     pub(crate) locale: Option<&'a str>,
     pub(crate) lane: Option<SendLane<'a>>,
+    pub(crate) policy: Option<&'a Policy>,
 }
 
 impl<'a> SendOptions<'a> {
@@ -115,6 +121,20 @@ impl<'a> SendOptions<'a> {
         self
     }
 
+    /// A new challenge is issued under `policy` — its code format, lifetime,
+    /// attempts, sends and resend cooldown — instead of the configured policy
+    /// of its purpose ([`Config::with_policy`](crate::Config::with_policy)).
+    /// The challenge keeps what it was issued with: resends, new codes and
+    /// guesses follow it, and input not shaped like a code of *its* format
+    /// counts nothing. [`SecurityCodes::resend`](crate::SecurityCodes::resend)
+    /// and [`new_code`](crate::SecurityCodes::new_code) ignore it. Useful where
+    /// the format is chosen per tenant or per request (seccode-server's
+    /// `CodeLength`), without a `SecurityCodes` per format.
+    pub fn policy(mut self, policy: &'a Policy) -> Self {
+        self.policy = Some(policy);
+        self
+    }
+
     /// The locale asked for, if any.
     pub fn locale_tag(&self) -> Option<&'a str> {
         self.locale
@@ -123,5 +143,10 @@ impl<'a> SendOptions<'a> {
     /// The lane asked for, if any.
     pub fn send_lane(&self) -> Option<SendLane<'a>> {
         self.lane
+    }
+
+    /// The policy asked for, if any.
+    pub fn send_policy(&self) -> Option<&'a Policy> {
+        self.policy
     }
 }

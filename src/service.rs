@@ -17,7 +17,7 @@ use crate::events::{Event, Events, NoEvents};
 use crate::keys::Keyring;
 use crate::lane::{SendLane, SendOptions};
 use crate::policy::{Config, Limits, Purpose};
-use crate::store::{ChallengeStore, Guess, GuessRule, SendBudget};
+use crate::store::{ChallengeStore, Guess, GuessRule, InputShape, SendBudget};
 
 /// The security-code service: generic over where challenges live (`S`) and how
 /// messages go out (`C`); the clock and the event sink are set with
@@ -260,7 +260,9 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
         let lane = options.lane.unwrap_or(SendLane::for_purpose(purpose));
         self.count_sends(lane, account, destination, decoy, now)
             .await?;
-        let policy = self.config.policy(purpose);
+        let policy = options
+            .policy
+            .unwrap_or_else(|| self.config.policy(purpose));
         let mut challenge = Challenge::issue(
             account.clone(),
             purpose,
@@ -422,7 +424,9 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
     ///
     /// The attempt is counted — on the challenge and on the account — before the
     /// code is compared, so no race or crash yields an uncounted guess. Input that
-    /// is not shaped like a code ([`CodeFormat::normalize`](crate::CodeFormat::normalize))
+    /// is not shaped like a code of the challenge's own format
+    /// ([`CodeFormat::normalize`](crate::CodeFormat::normalize); the format it
+    /// was issued with, see [`SendOptions::policy`](crate::SendOptions::policy))
     /// is answered with [`Rejection::Malformed`](crate::Rejection::Malformed) and
     /// counts nothing: it can match no code.
     ///
@@ -504,22 +508,14 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
         input: &str,
     ) -> Result<Verification> {
         let now = self.clock.now();
-        let format = self.config.policy(expected.purpose).format();
-        if let Err(reason) = format.value(input) {
-            // Malformed input never reaches the key or a counter (see
-            // `Challenge::answer_malformed`). A challenge issued under another format
-            // (the config changed since) takes the counted path below.
-            match self.store.get(id).await? {
-                None => return Ok(Verification::NotFound),
-                Some(c) if c.format() == format => return Ok(c.answer_malformed(reason, now)),
-                Some(_) => {}
-            }
-        }
-        // Store closures own what they use (a store may run them on its own thread).
+        // Store closures own what they use (a store may run them on its own
+        // thread). Malformed input is told apart in the store's atomic step,
+        // against the format the challenge was issued with, and counts nothing.
         let rule = GuessRule {
             purpose: expected.purpose,
             account: expected.account.cloned(),
             limits: *self.config.limits(),
+            input: InputShape::of(input),
         };
         let guess = Guess::new(rule, Arc::clone(&self.keyring), input);
         self.store.guess(id, guess, now).await

@@ -26,7 +26,7 @@ use common::{T0, wrong_code};
 /// How many stores [`suite`] asks `make` for: one per check (the persistent
 /// backends open them up front).
 #[cfg(any(feature = "redis", feature = "postgres"))]
-const STORES_PER_SUITE: usize = 10;
+const STORES_PER_SUITE: usize = 11;
 
 /// Runs every check of the suite against stores made by `make`.
 async fn suite<CS, AS>(make: impl Fn() -> (CS, AS))
@@ -52,6 +52,8 @@ where
     per_account_cap(cs).await;
     let (cs, _) = make();
     proofs_spend_once(cs).await;
+    let (cs, _) = make();
+    each_challenge_reads_codes_of_its_own_format(cs).await;
     let (_, accounts) = make();
     account_contract(&accounts).await;
 }
@@ -402,6 +404,69 @@ async fn counts_survive_resends_and_new_codes<S: ChallengeStore>(store: S) {
             .unwrap()
             .is_approved()
     );
+}
+
+/// A challenge issued under a policy of its own (`SendOptions::policy`) reads
+/// codes of its format: input shaped like the configured format but not like
+/// the challenge's is malformed and counts nothing — on the challenge or the
+/// account, on every backend (Redis decides it in its script from the input's
+/// shape) — and the challenge's own code verifies.
+async fn each_challenge_reads_codes_of_its_own_format<S: ChallengeStore>(store: S) {
+    let (codes, outbox, _clock) = service(store, Config::default());
+    let (account, email) = ann();
+    let eight = seccode::Policy::builder()
+        .format(seccode::CodeFormat::digits(8).unwrap())
+        .build()
+        .unwrap();
+    let long = codes
+        .start(
+            &account,
+            Purpose::IdentityCheck,
+            &email,
+            SendOptions::default().policy(&eight),
+        )
+        .await
+        .unwrap();
+    let long_code = outbox.last_code_to(&email).unwrap().expose().to_owned();
+    assert_eq!(long_code.len(), 8);
+    let short = codes
+        .start(
+            &account,
+            Purpose::IdentityCheck,
+            &email,
+            SendOptions::default(),
+        )
+        .await
+        .unwrap();
+    let short_code = outbox.last_code_to(&email).unwrap().expose().to_owned();
+    assert_eq!(short_code.len(), 6);
+    // More than both budgets: six-digit input on the eight-digit challenge and
+    // eight-digit input on the six-digit one.
+    for _ in 0..30 {
+        for (id, typed, expected, found) in
+            [(&long.id, &short_code, 8, 6), (&short.id, &long_code, 6, 8)]
+        {
+            let v = codes
+                .verify(id, Purpose::IdentityCheck, typed)
+                .await
+                .unwrap();
+            let malformed =
+                seccode::Rejection::Malformed(seccode::Malformed::WrongLength { expected, found });
+            assert!(
+                matches!(&v, Verification::Rejected { remaining: 5, reason } if *reason == malformed),
+                "{v:?}"
+            );
+        }
+    }
+    let failures = CounterKey::failures(Purpose::IdentityCheck, &account);
+    assert_eq!(codes.store().get_counter(&failures).await.unwrap(), None);
+    for (id, code) in [(&long.id, &long_code), (&short.id, &short_code)] {
+        let v = codes
+            .verify(id, Purpose::IdentityCheck, code)
+            .await
+            .unwrap();
+        assert!(v.is_approved(), "{v:?}");
+    }
 }
 
 async fn expiry_and_sweep<S: ChallengeStore>(store: S) {

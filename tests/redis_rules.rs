@@ -146,9 +146,10 @@ mod guesses {
 
     use rand::SeedableRng;
     use rand::rngs::StdRng;
-    use seccode::store::{Attempt, Challenge, Guess, GuessRule, SendKind};
+    use seccode::store::{Attempt, Challenge, Guess, GuessRule, InputShape, SendKind};
     use seccode::{
-        ChallengeId, Contact, Limits, MemoryChallengeStore, Policy, Purpose, Verification,
+        ChallengeId, CodeFormat, Contact, Limits, MemoryChallengeStore, Policy, Purpose,
+        Verification,
     };
 
     const ACCOUNTS: [&str; 2] = ["ann", "bob"];
@@ -161,13 +162,29 @@ mod guesses {
         Unknown,
     }
 
+    /// The formats challenges are issued with (each challenge keeps its own).
+    fn formats() -> [CodeFormat; 3] {
+        [
+            CodeFormat::digits(6).unwrap(),
+            CodeFormat::digits(8).unwrap(),
+            CodeFormat::alphanumeric(6).unwrap(),
+        ]
+    }
+
+    /// What people type: codes of each format's shape, and input that fits
+    /// none, some or all of them (only its shape reaches the script).
+    const TYPED: [&str; 7] = [
+        "123456", "12345678", "7K3QZP", "12 34 56", "", "12345", "1234567X",
+    ];
+
     #[derive(Clone, Debug)]
     enum Op {
-        /// A new challenge: account, purpose, decoy.
-        Issue(usize, usize, bool),
+        /// A new challenge: account, purpose, decoy, format.
+        Issue(usize, usize, bool, usize),
         /// A guess on a challenge: with the wrong purpose, and with the
-        /// challenge's account, another, or none (the caller does not know).
-        Guess(usize, bool, Who),
+        /// challenge's account, another, or none (the caller does not know),
+        /// and what was typed.
+        Guess(usize, bool, Who, usize),
         /// The last counted attempt on a challenge turns out right.
         Approve(usize),
         /// A new code on a challenge (its generation goes up).
@@ -177,13 +194,15 @@ mod guesses {
 
     fn op() -> impl Strategy<Value = Op> {
         prop_oneof![
-            2 => (0..2usize, 0..2usize, prop::bool::weighted(0.2)).prop_map(|(a, p, d)| Op::Issue(a, p, d)),
+            2 => (0..2usize, 0..2usize, prop::bool::weighted(0.2), 0..3usize)
+                .prop_map(|(a, p, d, f)| Op::Issue(a, p, d, f)),
             8 => (
                 0..3usize,
                 prop::bool::weighted(0.1),
                 prop_oneof![3 => Just(Who::Own), 1 => Just(Who::Other), 3 => Just(Who::Unknown)],
+                prop_oneof![6 => 0..4usize, 1 => 4..TYPED.len()],
             )
-                .prop_map(|(c, p, a)| Op::Guess(c, p, a)),
+                .prop_map(|(c, p, a, t)| Op::Guess(c, p, a, t)),
             2 => (0..3usize).prop_map(Op::Approve),
             1 => (0..3usize).prop_map(Op::NewCode),
             // Within and past the throttle's waits (1 s, 2 s, 4 s); now and
@@ -227,11 +246,14 @@ mod guesses {
             .enable_all()
             .build()
             .unwrap();
-        let policy = Policy::builder()
-            .max_attempts(5)
-            .lifetime(Duration::from_secs(300))
-            .build()
-            .unwrap();
+        let policies = formats().map(|format| {
+            Policy::builder()
+                .format(format)
+                .max_attempts(5)
+                .lifetime(Duration::from_secs(300))
+                .build()
+                .unwrap()
+        });
         let cases = std::sync::atomic::AtomicUsize::new(0);
         let mut runner = proptest::test_runner::TestRunner::new_with_rng(
             ProptestConfig::with_cases(128),
@@ -264,12 +286,13 @@ mod guesses {
                     for op in ops {
                         match op {
                             Op::Tick(ms) => now = now + Duration::from_millis(u64::from(ms)),
-                            Op::Issue(a, p, decoy) => {
+                            Op::Issue(a, p, decoy, format) => {
+                                let policy = &policies[format];
                                 let mut c = Challenge::issue(
                                     AccountId::new(ACCOUNTS[a]).unwrap(),
                                     PURPOSES[p],
                                     Contact::email("ann@example.org").unwrap(),
-                                    &policy,
+                                    policy,
                                     1,
                                     &mut rng,
                                     now,
@@ -281,7 +304,7 @@ mod guesses {
                                 rt.block_on(model.insert(c.clone(), now)).unwrap();
                                 rt.block_on(redis.insert(c, now)).unwrap();
                             }
-                            Op::Guess(i, wrong_purpose, who) => {
+                            Op::Guess(i, wrong_purpose, who, typed) => {
                                 let Some((id, a, p)) = ids.get(i) else {
                                     continue;
                                 };
@@ -294,6 +317,7 @@ mod guesses {
                                     purpose: PURPOSES[if wrong_purpose { 1 - p } else { *p }],
                                     account: account.map(|a| AccountId::new(a).unwrap()),
                                     limits,
+                                    input: InputShape::of(TYPED[typed]),
                                 };
                                 let counted = rule.clone();
                                 let want = rt

@@ -22,10 +22,13 @@ pub(crate) type Codes = SecurityCodes<Store, Arc<Channels>>;
 /// What every request shares.
 pub struct AppState {
     pub(crate) db: Db,
-    /// One service per code length (4–10), on one store and one keyring.
-    pub(crate) codes: HashMap<u8, Codes>,
+    /// The codes' service: one store, one keyring; each verification is
+    /// started under its Verify service's policy (see [`AppState::policy`]).
+    pub(crate) codes: Codes,
     /// The same, delivering to phone numbers by call.
-    pub(crate) calls: HashMap<u8, Codes>,
+    pub(crate) calls: Codes,
+    /// The policy of each code length (4–10) a Verify service can choose.
+    pub(crate) policies: HashMap<u8, Policy>,
     pub(crate) channels: Arc<Channels>,
     /// Account SID → SHA-256 of its auth token.
     pub(crate) accounts: Vec<(String, [u8; 32])>,
@@ -152,7 +155,7 @@ impl AppState {
             .send_caps(l.per_contact, l.per_calling_code, l.total, hour)
             .build()
             .map_err(|e| format!("limits: {e}"))?;
-        let (mut codes, mut calls) = (HashMap::new(), HashMap::new());
+        let mut policies = HashMap::new();
         for length in 4..=10u8 {
             let format = seccode::CodeFormat::digits(length).map_err(|e| e.to_string())?;
             // Five checks, as Twilio allows — but never a guess bound above
@@ -167,18 +170,19 @@ impl AppState {
             if length < 6 {
                 policy = policy.danger_allow_short_codes();
             }
-            let policy = policy.build().map_err(|e| e.to_string())?;
-            let settings = CodesConfig::default()
-                .with_policy(Purpose::IdentityCheck, policy)
-                .with_limits(limits);
-            let service = |channels: &Arc<Channels>| {
-                SecurityCodes::new(store.clone(), channels.clone(), keyring.clone())
-                    .with_events(seccode::TracingEvents)
-                    .with_config(settings)
-            };
-            codes.insert(length, service(&channels));
-            calls.insert(length, service(&callers));
+            policies.insert(length, policy.build().map_err(|e| e.to_string())?);
         }
+        // Every verification is started with its service's policy; the
+        // configured one is Twilio's default length.
+        let settings = CodesConfig::default()
+            .with_policy(Purpose::IdentityCheck, policies[&6])
+            .with_limits(limits);
+        let service = |channels: &Arc<Channels>| {
+            SecurityCodes::new(store.clone(), channels.clone(), keyring.clone())
+                .with_events(seccode::TracingEvents)
+                .with_config(settings)
+        };
+        let (codes, calls) = (service(&channels), service(&callers));
         let accounts = config
             .accounts
             .iter()
@@ -188,6 +192,7 @@ impl AppState {
             db,
             codes,
             calls,
+            policies,
             channels,
             accounts,
             base: config.base_url(),

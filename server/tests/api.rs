@@ -595,6 +595,65 @@ async fn one_tenant_cannot_silence_a_number_for_another(h: &Harness) {
     assert_eq!((status, check["status"].as_str()), (200, Some("approved")));
 }
 
+/// Services of different code lengths share one server: each verification's
+/// code has its service's length, and a check whose code has another length
+/// is answered "pending" without spending one of the verification's checks
+/// (a 4-digit service allows one).
+async fn each_service_gets_codes_of_its_length(h: &Harness) {
+    let api = Api::new(h);
+    for (length, to, typed) in [
+        ("8", "+15017122801", "123456"),
+        ("4", "+15017122802", "123456"),
+        ("6", "+15017122803", "12345678"),
+    ] {
+        let (status, service) = api
+            .post(
+                "/Services",
+                &[("FriendlyName", "Lengths"), ("CodeLength", length)],
+            )
+            .await;
+        assert_eq!(status, 201, "{service}");
+        let sid = service["sid"].as_str().unwrap();
+        let (ve, code) = start_sms(&api, h, &format!("/Services/{sid}/Verifications"), to).await;
+        assert_eq!(code.len().to_string(), length);
+        let check = format!("/Services/{sid}/VerificationCheck");
+        for _ in 0..8 {
+            let (status, c) = api
+                .post(&check, &[("VerificationSid", &ve), ("Code", typed)])
+                .await;
+            assert_eq!(
+                (status, &c["status"]),
+                (200, &Value::from("pending")),
+                "{c}"
+            );
+        }
+        let (status, c) = api
+            .post(&check, &[("VerificationSid", &ve), ("Code", &code)])
+            .await;
+        assert_eq!(
+            (status, &c["status"]),
+            (200, &Value::from("approved")),
+            "{c}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn services_of_each_code_length_share_one_server() {
+    let Some(h) = Harness::start("lengths").await else {
+        return;
+    };
+    each_service_gets_codes_of_its_length(&h).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn services_of_each_code_length_share_one_server_on_redis() {
+    let Some(h) = Harness::start_on("lengths-redis", Backing::Redis).await else {
+        return;
+    };
+    each_service_gets_codes_of_its_length(&h).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tenants_have_their_own_budget_per_number() {
     let Some(h) = Harness::start("tenants").await else {

@@ -112,9 +112,10 @@ where
 }
 
 /// The rules one guess is counted by, as data: who may verify (the purpose
-/// and, when known, the account) and the failure limits of the account's
-/// budget. A store that counts guesses server-side (Redis) passes these to its
-/// script; every other store applies [`GuessRule::count`] in its atomic step.
+/// and, when known, the account), the failure limits of the account's budget,
+/// and the shape of the typed input (not the input). A store that counts
+/// guesses server-side (Redis) passes these to its script; every other store
+/// applies [`GuessRule::count`] in its atomic step.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GuessRule {
     /// The purpose the code is being used for.
@@ -123,15 +124,21 @@ pub struct GuessRule {
     pub account: Option<AccountId>,
     /// The failure limits (cap, throttle, lockout) of the account's budget.
     pub limits: Limits,
+    /// What the typed input amounts to under each alphabet: input that is no
+    /// code of the challenge's own format counts nothing.
+    pub input: InputShape,
 }
 
 impl GuessRule {
-    /// The pure rule: counts the attempt on the challenge
-    /// ([`Challenge::begin_attempt`]) and, if it may be compared, on the
-    /// failure counter ([`Counter::count_failure`]) — an attempt is a failure
-    /// until proven a success. `Err` is the answer when there is nothing to
-    /// compare (not pending, wrong purpose or account, account locked); the
-    /// challenge's attempt stays counted in every case but the first.
+    /// The pure rule: input that is not shaped like a code of the challenge's
+    /// format is answered without counting anything
+    /// ([`Challenge::answer_malformed`]); otherwise the attempt is counted on
+    /// the challenge ([`Challenge::begin_attempt`]) and, if it may be
+    /// compared, on the failure counter ([`Counter::count_failure`]) — an
+    /// attempt is a failure until proven a success. `Err` is the answer when
+    /// there is nothing to compare (malformed, not pending, wrong purpose or
+    /// account, account locked); the challenge's attempt stays counted in
+    /// every case but the first two.
     ///
     /// # Errors
     ///
@@ -142,6 +149,9 @@ impl GuessRule {
         counter: &mut Counter,
         now: Timestamp,
     ) -> Result<Attempt, Verification> {
+        if let Err(reason) = self.input.fits(challenge.format()) {
+            return Err(challenge.answer_malformed(reason, now));
+        }
         let attempt = challenge.begin_attempt(&self.expected(), now)?;
         counter
             .count_failure(&self.limits, now)
@@ -262,6 +272,7 @@ pub use postgres::{classify as classify_postgres, deadpool_postgres, tokio_postg
 
 pub use crate::account::{AccountParts, TicketRecord};
 pub use crate::challenge::{Attempt, Challenge, ChallengeParts, Expected, SendKind};
+pub use crate::code::InputShape;
 pub use crate::counter::{Counter, CounterKey, CounterKind};
 pub use crate::hold::{Hold, HoldState, Recovered};
 

@@ -11,6 +11,7 @@ use sha2::Sha256;
 
 use crate::challenge::{Attempt, Challenge, ChallengeId, Verification};
 use crate::clock::Timestamp;
+use crate::code::{Alphabet, InputShape};
 use crate::counter::{Counter, CounterKey};
 use crate::error::Error;
 use crate::keys::SecretKey;
@@ -101,12 +102,14 @@ local expires = struct.unpack('>I8', d, pos)
 -- attempts, max attempts, sends, max sends, code length, flags
 local fixed = pos + 24
 local generation, attempts, max_attempts = string.byte(d, fixed, fixed + 2)
-local flags = string.byte(d, fixed + 6)
+local length, flags = string.byte(d, fixed + 5, fixed + 6)
 local p = fixed + 7
 local plen = struct.unpack('>I2', d, p)
 local purpose = string.sub(d, p + 2, p + 1 + plen)
 p = p + 2 + plen
-p = p + 2 + struct.unpack('>I2', d, p)
+local blen = struct.unpack('>I2', d, p)
+local alphabet = string.sub(d, p + 2, p + 1 + blen)
+p = p + 2 + blen
 local slen = struct.unpack('>I2', d, p)
 local status = string.sub(d, p + 2, p + 1 + slen)
 local function write(new_attempts, new_status)
@@ -122,17 +125,23 @@ end
 /// record). ARGV: a fresh version for the challenge, one for the counter, now
 /// (ms), the purpose, '1' and the account when the caller knows it (else '0'
 /// and ''), the failure cap, the lockout (ms), the free failures, the longest
-/// wait (ms). Answers `{2, challenge, counter}` as they were before: the caller
+/// wait (ms), and the typed input's symbols as decimal and as Crockford (-1
+/// where it is malformed: `InputShape`). Answers `{2, challenge, counter}` as they were before: the caller
 /// applies the same pure rule to them for the outcome, and a differential test
 /// holds the two to the same writes.
 const COUNT_GUESS: &str = r"
 local now = tonumber(ARGV[3])
+local counter = redis.call('HGET', fkey, 'd')
+-- Input that is no code of the challenge's format counts nothing.
+local typed = -1
+if alphabet == 'decimal' then typed = tonumber(ARGV[11])
+elseif alphabet == 'crockford' then typed = tonumber(ARGV[12]) end
+if typed ~= length then return {2, d, counter} end
 local settled = status
 if status == 'pending' then
   if attempts >= max_attempts then settled = 'locked'
   elseif now >= expires then settled = 'expired' end
 end
-local counter = redis.call('HGET', fkey, 'd')
 if settled ~= 'pending' then
   if settled ~= status then write(attempts, settled) end
   return {2, d, counter}
@@ -647,6 +656,8 @@ impl RedisStore {
             millis(limits.account_lockout()).to_string(),
             limits.free_failures().to_string(),
             millis(limits.max_failure_delay()).to_string(),
+            symbols(rule.input, Alphabet::Decimal),
+            symbols(rule.input, Alphabet::Crockford),
         ];
         let answer = self
             .run_guess(&self.count_guess, &self.challenge_key(id), &args)
@@ -700,6 +711,14 @@ impl RedisStore {
             Some(Some((mut challenge, _))) => Ok(Some(challenge.approve(&attempt))),
         }
     }
+}
+
+/// The typed input's symbols under `alphabet` for the guess script; -1 when
+/// malformed (no code's length).
+fn symbols(shape: InputShape, alphabet: Alphabet) -> String {
+    shape
+        .symbols(alphabet)
+        .map_or_else(|_| "-1".to_owned(), |n| n.to_string())
 }
 
 fn millis(d: std::time::Duration) -> u64 {

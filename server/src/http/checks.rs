@@ -16,7 +16,7 @@ use crate::http::auth::Caller;
 use crate::http::body::{FormMap, date};
 use crate::http::error::{ApiError, ApiResult, refusal};
 use crate::http::services::cached_service;
-use crate::http::verifications::{codes_for, gone, missing_verification, stored_verification};
+use crate::http::verifications::{gone, missing_verification, stored_verification};
 use crate::rules::challenge_of;
 use crate::state::AppState;
 
@@ -68,7 +68,7 @@ pub(crate) async fn check(
     Form(form): Form<FormMap>,
 ) -> ApiResult {
     let service = cached_service(&state, &account, &sid).await?;
-    let codes = codes_for(&state, &service)?;
+    let codes = &state.codes;
     let code = form
         .get("Code")
         .filter(|c| !c.is_empty())

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use seccode::{Contact, Error as CodesError, Purpose, SendLane, SendOptions};
+use seccode::{Contact, Error as CodesError, Policy, Purpose, SendLane, SendOptions};
 use serde_json::{Value, json};
 
 use crate::config::now_ms;
@@ -54,9 +54,10 @@ pub(crate) fn verification_json(state: &AppState, v: &Verification, valid: bool)
     })
 }
 
-pub(crate) fn codes_for<'a>(state: &'a AppState, service: &Service) -> Result<&'a Codes, ApiError> {
+/// The policy a service's verifications are started under (its code length).
+fn policy_of<'a>(state: &'a AppState, service: &Service) -> Result<&'a Policy, ApiError> {
     state
-        .codes
+        .policies
         .get(&service.code_length)
         .ok_or_else(|| ApiError::internal("code length", service.code_length))
 }
@@ -86,13 +87,12 @@ pub(crate) async fn start_verification(
     let channel = configured_channel(&state, &form)?;
     let (to_text, contact) = destination(&form, channel)?;
     let locale = form.get("Locale").map_or("en", String::as_str).to_owned();
-    let codes = codes_for(&state, &service)?;
-    // Calls go out through the service's twin that calls phone numbers.
+    let codes = &state.codes;
+    // Calls go out through the twin that calls phone numbers.
     let sender = match channel {
-        "call" => state.calls.get(&service.code_length),
-        _ => Some(codes),
-    }
-    .ok_or_else(|| ApiError::internal("code length", service.code_length))?;
+        "call" => &state.calls,
+        _ => codes,
+    };
     count_rate_limits(&state, codes, &service, &form).await?;
     let now = now_ms();
     // Each API account has its own budget per destination (the tenant's lane),
@@ -100,7 +100,8 @@ pub(crate) async fn start_verification(
     // together has a larger one.
     let options = SendOptions::default()
         .locale(&locale)
-        .lane(SendLane::Tenant(&account));
+        .lane(SendLane::Tenant(&account))
+        .policy(policy_of(&state, &service)?);
     // A pending verification to the same contact is sent again, same code.
     if let Some(mut v) = state.db.latest_to(&service.sid, contact.identity()).await? {
         refresh(codes, &mut v).await?;
@@ -154,11 +155,7 @@ fn configured_channel<'a>(state: &AppState, form: &'a FormMap) -> Result<&'a str
     let channel = form.get("Channel").map_or("", String::as_str);
     let configured = match channel {
         "sms" => state.channels.phone.inner.is_configured(),
-        "call" => state
-            .calls
-            .values()
-            .next()
-            .is_some_and(|c| c.channel().phone.inner.is_configured()),
+        "call" => state.calls.channel().phone.inner.is_configured(),
         "email" => state.channels.email.inner.is_configured(),
         "" => {
             return Err(ApiError::invalid(
@@ -259,7 +256,7 @@ pub(crate) async fn fetch_verification(
     Path((sid, ve)): Path<(String, String)>,
 ) -> ApiResult {
     let service = owned_service(&state, &account, &sid).await?;
-    let codes = codes_for(&state, &service)?;
+    let codes = &state.codes;
     let v = pending_verification(&state, codes, &service, &ve).await?;
     Ok(respond(
         StatusCode::OK,
@@ -274,7 +271,7 @@ pub(crate) async fn update_verification(
     Form(form): Form<FormMap>,
 ) -> ApiResult {
     let service = owned_service(&state, &account, &sid).await?;
-    let codes = codes_for(&state, &service)?;
+    let codes = &state.codes;
     let target = match form.get("Status").map(String::as_str) {
         Some("canceled") => VerificationStatus::Canceled,
         Some("approved") => VerificationStatus::Approved,
