@@ -155,7 +155,9 @@ impl CounterKey {
 
     /// The key of the service-wide send counter.
     pub fn global_sends() -> Self {
-        Self::new(CounterKind::GlobalSends, "")
+        // The same key for every message: hashed once.
+        static GLOBAL: std::sync::OnceLock<CounterKey> = std::sync::OnceLock::new();
+        *GLOBAL.get_or_init(|| Self::new(CounterKind::GlobalSends, ""))
     }
 
     /// The key of a destination's send counter.

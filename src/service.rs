@@ -256,13 +256,11 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
         decoy: bool,
     ) -> Result<Sent> {
         let now = self.clock.now();
-        self.refuse_locked_account(account, purpose, now).await?;
-        let lane = options.lane.unwrap_or(SendLane::for_purpose(purpose));
-        self.count_sends(lane, account, destination, decoy, now)
-            .await?;
         let policy = options
             .policy
             .unwrap_or_else(|| self.config.policy(purpose));
+        // Issued first (a pure step): its failure key, computed once, is the
+        // counter a locked account is refused by.
         let mut challenge = Challenge::issue(
             account.clone(),
             purpose,
@@ -272,6 +270,11 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
             &mut rand::rng(),
             now,
         );
+        self.refuse_locked_account(&challenge.failure_key(), now)
+            .await?;
+        let lane = options.lane.unwrap_or(SendLane::for_purpose(purpose));
+        self.count_sends(lane, account, destination, decoy, now)
+            .await?;
         if let Some(tag) = self.store.placement(&challenge.failure_key()) {
             challenge = challenge.placed(tag);
         }
@@ -555,16 +558,12 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
         self.store.sweep(self.clock.now()).await
     }
 
-    async fn refuse_locked_account(
-        &self,
-        account: &AccountId,
-        purpose: Purpose,
-        now: Timestamp,
-    ) -> Result<()> {
-        let key = CounterKey::failures(purpose, account);
+    /// Refuses a new code while the account's failure counter (`key`) blocks
+    /// guesses: a code nobody may enter would only spend the budgets.
+    async fn refuse_locked_account(&self, key: &CounterKey, now: Timestamp) -> Result<()> {
         let blocked = self
             .store
-            .get_counter(&key)
+            .get_counter(key)
             .await?
             .and_then(|c| c.blocked_for(now));
         match blocked {
