@@ -153,9 +153,7 @@ mod redis_server;
 
 #[cfg(feature = "redis")]
 fn redis(c: &mut Criterion) {
-    let Some(server) = redis_server::RedisServer::start("bench") else {
-        return;
-    };
+    let server = redis_server::RedisServer::start("bench");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -186,9 +184,7 @@ mod postgres_server;
 fn postgres(c: &mut Criterion) {
     use seccode::store::tokio_postgres;
 
-    let Some(server) = postgres_server::PostgresServer::start("bench") else {
-        return;
-    };
+    let server = postgres_server::PostgresServer::start("bench");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

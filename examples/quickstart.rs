@@ -21,6 +21,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // your secrets manager. Here: memory, outboxes we can read, a fresh key.
     let (mail, sms) = (Arc::new(Outbox::new()), Arc::new(Outbox::new()));
     // `start` returns once the message is queued; workers send it with retries.
+    // What happens to it — sent, retried, failed for good (a WARN), refused by a
+    // limit — is reported as `tracing` events with target `seccode` (the default
+    // events sink): install a subscriber in your service, e.g.
+    // `tracing_subscriber::fmt::init()`, and they are in your logs.
     let queue = Arc::new(Queued::start(
         ByKind {
             email: mail.clone(), // SmtpChannel in production

@@ -159,8 +159,10 @@ impl Contact {
     ///
     /// # Errors
     ///
-    /// [`ContactError`]: empty, too long, an invisible or control character, a
-    /// domain that fails IDNA, or not a deliverable address.
+    /// [`ContactError`]: empty, too long, a name with the address
+    /// ([`ContactError::NameWithEmail`]), a space ([`ContactError::SpaceInEmail`]),
+    /// an invisible or control character, a domain that fails IDNA, or not a
+    /// deliverable address.
     pub fn email(input: &str) -> Result<Self, ContactError> {
         if input.len() > MAX_INPUT {
             return Err(ContactError::TooLong);
@@ -168,6 +170,15 @@ impl Contact {
         let input = typed::nfkc(input);
         if input.is_empty() {
             return Err(ContactError::Empty);
+        }
+        if input.ends_with('>') && input.contains('<') {
+            return Err(ContactError::NameWithEmail);
+        }
+        if input
+            .chars()
+            .any(|c| c.general_category() == GeneralCategory::SpaceSeparator)
+        {
+            return Err(ContactError::SpaceInEmail);
         }
         if input.chars().any(is_invisible) {
             return Err(ContactError::InvisibleCharacter);
@@ -625,6 +636,24 @@ mod tests {
         );
         let long = format!("{}@example.org", "a".repeat(250));
         assert_eq!(Contact::email(&long), Err(ContactError::TooLong));
+    }
+
+    #[test]
+    fn spaces_and_names_in_email_addresses_are_refused_saying_so() {
+        for (typed, why) in [
+            ("\"john doe\"@example.com", ContactError::SpaceInEmail),
+            ("john@exa mple.com", ContactError::SpaceInEmail),
+            ("john\u{00A0}doe@example.com", ContactError::SpaceInEmail),
+            ("John Doe <john@example.com>", ContactError::NameWithEmail),
+            ("<john@example.com>", ContactError::NameWithEmail),
+        ] {
+            assert_eq!(Contact::email(typed), Err(why), "{typed:?}");
+        }
+        // Surrounding white space is not part of the address.
+        assert_eq!(
+            Contact::email("  john@example.com ").unwrap().expose(),
+            "john@example.com"
+        );
     }
 
     #[test]

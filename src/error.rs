@@ -401,6 +401,14 @@ pub enum ContactError {
     /// A control, zero-width, bidi, private-use or other invisible character.
     #[error("the address contains an invisible or control character")]
     InvisibleCharacter,
+    /// A space inside an email address (`john doe@…`, `"john doe"@…`,
+    /// `john@exa mple.com`): quoted local parts are refused on purpose, as
+    /// every mail provider people use does.
+    #[error("an email address cannot contain spaces")]
+    SpaceInEmail,
+    /// A name with the address (`John Doe <john@example.com>`).
+    #[error("enter the email address alone, without a name or angle brackets")]
+    NameWithEmail,
     /// No `+` (or `00`) and country code, and no default region to read the number in.
     #[error("phone numbers need a country code such as +44")]
     MissingCountryCode,

@@ -1,9 +1,11 @@
 //! A typed event stream: what happened, with ids, purposes and masked contacts
 //! only — never a code, a key or an address.
 //!
-//! Implement [`Events`] to feed your audit log or metrics; the default,
-//! [`NoEvents`], compiles to nothing. With the `tracing` feature,
-//! [`TracingEvents`] writes each event as a `tracing` event.
+//! Implement [`Events`] to feed your audit log or metrics. The default is
+//! [`TracingEvents`] with the `tracing` feature (on by default): each event a
+//! `tracing` event (target `seccode`), so delivery failures and refusals reach
+//! an application's logs with no wiring and cost nothing without a
+//! subscriber; [`NoEvents`] otherwise.
 
 use std::fmt;
 use std::time::Duration;
@@ -155,6 +157,15 @@ pub enum Event {
     },
 }
 
+/// The events sink a service starts with: [`TracingEvents`] with the `tracing`
+/// feature, else [`NoEvents`].
+pub(crate) fn default_events() -> std::sync::Arc<dyn Events> {
+    #[cfg(feature = "tracing")]
+    return std::sync::Arc::new(TracingEvents);
+    #[cfg(not(feature = "tracing"))]
+    return std::sync::Arc::new(NoEvents);
+}
+
 /// Receives [`Event`]s. Called inline on the request path: keep it quick (hand
 /// off to a channel or a buffered logger).
 pub trait Events: Send + Sync {
@@ -208,8 +219,11 @@ impl fmt::Debug for EventLog {
     }
 }
 
-/// Writes each event as a `tracing` event at `INFO` (target `seccode`), with its
-/// fields in `Debug` form. Requires the `tracing` feature.
+/// Writes each event as a `tracing` event (target `seccode`), with its fields in
+/// `Debug` form: at `WARN` what needs an operator — a message that failed for
+/// good or was dropped unsent — and at `INFO` the rest. The events sink of
+/// [`SecurityCodes`](crate::SecurityCodes) and [`Queued`](crate::Queued) by
+/// default. Requires the `tracing` feature (a default feature).
 #[cfg(feature = "tracing")]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TracingEvents;
@@ -217,7 +231,12 @@ pub struct TracingEvents;
 #[cfg(feature = "tracing")]
 impl Events for TracingEvents {
     fn emit(&self, event: &Event) {
-        tracing::info!(target: "seccode", event = ?event);
+        match event {
+            Event::DeliveryFailed { .. } | Event::DeliveryDropped { .. } => {
+                tracing::warn!(target: "seccode", event = ?event);
+            }
+            _ => tracing::info!(target: "seccode", event = ?event),
+        }
     }
 }
 
@@ -251,6 +270,8 @@ mod tests {
         fn record_follows_from(&self, _: &Id, _: &Id) {}
         fn event(&self, event: &tracing::Event<'_>) {
             let mut out = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            out.push_str(event.metadata().level().as_str());
+            out.push(' ');
             out.push_str(event.metadata().target());
             out.push(':');
             event.record(&mut Fields(&mut out));
@@ -270,11 +291,56 @@ mod tests {
             });
         });
         let text = out.lock().unwrap().clone();
-        assert!(text.starts_with("seccode:"), "{text}");
+        assert!(text.starts_with("INFO seccode:"), "{text}");
         assert!(
             text.contains("SecurityInfoAdded") && text.contains("se•••@example.org"),
             "{text}"
         );
+        assert!(!text.contains("secret.person"), "{text}");
+    }
+
+    /// With the default features a service reports to `tracing` without
+    /// wiring, and a message that failed for good is a warning.
+    #[test]
+    fn a_service_reports_to_tracing_by_default_and_failed_deliveries_warn() {
+        use crate::channel::outbox::Outbox;
+        use crate::{Keyring, MemoryChallengeStore, Purpose, SecurityCodes, SendOptions};
+        let out = Arc::new(Mutex::new(String::new()));
+        let codes = SecurityCodes::new(
+            MemoryChallengeStore::new(),
+            Outbox::new(),
+            Keyring::generate(),
+        );
+        let account = AccountId::new("a-1").unwrap();
+        let to = crate::Contact::email("secret.person@example.org").unwrap();
+        tracing::subscriber::with_default(Capture(out.clone()), || {
+            let start = codes.start(
+                &account,
+                Purpose::IdentityCheck,
+                &to,
+                SendOptions::default(),
+            );
+            let mut start = std::pin::pin!(start);
+            let waker = std::task::Waker::noop();
+            let polled = start
+                .as_mut()
+                .poll(&mut std::task::Context::from_waker(waker));
+            assert!(
+                matches!(polled, std::task::Poll::Ready(Ok(_))),
+                "{polled:?}"
+            );
+            default_events().emit(&Event::DeliveryFailed {
+                purpose: Purpose::IdentityCheck,
+                destination: to.masked(),
+                attempts: 5,
+            });
+        });
+        let text = out.lock().unwrap().clone();
+        assert!(
+            text.contains("INFO seccode:event=ChallengeIssued"),
+            "{text}"
+        );
+        assert!(text.contains("WARN seccode:event=DeliveryFailed"), "{text}");
         assert!(!text.contains("secret.person"), "{text}");
     }
 }

@@ -126,6 +126,8 @@
 //! and console channels and the delivery queue.
 
 #![forbid(unsafe_code)]
+// docs.rs (nightly rustdoc) marks what each feature adds.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod account;
 mod challenge;

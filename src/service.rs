@@ -13,7 +13,7 @@ use crate::clock::{Clock, SystemClock, Timestamp};
 use crate::contact::{Contact, MaskedContact};
 use crate::counter::{CounterKey, CounterKind};
 use crate::error::{Error, RateLimit, Result};
-use crate::events::{Event, Events, NoEvents};
+use crate::events::{Event, Events};
 use crate::keys::Keyring;
 use crate::lane::{SendLane, SendOptions};
 use crate::policy::{Config, Limits, Purpose};
@@ -96,7 +96,9 @@ impl Sent {
 }
 
 impl<S, C> SecurityCodes<S, C> {
-    /// A service on the system clock with the default [`Config`] and no events.
+    /// A service on the system clock with the default [`Config`], reporting
+    /// events to `tracing` ([`TracingEvents`](crate::TracingEvents), with the
+    /// default `tracing` feature; else none).
     pub fn new(store: S, channel: C, keyring: Keyring) -> Self {
         Self {
             store,
@@ -104,7 +106,7 @@ impl<S, C> SecurityCodes<S, C> {
             clock: Arc::new(SystemClock),
             keyring: Arc::new(keyring),
             config: Config::default(),
-            events: Arc::new(NoEvents),
+            events: crate::events::default_events(),
             templates: Templates::builtin(),
         }
     }

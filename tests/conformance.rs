@@ -751,9 +751,7 @@ fn sqlite_store_conforms() {
 #[cfg(feature = "postgres")]
 #[test]
 fn postgres_store_conforms() {
-    let Some(server) = common::PostgresServer::start("conformance") else {
-        return;
-    };
+    let server = common::PostgresServer::start("conformance");
     let rt = runtime();
     // One database per check, so checks do not see each other's records; the
     // same store serves challenges and accounts.
@@ -797,9 +795,7 @@ fn postgres_store_conforms() {
 #[cfg(feature = "redis")]
 #[test]
 fn redis_cluster_store_conforms() {
-    let Some(cluster) = common::RedisCluster::start("conformance") else {
-        return;
-    };
+    let cluster = common::RedisCluster::start("conformance");
     let rt = runtime();
     let urls: Vec<&str> = cluster.urls.iter().map(String::as_str).collect();
     let slot_key = SecretKey::from_bytes([0x77; 32]);
@@ -916,9 +912,7 @@ fn redis_cluster_store_conforms() {
 #[cfg(feature = "redis")]
 #[test]
 fn redis_store_conforms() {
-    let Some(server) = common::RedisServer::start("conformance") else {
-        return;
-    };
+    let server = common::RedisServer::start("conformance");
     let rt = runtime();
     // The suite makes one store per check; connect them up front (each with its
     // own key prefix, so checks do not see each other's records).

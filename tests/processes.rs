@@ -253,18 +253,14 @@ fn two_processes_on_one_sqlite_file_succeed_at_most_once() {
 #[cfg(feature = "redis")]
 #[test]
 fn two_processes_on_one_redis_succeed_at_most_once() {
-    let Some(server) = common::RedisServer::start("two-processes") else {
-        return;
-    };
+    let server = common::RedisServer::start("two-processes");
     two_processes_race(&Backend(format!("redis:{}", server.url)));
 }
 
 #[cfg(feature = "redis")]
 #[test]
 fn two_processes_on_one_redis_cluster_succeed_at_most_once() {
-    let Some(cluster) = common::RedisCluster::start("two-processes") else {
-        return;
-    };
+    let cluster = common::RedisCluster::start("two-processes");
     two_processes_race(&Backend(format!(
         "redis-cluster:{}",
         cluster.urls.join(",")
@@ -274,9 +270,7 @@ fn two_processes_on_one_redis_cluster_succeed_at_most_once() {
 #[cfg(feature = "postgres")]
 #[test]
 fn two_processes_on_one_postgres_succeed_at_most_once() {
-    let Some(server) = common::PostgresServer::start("two-processes") else {
-        return;
-    };
+    let server = common::PostgresServer::start("two-processes");
     two_processes_race(&Backend(format!("postgres:{}", server.database("race"))));
 }
 
@@ -293,9 +287,7 @@ fn a_killed_process_loses_no_attempt_and_no_code_verifies_twice() {
 #[cfg(feature = "postgres")]
 #[test]
 fn a_killed_process_on_postgres_loses_no_attempt_and_no_code_verifies_twice() {
-    let Some(server) = common::PostgresServer::start("crash") else {
-        return;
-    };
+    let server = common::PostgresServer::start("crash");
     killed_mid_loop(&Backend(format!("postgres:{}", server.database("crash"))));
 }
 

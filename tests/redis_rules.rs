@@ -50,9 +50,7 @@ fn op() -> impl Strategy<Value = Op> {
 
 #[test]
 fn prop_redis_send_budgets_match_the_pure_rule() {
-    let Some(server) = common::RedisServer::start("rules") else {
-        return;
-    };
+    let server = common::RedisServer::start("rules");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -110,9 +108,7 @@ fn prop_redis_send_budgets_match_the_pure_rule() {
 /// connections (8 app servers). Counting server-side, none fails.
 #[test]
 fn four_hundred_concurrent_starts_to_one_destination_all_count() {
-    let Some(server) = common::RedisServer::start("contention") else {
-        return;
-    };
+    let server = common::RedisServer::start("contention");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(4)
         .enable_all()
@@ -239,9 +235,7 @@ mod guesses {
 
     #[test]
     fn prop_redis_guesses_match_the_pure_rule() {
-        let Some(server) = common::RedisServer::start("guesses") else {
-            return;
-        };
+        let server = common::RedisServer::start("guesses");
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -383,9 +377,7 @@ mod guesses {
 /// record.
 #[test]
 fn a_stale_compare_and_set_does_not_match_a_recreated_record() {
-    let Some(server) = common::RedisServer::start("aba") else {
-        return;
-    };
+    let server = common::RedisServer::start("aba");
     let now = Timestamp::from_unix_millis(1_700_000_000_000);
     let until = now + Duration::from_secs(3600);
     let key = CounterKey::account_sends(&AccountId::new("aba").unwrap());

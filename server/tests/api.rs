@@ -85,18 +85,14 @@ fn wrong(code: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_verify_api_end_to_end() {
-    let Some(h) = Harness::start("api").await else {
-        return;
-    };
+    let h = Harness::start("api").await;
     end_to_end(&h).await;
 }
 
 /// The same with the codes' records in Redis (several servers may share it).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_verify_api_end_to_end_on_redis() {
-    let Some(h) = Harness::start_on("api-redis", Backing::Redis).await else {
-        return;
-    };
+    let h = Harness::start_on("api-redis", Backing::Redis).await;
     end_to_end(&h).await;
     assert!(
         h.redis_keys().unwrap() > 10,
@@ -108,9 +104,7 @@ async fn the_verify_api_end_to_end_on_redis() {
 /// configuration): services, verifications, keys and the codes' records.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_verify_api_end_to_end_on_postgres() {
-    let Some(h) = Harness::start_on("api-postgres", Backing::Postgres).await else {
-        return;
-    };
+    let h = Harness::start_on("api-postgres", Backing::Postgres).await;
     end_to_end(&h).await;
     let dump = h.postgres_dump().unwrap();
     assert!(dump.contains("svc 0"), "the services are in PostgreSQL");
@@ -129,9 +123,7 @@ async fn the_verify_api_end_to_end_on_postgres() {
 /// cache's lifetime.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn several_servers_share_one_redis_and_one_postgres() {
-    let Some(h) = Harness::start_on("api-several", Backing::RedisPostgres).await else {
-        return;
-    };
+    let h = Harness::start_on("api-several", Backing::RedisPostgres).await;
     let peer = h.peer().await;
     let a = Api::new(&h);
     let b = Api {
@@ -640,41 +632,31 @@ async fn each_service_gets_codes_of_its_length(h: &Harness) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn services_of_each_code_length_share_one_server() {
-    let Some(h) = Harness::start("lengths").await else {
-        return;
-    };
+    let h = Harness::start("lengths").await;
     each_service_gets_codes_of_its_length(&h).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn services_of_each_code_length_share_one_server_on_redis() {
-    let Some(h) = Harness::start_on("lengths-redis", Backing::Redis).await else {
-        return;
-    };
+    let h = Harness::start_on("lengths-redis", Backing::Redis).await;
     each_service_gets_codes_of_its_length(&h).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tenants_have_their_own_budget_per_number() {
-    let Some(h) = Harness::start("tenants").await else {
-        return;
-    };
+    let h = Harness::start("tenants").await;
     one_tenant_cannot_silence_a_number_for_another(&h).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tenants_have_their_own_budget_per_number_on_redis() {
-    let Some(h) = Harness::start_on("tenants-redis", Backing::Redis).await else {
-        return;
-    };
+    let h = Harness::start_on("tenants-redis", Backing::Redis).await;
     one_tenant_cannot_silence_a_number_for_another(&h).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_keys_from_the_command_line_authenticate() {
-    let Some(h) = Harness::start("keys").await else {
-        return;
-    };
+    let h = Harness::start("keys").await;
     let api = Api::new(&h);
     let bin = env!("CARGO_BIN_EXE_seccode-server");
     let out = std::process::Command::new(bin)
@@ -765,9 +747,7 @@ async fn api_keys_from_the_command_line_authenticate() {
 /// refuses (429/20429 with Retry-After) once full, per value.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limit_buckets_hold_per_value() {
-    let Some(h) = Harness::start("rate-limits").await else {
-        return;
-    };
+    let h = Harness::start("rate-limits").await;
     let api = Api::new(&h);
     let (_, service) = api.post("/Services", &[("FriendlyName", "limited")]).await;
     let sid = service["sid"].as_str().unwrap().to_owned();
@@ -892,16 +872,13 @@ async fn rate_limit_buckets_hold_per_value() {
 /// Twilio's error shape instead of holding the connection.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_slow_provider_times_the_request_out() {
-    let Some(h) = Harness::start_with(
+    let h = Harness::start_with(
         "timeout",
         Backing::Sqlite,
         "request_timeout_secs = 1",
         2_500,
     )
-    .await
-    else {
-        return;
-    };
+    .await;
     let api = Api::new(&h);
     let (_, service) = api.post("/Services", &[("FriendlyName", "slow")]).await;
     let path = format!(
@@ -920,9 +897,7 @@ async fn a_slow_provider_times_the_request_out() {
 /// exits cleanly — a rolling restart loses no code in flight.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_drains_a_delivery_in_flight() {
-    let Some(h) = Harness::start_with("drain", Backing::Sqlite, "", 1_500).await else {
-        return;
-    };
+    let h = Harness::start_with("drain", Backing::Sqlite, "", 1_500).await;
     let mut peer = h.peer().await;
     let api = Api {
         http: reqwest::Client::new(),

@@ -89,17 +89,13 @@ impl Killed {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_redis_outage_answers_fast_503s_and_keeps_every_guarantee() {
-    let Some(mut h) = Harness::start_on("faults-redis", Backing::DurableRedis).await else {
-        return;
-    };
+    let mut h = Harness::start_on("faults-redis", Backing::DurableRedis).await;
     outage_under_load(&mut h, Killed::Redis).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_postgres_outage_answers_fast_503s_and_keeps_every_guarantee() {
-    let Some(mut h) = Harness::start_on("faults-postgres", Backing::Postgres).await else {
-        return;
-    };
+    let mut h = Harness::start_on("faults-postgres", Backing::Postgres).await;
     outage_under_load(&mut h, Killed::Postgres).await;
 }
 

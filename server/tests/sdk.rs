@@ -6,9 +6,9 @@
 //! SDK's errors for 60200, 60202, 60203, 20404 and 20003 — validating every
 //! response against the Verify v2 OpenAPI excerpt.
 //!
-//! `.ci/run` installs the SDKs into `$HOME/.cache/seccode-sdk` (a Python venv
-//! and an npm prefix); `SECCODE_SDK_DIR` points elsewhere. Without them the
-//! tests say SKIPPED, except under CI.
+//! `bash .ci/test` installs the SDKs into `$HOME/.cache/seccode-sdk` (a Python
+//! venv and an npm prefix); `SECCODE_SDK_DIR` points elsewhere. Without them
+//! the tests fail, saying so: they never pass without the SDK they test.
 
 #![allow(clippy::unwrap_used)] // tests stop loudly on unexpected errors
 
@@ -25,21 +25,13 @@ fn sdk_dir() -> PathBuf {
     )
 }
 
-/// The SDK's runner, or `None` (SKIPPED) when it is not installed.
-fn installed(name: &str, path: &Path) -> bool {
-    if path.exists() {
-        return true;
-    }
+/// Fails the test, saying how to install it, when the SDK at `path` is missing.
+fn require(name: &str, path: &Path) {
     assert!(
-        std::env::var_os("CI").is_none(),
-        "{name} is not installed at {}; .ci/run installs it",
+        path.exists(),
+        "{name} is not installed at {}; `bash .ci/test` installs it",
         path.display()
     );
-    eprintln!(
-        "SKIPPED {name}: not installed at {} (see .ci/run)",
-        path.display()
-    );
-    false
 }
 
 async fn run(h: &Harness, program: &Path, script: &str, extra: &[(&str, &Path)]) {
@@ -72,24 +64,16 @@ async fn run(h: &Harness, program: &Path, script: &str, extra: &[(&str, &Path)])
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_python_sdk_works_unchanged() {
     let python = sdk_dir().join("py/bin/python");
-    if !installed("the Python twilio SDK", &python) {
-        return;
-    }
-    let Some(h) = Harness::start("sdk-python").await else {
-        return;
-    };
+    require("the Python twilio SDK", &python);
+    let h = Harness::start("sdk-python").await;
     run(&h, &python, "verify_python.py", &[]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_node_sdk_works_unchanged() {
     let modules = sdk_dir().join("node/node_modules");
-    if !installed("the Node twilio SDK", &modules.join("twilio")) {
-        return;
-    }
-    let Some(h) = Harness::start("sdk-node").await else {
-        return;
-    };
+    require("the Node twilio SDK", &modules.join("twilio"));
+    let h = Harness::start("sdk-node").await;
     run(
         &h,
         Path::new("node"),

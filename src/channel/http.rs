@@ -89,6 +89,8 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 }
 
 /// Who an SMS comes from on Twilio.
+///
+/// Requires the `http` feature.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TwilioSender {
@@ -104,6 +106,8 @@ pub enum TwilioSender {
 /// `From` or `MessagingServiceSid`, and `Body`, authenticated with HTTP Basic
 /// (account SID and auth token, or an API key SID and secret with
 /// [`TwilioSms::with_api_key`]).
+///
+/// Requires the `http` feature.
 ///
 /// A 2xx is accepted; a 429 is transient with its `Retry-After`; another 4xx is
 /// permanent (a number Twilio cannot reach: retrying will not help); a 5xx or a
@@ -253,6 +257,8 @@ pub const TIMESTAMP_HEADER: &str = "x-seccode-timestamp";
 
 /// Any delivery as a JSON POST to your endpoint, signed so the receiver can
 /// check it came from your application.
+///
+/// Requires the `http` feature.
 ///
 /// The body: `{"purpose", "kind" ("code" or "notice"), "channel" ("email" or
 /// "sms"), "to", "subject", "text", "html", "voice", "code", "locale"}` (absent

@@ -12,7 +12,7 @@ use tokio::sync::{Notify, Semaphore, mpsc};
 use crate::channel::{DeliveryChannel, DeliveryError, Message};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{BoxError, Error};
-use crate::events::{Event, Events, NoEvents};
+use crate::events::{Event, Events};
 
 /// How a [`Queued`] channel queues and retries.
 ///
@@ -165,7 +165,12 @@ where
     ///
     /// [`Error::Delivery`] when called outside a Tokio runtime.
     pub fn start(channel: C, config: QueueConfig) -> Result<Self, Error> {
-        Self::start_with(channel, config, SystemClock, NoEvents)
+        Self::start_with(
+            channel,
+            config,
+            SystemClock,
+            crate::events::default_events(),
+        )
     }
 
     /// As [`Queued::start`], reading deadlines from `clock` and reporting to

@@ -135,6 +135,8 @@ impl SmtpChannelBuilder {
 /// and `Auto-Submitted: auto-generated` (RFC 3834, so auto-responders stay
 /// quiet). No tracking pixels or links.
 ///
+/// Requires the `smtp` feature.
+///
 /// Failures are [`DeliveryError`]s: permanent for a 5xx answer (a refused
 /// recipient, say), transient for a 4xx, a timeout or an unreachable server. The
 /// reason gives the SMTP status, never the address or the server's text (which

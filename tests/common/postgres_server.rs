@@ -49,17 +49,14 @@ fn as_server_user(program: &Path) -> Command {
 }
 
 impl PostgresServer {
-    /// Starts a server, or returns `None` — saying why on stderr — when
-    /// PostgreSQL is not installed. Under CI (`CI` set) its absence is a
-    /// failure: `.ci/run` installs it.
-    pub fn start(name: &str) -> Option<PostgresServer> {
+    /// Starts a server. Missing PostgreSQL fails the test, saying how to
+    /// install it (`bash .ci/test` does): a test never passes without its
+    /// server.
+    pub fn start(name: &str) -> PostgresServer {
         let Some(bin) = bin_dir() else {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "PostgreSQL is not installed; .ci/run installs it (apt-get install postgresql)"
+            panic!(
+                "{name}: PostgreSQL is not installed; `bash .ci/test` installs it (apt-get install postgresql)"
             );
-            eprintln!("SKIPPED {name}: PostgreSQL is not installed (apt-get install postgresql)");
-            return None;
         };
         let dir = std::env::temp_dir().join(format!("seccode-pg-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -103,7 +100,7 @@ impl PostgresServer {
             port,
         };
         server.wait_ready();
-        Some(server)
+        server
     }
 
     fn spawn(bin: &Path, data: &Path, dir: &Path, port: u16) -> Child {

@@ -14,31 +14,26 @@ pub struct RedisServer {
 }
 
 impl RedisServer {
-    /// Starts a server, or returns `None` — saying why on stderr — when the
-    /// `redis-server` binary is not installed. Under CI (`CI` set) its absence is
-    /// a failure: `.ci/run` installs it.
-    pub fn start(name: &str) -> Option<RedisServer> {
+    /// Starts a server. A missing `redis-server` binary fails the test, saying
+    /// how to install it (`bash .ci/test` does): a test never passes without
+    /// its server.
+    pub fn start(name: &str) -> RedisServer {
         Self::start_with(name, false)
     }
 
     /// As [`RedisServer::start`], durable when `durable`: every write in the
     /// append-only file, fsynced before Redis answers (`appendonly yes`,
     /// `appendfsync always`), so a kill loses nothing.
-    pub fn start_with(name: &str, durable: bool) -> Option<RedisServer> {
+    pub fn start_with(name: &str, durable: bool) -> RedisServer {
         let binary = std::env::var_os("PATH")
             .into_iter()
             .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
             .map(|dir| dir.join("redis-server"))
             .find(|p| p.is_file());
         let Some(binary) = binary else {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "redis-server is not installed; .ci/run installs it (apt-get install redis-server)"
+            panic!(
+                "{name}: redis-server is not installed; `bash .ci/test` installs it (apt-get install redis-server)"
             );
-            eprintln!(
-                "SKIPPED {name}: redis-server is not installed (apt-get install redis-server)"
-            );
-            return None;
         };
         // A port the OS just handed out and released; redis binds it right away.
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -65,14 +60,14 @@ impl RedisServer {
         }
         args.extend(["--dir".to_owned(), dir.display().to_string()]);
         let child = Self::spawn(&binary, &args, port);
-        Some(RedisServer {
+        RedisServer {
             child,
             url: format!("redis://127.0.0.1:{port}/"),
             dir,
             binary,
             args,
             port,
-        })
+        }
     }
 
     fn spawn(binary: &std::path::Path, args: &[String], port: u16) -> std::process::Child {
@@ -146,10 +141,10 @@ fn redis_cli(args: &[&str]) -> std::process::Output {
 }
 
 impl RedisCluster {
-    /// Starts a cluster, or returns `None` as [`RedisServer::start`] does.
-    pub fn start(name: &str) -> Option<RedisCluster> {
-        // The single-server helper says why when redis-server is missing.
-        drop(RedisServer::start(name)?);
+    /// Starts a cluster; a missing `redis-server` fails as in [`RedisServer::start`].
+    pub fn start(name: &str) -> RedisCluster {
+        // The single-server helper fails, saying why, when redis-server is missing.
+        drop(RedisServer::start(name));
         let dir =
             std::env::temp_dir().join(format!("seccode-cluster-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -217,7 +212,7 @@ impl RedisCluster {
                 std::thread::sleep(std::time::Duration::from_millis(50));
             }
         }
-        Some(cluster)
+        cluster
     }
 
     /// The node id of the node on `port`.

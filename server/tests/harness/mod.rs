@@ -104,16 +104,15 @@ pub struct Harness {
 }
 
 impl Harness {
-    /// Starts everything on the current Tokio runtime, or `None` when
-    /// aiosmtpd is missing (outside CI).
-    pub async fn start(name: &str) -> Option<Harness> {
+    /// Starts everything on the current Tokio runtime (a missing server fails
+    /// the test, saying what to install).
+    pub async fn start(name: &str) -> Harness {
         Self::start_on(name, Backing::Sqlite).await
     }
 
-    /// As [`Harness::start`], with the codes' records in a `redis-server` of
-    /// the test's own when `redis` is set (`None` also when it is missing,
-    /// outside CI).
-    pub async fn start_on(name: &str, backing: Backing) -> Option<Harness> {
+    /// As [`Harness::start`], with the codes' records where `backing` says
+    /// (servers of the test's own).
+    pub async fn start_on(name: &str, backing: Backing) -> Harness {
         Self::start_with(name, backing, "", 0).await
     }
 
@@ -124,7 +123,7 @@ impl Harness {
         backing: Backing,
         extra: &str,
         sms_delay_ms: u64,
-    ) -> Option<Harness> {
+    ) -> Harness {
         let redis = if matches!(
             backing,
             Backing::Redis | Backing::RedisPostgres | Backing::DurableRedis
@@ -132,12 +131,12 @@ impl Harness {
             Some(RedisServer::start_with(
                 name,
                 matches!(backing, Backing::DurableRedis),
-            )?)
+            ))
         } else {
             None
         };
         let postgres = if matches!(backing, Backing::Postgres | Backing::RedisPostgres) {
-            Some(PostgresServer::start(name)?)
+            Some(PostgresServer::start(name))
         } else {
             None
         };
@@ -148,7 +147,7 @@ impl Harness {
         if let Some(pg) = &postgres {
             redis_line = format!("{redis_line}\ndatabase_url = \"{}\"", pg.database("verify"));
         }
-        let smtp = SmtpServer::start(name)?;
+        let smtp = SmtpServer::start(name);
         let dir =
             std::env::temp_dir().join(format!("seccode-server-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -226,7 +225,7 @@ from = "verify@example.org"
         });
         let url = format!("http://127.0.0.1:{port}");
         wait_healthy(&url, 10).await;
-        Some(Harness {
+        Harness {
             url,
             calls,
             config_path,
@@ -239,7 +238,7 @@ from = "verify@example.org"
             dir,
             _redis: redis,
             _postgres: postgres,
-        })
+        }
     }
 
     /// Another `seccode-server` process on the same settings and databases

@@ -29,6 +29,8 @@ const SWEEP_ON_INSERT: i64 = 16;
 /// Challenges, counters and accounts in one SQLite file, shared safely by every
 /// thread and process that opens it.
 ///
+/// Requires the `sqlite` feature.
+///
 /// * **Atomic**: every read-modify-write runs in one `BEGIN IMMEDIATE`
 ///   transaction, which takes SQLite's write lock before reading, so two
 ///   processes cannot interleave on a record. A busy database is waited for up to
