@@ -8,7 +8,7 @@
 //! 2. Queue throughput: messages per second through `Queued` over a channel that
 //!    does nothing, enqueued as fast as `deliver` takes them and drained.
 //!
-//! Run: `cargo bench --bench delivery` (`SAMPLES=…`, default 5 000).
+//! Run: `cargo bench -p seccode-benches --bench delivery` (`SAMPLES=…`, default 5 000).
 
 #![allow(clippy::unwrap_used)] // a benchmark whose set-up fails should stop loudly
 

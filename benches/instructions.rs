@@ -56,7 +56,7 @@ fn pool() -> (Service, Vec<(ChallengeId, String)>) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    // `cargo bench` runs every bench with `--bench`: nothing to do then.
+    // `cargo bench -p seccode-benches` runs every bench with `--bench`: nothing to do then.
     let (Some(step), Some(n)) = (
         args.get(1),
         args.get(2).and_then(|n| n.parse::<usize>().ok()),

@@ -3,7 +3,7 @@
 //! overhead, hash-table slack and the expiry indexes are all counted). Together
 //! they bound what unauthenticated requests can make the store hold.
 //!
-//! Run: `cargo bench --bench memory`
+//! Run: `cargo bench -p seccode-benches --bench memory`
 
 mod support;
 

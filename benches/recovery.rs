@@ -12,7 +12,7 @@
 //! answers do. The channel accepts messages and does nothing, so only the crate's
 //! own work is compared.
 //!
-//! Run: `cargo bench --features sqlite --bench recovery` (`SAMPLES=…` to change
+//! Run: `cargo bench -p seccode-benches --features sqlite --bench recovery` (`SAMPLES=…` to change
 //! the 3 000 pairs per step). With `--features postgres` and
 //! `SECCODE_BENCH_POSTGRES=postgres://…` (an empty database the bench may fill)
 //! it measures PostgreSQL too.

@@ -5,7 +5,7 @@
 //! bench starts itself; for PostgreSQL one `UPDATE … RETURNING` (prepared, in
 //! its own transaction) on a server the bench starts itself.
 //!
-//! Run: `cargo bench --features sqlite,redis,postgres --bench stores`
+//! Run: `cargo bench -p seccode-benches --features sqlite,redis,postgres --bench stores`
 
 // A benchmark whose set-up fails should stop loudly; without a backend feature
 // there is nothing to measure.

@@ -1,7 +1,7 @@
 //! The verification path, from one HMAC up to the service on a store holding one
 //! million pending challenges. Figures and ratios are in BENCHMARKS.md.
 //!
-//! Run: `cargo bench --bench verify`
+//! Run: `cargo bench -p seccode-benches --bench verify`
 
 #![allow(clippy::unwrap_used)] // a benchmark whose set-up fails should stop loudly
 
