@@ -12,13 +12,15 @@ use axum::http::HeaderMap;
 use axum::http::header::SET_COOKIE;
 use axum::response::{IntoResponse, Redirect, Response};
 use seccode::store::{AccountStore, ChallengeStore, Counter, CounterKey};
-use seccode::{ChallengeId, Contact, ContactKind, Limits, SecurityInfoId, Verification};
+use seccode::{
+    ChallengeId, Contact, ContactKind, Limits, SecurityInfoId, SendOptions, Verification,
+};
 use serde::Deserialize;
 
 use crate::state::{AppState, DEMO_ACCOUNTS, DEMO_PASSWORD};
 use crate::web::{
-    AppError, check_csrf, csrf, csrf_field, esc, flow, get_flow, page, redirect_with, require,
-    respond, session,
+    AppError, check_csrf, csrf, csrf_field, esc, flow, get_flow, page, redirect_with, refusal,
+    require, respond, session,
 };
 
 type App = State<Arc<AppState>>;
@@ -187,10 +189,14 @@ pub async fn info(
             let state = if i.verified {
                 ""
             } else {
-                " (waiting for its code)"
+                r#" <span class="pending">(waiting for its code)</span>"#
+            };
+            let kind = match i.kind {
+                ContactKind::Phone => "Phone",
+                _ => "Email",
             };
             format!(
-                r#"<li class="info" data-verified="{}">{}{state}{change}</li>"#,
+                r#"<li class="info" data-verified="{}"><span class="kind">{kind}</span> {}{state}{change}</li>"#,
                 i.verified,
                 esc(i.contact.as_str())
             )
@@ -225,26 +231,33 @@ pub async fn add_page(
     Query(q): Query<Note>,
 ) -> Result<Response, AppError> {
     require(&app, &headers)?;
-    let (token, cookie) = csrf(&headers);
     let note = match q.note.as_deref() {
         Some("removed") => {
             r#"<p class="note">The old number was removed. Add your new number.</p>"#
         }
         _ => "",
     };
-    Ok(respond(
+    Ok(add_form(&headers, note, ""))
+}
+
+/// The add-security-info form, under `note` (a note or an error) and holding
+/// what was typed.
+fn add_form(headers: &HeaderMap, note: &str, typed: &str) -> Response {
+    let (token, cookie) = csrf(headers);
+    respond(
         page(
             "Add security info",
             Some(&token),
             &format!(
-                r#"{note}<form method="post" action="/security/info/add">{}
-<p><label>Email address or phone number (with its country code, such as +44) <input name="contact" required></label></p>
-<p><button>Next</button></p></form>"#,
-                csrf_field(&token)
+                r#"{note}<div class="card"><form method="post" action="/security/info/add">{}
+<p><label>Email address or phone number (with its country code, such as +44) <input name="contact" value="{}" required></label></p>
+<p><button>Next</button></p></form></div>"#,
+                csrf_field(&token),
+                esc(typed)
             ),
         ),
         cookie,
-    ))
+    )
 }
 
 #[derive(Deserialize)]
@@ -260,11 +273,20 @@ pub async fn add(
 ) -> Result<Response, AppError> {
     let account = require(&app, &headers)?;
     check_csrf(&headers, &f.csrf)?;
-    let contact = Contact::parse(&f.contact).map_err(seccode::Error::from)?;
-    let sent = app
-        .flows
-        .start_add_security_info(&account, &contact)
-        .await?;
+    // A refusal (not a contact, already there, a limit…) shows the form again
+    // with what was typed and why.
+    let sent = match Contact::parse(&f.contact).map_err(seccode::Error::from) {
+        Ok(contact) => app.flows.start_add_security_info(&account, &contact).await,
+        Err(e) => Err(e),
+    };
+    let sent = match sent {
+        Ok(sent) => sent,
+        Err(e @ (seccode::Error::Store(_) | seccode::Error::Delivery(_))) => return Err(e.into()),
+        Err(e) => {
+            let (status, error) = refusal(&e);
+            return Ok((status, add_form(&headers, &error, &f.contact)).into_response());
+        }
+    };
     Ok(redirect_with(
         &format!(
             "/security/info/verify?to={}",
@@ -283,6 +305,8 @@ pub struct CodePage {
     pub e: Option<String>,
     pub left: Option<u8>,
     pub secs: Option<u64>,
+    /// Set after "Resend code" sent it again.
+    pub sent: Option<u8>,
 }
 
 impl CodePage {
@@ -298,44 +322,116 @@ pub async fn verify_page(
     Query(q): Query<CodePage>,
 ) -> Result<Response, AppError> {
     require(&app, &headers)?;
-    code_form(
-        &headers,
-        "Enter the code",
-        "/security/info/verify",
-        &q.to,
-        q.error().as_deref(),
-    )
+    let page = CodeScreen {
+        title: "Enter the code",
+        action: "/security/info/verify",
+        resend: "/security/info/verify/resend",
+        other: "/security/info/add",
+        signed_in: true,
+    };
+    code_form(&headers, &page, &q)
 }
 
-/// A page asking for the code sent to `to`.
+/// A code page: its title, where the code goes, where "Resend code" posts,
+/// where "Use a different option" leads, and which navigation it shows.
+pub struct CodeScreen<'a> {
+    pub title: &'a str,
+    pub action: &'a str,
+    pub resend: &'a str,
+    pub other: &'a str,
+    pub signed_in: bool,
+}
+
+/// A page asking for the code sent to `q.to`, with the last try's error (or
+/// the note that it was sent again).
 pub fn code_form(
     headers: &HeaderMap,
-    title: &str,
-    action: &str,
-    to: &str,
-    error: Option<&str>,
+    screen: &CodeScreen<'_>,
+    q: &CodePage,
 ) -> Result<Response, AppError> {
     let (token, cookie) = csrf(headers);
-    let error = error.map_or(String::new(), |e| {
-        format!(r#"<p class="error">{}</p>"#, esc(e))
+    let error = q.error().map_or(String::new(), |e| {
+        format!(r#"<p class="error">{}</p>"#, esc(&e))
     });
+    let note = if q.sent.is_some() && q.e.is_none() {
+        r#"<p class="note">We sent the code again.</p>"#
+    } else {
+        ""
+    };
+    let to = esc(&q.to);
+    let CodeScreen {
+        title,
+        action,
+        resend,
+        other,
+        signed_in,
+    } = screen;
     Ok(respond(
         page(
             title,
-            None,
+            signed_in.then_some(token.as_str()),
             &format!(
-                r#"{error}<p>We sent a code to <strong id="destination">{}</strong>. Enter it here.</p>
-<form method="post" action="{action}">{}
-<input type="hidden" name="to" value="{}">
+                r#"{error}{note}<div class="card"><p>We sent a code to <strong id="destination">{to}</strong>. Enter it here.</p>
+<form method="post" action="{action}">{csrf}
+<input type="hidden" name="to" value="{to}">
 <p><label>Code <input name="code" inputmode="numeric" autocomplete="one-time-code" required></label></p>
-<p><button>Verify</button></p></form>"#,
-                esc(to),
-                csrf_field(&token),
-                esc(to)
+<p><button>Verify</button></p></form>
+<form method="post" action="{resend}" class="resend">{csrf}<input type="hidden" name="to" value="{to}"><button class="link">Resend code</button></form>
+<p class="other"><a href="{other}">Use a different option</a></p></div>"#,
+                csrf = csrf_field(&token),
             ),
         ),
         cookie,
     ))
+}
+
+#[derive(Deserialize)]
+pub struct ResendForm {
+    pub csrf: String,
+    pub to: String,
+}
+
+/// Sends the code of this browser's code page again and returns to it
+/// (`back`, with the masked destination): noted there, or with the wait a
+/// resend cooldown asks for.
+pub async fn resend_code(
+    app: &AppState,
+    headers: &HeaderMap,
+    f: &ResendForm,
+    back: &str,
+) -> Result<Response, AppError> {
+    check_csrf(headers, &f.csrf)?;
+    let id = challenge_id(headers)?;
+    let sep = if back.contains('?') { '&' } else { '?' };
+    let query = match app.flows.codes().resend(&id, SendOptions::default()).await {
+        Ok(_) => "sent=1".to_owned(),
+        Err(seccode::Error::RateLimited { retry_after, .. }) => {
+            format!("e=resend_wait&secs={}", retry_after.as_secs().max(1))
+        }
+        Err(seccode::Error::SendLimitReached) => "e=resend_limit".to_owned(),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(Redirect::to(&format!("{back}{sep}to={}&{query}", url(&f.to))).into_response())
+}
+
+pub async fn verify_resend(
+    State(app): App,
+    headers: HeaderMap,
+    Form(f): Form<ResendForm>,
+) -> Result<Response, AppError> {
+    require(&app, &headers)?;
+    resend_code(&app, &headers, &f, "/security/info/verify").await
+}
+
+pub async fn change_phone_resend(
+    State(app): App,
+    headers: HeaderMap,
+    Query(e): Query<Entry>,
+    Form(f): Form<ResendForm>,
+) -> Result<Response, AppError> {
+    require(&app, &headers)?;
+    let back = format!("/security/info/change-phone/code?entry={}", e.entry);
+    resend_code(&app, &headers, &f, &back).await
 }
 
 #[derive(Deserialize)]
@@ -381,6 +477,13 @@ pub fn rejection_text(e: Option<&str>, left: Option<u8>, secs: Option<u64>) -> O
             crate::web::wait_text(std::time::Duration::from_secs(secs.unwrap_or(60)))
         ),
         "used" => "That code was already used.".to_owned(),
+        "resend_wait" => format!(
+            "You can ask for the code again in {}.",
+            crate::web::wait_text(std::time::Duration::from_secs(secs.unwrap_or(30)))
+        ),
+        "resend_limit" => {
+            "We can't send this code again. Use a different option or start again.".to_owned()
+        }
         _ => "That code didn't work. Start again to get a new one.".to_owned(),
     })
 }
@@ -427,25 +530,36 @@ pub async fn change_phone_page(
     Query(q): Query<Entry>,
 ) -> Result<Response, AppError> {
     let account = require(&app, &headers)?;
-    let (token, cookie) = csrf(&headers);
-    let info = app.flows.security_info(&account).await?;
+    change_phone_form(&app, &headers, &account, q.entry, "").await
+}
+
+/// The last-four-digits form of change phone for `entry`, under `error`.
+async fn change_phone_form(
+    app: &AppState,
+    headers: &HeaderMap,
+    account: &seccode::AccountId,
+    entry: u32,
+    error: &str,
+) -> Result<Response, AppError> {
+    let (token, cookie) = csrf(headers);
+    let info = app.flows.security_info(account).await?;
     let phone = info
         .iter()
-        .find(|i| i.id == SecurityInfoId(q.entry) && i.verified && i.kind == ContactKind::Phone)
+        .find(|i| i.id == SecurityInfoId(entry) && i.verified && i.kind == ContactKind::Phone)
         .ok_or(AppError::Refused(seccode::Error::UnknownSecurityInfo))?;
     Ok(respond(
         page(
             "Change phone number",
             Some(&token),
             &format!(
-                r#"<p>To verify it's you, enter the last 4 digits of <strong>{}</strong>. We'll send a code to it.</p>
+                r#"{error}<div class="card"><p>To verify it's you, enter the last 4 digits of <strong>{}</strong>. We'll send a code to it.</p>
 <form method="post" action="/security/info/change-phone">{}
-<input type="hidden" name="entry" value="{}">
+<input type="hidden" name="entry" value="{entry}">
 <p><label>Last 4 digits <input name="last_four" inputmode="numeric" required></label></p>
-<p><button>Send code</button></p></form>"#,
+<p><button>Send code</button></p></form>
+<p class="other"><a href="/security/info">Cancel</a></p></div>"#,
                 esc(phone.contact.as_str()),
                 csrf_field(&token),
-                q.entry
             ),
         ),
         cookie,
@@ -466,10 +580,20 @@ pub async fn change_phone(
 ) -> Result<Response, AppError> {
     let account = require(&app, &headers)?;
     check_csrf(&headers, &f.csrf)?;
-    let sent = app
+    // Wrong digits (or a limit) show the form again, saying why.
+    let sent = match app
         .flows
         .start_change_phone(&account, SecurityInfoId(f.entry), &f.last_four)
-        .await?;
+        .await
+    {
+        Ok(sent) => sent,
+        Err(e @ (seccode::Error::Store(_) | seccode::Error::Delivery(_))) => return Err(e.into()),
+        Err(e) => {
+            let (status, error) = refusal(&e);
+            let form = change_phone_form(&app, &headers, &account, f.entry, &error).await?;
+            return Ok((status, form).into_response());
+        }
+    };
     Ok(redirect_with(
         &format!(
             "/security/info/change-phone/code?to={}&entry={}",
@@ -489,13 +613,15 @@ pub async fn change_phone_code_page(
 ) -> Result<Response, AppError> {
     require(&app, &headers)?;
     let action = format!("/security/info/change-phone/code?entry={}", e.entry);
-    code_form(
-        &headers,
-        "Enter the code",
-        &action,
-        &q.to,
-        q.error().as_deref(),
-    )
+    let resend = format!("/security/info/change-phone/code/resend?entry={}", e.entry);
+    let page = CodeScreen {
+        title: "Enter the code",
+        action: &action,
+        resend: &resend,
+        other: "/security/info",
+        signed_in: true,
+    };
+    code_form(&headers, &page, &q)
 }
 
 pub async fn change_phone_code(

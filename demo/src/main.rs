@@ -68,6 +68,7 @@ fn router(state: std::sync::Arc<state::AppState>) -> Router {
             "/security/info/verify",
             get(account::verify_page).post(account::verify),
         )
+        .route("/security/info/verify/resend", post(account::verify_resend))
         .route(
             "/security/info/change-phone",
             get(account::change_phone_page).post(account::change_phone),
@@ -75,6 +76,10 @@ fn router(state: std::sync::Arc<state::AppState>) -> Router {
         .route(
             "/security/info/change-phone/code",
             get(account::change_phone_code_page).post(account::change_phone_code),
+        )
+        .route(
+            "/security/info/change-phone/code/resend",
+            post(account::change_phone_resend),
         )
         .route(
             "/security/info/change-phone/remove",
@@ -86,12 +91,14 @@ fn router(state: std::sync::Arc<state::AppState>) -> Router {
             get(recover::choose_page).post(recover::choose),
         )
         .route("/recover/code", get(recover::code_page).post(recover::code))
+        .route("/recover/code/resend", post(recover::code_resend))
         .route("/recover/confirm", get(recover::confirm_page))
         .route(
             "/recover/password",
             get(recover::password_page).post(recover::password),
         )
         .route("/mailbox", get(mailbox::mailbox))
+        .fallback(web::not_found)
         .with_state(state)
 }
 

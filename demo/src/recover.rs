@@ -16,7 +16,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use seccode::{Confirmation, Verification};
 use serde::Deserialize;
 
-use crate::account::{CodeForm, CodePage, challenge_id, code_form, rejection, url};
+use crate::account::{
+    CodeForm, CodePage, CodeScreen, ResendForm, challenge_id, code_form, rejection, resend_code,
+    url,
+};
 use crate::state::AppState;
 use crate::web::{
     AppError, check_csrf, clear_flow, csrf, csrf_field, esc, flow, get_flow, page, redirect_with,
@@ -145,13 +148,22 @@ pub async fn code_page(
     headers: HeaderMap,
     Query(q): Query<CodePage>,
 ) -> Result<Response, AppError> {
-    code_form(
-        &headers,
-        "Enter your security code",
-        "/recover/code",
-        &q.to,
-        q.error().as_deref(),
-    )
+    let page = CodeScreen {
+        title: "Enter your security code",
+        action: "/recover/code",
+        resend: "/recover/code/resend",
+        other: "/recover/choose",
+        signed_in: false,
+    };
+    code_form(&headers, &page, &q)
+}
+
+pub async fn code_resend(
+    State(app): App,
+    headers: HeaderMap,
+    Form(f): Form<ResendForm>,
+) -> Result<Response, AppError> {
+    resend_code(&app, &headers, &f, "/recover/code").await
 }
 
 pub async fn code(

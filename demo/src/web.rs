@@ -67,19 +67,85 @@ pub fn page(title: &str, signed_in: Option<&str>, body: &str) -> Html<String> {
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title} – seccode demo</title>
-<style>
-body {{ font-family: system-ui, sans-serif; max-width: 42rem; margin: 2rem auto; padding: 0 1rem; color: #1b1b1b; }}
-nav {{ margin-bottom: 1.5rem; }} form.inline {{ display: inline; }}
-.error {{ background: #fde7e9; border-left: 4px solid #c50f1f; padding: .5rem 1rem; }}
-.note {{ background: #eef6fc; border-left: 4px solid #0f6cbd; padding: .5rem 1rem; }}
-li {{ margin: .4rem 0; }} input {{ font-size: 1rem; padding: .3rem; }} button {{ font-size: 1rem; }}
-pre {{ white-space: pre-wrap; background: #f5f5f5; padding: .5rem; }}
-</style></head>
+<style>{STYLE}</style></head>
 <body><nav>{nav}</nav><h1>{title}</h1>
 {body}
 </body></html>"#,
         title = esc(title),
     ))
+}
+
+/// The demo's own stylesheet: a bar on top, cards for methods and forms, one
+/// accent colour — no framework.
+const STYLE: &str = "
+:root { --accent: #0f6cbd; --line: #d6d6d6; --muted: #616161; }
+* { box-sizing: border-box; }
+body { font-family: 'Segoe UI', system-ui, sans-serif; margin: 0; color: #1b1b1b; background: #f5f5f5; }
+nav { background: #fff; border-bottom: 1px solid var(--line); padding: .8rem max(1rem, calc(50% - 21rem)); }
+a { color: var(--accent); }
+nav a { text-decoration: none; margin-right: .2rem; }
+nav a:hover, .other a:hover { text-decoration: underline; }
+h1 { font-weight: 600; font-size: 1.6rem; max-width: 42rem; margin: 1.5rem auto .8rem; padding: 0 1rem; }
+body > p, body > ul, body > form, body > div, body > pre { max-width: 42rem; margin-left: auto; margin-right: auto; }
+body > p, body > form { padding: 0 1rem; }
+form.inline { display: inline; }
+.card, ul#security-info > li, ul#choices > li, ul#account > li, li.mail { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: .9rem 1rem; margin: .6rem 0; list-style: none; }
+ul { padding: 0 1rem; }
+.card { margin: .6rem auto; }
+.kind { display: inline-block; min-width: 4rem; font-size: .85rem; font-weight: 600; color: var(--muted); }
+.pending { color: var(--muted); }
+.error { background: #fde7e9; border-left: 4px solid #c50f1f; padding: .5rem 1rem; }
+.note { background: #eef6fc; border-left: 4px solid var(--accent); padding: .5rem 1rem; }
+input { font-size: 1rem; padding: .45rem .5rem; border: 1px solid var(--line); border-radius: 4px; }
+button { font-size: 1rem; padding: .45rem 1.1rem; border: 0; border-radius: 4px; background: var(--accent); color: #fff; cursor: pointer; }
+button.link, nav button { background: none; color: var(--accent); padding: 0; }
+form.resend { margin: .4rem 0; }
+.other { margin: .4rem 0 0; }
+pre { white-space: pre-wrap; background: #f5f5f5; padding: .5rem; }
+";
+
+/// What a person reads for a refusal of the library (never a code or an
+/// address: the library's messages hold none).
+pub fn refusal_text(e: &seccode::Error) -> String {
+    match e {
+        seccode::Error::RateLimited { retry_after, .. } => format!(
+            "{}. Try again in {}.",
+            capitalize(
+                e.to_string()
+                    .split("; retry after")
+                    .next()
+                    .unwrap_or_default()
+            ),
+            wait_text(*retry_after)
+        ),
+        _ => format!("{}.", capitalize(&e.to_string())),
+    }
+}
+
+/// A refusal as the status the library gives it and an error paragraph, for
+/// a form shown again.
+pub fn refusal(e: &seccode::Error) -> (StatusCode, String) {
+    (
+        StatusCode::from_u16(e.class().http_status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY),
+        format!(r#"<p class="error">{}</p>"#, esc(&refusal_text(e))),
+    )
+}
+
+/// The page for a path nobody serves, with the navigation of whoever asks.
+pub async fn not_found(
+    axum::extract::State(app): axum::extract::State<std::sync::Arc<AppState>>,
+    headers: HeaderMap,
+) -> Response {
+    let signed_in = session(&app, &headers).is_some();
+    let (token, cookie) = csrf(&headers);
+    let page = page(
+        "Page not found",
+        signed_in.then_some(token.as_str()),
+        r#"<p>There's nothing at this address. <a href="/">Go to your account</a> or <a href="/recover">recover your account</a>.</p>"#,
+    );
+    let mut response = respond(page, cookie);
+    *response.status_mut() = StatusCode::NOT_FOUND;
+    response
 }
 
 /// A hidden CSRF field for a form.
@@ -285,14 +351,7 @@ impl IntoResponse for AppError {
             )
                 .into_response(),
             AppError::Refused(e) => {
-                let message = match &e {
-                    seccode::Error::RateLimited { retry_after, .. } => format!(
-                        "{}. Try again in {}.",
-                        capitalize(e.to_string().split("; retry after").next().unwrap_or_default()),
-                        wait_text(*retry_after)
-                    ),
-                    _ => format!("{}.", capitalize(&e.to_string())),
-                };
+                let message = refusal_text(&e);
                 // The library says which status each refusal is (403 for a
                 // proof that does not match, 409 for a duplicate, 423 on hold,
                 // 429 for a limit…).

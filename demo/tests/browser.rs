@@ -120,15 +120,20 @@ impl Browser {
             .unwrap();
     }
 
-    /// Signs out with the button in the navigation.
-    async fn sign_out(&mut self) {
+    /// Clicks the first element `css` selects.
+    async fn click(&self, css: &str) {
         self.client
-            .find(Locator::Css("form.inline button"))
+            .find(Locator::Css(css))
             .await
             .unwrap()
             .click()
             .await
             .unwrap();
+    }
+
+    /// Signs out with the button in the navigation.
+    async fn sign_out(&mut self) {
+        self.click("form.inline button").await;
         self.expect("Sign in").await;
     }
 
@@ -272,7 +277,7 @@ async fn the_seed_flows_in_a_real_browser_across_two_processes() {
     b.expect("Update info").await;
     assert_eq!(
         b.texts("#security-info li").await,
-        ["jo•••@example.com", "•••••••23 · Change"]
+        ["Email jo•••@example.com", "Phone •••••••23 · Change"]
     );
 
     // ----- add security info, a wrong code first --------------------------------
@@ -290,6 +295,18 @@ async fn the_seed_flows_in_a_real_browser_across_two_processes() {
     b.expect("Enter the code").await;
     let error = b.texts(".error").await;
     assert!(error[0].starts_with("That code didn't work"), "{error:?}");
+    // A code page offers the other ways on, under the signed-in navigation;
+    // "Resend code" within the cooldown shows the page again with the wait.
+    assert_eq!(b.texts("p.other a").await, ["Use a different option"]);
+    assert_eq!(b.texts("nav form.inline button").await, ["Sign out"]);
+    b.click("form.resend button").await;
+    b.expect("Enter the code").await;
+    let error = b.texts(".error").await;
+    assert!(
+        error[0].starts_with("You can ask for the code again in"),
+        "{error:?}"
+    );
+    assert_eq!(b.texts("#destination").await, ["ba•••@example.org"]);
     b.switch().await;
     b.fill("code", &code).await;
     b.submit().await;
@@ -297,9 +314,9 @@ async fn the_seed_flows_in_a_real_browser_across_two_processes() {
     assert_eq!(
         b.texts("#security-info li").await,
         [
-            "jo•••@example.com",
-            "•••••••23 · Change",
-            "ba•••@example.org"
+            "Email jo•••@example.com",
+            "Phone •••••••23 · Change",
+            "Email ba•••@example.org"
         ]
     );
 
@@ -308,6 +325,11 @@ async fn the_seed_flows_in_a_real_browser_across_two_processes() {
     b.expect("Update info").await;
     b.click_link("Change").await;
     b.expect("Change phone number").await;
+    // Wrong digits show the form again, saying so.
+    b.fill("last_four", "9999").await;
+    b.submit().await;
+    b.expect("Change phone number").await;
+    assert_eq!(b.texts(".error").await.len(), 1);
     b.fill("last_four", "0123").await;
     b.submit().await;
     b.expect("Enter the code").await;
@@ -332,11 +354,15 @@ async fn the_seed_flows_in_a_real_browser_across_two_processes() {
     assert_eq!(
         b.texts("#security-info li").await,
         [
-            "jo•••@example.com",
-            "ba•••@example.org",
-            "•••••••88 · Change"
+            "Email jo•••@example.com",
+            "Email ba•••@example.org",
+            "Phone •••••••88 · Change"
         ]
     );
+
+    // ----- a path nobody serves: a page of its own ------------------------------------
+    b.goto("/no-such-page").await;
+    b.expect("Page not found").await;
 
     // ----- sign out; recover another account ---------------------------------------
     b.sign_out().await;
