@@ -139,7 +139,10 @@ pub async fn security(State(app): App, headers: HeaderMap) -> Result<Response, A
             "Security",
             Some(&token),
             r#"<p>Manage the ways we can reach you to keep your account secure.</p>
-<ul><li><a href="/security/basics">Security basics</a></li></ul>"#,
+<div class="card"><h2>Security basics</h2><p>Your password and the ways we verify it's you.</p>
+<p><a href="/security/basics">Security basics</a></p></div>
+<div class="card"><h2>Security info</h2><p>The email addresses and phone numbers we send codes to when we need to make sure it's you.</p>
+<p><a href="/security/info">Update info</a> · <a href="/security/info/add">Add security info</a></p></div>"#,
         ),
         cookie,
     ))
@@ -186,6 +189,10 @@ pub async fn info(
             } else {
                 String::new()
             };
+            let remove = format!(
+                r#" · <a class="remove" href="/security/info/remove?entry={}">Remove</a>"#,
+                i.id
+            );
             let state = if i.verified {
                 ""
             } else {
@@ -196,7 +203,7 @@ pub async fn info(
                 _ => "Email",
             };
             format!(
-                r#"<li class="info" data-verified="{}"><span class="kind">{kind}</span> {}{state}{change}</li>"#,
+                r#"<li class="info" data-verified="{}"><span class="kind">{kind}</span> {}{state}{change}{remove}</li>"#,
                 i.verified,
                 esc(i.contact.as_str())
             )
@@ -204,6 +211,7 @@ pub async fn info(
         .collect();
     let note = match q.note.as_deref() {
         Some("added") => r#"<p class="note">Security info added.</p>"#,
+        Some("removed") => r#"<p class="note">Security info removed.</p>"#,
         _ => "",
     };
     let hold = hold.map_or(String::new(), |h| {
@@ -521,7 +529,7 @@ pub async fn verify(
 
 #[derive(Deserialize)]
 pub struct Entry {
-    entry: u32,
+    pub entry: u32,
 }
 
 pub async fn change_phone_page(

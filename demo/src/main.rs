@@ -13,6 +13,7 @@
 mod account;
 mod mailbox;
 mod recover;
+mod remove;
 mod state;
 mod web;
 
@@ -84,6 +85,18 @@ fn router(state: std::sync::Arc<state::AppState>) -> Router {
         .route(
             "/security/info/change-phone/remove",
             get(account::remove_page).post(account::remove),
+        )
+        .route(
+            "/security/info/remove",
+            get(remove::remove_page).post(remove::remove_start),
+        )
+        .route(
+            "/security/info/remove/code",
+            get(remove::remove_code_page).post(remove::remove_code),
+        )
+        .route(
+            "/security/info/remove/code/resend",
+            post(remove::remove_resend),
         )
         .route("/recover", get(recover::start_page).post(recover::start))
         .route(

@@ -92,6 +92,7 @@ form.inline { display: inline; }
 .card, ul#security-info > li, ul#choices > li, ul#account > li, li.mail { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: .9rem 1rem; margin: .6rem 0; list-style: none; }
 ul { padding: 0 1rem; }
 .card { margin: .6rem auto; }
+.card h2 { font-size: 1.1rem; font-weight: 600; margin: 0 0 .4rem; }
 .kind { display: inline-block; min-width: 4rem; font-size: .85rem; font-weight: 600; color: var(--muted); }
 .pending { color: var(--muted); }
 .error { background: #fde7e9; border-left: 4px solid #c50f1f; padding: .5rem 1rem; }

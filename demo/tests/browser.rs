@@ -277,7 +277,10 @@ async fn the_seed_flows_in_a_real_browser_across_two_processes() {
     b.expect("Update info").await;
     assert_eq!(
         b.texts("#security-info li").await,
-        ["Email jo•••@example.com", "Phone •••••••23 · Change"]
+        [
+            "Email jo•••@example.com · Remove",
+            "Phone •••••••23 · Change · Remove"
+        ]
     );
 
     // ----- add security info, a wrong code first --------------------------------
@@ -314,9 +317,9 @@ async fn the_seed_flows_in_a_real_browser_across_two_processes() {
     assert_eq!(
         b.texts("#security-info li").await,
         [
-            "Email jo•••@example.com",
-            "Phone •••••••23 · Change",
-            "Email ba•••@example.org"
+            "Email jo•••@example.com · Remove",
+            "Phone •••••••23 · Change · Remove",
+            "Email ba•••@example.org · Remove"
         ]
     );
 
@@ -354,9 +357,29 @@ async fn the_seed_flows_in_a_real_browser_across_two_processes() {
     assert_eq!(
         b.texts("#security-info li").await,
         [
-            "Email jo•••@example.com",
-            "Email ba•••@example.org",
-            "Phone •••••••88 · Change"
+            "Email jo•••@example.com · Remove",
+            "Email ba•••@example.org · Remove",
+            "Phone •••••••88 · Change · Remove"
+        ]
+    );
+
+    // ----- remove security info: a code to a verified method, then it goes ---------
+    b.click("li.info:nth-child(2) a.remove").await;
+    b.expect("Remove security info").await;
+    assert_eq!(b.texts("#removing").await, ["ba•••@example.org"]);
+    b.switch().await;
+    b.submit().await; // the code goes to the first verified method
+    b.expect("Enter the code").await;
+    let code = b.code_for("jo•••@example.com").await;
+    b.switch().await;
+    b.fill("code", &code).await;
+    b.submit().await;
+    b.expect("Update info").await;
+    assert_eq!(
+        b.texts("#security-info li").await,
+        [
+            "Email jo•••@example.com · Remove",
+            "Phone •••••••88 · Change · Remove"
         ]
     );
 
