@@ -468,6 +468,20 @@ pub fn rejection(v: &Verification) -> String {
     }
 }
 
+/// A verification's proof or — for any other outcome — the way back to the
+/// code page at `back`, with the masked destination `to` and why (POST,
+/// redirect, GET: the page can then load on any server).
+pub fn proof_or_back(v: Verification, back: &str, to: &str) -> Result<seccode::Proof, Redirect> {
+    match v {
+        Verification::Approved(proof) => Ok(proof),
+        other => {
+            let sep = if back.contains('?') { '&' } else { '?' };
+            let back = format!("{back}{sep}to={}&{}", url(to), rejection(&other));
+            Err(Redirect::to(&back))
+        }
+    }
+}
+
 /// What a person reads for the `e` parameter of a code page.
 pub fn rejection_text(e: Option<&str>, left: Option<u8>, secs: Option<u64>) -> Option<String> {
     Some(match e? {
@@ -516,15 +530,10 @@ pub async fn verify(
         .flows
         .finish_add_security_info(&account, &id, &f.code)
         .await?;
-    if v.is_approved() {
-        return Ok(Redirect::to("/security/info?note=added").into_response());
-    }
-    Ok(Redirect::to(&format!(
-        "/security/info/verify?to={}&{}",
-        url(&f.to),
-        rejection(&v)
-    ))
-    .into_response())
+    Ok(match proof_or_back(v, "/security/info/verify", &f.to) {
+        Ok(_) => Redirect::to("/security/info?note=added").into_response(),
+        Err(back) => back.into_response(),
+    })
 }
 
 #[derive(Deserialize)]
@@ -645,14 +654,10 @@ pub async fn change_phone_code(
         .flows
         .confirm_current_phone(&account, &id, &f.code)
         .await?;
-    let Verification::Approved(proof) = v else {
-        return Ok(Redirect::to(&format!(
-            "/security/info/change-phone/code?entry={}&to={}&{}",
-            e.entry,
-            url(&f.to),
-            rejection(&v)
-        ))
-        .into_response());
+    let back = format!("/security/info/change-phone/code?entry={}", e.entry);
+    let proof = match proof_or_back(v, &back, &f.to) {
+        Ok(proof) => proof,
+        Err(back) => return Ok(back.into_response()),
     };
     // The proof crosses to the next page (and maybe another server) sealed, in
     // a flow cookie.

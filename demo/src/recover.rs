@@ -13,12 +13,12 @@ use axum::extract::{ConnectInfo, Form, Query, State};
 use axum::http::HeaderMap;
 use axum::http::header::SET_COOKIE;
 use axum::response::{IntoResponse, Redirect, Response};
-use seccode::{Confirmation, Verification};
+use seccode::Confirmation;
 use serde::Deserialize;
 
 use crate::account::{
-    CodeForm, CodePage, CodeScreen, ResendForm, challenge_id, code_form, rejection, resend_code,
-    url,
+    CodeForm, CodePage, CodeScreen, ResendForm, challenge_id, code_form, proof_or_back,
+    resend_code, url,
 };
 use crate::state::AppState;
 use crate::web::{
@@ -174,13 +174,9 @@ pub async fn code(
     check_csrf(&headers, &f.csrf)?;
     let id = challenge_id(&headers)?;
     let v = app.flows.finish_recovery(&id, &f.code).await?;
-    let Verification::Approved(proof) = v else {
-        return Ok(Redirect::to(&format!(
-            "/recover/code?to={}&{}",
-            url(&f.to),
-            rejection(&v)
-        ))
-        .into_response());
+    let proof = match proof_or_back(v, "/recover/code", &f.to) {
+        Ok(proof) => proof,
+        Err(back) => return Ok(back.into_response()),
     };
     let ticket = app.flows.issue_ticket(&proof).await?;
     Ok(redirect_with(

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use axum::extract::{Form, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
-use seccode::{SecurityInfoId, Verification};
+use seccode::SecurityInfoId;
 use serde::Deserialize;
 
 use crate::account::{
-    CodeForm, CodePage, CodeScreen, Entry, ResendForm, challenge_id, code_form, rejection,
+    CodeForm, CodePage, CodeScreen, Entry, ResendForm, challenge_id, code_form, proof_or_back,
     resend_code, url,
 };
 use crate::state::AppState;
@@ -150,14 +150,10 @@ pub async fn remove_code(
         .flows
         .finish_identity_check(&account, &id, &f.code)
         .await?;
-    let Verification::Approved(proof) = v else {
-        return Ok(Redirect::to(&format!(
-            "/security/info/remove/code?entry={}&to={}&{}",
-            e.entry,
-            url(&f.to),
-            rejection(&v)
-        ))
-        .into_response());
+    let back = format!("/security/info/remove/code?entry={}", e.entry);
+    let proof = match proof_or_back(v, &back, &f.to) {
+        Ok(proof) => proof,
+        Err(back) => return Ok(back.into_response()),
     };
     app.flows
         .remove_security_info(&proof, SecurityInfoId(e.entry))
