@@ -510,6 +510,28 @@ pub fn rejection_text(e: Option<&str>, left: Option<u8>, secs: Option<u64>) -> O
     })
 }
 
+/// A signed-in person's code form: their account and the challenge of the
+/// code page they are on (the form's CSRF token checked).
+pub fn signed_in_code(
+    app: &AppState,
+    headers: &HeaderMap,
+    f: &CodeForm,
+) -> Result<(seccode::AccountId, ChallengeId), AppError> {
+    let account = require(app, headers)?;
+    check_csrf(headers, &f.csrf)?;
+    Ok((account, challenge_id(headers)?))
+}
+
+/// One entry of an account's security info, by its id.
+pub fn entry_of(
+    info: &[seccode::SecurityInfoView],
+    entry: u32,
+) -> Result<&seccode::SecurityInfoView, AppError> {
+    info.iter()
+        .find(|i| i.id == SecurityInfoId(entry))
+        .ok_or(AppError::Refused(seccode::Error::UnknownSecurityInfo))
+}
+
 /// The challenge of the code page this browser is on, from its flow cookie.
 pub fn challenge_id(headers: &HeaderMap) -> Result<ChallengeId, AppError> {
     get_flow(headers, flow::CHALLENGE)
@@ -523,9 +545,7 @@ pub async fn verify(
     headers: HeaderMap,
     Form(f): Form<CodeForm>,
 ) -> Result<Response, AppError> {
-    let account = require(&app, &headers)?;
-    check_csrf(&headers, &f.csrf)?;
-    let id = challenge_id(&headers)?;
+    let (account, id) = signed_in_code(&app, &headers, &f)?;
     let v = app
         .flows
         .finish_add_security_info(&account, &id, &f.code)
@@ -560,9 +580,9 @@ async fn change_phone_form(
 ) -> Result<Response, AppError> {
     let (token, cookie) = csrf(headers);
     let info = app.flows.security_info(account).await?;
-    let phone = info
-        .iter()
-        .find(|i| i.id == SecurityInfoId(entry) && i.verified && i.kind == ContactKind::Phone)
+    let phone = entry_of(&info, entry)
+        .ok()
+        .filter(|i| i.verified && i.kind == ContactKind::Phone)
         .ok_or(AppError::Refused(seccode::Error::UnknownSecurityInfo))?;
     Ok(respond(
         page(
@@ -647,9 +667,7 @@ pub async fn change_phone_code(
     Query(e): Query<Entry>,
     Form(f): Form<CodeForm>,
 ) -> Result<Response, AppError> {
-    let account = require(&app, &headers)?;
-    check_csrf(&headers, &f.csrf)?;
-    let id = challenge_id(&headers)?;
+    let (account, id) = signed_in_code(&app, &headers, &f)?;
     let v = app
         .flows
         .confirm_current_phone(&account, &id, &f.code)
@@ -688,10 +706,7 @@ pub async fn remove_page(
     sealed_proof(&headers)?;
     let (token, cookie) = csrf(&headers);
     let info = app.flows.security_info(&account).await?;
-    let phone = info
-        .iter()
-        .find(|i| i.id == SecurityInfoId(q.entry))
-        .ok_or(AppError::Refused(seccode::Error::UnknownSecurityInfo))?;
+    let phone = entry_of(&info, q.entry)?;
     Ok(respond(
         page(
             "Remove the old number",

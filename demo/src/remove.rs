@@ -11,8 +11,8 @@ use seccode::SecurityInfoId;
 use serde::Deserialize;
 
 use crate::account::{
-    CodeForm, CodePage, CodeScreen, Entry, ResendForm, challenge_id, code_form, proof_or_back,
-    resend_code, url,
+    CodeForm, CodePage, CodeScreen, Entry, ResendForm, code_form, entry_of, proof_or_back,
+    resend_code, signed_in_code, url,
 };
 use crate::state::AppState;
 use crate::web::{
@@ -43,10 +43,7 @@ async fn remove_form(
 ) -> Result<Response, AppError> {
     let (token, cookie) = csrf(headers);
     let info = app.flows.security_info(account).await?;
-    let removing = info
-        .iter()
-        .find(|i| i.id == SecurityInfoId(entry))
-        .ok_or(AppError::Refused(seccode::Error::UnknownSecurityInfo))?;
+    let removing = entry_of(&info, entry)?;
     let options: String = info
         .iter()
         .filter(|i| i.verified)
@@ -143,9 +140,7 @@ pub async fn remove_code(
     Query(e): Query<Entry>,
     Form(f): Form<CodeForm>,
 ) -> Result<Response, AppError> {
-    let account = require(&app, &headers)?;
-    check_csrf(&headers, &f.csrf)?;
-    let id = challenge_id(&headers)?;
+    let (account, id) = signed_in_code(&app, &headers, &f)?;
     let v = app
         .flows
         .finish_identity_check(&account, &id, &f.code)
