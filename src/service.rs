@@ -17,7 +17,7 @@ use crate::events::{Event, Events};
 use crate::keys::Keyring;
 use crate::lane::{SendLane, SendOptions};
 use crate::policy::{Config, Limits, Purpose};
-use crate::store::{ChallengeStore, Guess, GuessRule, InputShape, SendBudget};
+use crate::store::{ChallengeStore, Guess, GuessRule, InputShape, Refusal, SendBudget};
 
 /// The security-code service: generic over where challenges live (`S`) and how
 /// messages go out (`C`); the clock and the event sink are set with
@@ -261,8 +261,6 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
         let policy = options
             .policy
             .unwrap_or_else(|| self.config.policy(purpose));
-        // Issued first (a pure step): its failure key, computed once, is the
-        // counter a locked account is refused by.
         let mut challenge = Challenge::issue(
             account.clone(),
             purpose,
@@ -272,12 +270,8 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
             &mut rand::rng(),
             now,
         );
-        self.refuse_locked_account(&challenge.failure_key(), now)
-            .await?;
-        let lane = options.lane.unwrap_or(SendLane::for_purpose(purpose));
-        self.count_sends(lane, account, destination, decoy, now)
-            .await?;
-        if let Some(tag) = self.store.placement(&challenge.failure_key()) {
+        let failure_key = challenge.failure_key();
+        if let Some(tag) = self.store.placement(&failure_key) {
             challenge = challenge.placed(tag);
         }
         if decoy {
@@ -286,7 +280,26 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
         challenge.record_send(SendKind::First, now)?;
         let code = challenge.code(&self.keyring)?;
         let sent = Sent::of(&challenge);
-        self.store.insert(challenge, now).await?;
+        let lane = options.lane.unwrap_or(SendLane::for_purpose(purpose));
+        let (budgets, limits_of) = self.budgets_for(lane, account, destination, decoy);
+        // The locked-account check, the send budgets and the stored challenge
+        // in one step of the store.
+        match self.store.open(challenge, budgets, now).await? {
+            Ok(()) => {}
+            // A code nobody may enter would only spend the budgets.
+            Err(Refusal::Locked(retry_after)) => {
+                return Err(Error::RateLimited {
+                    limit: match failure_key.kind() {
+                        CounterKind::AccountFailures => RateLimit::AccountFailures,
+                        _ => RateLimit::RecoveryFailures,
+                    },
+                    retry_after,
+                });
+            }
+            Err(Refusal::Budget { index, retry_after }) => {
+                return Err(self.budget_refusal(&limits_of, index, retry_after, account));
+            }
+        }
         let locale = self.locale_of(options.locale);
         let message = Message::from_templates(
             &self.templates,
@@ -559,33 +572,56 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
     pub async fn sweep(&self) -> Result<usize> {
         self.store.sweep(self.clock.now()).await
     }
+}
 
-    /// Refuses a new code while the account's failure counter (`key`) blocks
-    /// guesses: a code nobody may enter would only spend the budgets.
-    async fn refuse_locked_account(&self, key: &CounterKey, now: Timestamp) -> Result<()> {
-        let blocked = self
-            .store
-            .get_counter(key)
-            .await?
-            .and_then(|c| c.blocked_for(now));
-        match blocked {
-            Some(retry_after) => Err(Error::RateLimited {
-                limit: match key.kind() {
-                    CounterKind::AccountFailures => RateLimit::AccountFailures,
-                    _ => RateLimit::RecoveryFailures,
-                },
-                retry_after,
-            }),
-            None => Ok(()),
+impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
+    /// The send budgets one message counts on under its lane, narrowest first
+    /// — the people's budgets (see [`SendLane`]), then the budgets that cap
+    /// spend (country calling code for phones, the whole service) — so that a
+    /// refused send spends nothing of the broader ones; and what each refuses
+    /// with (at most five budgets: no second allocation). A decoy passes the
+    /// spend caps like a real message but adds nothing to them: it costs
+    /// nothing, so it must not refuse anyone's real messages.
+    fn budgets_for(
+        &self,
+        lane: SendLane<'_>,
+        account: &AccountId,
+        destination: &Contact,
+        decoy: bool,
+    ) -> (Vec<SendBudget>, [RateLimit; 5]) {
+        let limits = self.config.limits();
+        let budgets = send_budgets(limits, lane, account, destination, decoy);
+        let mut limits_of = [RateLimit::GlobalSends; 5];
+        for (slot, b) in limits_of.iter_mut().zip(&budgets) {
+            *slot = limits.send_cap(b.key.kind()).2;
         }
+        (budgets, limits_of)
     }
 
-    /// Counts one message against every send budget its lane puts it under,
-    /// narrowest first — the people's budgets (see [`SendLane`]), then the
-    /// budgets that cap spend (country calling code for phones, the whole
-    /// service) — so that a refused send spends nothing of the broader ones.
-    /// A decoy passes the spend caps like a real message but adds nothing to
-    /// them: it costs nothing, so it must not refuse anyone's real messages.
+    /// The error for a message refused by the budget at `index`, announced as
+    /// an event.
+    fn budget_refusal(
+        &self,
+        limits_of: &[RateLimit; 5],
+        index: usize,
+        retry_after: std::time::Duration,
+        account: &AccountId,
+    ) -> Error {
+        let limit = limits_of
+            .get(index)
+            .copied()
+            .unwrap_or(RateLimit::GlobalSends);
+        self.events.emit(&Event::RateLimited {
+            account: Some(account.clone()),
+            limit,
+            retry_after,
+        });
+        Error::RateLimited { limit, retry_after }
+    }
+
+    /// Counts one message against every send budget its lane puts it under
+    /// ([`SecurityCodes::budgets_for`]), on its own (a resend or a new code:
+    /// the challenge is already stored).
     async fn count_sends(
         &self,
         lane: SendLane<'_>,
@@ -594,27 +630,13 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
         decoy: bool,
         now: Timestamp,
     ) -> Result<()> {
-        let limits = *self.config.limits();
-        let budgets = send_budgets(&limits, lane, account, destination, decoy);
-        // What each budget refuses with, kept as the store takes the list (at
-        // most five budgets: no second allocation).
-        let mut limits_of = [RateLimit::GlobalSends; 5];
-        for (slot, b) in limits_of.iter_mut().zip(&budgets) {
-            *slot = limits.send_cap(b.key.kind()).2;
+        let (budgets, limits_of) = self.budgets_for(lane, account, destination, decoy);
+        match self.store.count_sends(budgets, now).await? {
+            Ok(()) => Ok(()),
+            Err((index, retry_after)) => {
+                Err(self.budget_refusal(&limits_of, index, retry_after, account))
+            }
         }
-        if let Err((index, retry_after)) = self.store.count_sends(budgets, now).await? {
-            let limit = limits_of
-                .get(index)
-                .copied()
-                .unwrap_or(RateLimit::GlobalSends);
-            self.events.emit(&Event::RateLimited {
-                account: Some(account.clone()),
-                limit,
-                retry_after,
-            });
-            return Err(Error::RateLimited { limit, retry_after });
-        }
-        Ok(())
     }
 }
 

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use seccode::SendOptions;
-use seccode::store::{AccountStore, ChallengeStore, CounterKey};
+use seccode::store::{AccountStore, Challenge, ChallengeStore, CounterKey, Refusal, SendBudget};
 use seccode::{
     Account, AccountId, ChallengeId, Config, Contact, Error, Keyring, Limits, ManualClock, Outbox,
     Purpose, RateLimit, SecretKey, SecurityCodes, Status, Verification,
@@ -26,7 +26,7 @@ use common::{T0, wrong_code};
 /// How many stores [`suite`] asks `make` for: one per check (the persistent
 /// backends open them up front).
 #[cfg(any(feature = "redis", feature = "postgres"))]
-const STORES_PER_SUITE: usize = 11;
+const STORES_PER_SUITE: usize = 12;
 
 /// Runs every check of the suite against stores made by `make`.
 async fn suite<CS, AS>(make: impl Fn() -> (CS, AS))
@@ -54,6 +54,8 @@ where
     proofs_spend_once(cs).await;
     let (cs, _) = make();
     each_challenge_reads_codes_of_its_own_format(cs).await;
+    let (cs, _) = make();
+    a_start_is_stored_whole_or_not_at_all(Arc::new(cs)).await;
     let (_, accounts) = make();
     account_contract(&accounts).await;
 }
@@ -467,6 +469,132 @@ async fn each_challenge_reads_codes_of_its_own_format<S: ChallengeStore>(store: 
             .unwrap();
         assert!(v.is_approved(), "{v:?}");
     }
+}
+
+/// A new challenge placed as the store files it next to its counter.
+fn fresh_challenge<S: ChallengeStore>(store: &S, account: &AccountId, to: &Contact) -> Challenge {
+    let c = Challenge::issue(
+        account.clone(),
+        Purpose::Recovery,
+        to.clone(),
+        &Default::default(),
+        1,
+        &mut rand::rng(),
+        T0,
+    );
+    match store.placement(&c.failure_key()) {
+        Some(tag) => c.placed(tag),
+        None => c,
+    }
+}
+
+/// `open` — the locked-account check, the send budgets and the insert of a
+/// start — happens whole or not at all: a refusal by any budget spends none
+/// of them and stores no challenge, a locked account spends nothing, and
+/// concurrent starts never overspend a budget or store a challenge the
+/// budget refused.
+async fn a_start_is_stored_whole_or_not_at_all<S: ChallengeStore + 'static>(store: Arc<S>) {
+    let (account, email) = ann();
+    let minute = Duration::from_secs(60);
+    let narrow = CounterKey::destination_sends(&email);
+    let broad = CounterKey::account_sends(&account);
+    let budgets = || {
+        vec![
+            SendBudget::new(narrow, 2, minute),
+            SendBudget::new(broad, 1, minute),
+        ]
+    };
+    let count = |key: CounterKey| {
+        let store = store.clone();
+        async move {
+            store
+                .get_counter(&key)
+                .await
+                .unwrap()
+                .map_or(0, |c| c.count)
+        }
+    };
+
+    let first = fresh_challenge(&*store, &account, &email);
+    let first_id = *first.id();
+    assert_eq!(store.open(first, budgets(), T0).await.unwrap(), Ok(()));
+    assert!(store.get(&first_id).await.unwrap().is_some(), "stored");
+    assert_eq!(
+        (count(narrow).await, count(broad).await),
+        (1, 1),
+        "each budget counted once"
+    );
+
+    let second = fresh_challenge(&*store, &account, &email);
+    let second_id = *second.id();
+    let refused = store.open(second, budgets(), T0).await.unwrap();
+    assert_eq!(
+        refused,
+        Err(Refusal::Budget {
+            index: 1,
+            retry_after: minute
+        }),
+        "the broad budget is used up"
+    );
+    assert_eq!(
+        store.get(&second_id).await.unwrap(),
+        None,
+        "a refused start stores nothing"
+    );
+    assert_eq!(
+        count(narrow).await,
+        1,
+        "and spends nothing of the narrower budget"
+    );
+
+    // A locked account: refused before any budget is looked at.
+    let third = fresh_challenge(&*store, &account, &email);
+    let third_id = *third.id();
+    let until = T0 + Duration::from_secs(30);
+    store
+        .update_counter(&third.failure_key(), T0, move |c| {
+            c.count = 5;
+            c.blocked_until = until;
+            c.expires_at = until;
+        })
+        .await
+        .unwrap();
+    let fresh = CounterKey::destination_sends(&Contact::email("other@example.org").unwrap());
+    let refused = store
+        .open(third, vec![SendBudget::new(fresh, 9, minute)], T0)
+        .await
+        .unwrap();
+    assert_eq!(refused, Err(Refusal::Locked(Duration::from_secs(30))));
+    assert_eq!(store.get(&third_id).await.unwrap(), None);
+    assert_eq!(count(fresh).await, 0, "a locked account spends nothing");
+
+    // Sixteen starts at once on a budget of five: exactly five are stored.
+    let shared = CounterKey::destination_sends(&Contact::email("race@example.org").unwrap());
+    let racer = AccountId::new("racer").unwrap();
+    let to = Contact::email("race@example.org").unwrap();
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let store = store.clone();
+            let c = fresh_challenge(&*store, &racer, &to);
+            tokio::spawn(async move {
+                let id = *c.id();
+                let opened = store
+                    .open(c, vec![SendBudget::new(shared, 5, minute)], T0)
+                    .await
+                    .unwrap();
+                (id, opened)
+            })
+        })
+        .collect();
+    let mut stored = 0;
+    for task in tasks {
+        let (id, opened) = task.await.unwrap();
+        let found = store.get(&id).await.unwrap().is_some();
+        assert_eq!(found, opened.is_ok(), "stored exactly when opened");
+        stored += usize::from(found);
+    }
+    assert_eq!(stored, 5, "the budget's cap, no more and no fewer");
+    assert_eq!(count(shared).await, 5);
 }
 
 async fn expiry_and_sweep<S: ChallengeStore>(store: S) {

@@ -89,6 +89,56 @@ impl SendBudget {
 /// time until its window ends.
 pub type Sends = Result<(), (usize, Duration)>;
 
+/// Why [`ChallengeStore::open`] stored nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The challenge's failure counter blocks guesses for this long
+    /// ([`Counter::blocked_for`]): a code nobody may enter would only spend
+    /// the budgets.
+    Locked(Duration),
+    /// The send budget at `index` is used up for `retry_after`.
+    Budget {
+        /// Which budget, in the order given.
+        index: usize,
+        /// The time until its window ends.
+        retry_after: Duration,
+    },
+}
+
+/// What [`ChallengeStore::open`] answers: `Ok(())` when the challenge is
+/// stored and every budget counted its message, else why nothing was.
+pub type Opened = Result<(), Refusal>;
+
+/// [`ChallengeStore::open`] in three steps — the failure counter read
+/// ([`ChallengeStore::get_counter`]), the budgets counted
+/// ([`ChallengeStore::count_sends`]), the challenge stored
+/// ([`ChallengeStore::insert`]) — for a store that cannot take them in one
+/// atomic step. Each step keeps the failure direction: should the insert
+/// fail, the budgets stay counted and nobody got a code.
+///
+/// # Errors
+///
+/// [`Error::Store`] from any of the steps.
+pub async fn open_in_steps<S: ChallengeStore + ?Sized>(
+    store: &S,
+    challenge: Challenge,
+    budgets: Vec<SendBudget>,
+    now: Timestamp,
+) -> Result<Opened, Error> {
+    let blocked = store
+        .get_counter(&challenge.failure_key())
+        .await?
+        .and_then(|c| c.blocked_for(now));
+    if let Some(wait) = blocked {
+        return Ok(Err(Refusal::Locked(wait)));
+    }
+    if let Err((index, retry_after)) = store.count_sends(budgets, now).await? {
+        return Ok(Err(Refusal::Budget { index, retry_after }));
+    }
+    store.insert(challenge, now).await?;
+    Ok(Ok(()))
+}
+
 /// Counts a message on `budgets` in order by `count` (one budget's atomic
 /// step, answering [`SendBudget::apply`]'s result), stopping at the first
 /// refusal. The loop every store's [`ChallengeStore::count_sends`] runs:
@@ -293,6 +343,7 @@ pub use crate::hold::{Hold, HoldState, Recovered};
 /// |---|---|---|
 /// | [`get`](ChallengeStore::get), [`get_counter`](ChallengeStore::get_counter) | a read through an update that changes nothing | SQLite, PostgreSQL, Redis (a plain read) |
 /// | [`guess`](ChallengeStore::guess) | one [`update_with_counter`](ChallengeStore::update_with_counter) running [`Guess::settle`] | Redis (two scripts: count, then approve) |
+/// | [`open`](ChallengeStore::open) | [`open_in_steps`]: the failure counter read, [`count_sends`](ChallengeStore::count_sends), [`insert`](ChallengeStore::insert) | SQLite (one transaction), PostgreSQL (one transaction, two round trips), Redis (one script on one server) |
 /// | [`count_sends`](ChallengeStore::count_sends) | [`count_in_order`] over one [`update_counter`](ChallengeStore::update_counter) per budget, refunding on a refusal | SQLite, PostgreSQL (one transaction), Redis (one script per budget) |
 /// | [`sweep`](ChallengeStore::sweep) | nothing to forget (records expire by themselves) | memory, SQLite, PostgreSQL |
 /// | [`placement`](ChallengeStore::placement) | no placement | Redis Cluster |
@@ -483,6 +534,31 @@ pub trait ChallengeStore: Send + Sync {
         }
     }
 
+    /// Starts a challenge as one step: refused while its failure counter
+    /// ([`Challenge::failure_key`]) blocks guesses ([`Refusal::Locked`]);
+    /// otherwise its message counted on each of `budgets` in order as
+    /// [`ChallengeStore::count_sends`] does ([`Refusal::Budget`] names the
+    /// first that is used up, and a refused message spends nothing); then the
+    /// challenge stored as [`ChallengeStore::insert`] does. Either all of it
+    /// happens or none of it.
+    ///
+    /// The default is [`open_in_steps`]: three calls. SQLite runs them in one
+    /// transaction, PostgreSQL in one transaction of two pipelined round
+    /// trips, Redis (one server) in one script.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] as for [`ChallengeStore::insert`] (an id already
+    /// stored included); a refusal is the inner `Err`.
+    fn open(
+        &self,
+        challenge: Challenge,
+        budgets: Vec<SendBudget>,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Opened, Error>> + Send {
+        open_in_steps(self, challenge, budgets, now)
+    }
+
     /// Where a partitioned store keeps the records of the failure counter
     /// `key`: the service then issues the challenges that count on it under ids
     /// carrying this tag ([`Challenge::placed`]), so that a challenge and its
@@ -579,6 +655,15 @@ macro_rules! forward_challenge_store {
             now: Timestamp,
         ) -> impl Future<Output = Result<Sends, Error>> + Send {
             $target.count_sends(budgets, now)
+        }
+
+        fn open(
+            &$self,
+            challenge: Challenge,
+            budgets: Vec<SendBudget>,
+            now: Timestamp,
+        ) -> impl Future<Output = Result<Opened, Error>> + Send {
+            $target.open(challenge, budgets, now)
         }
 
         fn placement(&$self, key: &CounterKey) -> Option<u16> {

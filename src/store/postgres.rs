@@ -22,7 +22,9 @@ use crate::store::record::{
     decode_account, decode_challenge, decode_counter, encode_account, encode_challenge,
     encode_counter,
 };
-use crate::store::{AccountStore, ChallengeStore, SendBudget, Sends, count_in_order};
+use crate::store::{
+    AccountStore, ChallengeStore, Opened, Refusal, SendBudget, Sends, count_in_order,
+};
 
 /// The schema this crate writes, one entry per version: `MIGRATIONS[n]` takes a
 /// database from version `n` to `n + 1`. Never edit a released entry; append.
@@ -73,6 +75,30 @@ const DELETE_COUNTER: &str = "DELETE FROM seccode_counters WHERE key = $1";
 /// Locks (creating an empty placeholder if needed) and reads one counter.
 const LOCK_COUNTER: &str = "INSERT INTO seccode_counters (key, data, expires_at) \
      VALUES ($1, '', 0) ON CONFLICT (key) DO UPDATE SET key = EXCLUDED.key RETURNING data";
+
+/// Locks (creating empty placeholders where needed) and reads several
+/// counters, in the order given (so that two starts sharing budgets lock them
+/// in the same order).
+const LOCK_COUNTERS: &str = "INSERT INTO seccode_counters (key, data, expires_at) \
+     SELECT key, '', 0 FROM unnest($1::text[]) WITH ORDINALITY AS t(key, n) ORDER BY n \
+     ON CONFLICT (key) DO UPDATE SET key = EXCLUDED.key RETURNING key, data";
+
+/// Writes several counters locked by [`LOCK_COUNTERS`].
+const WRITE_COUNTERS: &str = "UPDATE seccode_counters AS c SET data = t.data, \
+     expires_at = t.expires_at FROM unnest($1::text[], $2::bytea[], $3::bigint[]) \
+     AS t(key, data, expires_at) WHERE c.key = t.key";
+
+/// Deletes several counters (left empty).
+const DELETE_COUNTERS: &str = "DELETE FROM seccode_counters WHERE key = ANY($1)";
+
+/// Forgets a few challenges whose retention has passed (run by inserts).
+const SWEEP_SOME: &str = "DELETE FROM seccode_challenges WHERE id IN (SELECT id FROM \
+     seccode_challenges WHERE retain_until <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)";
+
+/// Stores a new challenge; an id already stored fails the statement (and so
+/// the transaction it is in).
+const INSERT_CHALLENGE: &str = "INSERT INTO seccode_challenges (id, data, failure_key, \
+     retain_until) VALUES ($1, $2, $3, $4)";
 
 /// Challenges, counters and accounts in PostgreSQL.
 ///
@@ -451,13 +477,7 @@ impl fmt::Debug for PostgresStore {
 impl ChallengeStore for PostgresStore {
     async fn insert(&self, challenge: Challenge, now: Timestamp) -> Result<(), Error> {
         let client = self.client().await?;
-        let sweep = client
-            .prepare_cached(
-                "DELETE FROM seccode_challenges WHERE id IN (SELECT id FROM seccode_challenges \
-                 WHERE retain_until <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
-            )
-            .await
-            .map_err(db)?;
+        let sweep = client.prepare_cached(SWEEP_SOME).await.map_err(db)?;
         client
             .execute(&sweep, &[&ms(now), &SWEEP_ON_INSERT])
             .await
@@ -576,6 +596,98 @@ impl ChallengeStore for PostgresStore {
             .await
             .map_err(db)?;
         Ok(usize::try_from(challenges + counters).unwrap_or(usize::MAX))
+    }
+
+    /// One transaction in two pipelined round trips: `BEGIN`, every budget's
+    /// counter locked and read in one statement, the failure counter read;
+    /// then the counters written, the challenge inserted and `COMMIT`. A
+    /// refusal rolls back instead.
+    async fn open(
+        &self,
+        challenge: Challenge,
+        budgets: Vec<SendBudget>,
+        now: Timestamp,
+    ) -> Result<Opened, Error> {
+        let mut tx = Tx::on(self.client().await?);
+        let conn = tx.conn()?;
+        let (lock, read, write, forget, sweep, insert) = tokio::join!(
+            conn.prepare_cached(LOCK_COUNTERS),
+            conn.prepare_cached("SELECT data FROM seccode_counters WHERE key = $1"),
+            conn.prepare_cached(WRITE_COUNTERS),
+            conn.prepare_cached(DELETE_COUNTERS),
+            conn.prepare_cached(SWEEP_SOME),
+            conn.prepare_cached(INSERT_CHALLENGE),
+        );
+        let (lock, read, write) = (lock.map_err(db)?, read.map_err(db)?, write.map_err(db)?);
+        let (forget, sweep, insert) =
+            (forget.map_err(db)?, sweep.map_err(db)?, insert.map_err(db)?);
+        let keys: Vec<String> = budgets.iter().map(|b| b.key.storage_key()).collect();
+        let failure_key = challenge.failure_key().storage_key();
+        // One round trip, sent in this order: BEGIN, the budgets' locks, the
+        // failure counter.
+        let (begun, locked, failures) = tokio::join!(
+            conn.batch_execute("BEGIN"),
+            async { conn.query(&lock, &[&keys]).await },
+            async { conn.query_opt(&read, &[&failure_key]).await },
+        );
+        begun.map_err(db)?;
+        let (locked, failures) = (locked.map_err(db)?, failures.map_err(db)?);
+        let blocked = failures
+            .map(|r| counter(r.get::<_, &[u8]>(0)))
+            .transpose()?
+            .and_then(|c| c.blocked_for(now));
+        if let Some(wait) = blocked {
+            tx.rollback().await?;
+            return Ok(Err(Refusal::Locked(wait)));
+        }
+        let (mut kept, mut data, mut expires, mut emptied) = (vec![], vec![], vec![], vec![]);
+        for (index, (b, key)) in budgets.iter().zip(keys).enumerate() {
+            let row = locked
+                .iter()
+                .find(|r| r.get::<_, &str>(0) == key)
+                .ok_or_else(|| Error::store("a budget's counter was not locked"))?;
+            let mut c = counter(row.get::<_, &[u8]>(1))?;
+            if let Err(retry_after) = b.apply(&mut c, now) {
+                tx.rollback().await?;
+                return Ok(Err(Refusal::Budget { index, retry_after }));
+            }
+            if c.is_empty() {
+                emptied.push(key);
+            } else {
+                data.push(encode_counter(&c));
+                expires.push(ms(c.expires_at));
+                kept.push(key);
+            }
+        }
+        let id = &challenge.id().as_bytes()[..];
+        let record = encode_challenge(&challenge, &self.codec);
+        // One more round trip: the counters, a few expired challenges
+        // forgotten, the new one, COMMIT. Should a statement fail (an id
+        // already stored), the server turns the COMMIT into a rollback.
+        let (wrote, forgot, swept, inserted, committed) = tokio::join!(
+            async { conn.execute(&write, &[&kept, &data, &expires]).await },
+            async { conn.execute(&forget, &[&emptied]).await },
+            async { conn.execute(&sweep, &[&ms(now), &SWEEP_ON_INSERT]).await },
+            async {
+                let retain = ms(challenge.retain_until());
+                conn.execute(&insert, &[&id, &record, &failure_key, &retain])
+                    .await
+            },
+            conn.batch_execute("COMMIT"),
+        );
+        committed.map_err(db)?;
+        tx.ended();
+        wrote.map_err(db)?;
+        forgot.map_err(db)?;
+        swept.map_err(db)?;
+        inserted.map_err(|e| {
+            if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) {
+                Error::store("challenge id already stored")
+            } else {
+                db(e)
+            }
+        })?;
+        Ok(Ok(()))
     }
 
     /// All budgets in one transaction, rolled back on a refusal.

@@ -17,7 +17,10 @@ use crate::error::Error;
 use crate::keys::SecretKey;
 use crate::store::cipher::{ContactCodec, DataKeys};
 use crate::store::record::{decode_challenge, decode_counter, encode_challenge, encode_counter};
-use crate::store::{ChallengeStore, Guess, GuessRule, SendBudget, Sends, count_in_order};
+use crate::store::{
+    ChallengeStore, Guess, GuessRule, Opened, Refusal, SendBudget, Sends, count_in_order,
+    open_in_steps,
+};
 
 /// Optimistic writes retried this many times before a store error.
 const MAX_RETRIES: usize = 64;
@@ -216,6 +219,51 @@ redis.call('PEXPIRE', KEYS[1], ttl)
 return -1
 ";
 
+/// A start in one script (one server only: its keys are in many slots):
+/// refused while the failure counter blocks guesses, else the message counted
+/// on every send budget by the rule of `COUNT_IN_WINDOW` — all or none —
+/// and the challenge stored as `INSERT` does. KEYS[1]: the challenge,
+/// KEYS[2]: its failure counter, KEYS[3..]: the budgets' counters in order.
+/// ARGV: the encoded record, its time to live in ms, the failure counter's
+/// key, a fresh version, now (ms), then cap, window (ms) and weight per
+/// budget. Answers `{0}` when stored, `{1, index, ms}` when the budget at
+/// `index` (from 0) is used up, `{2, ms}` while the account is locked, `{3}`
+/// when the id is already stored.
+const OPEN: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then return {3} end
+local now = tonumber(ARGV[5])
+local failures = redis.call('HGET', KEYS[2], 'd')
+if failures then
+  local _, _, blocked = struct.unpack('>I4I8I8I8', failures)
+  if now < blocked then return {2, blocked - now} end
+end
+local counted = {}
+for i = 3, #KEYS do
+  local a = 6 + (i - 3) * 3
+  local cap, window, weight = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  local d = redis.call('HGET', KEYS[i], 'd')
+  local count, start, blocked, expires = 0, 0, 0, 0
+  if d then count, start, blocked, expires = struct.unpack('>I4I8I8I8', d) end
+  if count == 0 or now >= start + window then
+    count, start, blocked, expires = 0, now, 0, 0
+  end
+  if count >= cap then
+    local wait = start + window - now
+    if wait < 0 then wait = 0 end
+    return {1, i - 3, wait}
+  end
+  counted[i] = {count + weight, start, blocked, start + window}
+end
+for i = 3, #KEYS do
+  local c = counted[i]
+  redis.call('HSET', KEYS[i], 'v', ARGV[4], 'd', struct.pack('>I4I8I8I8', c[1], c[2], c[3], c[4]))
+  redis.call('PEXPIRE', KEYS[i], math.max(c[4] - now, 1))
+end
+redis.call('HSET', KEYS[1], 'v', ARGV[4], 'd', ARGV[1], 'f', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return {0}
+";
+
 /// Challenges and counters in Redis: one record per key, shared by every app
 /// server that connects to the same Redis (or Redis Cluster), so attempt
 /// counts and lockouts hold across instances (RFC 4226 §7.3).
@@ -260,6 +308,7 @@ pub struct RedisStore {
     prefix: String,
     codec: ContactCodec,
     insert: Script,
+    open: Script,
     cas: Script,
     cas_pair: Script,
     count_in_window: Script,
@@ -418,6 +467,7 @@ impl RedisStore {
             prefix: prefix.to_owned(),
             codec: ContactCodec::default(),
             insert: Script::new(INSERT),
+            open: Script::new(OPEN),
             count_in_window: Script::new(COUNT_IN_WINDOW),
             cas: Script::new(COMPARE_AND_SET),
             cas_pair: Script::new(COMPARE_AND_SET_PAIR),
@@ -913,6 +963,51 @@ impl ChallengeStore for RedisStore {
             .approve_guess(id, attempt, now)
             .await?
             .unwrap_or(Verification::NotFound))
+    }
+
+    /// One script on one server (the failure counter, the budgets and the
+    /// challenge in one round trip); on a cluster, whose keys are in many
+    /// slots, [`open_in_steps`].
+    async fn open(
+        &self,
+        challenge: Challenge,
+        budgets: Vec<SendBudget>,
+        now: Timestamp,
+    ) -> Result<Opened, Error> {
+        if self.slots.is_some() {
+            return open_in_steps(self, challenge, budgets, now).await;
+        }
+        let failure_key = self.counter_key(&challenge.failure_key());
+        let mut invocation = self.open.key(self.challenge_key(challenge.id()));
+        invocation.key(&failure_key);
+        for b in &budgets {
+            invocation.key(self.counter_key(&b.key));
+        }
+        invocation
+            .arg(encode_challenge(&challenge, &self.codec))
+            .arg(ttl_ms(challenge.retain_until(), now))
+            .arg(&failure_key)
+            .arg(fresh_version())
+            .arg(now.as_unix_millis());
+        for b in &budgets {
+            invocation
+                .arg(b.cap)
+                .arg(millis(b.window))
+                .arg(u8::from(b.counted));
+        }
+        let mut conn = self.conn.clone();
+        let answer: Vec<u64> = invocation.invoke_async(&mut conn).await.map_err(db)?;
+        let wait = |ms: Option<&u64>| std::time::Duration::from_millis(ms.copied().unwrap_or(0));
+        match answer.as_slice() {
+            [0] => Ok(Ok(())),
+            [1, index, ms] => Ok(Err(Refusal::Budget {
+                index: usize::try_from(*index).unwrap_or(usize::MAX),
+                retry_after: wait(Some(ms)),
+            })),
+            [2, rest @ ..] => Ok(Err(Refusal::Locked(wait(rest.first())))),
+            [3] => Err(Error::store("challenge id already stored")),
+            _ => Err(Error::store("unexpected answer from the start script")),
+        }
     }
 
     /// One script per budget, in order: a round trip each and never a retry.

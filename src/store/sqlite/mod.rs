@@ -20,7 +20,7 @@ use crate::store::record::{
     decode_account, decode_challenge, decode_counter, encode_account, encode_challenge,
     encode_counter,
 };
-use crate::store::{AccountStore, ChallengeStore, SendBudget, Sends};
+use crate::store::{AccountStore, ChallengeStore, Opened, Refusal, SendBudget, Sends};
 
 /// Each insert also deletes at most this many expired challenges, so that a
 /// store nobody sweeps still does not grow without bound.
@@ -368,18 +368,68 @@ fn save_account(conn: &Connection, codec: &ContactCodec, account: &Account) -> R
 
 // ----- ports ------------------------------------------------------------------------
 
+/// Stores a new challenge inside the caller's transaction, after forgetting a
+/// few whose retention has passed.
+fn insert_challenge(
+    tx: &Connection,
+    codec: &ContactCodec,
+    challenge: &Challenge,
+    now: Timestamp,
+) -> Result<(), Error> {
+    tx.prepare_cached(
+        "DELETE FROM challenges WHERE id IN \
+         (SELECT id FROM challenges WHERE retain_until <= ?1 LIMIT ?2)",
+    )
+    .and_then(|mut stmt| stmt.execute(params![ms(now), SWEEP_ON_INSERT]))
+    .map_err(db)?;
+    write_challenge(tx, codec, challenge, true)
+}
+
+/// Counts a message on each of `budgets` in order inside the caller's
+/// transaction, stopping at the first that refuses it (the caller then drops
+/// the transaction: nothing counted).
+fn count_sends_in(tx: &Connection, budgets: &[SendBudget], now: Timestamp) -> Result<Sends, Error> {
+    for (index, b) in budgets.iter().enumerate() {
+        let counted = update_counter_in(tx, &counter_key(&b.key), &mut |c: &mut Counter| {
+            b.apply(c, now)
+        })?;
+        if let Err(retry_after) = counted {
+            return Ok(Err((index, retry_after)));
+        }
+    }
+    Ok(Ok(()))
+}
+
 impl ChallengeStore for SqliteStore {
     async fn insert(&self, challenge: Challenge, now: Timestamp) -> Result<(), Error> {
         self.call(move |conn, codec| {
             let tx = immediate(conn)?;
-            tx.execute(
-                "DELETE FROM challenges WHERE id IN \
-                 (SELECT id FROM challenges WHERE retain_until <= ?1 LIMIT ?2)",
-                params![ms(now), SWEEP_ON_INSERT],
-            )
-            .map_err(db)?;
-            write_challenge(&tx, codec, &challenge, true)?;
+            insert_challenge(&tx, codec, &challenge, now)?;
             tx.commit().map_err(db)
+        })
+        .await
+    }
+
+    /// The failure counter read, the budgets counted and the challenge stored
+    /// in one transaction: one commit, and a refusal rolls everything back.
+    async fn open(
+        &self,
+        challenge: Challenge,
+        budgets: Vec<SendBudget>,
+        now: Timestamp,
+    ) -> Result<Opened, Error> {
+        self.call(move |conn, codec| {
+            let tx = immediate(conn)?;
+            let failures = get_counter(&tx, &counter_key(&challenge.failure_key()))?;
+            if let Some(wait) = failures.and_then(|c| c.blocked_for(now)) {
+                return Ok(Err(Refusal::Locked(wait)));
+            }
+            if let Err((index, retry_after)) = count_sends_in(&tx, &budgets, now)? {
+                return Ok(Err(Refusal::Budget { index, retry_after }));
+            }
+            insert_challenge(&tx, codec, &challenge, now)?;
+            tx.commit().map_err(db)?;
+            Ok(Ok(()))
         })
         .await
     }
@@ -430,17 +480,11 @@ impl ChallengeStore for SqliteStore {
             // All of a message's send budgets in one transaction: one commit, and
             // a refusal rolls the earlier ones back (dropping `tx`).
             let tx = immediate(conn)?;
-            for (index, b) in budgets.iter().enumerate() {
-                let counted =
-                    update_counter_in(&tx, &counter_key(&b.key), &mut |c: &mut Counter| {
-                        b.apply(c, now)
-                    })?;
-                if let Err(retry_after) = counted {
-                    return Ok(Err((index, retry_after)));
-                }
+            let counted = count_sends_in(&tx, &budgets, now)?;
+            if counted.is_ok() {
+                tx.commit().map_err(db)?;
             }
-            tx.commit().map_err(db)?;
-            Ok(Ok(()))
+            Ok(counted)
         })
         .await
     }
