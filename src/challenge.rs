@@ -87,6 +87,35 @@ pub struct Challenge {
     decoy: bool,
     /// Whether the proof of this (approved) challenge was used by a step.
     proof_spent: bool,
+    /// A keyed tag of the code last made for sending ([`CodeCheck`]).
+    check: Option<CodeCheck>,
+}
+
+/// A keyed tag of one generation's code, kept in the challenge's record so
+/// that a store which cannot derive codes — a Redis script — can still tell a
+/// right code from a wrong one in the same atomic step that counts the
+/// attempt ([`crate::store::Guess::check_tags`]).
+///
+/// The tag is `HMAC-SHA256` under a key derived from the challenge's key, over
+/// the challenge id, the code's format and the code, cut to 16 bytes. Without
+/// the keyring it says nothing about the code — no more than the record's salt
+/// does, from which the keyring derives the code anyway — and comparing two
+/// tags leaks nothing about a code's digits however long the comparison takes.
+/// A tag answers only for its own generation: a new code makes it stale.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct CodeCheck {
+    /// The generation whose code it tags.
+    pub generation: u8,
+    /// The tag.
+    pub tag: [u8; 16],
+}
+
+impl fmt::Debug for CodeCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CodeCheck")
+            .field("generation", &self.generation)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The fields of a stored challenge, for store implementations that persist and
@@ -112,6 +141,7 @@ pub struct ChallengeParts {
     pub status: Status,
     pub decoy: bool,
     pub proof_spent: bool,
+    pub check: Option<CodeCheck>,
 }
 
 impl Challenge {
@@ -149,6 +179,7 @@ impl Challenge {
             status: Status::Pending,
             decoy: false,
             proof_spent: false,
+            check: None,
         }
     }
 
@@ -199,6 +230,7 @@ impl Challenge {
             status: p.status,
             decoy: p.decoy,
             proof_spent: p.proof_spent,
+            check: p.check,
         }
     }
 
@@ -223,6 +255,7 @@ impl Challenge {
             status: self.status,
             decoy: self.decoy,
             proof_spent: self.proof_spent,
+            check: self.check,
         }
     }
 
@@ -320,6 +353,35 @@ impl Challenge {
             .derive(self.key_id, &self.derivation_input(self.generation))
             .ok_or(Error::UnknownKey(self.key_id))?;
         Ok(self.format.render(&value))
+    }
+
+    /// The code of the current generation, for sending: also records its
+    /// [`CodeCheck`], so that the stored record can tell the code from others.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownKey`] if the keyring no longer holds the challenge's key.
+    pub fn code_for_sending(&mut self, keyring: &Keyring) -> Result<Code, Error> {
+        let value = keyring
+            .derive(self.key_id, &self.derivation_input(self.generation))
+            .ok_or(Error::UnknownKey(self.key_id))?;
+        let tag = keyring
+            .code_check(self.key_id, &self.id, self.format, &value)
+            .ok_or(Error::UnknownKey(self.key_id))?;
+        self.check = Some(CodeCheck {
+            generation: self.generation,
+            tag,
+        });
+        Ok(self.format.render(&value))
+    }
+
+    /// The [`CodeCheck`] of the current generation's code, if one was made
+    /// ([`Challenge::code_for_sending`]); a tag of an earlier generation is
+    /// stale and answers `None`.
+    pub fn check(&self) -> Option<&CodeCheck> {
+        self.check
+            .as_ref()
+            .filter(|c| c.generation == self.generation)
     }
 
     fn derivation_input(&self, generation: u8) -> DerivationInput<'_> {

@@ -317,6 +317,32 @@ impl Keyring {
         Some(mac_tag(state, domain, data))
     }
 
+    /// The [`CodeCheck`](crate::store::CodeCheck) tag of code `value` of
+    /// challenge `id` in `format` under key `key_id`, or `None` if the ring does
+    /// not hold it.
+    pub(crate) fn code_check(
+        &self,
+        key_id: u32,
+        id: &crate::ChallengeId,
+        format: crate::CodeFormat,
+        value: &crate::code::CodeValue,
+    ) -> Option<[u8; 16]> {
+        let mut data = [0u8; 26];
+        data[..16].copy_from_slice(id.as_bytes());
+        data[16] = format.alphabet().tag();
+        data[17] = format.length();
+        data[18..].copy_from_slice(&value.to_bytes());
+        let full = zeroize::Zeroizing::new(self.tag_with(key_id, "code-check", &data)?);
+        let mut tag = [0u8; 16];
+        tag.copy_from_slice(&full[..16]);
+        Some(tag)
+    }
+
+    /// The ids of the keys in the ring.
+    pub(crate) fn key_ids(&self) -> impl Iterator<Item = u32> + '_ {
+        self.keys.iter().map(|(id, _)| *id)
+    }
+
     /// A 256-bit key for `domain` derived from key `key_id`, or `None` if the ring
     /// does not hold it: `HMAC(key, "seccode-tag:" ‖ domain ‖ 0)`.
     pub(crate) fn derived_key(

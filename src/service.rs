@@ -278,7 +278,11 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
             challenge = challenge.into_decoy();
         }
         challenge.record_send(SendKind::First, now)?;
-        let code = challenge.code(&self.keyring)?;
+        let code = if self.store.keeps_code_checks() {
+            challenge.code_for_sending(&self.keyring)?
+        } else {
+            challenge.code(&self.keyring)?
+        };
         let sent = Sent::of(&challenge);
         let lane = options.lane.unwrap_or(SendLane::for_purpose(purpose));
         let (budgets, limits_of) = self.budgets_for(lane, account, destination, decoy);
@@ -404,12 +408,22 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
             now,
         )
         .await?;
-        let challenge = self
+        let keyring = self.keyring.clone();
+        let checked = self.store.keeps_code_checks();
+        let (challenge, code) = self
             .store
-            .update(id, move |c| c.record_send(kind, now).map(|()| c.clone()))
+            .update(id, move |c| {
+                c.record_send(kind, now)?;
+                // A new code's check goes into the record with it.
+                let code = if checked {
+                    c.code_for_sending(&keyring)?
+                } else {
+                    c.code(&keyring)?
+                };
+                Ok::<_, Error>((c.clone(), code))
+            })
             .await?
             .ok_or(Error::ChallengeNotFound)??;
-        let code = challenge.code(&self.keyring)?;
         let sent = Sent::of(&challenge);
         let lifetime = challenge.expires_at().saturating_since(now);
         let locale = self.locale_of(options.locale);

@@ -172,6 +172,8 @@ fn challenge(
         status: Status::Pending,
         decoy: false,
         proof_spent: false,
+        // Records written before code checks have none.
+        check: None,
     }
 }
 

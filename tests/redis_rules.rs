@@ -4,7 +4,8 @@
 //! rules' data, so it must agree with the pure core. Differential property
 //! tests run random operation sequences against a real `redis-server` and
 //! against the pure core and require the same answers and the same stored
-//! records after every step. Also here: the contention and ABA cases of the
+//! records after every step — a start (`open`: every budget or none) among
+//! them. Also here: the contention and ABA cases of the
 //! review.
 
 #![cfg(feature = "redis")]
@@ -34,6 +35,8 @@ fn budgets() -> [SendBudget; 3] {
 enum Op {
     /// One message against these budgets (by index), narrowest first.
     Send(Vec<usize>),
+    /// A start against these budgets (`open`: all of them or none).
+    Open(Vec<usize>),
     /// Time passes a little.
     Tick(u16),
     /// Time jumps past every window.
@@ -42,7 +45,8 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        6 => prop::sample::subsequence(vec![0usize, 1, 2], 1..=3).prop_map(Op::Send),
+        4 => prop::sample::subsequence(vec![0usize, 1, 2], 1..=3).prop_map(Op::Send),
+        4 => prop::sample::subsequence(vec![0usize, 1, 2], 1..=3).prop_map(Op::Open),
         3 => (0u16..1000).prop_map(Op::Tick),
         1 => Just(Op::Jump),
     ]
@@ -92,6 +96,39 @@ fn prop_redis_send_budgets_match_the_pure_rule() {
                         }
                         prop_assert_eq!(got, want);
                     }
+                    Op::Open(which) => {
+                        let chosen: Vec<SendBudget> = which.iter().map(|&i| all[i]).collect();
+                        let challenge = seccode::store::Challenge::issue(
+                            AccountId::new("opener").unwrap(),
+                            seccode::Purpose::Recovery,
+                            seccode::Contact::email("opener@example.org").unwrap(),
+                            &Default::default(),
+                            1,
+                            &mut rand::rng(),
+                            now,
+                        );
+                        let id = *challenge.id();
+                        let got = rt.block_on(store.open(challenge, chosen, now)).unwrap();
+                        // The pure rule on copies, kept only when every budget
+                        // counts: a refused start leaves every record as it was.
+                        let mut want = Ok(());
+                        let mut counted = model.clone();
+                        for (index, &i) in which.iter().enumerate() {
+                            let c = counted.entry(i).or_default();
+                            if let Err(retry_after) =
+                                c.count_in_window(all[i].cap, all[i].window, now)
+                            {
+                                want = Err(seccode::store::Refusal::Budget { index, retry_after });
+                                break;
+                            }
+                        }
+                        if want.is_ok() {
+                            model = counted;
+                        }
+                        prop_assert_eq!(got, want);
+                        let stored = rt.block_on(store.get(&id)).unwrap().is_some();
+                        prop_assert_eq!(stored, want.is_ok(), "stored exactly when opened");
+                    }
                 }
                 for (i, b) in all.iter().enumerate() {
                     let stored = rt.block_on(store.get_counter(&b.key)).unwrap();
@@ -131,8 +168,9 @@ fn four_hundred_concurrent_starts_to_one_destination_all_count() {
 }
 
 mod guesses {
-    //! Redis counts a guess, and approves a right one, in one script each that
-    //! applies the core's rules (`GuessRule::count`, `Challenge::approve`) with
+    //! Redis counts a guess, and approves a right one — in the same script
+    //! when the record holds its code check, else in a second — applying the
+    //! core's rules (`GuessRule::count`, `Challenge::approve`) with
     //! their data passed in. The same random operation sequences run against the
     //! pure core (the memory store, whose atomic step calls the rules themselves)
     //! and a real `redis-server` must give the same outcomes and leave the same
@@ -175,8 +213,13 @@ mod guesses {
 
     #[derive(Clone, Debug)]
     enum Op {
-        /// A new challenge: account, purpose, decoy, format.
-        Issue(usize, usize, bool, usize),
+        /// A new challenge: account, purpose, decoy, format, and whether its
+        /// record holds a code check (records written before checks do not).
+        Issue(usize, usize, bool, usize, bool),
+        /// A whole guess (`ChallengeStore::guess`, settled in one script by
+        /// the code check where the record has one): the challenge's own
+        /// account and purpose, the right code or a wrong one.
+        Settle(usize, bool),
         /// A guess on a challenge: with the wrong purpose, and with the
         /// challenge's account, another, or none (the caller does not know),
         /// and what was typed.
@@ -190,8 +233,9 @@ mod guesses {
 
     fn op() -> impl Strategy<Value = Op> {
         prop_oneof![
-            2 => (0..2usize, 0..2usize, prop::bool::weighted(0.2), 0..3usize)
-                .prop_map(|(a, p, d, f)| Op::Issue(a, p, d, f)),
+            2 => (0..2usize, 0..2usize, prop::bool::weighted(0.2), 0..3usize, prop::bool::weighted(0.8))
+                .prop_map(|(a, p, d, f, checked)| Op::Issue(a, p, d, f, checked)),
+            3 => (0..3usize, prop::bool::ANY).prop_map(|(c, right)| Op::Settle(c, right)),
             8 => (
                 0..3usize,
                 prop::bool::weighted(0.1),
@@ -267,6 +311,10 @@ mod guesses {
                         ))
                         .unwrap();
                     let model = MemoryChallengeStore::new();
+                    let keyring = std::sync::Arc::new(seccode::Keyring::new(
+                        1,
+                        seccode::SecretKey::from_bytes([0x17; 32]),
+                    ));
                     let mut rng = StdRng::seed_from_u64(case as u64);
                     let mut now = Timestamp::from_unix_millis(1_700_000_000_000);
                     let mut ids: Vec<(ChallengeId, usize, usize)> = Vec::new();
@@ -280,7 +328,7 @@ mod guesses {
                     for op in ops {
                         match op {
                             Op::Tick(ms) => now = now + Duration::from_millis(u64::from(ms)),
-                            Op::Issue(a, p, decoy, format) => {
+                            Op::Issue(a, p, decoy, format, checked) => {
                                 let policy = &policies[format];
                                 let mut c = Challenge::issue(
                                     AccountId::new(ACCOUNTS[a]).unwrap(),
@@ -293,6 +341,9 @@ mod guesses {
                                 );
                                 if decoy {
                                     c = c.into_decoy();
+                                }
+                                if checked {
+                                    c.code_for_sending(&keyring).unwrap();
                                 }
                                 ids.push((*c.id(), a, p));
                                 rt.block_on(model.insert(c.clone(), now)).unwrap();
@@ -325,6 +376,33 @@ mod guesses {
                                     last.insert(i, attempt);
                                 }
                             }
+                            Op::Settle(i, right) => {
+                                let Some((id, a, p)) = ids.get(i) else {
+                                    continue;
+                                };
+                                let Some(c) = rt.block_on(model.get(id)).unwrap() else {
+                                    continue;
+                                };
+                                let code = c.code(&keyring).unwrap();
+                                let typed = if right {
+                                    code.expose().to_owned()
+                                } else {
+                                    common::wrong_code(code.expose())
+                                };
+                                let guess = || {
+                                    let rule = GuessRule {
+                                        purpose: PURPOSES[*p],
+                                        account: Some(AccountId::new(ACCOUNTS[*a]).unwrap()),
+                                        limits,
+                                        input: InputShape::of(&typed),
+                                    };
+                                    Guess::new(rule, keyring.clone(), &typed)
+                                };
+                                let want = rt.block_on(model.guess(id, guess(), now)).unwrap();
+                                let got = rt.block_on(redis.guess(id, guess(), now)).unwrap();
+                                prop_assert_eq!(format!("{got:?}"), format!("{want:?}"));
+                                last.remove(&i);
+                            }
                             Op::Approve(i) => {
                                 let (Some((id, ..)), Some(&attempt)) = (ids.get(i), last.get(&i))
                                 else {
@@ -341,11 +419,19 @@ mod guesses {
                             }
                             Op::NewCode(i) => {
                                 let Some((id, ..)) = ids.get(i) else { continue };
-                                let send = move |c: &mut Challenge| {
-                                    c.record_send(SendKind::NewCode, now).is_ok()
+                                // As the service sends a new code: with its check.
+                                let send = |ring: std::sync::Arc<seccode::Keyring>| {
+                                    move |c: &mut Challenge| {
+                                        c.record_send(SendKind::NewCode, now).is_ok()
+                                            && c.code_for_sending(&ring).is_ok()
+                                    }
                                 };
-                                let want = rt.block_on(model.update(id, send)).unwrap();
-                                let got = rt.block_on(redis.update(id, send)).unwrap();
+                                let want = rt
+                                    .block_on(model.update(id, send(keyring.clone())))
+                                    .unwrap();
+                                let got = rt
+                                    .block_on(redis.update(id, send(keyring.clone())))
+                                    .unwrap();
                                 prop_assert_eq!(got, want);
                             }
                         }
@@ -442,4 +528,182 @@ fn a_stale_compare_and_set_does_not_match_a_recreated_record() {
     );
     let stored = rt.block_on(store.get_counter(&key)).unwrap().unwrap();
     assert_eq!(stored.count, 6);
+}
+
+/// How many scripts the server has run since its statistics were reset.
+async fn scripts_run(conn: &mut redis::aio::MultiplexedConnection) -> u64 {
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(conn)
+        .await
+        .unwrap();
+    info.lines()
+        .filter(|l| l.starts_with("cmdstat_evalsha:") || l.starts_with("cmdstat_eval:"))
+        .filter_map(|l| {
+            l.split("calls=")
+                .nth(1)?
+                .split(',')
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum()
+}
+
+async fn reset_stats(conn: &mut redis::aio::MultiplexedConnection) {
+    let _: () = redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query_async(conn)
+        .await
+        .unwrap();
+}
+
+/// The code check in the record lets one script settle a guess: a right code
+/// is approved, and a wrong one rejected, in one round trip each; a new code
+/// brings its own check (the superseded code approves nothing), and a decoy's
+/// code — right by its check — is refused in one script too. The keyring's
+/// comparison still decides every answer.
+#[test]
+fn a_guess_on_redis_is_settled_in_one_script_by_the_code_check() {
+    use seccode::{
+        Contact, Keyring, ManualClock, Outbox, Purpose, Rejection, SecretKey, SecurityCodes,
+        SendOptions, Verification,
+    };
+    use std::sync::Arc;
+
+    let server = common::RedisServer::start("one-script");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = RedisStore::connect(&server.url).await.unwrap();
+        let client = redis::Client::open(server.url.as_str()).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        let keyring = || Keyring::new(1, SecretKey::from_bytes([0x42; 32]));
+        let outbox = Arc::new(Outbox::new());
+        let clock = Arc::new(ManualClock::new(common::T0));
+        let codes =
+            SecurityCodes::new(store.clone(), outbox.clone(), keyring()).with_clock(clock.clone());
+        let account = AccountId::new("one-script").unwrap();
+        let to = Contact::email("one.script@example.org").unwrap();
+        let start = || {
+            codes.start(
+                &account,
+                Purpose::IdentityCheck,
+                &to,
+                SendOptions::default(),
+            )
+        };
+
+        // Warm-up: the scripts loaded once (a first EVALSHA may miss).
+        let warm = start().await.unwrap();
+        let code = outbox.last_code_to(&to).unwrap();
+        let _ = codes
+            .verify(
+                &warm.id,
+                Purpose::IdentityCheck,
+                &common::wrong_code(code.expose()),
+            )
+            .await;
+        let _ = codes
+            .verify(&warm.id, Purpose::IdentityCheck, code.expose())
+            .await;
+
+        let sent = start().await.unwrap();
+        let code = outbox.last_code_to(&to).unwrap();
+        reset_stats(&mut conn).await;
+        let wrong = codes
+            .verify(
+                &sent.id,
+                Purpose::IdentityCheck,
+                &common::wrong_code(code.expose()),
+            )
+            .await
+            .unwrap();
+        assert!(matches!(
+            wrong,
+            Verification::Rejected {
+                reason: Rejection::WrongCode,
+                ..
+            }
+        ));
+        assert_eq!(scripts_run(&mut conn).await, 1, "a wrong code: one script");
+        reset_stats(&mut conn).await;
+        let right = codes
+            .verify(&sent.id, Purpose::IdentityCheck, code.expose())
+            .await
+            .unwrap();
+        assert!(right.is_approved());
+        assert_eq!(scripts_run(&mut conn).await, 1, "a right code: one script");
+
+        // A new code: the old one approves nothing, the new one in one script.
+        let sent = start().await.unwrap();
+        let old = outbox.last_code_to(&to).unwrap();
+        clock.advance(Duration::from_secs(31));
+        codes
+            .new_code(&sent.id, SendOptions::default())
+            .await
+            .unwrap();
+        let new = outbox.last_code_to(&to).unwrap();
+        assert_ne!(old.expose(), new.expose());
+        let superseded = codes
+            .verify(&sent.id, Purpose::IdentityCheck, old.expose())
+            .await
+            .unwrap();
+        assert!(!superseded.is_approved(), "{superseded:?}");
+        reset_stats(&mut conn).await;
+        let right = codes
+            .verify(&sent.id, Purpose::IdentityCheck, new.expose())
+            .await
+            .unwrap();
+        assert!(right.is_approved());
+        assert_eq!(
+            scripts_run(&mut conn).await,
+            1,
+            "a new code carries its own check"
+        );
+
+        // A decoy: its right code (nobody was sent it) is refused, in one script.
+        let mut decoy = seccode::store::Challenge::issue(
+            account.clone(),
+            Purpose::IdentityCheck,
+            to.clone(),
+            &Default::default(),
+            1,
+            &mut rand::rng(),
+            common::T0,
+        )
+        .into_decoy();
+        decoy
+            .record_send(seccode::store::SendKind::First, common::T0)
+            .unwrap();
+        let code = decoy.code_for_sending(&keyring()).unwrap();
+        let id = *decoy.id();
+        assert!(decoy.check().is_some());
+        store.insert(decoy, common::T0).await.unwrap();
+        reset_stats(&mut conn).await;
+        let refused = codes
+            .verify(&id, Purpose::IdentityCheck, code.expose())
+            .await
+            .unwrap();
+        assert!(matches!(
+            refused,
+            Verification::Rejected {
+                reason: Rejection::WrongCode,
+                ..
+            }
+        ));
+        assert_eq!(
+            scripts_run(&mut conn).await,
+            1,
+            "a decoy's code: one script"
+        );
+        let stored = store.get(&id).await.unwrap().unwrap();
+        assert_eq!(
+            stored.status(common::T0),
+            seccode::Status::Pending,
+            "a decoy is never approved in the store either"
+        );
+    });
 }

@@ -39,6 +39,7 @@ use zeroize::Zeroizing;
 use crate::account::Account;
 use crate::challenge::{AccountId, ChallengeId, Rejection, Verification};
 use crate::clock::Timestamp;
+use crate::code::{Alphabet, CodeFormat, CodeValue};
 use crate::contact::Contact;
 use crate::error::Error;
 use crate::keys::Keyring;
@@ -227,7 +228,10 @@ pub struct Guess {
 }
 
 impl Guess {
-    pub(crate) fn new(rule: GuessRule, keyring: Arc<Keyring>, input: &str) -> Self {
+    /// A guess of `input` counted by `rule` and compared under `keyring`
+    /// (the service builds one per verification; a backend's tests build
+    /// their own).
+    pub fn new(rule: GuessRule, keyring: Arc<Keyring>, input: &str) -> Self {
         Self {
             rule,
             keyring,
@@ -297,6 +301,37 @@ impl Guess {
     }
 }
 
+/// The [`CodeCheck`] tags of a typed code under one key: by alphabet
+/// (decimal, then Crockford), `None` where the input is no code of it.
+pub type CheckTags = (u32, [Option<[u8; 16]>; 2]);
+
+impl Guess {
+    /// The [`CodeCheck`] tags the typed code would have on challenge `id`,
+    /// under each key of the keyring and each alphabet it reads as a code of
+    /// — for a store that settles a guess in one step by comparing checks
+    /// (Redis: its script cannot derive codes). The keyring's comparison
+    /// ([`Guess::compare`]) stays the authority: a store that approves by a
+    /// check is answered only when the keyring agrees.
+    pub fn check_tags(&self, id: &ChallengeId) -> Vec<CheckTags> {
+        let values = [Alphabet::Decimal, Alphabet::Crockford].map(|alphabet| {
+            let length = self.rule.input.symbols(alphabet).ok()?;
+            let format = CodeFormat::new(alphabet, u8::try_from(length).ok()?).ok()?;
+            Some((format, format.value(&self.input).ok()?))
+        });
+        self.keyring
+            .key_ids()
+            .map(|key| {
+                let tag = |v: &Option<(CodeFormat, CodeValue)>| {
+                    v.as_ref().and_then(|(format, value)| {
+                        self.keyring.code_check(key, id, *format, value)
+                    })
+                };
+                (key, [tag(&values[0]), tag(&values[1])])
+            })
+            .collect()
+    }
+}
+
 impl fmt::Debug for Guess {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Guess")
@@ -321,7 +356,7 @@ pub(crate) mod sqlite;
 pub use postgres::{classify as classify_postgres, deadpool_postgres, tokio_postgres};
 
 pub use crate::account::{AccountParts, TicketRecord};
-pub use crate::challenge::{Attempt, Challenge, ChallengeParts, Expected, SendKind};
+pub use crate::challenge::{Attempt, Challenge, ChallengeParts, CodeCheck, Expected, SendKind};
 pub use crate::code::InputShape;
 pub use crate::counter::{Counter, CounterKey, CounterKind};
 pub use crate::hold::{Hold, HoldState, Recovered};
@@ -342,7 +377,7 @@ pub use crate::hold::{Hold, HoldState, Recovered};
 /// | method | default | overridden by |
 /// |---|---|---|
 /// | [`get`](ChallengeStore::get), [`get_counter`](ChallengeStore::get_counter) | a read through an update that changes nothing | SQLite, PostgreSQL, Redis (a plain read) |
-/// | [`guess`](ChallengeStore::guess) | one [`update_with_counter`](ChallengeStore::update_with_counter) running [`Guess::settle`] | Redis (two scripts: count, then approve) |
+/// | [`guess`](ChallengeStore::guess) | one [`update_with_counter`](ChallengeStore::update_with_counter) running [`Guess::settle`] | Redis (one script, comparing the record's [`CodeCheck`] with [`Guess::check_tags`]) |
 /// | [`open`](ChallengeStore::open) | [`open_in_steps`]: the failure counter read, [`count_sends`](ChallengeStore::count_sends), [`insert`](ChallengeStore::insert) | SQLite (one transaction), PostgreSQL (one transaction, two round trips), Redis (one script on one server) |
 /// | [`count_sends`](ChallengeStore::count_sends) | [`count_in_order`] over one [`update_counter`](ChallengeStore::update_counter) per budget, refunding on a refusal | SQLite, PostgreSQL (one transaction), Redis (one script per budget) |
 /// | [`sweep`](ChallengeStore::sweep) | nothing to forget (records expire by themselves) | memory, SQLite, PostgreSQL |
@@ -471,8 +506,9 @@ pub trait ChallengeStore: Send + Sync {
     /// [`Guess::settle`]: one lock or transaction per guess. A backend that
     /// cannot compare inside its atomic step may split it in two steps —
     /// count ([`GuessRule::count`]), [`Guess::compare`] outside, then
-    /// [`Guess::approve`] — as Redis does with two scripts (a wrong guess then
-    /// costs one round trip).
+    /// [`Guess::approve`] — as Redis does for a record without a
+    /// [`CodeCheck`]; with one, its script compares the check and approves in
+    /// the same step.
     ///
     /// # Errors
     ///
@@ -557,6 +593,15 @@ pub trait ChallengeStore: Send + Sync {
         now: Timestamp,
     ) -> impl Future<Output = Result<Opened, Error>> + Send {
         open_in_steps(self, challenge, budgets, now)
+    }
+
+    /// Whether the store settles guesses by the records' code checks
+    /// ([`CodeCheck`]): the service then records one with every code it
+    /// sends ([`Challenge::code_for_sending`]), at the price of one HMAC. Redis
+    /// does; a store that compares codes in its own atomic step (every other)
+    /// needs none. Default: `false`.
+    fn keeps_code_checks(&self) -> bool {
+        false
     }
 
     /// Where a partitioned store keeps the records of the failure counter
@@ -664,6 +709,10 @@ macro_rules! forward_challenge_store {
             now: Timestamp,
         ) -> impl Future<Output = Result<Opened, Error>> + Send {
             $target.open(challenge, budgets, now)
+        }
+
+        fn keeps_code_checks(&$self) -> bool {
+            $target.keeps_code_checks()
         }
 
         fn placement(&$self, key: &CounterKey) -> Option<u16> {

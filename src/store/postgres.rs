@@ -83,10 +83,12 @@ const LOCK_COUNTERS: &str = "INSERT INTO seccode_counters (key, data, expires_at
      SELECT key, '', 0 FROM unnest($1::text[]) WITH ORDINALITY AS t(key, n) ORDER BY n \
      ON CONFLICT (key) DO UPDATE SET key = EXCLUDED.key RETURNING key, data";
 
-/// Writes several counters locked by [`LOCK_COUNTERS`].
-const WRITE_COUNTERS: &str = "UPDATE seccode_counters AS c SET data = t.data, \
-     expires_at = t.expires_at FROM unnest($1::text[], $2::bytea[], $3::bigint[]) \
-     AS t(key, data, expires_at) WHERE c.key = t.key";
+/// Writes several counters locked by [`LOCK_COUNTERS`]: an upsert finds each
+/// row by its key's index (a join of the table with the arrays could be
+/// planned as a scan of the table).
+const WRITE_COUNTERS: &str = "INSERT INTO seccode_counters (key, data, expires_at) \
+     SELECT * FROM unnest($1::text[], $2::bytea[], $3::bigint[]) \
+     ON CONFLICT (key) DO UPDATE SET data = EXCLUDED.data, expires_at = EXCLUDED.expires_at";
 
 /// Deletes several counters (left empty).
 const DELETE_COUNTERS: &str = "DELETE FROM seccode_counters WHERE key = ANY($1)";

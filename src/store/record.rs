@@ -4,7 +4,7 @@
 //! and sweep them by). A field added to a record is added here once, with a
 //! new version byte that still reads the older ones.
 
-use crate::challenge::{AccountId, Challenge, ChallengeId, ChallengeParts, Status};
+use crate::challenge::{AccountId, Challenge, ChallengeId, ChallengeParts, CodeCheck, Status};
 use crate::clock::Timestamp;
 use crate::code::{Alphabet, CodeFormat};
 use crate::counter::Counter;
@@ -94,6 +94,12 @@ pub(crate) fn encode_challenge(c: &Challenge, codec: &ContactCodec) -> Vec<u8> {
     w.text(p.purpose.as_str());
     w.text(p.format.alphabet().as_str());
     w.text(p.status.as_str());
+    // The code check, last (records written before it end at the status; the
+    // Redis guess script reads it here).
+    if let Some(check) = p.check {
+        w.bytes(&[check.generation]);
+        w.bytes(&check.tag);
+    }
     w.0
 }
 
@@ -123,6 +129,16 @@ pub(crate) fn decode_challenge(bytes: &[u8], codec: &ContactCodec) -> Result<Cha
     let purpose = Purpose::from_name(r.text()?).ok_or_else(corrupt)?;
     let alphabet = Alphabet::from_name(r.text()?).ok_or_else(corrupt)?;
     let status = Status::from_name(r.text()?).ok_or_else(corrupt)?;
+    let check = match r.0.len() {
+        0 => None,
+        _ => Some(CodeCheck {
+            generation: r.u8()?,
+            tag: r.array()?,
+        }),
+    };
+    if !r.0.is_empty() {
+        return Err(corrupt());
+    }
     Ok(Challenge::from_parts(ChallengeParts {
         id,
         salt,
@@ -142,6 +158,7 @@ pub(crate) fn decode_challenge(bytes: &[u8], codec: &ContactCodec) -> Result<Cha
         status,
         decoy: flags & 1 != 0,
         proof_spent: flags & 2 != 0,
+        check,
     }))
 }
 

@@ -18,8 +18,8 @@ use crate::keys::SecretKey;
 use crate::store::cipher::{ContactCodec, DataKeys};
 use crate::store::record::{decode_challenge, decode_counter, encode_challenge, encode_counter};
 use crate::store::{
-    ChallengeStore, Guess, GuessRule, Opened, Refusal, SendBudget, Sends, count_in_order,
-    open_in_steps,
+    ChallengeStore, CheckTags, Guess, GuessRule, Opened, Refusal, SendBudget, Sends,
+    count_in_order, open_in_steps,
 };
 
 /// Optimistic writes retried this many times before a store error.
@@ -90,8 +90,8 @@ return 1
 const READ_CHALLENGE: &str = r"
 local rec = redis.call('HMGET', KEYS[1], 'd', 'f')
 local d, fkey = rec[1], rec[2]
-if not d then return {0, false, false} end
-if not fkey then return {1, false, false} end
+if not d then return {0, false, false, 0} end
+if not fkey then return {1, false, false, 0} end
 -- A retry during a slot migration declares the counter's key too.
 if KEYS[2] and KEYS[2] ~= fkey then return redis.error_reply('seccode: failure counter key mismatch') end
 -- version byte, 16-byte id, 16-byte salt, then the account and destination texts
@@ -101,6 +101,7 @@ local account = string.sub(d, pos + 2, pos + 1 + alen)
 pos = pos + 2 + alen
 pos = pos + 2 + struct.unpack('>I2', d, pos)
 local expires = struct.unpack('>I8', d, pos)
+local key_id = struct.unpack('>I4', d, pos + 16)
 -- expires, last sent, key id, resend cooldown; then one byte each: generation,
 -- attempts, max attempts, sends, max sends, code length, flags
 local fixed = pos + 24
@@ -115,9 +116,11 @@ local alphabet = string.sub(d, p + 2, p + 1 + blen)
 p = p + 2 + blen
 local slen = struct.unpack('>I2', d, p)
 local status = string.sub(d, p + 2, p + 1 + slen)
+-- The code check, when the record has one: its generation, then the tag.
+local check = string.sub(d, p + 2 + slen)
 local function write(new_attempts, new_status)
   local out = string.sub(d, 1, fixed) .. string.char(new_attempts)
-    .. string.sub(d, fixed + 2, p - 1) .. struct.pack('>I2', #new_status) .. new_status
+    .. string.sub(d, fixed + 2, p - 1) .. struct.pack('>I2', #new_status) .. new_status .. check
   redis.call('HSET', KEYS[1], 'v', ARGV[1], 'd', out)
 end
 ";
@@ -139,7 +142,7 @@ local counter = redis.call('HGET', fkey, 'd')
 local typed = -1
 if alphabet == 'decimal' then typed = tonumber(ARGV[11])
 elseif alphabet == 'crockford' then typed = tonumber(ARGV[12]) end
-if typed ~= length then return {2, d, counter} end
+if typed ~= length then return {2, d, counter, 0} end
 local settled = status
 if status == 'pending' then
   if attempts >= max_attempts then settled = 'locked'
@@ -147,14 +150,14 @@ if status == 'pending' then
 end
 if settled ~= 'pending' then
   if settled ~= status then write(attempts, settled) end
-  return {2, d, counter}
+  return {2, d, counter, 0}
 end
 write(attempts + 1, status)
-if purpose ~= ARGV[4] then return {2, d, counter} end
-if ARGV[5] == '1' and account ~= ARGV[6] then return {2, d, counter} end
+if purpose ~= ARGV[4] then return {2, d, counter, 0} end
+if ARGV[5] == '1' and account ~= ARGV[6] then return {2, d, counter, 0} end
 local count, start, blocked, cexp = 0, 0, 0, 0
 if counter then count, start, blocked, cexp = struct.unpack('>I4I8I8I8', counter) end
-if now < blocked then return {2, d, counter} end
+if now < blocked then return {2, d, counter, 0} end
 local cap, lockout = tonumber(ARGV[7]), tonumber(ARGV[8])
 local free, longest = tonumber(ARGV[9]), tonumber(ARGV[10])
 if count >= cap or now >= cexp then count, start, blocked, cexp = 0, 0, 0, 0 end
@@ -169,7 +172,23 @@ if wait == 0 then blocked = 0 else blocked = now + wait end
 cexp = now + lockout
 redis.call('HSET', fkey, 'v', ARGV[2], 'd', struct.pack('>I4I8I8I8', count, start, blocked, cexp))
 redis.call('PEXPIRE', fkey, math.max(cexp - now, 1))
-return {2, d, counter}
+-- The attempt is counted: settle it here when the record's check is of the
+-- current generation and the caller sent the typed code's tag under the
+-- record's key and alphabet. 1: compared, no match; 2: matched and approved
+-- (never a decoy); 0: not compared (the caller compares and approves).
+if #check ~= 17 or string.byte(check, 1) ~= generation then return {2, d, counter, 0} end
+local tag = false
+for i = 0, (tonumber(ARGV[13]) or 0) - 1 do
+  if tonumber(ARGV[14 + 3 * i]) == key_id then
+    if alphabet == 'decimal' then tag = ARGV[15 + 3 * i] else tag = ARGV[16 + 3 * i] end
+  end
+end
+if not tag or #tag ~= 16 then return {2, d, counter, 0} end
+if tag ~= string.sub(check, 2) or flags % 2 == 1 then return {2, d, counter, 1} end
+-- The counter first: should it be out of reach, nothing more is written.
+redis.call('DEL', fkey)
+write(attempts + 1, 'approved')
+return {2, d, counter, 2}
 ";
 
 /// Approval of a right guess, server-side: the rule of `Challenge::approve`,
@@ -184,7 +203,7 @@ if (status == 'pending' or status == 'locked') and number <= max_attempts
   redis.call('DEL', fkey)
   write(attempts, 'approved')
 end
-return {2, d, false}
+return {2, d, false, 0}
 ";
 
 /// One send budget, counted server-side: the rule of
@@ -280,13 +299,21 @@ return {0}
 ///   a script that checks the version(s) first, retry on a conflict. An update
 ///   that changes nothing writes nothing.
 /// * **Guesses** ([`ChallengeStore::guess`]): one script counts the attempt by
-///   [`GuessRule::count`] with its data passed in ([`RedisStore::count_guess`]),
-///   the code is compared here, and a right one is approved by a second script
-///   that also clears the failure counter ([`RedisStore::approve_guess`]); a
-///   wrong guess is one round trip, a right one two, and neither retries.
-/// * **Send budgets** ([`ChallengeStore::count_sends`]): one script per budget
-///   applies [`SendBudget::apply`] with its data passed in — no retries however
-///   many servers send at once — and a refusal refunds the earlier budgets.
+///   [`GuessRule::count`] with its data passed in ([`RedisStore::count_guess`])
+///   and settles it by the record's [`CodeCheck`](crate::store::CodeCheck) — a keyed tag of the code,
+///   which the script compares with the tag of the typed code computed here
+///   ([`Guess::check_tags`]) — approving a right code and clearing the failure
+///   counter in the same step: one round trip per guess, never a retry. The
+///   keyring's own comparison here decides the answer; a record without a
+///   check (written before checks existed) takes a second script to approve
+///   ([`RedisStore::approve_guess`]).
+/// * **Starts** ([`ChallengeStore::open`]): one script on one server — the
+///   locked-account check, every send budget (all or none) and the insert; on a
+///   cluster, whose keys are in many slots, the three steps one after another.
+/// * **Send budgets** ([`ChallengeStore::count_sends`], for resends): one
+///   script per budget applies [`SendBudget::apply`] with its data passed in —
+///   no retries however many servers send at once — and a refusal refunds the
+///   earlier budgets.
 /// * **Expiring**: each key carries a time to live — a challenge until its
 ///   retention ends, a counter until [`Counter::expires_at`] — so Redis forgets
 ///   records by itself and [`ChallengeStore::sweep`] has nothing to do.
@@ -581,13 +608,25 @@ fn fresh_version() -> String {
     format!("{:016x}", rand::random::<u64>())
 }
 
-/// A guess script's raw answer: found (0, 1 or 2), the challenge, the counter.
-type GuessAnswer = (i64, Option<Vec<u8>>, Option<Vec<u8>>);
+/// A guess script's raw answer: found (0, 1 or 2), the challenge, the counter,
+/// and whether the script settled the guess by the code check (0 not
+/// compared, 1 no match, 2 approved).
+type GuessAnswer = (i64, Option<Vec<u8>>, Option<Vec<u8>>, i64);
 
 /// What a guess script answered: `None` without a record, `Some(None)` for a
 /// record written before failure-counter keys were kept, else the challenge and
-/// its counter as they were before the script.
-type Before = Option<Option<(Challenge, Counter)>>;
+/// its counter as they were before the script, and how it settled the guess.
+type Before = Option<Option<(Challenge, Counter, i64)>>;
+
+/// The guess script compared the code check and found no match.
+const SETTLED_NO_MATCH: i64 = 1;
+/// The guess script matched the code check and approved the challenge.
+const SETTLED_APPROVED: i64 = 2;
+
+/// A counted guess: the attempt to compare or the outcome to answer, the
+/// challenge as the count left it (when the script answered it), and how the
+/// script settled the guess (see [`GuessAnswer`]).
+type Counted = (Result<Attempt, Verification>, Option<Challenge>, i64);
 
 impl RedisStore {
     /// Runs a guess script on the challenge `key`. The script reads the
@@ -601,12 +640,11 @@ impl RedisStore {
         script: &Script,
         key: &str,
         args: &[String],
+        tags: &[Vec<u8>],
     ) -> Result<GuessAnswer, Error> {
         let mut conn = self.conn.clone();
         let mut first = script.key(key);
-        for a in args {
-            first.arg(a);
-        }
+        Self::guess_args(&mut first, args, tags);
         match first.invoke_async(&mut conn).await {
             Ok(answer) => Ok(answer),
             Err(e) if self.slots.is_some() && e.to_string().contains("non local key") => {
@@ -621,16 +659,31 @@ impl RedisStore {
                 };
                 let mut again = script.key(key);
                 again.key(&fkey);
-                for a in args {
-                    again.arg(a);
-                }
+                Self::guess_args(&mut again, args, tags);
                 again.invoke_async(&mut conn).await.map_err(db)
             }
             Err(e) => Err(db(e)),
         }
     }
 
-    fn before(&self, (found, challenge, counter): GuessAnswer) -> Result<Before, Error> {
+    /// A guess script's arguments: `args`, then per key of the code check its
+    /// id (from `args`' tail) and its two tags, interleaved as the script
+    /// reads them.
+    fn guess_args(invocation: &mut redis::ScriptInvocation<'_>, args: &[String], tags: &[Vec<u8>]) {
+        let keys = tags.len() / 2;
+        let (head, ids) = args.split_at(args.len() - keys);
+        for a in head {
+            invocation.arg(a);
+        }
+        for (id, pair) in ids.iter().zip(tags.chunks(2)) {
+            invocation.arg(id);
+            for tag in pair {
+                invocation.arg(tag.as_slice());
+            }
+        }
+    }
+
+    fn before(&self, (found, challenge, counter, settled): GuessAnswer) -> Result<Before, Error> {
         match (found, challenge) {
             (0, _) => Ok(None),
             (2, Some(data)) => {
@@ -638,7 +691,8 @@ impl RedisStore {
                     .map(|c| decode_counter(&c))
                     .transpose()?
                     .unwrap_or_default();
-                Ok(Some(Some((decode_challenge(&data, &self.codec)?, counter))))
+                let challenge = decode_challenge(&data, &self.codec)?;
+                Ok(Some(Some((challenge, counter, settled))))
             }
             _ => Ok(Some(None)),
         }
@@ -694,8 +748,23 @@ impl RedisStore {
         rule: &GuessRule,
         now: Timestamp,
     ) -> Result<Option<Result<Attempt, Verification>>, Error> {
+        let counted = self.count_and_check(id, rule, &[], now).await?;
+        Ok(counted.map(|(outcome, _, _)| outcome))
+    }
+
+    /// [`RedisStore::count_guess`] that also settles the guess by the
+    /// record's code check when `tags` ([`Guess::check_tags`]) hold the typed
+    /// code's tag under the record's key: a right code is then approved in
+    /// the same script.
+    async fn count_and_check(
+        &self,
+        id: &ChallengeId,
+        rule: &GuessRule,
+        tags: &[CheckTags],
+        now: Timestamp,
+    ) -> Result<Option<Counted>, Error> {
         let limits = rule.limits;
-        let args = [
+        let mut args = vec![
             fresh_version(),
             fresh_version(),
             now.as_unix_millis().to_string(),
@@ -708,22 +777,32 @@ impl RedisStore {
             millis(limits.max_failure_delay()).to_string(),
             symbols(rule.input, Alphabet::Decimal),
             symbols(rule.input, Alphabet::Crockford),
+            tags.len().to_string(),
         ];
+        let mut binary: Vec<Vec<u8>> = Vec::with_capacity(tags.len() * 2);
+        for (key, [decimal, crockford]) in tags {
+            args.push(key.to_string());
+            binary.push(decimal.map_or_else(Vec::new, |t| t.to_vec()));
+            binary.push(crockford.map_or_else(Vec::new, |t| t.to_vec()));
+        }
         let answer = self
-            .run_guess(&self.count_guess, &self.challenge_key(id), &args)
+            .run_guess(&self.count_guess, &self.challenge_key(id), &args, &binary)
             .await?;
         match self.before(answer)? {
             None => Ok(None),
             Some(None) => {
                 // A record written before failure-counter keys were kept.
                 let rule = rule.clone();
-                self.update_with_counter(id, now, move |c, counter| rule.count(c, counter, now))
-                    .await
+                let outcome = self
+                    .update_with_counter(id, now, move |c, counter| rule.count(c, counter, now))
+                    .await?;
+                Ok(outcome.map(|outcome| (outcome, None, 0)))
             }
             // The script applied the rule; the same pure rule on the records as
             // they were gives its outcome.
-            Some(Some((mut challenge, mut counter))) => {
-                Ok(Some(rule.count(&mut challenge, &mut counter, now)))
+            Some(Some((mut challenge, mut counter, settled))) => {
+                let outcome = rule.count(&mut challenge, &mut counter, now);
+                Ok(Some((outcome, Some(challenge), settled)))
             }
         }
     }
@@ -748,7 +827,7 @@ impl RedisStore {
             attempt.generation().to_string(),
         ];
         let answer = self
-            .run_guess(&self.approve_guess, &self.challenge_key(id), &args)
+            .run_guess(&self.approve_guess, &self.challenge_key(id), &args, &[])
             .await?;
         match self.before(answer)? {
             None => Ok(None),
@@ -758,7 +837,7 @@ impl RedisStore {
                 })
                 .await
             }
-            Some(Some((mut challenge, _))) => Ok(Some(challenge.approve(&attempt))),
+            Some(Some((mut challenge, _, _))) => Ok(Some(challenge.approve(&attempt))),
         }
     }
 }
@@ -941,28 +1020,46 @@ impl ChallengeStore for RedisStore {
         Err(Error::store("too many concurrent updates of one challenge"))
     }
 
-    /// Two scripts: the guess counted on the challenge and on its failure
-    /// counter (a wrong guess is one round trip), then — for a right code —
-    /// the approval with the counter cleared. HMAC-SHA256 is not available to
-    /// a script, so the code is compared between the two.
+    /// One script: the guess counted on the challenge and on its failure
+    /// counter and — when the record holds its code's check ([`CodeCheck`](crate::store::CodeCheck))
+    /// — compared by check and, when right, approved with the counter
+    /// cleared. HMAC-SHA256 is not available to a script, so the typed code's
+    /// tags are computed here ([`Guess::check_tags`]) and the keyring's own
+    /// comparison is the authority: a record without a check takes a second
+    /// script to approve, as a guess always did.
     async fn guess(
         &self,
         id: &ChallengeId,
         guess: Guess,
         now: Timestamp,
     ) -> Result<Verification, Error> {
-        let attempt = match self.count_guess(id, guess.rule(), now).await? {
-            None => return Ok(Verification::NotFound),
-            Some(Err(outcome)) => return Ok(outcome),
-            Some(Ok(attempt)) => attempt,
+        let tags = guess.check_tags(id);
+        let Some((counted, challenge, settled)) =
+            self.count_and_check(id, guess.rule(), &tags, now).await?
+        else {
+            return Ok(Verification::NotFound);
         };
-        if let Err(reason) = guess.compare(&attempt)? {
-            return Ok(Guess::rejected(&attempt, reason));
+        let attempt = match counted {
+            Err(outcome) => return Ok(outcome),
+            Ok(attempt) => attempt,
+        };
+        match (guess.compare(&attempt)?, challenge, settled) {
+            (Err(_), _, SETTLED_APPROVED) => Err(Error::store(
+                "the guess script approved a code the keyring rejects",
+            )),
+            (Err(reason), _, _) => Ok(Guess::rejected(&attempt, reason)),
+            // Approved by the script: the pure rule on the record as the
+            // count left it gives the same answer (and the proof).
+            (Ok(()), Some(mut challenge), SETTLED_APPROVED) => Ok(challenge.approve(&attempt)),
+            // A decoy never approves; its answer needs no second script.
+            (Ok(()), Some(mut challenge), SETTLED_NO_MATCH) if challenge.is_decoy() => {
+                Ok(challenge.approve(&attempt))
+            }
+            (Ok(()), _, _) => Ok(self
+                .approve_guess(id, attempt, now)
+                .await?
+                .unwrap_or(Verification::NotFound)),
         }
-        Ok(self
-            .approve_guess(id, attempt, now)
-            .await?
-            .unwrap_or(Verification::NotFound))
     }
 
     /// One script on one server (the failure counter, the budgets and the
@@ -1025,6 +1122,11 @@ impl ChallengeStore for RedisStore {
 
     fn placement(&self, key: &CounterKey) -> Option<u16> {
         self.tag(key)
+    }
+
+    /// The guess script settles a guess by the record's code check.
+    fn keeps_code_checks(&self) -> bool {
+        true
     }
 
     async fn get_counter(&self, key: &CounterKey) -> Result<Option<Counter>, Error> {

@@ -478,6 +478,7 @@ fn read_v4_challenge(row: &rusqlite::Row<'_>, codec: &ContactCodec) -> Result<Ch
         status: Status::from_name(&text(16)?).ok_or(corrupt("status"))?,
         decoy: row.get(17).map_err(db)?,
         proof_spent: row.get(19).map_err(db)?,
+        check: None,
     }))
 }
 
