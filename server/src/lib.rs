@@ -13,6 +13,7 @@ pub mod db;
 pub mod health;
 mod http;
 pub mod metrics;
+pub mod params;
 mod rules;
 mod state;
 pub mod store;

@@ -27,6 +27,16 @@ pub(crate) fn respond(status: StatusCode, body: Value) -> Response {
 
 pub(crate) type FormMap = HashMap<String, String>;
 
+/// Refuses a request that sets a parameter of `operation` the server does
+/// not honour (see [`crate::params`]): 400/60200 naming it.
+pub(crate) fn vet(form: &FormMap, operation: &str) -> Result<(), ApiError> {
+    let params = crate::params::params_of(operation).unwrap_or(&[]);
+    match crate::params::first_refused(form, params) {
+        Some(message) => Err(ApiError::invalid(message)),
+        None => Ok(()),
+    }
+}
+
 pub(crate) fn boolean(form: &FormMap, key: &str) -> Result<Option<bool>, ApiError> {
     match form.get(key).map(String::as_str) {
         None => Ok(None),

@@ -13,7 +13,7 @@ use seccode::{Contact, Error as CodesError, Purpose, Verification as Outcome};
 use crate::config::now_ms;
 use crate::db::{Service, Verification, VerificationStatus};
 use crate::http::auth::Caller;
-use crate::http::body::{FormMap, date};
+use crate::http::body::{FormMap, date, vet};
 use crate::http::error::{ApiError, ApiResult, refusal};
 use crate::http::services::cached_service;
 use crate::http::verifications::{gone, missing_verification, stored_verification};
@@ -68,6 +68,7 @@ pub(crate) async fn check(
     Form(form): Form<FormMap>,
 ) -> ApiResult {
     let service = cached_service(&state, &account, &sid).await?;
+    vet(&form, "CreateVerificationCheck")?;
     let codes = &state.codes;
     let code = form
         .get("Code")

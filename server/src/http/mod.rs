@@ -41,8 +41,57 @@ pub fn router(state: Arc<AppState>) -> Router {
             count_request,
         ))
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
+        .layer(axum::middleware::from_fn(protocol_edges))
         .fallback(|| async { ApiError::not_found("The requested resource was not found") })
         .with_state(state)
+}
+
+/// The protocol's edges as Twilio's SDKs meet them: a POST without a body
+/// and without `Content-Type` (an update that changes nothing) is read as an
+/// empty form; and every refusal the HTTP layer writes itself — a method the
+/// route does not have, a body too large or not form-encoded — is answered
+/// with a Twilio error body, never plain text (nor the body's own text).
+pub(crate) async fn protocol_edges(
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let headers = request.headers();
+    let empty = headers
+        .get(header::CONTENT_LENGTH)
+        .is_none_or(|len| len.as_bytes() == b"0")
+        && !headers.contains_key(header::TRANSFER_ENCODING);
+    if request.method() == axum::http::Method::POST
+        && !headers.contains_key(header::CONTENT_TYPE)
+        && empty
+    {
+        request.headers_mut().insert(
+            header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+    }
+    let response = next.run(request).await;
+    let json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"application/json"));
+    if json || !response.status().is_client_error() {
+        return response;
+    }
+    let status = response.status();
+    let (code, message) = match status {
+        StatusCode::METHOD_NOT_ALLOWED => (20004, "Method not allowed on this resource"),
+        StatusCode::PAYLOAD_TOO_LARGE => (60200, "The request body is too large"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            60200,
+            "Send the parameters form-encoded (Content-Type: application/x-www-form-urlencoded)",
+        ),
+        _ => (60200, "The request could not be read as form parameters"),
+    };
+    let mut answer = ApiError::new(status, code, message).into_response();
+    if let Some(allow) = response.headers().get(header::ALLOW) {
+        answer.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    answer
 }
 
 /// Counts each request by its route (the pattern, never the SIDs in it) and

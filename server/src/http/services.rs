@@ -14,7 +14,7 @@ use crate::config::{is_sid, now_ms};
 use crate::db::Service;
 use crate::http::auth::Caller;
 use crate::http::body::{
-    FormMap, boolean, code_length, date, friendly_name, new_sid, page_body, paging, respond,
+    FormMap, boolean, code_length, date, friendly_name, new_sid, page_body, paging, respond, vet,
 };
 use crate::http::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -67,12 +67,8 @@ pub(crate) async fn create_service(
     Caller(account): Caller,
     Form(form): Form<FormMap>,
 ) -> ApiResult {
+    vet(&form, "CreateService")?;
     let name = friendly_name(form.get("FriendlyName").map_or("", String::as_str))?;
-    if boolean(&form, "CustomCodeEnabled")? == Some(true) {
-        return Err(ApiError::invalid(
-            "Invalid parameter: CustomCodeEnabled (custom codes are not supported: codes are derived from a key, never stored)",
-        ));
-    }
     let now = now_ms();
     let service = Service {
         sid: new_sid("VA"),
@@ -145,6 +141,7 @@ pub(crate) async fn update_service(
     Form(form): Form<FormMap>,
 ) -> ApiResult {
     let mut service = owned_service(&state, &account, &sid).await?;
+    vet(&form, "UpdateService")?;
     if let Some(name) = form.get("FriendlyName") {
         service.friendly_name = friendly_name(name)?;
     }
@@ -153,11 +150,6 @@ pub(crate) async fn update_service(
     }
     if let Some(warn) = boolean(&form, "DoNotShareWarningEnabled")? {
         service.do_not_share_warning_enabled = warn;
-    }
-    if boolean(&form, "CustomCodeEnabled")? == Some(true) {
-        return Err(ApiError::invalid(
-            "Invalid parameter: CustomCodeEnabled (custom codes are not supported: codes are derived from a key, never stored)",
-        ));
     }
     service.updated = now_ms();
     state.db.update_service(service.clone()).await?;

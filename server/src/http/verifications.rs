@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::config::now_ms;
 use crate::db::{Service, Verification, VerificationStatus};
 use crate::http::auth::Caller;
-use crate::http::body::{FormMap, date, new_sid, respond};
+use crate::http::body::{FormMap, date, new_sid, respond, vet};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::rate_limits::count_rate_limits;
 use crate::http::services::owned_service;
@@ -84,6 +84,12 @@ pub(crate) async fn start_verification(
     Form(form): Form<FormMap>,
 ) -> ApiResult {
     let service = owned_service(&state, &account, &sid).await?;
+    vet(&form, "CreateVerification")?;
+    if let Some(ip) = form.get("DeviceIp") {
+        ip.trim().parse::<std::net::IpAddr>().map_err(|_| {
+            ApiError::invalid("Invalid parameter: DeviceIp (an IPv4 or IPv6 address)")
+        })?;
+    }
     let channel = configured_channel(&state, &form)?;
     let (to_text, contact) = destination(&form, channel)?;
     let locale = form.get("Locale").map_or("en", String::as_str).to_owned();
@@ -144,14 +150,9 @@ pub(crate) async fn start_verification(
 }
 
 /// The request's `Channel`, when this server has it configured: 60200 when
-/// missing (or when the request asks for a `CustomCode`), 60223 when unknown
-/// or not configured.
+/// missing or not one of Twilio's channels, 60223 when one of them this
+/// server does not have (`whatsapp`, `sna`, `auto`, or one left unconfigured).
 fn configured_channel<'a>(state: &AppState, form: &'a FormMap) -> Result<&'a str, ApiError> {
-    if form.contains_key("CustomCode") {
-        return Err(ApiError::invalid(
-            "Invalid parameter: CustomCode (not supported: codes are derived from a key, never stored)",
-        ));
-    }
     let channel = form.get("Channel").map_or("", String::as_str);
     let configured = match channel {
         "sms" => state.channels.phone.inner.is_configured(),
@@ -162,7 +163,12 @@ fn configured_channel<'a>(state: &AppState, form: &'a FormMap) -> Result<&'a str
                 "Missing required parameter Channel in the post body",
             ));
         }
-        _ => false,
+        "whatsapp" | "sna" | "auto" => false,
+        _ => {
+            return Err(ApiError::invalid(
+                "Invalid parameter: Channel (sms, call, email, whatsapp, sna or auto)",
+            ));
+        }
     };
     if !configured {
         return Err(ApiError::new(
@@ -177,7 +183,8 @@ fn configured_channel<'a>(state: &AppState, form: &'a FormMap) -> Result<&'a str
     Ok(channel)
 }
 
-/// The request's `To` as typed and as a contact of `channel`'s kind.
+/// The request's `To` as answered (E.164 for a phone number) and as a contact
+/// of `channel`'s kind.
 fn destination(form: &FormMap, channel: &str) -> Result<(String, Contact), ApiError> {
     let to_text = form
         .get("To")
@@ -189,7 +196,13 @@ fn destination(form: &FormMap, channel: &str) -> Result<(String, Contact), ApiEr
         _ => Contact::phone(&to_text),
     }
     .map_err(|_| ApiError::invalid("Invalid parameter: To"))?;
-    Ok((to_text, contact))
+    // A phone number is answered in E.164 as Twilio does, however it was
+    // typed; an email address as given.
+    let to = match channel {
+        "email" => to_text,
+        _ => contact.expose().to_owned(),
+    };
+    Ok((to, contact))
 }
 
 /// Stores a started or resent verification and answers 201 with it.
@@ -271,6 +284,7 @@ pub(crate) async fn update_verification(
     Form(form): Form<FormMap>,
 ) -> ApiResult {
     let service = owned_service(&state, &account, &sid).await?;
+    vet(&form, "UpdateVerification")?;
     let codes = &state.codes;
     let target = match form.get("Status").map(String::as_str) {
         Some("canceled") => VerificationStatus::Canceled,

@@ -169,6 +169,16 @@ async function main() {
   await expectError(client, 400, 60200, () =>
     svc.verifications.create({ to, channel: "sms", customCode: "123456" }),
   );
+  // A setting the server cannot honour is refused, not ignored.
+  await expectError(client, 400, 60200, () =>
+    svc.verifications.create({ to, channel: "sms", amount: "39.99", payee: "Acme" }),
+  );
+  await expectError(client, 400, 60200, () =>
+    client.verify.v2.services.create({ friendlyName: "PSD2", psd2Enabled: true }),
+  );
+  // A number typed with spaces and brackets is answered in E.164.
+  const typed = await svc.verifications.create({ to: "+1 (415) 555-0196", channel: "sms" });
+  assert.strictEqual(typed.to, "+14155550196");
   const lockedTo = "+14155550188";
   await svc.verifications.create({ to: lockedTo, channel: "sms" });
   validateLast(client);

@@ -181,6 +181,20 @@ def main():
         client, 400, 60200,
         lambda: svc.verifications.create(to=to, channel="sms", custom_code="123456"),
     )
+    # A setting the server cannot honour is refused, not ignored: PSD2 amounts,
+    # a PSD2 service.
+    expect_error(
+        client, 400, 60200,
+        lambda: svc.verifications.create(to=to, channel="sms", amount="39.99", payee="Acme"),
+    )
+    expect_error(
+        client, 400, 60200,
+        lambda: client.verify.v2.services.create(friendly_name="PSD2", psd2_enabled=True),
+    )
+    # A number typed with spaces and brackets is answered in E.164.
+    typed = svc.verifications.create(to="+1 (415) 555-0179", channel="sms")
+    validate_last(client)
+    assert typed.to == "+14155550179", typed.to
     locked_to = "+14155550198"
     svc.verifications.create(to=locked_to, channel="sms")
     validate_last(client)

@@ -1,0 +1,315 @@
+//! Every request parameter of the Verify v2 operations this server
+//! implements, and what it does with each: **honoured** (stored, returned or
+//! acted on as Twilio documents it), or **refused** — answered 400 with error
+//! 60200 naming the parameter and saying why — whenever it asks for anything
+//! but Twilio's default. A setting the server accepted and then ignored would
+//! be worse than one it refuses: a payment app that sends `Psd2Enabled=true`
+//! must learn that amounts are not bound to its codes, not find out from an
+//! approval.
+//!
+//! `server/README.md` carries [`fidelity_table`]; a test fails when a
+//! parameter of Twilio's description is missing here or the README's table is
+//! out of date.
+
+use std::collections::HashMap;
+
+/// What the server does with one request parameter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Treatment {
+    /// Stored, returned or acted on; the text says how.
+    Honoured(&'static str),
+    /// Accepted only at one of the default values (an absent parameter is
+    /// always accepted); any other value is refused with 60200 and the text
+    /// says why.
+    Refused {
+        /// The values that ask for nothing (`false`, `""`).
+        defaults: &'static [&'static str],
+        /// Why anything else is refused.
+        why: &'static str,
+    },
+}
+
+/// One request parameter and its treatment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Param {
+    /// The parameter's name in the form body, as Twilio spells it.
+    pub name: &'static str,
+    /// What the server does with it.
+    pub treatment: Treatment,
+}
+
+/// One implemented operation: its name in Twilio's description (the
+/// `operationId`) and every request parameter it has there.
+#[derive(Clone, Copy, Debug)]
+pub struct Operation {
+    /// The `operationId`, e.g. `CreateVerification`.
+    pub id: &'static str,
+    /// Its parameters.
+    pub params: &'static [Param],
+}
+
+const OFF: &[&str] = &["false", "False", ""];
+const EMPTY: &[&str] = &[""];
+
+const fn honoured(name: &'static str, how: &'static str) -> Param {
+    Param {
+        name,
+        treatment: Treatment::Honoured(how),
+    }
+}
+
+const fn refused(
+    name: &'static str,
+    defaults: &'static [&'static str],
+    why: &'static str,
+) -> Param {
+    Param {
+        name,
+        treatment: Treatment::Refused { defaults, why },
+    }
+}
+
+const NO_LOOKUP: &str = "line-type lookup is not supported yet";
+const NO_CALL_OPTIONS: &str = "call options are not supported yet";
+const NO_PSD2: &str = "PSD2 transaction binding is not supported yet: a check could not tell one amount or payee from another";
+const NO_CUSTOM_CODE: &str =
+    "custom codes are not supported: codes are derived from a key, never stored";
+const NO_PUSH: &str = "Push factors are not supported";
+const NO_TOTP: &str = "TOTP factors are not supported yet";
+const NO_PASSKEYS: &str = "passkeys are not supported";
+const NO_TEMPLATES: &str = "message templates are not supported yet";
+const NO_WHATSAPP: &str = "the whatsapp channel is not supported yet";
+const NO_EVENTS: &str = "Verify events are not supported yet";
+
+/// The parameters of `CreateService` and `UpdateService` (the same list).
+const SERVICE: &[Param] = &[
+    honoured("FriendlyName", "stored and returned (1 to 30 characters)"),
+    honoured(
+        "CodeLength",
+        "stored and returned; the service's codes have this many digits (4 to 10)",
+    ),
+    refused("LookupEnabled", OFF, NO_LOOKUP),
+    refused("SkipSmsToLandlines", OFF, NO_LOOKUP),
+    refused("DtmfInputRequired", OFF, NO_CALL_OPTIONS),
+    refused("TtsName", EMPTY, NO_CALL_OPTIONS),
+    refused("Psd2Enabled", OFF, NO_PSD2),
+    refused(
+        "DoNotShareWarningEnabled",
+        OFF,
+        "the do-not-share warning is not added to messages yet",
+    ),
+    refused("CustomCodeEnabled", OFF, NO_CUSTOM_CODE),
+    refused("Push.IncludeDate", OFF, NO_PUSH),
+    refused("Push.ApnCredentialSid", EMPTY, NO_PUSH),
+    refused("Push.FcmCredentialSid", EMPTY, NO_PUSH),
+    refused("Totp.Issuer", EMPTY, NO_TOTP),
+    refused("Totp.TimeStep", EMPTY, NO_TOTP),
+    refused("Totp.CodeLength", EMPTY, NO_TOTP),
+    refused("Totp.Skew", EMPTY, NO_TOTP),
+    refused("DefaultTemplateSid", EMPTY, NO_TEMPLATES),
+    refused("Whatsapp.MsgServiceSid", EMPTY, NO_WHATSAPP),
+    refused("Whatsapp.From", EMPTY, NO_WHATSAPP),
+    refused("Passkeys.RelyingParty.Id", EMPTY, NO_PASSKEYS),
+    refused("Passkeys.RelyingParty.Name", EMPTY, NO_PASSKEYS),
+    refused("Passkeys.RelyingParty.Origins", EMPTY, NO_PASSKEYS),
+    refused("Passkeys.AuthenticatorAttachment", EMPTY, NO_PASSKEYS),
+    refused("Passkeys.DiscoverableCredentials", EMPTY, NO_PASSKEYS),
+    refused("Passkeys.UserVerification", EMPTY, NO_PASSKEYS),
+    refused("VerifyEventSubscriptionEnabled", OFF, NO_EVENTS),
+];
+
+/// The parameters of `CreateVerification`.
+const VERIFICATION: &[Param] = &[
+    honoured(
+        "To",
+        "a phone number (any common notation, answered in E.164) or an email address",
+    ),
+    honoured(
+        "Channel",
+        "`sms`, `call` and `email` where configured (60223 otherwise)",
+    ),
+    refused(
+        "CustomFriendlyName",
+        EMPTY,
+        "the service's name is not in the message yet",
+    ),
+    refused(
+        "CustomMessage",
+        EMPTY,
+        "custom message texts are not supported (deprecated by Twilio)",
+    ),
+    refused("SendDigits", EMPTY, NO_CALL_OPTIONS),
+    honoured(
+        "Locale",
+        "the message's language: en, de, es, fr, ja, pt-BR; other languages fall back to English",
+    ),
+    refused("CustomCode", EMPTY, NO_CUSTOM_CODE),
+    refused("Amount", EMPTY, NO_PSD2),
+    refused("Payee", EMPTY, NO_PSD2),
+    honoured(
+        "RateLimits",
+        "counted on the service's rate limits and buckets (60203 when used up)",
+    ),
+    refused(
+        "ChannelConfiguration",
+        EMPTY,
+        "email channel configuration (sender, template, substitutions) is not supported yet",
+    ),
+    refused(
+        "AppHash",
+        EMPTY,
+        "the Android app hash is not added to messages yet",
+    ),
+    refused("TemplateSid", EMPTY, NO_TEMPLATES),
+    refused("TemplateCustomSubstitutions", EMPTY, NO_TEMPLATES),
+    honoured(
+        "DeviceIp",
+        "validated as an IPv4 or IPv6 address (60200 otherwise); not used further",
+    ),
+    refused(
+        "EnableSnaClientToken",
+        OFF,
+        "silent network authentication is not supported",
+    ),
+    refused(
+        "RiskCheck",
+        &["enable", ""],
+        "the server's send budgets always apply; they cannot be disabled",
+    ),
+    refused(
+        "Tags",
+        EMPTY,
+        "tags are not stored yet (they would be returned nowhere)",
+    ),
+];
+
+/// The parameters of `UpdateVerification`.
+const VERIFICATION_UPDATE: &[Param] = &[honoured(
+    "Status",
+    "`canceled` or `approved` (60200 otherwise)",
+)];
+
+/// The parameters of `CreateVerificationCheck`.
+const CHECK: &[Param] = &[
+    honoured("Code", "compared with the verification's code"),
+    honoured(
+        "To",
+        "names the latest verification to that contact (any common notation)",
+    ),
+    honoured("VerificationSid", "names the verification"),
+    refused("Amount", EMPTY, NO_PSD2),
+    refused("Payee", EMPTY, NO_PSD2),
+    refused(
+        "SnaClientToken",
+        EMPTY,
+        "silent network authentication is not supported",
+    ),
+];
+
+/// The parameters of `CreateRateLimit`.
+const RATE_LIMIT: &[Param] = &[
+    honoured(
+        "UniqueName",
+        "stored and returned; the key a verification's `RateLimits` names",
+    ),
+    honoured("Description", "stored and returned"),
+];
+
+/// The parameters of `UpdateRateLimit`.
+const RATE_LIMIT_UPDATE: &[Param] = &[honoured("Description", "stored and returned")];
+
+/// The parameters of `CreateBucket` and `UpdateBucket`.
+const BUCKET: &[Param] = &[
+    honoured("Max", "requests per interval, enforced (60203 past it)"),
+    honoured("Interval", "the interval in seconds, enforced"),
+];
+
+/// Every implemented operation with a request body.
+pub const OPERATIONS: &[Operation] = &[
+    Operation {
+        id: "CreateService",
+        params: SERVICE,
+    },
+    Operation {
+        id: "UpdateService",
+        params: SERVICE,
+    },
+    Operation {
+        id: "CreateVerification",
+        params: VERIFICATION,
+    },
+    Operation {
+        id: "UpdateVerification",
+        params: VERIFICATION_UPDATE,
+    },
+    Operation {
+        id: "CreateVerificationCheck",
+        params: CHECK,
+    },
+    Operation {
+        id: "CreateRateLimit",
+        params: RATE_LIMIT,
+    },
+    Operation {
+        id: "UpdateRateLimit",
+        params: RATE_LIMIT_UPDATE,
+    },
+    Operation {
+        id: "CreateBucket",
+        params: BUCKET,
+    },
+    Operation {
+        id: "UpdateBucket",
+        params: BUCKET,
+    },
+];
+
+/// The parameters of the operation `id` (`None` for an operation without a
+/// request body, or one this server does not implement).
+pub fn params_of(id: &str) -> Option<&'static [Param]> {
+    OPERATIONS.iter().find(|o| o.id == id).map(|o| o.params)
+}
+
+/// The 60200 message for the first parameter of `params` that `form` sets to
+/// anything but a default the server can honour; `None` when every
+/// parameter is honoured.
+pub fn first_refused(form: &HashMap<String, String>, params: &[Param]) -> Option<String> {
+    params.iter().find_map(|p| match p.treatment {
+        Treatment::Refused { defaults, why } => {
+            let value = form.get(p.name)?;
+            (!defaults.contains(&value.trim())).then(|| {
+                format!(
+                    "Invalid parameter: {} is not supported by this server ({why})",
+                    p.name
+                )
+            })
+        }
+        Treatment::Honoured(_) => None,
+    })
+}
+
+/// The fidelity table of `server/README.md`: every parameter of every
+/// implemented operation with what the server does with it.
+pub fn fidelity_table() -> String {
+    let mut out = String::from("| operation | parameter | this server |\n|---|---|---|\n");
+    let (mut honoured, mut refused) = (0, 0);
+    for op in OPERATIONS {
+        for p in op.params {
+            let what = match p.treatment {
+                Treatment::Honoured(how) => {
+                    honoured += 1;
+                    format!("honoured: {how}")
+                }
+                Treatment::Refused { why, .. } => {
+                    refused += 1;
+                    format!("refused unless left at its default: {why}")
+                }
+            };
+            out.push_str(&format!("| `{}` | `{}` | {what} |\n", op.id, p.name));
+        }
+    }
+    out.push_str(&format!(
+        "\n{honoured} parameters honoured, {refused} refused unless left at their default.\n"
+    ));
+    out
+}
