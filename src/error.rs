@@ -468,6 +468,18 @@ pub enum PolicyError {
     /// The owner's reserve is 0 to 1 000 percent of the caps.
     #[error("owner reserve must be between 0 and 1000 percent")]
     OwnerReserve,
+    /// An authenticator code has 6 to 8 digits.
+    #[error("an authenticator code has 6 to 8 digits")]
+    TotpDigits,
+    /// An authenticator's time step is 1 to 300 seconds.
+    #[error("an authenticator's time step is 1 to 300 seconds")]
+    TotpPeriod,
+    /// At most 2 time steps either side of the current one are accepted.
+    #[error("at most 2 time steps either side may be accepted")]
+    TotpSkew,
+    /// An authenticator secret is base32 of at least 128 bits (RFC 4226 §4).
+    #[error("an authenticator secret is base32 of at least 128 bits")]
+    TotpSecret,
 }
 
 #[cfg(test)]

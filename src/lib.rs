@@ -149,6 +149,7 @@ mod policy;
 mod serde_impls;
 mod service;
 pub mod store;
+mod totp;
 mod typed;
 
 // What an application names: one path each, here at the root. Backend authors
@@ -200,6 +201,7 @@ pub use store::postgres::PostgresStore;
 pub use store::redis::RedisStore;
 #[cfg(feature = "sqlite")]
 pub use store::sqlite::SqliteStore;
+pub use totp::{TotpAlgorithm, TotpSecret, TotpSettings, hotp};
 
 /// The README's examples compile as doctests (one of them plugs in the SMTP
 /// and HTTP channels, so with those features: `cargo test --all-features`).
