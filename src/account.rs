@@ -90,8 +90,30 @@ impl fmt::Debug for TicketRecord {
     }
 }
 
+/// An account's recovery code, as stored: a keyed tag of the code (the code
+/// itself is shown once and never kept), under the keyring key `key_id`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RecoveryCodeRecord {
+    /// `HMAC-SHA256` of the account id and the code, under a key derived
+    /// from keyring key `key_id`.
+    pub tag: [u8; 32],
+    /// The keyring key the tag was made under.
+    pub key_id: u32,
+    /// When the code was made.
+    pub created_at: Timestamp,
+}
+
+impl fmt::Debug for RecoveryCodeRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecoveryCodeRecord")
+            .field("key_id", &self.key_id)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
 /// An account's security state: its security info, a pending hold, the last
-/// recovery, outstanding tickets.
+/// recovery, outstanding tickets, its recovery code.
 ///
 /// # Examples
 ///
@@ -112,6 +134,7 @@ pub struct Account {
     hold: HoldState,
     tickets: Vec<TicketRecord>,
     locale: Option<String>,
+    recovery_code: Option<RecoveryCodeRecord>,
 }
 
 /// The fields of an account, for stores that persist and read back records.
@@ -125,6 +148,7 @@ pub struct AccountParts {
     pub hold: Option<Hold>,
     pub tickets: Vec<TicketRecord>,
     pub locale: Option<String>,
+    pub recovery_code: Option<RecoveryCodeRecord>,
 }
 
 impl Account {
@@ -137,6 +161,7 @@ impl Account {
             hold: HoldState::Idle,
             tickets: Vec::new(),
             locale: None,
+            recovery_code: None,
         }
     }
 
@@ -196,6 +221,7 @@ impl Account {
             hold: HoldState::from_parts(p.recovered, p.hold),
             locale: p.locale,
             tickets: p.tickets,
+            recovery_code: p.recovery_code,
         }
     }
 
@@ -209,6 +235,7 @@ impl Account {
             hold: self.hold.to_parts().1,
             locale: self.locale.clone(),
             tickets: self.tickets.clone(),
+            recovery_code: self.recovery_code.clone(),
         }
     }
 
@@ -397,7 +424,7 @@ impl Account {
     pub fn record_recovery(&mut self, through: &Contact, hold_period: Duration, now: Timestamp) {
         let verified: Vec<Contact> = self.verified().map(|i| i.contact.clone()).collect();
         self.hold
-            .on_recovery(verified.iter(), through, hold_period, now);
+            .on_recovery(verified.iter(), Some(through), hold_period, now);
     }
 
     /// After a change of security info: if, within `hold_period` of the last
@@ -420,6 +447,39 @@ impl Account {
     /// recovery of the window went through.
     pub fn release_hold(&mut self, proven: &Contact, now: Timestamp) -> bool {
         self.hold.release(proven, now)
+    }
+
+    /// The recovery code's record, if the account has one (for a page that
+    /// says when it was made; the code itself is never kept).
+    pub fn recovery_code(&self) -> Option<&RecoveryCodeRecord> {
+        self.recovery_code.as_ref()
+    }
+
+    /// Replaces the recovery code (any earlier one stops working).
+    pub fn set_recovery_code(&mut self, record: RecoveryCodeRecord) {
+        self.recovery_code = Some(record);
+    }
+
+    /// Whether `tag` is the recovery code's tag (constant-time comparison);
+    /// without a code, `tag` is compared with a stand-in so that the work is
+    /// the same.
+    pub fn recovery_code_matches(&self, tag: &[u8; 32]) -> bool {
+        match &self.recovery_code {
+            Some(record) => ct_eq(&record.tag, tag),
+            None => {
+                std::hint::black_box(ct_eq(&[0xa5; 32], tag));
+                false
+            }
+        }
+    }
+
+    /// Records a recovery with the recovery code (no contact was used): the
+    /// account's verified contacts become the originals a later hold
+    /// protects, and any of them may end that hold.
+    pub fn record_recovery_by_code(&mut self, hold_period: Duration, now: Timestamp) {
+        let verified: Vec<Contact> = self.verified().map(|i| i.contact.clone()).collect();
+        self.hold
+            .on_recovery(verified.iter(), None, hold_period, now);
     }
 
     /// Stores a ticket digest; expired ones are dropped.

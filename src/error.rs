@@ -101,6 +101,11 @@ pub enum Error {
     /// A ticket is unknown, used or expired.
     #[error("invalid, used or expired ticket")]
     InvalidTicket,
+    /// A recovery code is not the account's — or there is no such account, or
+    /// it has no recovery code: the answer is the same (see
+    /// [`AccountSecurity::recover_with_code`](crate::AccountSecurity::recover_with_code)).
+    #[error("the recovery code is not correct")]
+    WrongRecoveryCode,
     /// The delivery channel failed to send a message.
     #[error("delivery failed")]
     Delivery(#[source] BoxError),
@@ -293,6 +298,7 @@ impl Error {
             Error::ProofMismatch => ("proof_mismatch", 403, true, false),
             Error::InvalidToken => ("invalid_token", 400, true, false),
             Error::InvalidTicket => ("invalid_ticket", 400, true, false),
+            Error::WrongRecoveryCode => ("wrong_recovery_code", 400, true, false),
             Error::Delivery(_) => ("delivery_failed", 503, false, true),
             Error::Store(_) => match self.store_failure() {
                 Some(f) if f.is_unavailable() => ("store_failed", 503, false, true),

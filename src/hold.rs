@@ -135,13 +135,14 @@ impl HoldState {
         }
     }
 
-    /// A recovery through `through` completed at `now`; `verified` are the
+    /// A recovery through `through` (`None`: with the recovery code, through no
+    /// contact) completed at `now`; `verified` are the
     /// account's verified contacts at that moment (before anything the recovery
     /// lets change).
     pub fn on_recovery<'a>(
         &mut self,
         verified: impl Iterator<Item = &'a Contact>,
-        through: &Contact,
+        through: Option<&Contact>,
         period: Duration,
         now: Timestamp,
     ) {
@@ -151,12 +152,12 @@ impl HoldState {
                 *self = HoldState::Watching(Recovered {
                     at: now,
                     originals: verified.cloned().collect(),
-                    through: vec![through.clone()],
+                    through: through.into_iter().cloned().collect(),
                 });
             }
             HoldState::Watching(r) => {
                 r.at = now;
-                if !r.through.contains(through) {
+                if let Some(through) = through.filter(|t| !r.through.contains(t)) {
                     r.through.push(through.clone());
                 }
             }
@@ -228,7 +229,7 @@ mod tests {
     fn replacing_every_original_starts_a_hold() {
         let (v, p, a) = (c("v@example.org"), c("+14255550123"), c("a@example.org"));
         let mut s = HoldState::Idle;
-        s.on_recovery([&v, &p].into_iter(), &v, PERIOD, T0);
+        s.on_recovery([&v, &p].into_iter(), Some(&v), PERIOD, T0);
         assert_eq!(s.after_change([&v, &a].into_iter(), PERIOD, T0), None);
         let until = s.after_change([&a].into_iter(), PERIOD, T0 + DAY);
         assert_eq!(until, Some(T0 + DAY + PERIOD));
@@ -247,7 +248,7 @@ mod tests {
         let (v, a) = (c("v@example.org"), c("a@example.org"));
         let mut s = HoldState::Idle;
         assert!(s.usable_for_recovery(&a, PERIOD, T0));
-        s.on_recovery([&v].into_iter(), &v, PERIOD, T0);
+        s.on_recovery([&v].into_iter(), Some(&v), PERIOD, T0);
         assert!(s.usable_for_recovery(&v, PERIOD, T0 + DAY));
         assert!(!s.usable_for_recovery(&a, PERIOD, T0 + DAY));
         s.after_change([&a].into_iter(), PERIOD, T0 + DAY);
@@ -260,8 +261,8 @@ mod tests {
     fn a_later_recovery_keeps_the_originals() {
         let (v, a) = (c("v@example.org"), c("a@example.org"));
         let mut s = HoldState::Idle;
-        s.on_recovery([&v].into_iter(), &v, PERIOD, T0);
-        s.on_recovery([&v, &a].into_iter(), &a, PERIOD, T0 + DAY);
+        s.on_recovery([&v].into_iter(), Some(&v), PERIOD, T0);
+        s.on_recovery([&v, &a].into_iter(), Some(&a), PERIOD, T0 + DAY);
         assert_eq!(s.recovered().unwrap().originals, std::slice::from_ref(&v));
         assert_eq!(s.recovered().unwrap().at, T0 + DAY);
         assert!(s.after_change([&a].into_iter(), PERIOD, T0 + DAY).is_some());
@@ -271,15 +272,15 @@ mod tests {
     fn a_recovery_during_a_hold_changes_nothing_and_windows_close() {
         let (v, a) = (c("v@example.org"), c("a@example.org"));
         let mut s = HoldState::Idle;
-        s.on_recovery([&v].into_iter(), &v, PERIOD, T0);
+        s.on_recovery([&v].into_iter(), Some(&v), PERIOD, T0);
         s.after_change([&a].into_iter(), PERIOD, T0);
         let held = s.clone();
-        s.on_recovery([&a].into_iter(), &a, PERIOD, T0 + DAY);
+        s.on_recovery([&a].into_iter(), Some(&a), PERIOD, T0 + DAY);
         assert_eq!(s, held);
         // The hold runs out by itself; a window does too.
         assert!(s.hold(T0 + PERIOD).is_none());
         let mut w = HoldState::Idle;
-        w.on_recovery([&v].into_iter(), &v, PERIOD, T0);
+        w.on_recovery([&v].into_iter(), Some(&v), PERIOD, T0);
         assert_eq!(w.after_change([&a].into_iter(), PERIOD, T0 + PERIOD), None);
         assert_eq!(w, HoldState::Idle);
     }

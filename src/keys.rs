@@ -312,6 +312,12 @@ impl Keyring {
         }
     }
 
+    /// [`Keyring::tag`] under key `key_id`, or `None` if the ring does not
+    /// hold it (a record that names the key it was made under).
+    pub(crate) fn tag_under(&self, key_id: u32, domain: &str, data: &[u8]) -> Option<[u8; 32]> {
+        self.tag_with(key_id, domain, data)
+    }
+
     fn tag_with(&self, key_id: u32, domain: &str, data: &[u8]) -> Option<[u8; 32]> {
         let (_, state) = self.keys.iter().find(|(id, _)| *id == key_id)?;
         Some(mac_tag(state, domain, data))

@@ -772,6 +772,22 @@ async fn account_contract<A: AccountStore>(store: &A) {
         store.create(account).await,
         Err(Error::AccountExists)
     ));
+    // A recovery code's record (its tag, key and time) is kept as written.
+    let record = seccode::store::RecoveryCodeRecord {
+        tag: [0x5c; 32],
+        key_id: 7,
+        created_at: T0,
+    };
+    let kept = record.clone();
+    store
+        .update(&a, move |acct| {
+            acct.set_recovery_code(kept.clone());
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let read = store.get(&a).await.unwrap().unwrap();
+    assert_eq!(read.recovery_code(), Some(&record));
     let same = Contact::email("ANN@example.org").unwrap();
     assert_eq!(store.find_verified(&same).await.unwrap(), Some(a.clone()));
     let taken = Account::new(b.clone())

@@ -811,3 +811,149 @@ fn unused_challenge_ids_are_not_found() {
     .unwrap();
     assert!(matches!(v, Verification::NotFound));
 }
+
+// ----- recovery codes ----------------------------------------------------------------
+
+/// A recovery code is made for an identity-check proof and shown once; it gets
+/// the person back in without any code being sent, works once, and is replaced
+/// by a new one (shown once) that works next time; every contact is told, and
+/// no notice or record holds the code.
+#[test]
+fn a_recovery_code_recovers_once_and_is_replaced() {
+    let w = world();
+    let proof = w.identity_proof();
+    let code = ready(w.flows.generate_recovery_code(&proof)).unwrap();
+    assert!(
+        matches!(
+            ready(w.flows.generate_recovery_code(&proof)),
+            Err(Error::ProofMismatch)
+        ),
+        "the proof is spent"
+    );
+    let account = ready(w.flows.accounts().get(&w.id)).unwrap().unwrap();
+    assert!(account.recovery_code().is_some());
+    assert!(!format!("{account:?}").contains(code.expose()));
+    let sent_before = w.outbox.len();
+
+    let start = ready(w.flows.start_recovery("john.doe@example.com")).unwrap();
+    let typed = code.expose().to_lowercase().replace('-', " ");
+    let recovered = ready(w.flows.recover_with_code(&start.token, &typed)).unwrap();
+    assert_eq!(recovered.account, w.id);
+    assert_ne!(recovered.new_code.expose(), code.expose());
+    assert_eq!(
+        ready(w.flows.redeem_ticket(recovered.ticket.expose())).unwrap(),
+        w.id
+    );
+    // No code was sent: the only messages are the notices to both contacts.
+    let notices = [w.notices_to(&w.email), w.notices_to(&w.phone)];
+    assert_eq!(w.outbox.len(), sent_before + 2);
+    for n in &notices {
+        let last = n.last().unwrap();
+        assert!(last.contains("recovery code"), "{last}");
+        assert!(!last.contains(code.expose()) && !last.contains(recovered.new_code.expose()));
+    }
+    assert!(
+        matches!(
+            ready(w.flows.recover_with_code(&start.token, code.expose())),
+            Err(Error::WrongRecoveryCode)
+        ),
+        "a code works once"
+    );
+    let again = ready(
+        w.flows
+            .recover_with_code(&start.token, recovered.new_code.expose()),
+    )
+    .unwrap();
+    assert_eq!(again.account, w.id);
+    // The recovery opened a hold window, as a recovery through a contact does.
+    let account = ready(w.flows.accounts().get(&w.id)).unwrap().unwrap();
+    assert!(matches!(
+        account.hold_state(),
+        seccode::store::HoldState::Watching(_)
+    ));
+}
+
+/// Every miss answers alike — no account, an account without a code, a wrong
+/// code — and counts on the (real or made-up) account's recovery failures,
+/// so a guesser meets the same lockout either way; malformed input counts
+/// nothing.
+#[test]
+fn a_wrong_recovery_code_answers_as_an_unknown_identifier_does() {
+    let w = world();
+    let proof = w.identity_proof();
+    let code = ready(w.flows.generate_recovery_code(&proof)).unwrap();
+    let known = ready(w.flows.start_recovery("john.doe@example.com")).unwrap();
+    let unknown = ready(w.flows.start_recovery("nobody@example.com")).unwrap();
+    let guess = "22222-33333-44444-55555-66666";
+    assert_ne!(guess, code.expose());
+    let misses = |token: &str| {
+        let mut answers = Vec::new();
+        for _ in 0..12 {
+            answers.push(match ready(w.flows.recover_with_code(token, guess)) {
+                Err(Error::WrongRecoveryCode) => "wrong",
+                Err(Error::RateLimited {
+                    limit: RateLimit::RecoveryFailures,
+                    ..
+                }) => "limited",
+                other => panic!("{other:?}"),
+            });
+        }
+        answers
+    };
+    assert!(matches!(
+        ready(w.flows.recover_with_code(&known.token, "not a code")),
+        Err(Error::InvalidInput { .. })
+    ));
+    let (for_known, for_unknown) = (misses(&known.token), misses(&unknown.token));
+    assert_eq!(
+        for_known, for_unknown,
+        "the same answers, in the same order"
+    );
+    assert!(
+        for_known.contains(&"wrong") && for_known.contains(&"limited"),
+        "{for_known:?}"
+    );
+    // Locked out, even the right code waits.
+    assert!(matches!(
+        ready(w.flows.recover_with_code(&known.token, code.expose())),
+        Err(Error::RateLimited { .. })
+    ));
+    // An account without a code answers as a wrong code does.
+    let bare = Account::new(AccountId::new("user-2").unwrap())
+        .with_verified_contact(Contact::email("bare@example.com").unwrap(), T0)
+        .unwrap();
+    ready(w.flows.accounts().create(bare)).unwrap();
+    let start = ready(w.flows.start_recovery("bare@example.com")).unwrap();
+    assert!(matches!(
+        ready(w.flows.recover_with_code(&start.token, guess)),
+        Err(Error::WrongRecoveryCode)
+    ));
+}
+
+/// Two requests with the same code at once: one recovers.
+#[test]
+fn a_recovery_code_used_twice_at_once_recovers_once() {
+    let w = world();
+    let code = ready(w.flows.generate_recovery_code(&w.identity_proof())).unwrap();
+    let start = ready(w.flows.start_recovery("john.doe@example.com")).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let flows = Arc::new(w.flows);
+    let wins: usize = rt.block_on(async {
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let (flows, token, code) =
+                    (flows.clone(), start.token.clone(), code.expose().to_owned());
+                tokio::spawn(async move { flows.recover_with_code(&token, &code).await.is_ok() })
+            })
+            .collect();
+        let mut wins = 0;
+        for t in tasks {
+            wins += usize::from(t.await.unwrap());
+        }
+        wins
+    });
+    assert_eq!(wins, 1);
+}

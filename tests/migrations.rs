@@ -97,6 +97,8 @@ fn accounts() -> Vec<Account> {
             expires_at: at(45),
         }],
         locale: Some("fr-FR".into()),
+        // Files written before recovery codes have none.
+        recovery_code: None,
     };
     let bob = AccountParts {
         id: AccountId::new("bob").unwrap(),
@@ -129,6 +131,7 @@ fn accounts() -> Vec<Account> {
             },
         ],
         locale: None,
+        recovery_code: None,
     };
     let carol = AccountParts {
         id: AccountId::new("carol").unwrap(),
@@ -138,6 +141,7 @@ fn accounts() -> Vec<Account> {
         hold: None,
         tickets: vec![],
         locale: Some("de".into()),
+        recovery_code: None,
     };
     [alice, bob, carol]
         .into_iter()

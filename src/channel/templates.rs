@@ -48,6 +48,8 @@ pub(crate) enum NoticeEvent {
     Removed,
     /// The account was recovered.
     Recovered,
+    /// The account was recovered with its recovery code (no contact used).
+    RecoveredWithCode,
 }
 
 impl NoticeEvent {
@@ -57,6 +59,7 @@ impl NoticeEvent {
             Self::Replaced => "replaced",
             Self::Removed => "removed",
             Self::Recovered => "recovered",
+            Self::RecoveredWithCode => "recovered_with_code",
         }
     }
 }
@@ -683,15 +686,20 @@ mod tests {
 
     #[test]
     fn every_shipped_locale_renders_every_notice() {
-        use super::NoticeEvent::{Added, Recovered, Removed, Replaced};
+        use super::NoticeEvent::{Added, Recovered, RecoveredWithCode, Removed, Replaced};
         let t = Templates::builtin();
         for (tag, _) in BUILTIN {
-            for event in [Added, Replaced, Removed, Recovered] {
+            for event in [Added, Replaced, Removed, Recovered, RecoveredWithCode] {
                 let (subject, body) = t
                     .render_notice(event, "•••••••56", Some("•••••••23"), 30, tag)
                     .unwrap();
                 assert!(!subject.is_empty() && !subject.contains('{'), "{tag}");
-                assert!(body.contains("•••••••56"), "{tag} {event:?}: {body}");
+                // A recovery code is no contact: its notice names none.
+                assert_eq!(
+                    body.contains("•••••••56"),
+                    event != RecoveredWithCode,
+                    "{tag} {event:?}: {body}"
+                );
                 assert_eq!(
                     body.contains("•••••••23"),
                     event == Replaced,

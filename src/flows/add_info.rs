@@ -165,7 +165,7 @@ impl<A: AccountStore, S: ChallengeStore, C: DeliveryChannel> AccountSecurity<A, 
             &[&added],
             removed.as_ref(),
             event,
-            &added,
+            Some(&added),
             removed.as_ref(),
         )
         .await?;

@@ -4,6 +4,7 @@ mod decoys;
 mod hold;
 mod identity;
 mod recovery;
+mod recovery_code;
 mod remove;
 mod seal;
 
@@ -27,6 +28,7 @@ use crate::store::{AccountStore, ChallengeStore};
 pub use decoys::DecoyProfile;
 pub use hold::HoldView;
 pub use recovery::{Confirmation, RecoveryChoice, RecoveryStart, Ticket};
+pub use recovery_code::{RecoveredWithCode, RecoveryCode};
 pub use seal::SealedProof;
 
 /// Limits and lifetimes of the account flows.
@@ -328,7 +330,7 @@ impl<A: AccountStore, S: ChallengeStore, C: DeliveryChannel> AccountSecurity<A, 
         skip: &[&Contact],
         removed: Option<&Contact>,
         event: NoticeEvent,
-        contact: &Contact,
+        contact: Option<&Contact>,
         old: Option<&Contact>,
     ) -> Result<()> {
         if let Some(until) = hold {
@@ -344,7 +346,7 @@ impl<A: AccountStore, S: ChallengeStore, C: DeliveryChannel> AccountSecurity<A, 
             .locale()
             .map_or_else(|| templates.default_locale(), str::to_owned);
         let (contact, old) = (
-            contact.masked().to_string(),
+            contact.map(|c| c.masked().to_string()).unwrap_or_default(),
             old.map(|c| c.masked().to_string()),
         );
         let render = |t: &Templates, locale: &str| {

@@ -92,10 +92,10 @@ impl fmt::Debug for Ticket {
 const TOKEN_DOMAIN: &str = "recovery-token";
 
 /// Who answers a recovery: a real account or a made-up one.
-struct RecoveryParty {
-    account: AccountId,
+pub(super) struct RecoveryParty {
+    pub(super) account: AccountId,
     choices: Vec<Contact>,
-    decoy: bool,
+    pub(super) decoy: bool,
     /// The account's language; a made-up account has none.
     locale: Option<String>,
 }
@@ -131,7 +131,7 @@ impl<A: AccountStore, S: ChallengeStore, C: DeliveryChannel> AccountSecurity<A, 
     /// look the identifier up, read an account (the found one, or the made-up id,
     /// which no store holds, and whose miss costs what a hit costs), list the
     /// verified contacts of the account read or the made-up one.
-    async fn recovery_choices(&self, identifier: &Contact) -> Result<RecoveryParty> {
+    pub(super) async fn recovery_choices(&self, identifier: &Contact) -> Result<RecoveryParty> {
         let seed = self
             .codes
             .keyring()
@@ -174,7 +174,7 @@ impl<A: AccountStore, S: ChallengeStore, C: DeliveryChannel> AccountSecurity<A, 
         format!("{body}.{}", hex(&tag[..16]))
     }
 
-    fn read_recovery_token(&self, token: &str) -> Result<Contact> {
+    pub(super) fn read_recovery_token(&self, token: &str) -> Result<Contact> {
         let (body, tag) = token.rsplit_once('.').ok_or(Error::InvalidToken)?;
         let tag = unhex(tag).ok_or(Error::InvalidToken)?;
         if tag.len() != 16
@@ -317,7 +317,7 @@ impl<A: AccountStore, S: ChallengeStore, C: DeliveryChannel> AccountSecurity<A, 
             &[proof.destination()],
             None,
             NoticeEvent::Recovered,
-            proof.destination(),
+            Some(proof.destination()),
             None,
         )
         .await?;
@@ -335,11 +335,9 @@ impl<A: AccountStore, S: ChallengeStore, C: DeliveryChannel> AccountSecurity<A, 
     pub async fn issue_ticket(&self, proof: &Proof) -> Result<Ticket> {
         self.check_proof(proof, &[Purpose::Recovery])?;
         let now = self.codes.now();
-        let mut secret = Zeroizing::new([0u8; 32]);
-        rand::rng().fill_bytes(&mut *secret);
-        let digest: [u8; 32] = Sha256::digest(*secret).into();
-        let expires = now + self.settings.ticket_lifetime;
         let account = proof.account();
+        let (ticket, digest) = mint_ticket(account);
+        let expires = now + self.settings.ticket_lifetime;
         self.spending(proof, async {
             self.accounts
                 .update(account, move |a| {
@@ -350,11 +348,7 @@ impl<A: AccountStore, S: ChallengeStore, C: DeliveryChannel> AccountSecurity<A, 
                 .ok_or(Error::AccountNotFound)
         })
         .await?;
-        Ok(Ticket(Zeroizing::new(format!(
-            "t1.{}.{}",
-            hex(account.as_str().as_bytes()),
-            hex(&*secret)
-        ))))
+        Ok(ticket)
     }
 
     /// Redeems a ticket once: returns the account whose password the application
@@ -415,6 +409,16 @@ impl<A: AccountStore, S: ChallengeStore, C: DeliveryChannel> AccountSecurity<A, 
             choices: choices_of(&party.choices),
         })
     }
+}
+
+/// A new ticket for `account`: its text (`t1.<account>.<secret>`, hex) and
+/// the SHA-256 of its secret, which is all the account keeps.
+pub(super) fn mint_ticket(account: &AccountId) -> (Ticket, [u8; 32]) {
+    let mut secret = Zeroizing::new([0u8; 32]);
+    rand::rng().fill_bytes(&mut *secret);
+    let digest: [u8; 32] = Sha256::digest(*secret).into();
+    let text = format!("t1.{}.{}", hex(account.as_str().as_bytes()), hex(&*secret));
+    (Ticket(Zeroizing::new(text)), digest)
 }
 
 /// The account and secret digest of a ticket's text.

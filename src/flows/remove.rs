@@ -79,7 +79,7 @@ impl<A: AccountStore, S: ChallengeStore, C: DeliveryChannel> AccountSecurity<A, 
             &[],
             removed_contact,
             NoticeEvent::Removed,
-            &removed.contact,
+            Some(&removed.contact),
             None,
         )
         .await

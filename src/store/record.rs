@@ -166,6 +166,8 @@ pub(crate) fn decode_challenge(bytes: &[u8], codec: &ContactCodec) -> Result<Cha
 const ACCOUNT_V1: u8 = 1;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 const ACCOUNT_V2: u8 = 2;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+const ACCOUNT_V3: u8 = 3;
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 impl Writer {
@@ -221,7 +223,7 @@ pub(crate) fn encode_account(a: &crate::account::Account, codec: &ContactCodec) 
     use crate::account::InfoState;
     let p = a.to_parts();
     let mut w = Writer(Vec::with_capacity(256));
-    w.bytes(&[ACCOUNT_V2]);
+    w.bytes(&[ACCOUNT_V3]);
     w.u32(p.next_info_id);
     match &p.locale {
         Some(tag) => {
@@ -268,6 +270,17 @@ pub(crate) fn encode_account(a: &crate::account::Account, codec: &ContactCodec) 
     ] {
         w.contacts(through.map_or(&[][..], Vec::as_slice), codec);
     }
+    // Version 3 appends the recovery code's record (a flag, then the tag, the
+    // key id and when it was made); earlier versions read as none.
+    match &p.recovery_code {
+        Some(code) => {
+            w.bytes(&[1]);
+            w.bytes(&code.tag);
+            w.u32(code.key_id);
+            w.time(code.created_at);
+        }
+        None => w.bytes(&[0]),
+    }
     w.0
 }
 
@@ -283,7 +296,7 @@ pub(crate) fn decode_account(
     };
     let mut r = Reader(bytes);
     let version = r.u8()?;
-    if version != ACCOUNT_V1 && version != ACCOUNT_V2 {
+    if !(ACCOUNT_V1..=ACCOUNT_V3).contains(&version) {
         return Err(corrupt());
     }
     let next_info_id = r.u32()?;
@@ -329,7 +342,7 @@ pub(crate) fn decode_account(
             expires_at: r.time()?,
         });
     }
-    let (recovered_through, hold_through) = if version == ACCOUNT_V2 {
+    let (recovered_through, hold_through) = if version >= ACCOUNT_V2 {
         (r.contacts(codec)?, r.contacts(codec)?)
     } else {
         (Vec::new(), Vec::new())
@@ -344,6 +357,15 @@ pub(crate) fn decode_account(
         originals,
         through: hold_through,
     });
+    let recovery_code = if version >= ACCOUNT_V3 && r.flag()? {
+        Some(crate::account::RecoveryCodeRecord {
+            tag: r.array()?,
+            key_id: r.u32()?,
+            created_at: r.time()?,
+        })
+    } else {
+        None
+    };
     if !r.0.is_empty() {
         return Err(corrupt());
     }
@@ -355,6 +377,7 @@ pub(crate) fn decode_account(
         hold,
         tickets,
         locale,
+        recovery_code,
     }))
 }
 

@@ -591,5 +591,6 @@ fn read_v4_account(
         hold,
         tickets,
         locale,
+        recovery_code: None,
     }))
 }
