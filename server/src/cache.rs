@@ -109,6 +109,8 @@ mod tests {
             friendly_name: "n".to_owned(),
             code_length: 6,
             do_not_share_warning_enabled: false,
+            lookup_enabled: false,
+            skip_sms_to_landlines: false,
             created: 0,
             updated: 0,
         }

@@ -69,7 +69,6 @@ const fn refused(
     }
 }
 
-const NO_LOOKUP: &str = "line-type lookup is not supported yet";
 const NO_CALL_OPTIONS: &str = "call options are not supported yet";
 const NO_PSD2: &str = "PSD2 transaction binding is not supported yet: a check could not tell one amount or payee from another";
 const NO_CUSTOM_CODE: &str =
@@ -88,8 +87,14 @@ const SERVICE: &[Param] = &[
         "CodeLength",
         "stored and returned; the service's codes have this many digits (4 to 10)",
     ),
-    refused("LookupEnabled", OFF, NO_LOOKUP),
-    refused("SkipSmsToLandlines", OFF, NO_LOOKUP),
+    honoured(
+        "LookupEnabled",
+        "stored and returned; verifications report the number's line type from libphonenumber's metadata in `lookup.carrier.type` (`mobile`, `landline`, `voip`, or null where the number does not tell)",
+    ),
+    honoured(
+        "SkipSmsToLandlines",
+        "stored and returned; an SMS to a number whose line type is a fixed line is refused with 60205 before anything is sent or counted (needs `LookupEnabled`)",
+    ),
     refused("DtmfInputRequired", OFF, NO_CALL_OPTIONS),
     refused("TtsName", EMPTY, NO_CALL_OPTIONS),
     refused("Psd2Enabled", OFF, NO_PSD2),

@@ -940,8 +940,7 @@ async fn a_setting_the_server_cannot_honour_is_refused_naming_it() {
     let api = Api::new(&h);
     for (name, value) in [
         ("Psd2Enabled", "true"),
-        ("LookupEnabled", "true"),
-        ("SkipSmsToLandlines", "True"),
+        ("DtmfInputRequired", "True"),
         ("DoNotShareWarningEnabled", "true"),
         ("Totp.Issuer", "Example"),
         ("Push.IncludeDate", "true"),
@@ -1146,4 +1145,74 @@ async fn protocol_edges_answer_as_twilio_does() {
         !large.1["message"].as_str().unwrap().contains("xxx"),
         "no body text echoed"
     );
+}
+
+/// `LookupEnabled` reports the line type libphonenumber's metadata gives a
+/// number, and `SkipSmsToLandlines` refuses an SMS to a fixed line (60205)
+/// before anything is sent; a number whose type the metadata does not tell
+/// (North America) is sent and reports null.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lookups_report_the_line_type_and_landlines_get_no_sms() {
+    let h = Harness::start("lookup").await;
+    let api = Api::new(&h);
+    assert_error(
+        &api.post(
+            "/Services",
+            &[("FriendlyName", "Skip"), ("SkipSmsToLandlines", "true")],
+        )
+        .await,
+        400,
+        60200,
+    );
+    let (status, service) = api
+        .post(
+            "/Services",
+            &[
+                ("FriendlyName", "Lookup"),
+                ("LookupEnabled", "true"),
+                ("SkipSmsToLandlines", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 201, "{service}");
+    assert_eq!(
+        (
+            &service["lookup_enabled"],
+            &service["skip_sms_to_landlines"]
+        ),
+        (&Value::from(true), &Value::from(true))
+    );
+    let sid = service["sid"].as_str().unwrap();
+    let path = format!("/Services/{sid}/Verifications");
+    // A London fixed line (Ofcom's range for drama).
+    let landline = api
+        .post(&path, &[("To", "+44 20 7946 0958"), ("Channel", "sms")])
+        .await;
+    assert_error(&landline, 400, 60205);
+    assert_eq!(h.sms.count_to("+442079460958"), 0, "nothing sent");
+    // A UK mobile (libphonenumber's example number).
+    let (status, v) = api
+        .post(&path, &[("To", "+44 7400 123456"), ("Channel", "sms")])
+        .await;
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(v["lookup"]["carrier"]["type"], "mobile", "{v}");
+    assert!(v["lookup"]["carrier"]["mobile_country_code"].is_null());
+    let (status, v) = api
+        .post(&path, &[("To", "+15017122750"), ("Channel", "sms")])
+        .await;
+    assert_eq!(status, 201, "{v}");
+    assert!(v["lookup"]["carrier"]["type"].is_null(), "{v}");
+    // Lookup off again: no carrier at all, and landlines get their SMS.
+    let (status, _) = api
+        .post(
+            &format!("/Services/{sid}"),
+            &[("SkipSmsToLandlines", "false"), ("LookupEnabled", "false")],
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, v) = api
+        .post(&path, &[("To", "+44 20 7946 0958"), ("Channel", "sms")])
+        .await;
+    assert_eq!(status, 201, "{v}");
+    assert!(v["lookup"]["carrier"].is_null(), "{v}");
 }

@@ -15,19 +15,45 @@ pub struct Service {
     pub code_length: u8,
     /// Whether SMS bodies carry a "do not share" warning (stored and echoed).
     pub do_not_share_warning_enabled: bool,
+    /// Whether verifications report the number's line type (`lookup`).
+    pub lookup_enabled: bool,
+    /// Whether SMS to a fixed line is refused (60205); needs `lookup_enabled`.
+    pub skip_sms_to_landlines: bool,
     /// Created, Unix milliseconds.
     pub created: i64,
     /// Last updated, Unix milliseconds.
     pub updated: i64,
 }
 
+/// The service's switches, kept as bits of the `do_not_share` column (its
+/// first and, before lookups, only one): no migration, and a row written
+/// before reads as it did.
+const DO_NOT_SHARE: i64 = 1;
+const LOOKUP: i64 = 2;
+const SKIP_LANDLINES: i64 = 4;
+
+fn flags(s: &Service) -> i64 {
+    [
+        (s.do_not_share_warning_enabled, DO_NOT_SHARE),
+        (s.lookup_enabled, LOOKUP),
+        (s.skip_sms_to_landlines, SKIP_LANDLINES),
+    ]
+    .iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, bit)| bit)
+    .sum()
+}
+
 fn read_service(r: &Row) -> Service {
+    let flags = r.int("do_not_share");
     Service {
         sid: r.text("sid"),
         account_sid: r.text("account_sid"),
         friendly_name: r.text("friendly_name"),
         code_length: u8::try_from(r.int("code_length")).unwrap_or(6),
-        do_not_share_warning_enabled: r.int("do_not_share") != 0,
+        do_not_share_warning_enabled: flags & DO_NOT_SHARE != 0,
+        lookup_enabled: flags & LOOKUP != 0,
+        skip_sms_to_landlines: flags & SKIP_LANDLINES != 0,
         created: r.int("created"),
         updated: r.int("updated"),
     }
@@ -48,6 +74,7 @@ impl Db {
     ///
     /// The database fails.
     pub async fn insert_service(&self, s: Service) -> Result<(), DbError> {
+        let flags = flags(&s);
         self.execute(
             "INSERT INTO verify_services (sid, account_sid, friendly_name, code_length, \
              do_not_share, created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -56,7 +83,7 @@ impl Db {
                 s.account_sid.into(),
                 s.friendly_name.into(),
                 i64::from(s.code_length).into(),
-                i64::from(s.do_not_share_warning_enabled).into(),
+                flags.into(),
                 s.created.into(),
                 s.updated.into(),
             ],
@@ -71,6 +98,7 @@ impl Db {
     ///
     /// The database fails.
     pub async fn update_service(&self, s: Service) -> Result<(), DbError> {
+        let flags = flags(&s);
         self.execute(
             "UPDATE verify_services SET friendly_name = ?2, code_length = ?3, \
              do_not_share = ?4, updated = ?5 WHERE sid = ?1",
@@ -78,7 +106,7 @@ impl Db {
                 s.sid.into(),
                 s.friendly_name.into(),
                 i64::from(s.code_length).into(),
-                i64::from(s.do_not_share_warning_enabled).into(),
+                flags.into(),
                 s.updated.into(),
             ],
         )

@@ -38,9 +38,9 @@ pub(crate) fn service_json(state: &AppState, s: &Service) -> Value {
         "account_sid": s.account_sid,
         "friendly_name": s.friendly_name,
         "code_length": s.code_length,
-        "lookup_enabled": false,
+        "lookup_enabled": s.lookup_enabled,
         "psd2_enabled": false,
-        "skip_sms_to_landlines": false,
+        "skip_sms_to_landlines": s.skip_sms_to_landlines,
         "dtmf_input_required": false,
         "tts_name": null,
         "do_not_share_warning_enabled": s.do_not_share_warning_enabled,
@@ -76,11 +76,25 @@ pub(crate) async fn create_service(
         friendly_name: name,
         code_length: code_length(&form)?.unwrap_or(6),
         do_not_share_warning_enabled: boolean(&form, "DoNotShareWarningEnabled")?.unwrap_or(false),
+        lookup_enabled: boolean(&form, "LookupEnabled")?.unwrap_or(false),
+        skip_sms_to_landlines: boolean(&form, "SkipSmsToLandlines")?.unwrap_or(false),
         created: now,
         updated: now,
     };
+    landlines_need_lookup(&service)?;
     state.db.insert_service(service.clone()).await?;
     Ok(respond(StatusCode::CREATED, service_json(&state, &service)))
+}
+
+/// `SkipSmsToLandlines` needs the line type, which `LookupEnabled` gives
+/// (Twilio documents the same requirement).
+fn landlines_need_lookup(service: &Service) -> Result<(), ApiError> {
+    if service.skip_sms_to_landlines && !service.lookup_enabled {
+        return Err(ApiError::invalid(
+            "Invalid parameter: SkipSmsToLandlines requires LookupEnabled",
+        ));
+    }
+    Ok(())
 }
 
 /// The service `sid` of `account`, from the database.
@@ -151,6 +165,13 @@ pub(crate) async fn update_service(
     if let Some(warn) = boolean(&form, "DoNotShareWarningEnabled")? {
         service.do_not_share_warning_enabled = warn;
     }
+    if let Some(lookup) = boolean(&form, "LookupEnabled")? {
+        service.lookup_enabled = lookup;
+    }
+    if let Some(skip) = boolean(&form, "SkipSmsToLandlines")? {
+        service.skip_sms_to_landlines = skip;
+    }
+    landlines_need_lookup(&service)?;
     service.updated = now_ms();
     state.db.update_service(service.clone()).await?;
     state.caches.put_service(service.clone());

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use seccode::{Contact, Error as CodesError, Policy, Purpose, SendLane, SendOptions};
+use seccode::{Contact, Error as CodesError, PhoneType, Policy, Purpose, SendLane, SendOptions};
 use serde_json::{Value, json};
 
 use crate::config::now_ms;
@@ -30,7 +30,43 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         )
 }
 
-pub(crate) fn verification_json(state: &AppState, v: &Verification, valid: bool) -> Value {
+/// What a lookup tells of `to` (a service with `LookupEnabled`): the line
+/// type from libphonenumber's metadata — `mobile`, `landline`, `voip`, or
+/// null where the number does not say (North American numbers, for one) —
+/// and null for what only a carrier lookup would know.
+fn lookup_json(v: &Verification, enabled: bool) -> Value {
+    let line = enabled
+        .then(|| Contact::phone(&v.to).ok())
+        .flatten()
+        .map(|c| line_type(&c));
+    match line {
+        Some(kind) => json!({"carrier": {
+            "type": kind,
+            "error_code": null,
+            "name": null,
+            "mobile_country_code": null,
+            "mobile_network_code": null,
+        }}),
+        None => json!({"carrier": null}),
+    }
+}
+
+/// Twilio's line type of a phone number, where its number tells.
+fn line_type(contact: &Contact) -> Option<&'static str> {
+    match contact.phone_type()? {
+        PhoneType::Mobile => Some("mobile"),
+        PhoneType::FixedLine => Some("landline"),
+        PhoneType::Voip => Some("voip"),
+        _ => None,
+    }
+}
+
+pub(crate) fn verification_json(
+    state: &AppState,
+    v: &Verification,
+    valid: bool,
+    lookup: bool,
+) -> Value {
     json!({
         "sid": v.sid,
         "service_sid": v.service_sid,
@@ -39,7 +75,7 @@ pub(crate) fn verification_json(state: &AppState, v: &Verification, valid: bool)
         "channel": v.channel,
         "status": v.status,
         "valid": valid,
-        "lookup": {"carrier": null},
+        "lookup": lookup_json(v, lookup),
         "amount": null,
         "payee": null,
         "send_code_attempts": v.attempts.iter().map(|(at, channel, sid)| json!({
@@ -92,6 +128,14 @@ pub(crate) async fn start_verification(
     }
     let channel = configured_channel(&state, &form)?;
     let (to_text, contact) = destination(&form, channel)?;
+    if service.skip_sms_to_landlines && channel == "sms" && line_type(&contact) == Some("landline")
+    {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            60205,
+            "SMS is not supported by landline phone number",
+        ));
+    }
     let locale = form.get("Locale").map_or("en", String::as_str).to_owned();
     let codes = &state.codes;
     // Calls go out through the twin that calls phone numbers.
@@ -124,7 +168,7 @@ pub(crate) async fn start_verification(
             v.attempts.push((now, channel.to_owned(), new_sid("VL")));
             v.channel = channel.to_owned();
             v.updated = now;
-            return saved(&state, v).await;
+            return saved(&state, &service, v).await;
         }
     }
     let account_id = codes_account(&service.sid, contact.identity())?;
@@ -133,6 +177,7 @@ pub(crate) async fn start_verification(
     state.metrics.verification("started");
     saved(
         &state,
+        &service,
         Verification {
             sid: format!("VE{}", sent.id),
             service_sid: service.sid.clone(),
@@ -206,12 +251,12 @@ fn destination(form: &FormMap, channel: &str) -> Result<(String, Contact), ApiEr
 }
 
 /// Stores a started or resent verification and answers 201 with it.
-async fn saved(state: &AppState, v: Verification) -> ApiResult {
+async fn saved(state: &AppState, service: &Service, v: Verification) -> ApiResult {
     state.db.save_verification(v.clone()).await?;
     state.caches.put_card(&v);
     Ok(respond(
         StatusCode::CREATED,
-        verification_json(state, &v, false),
+        verification_json(state, &v, false, service.lookup_enabled),
     ))
 }
 
@@ -273,7 +318,7 @@ pub(crate) async fn fetch_verification(
     let v = pending_verification(&state, codes, &service, &ve).await?;
     Ok(respond(
         StatusCode::OK,
-        verification_json(&state, &v, false),
+        verification_json(&state, &v, false, service.lookup_enabled),
     ))
 }
 
@@ -309,6 +354,6 @@ pub(crate) async fn update_verification(
     let valid = v.status == VerificationStatus::Approved;
     Ok(respond(
         StatusCode::OK,
-        verification_json(&state, &v, valid),
+        verification_json(&state, &v, valid, service.lookup_enabled),
     ))
 }
