@@ -103,6 +103,7 @@ pub struct SendOptions<'a> {
     pub(crate) locale: Option<&'a str>,
     pub(crate) lane: Option<SendLane<'a>>,
     pub(crate) policy: Option<&'a Policy>,
+    pub(crate) app_hash: Option<&'a str>,
 }
 
 impl<'a> SendOptions<'a> {
@@ -132,6 +133,16 @@ impl<'a> SendOptions<'a> {
     /// `CodeLength`), without a `SecurityCodes` per format.
     pub fn policy(mut self, policy: &'a Policy) -> Self {
         self.policy = Some(policy);
+        self
+    }
+
+    /// An SMS ends with `hash`, the Android app's 11-character hash for the
+    /// SMS Retriever API, on a line of its own (where the templates add none:
+    /// see [`Templates::with_android_app_hash`](crate::Templates::with_android_app_hash)
+    /// for one hash for every message). Other channels ignore it. For
+    /// seccode-server's `AppHash`, one app per verification.
+    pub fn android_app_hash(mut self, hash: &'a str) -> Self {
+        self.app_hash = Some(hash);
         self
     }
 

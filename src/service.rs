@@ -258,6 +258,7 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
         decoy: bool,
     ) -> Result<Sent> {
         let now = self.clock.now();
+        let sms_line = self.sms_line(&options)?;
         let policy = options
             .policy
             .unwrap_or_else(|| self.config.policy(purpose));
@@ -314,6 +315,10 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
             policy.lifetime(),
         )?
         .with_deadline(sent.expires_at);
+        let message = match sms_line {
+            Some(line) => message.with_sms_line(line),
+            None => message,
+        };
         if decoy {
             // Through the channel's intake like a real message, never sent.
             if let Err(e) = self.channel.absorb(&message).await {
@@ -335,6 +340,22 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
         }
         self.emit_delivered(&sent, purpose);
         Ok(sent)
+    }
+
+    /// The line `options` ask to end an SMS with (an Android app hash),
+    /// checked before anything is counted or stored.
+    fn sms_line<'a>(&self, options: &SendOptions<'a>) -> Result<Option<&'a str>> {
+        let Some(hash) = options.app_hash else {
+            return Ok(None);
+        };
+        crate::channel::templates::check_app_hash(hash)?;
+        if self.templates.ends_sms() {
+            return Err(Error::InvalidInput {
+                field: "android app hash",
+                reason: "the templates already end each SMS with a line of their own",
+            });
+        }
+        Ok(Some(hash))
     }
 
     /// The message's locale: the one asked for, else the templates' default.
@@ -393,6 +414,7 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
         options: SendOptions<'_>,
     ) -> Result<Sent> {
         let now = self.clock.now();
+        let sms_line = self.sms_line(&options)?;
         // Check the challenge's own limits on a snapshot first, so that a refused
         // resend does not use up the destination's window.
         let snapshot = self.store.get(id).await?.ok_or(Error::ChallengeNotFound)?;
@@ -436,6 +458,10 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
             lifetime,
         )?
         .with_deadline(challenge.expires_at());
+        let message = match sms_line {
+            Some(line) => message.with_sms_line(line),
+            None => message,
+        };
         if challenge.is_decoy() {
             self.channel
                 .absorb(&message)

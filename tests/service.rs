@@ -523,3 +523,77 @@ fn typed_input_is_normalised() {
         "{v:?}"
     );
 }
+
+/// A per-message Android app hash ends the SMS on a line of its own (the
+/// English text still one segment), for resends too; an email is unchanged;
+/// a malformed hash, or templates that already end each SMS, are refused
+/// before anything is counted or sent.
+#[test]
+fn an_app_hash_ends_the_sms_it_is_asked_for() {
+    use seccode::channel::sms_segments;
+    let (codes, outbox, clock) = memory_service();
+    let account = AccountId::new("droid").unwrap();
+    let phone = Contact::phone("+14255550142").unwrap();
+    let options = SendOptions::default().android_app_hash("FA+9qCX9VSu");
+    let sent = ready(codes.start(&account, Purpose::IdentityCheck, &phone, options)).unwrap();
+    let body = outbox.messages_to(&phone).last().unwrap().body().to_owned();
+    let code = outbox.last_code_to(&phone).unwrap();
+    assert!(
+        body.starts_with(&format!("Your security code is {}.", code.expose())),
+        "{body}"
+    );
+    assert!(body.ends_with("\n\nFA+9qCX9VSu"), "{body}");
+    assert_eq!(sms_segments(&body).segments, 1, "{body}");
+    clock.advance(Duration::from_secs(31));
+    ready(codes.resend(&sent.id, options)).unwrap();
+    assert!(
+        outbox
+            .messages_to(&phone)
+            .last()
+            .unwrap()
+            .body()
+            .ends_with("\nFA+9qCX9VSu")
+    );
+
+    let email = Contact::email("droid@example.org").unwrap();
+    ready(codes.start(&account, Purpose::IdentityCheck, &email, options)).unwrap();
+    assert!(
+        !outbox
+            .messages_to(&email)
+            .last()
+            .unwrap()
+            .body()
+            .contains("FA+9qCX9VSu")
+    );
+
+    let before = outbox.len();
+    let other = Contact::phone("+14255550143").unwrap();
+    for bad in ["short", "FA+9qCX9VS!", "FA+9qCX9VSuX"] {
+        let refused = ready(codes.start(
+            &account,
+            Purpose::IdentityCheck,
+            &other,
+            SendOptions::default().android_app_hash(bad),
+        ));
+        assert!(
+            matches!(refused, Err(Error::InvalidInput { .. })),
+            "{bad}: {refused:?}"
+        );
+    }
+    assert_eq!(outbox.len(), before, "nothing sent");
+    let web = SecurityCodes::new(
+        MemoryChallengeStore::new(),
+        outbox.clone(),
+        Keyring::new(1, SecretKey::from_bytes([3; 32])),
+    )
+    .with_templates(
+        seccode::Templates::builtin()
+            .with_web_otp_origin("example.com")
+            .unwrap(),
+    );
+    assert!(matches!(
+        ready(web.start(&account, Purpose::IdentityCheck, &other, options)),
+        Err(Error::InvalidInput { .. })
+    ));
+    assert_eq!(outbox.len(), before, "nothing sent");
+}

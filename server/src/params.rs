@@ -160,10 +160,9 @@ const VERIFICATION: &[Param] = &[
         EMPTY,
         "email channel configuration (sender, template, substitutions) is not supported yet",
     ),
-    refused(
+    honoured(
         "AppHash",
-        EMPTY,
-        "the Android app hash is not added to messages yet",
+        "ends the SMS on a line of its own (Android's SMS Retriever); 11 base64 characters, 60200 otherwise",
     ),
     refused("TemplateSid", EMPTY, NO_TEMPLATES),
     refused("TemplateCustomSubstitutions", EMPTY, NO_TEMPLATES),

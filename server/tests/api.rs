@@ -984,7 +984,7 @@ async fn a_setting_the_server_cannot_honour_is_refused_naming_it() {
         ("Amount", "€39.99"),
         ("Payee", "Acme Inc."),
         ("CustomFriendlyName", "Acme"),
-        ("AppHash", "FA+9qCX9VSu"),
+        ("AppHash", "not-a-hash"),
         ("Tags", r#"{"order":"1234"}"#),
         ("RiskCheck", "disable"),
         ("TemplateSid", "HJ0123456789abcdef0123456789abcdef"),
@@ -1010,10 +1010,16 @@ async fn a_setting_the_server_cannot_honour_is_refused_naming_it() {
                 ("Channel", "sms"),
                 ("RiskCheck", "enable"),
                 ("DeviceIp", "2001:db8::7"),
+                ("AppHash", "FA+9qCX9VSu"),
             ],
         )
         .await;
     assert_eq!(status, 201, "{v}");
+    let sms = h.sms.last_body(to).unwrap();
+    assert!(
+        sms["text"].as_str().unwrap().ends_with("\n\nFA+9qCX9VSu"),
+        "the app hash ends the SMS: {sms}"
+    );
     let ve = v["sid"].as_str().unwrap();
     let code = h.sms.last_code(to).unwrap();
     // A check that carries a PSD2 amount is refused, and counts nothing: the

@@ -202,6 +202,17 @@ impl Message {
         })
     }
 
+    /// The same message with `line` on a line of its own at the end of its
+    /// SMS (a phone's body); an email is unchanged.
+    #[must_use]
+    pub(crate) fn with_sms_line(mut self, line: &str) -> Self {
+        if self.to.kind() == ContactKind::Phone {
+            self.body.push_str("\n\n");
+            self.body.push_str(line);
+        }
+        self
+    }
+
     /// The same message, to be dropped rather than sent at or after `deadline`
     /// (a code that arrives after it expired is useless; see `Queued`).
     #[must_use]

@@ -128,6 +128,19 @@ pub struct Templates {
     app_hash: Option<String>,
 }
 
+/// An Android app hash: 11 characters of the base64 alphabet.
+pub(crate) fn check_app_hash(hash: &str) -> Result<(), Error> {
+    let ok = hash.len() == 11
+        && hash
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/');
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid("android app hash", "expected 11 base64 characters"))
+    }
+}
+
 fn invalid(field: &'static str, reason: &'static str) -> Error {
     Error::InvalidInput { field, reason }
 }
@@ -255,13 +268,7 @@ impl Templates {
     /// [`Error::InvalidInput`] unless 11 characters of the base64 alphabet, or
     /// when a WebOTP origin is set.
     pub fn with_android_app_hash(mut self, hash: &str) -> Result<Self, Error> {
-        let ok = hash.len() == 11
-            && hash
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/');
-        if !ok {
-            return Err(invalid("android app hash", "expected 11 base64 characters"));
-        }
+        check_app_hash(hash)?;
         if self.origin.is_some() {
             return Err(invalid(
                 "android app hash",
@@ -270,6 +277,12 @@ impl Templates {
         }
         self.app_hash = Some(hash.to_owned());
         Ok(self)
+    }
+
+    /// Whether the templates already end each SMS with a line of their own
+    /// (a WebOTP origin or an app hash).
+    pub(crate) fn ends_sms(&self) -> bool {
+        self.origin.is_some() || self.app_hash.is_some()
     }
 
     /// The locale used when a requested one is not provided.

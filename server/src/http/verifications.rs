@@ -152,6 +152,12 @@ pub(crate) async fn start_verification(
         .locale(&locale)
         .lane(SendLane::Tenant(&account))
         .policy(policy_of(&state, &service)?);
+    // The Android app's hash ends the SMS (SMS Retriever); other channels
+    // have no use for it, as on Twilio.
+    let options = match app_hash(&form)? {
+        Some(hash) if channel == "sms" => options.android_app_hash(hash),
+        _ => options,
+    };
     // A pending verification to the same contact is sent again, same code.
     if let Some(mut v) = state.db.latest_to(&service.sid, contact.identity()).await? {
         refresh(codes, &mut v).await?;
@@ -248,6 +254,29 @@ fn destination(form: &FormMap, channel: &str) -> Result<(String, Contact), ApiEr
         _ => contact.expose().to_owned(),
     };
     Ok((to, contact))
+}
+
+/// The request's `AppHash`: 11 characters of the base64 alphabet (60200
+/// naming it otherwise).
+fn app_hash(form: &FormMap) -> Result<Option<&str>, ApiError> {
+    let Some(hash) = form
+        .get("AppHash")
+        .map(|h| h.trim())
+        .filter(|h| !h.is_empty())
+    else {
+        return Ok(None);
+    };
+    let ok = hash.len() == 11
+        && hash
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/');
+    if ok {
+        Ok(Some(hash))
+    } else {
+        Err(ApiError::invalid(
+            "Invalid parameter: AppHash (the Android app's 11-character hash)",
+        ))
+    }
 }
 
 /// Stores a started or resent verification and answers 201 with it.
