@@ -142,7 +142,9 @@ pub async fn security(State(app): App, headers: HeaderMap) -> Result<Response, A
 <div class="card"><h2>Security basics</h2><p>Your password and the ways we verify it's you.</p>
 <p><a href="/security/basics">Security basics</a></p></div>
 <div class="card"><h2>Security info</h2><p>The email addresses and phone numbers we send codes to when we need to make sure it's you.</p>
-<p><a href="/security/info">Update info</a> · <a href="/security/info/add">Add security info</a></p></div>"#,
+<p><a href="/security/info">Update info</a> · <a href="/security/info/add">Add security info</a></p></div>
+<div class="card"><h2>Recovery code</h2><p>A code that gets you back into your account if you can't use any of your security info.</p>
+<p><a id="recovery-code" href="/security/recovery-code">Recovery code</a></p></div>"#,
         ),
         cookie,
     ))

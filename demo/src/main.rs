@@ -13,6 +13,7 @@
 mod account;
 mod mailbox;
 mod recover;
+mod recovery_code;
 mod remove;
 mod state;
 mod web;
@@ -97,6 +98,22 @@ fn router(state: std::sync::Arc<state::AppState>) -> Router {
         .route(
             "/security/info/remove/code/resend",
             post(remove::remove_resend),
+        )
+        .route(
+            "/security/recovery-code",
+            get(recovery_code::settings_page).post(recovery_code::start),
+        )
+        .route(
+            "/security/recovery-code/code",
+            get(recovery_code::code_page).post(recovery_code::code),
+        )
+        .route(
+            "/security/recovery-code/code/resend",
+            post(recovery_code::resend),
+        )
+        .route(
+            "/recover/recovery-code",
+            get(recovery_code::recover_page).post(recovery_code::recover),
         )
         .route("/recover", get(recover::start_page).post(recover::start))
         .route(

@@ -102,7 +102,8 @@ pub async fn choose_page(State(app): App, headers: HeaderMap) -> Result<Response
 <form method="post" action="/recover/choose">{}
 <ul id="choices">{choices}</ul>
 <p><label>To make sure it's you, type it here <input name="confirmation" required></label></p>
-<p><button>Get code</button></p></form>"#,
+<p><button>Get code</button></p></form>
+<p class="other"><a id="use-recovery-code" href="/recover/recovery-code">Use a recovery code</a></p>"#,
                 csrf_field(&csrf_token),
             ),
         ),

@@ -426,7 +426,79 @@ async fn the_seed_flows_in_a_real_browser_across_two_processes() {
     b.fill("password", "a-new-password-1").await;
     b.submit().await;
     b.expect("Security").await;
+
+    // ----- a recovery code: verify it's you, then it is shown once ----------------------
+    b.click("#recovery-code").await;
+    b.expect("Recovery code").await;
+    assert_eq!(
+        b.texts("#code-state").await,
+        ["You don't have a recovery code yet."]
+    );
+    b.submit().await; // the code that proves it's you goes to the first verified method
+    b.expect("Enter the code").await;
+    let code = b.code_for("ja•••@example.com").await;
+    b.switch().await;
+    b.fill("code", &code).await;
+    b.submit().await;
+    b.expect("Your new recovery code").await;
+    let recovery_code = b.texts("#recovery-code").await.remove(0);
+    assert_eq!(recovery_code.len(), 29, "{recovery_code}");
+    b.click("#continue").await;
+    b.expect("Security").await;
     b.sign_out().await;
+
+    // ----- recover with it: no code sent, a wrong one refused, the next shown once -----
+    b.goto("/recover").await;
+    b.expect("Recover your account").await;
+    b.fill("identifier", "jane.roe@example.com").await;
+    b.submit().await;
+    b.expect("Verify your identity").await;
+    b.click_link("Use a recovery code").await;
+    b.expect("Use a recovery code").await;
+    b.fill("code", "22222-33333-44444-55555-66666").await;
+    b.submit().await;
+    b.expect("Use a recovery code").await;
+    assert_eq!(
+        b.texts(".error").await,
+        ["The recovery code is not correct."]
+    );
+    b.switch().await;
+    b.fill("code", &recovery_code.to_lowercase().replace('-', " "))
+        .await;
+    b.submit().await;
+    b.expect("Your new recovery code").await;
+    let next_code = b.texts("#new-recovery-code").await.remove(0);
+    assert_ne!(next_code, recovery_code);
+    b.click("#continue").await;
+    b.expect("Is this your account?").await;
+    assert_eq!(
+        b.texts("#account li").await,
+        ["ja•••@example.com", "•••••••56"]
+    );
+    // Nothing but the recovery's notices went out since the code that proved
+    // it was Jane who made the recovery code: no code was sent.
+    b.goto("/mailbox").await;
+    b.expect("Dev mailbox").await;
+    let kinds: Vec<String> = {
+        let mut kinds = Vec::new();
+        for mail in b
+            .client
+            .find_all(Locator::Css("li.mail"))
+            .await
+            .unwrap()
+            .into_iter()
+            .take(3)
+        {
+            kinds.push(mail.attr("data-kind").await.unwrap().unwrap_or_default());
+        }
+        kinds
+    };
+    assert_eq!(kinds, ["notice", "notice", "code"]);
+    let newest = b.texts("li.mail .body").await;
+    assert!(
+        newest[0].contains("recovery code") && newest[2].contains(&code),
+        "{newest:?}"
+    );
 
     // ----- recover with an identifier no account has: the same pages, no mail ------
     let mails = b.mail_count().await;
