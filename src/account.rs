@@ -90,6 +90,34 @@ impl fmt::Debug for TicketRecord {
     }
 }
 
+/// An authenticator app's secret and state, beside its security-info entry
+/// (whose contact is an app id, [`ContactKind::App`](crate::ContactKind::App)).
+/// The secret is kept only sealed under the keyring (XChaCha20-Poly1305, a key
+/// derived for this use, bound to the account and the entry), so no store
+/// holds it in the clear.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AppRecord {
+    /// The entry it belongs to.
+    pub entry: SecurityInfoId,
+    /// How its codes are made and accepted.
+    pub settings: crate::totp::TotpSettings,
+    /// The sealed secret.
+    pub sealed_secret: Vec<u8>,
+    /// The last time step accepted: no code of it or of an earlier step is
+    /// accepted again.
+    pub last_step: Option<u64>,
+}
+
+impl fmt::Debug for AppRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppRecord")
+            .field("entry", &self.entry)
+            .field("settings", &self.settings)
+            .field("last_step", &self.last_step)
+            .finish_non_exhaustive()
+    }
+}
+
 /// An account's recovery code, as stored: a keyed tag of the code (the code
 /// itself is shown once and never kept), under the keyring key `key_id`.
 #[derive(Clone, PartialEq, Eq)]
@@ -135,6 +163,7 @@ pub struct Account {
     tickets: Vec<TicketRecord>,
     locale: Option<String>,
     recovery_code: Option<RecoveryCodeRecord>,
+    apps: Vec<AppRecord>,
 }
 
 /// The fields of an account, for stores that persist and read back records.
@@ -149,6 +178,7 @@ pub struct AccountParts {
     pub tickets: Vec<TicketRecord>,
     pub locale: Option<String>,
     pub recovery_code: Option<RecoveryCodeRecord>,
+    pub apps: Vec<AppRecord>,
 }
 
 impl Account {
@@ -162,6 +192,7 @@ impl Account {
             tickets: Vec::new(),
             locale: None,
             recovery_code: None,
+            apps: Vec::new(),
         }
     }
 
@@ -222,6 +253,7 @@ impl Account {
             locale: p.locale,
             tickets: p.tickets,
             recovery_code: p.recovery_code,
+            apps: p.apps,
         }
     }
 
@@ -236,6 +268,7 @@ impl Account {
             locale: self.locale.clone(),
             tickets: self.tickets.clone(),
             recovery_code: self.recovery_code.clone(),
+            apps: self.apps.clone(),
         }
     }
 
@@ -270,6 +303,7 @@ impl Account {
     ) -> impl Iterator<Item = &Contact> {
         self.verified()
             .map(|i| &i.contact)
+            .filter(|c| c.kind().is_deliverable())
             .filter(move |c| self.hold.usable_for_recovery(c, hold_period, now))
     }
 
@@ -407,10 +441,67 @@ impl Account {
             .iter()
             .position(|i| i.id == id)
             .ok_or(Error::UnknownSecurityInfo)?;
-        if self.info[at].is_verified() && self.verified().count() == 1 {
+        // The last verified email or phone stays: notices and recovery need
+        // somewhere to go (an app receives nothing).
+        let deliverable = |i: &SecurityInfo| i.is_verified() && i.contact.kind().is_deliverable();
+        if deliverable(&self.info[at]) && self.info.iter().filter(|i| deliverable(i)).count() == 1 {
             return Err(Error::LastContact);
         }
-        Ok(self.info.remove(at))
+        let removed = self.info.remove(at);
+        self.apps.retain(|r| r.entry != id);
+        Ok(removed)
+    }
+
+    /// An authenticator app's entry and record.
+    pub fn app(&self, id: SecurityInfoId) -> Option<(&SecurityInfo, &AppRecord)> {
+        let record = self.apps.iter().find(|r| r.entry == id)?;
+        let entry = self.info.iter().find(|i| i.id == id)?;
+        Some((entry, record))
+    }
+
+    /// Adds an authenticator app as a pending entry for `contact` (an app id)
+    /// with its record, made by `record` from the entry's id (the sealed
+    /// secret is bound to it). Pending entries older than `pending_ttl` go
+    /// first, with their records.
+    ///
+    /// # Errors
+    ///
+    /// As [`Account::add_pending`].
+    pub fn add_pending_app(
+        &mut self,
+        contact: &Contact,
+        record: impl FnOnce(SecurityInfoId) -> AppRecord,
+        max_entries: usize,
+        pending_ttl: Duration,
+        now: Timestamp,
+    ) -> Result<SecurityInfoId, Error> {
+        let id = self.add_pending(contact, None, max_entries, pending_ttl, now)?;
+        self.prune_apps();
+        self.apps.retain(|r| r.entry != id);
+        self.apps.push(record(id));
+        Ok(id)
+    }
+
+    /// Accepts time step `step` of app `id`: no code of it or of an earlier
+    /// step is accepted again; a pending app becomes verified.
+    pub fn accept_app_step(&mut self, id: SecurityInfoId, step: u64, now: Timestamp) {
+        if let Some(r) = self.apps.iter_mut().find(|r| r.entry == id) {
+            r.last_step = Some(step);
+        }
+        if let Some(entry) = self
+            .info
+            .iter_mut()
+            .find(|i| i.id == id && !i.is_verified())
+        {
+            entry.state = InfoState::Verified;
+            entry.verified_at = Some(now);
+        }
+    }
+
+    /// Drops the records of apps whose entry is gone.
+    fn prune_apps(&mut self) {
+        let info = &self.info;
+        self.apps.retain(|r| info.iter().any(|i| i.id == r.entry));
     }
 
     /// Where the account is in the hold's life (see [`HoldState`](crate::store::HoldState)).

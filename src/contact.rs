@@ -28,24 +28,38 @@ pub enum ContactKind {
     Email,
     /// A phone number (SMS or voice).
     Phone,
+    /// An authenticator app: a way to prove who you are that nothing is sent
+    /// to. Its entry's contact is an id the crate makes when the app is
+    /// added ([`AccountSecurity::start_add_authenticator`](crate::AccountSecurity::start_add_authenticator));
+    /// typed input never parses as one.
+    App,
 }
 
 impl ContactKind {
-    /// A stable name: `email` or `phone`.
+    /// A stable name: `email`, `phone` or `app`.
     pub const fn as_str(self) -> &'static str {
         match self {
             ContactKind::Email => "email",
             ContactKind::Phone => "phone",
+            ContactKind::App => "app",
         }
     }
 
     /// Reads back [`ContactKind::as_str`].
     pub fn from_name(name: &str) -> Option<Self> {
-        [ContactKind::Email, ContactKind::Phone]
+        [ContactKind::Email, ContactKind::Phone, ContactKind::App]
             .into_iter()
             .find(|k| k.as_str() == name)
     }
+
+    /// Whether messages can go to it (email and phone; not an app).
+    pub const fn is_deliverable(self) -> bool {
+        !matches!(self, ContactKind::App)
+    }
 }
+
+/// The address prefix of an authenticator app's entry.
+const APP_PREFIX: &str = "app:";
 
 /// What kind of line a phone number is, from libphonenumber's metadata, so an
 /// application can refuse SMS to landlines or premium-rate numbers.
@@ -278,6 +292,13 @@ impl Contact {
     /// digits) rather than running libphonenumber again on every read: numbers a
     /// newer metadata release no longer knows keep working.
     pub(crate) fn from_stored(text: &str) -> Result<Self, ContactError> {
+        if let Some(id) = text.strip_prefix(APP_PREFIX) {
+            return if id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
+                Ok(Self::with_identity(text.to_owned(), text.to_owned()))
+            } else {
+                Err(ContactError::InvalidEmail)
+            };
+        }
         if let Some(digits) = text.strip_prefix('+') {
             let shaped = (7..=15).contains(&digits.len())
                 && digits.bytes().all(|b| b.is_ascii_digit())
@@ -315,10 +336,24 @@ impl Contact {
         }
     }
 
-    /// Email or phone.
+    /// An authenticator app's entry: a random id (`app:` and 32 hex digits)
+    /// that stands where an address would, so that an app is security info
+    /// like an email or a phone — verified, proven, listed, a hold's original
+    /// — while nothing is ever sent to it. Only the crate makes one (typed
+    /// input never parses as one).
+    pub(crate) fn authenticator<R: rand::CryptoRng + ?Sized>(rng: &mut R) -> Self {
+        let mut id = [0u8; 16];
+        rng.fill_bytes(&mut id);
+        let text = format!("{APP_PREFIX}{}", crate::hex::encode(&id));
+        Self::with_identity(text.clone(), text)
+    }
+
+    /// Email, phone or app.
     pub fn kind(&self) -> ContactKind {
-        // An E.164 number never contains '@'.
-        if self.address.contains('@') {
+        // An E.164 number never contains '@' nor a letter.
+        if self.address.starts_with(APP_PREFIX) {
+            ContactKind::App
+        } else if self.address.contains('@') {
             ContactKind::Email
         } else {
             ContactKind::Phone
@@ -366,7 +401,7 @@ impl Contact {
 
     fn phone_number(&self) -> Option<phonenumber::PhoneNumber> {
         match self.kind() {
-            ContactKind::Email => None,
+            ContactKind::Email | ContactKind::App => None,
             ContactKind::Phone => phonenumber::parse(None, &*self.address).ok(),
         }
     }
@@ -400,6 +435,7 @@ impl Contact {
                 let last_two = &identity[identity.len().saturating_sub(2)..];
                 MaskedContact(format!("{PHONE_BULLETS}{last_two}"))
             }
+            ContactKind::App => MaskedContact("Authenticator app".to_owned()),
         }
     }
 

@@ -106,6 +106,10 @@ pub enum Error {
     /// [`AccountSecurity::recover_with_code`](crate::AccountSecurity::recover_with_code)).
     #[error("the recovery code is not correct")]
     WrongRecoveryCode,
+    /// A code from an authenticator app is not one of its current codes, or
+    /// was already used.
+    #[error("the code from the authenticator app is not correct")]
+    WrongAppCode,
     /// The delivery channel failed to send a message.
     #[error("delivery failed")]
     Delivery(#[source] BoxError),
@@ -299,6 +303,7 @@ impl Error {
             Error::InvalidToken => ("invalid_token", 400, true, false),
             Error::InvalidTicket => ("invalid_ticket", 400, true, false),
             Error::WrongRecoveryCode => ("wrong_recovery_code", 400, true, false),
+            Error::WrongAppCode => ("wrong_app_code", 400, true, false),
             Error::Delivery(_) => ("delivery_failed", 503, false, true),
             Error::Store(_) => match self.store_failure() {
                 Some(f) if f.is_unavailable() => ("store_failed", 503, false, true),

@@ -182,8 +182,8 @@ pub use error::{
 pub use events::TracingEvents;
 pub use events::{Event, EventLog, Events, NoEvents};
 pub use flows::{
-    AccountSecurity, Confirmation, DecoyProfile, FlowSettings, HoldView, RecoveredWithCode,
-    RecoveryChoice, RecoveryCode, RecoveryStart, SealedProof, Ticket,
+    AccountSecurity, AppEnrolment, Confirmation, DecoyProfile, FlowSettings, HoldView,
+    RecoveredWithCode, RecoveryChoice, RecoveryCode, RecoveryStart, SealedProof, Ticket,
 };
 pub use ids::IdError;
 pub use keys::{Keyring, SecretKey};

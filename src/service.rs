@@ -162,6 +162,11 @@ impl<S, C> SecurityCodes<S, C> {
         &self.keyring
     }
 
+    /// The keyring, shared (for a store closure that owns what it uses).
+    pub(crate) fn keyring_arc(&self) -> Arc<Keyring> {
+        Arc::clone(&self.keyring)
+    }
+
     /// The same service with another configuration.
     #[must_use]
     pub fn with_config(mut self, config: Config) -> Self {
@@ -258,6 +263,7 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
         decoy: bool,
     ) -> Result<Sent> {
         let now = self.clock.now();
+        refuse_undeliverable(destination)?;
         let sms_line = self.sms_line(&options)?;
         let policy = options
             .policy
@@ -418,6 +424,7 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
         // Check the challenge's own limits on a snapshot first, so that a refused
         // resend does not use up the destination's window.
         let snapshot = self.store.get(id).await?.ok_or(Error::ChallengeNotFound)?;
+        refuse_undeliverable(snapshot.destination())?;
         snapshot.clone().record_send(kind, now)?;
         let lane = options
             .lane
@@ -677,6 +684,18 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
                 Err(self.budget_refusal(&limits_of, index, retry_after, account))
             }
         }
+    }
+}
+
+/// Nothing is sent to an authenticator app (its entry's contact is an id).
+fn refuse_undeliverable(destination: &Contact) -> Result<()> {
+    if destination.kind().is_deliverable() {
+        Ok(())
+    } else {
+        Err(Error::InvalidInput {
+            field: "destination",
+            reason: "an authenticator app receives no messages: check its code instead",
+        })
     }
 }
 

@@ -332,3 +332,76 @@ async fn a_postgres_dump_holds_no_contact_in_the_clear() {
     );
     assert!(leaks(&dump).is_empty(), "{:?}", leaks(&dump));
 }
+
+/// An authenticator app's secret is kept sealed under the keyring in every
+/// account store: a SQLite file (opened without `DataKeys`) holds neither the
+/// secret's bytes nor its base32; and the last step accepted survives a
+/// restart, so a code used before it is refused after.
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn an_app_secret_is_sealed_in_the_file_and_its_last_step_survives_a_restart() {
+    use seccode::{
+        AccountSecurity, Clock, Error, ManualClock, SqliteStore, TotpSecret, TotpSettings,
+    };
+
+    let dir = common::temp_dir("at-rest-app");
+    let path = dir.join("db.sqlite3");
+    let clock = Arc::new(ManualClock::new(common::T0));
+    let flows = |store: Arc<SqliteStore>| {
+        let codes = SecurityCodes::new(
+            store.clone(),
+            Arc::new(Outbox::new()),
+            Keyring::new(1, SecretKey::from_bytes([3; 32])),
+        )
+        .with_clock(clock.clone());
+        AccountSecurity::new(codes, store)
+    };
+    let id = AccountId::new("app-owner").unwrap();
+    let store = Arc::new(SqliteStore::open(&path).unwrap());
+    let first = flows(store.clone());
+    let account = Account::new(id.clone())
+        .with_verified_contact(Contact::email("owner@example.org").unwrap(), common::T0)
+        .unwrap();
+    store.create(account).await.unwrap();
+    let enrolment = first.start_add_authenticator(&id, "Contoso").await.unwrap();
+    let secret = TotpSecret::from_base32(enrolment.secret()).unwrap();
+    let now = || clock.now().as_unix_millis() / 1000;
+    let code = TotpSettings::default().code_at(&secret, now());
+    first
+        .finish_add_authenticator(&id, enrolment.entry, &code)
+        .await
+        .unwrap();
+    clock.advance(std::time::Duration::from_secs(30));
+    let code = TotpSettings::default().code_at(&secret, now());
+    first
+        .check_authenticator(&id, enrolment.entry, &code)
+        .await
+        .unwrap();
+    drop((first, store));
+
+    let bytes: Vec<u8> = ["db.sqlite3", "db.sqlite3-wal"]
+        .iter()
+        .flat_map(|f| std::fs::read(dir.join(f)).unwrap_or_default())
+        .collect();
+    let base32 = enrolment.secret().replace(' ', "");
+    assert!(!String::from_utf8_lossy(&bytes).contains(&base32));
+    assert!(
+        !bytes
+            .windows(secret.expose().len())
+            .any(|w| w == secret.expose()),
+        "no secret bytes in the file"
+    );
+
+    let store = Arc::new(SqliteStore::open(&path).unwrap());
+    let again = flows(store);
+    assert!(matches!(
+        again.check_authenticator(&id, enrolment.entry, &code).await,
+        Err(Error::WrongAppCode)
+    ));
+    clock.advance(std::time::Duration::from_secs(30));
+    let next = TotpSettings::default().code_at(&secret, now());
+    again
+        .check_authenticator(&id, enrolment.entry, &next)
+        .await
+        .unwrap();
+}

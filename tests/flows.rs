@@ -957,3 +957,179 @@ fn a_recovery_code_used_twice_at_once_recovers_once() {
     });
     assert_eq!(wins, 1);
 }
+
+// ----- authenticator apps ------------------------------------------------------------
+
+/// The code an app shows at the world's clock, for `enrolment`'s secret.
+fn app_code(w: &World, enrolment: &seccode::AppEnrolment, offset_secs: i64) -> String {
+    use seccode::Clock;
+    let secret = seccode::TotpSecret::from_base32(enrolment.secret()).unwrap();
+    let now = w.clock.now().as_unix_millis() / 1000;
+    let at = now.checked_add_signed(offset_secs).unwrap();
+    seccode::TotpSettings::default()
+        .code_at(&secret, at)
+        .to_string()
+}
+
+/// Adding an app: the secret shown once (a URI to scan, base32 to type), a
+/// pending entry that counts for nothing until a code from the app verifies
+/// it; then its codes prove it's you — once per time step — and the proof
+/// serves like any other; nothing is ever sent to it, and it is never the
+/// last way to reach the person.
+#[test]
+fn an_authenticator_app_is_added_by_its_code_and_proves_it_is_you() {
+    let w = world();
+    let enrolment = ready(w.flows.start_add_authenticator(&w.id, "Contoso")).unwrap();
+    assert!(
+        enrolment.uri().starts_with(
+            "otpauth://totp/Contoso:jo%E2%80%A2%E2%80%A2%E2%80%A2%40example.com?secret="
+        ),
+        "{}",
+        enrolment.uri()
+    );
+    assert!(!format!("{enrolment:?}").contains(enrolment.secret()));
+    let account = ready(w.flows.accounts().get(&w.id)).unwrap().unwrap();
+    let stored = format!("{:?}", account.to_parts());
+    let plain = enrolment.secret().replace(' ', "");
+    assert!(
+        !stored.contains(&plain),
+        "the account keeps the secret sealed"
+    );
+    let app = account.app(enrolment.entry).unwrap().0;
+    assert_eq!(
+        (app.contact.kind(), app.is_verified()),
+        (ContactKind::App, false)
+    );
+    assert_eq!(app.contact.masked().as_str(), "Authenticator app");
+    // Pending: no identity check with it yet.
+    assert!(matches!(
+        ready(
+            w.flows
+                .check_authenticator(&w.id, enrolment.entry, &app_code(&w, &enrolment, 0))
+        ),
+        Err(Error::UnknownSecurityInfo)
+    ));
+    // A wrong code, then the right one.
+    assert!(matches!(
+        ready(
+            w.flows
+                .finish_add_authenticator(&w.id, enrolment.entry, "000000")
+        ),
+        Err(Error::WrongAppCode)
+    ));
+    ready(
+        w.flows
+            .finish_add_authenticator(&w.id, enrolment.entry, &app_code(&w, &enrolment, 0)),
+    )
+    .unwrap();
+    let notice = w.notices_to(&w.email).pop().unwrap();
+    assert!(
+        notice.starts_with("Authenticator app was added"),
+        "{notice}"
+    );
+    // The same step again is refused; the next step's code proves it's you.
+    assert!(matches!(
+        ready(
+            w.flows
+                .check_authenticator(&w.id, enrolment.entry, &app_code(&w, &enrolment, 0))
+        ),
+        Err(Error::WrongAppCode)
+    ));
+    w.clock.advance(Duration::from_secs(30));
+    let proof = ready(w.flows.check_authenticator(
+        &w.id,
+        enrolment.entry,
+        &app_code(&w, &enrolment, 0),
+    ))
+    .unwrap();
+    assert_eq!(
+        (proof.account(), proof.purpose()),
+        (&w.id, Purpose::IdentityCheck)
+    );
+    // The proof serves as any other, once: here for a recovery code.
+    ready(w.flows.generate_recovery_code(&proof)).unwrap();
+    assert!(matches!(
+        ready(w.flows.generate_recovery_code(&proof)),
+        Err(Error::ProofMismatch)
+    ));
+    // Nothing is sent to an app; it is no way to start an identity check.
+    assert!(matches!(
+        ready(w.flows.start_identity_check(&w.id, enrolment.entry)),
+        Err(Error::UnknownSecurityInfo)
+    ));
+    // Recovery does not offer it; removing it takes a proof and leaves the
+    // contacts; the last email or phone stays even beside an app.
+    let start = ready(w.flows.start_recovery("john.doe@example.com")).unwrap();
+    assert!(start.choices.iter().all(|c| c.kind != ContactKind::App));
+    w.clock.advance(Duration::from_secs(30));
+    let proof = ready(w.flows.check_authenticator(
+        &w.id,
+        enrolment.entry,
+        &app_code(&w, &enrolment, 0),
+    ))
+    .unwrap();
+    ready(w.flows.remove_security_info(&proof, w.entry(&w.phone))).unwrap();
+    let proof = w.identity_proof();
+    assert!(matches!(
+        ready(w.flows.remove_security_info(&proof, w.entry(&w.email))),
+        Err(Error::LastContact)
+    ));
+    let proof = w.identity_proof();
+    ready(w.flows.remove_security_info(&proof, enrolment.entry)).unwrap();
+    let account = ready(w.flows.accounts().get(&w.id)).unwrap().unwrap();
+    assert!(
+        account.app(enrolment.entry).is_none(),
+        "its record went with it"
+    );
+}
+
+/// App codes count on the account's failure budget before they are compared,
+/// and two requests with one code succeed once.
+#[test]
+fn app_codes_are_counted_and_a_step_is_accepted_once() {
+    let w = world();
+    let enrolment = ready(w.flows.start_add_authenticator(&w.id, "Contoso")).unwrap();
+    ready(
+        w.flows
+            .finish_add_authenticator(&w.id, enrolment.entry, &app_code(&w, &enrolment, 0)),
+    )
+    .unwrap();
+    w.clock.advance(Duration::from_secs(30));
+    let code = app_code(&w, &enrolment, 0);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let entry = enrolment.entry;
+    let flows = Arc::new(w.flows);
+    let wins: usize = rt.block_on(async {
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let (flows, id, code) = (flows.clone(), w.id.clone(), code.clone());
+                tokio::spawn(
+                    async move { flows.check_authenticator(&id, entry, &code).await.is_ok() },
+                )
+            })
+            .collect();
+        let mut wins = 0;
+        for t in tasks {
+            wins += usize::from(t.await.unwrap());
+        }
+        wins
+    });
+    assert_eq!(wins, 1, "one step, one success");
+    let mut answers = Vec::new();
+    for _ in 0..13 {
+        answers.push(
+            match ready(flows.check_authenticator(&w.id, entry, "000000")) {
+                Err(Error::WrongAppCode) => "wrong",
+                Err(Error::RateLimited {
+                    limit: RateLimit::AccountFailures,
+                    ..
+                }) => "limited",
+                other => panic!("{other:?}"),
+            },
+        );
+    }
+    assert!(answers.contains(&"limited"), "{answers:?}");
+}

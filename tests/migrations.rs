@@ -99,6 +99,7 @@ fn accounts() -> Vec<Account> {
         locale: Some("fr-FR".into()),
         // Files written before recovery codes have none.
         recovery_code: None,
+        apps: vec![],
     };
     let bob = AccountParts {
         id: AccountId::new("bob").unwrap(),
@@ -132,6 +133,7 @@ fn accounts() -> Vec<Account> {
         ],
         locale: None,
         recovery_code: None,
+        apps: vec![],
     };
     let carol = AccountParts {
         id: AccountId::new("carol").unwrap(),
@@ -142,6 +144,7 @@ fn accounts() -> Vec<Account> {
         tickets: vec![],
         locale: Some("de".into()),
         recovery_code: None,
+        apps: vec![],
     };
     [alice, bob, carol]
         .into_iter()

@@ -202,6 +202,7 @@ pub async fn info(
             };
             let kind = match i.kind {
                 ContactKind::Phone => "Phone",
+                ContactKind::App => "App",
                 _ => "Email",
             };
             format!(

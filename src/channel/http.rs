@@ -354,7 +354,8 @@ impl DeliveryChannel for Webhook {
                 },
                 "channel": match message.to().kind() {
                     ContactKind::Email => "email",
-                    ContactKind::Phone => "sms",
+                    // Nothing is sent to an app (the service refuses it first).
+                    ContactKind::Phone | ContactKind::App => "sms",
                 },
                 "to": message.to().expose(),
                 "subject": message.subject(),

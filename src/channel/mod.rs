@@ -187,6 +187,12 @@ impl Message {
         let (body, html, voice) = match to.kind() {
             ContactKind::Email => (text, Some(html), None),
             ContactKind::Phone => (sms, None, Some(voice)),
+            ContactKind::App => {
+                return Err(crate::Error::InvalidInput {
+                    field: "destination",
+                    reason: "an authenticator app receives no messages",
+                });
+            }
         };
         Ok(Self {
             purpose,

@@ -31,6 +31,7 @@ impl<E: DeliveryChannel, P: DeliveryChannel> DeliveryChannel for ByKind<E, P> {
         match message.to().kind() {
             ContactKind::Email => self.email.deliver(message).await,
             ContactKind::Phone => self.phone.deliver(message).await,
+            ContactKind::App => Err("an authenticator app receives no messages".into()),
         }
     }
 
@@ -38,6 +39,7 @@ impl<E: DeliveryChannel, P: DeliveryChannel> DeliveryChannel for ByKind<E, P> {
         match message.to().kind() {
             ContactKind::Email => self.email.absorb(message).await,
             ContactKind::Phone => self.phone.absorb(message).await,
+            ContactKind::App => Err("an authenticator app receives no messages".into()),
         }
     }
 }

@@ -438,6 +438,7 @@ impl Templates {
             FluentValue::from(match kind {
                 ContactKind::Email => "email",
                 ContactKind::Phone => "phone",
+                ContactKind::App => "app",
             }),
         );
         args.set("spoken", FluentValue::from(spoken));

@@ -129,6 +129,12 @@ impl DecoyProfile {
         match kind {
             ContactKind::Email => self.email_percent = email_percent,
             ContactKind::Phone => self.email_percent_for_phone = email_percent,
+            ContactKind::App => {
+                return Err(crate::Error::InvalidInput {
+                    field: "decoy profile",
+                    reason: "an identifier is an email address or a phone number",
+                });
+            }
         }
         Ok(self)
     }
@@ -164,7 +170,12 @@ impl DecoyProfile {
         // [identifier kind][other is email, others]
         let mut kinds = [[0u64; 2]; 2];
         for account in accounts {
-            let contacts: Vec<&Contact> = account.verified().map(|i| &i.contact).collect();
+            // What recovery offers: emails and phones (apps are not offered).
+            let contacts: Vec<&Contact> = account
+                .verified()
+                .map(|i| &i.contact)
+                .filter(|c| c.kind().is_deliverable())
+                .collect();
             let Some(slot) = contacts.len().checked_sub(1) else {
                 continue;
             };
@@ -177,7 +188,7 @@ impl DecoyProfile {
             for typed in &contacts {
                 let (row, email_others) = match typed.kind() {
                     ContactKind::Email => (0, emails - 1),
-                    ContactKind::Phone => (1, emails),
+                    ContactKind::Phone | ContactKind::App => (1, emails),
                 };
                 kinds[row][0] += email_others;
                 kinds[row][1] += others;
@@ -246,7 +257,7 @@ impl DecoyProfile {
     pub fn email_percent_for(&self, kind: ContactKind) -> u8 {
         match kind {
             ContactKind::Email => self.email_percent,
-            ContactKind::Phone => self.email_percent_for_phone,
+            ContactKind::Phone | ContactKind::App => self.email_percent_for_phone,
         }
     }
 

@@ -15,7 +15,9 @@ impl<A: AccountStore, S: ChallengeStore, C: DeliveryChannel> AccountSecurity<A, 
     ///
     /// # Errors
     ///
-    /// [`Error::UnknownSecurityInfo`] unless `entry` is verified; [`Error::OnHold`];
+    /// [`Error::UnknownSecurityInfo`] unless `entry` is a verified email or
+    /// phone (an app's code is checked by
+    /// [`AccountSecurity::check_authenticator`]); [`Error::OnHold`];
     /// [`Error::AccountNotFound`]; the errors of [`SecurityCodes::start`](crate::SecurityCodes::start).
     pub async fn start_identity_check(
         &self,
@@ -26,7 +28,7 @@ impl<A: AccountStore, S: ChallengeStore, C: DeliveryChannel> AccountSecurity<A, 
         acct.check_hold(self.codes.now())?;
         let to = acct
             .info(entry)
-            .filter(|i| i.is_verified())
+            .filter(|i| i.is_verified() && i.contact.kind().is_deliverable())
             .ok_or(Error::UnknownSecurityInfo)?
             .contact
             .clone();

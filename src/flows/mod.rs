@@ -1,4 +1,5 @@
 mod add_info;
+mod authenticator;
 mod change_phone;
 mod decoys;
 mod hold;
@@ -24,7 +25,9 @@ use crate::events::Event;
 use crate::policy::Purpose;
 use crate::service::SecurityCodes;
 use crate::store::{AccountStore, ChallengeStore};
+use crate::totp::TotpSettings;
 
+pub use authenticator::AppEnrolment;
 pub use decoys::DecoyProfile;
 pub use hold::HoldView;
 pub use recovery::{Confirmation, RecoveryChoice, RecoveryStart, Ticket};
@@ -41,6 +44,7 @@ pub struct FlowSettings {
     recovery_lifetime: Duration,
     decoy_profile: DecoyProfile,
     require_phone: bool,
+    totp: TotpSettings,
 }
 
 impl Default for FlowSettings {
@@ -53,6 +57,7 @@ impl Default for FlowSettings {
             recovery_lifetime: Duration::from_secs(30 * 60),
             decoy_profile: DecoyProfile::default(),
             require_phone: false,
+            totp: TotpSettings::default(),
         }
     }
 }
@@ -108,6 +113,16 @@ impl FlowSettings {
     #[must_use]
     pub fn with_phone_required(mut self, required: bool) -> Self {
         self.require_phone = required;
+        self
+    }
+
+    /// How authenticator apps added from now on make their codes, and how
+    /// many time steps either side are accepted (default: HMAC-SHA1, 6
+    /// digits, 30 s, ±1 — what the common apps scan). Apps added before keep
+    /// theirs.
+    #[must_use]
+    pub fn with_totp(mut self, settings: TotpSettings) -> Self {
+        self.totp = settings;
         self
     }
 
@@ -362,7 +377,7 @@ impl<A: AccountStore, S: ChallengeStore, C: DeliveryChannel> AccountSecurity<A, 
         let recipients = acct
             .verified()
             .map(|i| &i.contact)
-            .filter(|c| !skip.contains(c))
+            .filter(|c| c.kind().is_deliverable() && !skip.contains(c))
             .chain(removed);
         for to in recipients {
             let purpose = Purpose::IdentityCheck;

@@ -257,6 +257,8 @@ impl<A: AccountStore, S: ChallengeStore, C: DeliveryChannel> AccountSecurity<A, 
         let confirmed = match contact.kind() {
             ContactKind::Email => contact.confirm_address(confirmation),
             ContactKind::Phone => contact.confirm_last_four(confirmation),
+            // Not offered for recovery: nothing confirms one.
+            ContactKind::App => false,
         };
         if !confirmed {
             return Err(Error::ContactProofFailed);
@@ -447,7 +449,7 @@ fn choices_of(contacts: &[Contact]) -> Vec<RecoveryChoice> {
             kind: c.kind(),
             contact: c.masked(),
             confirm_with: match c.kind() {
-                ContactKind::Email => Confirmation::FullAddress,
+                ContactKind::Email | ContactKind::App => Confirmation::FullAddress,
                 ContactKind::Phone => Confirmation::LastFourDigits,
             },
         })

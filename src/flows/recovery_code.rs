@@ -168,8 +168,15 @@ impl<A: AccountStore, S: ChallengeStore, C: DeliveryChannel> AccountSecurity<A, 
 
     /// Recovers an account with its recovery code, on the token of
     /// [`AccountSecurity::start_recovery`] (offer "use a recovery code" beside
-    /// the contacts, for every identifier alike). See the
-    /// [module docs](self) for what it counts, refuses and tells.
+    /// the contacts, for every identifier alike). The attempt counts on the
+    /// account's recovery failure budget before it is compared (a made-up
+    /// account's for an unknown identifier); every miss — no account, no
+    /// code, another code — answers [`Error::WrongRecoveryCode`] after the
+    /// same reads. A right code is taken and replaced in one atomic update
+    /// (two requests with it recover once), the recovery opens a
+    /// [replacement hold](crate::store::HoldState#the-replacement-hold)
+    /// window, every verified contact is told, and the answer carries a
+    /// single-use [`Ticket`] and the next code, to show once.
     ///
     /// # Errors
     ///

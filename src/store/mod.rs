@@ -355,7 +355,7 @@ pub(crate) mod sqlite;
 #[cfg(feature = "postgres")]
 pub use postgres::{classify as classify_postgres, deadpool_postgres, tokio_postgres};
 
-pub use crate::account::{AccountParts, RecoveryCodeRecord, TicketRecord};
+pub use crate::account::{AccountParts, AppRecord, RecoveryCodeRecord, TicketRecord};
 pub use crate::challenge::{Attempt, Challenge, ChallengeParts, CodeCheck, Expected, SendKind};
 pub use crate::code::InputShape;
 pub use crate::counter::{Counter, CounterKey, CounterKind};

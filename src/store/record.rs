@@ -281,6 +281,20 @@ pub(crate) fn encode_account(a: &crate::account::Account, codec: &ContactCodec) 
         }
         None => w.bytes(&[0]),
     }
+    // Then the authenticator apps: entry, settings, the sealed secret (already
+    // encrypted under the keyring), the last step accepted.
+    w.count(p.apps.len());
+    for app in p.apps.iter().take(usize::from(u16::MAX)) {
+        let s = app.settings;
+        w.u32(app.entry.0);
+        w.text(s.algorithm().as_str());
+        w.bytes(&[s.digits(), s.skew()]);
+        w.u32(s.period_secs());
+        w.count(app.sealed_secret.len());
+        w.bytes(&app.sealed_secret);
+        w.bytes(&[u8::from(app.last_step.is_some())]);
+        w.bytes(&app.last_step.unwrap_or(0).to_be_bytes());
+    }
     w.0
 }
 
@@ -366,6 +380,27 @@ pub(crate) fn decode_account(
     } else {
         None
     };
+    let mut apps = Vec::new();
+    if version >= ACCOUNT_V3 {
+        for _ in 0..r.count()? {
+            let entry = SecurityInfoId(r.u32()?);
+            let algorithm = crate::totp::TotpAlgorithm::from_name(r.text()?).ok_or_else(corrupt)?;
+            let [digits, skew] = r.array()?;
+            let period = r.u32()?;
+            let settings = crate::totp::TotpSettings::new(algorithm, digits, period, skew)
+                .map_err(|_| corrupt())?;
+            let len = r.count()?;
+            let sealed_secret = r.take(len)?.to_vec();
+            let has_step = r.flag()?;
+            let step = r.u64()?;
+            apps.push(crate::account::AppRecord {
+                entry,
+                settings,
+                sealed_secret,
+                last_step: has_step.then_some(step),
+            });
+        }
+    }
     if !r.0.is_empty() {
         return Err(corrupt());
     }
@@ -378,6 +413,7 @@ pub(crate) fn decode_account(
         tickets,
         locale,
         recovery_code,
+        apps,
     }))
 }
 

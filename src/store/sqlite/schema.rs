@@ -592,5 +592,6 @@ fn read_v4_account(
         tickets,
         locale,
         recovery_code: None,
+        apps: Vec::new(),
     }))
 }

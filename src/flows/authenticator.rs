@@ -1,0 +1,394 @@
+//! Authenticator apps as security info, as a Microsoft account's *Add a
+//! sign-in method → An app* has them: the app scans a QR code (or the person
+//! types the secret), the entry stays pending until a code from the app
+//! verifies it, and from then on a code from the app proves it's you — with
+//! nothing sent.
+//!
+//! * **The entry** is security info of kind [`ContactKind::App`]: listed,
+//!   counted against the entries an account may have, removable with a proof,
+//!   an original of a replacement hold — but never sent anything, never
+//!   offered for recovery (yet), and never the last way to reach a person
+//!   (the last verified email or phone stays: see
+//!   [`Error::LastContact`](crate::Error::LastContact)).
+//! * **The secret** is drawn once (160 bits for HMAC-SHA1), shown once as an
+//!   `otpauth://` URI and as base32, and kept only **sealed** under the
+//!   keyring (XChaCha20-Poly1305 under a key derived for this use, bound to
+//!   the account and the entry), in every account store.
+//! * **A code** counts on the account's failure budget of its purpose
+//!   *before* it is compared — the same throttle and lockout as a sent code —
+//!   and is accepted for the current time step ±1 (the
+//!   [`TotpSettings`](crate::TotpSettings) of [`FlowSettings`]), never for a
+//!   step at or before the last one accepted: the step is stored in the same
+//!   atomic account update that accepts it, so two requests with one code
+//!   succeed once, on every backend.
+//! * **A proof** from an app is a [`Proof`] like any other — backed by a
+//!   challenge record approved at once, so it is spent once everywhere — whose
+//!   destination is the app's entry.
+//!
+//! [`FlowSettings`]: crate::FlowSettings
+
+use std::fmt;
+
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use rand::Rng;
+use zeroize::Zeroizing;
+
+use crate::account::{AppRecord, SecurityInfoId};
+use crate::challenge::{AccountId, Challenge, Expected, Proof, Verification};
+use crate::channel::DeliveryChannel;
+use crate::channel::templates::NoticeEvent;
+use crate::contact::{Contact, ContactKind};
+use crate::counter::CounterKey;
+use crate::error::{Error, RateLimit, Result};
+use crate::events::Event;
+use crate::flows::AccountSecurity;
+use crate::keys::Keyring;
+use crate::policy::Purpose;
+use crate::store::{AccountStore, ChallengeStore};
+use crate::totp::TotpSecret;
+
+const DOMAIN: &str = "authenticator-secret";
+const AAD: &[u8] = b"seccode-app-v1";
+
+/// What enrolling an app shows the person, once: the `otpauth://` URI to
+/// render as a QR code and the secret in base32 for typing. `Debug` is
+/// redacted; the texts zeroize on drop.
+pub struct AppEnrolment {
+    /// The pending entry; name it in
+    /// [`AccountSecurity::finish_add_authenticator`].
+    pub entry: SecurityInfoId,
+    uri: Zeroizing<String>,
+    secret: Zeroizing<String>,
+}
+
+impl AppEnrolment {
+    /// The `otpauth://totp/…` URI (Key Uri Format), for a QR code.
+    pub fn uri(&self) -> &str {
+        &self.uri
+    }
+
+    /// The secret in base32, in groups of four, for typing into an app.
+    pub fn secret(&self) -> &str {
+        &self.secret
+    }
+}
+
+impl fmt::Debug for AppEnrolment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppEnrolment")
+            .field("entry", &self.entry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The associated data a secret is sealed with: the account and the entry.
+fn aad(account: &AccountId, entry: SecurityInfoId) -> Vec<u8> {
+    let mut aad = AAD.to_vec();
+    aad.extend_from_slice(account.as_str().as_bytes());
+    aad.push(0);
+    aad.extend_from_slice(&entry.0.to_be_bytes());
+    aad
+}
+
+/// Seals `secret` under the keyring's current key: `key id ‖ nonce ‖
+/// ciphertext`.
+fn seal(
+    keyring: &Keyring,
+    account: &AccountId,
+    entry: SecurityInfoId,
+    secret: &TotpSecret,
+) -> Result<Vec<u8>> {
+    let key_id = keyring.current_id();
+    let key = keyring
+        .derived_key(key_id, DOMAIN)
+        .ok_or(Error::UnknownKey(key_id))?;
+    let mut nonce = [0u8; 24];
+    rand::rng().fill_bytes(&mut nonce);
+    let sealed = XChaCha20Poly1305::new(&(*key).into())
+        .encrypt(
+            &XNonce::from(nonce),
+            Payload {
+                msg: secret.expose(),
+                aad: &aad(account, entry),
+            },
+        )
+        .map_err(|_| Error::InvalidInput {
+            field: "authenticator secret",
+            reason: "could not be sealed",
+        })?;
+    let mut out = Vec::with_capacity(4 + 24 + sealed.len());
+    out.extend_from_slice(&key_id.to_be_bytes());
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(&sealed);
+    Ok(out)
+}
+
+/// Opens what [`seal`] made for `account`'s `entry`; `None` if it does not
+/// open (another entry's, altered, or its key left the ring).
+fn open(
+    keyring: &Keyring,
+    account: &AccountId,
+    entry: SecurityInfoId,
+    sealed: &[u8],
+) -> Option<TotpSecret> {
+    let (id, rest) = sealed.split_first_chunk::<4>()?;
+    let (nonce, ciphertext) = rest.split_first_chunk::<24>()?;
+    let nonce = XNonce::from(*nonce);
+    let key = keyring.derived_key(u32::from_be_bytes(*id), DOMAIN)?;
+    let plain = Zeroizing::new(
+        XChaCha20Poly1305::new(&(*key).into())
+            .decrypt(
+                &nonce,
+                Payload {
+                    msg: ciphertext,
+                    aad: &aad(account, entry),
+                },
+            )
+            .ok()?,
+    );
+    Some(TotpSecret::from_bytes(&plain))
+}
+
+/// What checking an app's code did.
+enum Checked {
+    /// Accepted (its step is stored); the app's entry.
+    Accepted(Contact),
+    /// Not a code of the app's current steps, or of a step already used.
+    Rejected,
+}
+
+impl<A: AccountStore, S: ChallengeStore, C: DeliveryChannel> AccountSecurity<A, S, C> {
+    /// Starts adding an authenticator app: a new secret, sealed into a pending
+    /// entry, and what the person scans or types — once. `issuer` names the
+    /// service in the app (e.g. "Contoso"); the app lists the account under
+    /// its first verified contact, masked.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::AccountNotFound`]; [`Error::OnHold`];
+    /// [`Error::TooManyContacts`]; [`Error::Store`].
+    pub async fn start_add_authenticator(
+        &self,
+        account: &AccountId,
+        issuer: &str,
+    ) -> Result<AppEnrolment> {
+        let now = self.codes.now();
+        let settings = self.settings.totp;
+        let (max, ttl) = (
+            self.settings.max_security_info,
+            self.codes
+                .config()
+                .policy(Purpose::AddSecurityInfo)
+                .lifetime(),
+        );
+        let secret = TotpSecret::generate(settings.algorithm(), &mut rand::rng());
+        let contact = Contact::authenticator(&mut rand::rng());
+        let keyring = self.codes.keyring_arc();
+        let (owner, kept) = (account.clone(), secret.clone());
+        let (entry, label) = self
+            .accounts
+            .update(account, move |a| {
+                a.check_hold(now)?;
+                let mut sealed = Err(Error::UnknownKey(keyring.current_id()));
+                let id = a.add_pending_app(
+                    &contact,
+                    |id| {
+                        sealed = seal(&keyring, &owner, id, &kept);
+                        AppRecord {
+                            entry: id,
+                            settings,
+                            sealed_secret: sealed
+                                .as_ref()
+                                .map_or_else(|_| Vec::new(), Clone::clone),
+                            last_step: None,
+                        }
+                    },
+                    max,
+                    ttl,
+                    now,
+                )?;
+                sealed?;
+                let label = a
+                    .verified()
+                    .map(|i| &i.contact)
+                    .find(|c| c.kind().is_deliverable())
+                    .map_or_else(|| owner.as_str().to_owned(), |c| c.masked().to_string());
+                Ok((id, label))
+            })
+            .await?
+            .ok_or(Error::AccountNotFound)?;
+        Ok(AppEnrolment {
+            entry,
+            uri: settings.uri(&secret, issuer, &label),
+            secret: secret.to_base32(),
+        })
+    }
+
+    /// Finishes adding an app: a code from it verifies the pending entry. The
+    /// account's verified contacts are told.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongAppCode`] for a wrong code or one already used (counted
+    /// on the account's add-security-info failures); [`Error::RateLimited`]
+    /// while they are throttled or locked; [`Error::UnknownSecurityInfo`]
+    /// unless `entry` is an app of the account; [`Error::AccountNotFound`];
+    /// [`Error::Store`].
+    pub async fn finish_add_authenticator(
+        &self,
+        account: &AccountId,
+        entry: SecurityInfoId,
+        code: &str,
+    ) -> Result<()> {
+        let Checked::Accepted(contact) = self
+            .check_app_code(account, entry, Purpose::AddSecurityInfo, code, false)
+            .await?
+        else {
+            return Err(Error::WrongAppCode);
+        };
+        self.codes.events().emit(&Event::SecurityInfoAdded {
+            account: account.clone(),
+            contact: contact.masked(),
+        });
+        self.after_change(
+            account,
+            None,
+            &[],
+            None,
+            NoticeEvent::Added,
+            Some(&contact),
+            None,
+        )
+        .await
+    }
+
+    /// An identity check with an app instead of a sent code: a right code
+    /// from the verified app `entry` gives a [`Proof`] that serves wherever one from a sent code does (removing security info,
+    /// making a recovery code, the application's own sensitive actions).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongAppCode`] for a wrong code or one already used (counted
+    /// on the account's identity-check failures); [`Error::RateLimited`]
+    /// while they are throttled or locked; [`Error::UnknownSecurityInfo`]
+    /// unless `entry` is a verified app of the account; [`Error::OnHold`];
+    /// [`Error::AccountNotFound`]; [`Error::Store`].
+    pub async fn check_authenticator(
+        &self,
+        account: &AccountId,
+        entry: SecurityInfoId,
+        code: &str,
+    ) -> Result<Proof> {
+        let purpose = Purpose::IdentityCheck;
+        let Checked::Accepted(contact) = self
+            .check_app_code(account, entry, purpose, code, true)
+            .await?
+        else {
+            return Err(Error::WrongAppCode);
+        };
+        let now = self.codes.now();
+        self.account(account).await?.check_hold(now)?;
+        // A challenge approved at once backs the proof, so that it is spent
+        // once on every server that shares the store.
+        let keyring = self.codes.keyring();
+        let store = self.codes.store();
+        let mut challenge = Challenge::issue(
+            account.clone(),
+            purpose,
+            contact,
+            self.codes.config().policy(purpose),
+            keyring.current_id(),
+            &mut rand::rng(),
+            now,
+        );
+        if let Some(tag) = store.placement(&challenge.failure_key()) {
+            challenge = challenge.placed(tag);
+        }
+        let expected = Expected {
+            purpose,
+            account: Some(account),
+        };
+        let attempt = challenge
+            .begin_attempt(&expected, now)
+            .map_err(|_| Error::store("a new challenge did not take an attempt"))?;
+        let Verification::Approved(proof) = challenge.approve(&attempt) else {
+            return Err(Error::store("a new challenge did not approve"));
+        };
+        let id = *challenge.id();
+        store.insert(challenge, now).await?;
+        self.codes.events().emit(&Event::ChallengeVerified {
+            challenge: id,
+            account: account.clone(),
+            purpose,
+        });
+        Ok(proof)
+    }
+
+    /// Counts the attempt on `purpose`'s failure budget, then checks `code`
+    /// against app `entry` and stores its step in one atomic update; a right
+    /// code clears the failures. `verified`: whether the app must already be
+    /// verified (an identity check) or pending (finishing its enrolment).
+    async fn check_app_code(
+        &self,
+        account: &AccountId,
+        entry: SecurityInfoId,
+        purpose: Purpose,
+        code: &str,
+        verified: bool,
+    ) -> Result<Checked> {
+        let now = self.codes.now();
+        let limits = *self.codes.config().limits();
+        let failures = CounterKey::failures(purpose, account);
+        let counted = self
+            .codes
+            .store()
+            .update_counter(&failures, now, move |c| c.count_failure(&limits, now))
+            .await?;
+        if let Err(retry_after) = counted {
+            self.codes.events().emit(&Event::RateLimited {
+                account: Some(account.clone()),
+                limit: RateLimit::AccountFailures,
+                retry_after,
+            });
+            return Err(Error::RateLimited {
+                limit: RateLimit::AccountFailures,
+                retry_after,
+            });
+        }
+        let keyring = self.codes.keyring_arc();
+        let (owner, typed) = (account.clone(), Zeroizing::new(code.to_owned()));
+        let unix_secs = now.as_unix_millis() / 1000;
+        let checked = self
+            .accounts
+            .update(account, move |a| {
+                let (info, record) = a.app(entry).ok_or(Error::UnknownSecurityInfo)?;
+                if info.is_verified() != verified || info.contact.kind() != ContactKind::App {
+                    return Err(Error::UnknownSecurityInfo);
+                }
+                let secret = open(&keyring, &owner, entry, &record.sealed_secret)
+                    .ok_or(Error::UnknownSecurityInfo)?;
+                let step =
+                    record
+                        .settings
+                        .matching_step(&secret, &typed, unix_secs, record.last_step);
+                let contact = info.contact.clone();
+                Ok(match step {
+                    Some(step) => {
+                        a.accept_app_step(entry, step, now);
+                        Checked::Accepted(contact)
+                    }
+                    None => Checked::Rejected,
+                })
+            })
+            .await?
+            .ok_or(Error::AccountNotFound)?;
+        if matches!(checked, Checked::Accepted(_)) {
+            self.codes
+                .store()
+                .update_counter(&failures, now, |c| c.clear())
+                .await?;
+        }
+        Ok(checked)
+    }
+}
