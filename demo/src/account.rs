@@ -229,7 +229,9 @@ pub async fn info(
             Some(&token),
             &format!(
                 r#"{note}{hold}<ul id="security-info">{list}</ul>
-<p><a href="/security/info/add">Add security info</a></p>"#
+<p><a href="/security/info/add">Add security info</a></p>
+<form method="post" action="/security/app/add">{}<p><button id="add-app">Add an authenticator app</button></p></form>"#,
+                csrf_field(&token)
             ),
         ),
         cookie,

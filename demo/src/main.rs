@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 mod account;
+mod app;
 mod mailbox;
 mod recover;
 mod recovery_code;
@@ -99,6 +100,9 @@ fn router(state: std::sync::Arc<state::AppState>) -> Router {
             "/security/info/remove/code/resend",
             post(remove::remove_resend),
         )
+        .route("/security/app/add", post(app::start))
+        .route("/security/app/verify", post(app::verify))
+        .route("/security/recovery-code/app", post(recovery_code::with_app))
         .route(
             "/security/recovery-code",
             get(recovery_code::settings_page).post(recovery_code::start),

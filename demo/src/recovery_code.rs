@@ -11,8 +11,8 @@ use axum::extract::{Form, Query, State};
 use axum::http::HeaderMap;
 use axum::http::header::SET_COOKIE;
 use axum::response::{IntoResponse, Response};
-use seccode::SecurityInfoId;
 use seccode::store::AccountStore;
+use seccode::{ContactKind, SecurityInfoId};
 use serde::Deserialize;
 
 use crate::account::{
@@ -52,12 +52,26 @@ async fn recovery_code_form(
     } else {
         "You don't have a recovery code yet."
     };
-    let options: String = app
-        .flows
-        .security_info(account)
-        .await?
+    let info = app.flows.security_info(account).await?;
+    let apps: String = info
         .iter()
-        .filter(|i| i.verified)
+        .filter(|i| i.verified && i.kind == ContactKind::App)
+        .take(1)
+        .map(|i| {
+            format!(
+                r#"<p>Or use a code from your authenticator app:</p>
+<form method="post" action="/security/recovery-code/app" id="with-app">{}
+<input type="hidden" name="entry" value="{}">
+<p><label>Code from your app <input name="code" inputmode="numeric" autocomplete="one-time-code" required></label></p>
+<p><button>Generate a new code</button></p></form>"#,
+                csrf_field(&token),
+                i.id
+            )
+        })
+        .collect();
+    let options: String = info
+        .iter()
+        .filter(|i| i.verified && i.kind != ContactKind::App)
         .map(|i| {
             format!(
                 r#"<option value="{}">{}</option>"#,
@@ -77,7 +91,7 @@ async fn recovery_code_form(
 <form method="post" action="/security/recovery-code">{}
 <p><select name="via">{options}</select></p>
 <p><button>Generate a new code</button></p></form>
-<p class="other"><a href="/security">Cancel</a></p></div>"#,
+{apps}<p class="other"><a href="/security">Cancel</a></p></div>"#,
                 csrf_field(&token),
             ),
         ),
@@ -161,6 +175,47 @@ pub async fn code(
     let proof = match proof_or_back(v, "/security/recovery-code/code", &f.to) {
         Ok(proof) => proof,
         Err(back) => return Ok(back.into_response()),
+    };
+    let code = app.flows.generate_recovery_code(&proof).await?;
+    let (token, cookie) = csrf(&headers);
+    Ok(respond(
+        page(
+            "Your new recovery code",
+            Some(&token),
+            &shown_once(code.expose(), "recovery-code", "/security", "Done"),
+        ),
+        cookie,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct WithApp {
+    csrf: String,
+    entry: u32,
+    code: String,
+}
+
+/// A code from the authenticator app proves it's you; the new recovery code
+/// is shown, once. A wrong or used code shows the page again, saying so.
+pub async fn with_app(
+    State(app): App,
+    headers: HeaderMap,
+    Form(f): Form<WithApp>,
+) -> Result<Response, AppError> {
+    let account = require(&app, &headers)?;
+    check_csrf(&headers, &f.csrf)?;
+    let proof = match app
+        .flows
+        .check_authenticator(&account, SecurityInfoId(f.entry), &f.code)
+        .await
+    {
+        Ok(proof) => proof,
+        Err(e @ (seccode::Error::Store(_) | seccode::Error::Delivery(_))) => return Err(e.into()),
+        Err(e) => {
+            let (status, error) = refusal(&e);
+            let form = recovery_code_form(&app, &headers, &account, &error).await?;
+            return Ok((status, form).into_response());
+        }
     };
     let code = app.flows.generate_recovery_code(&proof).await?;
     let (token, cookie) = csrf(&headers);

@@ -46,7 +46,7 @@ async fn remove_form(
     let removing = entry_of(&info, entry)?;
     let options: String = info
         .iter()
-        .filter(|i| i.verified)
+        .filter(|i| i.verified && i.kind != seccode::ContactKind::App)
         .map(|i| {
             format!(
                 r#"<option value="{}">{}</option>"#,

@@ -96,6 +96,7 @@ ul { padding: 0 1rem; }
 .kind { display: inline-block; min-width: 4rem; font-size: .85rem; font-weight: 600; color: var(--muted); }
 .pending { color: var(--muted); }
 .error { background: #fde7e9; border-left: 4px solid #c50f1f; padding: .5rem 1rem; }
+.qr svg { width: 200px; height: 200px; }
 .code { font-family: ui-monospace, monospace; font-size: 1.4rem; letter-spacing: .08em; background: #f3f2f1; padding: .6rem 1rem; }
 .note { background: #eef6fc; border-left: 4px solid var(--accent); padding: .5rem 1rem; }
 input { font-size: 1rem; padding: .45rem .5rem; border: 1px solid var(--line); border-radius: 4px; }

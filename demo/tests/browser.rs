@@ -188,6 +188,17 @@ impl Browser {
     }
 }
 
+/// The code an authenticator app with `secret` shows `offset_secs` from now.
+fn app_code(secret: &seccode::TotpSecret, offset_secs: u64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    seccode::TotpSettings::default()
+        .code_at(secret, now + offset_secs)
+        .to_string()
+}
+
 fn six_digits(text: &str) -> Option<String> {
     let digits: Vec<char> = text.chars().collect();
     digits
@@ -427,12 +438,64 @@ async fn the_seed_flows_in_a_real_browser_across_two_processes() {
     b.submit().await;
     b.expect("Security").await;
 
+    // ----- add an authenticator app: the key shown once, then the app's code ----------
+    b.goto("/security/info").await;
+    b.expect("Update info").await;
+    b.click("#add-app").await;
+    b.expect("Set up your authenticator app").await;
+    assert_eq!(
+        b.client
+            .find_all(Locator::Css(".qr svg"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let secret = seccode::TotpSecret::from_base32(&b.texts("#app-secret").await[0]).unwrap();
+    b.fill("code", "000000").await;
+    b.submit().await;
+    b.expect("Set up your authenticator app").await;
+    assert_eq!(
+        b.texts(".error").await,
+        ["The code from the authenticator app is not correct."]
+    );
+    b.fill("code", &app_code(&secret, 0)).await;
+    b.submit().await;
+    b.expect("Update info").await;
+    assert!(
+        b.texts("#security-info li")
+            .await
+            .contains(&"App Authenticator app · Remove".to_owned())
+    );
+
+    // ----- the app proves it's you (a new recovery code); its code works once --------
+    b.goto("/security/recovery-code").await;
+    b.expect("Recovery code").await;
+    // The next time step's code (accepted one step ahead), used twice.
+    let next = app_code(&secret, 30);
+    b.fill("code", &next).await;
+    b.click("#with-app button").await;
+    b.expect("Your new recovery code").await;
+    b.click("#continue").await;
+    b.expect("Security").await;
+    b.goto("/security/recovery-code").await;
+    b.expect("Recovery code").await;
+    b.fill("code", &next).await;
+    b.click("#with-app button").await;
+    b.expect("Recovery code").await;
+    assert_eq!(
+        b.texts(".error").await,
+        ["The code from the authenticator app is not correct."]
+    );
+
     // ----- a recovery code: verify it's you, then it is shown once ----------------------
+    b.goto("/security").await;
+    b.expect("Security").await;
     b.click("#recovery-code").await;
     b.expect("Recovery code").await;
     assert_eq!(
         b.texts("#code-state").await,
-        ["You don't have a recovery code yet."]
+        ["You have a recovery code. Making a new one replaces it."]
     );
     b.submit().await; // the code that proves it's you goes to the first verified method
     b.expect("Enter the code").await;
@@ -473,7 +536,7 @@ async fn the_seed_flows_in_a_real_browser_across_two_processes() {
     b.expect("Is this your account?").await;
     assert_eq!(
         b.texts("#account li").await,
-        ["ja•••@example.com", "•••••••56"]
+        ["ja•••@example.com", "•••••••56", "Authenticator app"]
     );
     // Nothing but the recovery's notices went out since the code that proved
     // it was Jane who made the recovery code: no code was sent.
