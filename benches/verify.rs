@@ -358,5 +358,46 @@ fn service(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, baseline, core, service);
+/// An authenticator app's code (TOTP) next to its floor: one HMAC-SHA1 over
+/// 8 bytes from a keyed state (what one time step costs at least).
+fn totp(c: &mut Criterion) {
+    use seccode::{TotpAlgorithm, TotpSecret, TotpSettings};
+    let mut g = c.benchmark_group("totp");
+    let seed = [0x5a; 20];
+    let keyed = Hmac::<sha1::Sha1>::new_from_slice(&seed).unwrap();
+    let counter = 56_666_666u64.to_be_bytes();
+    g.bench_function("floor_hmac_sha1_8B_prekeyed_clone", |b| {
+        b.iter(|| {
+            let mut mac = keyed.clone();
+            mac.update(black_box(&counter));
+            mac.finalize().into_bytes()
+        })
+    });
+    let settings = TotpSettings::default();
+    let secret = TotpSecret::from_bytes(&seed);
+    let now = 1_700_000_000u64;
+    let right = settings.code_at(&secret, now).to_string();
+    let wrong = if right.starts_with('9') {
+        format!("0{}", &right[1..])
+    } else {
+        format!("9{}", &right[1..])
+    };
+    g.bench_function("code_at", |b| {
+        b.iter(|| settings.code_at(black_box(&secret), black_box(now)))
+    });
+    // Three candidate steps (±1), each compared: the same work right or wrong.
+    g.bench_function("check_right", |b| {
+        b.iter(|| settings.matching_step(&secret, black_box(&right), now, None))
+    });
+    g.bench_function("check_wrong", |b| {
+        b.iter(|| settings.matching_step(&secret, black_box(&wrong), now, None))
+    });
+    let exact = TotpSettings::new(TotpAlgorithm::Sha1, 6, 30, 0).unwrap();
+    g.bench_function("check_right_no_skew", |b| {
+        b.iter(|| exact.matching_step(&secret, black_box(&right), now, None))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, baseline, core, service, totp);
 criterion_main!(benches);

@@ -264,12 +264,21 @@ impl TotpSettings {
         if typed.len() != usize::from(self.digits) || !typed.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
+        // Exactly `digits` ASCII digits: their value names the code (leading
+        // zeros included, the length being fixed).
+        let typed_value = Zeroizing::new(
+            typed
+                .bytes()
+                .fold(0u32, |v, b| v * 10 + u32::from(b - b'0')),
+        );
         let now = self.step_at(unix_secs);
         let skew = u64::from(self.skew);
+        // Keyed once; each candidate step clones the keyed state.
+        let keyed = Keyed::new(self.algorithm, secret.expose());
         let mut found: Option<u64> = None;
         for step in now.saturating_sub(skew)..=now.saturating_add(skew) {
-            let code = self.code_of_step(secret, step);
-            let same: bool = code.as_bytes().ct_eq(typed.as_bytes()).into();
+            let value = Zeroizing::new(keyed.hotp(step, self.digits));
+            let same: bool = value.ct_eq(&*typed_value).into();
             let fresh = last_step.is_none_or(|last| step > last);
             if same && fresh {
                 found = Some(step);
@@ -305,28 +314,50 @@ impl TotpSettings {
 /// HOTP (RFC 4226 §5.3): `HMAC(secret, counter)` dynamically truncated to 31
 /// bits, modulo `10^digits`.
 pub fn hotp(algorithm: TotpAlgorithm, secret: &[u8], counter: u64, digits: u8) -> u32 {
-    let message = counter.to_be_bytes();
-    let mac: Zeroizing<Vec<u8>> = Zeroizing::new(match algorithm {
-        TotpAlgorithm::Sha1 => mac_of::<Hmac<sha1::Sha1>>(secret, &message),
-        TotpAlgorithm::Sha256 => mac_of::<Hmac<sha2::Sha256>>(secret, &message),
-        TotpAlgorithm::Sha512 => mac_of::<Hmac<sha2::Sha512>>(secret, &message),
-    });
-    let offset = usize::from(mac.last().copied().unwrap_or(0) & 0x0f);
-    let word = match mac.get(offset..offset + 4) {
-        Some(&[a, b, c, d]) => u32::from_be_bytes([a & 0x7f, b, c, d]),
-        _ => 0,
-    };
-    word % 10u32.pow(u32::from(digits.min(9)))
+    Keyed::new(algorithm, secret).hotp(counter, digits)
 }
 
-fn mac_of<M: Mac + KeyInit>(key: &[u8], message: &[u8]) -> Vec<u8> {
-    // HMAC takes keys of any length.
-    match <M as KeyInit>::new_from_slice(key) {
-        Ok(mut mac) => {
+/// An HMAC state keyed with an authenticator's secret, cloned per counter.
+enum Keyed {
+    Sha1(Option<Hmac<sha1::Sha1>>),
+    Sha256(Option<Hmac<sha2::Sha256>>),
+    Sha512(Option<Hmac<sha2::Sha512>>),
+}
+
+impl Keyed {
+    fn new(algorithm: TotpAlgorithm, secret: &[u8]) -> Self {
+        // HMAC takes keys of any length: `new_from_slice` never fails.
+        match algorithm {
+            TotpAlgorithm::Sha1 => Keyed::Sha1(KeyInit::new_from_slice(secret).ok()),
+            TotpAlgorithm::Sha256 => Keyed::Sha256(KeyInit::new_from_slice(secret).ok()),
+            TotpAlgorithm::Sha512 => Keyed::Sha512(KeyInit::new_from_slice(secret).ok()),
+        }
+    }
+
+    fn hotp(&self, counter: u64, digits: u8) -> u32 {
+        let message = counter.to_be_bytes();
+        let mac: Zeroizing<Vec<u8>> = Zeroizing::new(match self {
+            Keyed::Sha1(k) => mac_of(k.as_ref(), &message),
+            Keyed::Sha256(k) => mac_of(k.as_ref(), &message),
+            Keyed::Sha512(k) => mac_of(k.as_ref(), &message),
+        });
+        let offset = usize::from(mac.last().copied().unwrap_or(0) & 0x0f);
+        let word = match mac.get(offset..offset + 4) {
+            Some(&[a, b, c, d]) => u32::from_be_bytes([a & 0x7f, b, c, d]),
+            _ => 0,
+        };
+        word % 10u32.pow(u32::from(digits.min(9)))
+    }
+}
+
+fn mac_of<M: Mac + Clone>(keyed: Option<&M>, message: &[u8]) -> Vec<u8> {
+    match keyed {
+        Some(keyed) => {
+            let mut mac = keyed.clone();
             mac.update(message);
             mac.finalize().into_bytes().to_vec()
         }
-        Err(_) => Vec::new(),
+        None => Vec::new(),
     }
 }
 
