@@ -177,15 +177,7 @@ pub async fn code(
         Err(back) => return Ok(back.into_response()),
     };
     let code = app.flows.generate_recovery_code(&proof).await?;
-    let (token, cookie) = csrf(&headers);
-    Ok(respond(
-        page(
-            "Your new recovery code",
-            Some(&token),
-            &shown_once(code.expose(), "recovery-code", "/security", "Done"),
-        ),
-        cookie,
-    ))
+    Ok(new_code_page(&headers, &code))
 }
 
 #[derive(Deserialize)]
@@ -218,15 +210,20 @@ pub async fn with_app(
         }
     };
     let code = app.flows.generate_recovery_code(&proof).await?;
-    let (token, cookie) = csrf(&headers);
-    Ok(respond(
+    Ok(new_code_page(&headers, &code))
+}
+
+/// The signed-in page that shows a new recovery code, once.
+fn new_code_page(headers: &HeaderMap, code: &seccode::RecoveryCode) -> Response {
+    let (token, cookie) = csrf(headers);
+    respond(
         page(
             "Your new recovery code",
             Some(&token),
             &shown_once(code.expose(), "recovery-code", "/security", "Done"),
         ),
         cookie,
-    ))
+    )
 }
 
 /// A recovery code on the one page that shows it.

@@ -338,24 +338,9 @@ impl<A: AccountStore, S: ChallengeStore, C: DeliveryChannel> AccountSecurity<A, 
         verified: bool,
     ) -> Result<Checked> {
         let now = self.codes.now();
-        let limits = *self.codes.config().limits();
         let failures = CounterKey::failures(purpose, account);
-        let counted = self
-            .codes
-            .store()
-            .update_counter(&failures, now, move |c| c.count_failure(&limits, now))
+        self.count_failure_first(&failures, RateLimit::AccountFailures, Some(account))
             .await?;
-        if let Err(retry_after) = counted {
-            self.codes.events().emit(&Event::RateLimited {
-                account: Some(account.clone()),
-                limit: RateLimit::AccountFailures,
-                retry_after,
-            });
-            return Err(Error::RateLimited {
-                limit: RateLimit::AccountFailures,
-                retry_after,
-            });
-        }
         let keyring = self.codes.keyring_arc();
         let (owner, typed) = (account.clone(), Zeroizing::new(code.to_owned()));
         let unix_secs = now.as_unix_millis() / 1000;
@@ -384,10 +369,7 @@ impl<A: AccountStore, S: ChallengeStore, C: DeliveryChannel> AccountSecurity<A, 
             .await?
             .ok_or(Error::AccountNotFound)?;
         if matches!(checked, Checked::Accepted(_)) {
-            self.codes
-                .store()
-                .update_counter(&failures, now, |c| c.clear())
-                .await?;
+            self.clear_failures(&failures).await?;
         }
         Ok(checked)
     }

@@ -300,29 +300,49 @@ impl<A: AccountStore, S: ChallengeStore, C: DeliveryChannel> AccountSecurity<A, 
     /// Counts a failed contact proof on the account's failure counter, the same
     /// counter wrong codes use.
     async fn failed_proof(&self, account: &AccountId) -> Error {
+        let key = CounterKey::account_failures(account);
+        match self
+            .count_failure_first(&key, RateLimit::AccountFailures, Some(account))
+            .await
+        {
+            Err(e) => e,
+            Ok(()) => Error::ContactProofFailed,
+        }
+    }
+
+    /// Counts one attempt on the failure counter `key` before anything is
+    /// compared — an attempt is a failure until it proves otherwise —, refused
+    /// (`limit`, announced as an event naming `account`) while a throttle or a
+    /// lockout runs.
+    pub(super) async fn count_failure_first(
+        &self,
+        key: &CounterKey,
+        limit: RateLimit,
+        account: Option<&AccountId>,
+    ) -> Result<()> {
         let (now, limits) = (self.codes.now(), *self.codes.config().limits());
         let counted = self
             .codes
             .store()
-            .update_counter(&CounterKey::account_failures(account), now, move |c| {
-                c.count_failure(&limits, now)
-            })
-            .await;
-        match counted {
-            Err(e) => e,
-            Ok(Err(retry_after)) => {
-                self.codes.events().emit(&Event::RateLimited {
-                    account: Some(account.clone()),
-                    limit: RateLimit::AccountFailures,
-                    retry_after,
-                });
-                Error::RateLimited {
-                    limit: RateLimit::AccountFailures,
-                    retry_after,
-                }
-            }
-            Ok(Ok(())) => Error::ContactProofFailed,
+            .update_counter(key, now, move |c| c.count_failure(&limits, now))
+            .await?;
+        if let Err(retry_after) = counted {
+            self.codes.events().emit(&Event::RateLimited {
+                account: account.cloned(),
+                limit,
+                retry_after,
+            });
+            return Err(Error::RateLimited { limit, retry_after });
         }
+        Ok(())
+    }
+
+    /// Clears the failure counter `key` after a success.
+    pub(super) async fn clear_failures(&self, key: &CounterKey) -> Result<()> {
+        self.codes
+            .store()
+            .update_counter(key, self.codes.now(), |c| c.clear())
+            .await
     }
 
     fn check_proof(&self, proof: &Proof, purposes: &[Purpose]) -> Result<()> {

@@ -7,7 +7,7 @@ use crate::channel::templates::NoticeEvent;
 use crate::clock::Timestamp;
 use crate::contact::MaskedContact;
 use crate::contact::{Contact, ContactKind};
-use crate::counter::{Counter, CounterKey};
+use crate::counter::CounterKey;
 use crate::error::{Error, RateLimit, Result};
 use crate::events::Event;
 use crate::flows::AccountSecurity;
@@ -237,23 +237,13 @@ impl<A: AccountStore, S: ChallengeStore, C: DeliveryChannel> AccountSecurity<A, 
         let contact = choices.get(choice).ok_or(Error::UnknownSecurityInfo)?;
         // The identifier's own budget, counted before the comparison: known and
         // unknown identifiers alike, and never the signed-in owner's budget.
-        let (now, limits) = (self.codes.now(), *self.codes.config().limits());
         let key = CounterKey::recovery_confirmations(&identifier);
-        let store = self.codes.store();
-        if let Err(retry_after) = store
-            .update_counter(&key, now, move |c| c.count_failure(&limits, now))
-            .await?
-        {
-            self.codes.events().emit(&Event::RateLimited {
-                account: (!decoy).then(|| account.clone()),
-                limit: RateLimit::RecoveryFailures,
-                retry_after,
-            });
-            return Err(Error::RateLimited {
-                limit: RateLimit::RecoveryFailures,
-                retry_after,
-            });
-        }
+        self.count_failure_first(
+            &key,
+            RateLimit::RecoveryFailures,
+            (!decoy).then_some(&account),
+        )
+        .await?;
         let confirmed = match contact.kind() {
             ContactKind::Email => contact.confirm_address(confirmation),
             ContactKind::Phone => contact.confirm_last_four(confirmation),
@@ -263,7 +253,7 @@ impl<A: AccountStore, S: ChallengeStore, C: DeliveryChannel> AccountSecurity<A, 
         if !confirmed {
             return Err(Error::ContactProofFailed);
         }
-        store.update_counter(&key, now, Counter::clear).await?;
+        self.clear_failures(&key).await?;
         let options = SendOptions::default().lane(SendLane::Recovery { requester });
         if decoy {
             self.codes

@@ -197,24 +197,9 @@ impl<A: AccountStore, S: ChallengeStore, C: DeliveryChannel> AccountSecurity<A, 
         // Counted before it is compared: an attempt is a failure until it
         // proves otherwise (a made-up account's counter for an unknown
         // identifier, so that both meet the same throttle).
-        let limits = *self.codes.config().limits();
         let failures = CounterKey::failures(Purpose::Recovery, &account);
-        let counted = self
-            .codes
-            .store()
-            .update_counter(&failures, now, move |c| c.count_failure(&limits, now))
+        self.count_failure_first(&failures, RateLimit::RecoveryFailures, None)
             .await?;
-        if let Err(retry_after) = counted {
-            self.codes.events().emit(&Event::RateLimited {
-                account: None,
-                limit: RateLimit::RecoveryFailures,
-                retry_after,
-            });
-            return Err(Error::RateLimited {
-                limit: RateLimit::RecoveryFailures,
-                retry_after,
-            });
-        }
         // The same reads and tag whatever the identifier: a made-up account
         // reads a stand-in record, and without a code the comparison is with
         // a stand-in tag.
@@ -265,10 +250,7 @@ impl<A: AccountStore, S: ChallengeStore, C: DeliveryChannel> AccountSecurity<A, 
         if !taken {
             return Err(Error::WrongRecoveryCode);
         }
-        self.codes
-            .store()
-            .update_counter(&failures, now, |c| c.clear())
-            .await?;
+        self.clear_failures(&failures).await?;
         self.codes.events().emit(&Event::RecoveryCompleted {
             account: account.clone(),
         });
