@@ -333,6 +333,47 @@ async fn a_postgres_dump_holds_no_contact_in_the_clear() {
     assert!(leaks(&dump).is_empty(), "{:?}", leaks(&dump));
 }
 
+/// Adds an app to a new account `id` of `accounts` (its last step accepted
+/// at the clock's time plus 30 s) and answers the secret and the code of that
+/// step.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+async fn an_app_on<A: AccountStore + 'static, S: seccode::store::ChallengeStore + 'static>(
+    flows: &seccode::AccountSecurity<A, S, Arc<Outbox>>,
+    clock: &seccode::ManualClock,
+    id: &AccountId,
+) -> (seccode::SecurityInfoId, seccode::TotpSecret, String) {
+    use seccode::{Clock, TotpSecret, TotpSettings};
+    let account = Account::new(id.clone())
+        .with_verified_contact(Contact::email("owner@example.org").unwrap(), clock.now())
+        .unwrap();
+    flows.accounts().create(account).await.unwrap();
+    let enrolment = flows.start_add_authenticator(id, "Contoso").await.unwrap();
+    let secret = TotpSecret::from_base32(enrolment.secret()).unwrap();
+    let now = || clock.now().as_unix_millis() / 1000;
+    let code = TotpSettings::default().code_at(&secret, now());
+    flows
+        .finish_add_authenticator(id, enrolment.entry, &code)
+        .await
+        .unwrap();
+    clock.advance(std::time::Duration::from_secs(30));
+    let code = TotpSettings::default().code_at(&secret, now()).to_string();
+    flows
+        .check_authenticator(id, enrolment.entry, &code)
+        .await
+        .unwrap();
+    (enrolment.entry, secret, code)
+}
+
+/// Whether `bytes` hold `secret`'s bytes or its base32.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+fn holds_secret(bytes: &[u8], secret: &seccode::TotpSecret) -> bool {
+    let base32 = secret.to_base32().replace(' ', "");
+    String::from_utf8_lossy(bytes).contains(&base32)
+        || bytes
+            .windows(secret.expose().len())
+            .any(|w| w == secret.expose())
+}
+
 /// An authenticator app's secret is kept sealed under the keyring in every
 /// account store: a SQLite file (opened without `DataKeys`) holds neither the
 /// secret's bytes nor its base32; and the last step accepted survives a
@@ -340,9 +381,7 @@ async fn a_postgres_dump_holds_no_contact_in_the_clear() {
 #[cfg(feature = "sqlite")]
 #[tokio::test]
 async fn an_app_secret_is_sealed_in_the_file_and_its_last_step_survives_a_restart() {
-    use seccode::{
-        AccountSecurity, Clock, Error, ManualClock, SqliteStore, TotpSecret, TotpSettings,
-    };
+    use seccode::{AccountSecurity, Clock, Error, ManualClock, SqliteStore, TotpSettings};
 
     let dir = common::temp_dir("at-rest-app");
     let path = dir.join("db.sqlite3");
@@ -357,51 +396,72 @@ async fn an_app_secret_is_sealed_in_the_file_and_its_last_step_survives_a_restar
         AccountSecurity::new(codes, store)
     };
     let id = AccountId::new("app-owner").unwrap();
-    let store = Arc::new(SqliteStore::open(&path).unwrap());
-    let first = flows(store.clone());
-    let account = Account::new(id.clone())
-        .with_verified_contact(Contact::email("owner@example.org").unwrap(), common::T0)
-        .unwrap();
-    store.create(account).await.unwrap();
-    let enrolment = first.start_add_authenticator(&id, "Contoso").await.unwrap();
-    let secret = TotpSecret::from_base32(enrolment.secret()).unwrap();
-    let now = || clock.now().as_unix_millis() / 1000;
-    let code = TotpSettings::default().code_at(&secret, now());
-    first
-        .finish_add_authenticator(&id, enrolment.entry, &code)
-        .await
-        .unwrap();
-    clock.advance(std::time::Duration::from_secs(30));
-    let code = TotpSettings::default().code_at(&secret, now());
-    first
-        .check_authenticator(&id, enrolment.entry, &code)
-        .await
-        .unwrap();
-    drop((first, store));
-
+    let first = flows(Arc::new(SqliteStore::open(&path).unwrap()));
+    let (entry, secret, code) = an_app_on(&first, &clock, &id).await;
+    drop(first);
     let bytes: Vec<u8> = ["db.sqlite3", "db.sqlite3-wal"]
         .iter()
         .flat_map(|f| std::fs::read(dir.join(f)).unwrap_or_default())
         .collect();
-    let base32 = enrolment.secret().replace(' ', "");
-    assert!(!String::from_utf8_lossy(&bytes).contains(&base32));
-    assert!(
-        !bytes
-            .windows(secret.expose().len())
-            .any(|w| w == secret.expose()),
-        "no secret bytes in the file"
-    );
+    assert!(!holds_secret(&bytes, &secret), "no secret in the file");
 
-    let store = Arc::new(SqliteStore::open(&path).unwrap());
-    let again = flows(store);
+    let again = flows(Arc::new(SqliteStore::open(&path).unwrap()));
     assert!(matches!(
-        again.check_authenticator(&id, enrolment.entry, &code).await,
+        again.check_authenticator(&id, entry, &code).await,
         Err(Error::WrongAppCode)
     ));
     clock.advance(std::time::Duration::from_secs(30));
-    let next = TotpSettings::default().code_at(&secret, now());
-    again
-        .check_authenticator(&id, enrolment.entry, &next)
-        .await
-        .unwrap();
+    let next = TotpSettings::default().code_at(&secret, clock.now().as_unix_millis() / 1000);
+    again.check_authenticator(&id, entry, &next).await.unwrap();
+}
+
+/// The same on PostgreSQL: a dump holds no secret, a step used before a
+/// reconnect is refused after, and 32 checks at once with one fresh code —
+/// from 32 tasks over the pool — succeed once.
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_secret_is_sealed_in_postgres_and_one_step_succeeds_once() {
+    use seccode::{AccountSecurity, Clock, Error, ManualClock, PostgresStore, TotpSettings};
+
+    let server = common::PostgresServer::start("at-rest-app");
+    let url = server.database("apps");
+    let clock = Arc::new(ManualClock::new(common::T0));
+    let flows = |store: Arc<PostgresStore>| {
+        let codes = SecurityCodes::new(
+            store.clone(),
+            Arc::new(Outbox::new()),
+            Keyring::new(1, SecretKey::from_bytes([3; 32])),
+        )
+        .with_clock(clock.clone());
+        Arc::new(AccountSecurity::new(codes, store))
+    };
+    let id = AccountId::new("app-owner").unwrap();
+    let first = flows(Arc::new(PostgresStore::connect(&url).await.unwrap()));
+    let (entry, secret, code) = an_app_on(&first, &clock, &id).await;
+    drop(first);
+    assert!(
+        !holds_secret(&server.dump("apps"), &secret),
+        "no secret in the dump"
+    );
+
+    let again = flows(Arc::new(PostgresStore::connect(&url).await.unwrap()));
+    assert!(matches!(
+        again.check_authenticator(&id, entry, &code).await,
+        Err(Error::WrongAppCode)
+    ));
+    clock.advance(std::time::Duration::from_secs(30));
+    let next = TotpSettings::default()
+        .code_at(&secret, clock.now().as_unix_millis() / 1000)
+        .to_string();
+    let tasks: Vec<_> = (0..32)
+        .map(|_| {
+            let (flows, id, next) = (again.clone(), id.clone(), next.clone());
+            tokio::spawn(async move { flows.check_authenticator(&id, entry, &next).await.is_ok() })
+        })
+        .collect();
+    let mut wins = 0;
+    for t in tasks {
+        wins += usize::from(t.await.unwrap());
+    }
+    assert_eq!(wins, 1, "one step, one success");
 }
