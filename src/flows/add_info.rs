@@ -76,13 +76,7 @@ impl<A: AccountStore, S: ChallengeStore, C: DeliveryChannel> AccountSecurity<A, 
         replaces: Option<SecurityInfoId>,
     ) -> Result<Added> {
         let now = self.codes.now();
-        let (max, ttl) = (
-            self.settings.max_security_info,
-            self.codes
-                .config()
-                .policy(Purpose::AddSecurityInfo)
-                .lifetime(),
-        );
+        let (max, ttl) = self.pending_bounds();
         let contact = contact.clone();
         self.accounts
             .update(account, move |a| {

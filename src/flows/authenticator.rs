@@ -175,13 +175,7 @@ impl<A: AccountStore, S: ChallengeStore, C: DeliveryChannel> AccountSecurity<A, 
     ) -> Result<AppEnrolment> {
         let now = self.codes.now();
         let settings = self.settings.totp;
-        let (max, ttl) = (
-            self.settings.max_security_info,
-            self.codes
-                .config()
-                .policy(Purpose::AddSecurityInfo)
-                .lifetime(),
-        );
+        let (max, ttl) = self.pending_bounds();
         let secret = TotpSecret::generate(settings.algorithm(), &mut rand::rng());
         let contact = Contact::authenticator(&mut rand::rng());
         let keyring = self.codes.keyring_arc();

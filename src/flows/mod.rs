@@ -337,6 +337,18 @@ impl<A: AccountStore, S: ChallengeStore, C: DeliveryChannel> AccountSecurity<A, 
         Ok(())
     }
 
+    /// How many entries an account may have, and how long a pending one
+    /// lasts (its add-security-info code's lifetime).
+    pub(super) fn pending_bounds(&self) -> (usize, Duration) {
+        (
+            self.settings.max_security_info,
+            self.codes
+                .config()
+                .policy(Purpose::AddSecurityInfo)
+                .lifetime(),
+        )
+    }
+
     /// Clears the failure counter `key` after a success.
     pub(super) async fn clear_failures(&self, key: &CounterKey) -> Result<()> {
         self.codes
