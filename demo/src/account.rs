@@ -404,6 +404,26 @@ pub struct ResendForm {
     pub to: String,
 }
 
+/// Sends the code that proves it's you to the verified method `via`. A
+/// refusal the person can act on (a limit, a method no longer there) comes
+/// back as the status and error paragraph for the caller's form; a failed
+/// store or channel is the page's error.
+pub async fn identity_code(
+    app: &AppState,
+    account: &seccode::AccountId,
+    via: u32,
+) -> Result<Result<seccode::Sent, (axum::http::StatusCode, String)>, AppError> {
+    match app
+        .flows
+        .start_identity_check(account, SecurityInfoId(via))
+        .await
+    {
+        Ok(sent) => Ok(Ok(sent)),
+        Err(e @ (seccode::Error::Store(_) | seccode::Error::Delivery(_))) => Err(e.into()),
+        Err(e) => Ok(Err(refusal(&e))),
+    }
+}
+
 /// Sends the code of this browser's code page again and returns to it
 /// (`back`, with the masked destination): noted there, or with the wait a
 /// resend cooldown asks for.

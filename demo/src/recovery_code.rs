@@ -16,8 +16,8 @@ use seccode::{ContactKind, SecurityInfoId};
 use serde::Deserialize;
 
 use crate::account::{
-    CodeForm, CodePage, CodeScreen, ResendForm, code_form, proof_or_back, resend_code,
-    signed_in_code, url,
+    CodeForm, CodePage, CodeScreen, ResendForm, code_form, identity_code, proof_or_back,
+    resend_code, signed_in_code, url,
 };
 use crate::state::AppState;
 use crate::web::{
@@ -113,15 +113,9 @@ pub async fn start(
 ) -> Result<Response, AppError> {
     let account = require(&app, &headers)?;
     check_csrf(&headers, &f.csrf)?;
-    let sent = match app
-        .flows
-        .start_identity_check(&account, SecurityInfoId(f.via))
-        .await
-    {
+    let sent = match identity_code(&app, &account, f.via).await? {
         Ok(sent) => sent,
-        Err(e @ (seccode::Error::Store(_) | seccode::Error::Delivery(_))) => return Err(e.into()),
-        Err(e) => {
-            let (status, error) = refusal(&e);
+        Err((status, error)) => {
             let form = recovery_code_form(&app, &headers, &account, &error).await?;
             return Ok((status, form).into_response());
         }

@@ -11,13 +11,12 @@ use seccode::SecurityInfoId;
 use serde::Deserialize;
 
 use crate::account::{
-    CodeForm, CodePage, CodeScreen, Entry, ResendForm, code_form, entry_of, proof_or_back,
-    resend_code, signed_in_code, url,
+    CodeForm, CodePage, CodeScreen, Entry, ResendForm, code_form, entry_of, identity_code,
+    proof_or_back, resend_code, signed_in_code, url,
 };
 use crate::state::AppState;
 use crate::web::{
-    AppError, check_csrf, csrf, csrf_field, esc, flow, page, redirect_with, refusal, require,
-    respond,
+    AppError, check_csrf, csrf, csrf_field, esc, flow, page, redirect_with, require, respond,
 };
 
 type App = State<Arc<AppState>>;
@@ -89,15 +88,9 @@ pub async fn remove_start(
 ) -> Result<Response, AppError> {
     let account = require(&app, &headers)?;
     check_csrf(&headers, &f.csrf)?;
-    let sent = match app
-        .flows
-        .start_identity_check(&account, SecurityInfoId(f.via))
-        .await
-    {
+    let sent = match identity_code(&app, &account, f.via).await? {
         Ok(sent) => sent,
-        Err(e @ (seccode::Error::Store(_) | seccode::Error::Delivery(_))) => return Err(e.into()),
-        Err(e) => {
-            let (status, error) = refusal(&e);
+        Err((status, error)) => {
             let form = remove_form(&app, &headers, &account, f.entry, &error).await?;
             return Ok((status, form).into_response());
         }
