@@ -293,8 +293,8 @@ impl Account {
         self.info.iter().find(|i| i.id == id)
     }
 
-    /// The verified contacts that may be used for recovery at `now`: all of
-    /// them, except during a recovery window or a hold, when only the originals
+    /// The verified emails and phones that may be sent a recovery code at
+    /// `now`: all of them, except during a recovery window or a hold, when only the originals
     /// may (security info added meanwhile waits until it ends).
     pub fn recovery_contacts(
         &self,
@@ -305,6 +305,18 @@ impl Account {
             .map(|i| &i.contact)
             .filter(|c| c.kind().is_deliverable())
             .filter(move |c| self.hold.usable_for_recovery(c, hold_period, now))
+    }
+
+    /// The verified authenticator apps that may be used for recovery at
+    /// `now` (the same rule as [`Account::recovery_contacts`]).
+    pub fn recovery_apps(
+        &self,
+        hold_period: Duration,
+        now: Timestamp,
+    ) -> impl Iterator<Item = &SecurityInfo> {
+        self.verified()
+            .filter(|i| i.contact.kind() == ContactKind::App)
+            .filter(move |i| self.hold.usable_for_recovery(&i.contact, hold_period, now))
     }
 
     /// The verified entry for `contact`, if any.

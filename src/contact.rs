@@ -344,7 +344,13 @@ impl Contact {
     pub(crate) fn authenticator<R: rand::CryptoRng + ?Sized>(rng: &mut R) -> Self {
         let mut id = [0u8; 16];
         rng.fill_bytes(&mut id);
-        let text = format!("{APP_PREFIX}{}", crate::hex::encode(&id));
+        Self::authenticator_with_id(&id)
+    }
+
+    /// The app contact with this id (a made-up account's app draws it from
+    /// its stream).
+    pub(crate) fn authenticator_with_id(id: &[u8; 16]) -> Self {
+        let text = format!("{APP_PREFIX}{}", crate::hex::encode(id));
         Self::with_identity(text.clone(), text)
     }
 

@@ -1057,10 +1057,8 @@ fn an_authenticator_app_is_added_by_its_code_and_proves_it_is_you() {
         ready(w.flows.start_identity_check(&w.id, enrolment.entry)),
         Err(Error::UnknownSecurityInfo)
     ));
-    // Recovery does not offer it; removing it takes a proof and leaves the
-    // contacts; the last email or phone stays even beside an app.
-    let start = ready(w.flows.start_recovery("john.doe@example.com")).unwrap();
-    assert!(start.choices.iter().all(|c| c.kind != ContactKind::App));
+    // Removing it takes a proof and leaves the contacts; the last email or
+    // phone stays even beside an app.
     w.clock.advance(Duration::from_secs(30));
     let proof = ready(w.flows.check_authenticator(
         &w.id,
@@ -1132,4 +1130,285 @@ fn app_codes_are_counted_and_a_step_is_accepted_once() {
         );
     }
     assert!(answers.contains(&"limited"), "{answers:?}");
+}
+
+/// Enrols an app on the world's account and verifies it; the clock then moves
+/// to the next time step, so the app's next code is fresh.
+fn add_app(w: &World) -> seccode::AppEnrolment {
+    let enrolment = ready(w.flows.start_add_authenticator(&w.id, "Contoso")).unwrap();
+    ready(
+        w.flows
+            .finish_add_authenticator(&w.id, enrolment.entry, &app_code(w, &enrolment, 0)),
+    )
+    .unwrap();
+    w.clock.advance(Duration::from_secs(30));
+    enrolment
+}
+
+/// Recovery lists "a code from my authenticator app" last and sends it
+/// nothing; a code from the app recovers once, gives a recovery proof that
+/// becomes a ticket, tells every contact, and opens a hold window in which
+/// the app, having been used, cannot end a hold.
+#[test]
+fn an_app_code_recovers_once_and_sends_nothing() {
+    let w = world();
+    let enrolment = add_app(&w);
+    let start = ready(w.flows.start_recovery("john.doe@example.com")).unwrap();
+    let kinds: Vec<_> = start.choices.iter().map(|c| c.kind).collect();
+    assert_eq!(
+        kinds,
+        [ContactKind::Email, ContactKind::Phone, ContactKind::App]
+    );
+    let app = start.choices.last().unwrap();
+    assert_eq!(app.confirm_with, Confirmation::AppCode);
+    assert_eq!(app.contact.as_str(), "Authenticator app");
+    let sent_before = w.outbox.len();
+    assert!(
+        matches!(
+            ready(
+                w.flows
+                    .choose_recovery_contact(&start.token, app.index, "000000", None)
+            ),
+            Err(Error::InvalidInput { .. })
+        ),
+        "an app is sent nothing"
+    );
+    assert!(matches!(
+        ready(w.flows.recover_with_app(&start.token, "000000")),
+        Err(Error::WrongAppCode)
+    ));
+    let code = app_code(&w, &enrolment, 0);
+    let proof = ready(w.flows.recover_with_app(&start.token, &code)).unwrap();
+    assert_eq!(
+        (proof.account(), proof.purpose()),
+        (&w.id, Purpose::Recovery)
+    );
+    assert!(
+        matches!(
+            ready(w.flows.recover_with_app(&start.token, &code)),
+            Err(Error::WrongAppCode)
+        ),
+        "one step recovers once"
+    );
+    let ticket = ready(w.flows.issue_ticket(&proof)).unwrap();
+    assert_eq!(ready(w.flows.redeem_ticket(ticket.expose())).unwrap(), w.id);
+    // No code was sent: the only messages are the notices to both contacts.
+    assert_eq!(w.outbox.len(), sent_before + 2);
+    for to in [&w.email, &w.phone] {
+        let notice = w.notices_to(to).pop().unwrap();
+        assert!(notice.contains("authenticator app"), "{notice}");
+        assert!(!notice.contains(&code));
+    }
+    // A hold window: the app was used, so only the email and phone could end
+    // a hold; and the next step's code recovers again.
+    let account = ready(w.flows.accounts().get(&w.id)).unwrap().unwrap();
+    let seccode::store::HoldState::Watching(recovered) = account.hold_state() else {
+        panic!("{:?}", account.hold_state());
+    };
+    let through: Vec<_> = recovered.through.iter().map(Contact::kind).collect();
+    assert_eq!(through, [ContactKind::App]);
+    w.clock.advance(Duration::from_secs(30));
+    ready(
+        w.flows
+            .recover_with_app(&start.token, &app_code(&w, &enrolment, 0)),
+    )
+    .unwrap();
+}
+
+/// An account store whose first `n` reads each wait until all `n` have
+/// read: requests that race are made to read the same account before any of
+/// them writes.
+struct Gated {
+    inner: MemoryAccountStore,
+    reads: std::sync::atomic::AtomicUsize,
+    n: usize,
+    barrier: tokio::sync::Barrier,
+}
+
+impl AccountStore for Gated {
+    async fn create(&self, account: Account) -> seccode::Result<()> {
+        self.inner.create(account).await
+    }
+
+    async fn get(&self, id: &AccountId) -> seccode::Result<Option<Account>> {
+        let read = self.inner.get(id).await;
+        let nth = self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if nth < self.n {
+            self.barrier.wait().await;
+        }
+        read
+    }
+
+    async fn find_verified(&self, contact: &Contact) -> seccode::Result<Option<AccountId>> {
+        self.inner.find_verified(contact).await
+    }
+
+    async fn update<R, F>(&self, id: &AccountId, f: F) -> seccode::Result<Option<R>>
+    where
+        F: FnMut(&mut Account) -> seccode::Result<R> + Send + 'static,
+        R: Send + 'static,
+    {
+        self.inner.update(id, f).await
+    }
+}
+
+/// 32 requests with one app code, all of which read the account before any
+/// writes: one recovers (the step is taken in the update, not only checked
+/// against the read).
+#[test]
+fn an_app_code_sent_by_many_at_once_recovers_once() {
+    const N: usize = 32;
+    let w = world();
+    let enrolment = add_app(&w);
+    let start = ready(w.flows.start_recovery("+1 425 555 0123")).unwrap();
+    let code = app_code(&w, &enrolment, 0);
+    let account = ready(w.flows.accounts().get(&w.id)).unwrap().unwrap();
+    let gated = Gated {
+        inner: MemoryAccountStore::new(),
+        // The reads so far are not counted: the gate is for the racers'.
+        reads: std::sync::atomic::AtomicUsize::new(0),
+        n: N,
+        barrier: tokio::sync::Barrier::new(N),
+    };
+    ready(gated.create(account)).unwrap();
+    // The world's keys and clock: its token and the app's sealed secret
+    // serve as they are.
+    let keyring = Keyring::new(1, SecretKey::from_bytes([0x77; 32]));
+    let codes = SecurityCodes::new(MemoryChallengeStore::new(), w.outbox.clone(), keyring)
+        .with_clock(w.clock.clone());
+    let flows = Arc::new(AccountSecurity::new(codes, gated));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let wins: usize = rt.block_on(async {
+        let tasks: Vec<_> = (0..N)
+            .map(|_| {
+                let (flows, token, code) = (flows.clone(), start.token.clone(), code.clone());
+                tokio::spawn(async move { flows.recover_with_app(&token, &code).await.is_ok() })
+            })
+            .collect();
+        let mut wins = 0;
+        for t in tasks {
+            wins += usize::from(t.await.unwrap());
+        }
+        wins
+    });
+    assert_eq!(wins, 1);
+}
+
+/// An unknown identifier lists an app at the profile's rate, and its made-up
+/// app answers every code as a real app answers a wrong one — counted on a
+/// budget, so a guesser meets the same lockout, in the same order.
+#[test]
+fn a_wrong_app_code_answers_as_an_unknown_identifier_does() {
+    let mut w = world();
+    let profile = seccode::DecoyProfile::default()
+        .with_app_percent(100)
+        .unwrap();
+    w.flows = w
+        .flows
+        .with_settings(FlowSettings::default().with_decoy_profile(profile));
+    let enrolment = add_app(&w);
+    let known = ready(w.flows.start_recovery("john.doe@example.com")).unwrap();
+    let unknown = ready(w.flows.start_recovery("nobody@example.com")).unwrap();
+    assert_eq!(unknown.choices.last().unwrap().kind, ContactKind::App);
+    assert_eq!(
+        unknown.choices.last().unwrap().confirm_with,
+        Confirmation::AppCode
+    );
+    let right = app_code(&w, &enrolment, 0);
+    let guess = if right == "000000" {
+        "000001"
+    } else {
+        "000000"
+    };
+    let misses = |token: &str| {
+        let mut answers = Vec::new();
+        for _ in 0..12 {
+            answers.push(match ready(w.flows.recover_with_app(token, guess)) {
+                Err(Error::WrongAppCode) => "wrong",
+                Err(Error::RateLimited {
+                    limit: RateLimit::RecoveryFailures,
+                    ..
+                }) => "limited",
+                other => panic!("{other:?}"),
+            });
+        }
+        answers
+    };
+    let (for_known, for_unknown) = (misses(&known.token), misses(&unknown.token));
+    assert_eq!(for_known, for_unknown);
+    assert!(
+        for_known.contains(&"wrong") && for_known.contains(&"limited"),
+        "{for_known:?}"
+    );
+    // Locked out, even the right code waits; an account without an app lists
+    // none and answers a code as a wrong one.
+    assert!(matches!(
+        ready(w.flows.recover_with_app(&known.token, &right)),
+        Err(Error::RateLimited { .. })
+    ));
+    let bare = Account::new(AccountId::new("user-2").unwrap())
+        .with_verified_contact(Contact::email("bare@example.com").unwrap(), T0)
+        .unwrap();
+    ready(w.flows.accounts().create(bare)).unwrap();
+    let start = ready(w.flows.start_recovery("bare@example.com")).unwrap();
+    assert!(start.choices.iter().all(|c| c.kind != ContactKind::App));
+    assert!(matches!(
+        ready(w.flows.recover_with_app(&start.token, guess)),
+        Err(Error::WrongAppCode)
+    ));
+}
+
+/// Changing the phone number with the app as the way to prove it's you: a
+/// code from the app stands for the last four digits and the code to the
+/// current phone (nothing is sent to it); the rest of the change is as ever.
+#[test]
+fn an_app_code_confirms_the_current_phone_for_a_change() {
+    let w = world();
+    let enrolment = add_app(&w);
+    let (phone, app) = (w.entry(&w.phone), enrolment.entry);
+    assert!(matches!(
+        ready(
+            w.flows
+                .confirm_current_phone_with_app(&w.id, phone, app, "000000")
+        ),
+        Err(Error::WrongAppCode)
+    ));
+    assert!(
+        matches!(
+            ready(w.flows.confirm_current_phone_with_app(
+                &w.id,
+                w.entry(&w.email),
+                app,
+                &app_code(&w, &enrolment, 0)
+            )),
+            Err(Error::UnknownSecurityInfo)
+        ),
+        "only a phone is changed"
+    );
+    let proof = ready(w.flows.confirm_current_phone_with_app(
+        &w.id,
+        phone,
+        app,
+        &app_code(&w, &enrolment, 0),
+    ))
+    .unwrap();
+    assert_eq!(proof.purpose(), Purpose::ChangePhone);
+    assert!(
+        w.outbox.last_code_to(&w.phone).is_none(),
+        "nothing sent to the current phone"
+    );
+    let new_phone = Contact::phone("+1 425 555 0199").unwrap();
+    let sent = ready(w.flows.start_new_phone(&proof, &new_phone)).unwrap();
+    let v = ready(
+        w.flows
+            .finish_change_phone(&w.id, &sent.id, &w.code_to(&new_phone)),
+    )
+    .unwrap();
+    assert!(matches!(v, Verification::Approved(_)));
+    let verified = w.verified();
+    assert!(verified.contains(&new_phone.expose().to_owned()));
+    assert!(!verified.contains(&w.phone.expose().to_owned()));
 }

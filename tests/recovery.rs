@@ -72,6 +72,21 @@ fn world_in(keyring: Keyring, store: MemoryChallengeStore) -> World {
 }
 
 impl World {
+    /// Enrols and verifies an authenticator app on `account`.
+    fn add_app(&self, account: &AccountId) {
+        use seccode::Clock;
+        let enrolment = ready(self.flows.start_add_authenticator(account, "Contoso")).unwrap();
+        let secret = seccode::TotpSecret::from_base32(enrolment.secret()).unwrap();
+        let code = seccode::TotpSettings::default()
+            .code_at(&secret, self.clock.now().as_unix_millis() / 1000)
+            .to_string();
+        ready(
+            self.flows
+                .finish_add_authenticator(account, enrolment.entry, &code),
+        )
+        .unwrap();
+    }
+
     /// Fails `n` confirmations of `identifier`'s first choice, waiting out every
     /// throttle delay as a patient attacker would. Returns the last refusal's
     /// retry time if the budget locked.
@@ -263,7 +278,7 @@ fn pick(rng: &mut StdRng, weights: &[u32]) -> usize {
 }
 
 /// What an answer shows, reduced to what a statistical test compares: the number
-/// of choices and of emails among them; and per made-up (non-identifier) email
+/// of choices, of emails and of apps among them; and per made-up (non-identifier) email
 /// choice, how many characters its mask shows and its domain's length.
 fn shape(start: &RecoveryStart, identifier: &Contact) -> (String, Vec<String>) {
     let emails = start
@@ -280,7 +295,12 @@ fn shape(start: &RecoveryStart, identifier: &Contact) -> (String, Vec<String>) {
             format!("{}:{}", shown.chars().count(), domain.len())
         })
         .collect();
-    (format!("{}:{emails}", start.choices.len()), masks)
+    let apps = start
+        .choices
+        .iter()
+        .filter(|c| c.kind == ContactKind::App)
+        .count();
+    (format!("{}:{emails}:{apps}", start.choices.len()), masks)
 }
 
 /// Pearson's chi-square test of homogeneity of two samples over categories;
@@ -387,10 +407,14 @@ fn made_up_answers_have_the_shape_of_real_ones() {
     // seed): counts, and the kinds given the identifier's kind.
     let mut sample = Population::new(99);
     let learnt: Vec<Account> = (0..20_000).map(|i| sample.account(i)).collect();
+    // A quarter of the real accounts have an authenticator app, and the
+    // profile says so.
+    let profile = DecoyProfile::learn(&learnt).with_app_percent(25).unwrap();
     let mut w = world();
     w.flows = w
         .flows
-        .with_settings(FlowSettings::default().with_decoy_profile(DecoyProfile::learn(&learnt)));
+        .with_settings(FlowSettings::default().with_decoy_profile(profile));
+    let mut apps = StdRng::seed_from_u64(10);
     let mut population = Population::new(7);
     let (mut known_counts, mut known_masks) = (Vec::new(), Vec::new());
     let (mut unknown_counts, mut unknown_masks) = (Vec::new(), Vec::new());
@@ -399,7 +423,11 @@ fn made_up_answers_have_the_shape_of_real_ones() {
         // A real account, asked for by one of its contacts…
         let account = population.account(i);
         let contacts: Vec<Contact> = account.verified().map(|c| c.contact.clone()).collect();
+        let id = account.id().clone();
         ready(w.flows.accounts().create(account)).unwrap();
+        if apps.random_bool(0.25) {
+            w.add_app(&id);
+        }
         let identifier = &contacts[rng.random_range(0..contacts.len())];
         let start = ready(w.flows.start_recovery(identifier.expose())).unwrap();
         let (counts, masks) = shape(&start, identifier);
@@ -421,8 +449,17 @@ fn made_up_answers_have_the_shape_of_real_ones() {
         "choices and kinds told apart: p = {p_counts}"
     );
     assert!(p_masks > 0.01, "mask lengths told apart: p = {p_masks}");
-    // A phone identifier's choices include an email for unknown identifiers too.
-    let with_email = |counts: &[String]| counts.iter().filter(|c| !c.ends_with(":0")).count();
+    // A phone identifier's choices include an email for unknown identifiers
+    // too, and an app about as often as for known ones.
+    let with_email = |counts: &[String]| counts.iter().filter(|c| !c.contains(":0:")).count();
+    let with_app = |counts: &[String]| counts.iter().filter(|c| c.ends_with(":1")).count();
+    for counts in [&known_counts, &unknown_counts] {
+        assert!(
+            (500..750).contains(&with_app(counts)),
+            "{}",
+            with_app(counts)
+        );
+    }
     assert!(
         with_email(&unknown_counts) > 1000,
         "{}",
@@ -686,12 +723,15 @@ fn known_and_unknown_identifiers_make_the_same_store_calls() {
         let wrong = calls.take();
         ready(flows.choose_recovery_contact(&start.token, i, c.expose(), None)).unwrap();
         let right = calls.take();
-        vec![started, wrong, right]
+        let _ = ready(flows.recover_with_app(&start.token, "000000"));
+        let app = calls.take();
+        vec![started, wrong, right, app]
     };
     let (k, u) = (steps(&known), steps(&unknown));
     assert_eq!(k, u);
     assert_eq!(k[0], ["accounts.find_verified", "accounts.get"]);
     assert!(k[2].contains(&"global_sends"), "{:?}", k[2]);
+    assert!(k[3].contains(&"accounts.get"), "{:?}", k[3]);
     // Nothing was delivered for the unknown identifier; a code was for the known.
     assert_eq!(outbox.messages_to(&unknown).len(), 0);
     assert_eq!(outbox.messages_to(&known).len(), 1);

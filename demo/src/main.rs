@@ -126,6 +126,7 @@ fn router(state: std::sync::Arc<state::AppState>) -> Router {
         )
         .route("/recover/code", get(recover::code_page).post(recover::code))
         .route("/recover/code/resend", post(recover::code_resend))
+        .route("/recover/app", get(recover::app_page).post(recover::app))
         .route("/recover/confirm", get(recover::confirm_page))
         .route(
             "/recover/password",

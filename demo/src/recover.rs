@@ -23,7 +23,7 @@ use crate::account::{
 use crate::state::AppState;
 use crate::web::{
     AppError, check_csrf, clear_flow, csrf, csrf_field, esc, flow, get_flow, page, redirect_with,
-    respond,
+    refusal, respond,
 };
 
 type App = State<Arc<AppState>>;
@@ -77,9 +77,20 @@ pub async fn choose_page(State(app): App, headers: HeaderMap) -> Result<Response
         .flows
         .resume_recovery(&recovery_token(&headers)?)
         .await?;
+    // An app is sent nothing: it has its own link, not a radio button.
+    let app = start
+        .choices
+        .iter()
+        .any(|c| c.confirm_with == Confirmation::AppCode);
+    let app = if app {
+        r#"<p class="other"><a id="use-app" href="/recover/app">Use a code from my authenticator app</a></p>"#
+    } else {
+        ""
+    };
     let choices: String = start
         .choices
         .iter()
+        .filter(|c| c.confirm_with != Confirmation::AppCode)
         .map(|c| {
             let ask = match c.confirm_with {
                 Confirmation::FullAddress => "the whole email address",
@@ -103,7 +114,7 @@ pub async fn choose_page(State(app): App, headers: HeaderMap) -> Result<Response
 <ul id="choices">{choices}</ul>
 <p><label>To make sure it's you, type it here <input name="confirmation" required></label></p>
 <p><button>Get code</button></p></form>
-<p class="other"><a id="use-recovery-code" href="/recover/recovery-code">Use a recovery code</a></p>"#,
+{app}<p class="other"><a id="use-recovery-code" href="/recover/recovery-code">Use a recovery code</a></p>"#,
                 csrf_field(&csrf_token),
             ),
         ),
@@ -178,6 +189,64 @@ pub async fn code(
     let proof = match proof_or_back(v, "/recover/code", &f.to) {
         Ok(proof) => proof,
         Err(back) => return Ok(back.into_response()),
+    };
+    let ticket = app.flows.issue_ticket(&proof).await?;
+    Ok(redirect_with(
+        "/recover/confirm",
+        flow::TICKET,
+        ticket.expose(),
+    ))
+}
+
+/// "Use a code from my authenticator app" on the recovery pages.
+pub async fn app_page(headers: HeaderMap) -> Response {
+    app_form(&headers, "")
+}
+
+fn app_form(headers: &HeaderMap, error: &str) -> Response {
+    let (token, cookie) = csrf(headers);
+    respond(
+        page(
+            "Enter the code from your authenticator app",
+            None,
+            &format!(
+                r#"{error}<p>Open your authenticator app and enter the code it shows for this account.</p>
+<form method="post" action="/recover/app">{}
+<p><label>Code <input name="code" inputmode="numeric" autocomplete="one-time-code" required></label></p>
+<p><button>Verify</button></p></form>
+<p class="other"><a href="/recover/choose">Use a different option</a></p>"#,
+                csrf_field(&token)
+            ),
+        ),
+        cookie,
+    )
+}
+
+#[derive(Deserialize)]
+pub struct AppCodeForm {
+    csrf: String,
+    code: String,
+}
+
+/// A code from the app gets the person in: its recovery proof becomes the
+/// ticket of the password page, as a sent code's does.
+pub async fn app(
+    State(app): App,
+    headers: HeaderMap,
+    Form(f): Form<AppCodeForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&headers, &f.csrf)?;
+    let proof = match app
+        .flows
+        .recover_with_app(&recovery_token(&headers)?, &f.code)
+        .await
+    {
+        Ok(proof) => proof,
+        Err(e @ (seccode::Error::Store(_) | seccode::Error::Delivery(_))) => return Err(e.into()),
+        Err(e) => {
+            let (status, error) = refusal(&e);
+            return Ok((status, app_form(&headers, &error)).into_response());
+        }
     };
     let ticket = app.flows.issue_ticket(&proof).await?;
     Ok(redirect_with(

@@ -10,8 +10,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use seccode::channel::{BoxError, DeliveryChannel, Message, MessageKind};
 use seccode::store::AccountStore;
 use seccode::{
-    Account, AccountId, AccountSecurity, Contact, FlowSettings, Keyring, SecretKey, SecurityCodes,
-    SqliteStore,
+    Account, AccountId, AccountSecurity, Contact, DecoyProfile, FlowSettings, Keyring, SecretKey,
+    SecurityCodes, SqliteStore,
 };
 use sha2::{Digest, Sha256};
 
@@ -211,7 +211,13 @@ pub async fn open(path: &Path) -> Result<Arc<AppState>, Box<dyn std::error::Erro
     let keyring = Keyring::new(1, SecretKey::from_bytes(db.secret("code_key")?))
         .with_recovery_secret(SecretKey::from_bytes(db.secret("recovery_secret")?));
     let codes = SecurityCodes::new(store.clone(), Mailbox(db.clone()), keyring);
-    let flows = AccountSecurity::new(codes, store).with_settings(FlowSettings::default());
+    // Made-up recovery answers list an authenticator app as often as real
+    // accounts do: a deployment learns the rate from its accounts
+    // (`DecoyProfile::learn`); the demo's few accounts say little, so it
+    // states one.
+    let profile = DecoyProfile::default().with_app_percent(20)?;
+    let flows = AccountSecurity::new(codes, store)
+        .with_settings(FlowSettings::default().with_decoy_profile(profile));
     for (id, email, phone) in DEMO_ACCOUNTS {
         let id = AccountId::new(id)?;
         if flows.accounts().get(&id).await?.is_some() {

@@ -188,14 +188,23 @@ impl Browser {
     }
 }
 
-/// The code an authenticator app with `secret` shows `offset_secs` from now.
-fn app_code(secret: &seccode::TotpSecret, offset_secs: u64) -> String {
-    let now = std::time::SystemTime::now()
+/// The time, in seconds since the epoch.
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
-        .as_secs();
+        .as_secs()
+}
+
+/// The code an authenticator app with `secret` shows `offset_secs` from now.
+fn app_code(secret: &seccode::TotpSecret, offset_secs: u64) -> String {
+    app_code_at(secret, unix_now() + offset_secs)
+}
+
+/// The code an authenticator app with `secret` shows at `unix_secs`.
+fn app_code_at(secret: &seccode::TotpSecret, unix_secs: u64) -> String {
     seccode::TotpSettings::default()
-        .code_at(secret, now + offset_secs)
+        .code_at(secret, unix_secs)
         .to_string()
 }
 
@@ -394,6 +403,16 @@ async fn the_seed_flows_in_a_real_browser_across_two_processes() {
         ]
     );
 
+    // ----- John adds an authenticator app, before any recovery of his account --------
+    b.click("#add-app").await;
+    b.expect("Set up your authenticator app").await;
+    let johns = seccode::TotpSecret::from_base32(&b.texts("#app-secret").await[0]).unwrap();
+    let johns_first = app_code(&johns, 0);
+    b.fill("code", &johns_first).await;
+    b.submit().await;
+    b.expect("Update info").await;
+    assert_eq!(b.texts("#security-info li").await.len(), 3);
+
     // ----- a path nobody serves: a page of its own ------------------------------------
     b.goto("/no-such-page").await;
     b.expect("Page not found").await;
@@ -560,6 +579,50 @@ async fn the_seed_flows_in_a_real_browser_across_two_processes() {
     let newest = b.texts("li.mail .body").await;
     assert!(
         newest[0].contains("recovery code") && newest[2].contains(&code),
+        "{newest:?}"
+    );
+
+    // ----- recover with the app: nothing sent, a used code refused -------------------
+    // Jane's app came after her recovery: in its window only the earlier
+    // contacts recover her account, so her app is not offered.
+    b.goto("/recover/choose").await;
+    b.expect("Verify your identity").await;
+    assert!(
+        b.client
+            .find_all(Locator::Id("use-app"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // John's came before any: offered, and nothing is sent.
+    let mails = b.mail_count().await;
+    b.goto("/recover").await;
+    b.expect("Recover your account").await;
+    b.fill("identifier", "john.doe@example.com").await;
+    b.submit().await;
+    b.expect("Verify your identity").await;
+    b.click_link("Use a code from my authenticator app").await;
+    b.expect("Enter the code from your authenticator app").await;
+    b.fill("code", &johns_first).await;
+    b.submit().await;
+    b.expect("Enter the code from your authenticator app").await;
+    assert_eq!(
+        b.texts(".error").await,
+        ["The code from the authenticator app is not correct."]
+    );
+    // The app's code one step ahead: after the enrolment's step whatever the
+    // time, and within the accepted drift.
+    b.fill("code", &app_code_at(&johns, (unix_now() / 30 + 1) * 30))
+        .await;
+    b.submit().await;
+    b.expect("Is this your account?").await;
+    // Two notices (email and phone), no code.
+    b.goto("/mailbox").await;
+    b.expect("Dev mailbox").await;
+    assert_eq!(b.texts("li.mail").await.len(), mails + 2);
+    let newest = b.texts("li.mail .body").await;
+    assert!(
+        newest[0].contains("authenticator app") && newest[1].contains("authenticator app"),
         "{newest:?}"
     );
 

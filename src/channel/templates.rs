@@ -50,6 +50,8 @@ pub(crate) enum NoticeEvent {
     Recovered,
     /// The account was recovered with its recovery code (no contact used).
     RecoveredWithCode,
+    /// The account was recovered with a code from an authenticator app.
+    RecoveredWithApp,
 }
 
 impl NoticeEvent {
@@ -60,6 +62,7 @@ impl NoticeEvent {
             Self::Removed => "removed",
             Self::Recovered => "recovered",
             Self::RecoveredWithCode => "recovered_with_code",
+            Self::RecoveredWithApp => "recovered_with_app",
         }
     }
 }
@@ -700,18 +703,27 @@ mod tests {
 
     #[test]
     fn every_shipped_locale_renders_every_notice() {
-        use super::NoticeEvent::{Added, Recovered, RecoveredWithCode, Removed, Replaced};
+        use super::NoticeEvent::{
+            Added, Recovered, RecoveredWithApp, RecoveredWithCode, Removed, Replaced,
+        };
         let t = Templates::builtin();
         for (tag, _) in BUILTIN {
-            for event in [Added, Replaced, Removed, Recovered, RecoveredWithCode] {
+            for event in [
+                Added,
+                Replaced,
+                Removed,
+                Recovered,
+                RecoveredWithCode,
+                RecoveredWithApp,
+            ] {
                 let (subject, body) = t
                     .render_notice(event, "•••••••56", Some("•••••••23"), 30, tag)
                     .unwrap();
                 assert!(!subject.is_empty() && !subject.contains('{'), "{tag}");
-                // A recovery code is no contact: its notice names none.
+                // A recovery code or an app is no contact: its notice names none.
                 assert_eq!(
                     body.contains("•••••••56"),
-                    event != RecoveredWithCode,
+                    event != RecoveredWithCode && event != RecoveredWithApp,
                     "{tag} {event:?}: {body}"
                 );
                 assert_eq!(

@@ -6,9 +6,10 @@
 //!
 //! * **The entry** is security info of kind [`ContactKind::App`]: listed,
 //!   counted against the entries an account may have, removable with a proof,
-//!   an original of a replacement hold — but never sent anything, never
-//!   offered for recovery (yet), and never the last way to reach a person
-//!   (the last verified email or phone stays: see
+//!   an original of a replacement hold, offered for recovery ("a code from my
+//!   authenticator app", [`AccountSecurity::recover_with_app`]) — but never
+//!   sent anything, and never the last way to reach a person (the last
+//!   verified email or phone stays: see
 //!   [`Error::LastContact`](crate::Error::LastContact)).
 //! * **The secret** is drawn once (160 bits for HMAC-SHA1), shown once as an
 //!   `otpauth://` URI and as base32, and kept only **sealed** under the
@@ -23,7 +24,8 @@
 //!   succeed once, on every backend.
 //! * **A proof** from an app is a [`Proof`] like any other — backed by a
 //!   challenge record approved at once, so it is spent once everywhere — whose
-//!   destination is the app's entry.
+//!   destination is the app's entry (the phone being changed, for
+//!   [`AccountSecurity::confirm_current_phone_with_app`]).
 //!
 //! [`FlowSettings`]: crate::FlowSettings
 
@@ -281,16 +283,158 @@ impl<A: AccountStore, S: ChallengeStore, C: DeliveryChannel> AccountSecurity<A, 
         else {
             return Err(Error::WrongAppCode);
         };
+        self.account(account).await?.check_hold(self.codes.now())?;
+        self.approved_proof(account, purpose, contact).await
+    }
+
+    /// A change-phone proof for the verified phone `phone` from a code of the
+    /// verified app `app`, in place of the last four digits and a code sent
+    /// to the phone ([`AccountSecurity::start_change_phone`],
+    /// [`AccountSecurity::confirm_current_phone`]) — for a person who chose
+    /// the app as the way to prove it's them. Use the proof with
+    /// [`AccountSecurity::start_new_phone`] (or to remove the phone).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongAppCode`] for a wrong code or one already used (counted
+    /// on the account's change-phone failures); [`Error::RateLimited`] while
+    /// they are throttled or locked; [`Error::UnknownSecurityInfo`] unless
+    /// `phone` is a verified phone and `app` a verified app of the account;
+    /// [`Error::OnHold`]; [`Error::AccountNotFound`]; [`Error::Store`].
+    pub async fn confirm_current_phone_with_app(
+        &self,
+        account: &AccountId,
+        phone: SecurityInfoId,
+        app: SecurityInfoId,
+        code: &str,
+    ) -> Result<Proof> {
+        let purpose = Purpose::ChangePhone;
+        let acct = self.account(account).await?;
+        acct.check_hold(self.codes.now())?;
+        let phone = acct
+            .info(phone)
+            .filter(|i| i.is_verified() && i.contact.kind() == ContactKind::Phone)
+            .ok_or(Error::UnknownSecurityInfo)?
+            .contact
+            .clone();
+        let Checked::Accepted(_) = self
+            .check_app_code(account, app, purpose, code, true)
+            .await?
+        else {
+            return Err(Error::WrongAppCode);
+        };
+        self.approved_proof(account, purpose, phone).await
+    }
+
+    /// Recovers an account with a code from one of its authenticator apps,
+    /// on the token of [`AccountSecurity::start_recovery`] (the choice whose
+    /// [`Confirmation`](crate::Confirmation) is `AppCode`). Nothing is sent.
+    /// The attempt counts on the account's recovery failure budget before it
+    /// is compared (a made-up account's for an unknown identifier, whose
+    /// made-up app accepts no code); every miss answers
+    /// [`Error::WrongAppCode`] after the same reads. A right code's step is
+    /// stored in the same atomic update that records the recovery (two
+    /// requests with one code recover once), the recovery opens a
+    /// [replacement hold](crate::store::HoldState#the-replacement-hold)
+    /// window (the app was used, so it cannot end a hold), every verified
+    /// contact is told, and the [`Proof`] — of [`Purpose::Recovery`] — goes
+    /// to [`AccountSecurity::issue_ticket`] as a sent code's does.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidToken`]; [`Error::RateLimited`] while the account's
+    /// recovery failures are throttled or locked; [`Error::WrongAppCode`] for
+    /// every other miss; [`Error::Store`].
+    pub async fn recover_with_app(&self, token: &str, code: &str) -> Result<Proof> {
+        let identifier = self.read_recovery_token(token)?;
+        let party = self.recovery_choices(&identifier).await?;
+        let account = party.account.clone();
+        let failures = CounterKey::failures(Purpose::Recovery, &account);
+        self.count_failure_first(&failures, RateLimit::RecoveryFailures, None)
+            .await?;
+        let (now, hold_period) = (self.codes.now(), self.settings.hold_period);
+        let unix_secs = now.as_unix_millis() / 1000;
+        let keyring = self.codes.keyring();
+        let mut matched = None;
+        for (info, record) in &party.apps {
+            let step = open(keyring, &account, info.id, &record.sealed_secret).and_then(|secret| {
+                record
+                    .settings
+                    .matching_step(&secret, code, unix_secs, record.last_step)
+            });
+            if let Some(step) = step {
+                matched = Some((info.id, info.contact.clone(), step));
+                break;
+            }
+        }
+        if party.apps.is_empty() {
+            // No app (a made-up account's has no secret): the same checks
+            // against a stand-in, so that a miss costs what a miss costs.
+            let stand_in = TotpSecret::from_bytes(&[0; 20]);
+            let _miss = self
+                .settings
+                .totp
+                .matching_step(&stand_in, code, unix_secs, None);
+        }
+        let Some((entry, contact, step)) = matched.filter(|_| !party.decoy) else {
+            return Err(Error::WrongAppCode);
+        };
+        // The step is taken in the update that records the recovery: of two
+        // requests with one code, one recovers.
+        let through = contact.clone();
+        let taken = self
+            .accounts
+            .update(&account, move |a| {
+                let fresh = a.app(entry).is_some_and(|(i, r)| {
+                    i.is_verified() && r.last_step.is_none_or(|last| step > last)
+                });
+                if fresh {
+                    a.accept_app_step(entry, step, now);
+                    a.record_recovery(&through, hold_period, now);
+                }
+                Ok(fresh)
+            })
+            .await?
+            .unwrap_or(false);
+        if !taken {
+            return Err(Error::WrongAppCode);
+        }
+        self.clear_failures(&failures).await?;
+        let proof = self
+            .approved_proof(&account, Purpose::Recovery, contact)
+            .await?;
+        self.codes.events().emit(&Event::RecoveryCompleted {
+            account: account.clone(),
+        });
+        self.after_change(
+            &account,
+            None,
+            &[],
+            None,
+            NoticeEvent::RecoveredWithApp,
+            None,
+            None,
+        )
+        .await?;
+        Ok(proof)
+    }
+
+    /// A proof of `purpose` for `destination`, backed by a challenge approved
+    /// at once — so that it is spent once on every server that shares the
+    /// store, as a proof from a sent code is.
+    async fn approved_proof(
+        &self,
+        account: &AccountId,
+        purpose: Purpose,
+        destination: Contact,
+    ) -> Result<Proof> {
         let now = self.codes.now();
-        self.account(account).await?.check_hold(now)?;
-        // A challenge approved at once backs the proof, so that it is spent
-        // once on every server that shares the store.
         let keyring = self.codes.keyring();
         let store = self.codes.store();
         let mut challenge = Challenge::issue(
             account.clone(),
             purpose,
-            contact,
+            destination,
             self.codes.config().policy(purpose),
             keyring.current_id(),
             &mut rand::rng(),

@@ -14,6 +14,11 @@
 //!   identifier's kind* (an account looked up by its phone number usually has an
 //!   email address too): [`DecoyProfile::learn`] takes both distributions from
 //!   your own accounts.
+//! * **Apps too.** Recovery lists "a code from my authenticator app" for an
+//!   account with a verified app; a made-up account lists one at the rate
+//!   your accounts have one ([`DecoyProfile::app_percent`], learnt with the
+//!   rest — **0 by default**, so an application that offers apps must learn
+//!   its profile, or set the rate, or the choice tells real accounts apart).
 //! * **Stable.** Everything is derived from an HMAC of the identifier's
 //!   [identity](crate::Contact::identity) under the keyring's recovery secret
 //!   ([`Keyring::with_recovery_secret`](crate::Keyring::with_recovery_secret)),
@@ -58,6 +63,8 @@ pub struct DecoyProfile {
     email_percent: u8,
     /// The same, when it is looked up by a phone number.
     email_percent_for_phone: u8,
+    /// The share of accounts with a verified authenticator app.
+    app_percent: u8,
     domains: &'static [&'static str],
 }
 
@@ -102,6 +109,7 @@ impl DecoyProfile {
             counts: weights,
             email_percent,
             email_percent_for_phone: email_percent,
+            app_percent: 0,
             domains: Self::DOMAINS,
         })
     }
@@ -139,9 +147,29 @@ impl DecoyProfile {
         Ok(self)
     }
 
+    /// The same profile where `app_percent` of accounts list an authenticator
+    /// app among their recovery choices (drawn independently of the number
+    /// and kinds of their contacts).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) if `app_percent`
+    /// is above 100.
+    pub fn with_app_percent(mut self, app_percent: u8) -> crate::Result<Self> {
+        if app_percent > 100 {
+            return Err(crate::Error::InvalidInput {
+                field: "decoy profile",
+                reason: "app_percent is at most 100",
+            });
+        }
+        self.app_percent = app_percent;
+        Ok(self)
+    }
+
     /// A profile learnt from accounts: how many verified contacts they have,
-    /// and — for each kind of identifier someone may type — the share of the
-    /// *other* verified contacts that are email addresses. Feed it your accounts
+    /// — for each kind of identifier someone may type — the share of the
+    /// *other* verified contacts that are email addresses, and the share of
+    /// accounts with a verified authenticator app. Feed it your accounts
     /// (or a sample) at start-up so made-up answers are shaped like real ones.
     /// Accounts without verified contacts are skipped; an empty sample gives
     /// the default.
@@ -169,8 +197,10 @@ impl DecoyProfile {
         let mut counts = [0u64; Self::MAX_CONTACTS];
         // [identifier kind][other is email, others]
         let mut kinds = [[0u64; 2]; 2];
+        let mut with_app = 0u64;
         for account in accounts {
-            // What recovery offers: emails and phones (apps are not offered).
+            // The contacts recovery sends to: emails and phones (an app is one
+            // more choice, counted apart).
             let contacts: Vec<&Contact> = account
                 .verified()
                 .map(|i| &i.contact)
@@ -180,6 +210,12 @@ impl DecoyProfile {
                 continue;
             };
             counts[slot.min(Self::MAX_CONTACTS - 1)] += 1;
+            if account
+                .verified()
+                .any(|i| i.contact.kind() == ContactKind::App)
+            {
+                with_app += 1;
+            }
             let emails = contacts
                 .iter()
                 .filter(|c| c.kind() == ContactKind::Email)
@@ -209,6 +245,7 @@ impl DecoyProfile {
             };
         }
         let default = Self::default();
+        let accounts: u64 = counts.iter().sum();
         let percent = |[email, all]: [u64; 2], fallback: u8| {
             (email * 100 + all / 2)
                 .checked_div(all)
@@ -218,6 +255,7 @@ impl DecoyProfile {
             counts: weights,
             email_percent: percent(kinds[0], default.email_percent),
             email_percent_for_phone: percent(kinds[1], default.email_percent_for_phone),
+            app_percent: percent([with_app, accounts], default.app_percent),
             domains: Self::DOMAINS,
         }
     }
@@ -261,6 +299,12 @@ impl DecoyProfile {
         }
     }
 
+    /// The share of accounts, in percent, whose recovery lists an
+    /// authenticator app.
+    pub fn app_percent(&self) -> u8 {
+        self.app_percent
+    }
+
     /// The weight of accounts with `n` verified contacts.
     pub fn weight(&self, n: usize) -> u16 {
         n.checked_sub(1)
@@ -279,13 +323,14 @@ impl Default for DecoyProfile {
     /// 30 % of accounts with one verified contact, 45 % with two, 20 % with three,
     /// 5 % with four; beside an email identifier half of the other contacts are
     /// email addresses, beside a phone number 80 % (accounts looked up by phone
-    /// mostly have an email address too). A guess: learn yours with
-    /// [`DecoyProfile::learn`].
+    /// mostly have an email address too); no authenticator apps. A guess:
+    /// learn yours with [`DecoyProfile::learn`].
     fn default() -> Self {
         Self {
             counts: [30, 45, 20, 5, 0, 0, 0, 0],
             email_percent: 50,
             email_percent_for_phone: 80,
+            app_percent: 0,
             domains: Self::DOMAINS,
         }
     }
@@ -324,6 +369,14 @@ impl Stream {
         bytes.copy_from_slice(&self.block[self.used..self.used + 8]);
         self.used += 8;
         u64::from_le_bytes(bytes)
+    }
+
+    /// 16 bytes of the stream.
+    fn bytes16(&mut self) -> [u8; 16] {
+        let mut out = [0u8; 16];
+        out[..8].copy_from_slice(&self.next_u64().to_le_bytes());
+        out[8..].copy_from_slice(&self.next_u64().to_le_bytes());
+        out
     }
 
     /// A number in `0..n` (multiply-shift; the bias, below `n / 2^64`, does not
@@ -395,7 +448,9 @@ pub(crate) fn made_up_phone(stream: &mut Stream, like: Option<&Contact>) -> Opti
 
 /// The made-up account that answers a recovery for an identifier no account has:
 /// its id (`decoy:` and 32 hex digits of the seed, which no application id
-/// collides with by chance) and its verified contacts, the identifier among them.
+/// collides with by chance) and its verified contacts, the identifier among them,
+/// and an authenticator app at the profile's rate (drawn after the contacts, so
+/// that a profile without apps answers as it did before apps existed).
 pub(crate) fn decoy_account(
     identifier: &Contact,
     seed: &[u8; 32],
@@ -427,6 +482,12 @@ pub(crate) fn decoy_account(
                 .with_verified_contact(contact, now)
                 .expect("a contact the account does not have yet");
         }
+    }
+    if stream.below(100) < u64::from(profile.app_percent) {
+        let app = Contact::authenticator_with_id(&stream.bytes16());
+        account = account
+            .with_verified_contact(app, now)
+            .expect("an app id the account does not have yet");
     }
     account
 }
@@ -487,6 +548,65 @@ mod tests {
             }
         }
         assert_eq!(DecoyProfile::learn(&[]), DecoyProfile::default());
+    }
+
+    #[test]
+    fn apps_are_learnt_and_listed_at_the_learnt_rate() {
+        // A quarter of the accounts have an app beside their email.
+        let accounts: Vec<Account> = (0..100)
+            .map(|i| {
+                let a = Account::new(AccountId::new(format!("u{i}")).unwrap())
+                    .with_verified_contact(
+                        Contact::parse(&format!("u{i}@example.org")).unwrap(),
+                        T0,
+                    )
+                    .unwrap();
+                if i % 4 == 0 {
+                    a.with_verified_contact(Contact::authenticator_with_id(&[i; 16]), T0)
+                        .unwrap()
+                } else {
+                    a
+                }
+            })
+            .collect();
+        let profile = DecoyProfile::learn(&accounts);
+        assert_eq!(profile.app_percent(), 25);
+        assert_eq!(profile.weight(1), u16::MAX, "an app is no contact to count");
+        let email = Contact::parse("nobody@example.net").unwrap();
+        let mut with_app = 0;
+        for seed in 0u8..=255 {
+            for second in 0u8..4 {
+                let mut bytes = [seed; 32];
+                bytes[31] = second;
+                let a = decoy_account(&email, &bytes, &profile, T0);
+                let apps = a
+                    .verified()
+                    .filter(|i| i.contact.kind() == ContactKind::App)
+                    .count();
+                assert!(apps <= 1);
+                with_app += apps;
+            }
+        }
+        // 1024 draws at 25 %: 256 expected, sd ≈ 13.9.
+        assert!((200..=312).contains(&with_app), "{with_app}");
+        // Without apps in the profile, answers are those drawn before apps
+        // existed: the app is drawn after the contacts.
+        let plain = DecoyProfile::learn(&accounts[1..4]);
+        assert_eq!(plain.app_percent(), 0);
+        let with = plain.with_app_percent(100).unwrap();
+        let (a, b) = (
+            decoy_account(&email, &[9; 32], &plain, T0),
+            decoy_account(&email, &[9; 32], &with, T0),
+        );
+        let deliverable = |x: &Account| -> Vec<Contact> {
+            x.verified()
+                .map(|i| i.contact.clone())
+                .filter(|c| c.kind().is_deliverable())
+                .collect()
+        };
+        assert_eq!(deliverable(&a), deliverable(&b));
+        assert_eq!(b.verified().count(), a.verified().count() + 1);
+        assert!(DecoyProfile::default().with_app_percent(101).is_err());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Account recovery and password reset: name an email or phone, confirm a contact,
 //! enter the code — with the same answers whether or not an account exists.
 
+use crate::account::{Account, AppRecord, SecurityInfo};
 use crate::challenge::{AccountId, ChallengeId, Proof, Verification};
 use crate::channel::DeliveryChannel;
 use crate::channel::templates::NoticeEvent;
@@ -20,6 +21,7 @@ use crate::store::{AccountStore, ChallengeStore};
 use rand::Rng;
 use sha2::{Digest, Sha256};
 use std::fmt;
+use std::time::Duration;
 use zeroize::Zeroizing;
 
 /// How a recovery choice is confirmed before a code is sent to it.
@@ -32,16 +34,21 @@ pub enum Confirmation {
     FullAddress,
     /// Type the last four digits of the phone number.
     LastFourDigits,
+    /// Type a code from the authenticator app: nothing is sent
+    /// ([`AccountSecurity::recover_with_app`]).
+    AppCode,
 }
 
-/// One contact a recovery code can go to.
+/// One way a recovery can prove the person: a contact a code can go to, or
+/// an authenticator app (listed once, last, whatever number of apps the
+/// account has: a code from any of them is accepted).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct RecoveryChoice {
     /// Pass it to [`AccountSecurity::choose_recovery_contact`].
     pub index: usize,
-    /// Email or phone.
+    /// Email, phone or app.
     pub kind: ContactKind,
     /// The masked contact.
     pub contact: MaskedContact,
@@ -59,7 +66,7 @@ pub struct RecoveryStart {
     /// identity (hex-encoded, so it round-trips through a form field) and is
     /// meant for that person's browser only; `Debug` leaves it out.
     pub token: String,
-    /// Where a code can go.
+    /// Where a code can go, then an authenticator app if the account has one.
     pub choices: Vec<RecoveryChoice>,
 }
 
@@ -98,6 +105,9 @@ pub(super) struct RecoveryParty {
     pub(super) decoy: bool,
     /// The account's language; a made-up account has none.
     locale: Option<String>,
+    /// A real account's verified apps that may recover it now, with their
+    /// records; none for a made-up account.
+    pub(super) apps: Vec<(SecurityInfo, AppRecord)>,
 }
 
 impl<A: AccountStore, S: ChallengeStore, C: DeliveryChannel> AccountSecurity<A, S, C> {
@@ -156,11 +166,17 @@ impl<A: AccountStore, S: ChallengeStore, C: DeliveryChannel> AccountSecurity<A, 
             .filter(|a| known && a.recovery_contacts(period, now).next().is_some());
         let decoy = stored.is_none();
         let account = stored.unwrap_or(made_up);
+        let apps = account
+            .recovery_apps(period, now)
+            .filter_map(|i| account.app(i.id))
+            .map(|(i, r)| (i.clone(), r.clone()))
+            .collect();
         Ok(RecoveryParty {
             account: account.id().clone(),
-            choices: account.recovery_contacts(period, now).cloned().collect(),
+            choices: listed(&account, period, now),
             decoy,
             locale: account.locale().map(str::to_owned),
+            apps,
         })
     }
 
@@ -233,8 +249,17 @@ impl<A: AccountStore, S: ChallengeStore, C: DeliveryChannel> AccountSecurity<A, 
             choices,
             decoy,
             locale,
+            ..
         } = self.recovery_choices(&identifier).await?;
         let contact = choices.get(choice).ok_or(Error::UnknownSecurityInfo)?;
+        if !contact.kind().is_deliverable() {
+            // Listed alike for real and made-up accounts: saying so tells
+            // nothing, and counts nothing.
+            return Err(Error::InvalidInput {
+                field: "recovery choice",
+                reason: "an authenticator app is sent nothing: type a code from it (recover_with_app)",
+            });
+        }
         // The identifier's own budget, counted before the comparison: known and
         // unknown identifiers alike, and never the signed-in owner's budget.
         let key = CounterKey::recovery_confirmations(&identifier);
@@ -247,7 +272,7 @@ impl<A: AccountStore, S: ChallengeStore, C: DeliveryChannel> AccountSecurity<A, 
         let confirmed = match contact.kind() {
             ContactKind::Email => contact.confirm_address(confirmation),
             ContactKind::Phone => contact.confirm_last_four(confirmation),
-            // Not offered for recovery: nothing confirms one.
+            // Refused above.
             ContactKind::App => false,
         };
         if !confirmed {
@@ -429,6 +454,21 @@ fn read_ticket(ticket: &str) -> Result<(AccountId, [u8; 32])> {
     Ok((account, Sha256::digest(&*secret).into()))
 }
 
+/// What recovery lists for `account`: its contacts that may recover it now,
+/// then one authenticator app if it has one that may.
+fn listed(account: &Account, period: Duration, now: Timestamp) -> Vec<Contact> {
+    account
+        .recovery_contacts(period, now)
+        .chain(
+            account
+                .recovery_apps(period, now)
+                .map(|i| &i.contact)
+                .take(1),
+        )
+        .cloned()
+        .collect()
+}
+
 /// The choices shown for a list of contacts.
 fn choices_of(contacts: &[Contact]) -> Vec<RecoveryChoice> {
     contacts
@@ -439,8 +479,9 @@ fn choices_of(contacts: &[Contact]) -> Vec<RecoveryChoice> {
             kind: c.kind(),
             contact: c.masked(),
             confirm_with: match c.kind() {
-                ContactKind::Email | ContactKind::App => Confirmation::FullAddress,
+                ContactKind::Email => Confirmation::FullAddress,
                 ContactKind::Phone => Confirmation::LastFourDigits,
+                ContactKind::App => Confirmation::AppCode,
             },
         })
         .collect()

@@ -51,5 +51,6 @@ notice-body = { $event ->
     [replaced] { $contact } hat { $old } in den Sicherheitsinformationen Ihres Kontos ersetzt.
     [removed] { $contact } wurde aus den Sicherheitsinformationen Ihres Kontos entfernt.
     [recovered_with_code] Ihr Konto wurde mit seinem Wiederherstellungscode wiederhergestellt, und ein neuer Wiederherstellungscode wurde erstellt.
+    [recovered_with_app] Ihr Konto wurde mit einem Code aus seiner Authentifizierungs-App wiederhergestellt.
    *[recovered] Ihr Konto wurde mit einem an { $contact } gesendeten Code wiederhergestellt.
 } Wenn Sie das nicht waren, stellen Sie Ihr Konto jetzt wieder her; { notice-days } lang nach einer Wiederherstellung können Ihre bisherigen Kontakte Änderungen an den Sicherheitsinformationen rückgängig machen.

@@ -40,7 +40,8 @@ code-email-html =
 code-voice = Your security code is: { $spoken }. Again: { $spoken }. It expires in { code-expiry }.
 
 ## Notices to an account's contacts when its security info changes. Variables:
-## $event (added, replaced, removed, recovered, recovered_with_code), $contact (the masked contact
+## $event (added, replaced, removed, recovered, recovered_with_code,
+## recovered_with_app), $contact (the masked contact
 ## added, removed or used), $old (the masked contact replaced), $days (how long
 ## earlier contacts can undo changes after a recovery).
 
@@ -61,5 +62,6 @@ notice-body = { $event ->
     [replaced] { $contact } replaced { $old } in your account's security info.
     [removed] { $contact } was removed from your account's security info.
     [recovered_with_code] Your account was recovered with its recovery code, and a new recovery code was made.
+    [recovered_with_app] Your account was recovered with a code from its authenticator app.
    *[recovered] Your account was recovered with a code sent to { $contact }.
 } If this wasn't you, recover your account now; for { notice-days } after a recovery, your earlier contacts can undo changes to security info.

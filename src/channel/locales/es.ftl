@@ -54,5 +54,6 @@ notice-body = { $event ->
     [replaced] { $contact } reemplazó a { $old } en la información de seguridad de tu cuenta.
     [removed] Se quitó { $contact } de la información de seguridad de tu cuenta.
     [recovered_with_code] Tu cuenta se recuperó con su código de recuperación, y se creó un nuevo código de recuperación.
+    [recovered_with_app] Tu cuenta se recuperó con un código de su aplicación de autenticación.
    *[recovered] Tu cuenta se recuperó con un código enviado a { $contact }.
 } Si no fuiste tú, recupera tu cuenta ahora; durante { notice-days } después de una recuperación, tus contactos anteriores pueden deshacer los cambios en la información de seguridad.

@@ -54,5 +54,6 @@ notice-body = { $event ->
     [replaced] { $contact } a remplacé { $old } dans les informations de sécurité de votre compte.
     [removed] { $contact } a été supprimé des informations de sécurité de votre compte.
     [recovered_with_code] Votre compte a été récupéré avec son code de récupération, et un nouveau code de récupération a été créé.
+    [recovered_with_app] Votre compte a été récupéré avec un code de son application d'authentification.
    *[recovered] Votre compte a été récupéré avec un code envoyé à { $contact }.
 } Si ce n'était pas vous, récupérez votre compte maintenant ; pendant { notice-days } après une récupération, vos anciens contacts peuvent annuler les modifications des informations de sécurité.

@@ -47,5 +47,6 @@ notice-body = { $event ->
     [replaced] アカウントのセキュリティ情報で { $old } が { $contact } に置き換えられました。
     [removed] { $contact } がアカウントのセキュリティ情報から削除されました。
     [recovered_with_code] 回復コードでアカウントが回復され、新しい回復コードが作成されました。
+    [recovered_with_app] 認証アプリのコードでアカウントが回復されました。
    *[recovered] { $contact } に送信されたコードでアカウントが回復されました。
 } 心当たりがない場合は、今すぐアカウントを回復してください。回復後 { notice-days }は、以前の連絡先でセキュリティ情報の変更を取り消せます。

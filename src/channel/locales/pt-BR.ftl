@@ -54,5 +54,6 @@ notice-body = { $event ->
     [replaced] { $contact } substituiu { $old } nas informações de segurança da sua conta.
     [removed] { $contact } foi removido das informações de segurança da sua conta.
     [recovered_with_code] Sua conta foi recuperada com o código de recuperação, e um novo código de recuperação foi criado.
+    [recovered_with_app] Sua conta foi recuperada com um código do aplicativo autenticador.
    *[recovered] Sua conta foi recuperada com um código enviado para { $contact }.
 } Se não foi você, recupere sua conta agora; durante { notice-days } após uma recuperação, seus contatos anteriores podem desfazer alterações nas informações de segurança.
