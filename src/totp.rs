@@ -34,13 +34,17 @@
 
 use std::fmt;
 
+use chacha20poly1305::aead::Aead;
+use chacha20poly1305::aead::Payload;
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use data_encoding::BASE32_NOPAD;
 use hmac::{Hmac, KeyInit, Mac};
-use rand::CryptoRng;
+use rand::{CryptoRng, Rng};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::error::PolicyError;
+use crate::keys::Keyring;
 
 /// The HMAC an authenticator's codes are made with (RFC 6238 §1.2).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -145,6 +149,69 @@ impl TotpSecret {
             return Err(PolicyError::TotpSecret);
         }
         Ok(Self(bytes))
+    }
+}
+
+/// The keyring domain of the key that seals secrets.
+const SEAL_DOMAIN: &str = "authenticator-secret";
+
+impl TotpSecret {
+    /// Seals the secret for storage under the keyring's current key:
+    /// XChaCha20-Poly1305 under a key derived for this use, bound to
+    /// `context` (what the secret belongs to: it opens only with the same
+    /// context). The result is `key id ‖ nonce ‖ ciphertext`; it names its
+    /// key, so it opens after a rotation while that key stays in the ring.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownKey`](crate::Error::UnknownKey) if the keyring's
+    /// current key cannot be derived from.
+    pub fn seal(&self, keyring: &Keyring, context: &[u8]) -> crate::Result<Vec<u8>> {
+        let key_id = keyring.current_id();
+        let key = keyring
+            .derived_key(key_id, SEAL_DOMAIN)
+            .ok_or(crate::Error::UnknownKey(key_id))?;
+        let mut nonce = [0u8; 24];
+        rand::rng().fill_bytes(&mut nonce);
+        let sealed = XChaCha20Poly1305::new(&(*key).into())
+            .encrypt(
+                &XNonce::from(nonce),
+                Payload {
+                    msg: self.expose(),
+                    aad: context,
+                },
+            )
+            .map_err(|_| crate::Error::InvalidInput {
+                field: "authenticator secret",
+                reason: "could not be sealed",
+            })?;
+        let mut out = Vec::with_capacity(4 + 24 + sealed.len());
+        out.extend_from_slice(&key_id.to_be_bytes());
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&sealed);
+        Ok(out)
+    }
+
+    /// Opens what [`TotpSecret::seal`] made with the same `context`; `None`
+    /// if it does not open (another context's, altered, or its key left the
+    /// ring).
+    pub fn open(keyring: &Keyring, context: &[u8], sealed: &[u8]) -> Option<Self> {
+        let (id, rest) = sealed.split_first_chunk::<4>()?;
+        let (nonce, ciphertext) = rest.split_first_chunk::<24>()?;
+        let nonce = XNonce::from(*nonce);
+        let key = keyring.derived_key(u32::from_be_bytes(*id), SEAL_DOMAIN)?;
+        let plain = Zeroizing::new(
+            XChaCha20Poly1305::new(&(*key).into())
+                .decrypt(
+                    &nonce,
+                    Payload {
+                        msg: ciphertext,
+                        aad: context,
+                    },
+                )
+                .ok()?,
+        );
+        Some(Self::from_bytes(&plain))
     }
 }
 
@@ -370,6 +437,27 @@ mod tests {
     const SHA1_SEED: &[u8] = b"12345678901234567890";
     const SHA256_SEED: &[u8] = b"12345678901234567890123456789012";
     const SHA512_SEED: &[u8] = b"1234567890123456789012345678901234567890123456789012345678901234";
+
+    #[test]
+    fn a_sealed_secret_opens_only_with_its_context_and_after_a_rotation() {
+        use crate::keys::SecretKey;
+        let old = Keyring::new(1, SecretKey::from_bytes([1; 32]));
+        let secret = TotpSecret::from_bytes(SHA1_SEED);
+        let sealed = secret.seal(&old, b"factor-a").unwrap();
+        assert!(!sealed.windows(SHA1_SEED.len()).any(|w| w == SHA1_SEED));
+        let opened = TotpSecret::open(&old, b"factor-a", &sealed).unwrap();
+        assert_eq!(opened.expose(), SHA1_SEED);
+        assert!(TotpSecret::open(&old, b"factor-b", &sealed).is_none());
+        let mut altered = sealed.clone();
+        *altered.last_mut().unwrap() ^= 1;
+        assert!(TotpSecret::open(&old, b"factor-a", &altered).is_none());
+        let rotated = Keyring::new(2, SecretKey::from_bytes([2; 32]))
+            .with_retired(1, SecretKey::from_bytes([1; 32]))
+            .unwrap();
+        assert!(TotpSecret::open(&rotated, b"factor-a", &sealed).is_some());
+        let other = Keyring::new(1, SecretKey::from_bytes([3; 32]));
+        assert!(TotpSecret::open(&other, b"factor-a", &sealed).is_none());
+    }
 
     #[test]
     fn hotp_matches_rfc_4226_appendix_d() {

@@ -31,9 +31,6 @@
 
 use std::fmt;
 
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-use rand::Rng;
 use zeroize::Zeroizing;
 
 use crate::account::{AppRecord, SecurityInfoId};
@@ -50,7 +47,6 @@ use crate::policy::Purpose;
 use crate::store::{AccountStore, ChallengeStore};
 use crate::totp::TotpSecret;
 
-const DOMAIN: &str = "authenticator-secret";
 const AAD: &[u8] = b"seccode-app-v1";
 
 /// What enrolling an app shows the person, once: the `otpauth://` URI to
@@ -93,37 +89,14 @@ fn aad(account: &AccountId, entry: SecurityInfoId) -> Vec<u8> {
     aad
 }
 
-/// Seals `secret` under the keyring's current key: `key id ‖ nonce ‖
-/// ciphertext`.
+/// Seals `secret` for `account`'s `entry` (see [`TotpSecret::seal`]).
 fn seal(
     keyring: &Keyring,
     account: &AccountId,
     entry: SecurityInfoId,
     secret: &TotpSecret,
 ) -> Result<Vec<u8>> {
-    let key_id = keyring.current_id();
-    let key = keyring
-        .derived_key(key_id, DOMAIN)
-        .ok_or(Error::UnknownKey(key_id))?;
-    let mut nonce = [0u8; 24];
-    rand::rng().fill_bytes(&mut nonce);
-    let sealed = XChaCha20Poly1305::new(&(*key).into())
-        .encrypt(
-            &XNonce::from(nonce),
-            Payload {
-                msg: secret.expose(),
-                aad: &aad(account, entry),
-            },
-        )
-        .map_err(|_| Error::InvalidInput {
-            field: "authenticator secret",
-            reason: "could not be sealed",
-        })?;
-    let mut out = Vec::with_capacity(4 + 24 + sealed.len());
-    out.extend_from_slice(&key_id.to_be_bytes());
-    out.extend_from_slice(&nonce);
-    out.extend_from_slice(&sealed);
-    Ok(out)
+    secret.seal(keyring, &aad(account, entry))
 }
 
 /// Opens what [`seal`] made for `account`'s `entry`; `None` if it does not
@@ -134,22 +107,7 @@ fn open(
     entry: SecurityInfoId,
     sealed: &[u8],
 ) -> Option<TotpSecret> {
-    let (id, rest) = sealed.split_first_chunk::<4>()?;
-    let (nonce, ciphertext) = rest.split_first_chunk::<24>()?;
-    let nonce = XNonce::from(*nonce);
-    let key = keyring.derived_key(u32::from_be_bytes(*id), DOMAIN)?;
-    let plain = Zeroizing::new(
-        XChaCha20Poly1305::new(&(*key).into())
-            .decrypt(
-                &nonce,
-                Payload {
-                    msg: ciphertext,
-                    aad: &aad(account, entry),
-                },
-            )
-            .ok()?,
-    );
-    Some(TotpSecret::from_bytes(&plain))
+    TotpSecret::open(keyring, &aad(account, entry), sealed)
 }
 
 /// What checking an app's code did.
