@@ -74,7 +74,7 @@ const NO_PSD2: &str = "PSD2 transaction binding is not supported yet: a check co
 const NO_CUSTOM_CODE: &str =
     "custom codes are not supported: codes are derived from a key, never stored";
 const NO_PUSH: &str = "Push factors are not supported";
-const NO_TOTP: &str = "TOTP factors are not supported yet";
+const NO_TOTP: &str = "service-wide TOTP defaults are not stored: set them per factor (`Config.*` of CreateNewFactor); the issuer is the service's FriendlyName";
 const NO_PASSKEYS: &str = "passkeys are not supported";
 const NO_TEMPLATES: &str = "message templates are not supported yet";
 const NO_WHATSAPP: &str = "the whatsapp channel is not supported yet";
@@ -228,6 +228,104 @@ const BUCKET: &[Param] = &[
     honoured("Interval", "the interval in seconds, enforced"),
 ];
 
+/// The parameters of `CreateEntity`.
+const ENTITY: &[Param] = &[honoured(
+    "Identity",
+    "stored and returned; 8 to 64 letters, digits and dashes; 60301 (409) if the service has it",
+)];
+
+const PUSH_ONLY: &str = "push factors are not supported (TOTP only)";
+
+/// The `Config.*` code settings of a TOTP factor.
+const TOTP_CONFIG_CODE_LENGTH: &str = "stored and returned; 6 to 8 digits (3 to 5 refused with 60200: one guess in 10³–10⁵ per step is too likely)";
+const TOTP_CONFIG_TIME_STEP: &str = "stored and returned; the step, 20 to 60 seconds";
+const TOTP_CONFIG_SKEW: &str =
+    "stored and returned; steps accepted either side of the current one, 0 to 2";
+const TOTP_CONFIG_ALG: &str = "stored and returned; sha1, sha256 or sha512";
+
+/// The parameters of `CreateNewFactor`.
+const FACTOR: &[Param] = &[
+    honoured(
+        "FriendlyName",
+        "stored and returned (1 to 64 characters); the account name in `binding.uri`",
+    ),
+    honoured(
+        "FactorType",
+        "`totp`; `push` and `passkeys` refused with 60200",
+    ),
+    refused("Binding.Alg", EMPTY, PUSH_ONLY),
+    refused("Binding.PublicKey", EMPTY, PUSH_ONLY),
+    refused("Config.AppId", EMPTY, PUSH_ONLY),
+    refused("Config.NotificationPlatform", EMPTY, PUSH_ONLY),
+    refused("Config.NotificationToken", EMPTY, PUSH_ONLY),
+    refused("Config.SdkVersion", EMPTY, PUSH_ONLY),
+    honoured(
+        "Binding.Secret",
+        "the secret (base32, at least 128 bits); drawn (160 bits for sha1) when absent; kept sealed under the code key and returned once, in this answer",
+    ),
+    honoured("Config.TimeStep", TOTP_CONFIG_TIME_STEP),
+    honoured("Config.Skew", TOTP_CONFIG_SKEW),
+    honoured("Config.CodeLength", TOTP_CONFIG_CODE_LENGTH),
+    honoured("Config.Alg", TOTP_CONFIG_ALG),
+    refused(
+        "Metadata",
+        EMPTY,
+        "device metadata is for push factors (TOTP only)",
+    ),
+];
+
+/// The parameters of `UpdateFactor`.
+const FACTOR_UPDATE: &[Param] = &[
+    honoured(
+        "AuthPayload",
+        "a code from the app: counted on the entity's failures first, then a right one verifies the factor (`status`); each step accepted once",
+    ),
+    honoured("FriendlyName", "stored and returned (1 to 64 characters)"),
+    refused("Config.NotificationToken", EMPTY, PUSH_ONLY),
+    refused("Config.SdkVersion", EMPTY, PUSH_ONLY),
+    honoured("Config.TimeStep", TOTP_CONFIG_TIME_STEP),
+    honoured("Config.Skew", TOTP_CONFIG_SKEW),
+    honoured("Config.CodeLength", TOTP_CONFIG_CODE_LENGTH),
+    honoured("Config.Alg", TOTP_CONFIG_ALG),
+    refused("Config.NotificationPlatform", EMPTY, PUSH_ONLY),
+];
+
+/// The parameters of `CreateChallenge`.
+const CHALLENGE: &[Param] = &[
+    honoured(
+        "FactorSid",
+        "the verified factor the code must come from (60318 if unverified)",
+    ),
+    refused(
+        "ExpirationDate",
+        EMPTY,
+        "challenges expire 5 minutes after they are made (Twilio's default)",
+    ),
+    refused("Details.Message", EMPTY, PUSH_ONLY),
+    refused("Details.Fields", EMPTY, PUSH_ONLY),
+    honoured(
+        "HiddenDetails",
+        "stored and returned (a JSON object of strings, at most 1024 characters)",
+    ),
+    honoured(
+        "AuthPayload",
+        "a code from the app, checked at once: `approved` if right, else `pending` (counted on the entity's failures first)",
+    ),
+];
+
+/// The parameters of `UpdateChallenge`.
+const CHALLENGE_UPDATE: &[Param] = &[
+    honoured(
+        "AuthPayload",
+        "a code from the app: a pending challenge becomes `approved` if it is right (counted on the entity's failures first)",
+    ),
+    refused(
+        "Metadata",
+        EMPTY,
+        "device metadata is for push factors (TOTP only)",
+    ),
+];
+
 /// Every implemented operation with a request body.
 pub const OPERATIONS: &[Operation] = &[
     Operation {
@@ -265,6 +363,26 @@ pub const OPERATIONS: &[Operation] = &[
     Operation {
         id: "UpdateBucket",
         params: BUCKET,
+    },
+    Operation {
+        id: "CreateEntity",
+        params: ENTITY,
+    },
+    Operation {
+        id: "CreateNewFactor",
+        params: FACTOR,
+    },
+    Operation {
+        id: "UpdateFactor",
+        params: FACTOR_UPDATE,
+    },
+    Operation {
+        id: "CreateChallenge",
+        params: CHALLENGE,
+    },
+    Operation {
+        id: "UpdateChallenge",
+        params: CHALLENGE_UPDATE,
     },
 ];
 

@@ -46,6 +46,8 @@ pub struct AppState {
     pub(crate) health: Arc<Health>,
     /// How long readiness waits for each store.
     pub(crate) store_timeout: Duration,
+    /// The code key, which also seals TOTP factors' secrets.
+    pub(crate) keyring: Arc<Keyring>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -203,6 +205,7 @@ impl AppState {
             store,
             health,
             store_timeout,
+            keyring: Arc::new(keyring),
         })
     }
 }

@@ -1222,3 +1222,246 @@ async fn lookups_report_the_line_type_and_landlines_get_no_sms() {
     assert_eq!(status, 201, "{v}");
     assert!(v["lookup"]["carrier"].is_null(), "{v}");
 }
+
+/// The code of an app with `secret` (base32) for the step `offset` steps from
+/// the one at `unix_secs`, with a 60-second step.
+fn totp(secret: &str, unix_secs: u64, offset: i64) -> String {
+    let secret = seccode::TotpSecret::from_base32(secret).unwrap();
+    let settings = seccode::TotpSettings::new(seccode::TotpAlgorithm::Sha1, 6, 60, 2).unwrap();
+    let at = unix_secs.checked_add_signed(offset * 60).unwrap();
+    settings.code_at(&secret, at).to_string()
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn totp_factors_and_challenges_accept_each_step_once() {
+    let h = Harness::start("totp").await;
+    totp_factors(&h).await;
+}
+
+/// The same on PostgreSQL, where no dump holds a factor's secret.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn totp_factors_and_challenges_accept_each_step_once_on_postgres() {
+    let h = Harness::start_on("totp-postgres", Backing::Postgres).await;
+    let secret = totp_factors(&h).await;
+    let dump = h.postgres_dump().unwrap();
+    assert!(dump.contains("verify_factors"));
+    assert!(!dump.contains(&secret), "the secret is sealed");
+    let bytes = seccode::TotpSecret::from_base32(&secret).unwrap();
+    let hex: String = bytes.expose().iter().map(|b| format!("{b:02x}")).collect();
+    assert!(!dump.contains(&hex), "the secret is sealed");
+}
+
+/// Entities, a TOTP factor (secret shown once, verified by a first code),
+/// challenges approved by its codes — each step once, even when 16 requests
+/// race with one code — and every code counted before it is compared.
+/// Returns the factor's secret (base32).
+async fn totp_factors(h: &Harness) -> String {
+    let api = Api::new(h);
+    let (_, service) = api.post("/Services", &[("FriendlyName", "Contoso")]).await;
+    let sid = service["sid"].as_str().unwrap().to_owned();
+    let entities = format!("/Services/{sid}/Entities");
+    let identity = "ff483d1f-f591-8989-42a9-16050d2ca3f1";
+    assert_error(
+        &api.post(&entities, &[("Identity", "short")]).await,
+        400,
+        60200,
+    );
+    let (status, entity) = api.post(&entities, &[("Identity", identity)]).await;
+    assert_eq!(status, 201, "{entity}");
+    assert!(entity["sid"].as_str().unwrap().starts_with("YE"));
+    assert_eq!(
+        entity["links"]["factors"],
+        format!("{}/v2{entities}/{identity}/Factors", h.url)
+    );
+    assert_error(
+        &api.post(&entities, &[("Identity", identity)]).await,
+        409,
+        60301,
+    );
+
+    // A factor: its secret and URI once; 60-second steps, two either side,
+    // so that the steps this test uses stay within the window: it starts
+    // at least 15 s before a step ends (a wait of at most 15 s, bounded).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while unix_now() % 60 > 45 {
+        assert!(std::time::Instant::now() < deadline);
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let factors = format!("{entities}/{identity}/Factors");
+    assert_error(
+        &api.post(
+            &factors,
+            &[("FactorType", "push"), ("FriendlyName", "Ada's phone")],
+        )
+        .await,
+        400,
+        60200,
+    );
+    assert_error(
+        &api.post(
+            &factors,
+            &[
+                ("FactorType", "totp"),
+                ("FriendlyName", "Ada's phone"),
+                ("Config.CodeLength", "4"),
+            ],
+        )
+        .await,
+        400,
+        60200,
+    );
+    let (status, factor) = api
+        .post(
+            &factors,
+            &[
+                ("FactorType", "totp"),
+                ("FriendlyName", "Ada's phone"),
+                ("Config.TimeStep", "60"),
+                ("Config.Skew", "2"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 201, "{factor}");
+    assert_eq!(factor["status"], "unverified");
+    assert_eq!(factor["config"]["time_step"], 60);
+    let secret = factor["binding"]["secret"].as_str().unwrap().to_owned();
+    assert_eq!(secret.len(), 32, "160 bits");
+    let uri = factor["binding"]["uri"].as_str().unwrap();
+    assert!(
+        uri.starts_with("otpauth://totp/Contoso:Ada%27s%20phone?secret="),
+        "{uri}"
+    );
+    assert!(uri.contains("&period=60"), "{uri}");
+    let yf = factor["sid"].as_str().unwrap().to_owned();
+    let (status, fetched) = api.get(&format!("{factors}/{yf}")).await;
+    assert_eq!(status, 200);
+    assert!(!fetched.to_string().contains(&secret), "shown once");
+    let challenges = format!("{entities}/{identity}/Challenges");
+    assert_error(
+        &api.post(&challenges, &[("FactorSid", &yf)]).await,
+        403,
+        60318,
+    );
+
+    // Verified by a code from the app: a wrong one leaves it unverified.
+    let now = unix_now();
+    let (_, f) = api
+        .post(
+            &format!("{factors}/{yf}"),
+            &[("AuthPayload", &wrong(&totp(&secret, now, -2)))],
+        )
+        .await;
+    assert_eq!(f["status"], "unverified");
+    let (_, f) = api
+        .post(
+            &format!("{factors}/{yf}"),
+            &[("AuthPayload", &totp(&secret, now, -2))],
+        )
+        .await;
+    assert_eq!(f["status"], "verified", "{f}");
+
+    // Challenges: the verified step again stays pending; the next approves.
+    let (status, c) = api
+        .post(
+            &challenges,
+            &[
+                ("FactorSid", &yf),
+                ("AuthPayload", &totp(&secret, now, -2)),
+                ("HiddenDetails", r#"{"ip":"203.0.113.7"}"#),
+            ],
+        )
+        .await;
+    assert_eq!(status, 201, "{c}");
+    assert_eq!(c["status"], "pending");
+    assert_eq!(c["hidden_details"]["ip"], "203.0.113.7");
+    let pending = c["sid"].as_str().unwrap().to_owned();
+    let (_, c) = api
+        .post(
+            &format!("{challenges}/{pending}"),
+            &[("AuthPayload", &totp(&secret, now, -1))],
+        )
+        .await;
+    assert_eq!(c["status"], "approved", "{c}");
+    assert!(c["date_responded"].is_string());
+
+    // 16 requests with one code at once: one approval.
+    let code = totp(&secret, now, 1);
+    let racers: Vec<_> = (0..16)
+        .map(|_| {
+            let (api, path, yf, code) = (Api::new(h), challenges.clone(), yf.clone(), code.clone());
+            tokio::spawn(async move {
+                let (_, c) = api
+                    .post(&path, &[("FactorSid", &yf), ("AuthPayload", &code)])
+                    .await;
+                c["status"] == "approved"
+            })
+        })
+        .collect();
+    let mut approved = 0;
+    for r in racers {
+        approved += usize::from(r.await.unwrap());
+    }
+    assert_eq!(approved, 1);
+    let (_, list) = api
+        .get(&format!("{challenges}?Status=approved&FactorSid={yf}"))
+        .await;
+    assert_eq!(list["challenges"].as_array().unwrap().len(), 2, "{list}");
+
+    // The race's 15 losers counted as failures; a right code clears them.
+    let (_, c) = api.post(&challenges, &[("FactorSid", &yf)]).await;
+    let path = format!("{challenges}/{}", c["sid"].as_str().unwrap());
+    let (_, c) = api
+        .post(&path, &[("AuthPayload", &totp(&secret, now, 2))])
+        .await;
+    assert_eq!(c["status"], "approved", "{c}");
+
+    // Every code counts before it is compared: ten failures are free, then
+    // the entity waits (429/60202 with Retry-After) — the same throttle as
+    // sent codes.
+    let (_, c) = api.post(&challenges, &[("FactorSid", &yf)]).await;
+    let path = format!("{challenges}/{}", c["sid"].as_str().unwrap());
+    let guess = wrong(&totp(&secret, now, 0));
+    let mut answers = Vec::new();
+    for _ in 0..20 {
+        let answer = api.post(&path, &[("AuthPayload", &guess)]).await;
+        let refused = answer.0 == 429;
+        answers.push(answer);
+        if refused {
+            break;
+        }
+    }
+    assert!(
+        answers[..10]
+            .iter()
+            .all(|(s, c)| *s == 200 && c["status"] == "pending")
+    );
+    assert_error(answers.last().unwrap(), 429, 60202);
+
+    // Delete the factor, then the entity.
+    let (status, _) = api
+        .call(reqwest::Method::DELETE, &format!("{factors}/{yf}"), &[])
+        .await;
+    assert_eq!(status, 204);
+    assert_error(&api.get(&format!("{factors}/{yf}")).await, 404, 20404);
+    let (status, _) = api
+        .call(
+            reqwest::Method::DELETE,
+            &format!("{entities}/{identity}"),
+            &[],
+        )
+        .await;
+    assert_eq!(status, 204);
+    assert_error(
+        &api.get(&format!("{entities}/{identity}")).await,
+        404,
+        20404,
+    );
+    secret
+}

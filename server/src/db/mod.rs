@@ -9,11 +9,13 @@ use std::sync::{Arc, Mutex};
 use rusqlite::Connection;
 use seccode::store::{deadpool_postgres, tokio_postgres};
 
+mod factors;
 mod keys;
 mod rate_limits;
 mod services;
 mod verifications;
 
+pub use factors::{Entity, Factor, FactorChallenge};
 pub use rate_limits::{Bucket, RateLimit};
 pub use services::Service;
 pub use verifications::{Verification, VerificationStatus};
@@ -195,6 +197,48 @@ CREATE TABLE IF NOT EXISTS verify_buckets (
     created BIGINT NOT NULL,
     updated BIGINT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS verify_entities (
+    sid TEXT PRIMARY KEY,
+    service_sid TEXT NOT NULL REFERENCES verify_services (sid) ON DELETE CASCADE,
+    account_sid TEXT NOT NULL,
+    identity TEXT NOT NULL,
+    created BIGINT NOT NULL,
+    updated BIGINT NOT NULL,
+    UNIQUE (service_sid, identity)
+);
+CREATE TABLE IF NOT EXISTS verify_factors (
+    sid TEXT PRIMARY KEY,
+    entity_sid TEXT NOT NULL REFERENCES verify_entities (sid) ON DELETE CASCADE,
+    service_sid TEXT NOT NULL,
+    account_sid TEXT NOT NULL,
+    identity TEXT NOT NULL,
+    friendly_name TEXT NOT NULL,
+    verified BIGINT NOT NULL,
+    alg TEXT NOT NULL,
+    code_length BIGINT NOT NULL,
+    time_step BIGINT NOT NULL,
+    skew BIGINT NOT NULL,
+    sealed BYTEA NOT NULL,
+    last_step BIGINT,
+    created BIGINT NOT NULL,
+    updated BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS verify_factors_entity ON verify_factors (entity_sid, created);
+CREATE TABLE IF NOT EXISTS verify_factor_challenges (
+    sid TEXT PRIMARY KEY,
+    factor_sid TEXT NOT NULL REFERENCES verify_factors (sid) ON DELETE CASCADE,
+    entity_sid TEXT NOT NULL,
+    service_sid TEXT NOT NULL,
+    account_sid TEXT NOT NULL,
+    identity TEXT NOT NULL,
+    status TEXT NOT NULL,
+    hidden_details TEXT,
+    expires BIGINT NOT NULL,
+    responded BIGINT,
+    created BIGINT NOT NULL,
+    updated BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS verify_factor_challenges_entity ON verify_factor_challenges (entity_sid, created);
 CREATE TABLE IF NOT EXISTS verify_api_keys (
     sid TEXT PRIMARY KEY,
     account_sid TEXT NOT NULL,

@@ -33,6 +33,19 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, 60200, message)
     }
 
+    /// 429 with `code` and a `Retry-After`.
+    pub(crate) fn too_many(code: u32, message: impl Into<String>, retry_after: Duration) -> Self {
+        Self {
+            retry_after: Some(retry_after),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, code, message)
+        }
+    }
+
+    /// The same answer with another Twilio error code.
+    pub(crate) fn with_code(self, code: u32) -> Self {
+        Self { code, ..self }
+    }
+
     pub(crate) fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, 20404, message)
     }

@@ -5,6 +5,7 @@ pub(crate) mod auth;
 pub(crate) mod body;
 pub(crate) mod checks;
 pub(crate) mod error;
+pub(crate) mod factors;
 pub(crate) mod rate_limits;
 pub(crate) mod services;
 pub(crate) mod verifications;
@@ -30,6 +31,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(verifications::routes())
         .merge(checks::routes())
         .merge(rate_limits::routes())
+        .merge(factors::routes())
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route(
