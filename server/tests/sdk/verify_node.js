@@ -102,6 +102,21 @@ const mailCode = (to) =>
     const found = /\b\d{6}\b/.exec(m.parts[0].content);
     return found && found[0];
   });
+// The code an authenticator app shows at `at` (seconds) for a base32
+// `secret` (RFC 6238 with HMAC-SHA1), written here from the RFC.
+function totp(secret, at, step = 60, digits = 6) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const c of secret) bits += alphabet.indexOf(c).toString(2).padStart(5, "0");
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(at / step)));
+  const mac = require("crypto").createHmac("sha1", key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 15;
+  const number = (mac.readUInt32BE(offset) & 0x7fffffff) % 10 ** digits;
+  return String(number).padStart(digits, "0");
+}
+
 const wrong = (code) => String((Number(code[0]) + 1) % 10) + code.slice(1);
 
 async function expectError(client, status, code, call) {
@@ -195,6 +210,63 @@ async function main() {
     validateLast(client);
   }
   await expectError(client, 429, 60203, () => svc.verifications.create({ to: sendsTo, channel: "sms" }));
+
+  // TOTP: an entity, a factor (secret and URI once), verified by a first
+  // code; challenges approved by its codes, each step once (60-second steps,
+  // a skew of two, at least 15 s before a step ends: a bounded wait).
+  const deadline = Date.now() + 20000;
+  while ((Date.now() / 1000) % 60 > 45) {
+    assert(Date.now() < deadline);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const identity = "node-sdk-entity-0001";
+  const entity = await svc.entities.create({ identity });
+  validateLast(client);
+  assert(entity.sid.startsWith("YE"));
+  await expectError(client, 409, 60301, () => svc.entities.create({ identity }));
+  const user = svc.entities(identity);
+  const factor = await user.newFactors.create({
+    friendlyName: "Ada's phone",
+    factorType: "totp",
+    "config.timeStep": 60,
+    "config.skew": 2,
+  });
+  validateLast(client);
+  assert.deepStrictEqual([factor.status, factor.factorType], ["unverified", "totp"]);
+  const secret = factor.binding.secret;
+  assert(factor.binding.uri.startsWith("otpauth://totp/"), factor.binding.uri);
+  await expectError(client, 403, 60318, () => user.challenges.create({ factorSid: factor.sid }));
+  const now = Date.now() / 1000;
+  let f = await user.factors(factor.sid).update({ authPayload: wrong(totp(secret, now - 120)) });
+  validateLast(client);
+  assert.strictEqual(f.status, "unverified");
+  f = await user.factors(factor.sid).update({ authPayload: totp(secret, now - 120) });
+  validateLast(client);
+  assert.strictEqual(f.status, "verified");
+  const approved = await user.challenges.create({
+    factorSid: factor.sid,
+    authPayload: totp(secret, now - 60),
+    hiddenDetails: { ip: "203.0.113.8" },
+  });
+  validateLast(client);
+  assert.strictEqual(approved.status, "approved");
+  assert.deepStrictEqual(approved.hiddenDetails, { ip: "203.0.113.8" });
+  const pending = await user.challenges.create({ factorSid: factor.sid });
+  validateLast(client);
+  let answered = await user.challenges(pending.sid).update({ authPayload: totp(secret, now - 60) });
+  validateLast(client);
+  assert.strictEqual(answered.status, "pending", "a step is accepted once");
+  answered = await user.challenges(pending.sid).update({ authPayload: totp(secret, now) });
+  validateLast(client);
+  assert.strictEqual(answered.status, "approved");
+  const approvedList = await user.challenges.list({ status: "approved", factorSid: factor.sid });
+  validateLast(client);
+  assert.strictEqual(approvedList.length, 2);
+  assert.strictEqual(await user.factors(factor.sid).remove(), true);
+  validateLast(client);
+  assert.strictEqual(await user.remove(), true);
+  validateLast(client);
+  await expectError(client, 404, 20404, () => user.fetch());
 
   for (let i = 0; i < 3; i++) {
     await v2.services.create({ friendlyName: `Node page ${i}` });

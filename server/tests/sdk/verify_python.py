@@ -107,6 +107,21 @@ def mail_code(to, length=6):
     return latest(os.environ["MAIL_DIR"], match)
 
 
+def totp(secret, at, step=60, digits=6):
+    """The code an authenticator app shows at `at` for a base32 `secret`
+    (RFC 6238 with HMAC-SHA1), written here from the RFC, not the server's."""
+    import base64
+    import hashlib
+    import hmac
+    import struct
+
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    mac = hmac.new(key, struct.pack(">Q", int(at // step)), hashlib.sha1).digest()
+    offset = mac[-1] & 15
+    number = (struct.unpack(">I", mac[offset : offset + 4])[0] & 0x7FFFFFFF) % 10**digits
+    return str(number).zfill(digits)
+
+
 def wrong(code):
     return str((int(code[0]) + 1) % 10) + code[1:]
 
@@ -209,6 +224,68 @@ def main():
         svc.verifications.create(to=sends_to, channel="sms")
         validate_last(client)
     expect_error(client, 429, 60203, lambda: svc.verifications.create(to=sends_to, channel="sms"))
+
+    # TOTP: an entity, a factor (secret and URI once), verified by a first
+    # code; challenges approved by its codes, each step once. 60-second steps
+    # and a skew of two: the codes are for steps around a time read once, at
+    # least 15 s before a step ends (a bounded wait).
+    deadline = time.time() + 20
+    while time.time() % 60 > 45:
+        assert time.time() < deadline
+        time.sleep(0.2)
+    identity = "python-sdk-entity-0001"
+    entity = svc.entities.create(identity=identity)
+    validate_last(client)
+    assert entity.sid.startswith("YE") and entity.identity == identity
+    expect_error(client, 409, 60301, lambda: svc.entities.create(identity=identity))
+    user = svc.entities(identity)
+    factor = user.new_factors.create(
+        friendly_name="Ada's phone", factor_type="totp", config_time_step=60, config_skew=2
+    )
+    validate_last(client)
+    assert factor.status == "unverified" and factor.factor_type == "totp"
+    secret = factor.binding["secret"]
+    assert factor.binding["uri"].startswith("otpauth://totp/"), factor.binding["uri"]
+    assert factor.config["time_step"] == 60
+    fetched = user.factors(factor.sid).fetch()
+    validate_last(client)
+    assert not hasattr(fetched, "binding") or fetched.binding is None
+    expect_error(
+        client, 403, 60318, lambda: user.challenges.create(factor_sid=factor.sid)
+    )
+    now = time.time()
+    unverified = user.factors(factor.sid).update(auth_payload=wrong(totp(secret, now - 120)))
+    validate_last(client)
+    assert unverified.status == "unverified"
+    verified = user.factors(factor.sid).update(auth_payload=totp(secret, now - 120))
+    validate_last(client)
+    assert verified.status == "verified"
+    approved = user.challenges.create(
+        factor_sid=factor.sid,
+        auth_payload=totp(secret, now - 60),
+        hidden_details={"ip": "203.0.113.7"},
+    )
+    validate_last(client)
+    assert approved.status == "approved" and approved.hidden_details == {"ip": "203.0.113.7"}
+    pending = user.challenges.create(factor_sid=factor.sid)
+    validate_last(client)
+    assert pending.status == "pending"
+    replayed = user.challenges(pending.sid).update(auth_payload=totp(secret, now - 60))
+    validate_last(client)
+    assert replayed.status == "pending", "a step is accepted once"
+    answered = user.challenges(pending.sid).update(auth_payload=totp(secret, now))
+    validate_last(client)
+    assert answered.status == "approved"
+    listed = user.challenges.list(status="approved", factor_sid=factor.sid)
+    validate_last(client)
+    assert len(listed) == 2, len(listed)
+    assert [f.sid for f in user.factors.list()] == [factor.sid]
+    validate_last(client)
+    assert user.factors(factor.sid).delete() is True
+    validate_last(client)
+    assert user.delete() is True
+    validate_last(client)
+    expect_error(client, 404, 20404, lambda: user.fetch())
 
     # Lists with paging (the SDK follows next_page_url), update, delete.
     for i in range(3):
