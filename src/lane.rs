@@ -104,6 +104,8 @@ pub struct SendOptions<'a> {
     pub(crate) lane: Option<SendLane<'a>>,
     pub(crate) policy: Option<&'a Policy>,
     pub(crate) app_hash: Option<&'a str>,
+    pub(crate) app_name: Option<&'a str>,
+    pub(crate) do_not_share: bool,
 }
 
 impl<'a> SendOptions<'a> {
@@ -144,6 +146,33 @@ impl<'a> SendOptions<'a> {
     pub fn android_app_hash(mut self, hash: &'a str) -> Self {
         self.app_hash = Some(hash);
         self
+    }
+
+    /// The message names the application that sends it: `name: ` before the
+    /// SMS, the spoken text and the email's subject ("Contoso: Your security
+    /// code is 402918. …"), so a person who gets a code they did not ask for
+    /// knows whose it is. 1 to 30 characters without line breaks or other
+    /// control characters ([`Error::InvalidInput`](crate::Error::InvalidInput)
+    /// otherwise, before anything is counted or stored). Default: no name.
+    pub fn app_name(mut self, name: &'a str) -> Self {
+        self.app_name = Some(name);
+        self
+    }
+
+    /// With `true`, an SMS and a call end with the locale's warning not to
+    /// share the code ("Don't share it with anyone."; the `code-do-not-share`
+    /// message of the [templates](crate::Templates)). An email says so
+    /// already. In English, German and French the warned SMS still fits one
+    /// segment; in languages that need UCS-2 (Spanish, Portuguese, Japanese:
+    /// 70 characters a segment) it takes two. Default: off.
+    pub fn do_not_share_warning(mut self, on: bool) -> Self {
+        self.do_not_share = on;
+        self
+    }
+
+    /// The application's name asked for, if any.
+    pub fn app_name_text(&self) -> Option<&'a str> {
+        self.app_name
     }
 
     /// The locale asked for, if any.

@@ -321,6 +321,7 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
             policy.lifetime(),
         )?
         .with_deadline(sent.expires_at);
+        let message = message.worded(&self.templates, options.app_name, options.do_not_share);
         let message = match sms_line {
             Some(line) => message.with_sms_line(line),
             None => message,
@@ -349,8 +350,18 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
     }
 
     /// The line `options` ask to end an SMS with (an Android app hash),
-    /// checked before anything is counted or stored.
+    /// checked — with the application's name — before anything is counted
+    /// or stored.
     fn sms_line<'a>(&self, options: &SendOptions<'a>) -> Result<Option<&'a str>> {
+        if let Some(name) = options.app_name {
+            let length = name.chars().count();
+            if !(1..=30).contains(&length) || name.chars().any(char::is_control) {
+                return Err(Error::InvalidInput {
+                    field: "app name",
+                    reason: "1 to 30 characters without line breaks",
+                });
+            }
+        }
         let Some(hash) = options.app_hash else {
             return Ok(None);
         };
@@ -465,6 +476,7 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
             lifetime,
         )?
         .with_deadline(challenge.expires_at());
+        let message = message.worded(&self.templates, options.app_name, options.do_not_share);
         let message = match sms_line {
             Some(line) => message.with_sms_line(line),
             None => message,

@@ -597,3 +597,52 @@ fn an_app_hash_ends_the_sms_it_is_asked_for() {
     ));
     assert_eq!(outbox.len(), before, "nothing sent");
 }
+
+/// A message named for the application that sends it, with the warning not
+/// to share the code: the name before the SMS and the email's subject, the
+/// locale's warning after the SMS, both again on a resend, and before the
+/// app hash's line; a name that is empty, too long or spans lines is
+/// refused before anything is counted or sent.
+#[test]
+fn a_message_names_its_app_and_warns_not_to_share_the_code() {
+    let (codes, outbox, clock) = memory_service();
+    let account = AccountId::new("named").unwrap();
+    let phone = Contact::phone("+14255550143").unwrap();
+    let options = SendOptions::default()
+        .app_name("Contoso")
+        .do_not_share_warning(true)
+        .android_app_hash("FA+9qCX9VSu");
+    let sent = ready(codes.start(&account, Purpose::IdentityCheck, &phone, options)).unwrap();
+    let code = outbox.last_code_to(&phone).unwrap();
+    let body = outbox.messages_to(&phone).last().unwrap().body().to_owned();
+    assert_eq!(
+        body,
+        format!(
+            "Contoso: Your security code is {}. Use it to confirm it's you. It expires in 10 minutes. Don't share it with anyone.\n\nFA+9qCX9VSu",
+            code.expose()
+        )
+    );
+    clock.advance(Duration::from_secs(31));
+    ready(codes.resend(&sent.id, options)).unwrap();
+    let again = outbox.messages_to(&phone).last().unwrap().body().to_owned();
+    assert_eq!(again, body, "a resend is worded alike");
+    let email = Contact::email("named@example.org").unwrap();
+    let spanish = SendOptions::default().app_name("Contoso").locale("es");
+    ready(codes.start(&account, Purpose::IdentityCheck, &email, spanish)).unwrap();
+    let mail = outbox.messages_to(&email).last().unwrap().clone();
+    assert_eq!(mail.subject(), "Contoso: Tu código de seguridad");
+    let sends = outbox.len();
+    for name in ["", "A name much longer than thirty chars", "Two\nlines"] {
+        let refused = ready(codes.start(
+            &account,
+            Purpose::IdentityCheck,
+            &phone,
+            SendOptions::default().app_name(name),
+        ));
+        assert!(
+            matches!(refused, Err(Error::InvalidInput { field: "app name", .. })),
+            "{name:?}: {refused:?}"
+        );
+    }
+    assert_eq!(outbox.len(), sends, "nothing sent");
+}

@@ -82,7 +82,10 @@ const NO_EVENTS: &str = "Verify events are not supported yet";
 
 /// The parameters of `CreateService` and `UpdateService` (the same list).
 const SERVICE: &[Param] = &[
-    honoured("FriendlyName", "stored and returned (1 to 30 characters)"),
+    honoured(
+        "FriendlyName",
+        "stored and returned (1 to 30 characters); names every message (`Contoso: Your security code is …`, and the email's subject)",
+    ),
     honoured(
         "CodeLength",
         "stored and returned; the service's codes have this many digits (4 to 10)",
@@ -98,10 +101,9 @@ const SERVICE: &[Param] = &[
     refused("DtmfInputRequired", OFF, NO_CALL_OPTIONS),
     refused("TtsName", EMPTY, NO_CALL_OPTIONS),
     refused("Psd2Enabled", OFF, NO_PSD2),
-    refused(
+    honoured(
         "DoNotShareWarningEnabled",
-        OFF,
-        "the do-not-share warning is not added to messages yet",
+        "stored and returned; SMS and calls end with the locale's warning not to share the code (an email carries one always)",
     ),
     refused("CustomCodeEnabled", OFF, NO_CUSTOM_CODE),
     refused("Push.IncludeDate", OFF, NO_PUSH),
@@ -133,10 +135,9 @@ const VERIFICATION: &[Param] = &[
         "Channel",
         "`sms`, `call` and `email` where configured (60223 otherwise)",
     ),
-    refused(
+    honoured(
         "CustomFriendlyName",
-        EMPTY,
-        "the service's name is not in the message yet",
+        "names this verification's messages instead of the service's FriendlyName (1 to 30 characters)",
     ),
     refused(
         "CustomMessage",

@@ -1465,3 +1465,79 @@ async fn totp_factors(h: &Harness) -> String {
     );
     secret
 }
+
+/// Every message names its service — or the verification's
+/// CustomFriendlyName — and, when the service asks, ends with the warning
+/// not to share the code; names that would break a message are refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_name_the_service_and_warn_when_asked() {
+    let h = Harness::start("named").await;
+    let api = Api::new(&h);
+    assert_error(
+        &api.post("/Services", &[("FriendlyName", "Two\nlines")])
+            .await,
+        400,
+        60200,
+    );
+    let (_, service) = api
+        .post(
+            "/Services",
+            &[
+                ("FriendlyName", "Contoso"),
+                ("DoNotShareWarningEnabled", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(service["do_not_share_warning_enabled"], true);
+    let path = format!(
+        "/Services/{}/Verifications",
+        service["sid"].as_str().unwrap()
+    );
+    let to = "+15017122671";
+    let (status, _) = api.post(&path, &[("To", to), ("Channel", "sms")]).await;
+    assert_eq!(status, 201);
+    let code = h.sms.last_code(to).unwrap();
+    let text = h.sms.last_body(to).unwrap()["text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        text,
+        format!(
+            "Contoso: Your security code is {code}. Use it to confirm it's you. It expires in 10 minutes. Don't share it with anyone."
+        )
+    );
+    let other = "+15017122672";
+    let (status, _) = api
+        .post(
+            &path,
+            &[
+                ("To", other),
+                ("Channel", "sms"),
+                ("CustomFriendlyName", "Fabrikam"),
+                ("Locale", "fr"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 201);
+    let text = h.sms.last_body(other).unwrap()["text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(text.starts_with("Fabrikam: Votre code"), "{text}");
+    assert!(text.ends_with("Ne le partagez avec personne."), "{text}");
+    assert_error(
+        &api.post(
+            &path,
+            &[
+                ("To", "+15017122673"),
+                ("Channel", "sms"),
+                ("CustomFriendlyName", &"x".repeat(31)),
+            ],
+        )
+        .await,
+        400,
+        60200,
+    );
+    assert_eq!(h.sms.count_to("+15017122673"), 0);
+}

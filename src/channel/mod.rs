@@ -211,6 +211,38 @@ impl Message {
     /// The same message with `line` on a line of its own at the end of its
     /// SMS (a phone's body); an email is unchanged.
     #[must_use]
+    /// The same message as application `app` sends it (`app: ` before the
+    /// SMS, spoken text and subject) and, with `do_not_share`, with the
+    /// locale's warning after the SMS and spoken text (an email carries one
+    /// already).
+    pub(crate) fn worded(
+        mut self,
+        templates: &Templates,
+        app: Option<&str>,
+        do_not_share: bool,
+    ) -> Self {
+        let phone = self.to.kind() == ContactKind::Phone;
+        if let Some(app) = app {
+            self.subject = format!("{app}: {}", self.subject);
+            if phone {
+                self.body = Zeroizing::new(format!("{app}: {}", self.body.as_str()));
+            }
+            if let Some(voice) = &mut self.voice {
+                *voice = Zeroizing::new(format!("{app}: {}", voice.as_str()));
+            }
+        }
+        if do_not_share && phone {
+            let warning = templates.do_not_share(&self.locale);
+            self.body.push(' ');
+            self.body.push_str(&warning);
+            if let Some(voice) = &mut self.voice {
+                voice.push(' ');
+                voice.push_str(&warning);
+            }
+        }
+        self
+    }
+
     pub(crate) fn with_sms_line(mut self, line: &str) -> Self {
         if self.to.kind() == ContactKind::Phone {
             self.body.push_str("\n\n");

@@ -27,12 +27,13 @@ const BUILTIN: &[(&str, &str)] = &[
 ];
 
 /// The message ids every locale should define.
-pub const MESSAGE_IDS: [&str; 7] = [
+pub const MESSAGE_IDS: [&str; 8] = [
     "code-subject",
     "code-sms",
     "code-email-text",
     "code-email-html",
     "code-voice",
+    "code-do-not-share",
     "notice-subject",
     "notice-body",
 ];
@@ -491,6 +492,18 @@ impl Texts {
 }
 
 impl Templates {
+    /// The warning not to share a code, in `locale` (`code-do-not-share`):
+    /// from the chain, else the shipped text of the locale, else English.
+    pub(crate) fn do_not_share(&self, locale: &str) -> String {
+        let args = FluentArgs::new();
+        self.format(&self.chain(locale), "code-do-not-share", &args)
+            .or_else(|_| {
+                let builtin = Templates::builtin();
+                builtin.format(&builtin.chain(locale), "code-do-not-share", &args)
+            })
+            .unwrap_or_else(|_| "Don't share it with anyone.".to_owned())
+    }
+
     /// Renders a notice's subject and body in `locale`; `contact` and `old` are
     /// masked contacts.
     pub(crate) fn render_notice(
@@ -648,6 +661,7 @@ pub fn sms_segments(text: &str) -> SmsSegments {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::channel::Message;
     use crate::code::CodeFormat;
 
     fn code(s: &str) -> Code {
@@ -699,6 +713,87 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// With the application's name an SMS still fits one segment in every
+    /// shipped language and purpose (a name of up to 12 characters); with
+    /// the do-not-share warning too where the language is written in GSM-7
+    /// (en, de, fr), and in two segments where it needs UCS-2 (es, pt-BR,
+    /// ja: 70 characters a segment) — as Twilio's own warned texts do. The
+    /// warning is the locale's own.
+    #[test]
+    fn a_named_sms_with_the_warning_fits_one_segment_in_every_locale() {
+        let t = Templates::builtin();
+        let phone = Contact::phone("+44 7400 123456").unwrap();
+        let email = Contact::email("ann@example.org").unwrap();
+        let mut warnings = Vec::new();
+        for (tag, _) in BUILTIN {
+            let warning = t.do_not_share(tag);
+            assert!(!warning.is_empty() && !warning.contains('{'), "{tag}");
+            warnings.push(warning.clone());
+            for purpose in Purpose::ALL {
+                let sms = Message::from_templates(
+                    &t,
+                    tag,
+                    phone.clone(),
+                    purpose,
+                    code("402918"),
+                    Duration::from_secs(600),
+                )
+                .unwrap();
+                let named = sms.clone().worded(&t, Some("Contoso Bank"), false);
+                assert_eq!(
+                    sms_segments(named.body()).segments,
+                    1,
+                    "{tag}: {}",
+                    named.body()
+                );
+                let m = sms.worded(&t, Some("Contoso Bank"), true);
+                let body = m.body();
+                assert!(body.starts_with("Contoso Bank: "), "{tag}: {body}");
+                assert!(body.ends_with(&warning), "{tag}: {body}");
+                assert!(body.contains("402918"));
+                let fit = sms_segments(body);
+                let most = match fit.encoding {
+                    SmsEncoding::Gsm7 => 1,
+                    SmsEncoding::Ucs2 => 2,
+                };
+                assert!(fit.segments <= most, "{tag}: {body}");
+                let voice = m.voice().unwrap();
+                assert!(voice.starts_with("Contoso Bank: ") && voice.ends_with(&warning));
+                assert!(m.subject().starts_with("Contoso Bank: "));
+                // An email is named in its subject; its text warns already.
+                let mail = Message::from_templates(
+                    &t,
+                    tag,
+                    email.clone(),
+                    purpose,
+                    code("402918"),
+                    Duration::from_secs(600),
+                )
+                .unwrap();
+                let worded = mail.clone().worded(&t, Some("Contoso Bank"), true);
+                assert!(worded.subject().starts_with("Contoso Bank: "));
+                assert_eq!(worded.body(), mail.body(), "{tag}");
+            }
+        }
+        warnings.sort();
+        warnings.dedup();
+        assert_eq!(warnings.len(), BUILTIN.len(), "one warning per language");
+        // Without a name or warning, the message is as before.
+        let plain = Message::from_templates(
+            &t,
+            "en",
+            phone.clone(),
+            Purpose::IdentityCheck,
+            code("402918"),
+            Duration::from_secs(600),
+        )
+        .unwrap();
+        assert_eq!(
+            plain.clone().worded(&t, None, false).body(),
+            plain.body()
+        );
     }
 
     #[test]

@@ -62,9 +62,9 @@ pub(crate) fn code_length(form: &FormMap) -> Result<Option<u8>, ApiError> {
 
 pub(crate) fn friendly_name(value: &str) -> Result<String, ApiError> {
     let name = value.trim();
-    if name.is_empty() || name.chars().count() > 30 {
+    if name.is_empty() || name.chars().count() > 30 || name.chars().any(char::is_control) {
         return Err(ApiError::invalid(
-            "Invalid parameter: FriendlyName (1 to 30 characters)",
+            "Invalid parameter: FriendlyName (1 to 30 characters without line breaks)",
         ));
     }
     Ok(name.to_owned())

@@ -98,6 +98,29 @@ fn policy_of<'a>(state: &'a AppState, service: &Service) -> Result<&'a Policy, A
         .ok_or_else(|| ApiError::internal("code length", service.code_length))
 }
 
+/// `CustomFriendlyName`: 1 to 30 characters without line breaks.
+fn custom_friendly_name(name: &str) -> Result<String, ApiError> {
+    let name = name.trim();
+    let length = name.chars().count();
+    if !(1..=30).contains(&length) || name.chars().any(char::is_control) {
+        return Err(ApiError::invalid(
+            "Invalid parameter: CustomFriendlyName (1 to 30 characters without line breaks)",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// A service's name as a message shows it: without control characters (a
+/// name stored before they were refused).
+fn message_name(name: &str) -> String {
+    let shown: String = name.chars().filter(|c| !c.is_control()).collect();
+    if shown.is_empty() {
+        "Verify".to_owned()
+    } else {
+        shown
+    }
+}
+
 /// A verification that is no longer pending answers 404, saying why.
 pub(crate) fn gone(v: &Verification) -> ApiError {
     ApiError::not_found(format!(
@@ -152,6 +175,16 @@ pub(crate) async fn start_verification(
         .locale(&locale)
         .lane(SendLane::Tenant(&account))
         .policy(policy_of(&state, &service)?);
+    // The message names the service (or this verification's
+    // CustomFriendlyName) and warns not to share the code if the service
+    // asks, as Twilio's do.
+    let app_name = match form.get("CustomFriendlyName") {
+        Some(name) => custom_friendly_name(name)?,
+        None => message_name(&service.friendly_name),
+    };
+    let options = options
+        .app_name(&app_name)
+        .do_not_share_warning(service.do_not_share_warning_enabled);
     // The Android app's hash ends the SMS (SMS Retriever); other channels
     // have no use for it, as on Twilio.
     let options = match app_hash(&form)? {

@@ -34,6 +34,9 @@ code-email-html =
 
 code-voice = Ihr Sicherheitscode lautet: { $spoken }. Noch einmal: { $spoken }. Er läuft in { code-expiry } ab.
 
+## The warning after an SMS or call when the application asks for it.
+code-do-not-share = Code nicht weitergeben.
+
 notice-subject = { $event ->
     [added] Sicherheitsinformationen hinzugefügt
     [replaced] Sicherheitsinformationen hinzugefügt

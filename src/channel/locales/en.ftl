@@ -39,6 +39,9 @@ code-email-html =
 
 code-voice = Your security code is: { $spoken }. Again: { $spoken }. It expires in { code-expiry }.
 
+## The warning after an SMS or call when the application asks for it.
+code-do-not-share = Don't share it with anyone.
+
 ## Notices to an account's contacts when its security info changes. Variables:
 ## $event (added, replaced, removed, recovered, recovered_with_code,
 ## recovered_with_app), $contact (the masked contact

@@ -19,7 +19,7 @@ code-subject = { $purpose ->
 }
 
 code-sms = { $purpose ->
-    [recovery] Código para recuperar tu cuenta: { $code }. Caduca en { code-expiry }.
+    [recovery] Código de recuperación: { $code }. Caduca en { code-expiry }.
    *[other] Tu código de seguridad: { $code }. Caduca en { code-expiry }.
 }
 
@@ -36,6 +36,9 @@ code-email-html =
     <p>Si no has pedido este código, ignora este mensaje y no lo compartas con nadie.</p>
 
 code-voice = Tu código de seguridad es: { $spoken }. Repito: { $spoken }. Caduca en { code-expiry }.
+
+## The warning after an SMS or call when the application asks for it.
+code-do-not-share = No lo compartas con nadie.
 
 notice-subject = { $event ->
     [added] Información de seguridad agregada

@@ -37,6 +37,9 @@ code-email-html =
 
 code-voice = Votre code de sécurité est : { $spoken }. Je répète : { $spoken }. Il expire dans { code-expiry }.
 
+## The warning after an SMS or call when the application asks for it.
+code-do-not-share = Ne le partagez avec personne.
+
 notice-subject = { $event ->
     [added] Informations de sécurité ajoutées
     [replaced] Informations de sécurité ajoutées

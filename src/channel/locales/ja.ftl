@@ -2,8 +2,8 @@ code-expiry = { $minutes }分
 
 code-why = { $purpose ->
     [add_security_info] { $what ->
-        [email] このメールアドレスをアカウントに登録するために使用してください。
-       *[phone] この電話番号をアカウントに登録するために使用してください。
+        [email] このメールアドレスの登録に使用してください。
+       *[phone] この電話番号の登録に使用してください。
     }
     [change_phone] 電話番号の変更を確認するために使用してください。
     [recovery] アカウントを回復するために使用してください。
@@ -30,6 +30,9 @@ code-email-html =
     <p>このコードに心当たりがない場合は、このメッセージを無視し、コードを誰にも教えないでください。</p>
 
 code-voice = セキュリティコードは、{ $spoken }、です。もう一度繰り返します、{ $spoken }。有効期限は{ code-expiry }です。
+
+## The warning after an SMS or call when the application asks for it.
+code-do-not-share = 誰にも教えないでください。
 
 notice-subject = { $event ->
     [added] セキュリティ情報が追加されました

@@ -19,7 +19,7 @@ code-subject = { $purpose ->
 }
 
 code-sms = { $purpose ->
-    [recovery] Código para recuperar sua conta: { $code }. Expira em { code-expiry }.
+    [recovery] Código de recuperação: { $code }. Expira em { code-expiry }.
    *[other] Seu código de segurança: { $code }. Expira em { code-expiry }.
 }
 
@@ -36,6 +36,9 @@ code-email-html =
     <p>Se você não pediu este código, ignore esta mensagem e não o compartilhe com ninguém.</p>
 
 code-voice = Seu código de segurança é: { $spoken }. Repetindo: { $spoken }. Ele expira em { code-expiry }.
+
+## The warning after an SMS or call when the application asks for it.
+code-do-not-share = Não compartilhe com ninguém.
 
 notice-subject = { $event ->
     [added] Informações de segurança adicionadas
