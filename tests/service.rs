@@ -640,7 +640,13 @@ fn a_message_names_its_app_and_warns_not_to_share_the_code() {
             SendOptions::default().app_name(name),
         ));
         assert!(
-            matches!(refused, Err(Error::InvalidInput { field: "app name", .. })),
+            matches!(
+                refused,
+                Err(Error::InvalidInput {
+                    field: "app name",
+                    ..
+                })
+            ),
             "{name:?}: {refused:?}"
         );
     }

@@ -790,10 +790,7 @@ mod tests {
             Duration::from_secs(600),
         )
         .unwrap();
-        assert_eq!(
-            plain.clone().worded(&t, None, false).body(),
-            plain.body()
-        );
+        assert_eq!(plain.clone().worded(&t, None, false).body(), plain.body());
     }
 
     #[test]
