@@ -139,17 +139,39 @@ impl Db {
         account: &str,
         page: u32,
         size: u32,
+        after: Option<(i64, String)>,
     ) -> Result<(Vec<Service>, bool), DbError> {
-        let rows = self
-            .query(
-                select_services!("WHERE account_sid = ?1 ORDER BY created, sid LIMIT ?2 OFFSET ?3"),
-                vec![
-                    account.into(),
-                    (i64::from(size) + 1).into(),
-                    (i64::from(page) * i64::from(size)).into(),
-                ],
-            )
-            .await?;
+        let rows = match after {
+            // A cursor: the services after the page before's last one.
+            Some((created, sid)) => {
+                self.query(
+                    select_services!(
+                        "WHERE account_sid = ?1 AND (created > ?3 OR (created = ?3 AND sid > ?4)) \
+                         ORDER BY created, sid LIMIT ?2"
+                    ),
+                    vec![
+                        account.into(),
+                        (i64::from(size) + 1).into(),
+                        created.into(),
+                        sid.into(),
+                    ],
+                )
+                .await?
+            }
+            None => {
+                self.query(
+                    select_services!(
+                        "WHERE account_sid = ?1 ORDER BY created, sid LIMIT ?2 OFFSET ?3"
+                    ),
+                    vec![
+                        account.into(),
+                        (i64::from(size) + 1).into(),
+                        (i64::from(page) * i64::from(size)).into(),
+                    ],
+                )
+                .await?
+            }
+        };
         let mut services: Vec<Service> = rows.iter().map(read_service).collect();
         let more = services.len() > size as usize;
         services.truncate(size as usize);

@@ -70,8 +70,19 @@ pub(crate) fn friendly_name(value: &str) -> Result<String, ApiError> {
     Ok(name.to_owned())
 }
 
-/// `Page` and `PageSize` of a list request.
-pub(crate) fn paging(query: &FormMap) -> Result<(usize, usize), ApiError> {
+/// A list request's paging: `Page` and `PageSize`, and the cursor of a
+/// `PageToken` — the creation time and sid of the last item of the page
+/// before, so a page follows on from it however items were added or removed
+/// meanwhile (a bare `Page` is an offset).
+#[derive(Debug)]
+pub(crate) struct Paging {
+    pub(crate) page: usize,
+    pub(crate) size: usize,
+    pub(crate) after: Option<(i64, String)>,
+}
+
+/// The paging of a list request.
+pub(crate) fn paging(query: &FormMap) -> Result<Paging, ApiError> {
     let size = match query.get("PageSize").map(|s| s.parse::<usize>()) {
         None => 50,
         Some(Ok(n @ 1..=1000)) => n,
@@ -82,20 +93,53 @@ pub(crate) fn paging(query: &FormMap) -> Result<(usize, usize), ApiError> {
         Some(Ok(n)) => n,
         Some(Err(_)) => return Err(ApiError::invalid("Invalid parameter: Page")),
     };
-    Ok((page, size))
+    let after = match query.get("PageToken") {
+        None => None,
+        Some(token) => Some(read_page_token(token).ok_or_else(|| {
+            ApiError::invalid("Invalid parameter: PageToken (as a next_page_url gives it)")
+        })?),
+    };
+    Ok(Paging { page, size, after })
+}
+
+/// `PT<created>-<sid>`: the cursor after an item.
+fn page_token(created: i64, sid: &str) -> String {
+    format!("PT{created}-{sid}")
+}
+
+fn read_page_token(token: &str) -> Option<(i64, String)> {
+    let (created, sid) = token.strip_prefix("PT")?.split_once('-')?;
+    let ok = !sid.is_empty() && sid.len() <= 64 && sid.bytes().all(|b| b.is_ascii_alphanumeric());
+    ok.then_some(())?;
+    Some((created.parse().ok()?, sid.to_owned()))
 }
 
 /// One list page as Twilio answers it: the items under `key` and `meta` with
-/// absolute page URLs (the SDKs follow `next_page_url` as given).
+/// absolute page URLs (the SDKs follow `next_page_url` as given), the next
+/// page's carrying a `PageToken` after `last` (the creation time and sid of
+/// the page's last item).
 pub(crate) fn page_body(
     items: Vec<Value>,
-    page: usize,
-    size: usize,
-    more: bool,
+    paging: &Paging,
+    more: Option<(i64, &str)>,
     url: &str,
     key: &str,
 ) -> Response {
+    let (page, size) = (paging.page, paging.size);
     let page_url = |p: usize| format!("{url}?PageSize={size}&Page={p}");
+    let this = match &paging.after {
+        Some((created, sid)) => {
+            format!("{}&PageToken={}", page_url(page), page_token(*created, sid))
+        }
+        None => page_url(page),
+    };
+    let next = more.map(|(created, sid)| {
+        format!(
+            "{}&PageToken={}",
+            page_url(page + 1),
+            page_token(created, sid)
+        )
+    });
     respond(
         StatusCode::OK,
         json!({
@@ -105,25 +149,71 @@ pub(crate) fn page_body(
                 "page_size": size,
                 "first_page_url": page_url(0),
                 "previous_page_url": if page > 0 { Value::from(page_url(page - 1)) } else { Value::Null },
-                "next_page_url": if more { Value::from(page_url(page + 1)) } else { Value::Null },
+                "next_page_url": next,
                 "key": key,
-                "url": page_url(page),
+                "url": this,
             },
         }),
     )
 }
 
-/// A page of a short list held in memory (a service's rate limits, buckets).
+/// One item of a list held in memory: its creation time, sid and answer.
+pub(crate) type Listed = (i64, String, Value);
+
+/// A page of a short list held in memory (a service's rate limits, buckets,
+/// entities…), sorted by creation time and sid.
 pub(crate) fn list_page(
-    items: Vec<Value>,
+    items: Vec<Listed>,
     query: &FormMap,
     url: &str,
     key: &str,
 ) -> Result<Response, ApiError> {
-    let (page, size) = paging(query)?;
-    let more = items.len() > (page + 1) * size;
-    let shown = items.into_iter().skip(page * size).take(size).collect();
-    Ok(page_body(shown, page, size, more, url, key))
+    list_page_ordered(items, query, url, key, false)
+}
+
+/// [`list_page`] of a list sorted by creation time and sid, newest first
+/// when `descending`.
+pub(crate) fn list_page_ordered(
+    items: Vec<Listed>,
+    query: &FormMap,
+    url: &str,
+    key: &str,
+    descending: bool,
+) -> Result<Response, ApiError> {
+    let paging = paging(query)?;
+    let start = match &paging.after {
+        Some((created, sid)) => items
+            .iter()
+            .position(|(c, s, _)| {
+                let item = (*c, s.as_str());
+                let cursor = (*created, sid.as_str());
+                if descending {
+                    item < cursor
+                } else {
+                    item > cursor
+                }
+            })
+            .unwrap_or(items.len()),
+        None => paging.page.saturating_mul(paging.size).min(items.len()),
+    };
+    let end = start.saturating_add(paging.size).min(items.len());
+    let more = (end < items.len())
+        .then(|| items.get(end - 1))
+        .flatten()
+        .map(|(c, s, _)| (*c, s.clone()));
+    let shown = items
+        .into_iter()
+        .skip(start)
+        .take(paging.size)
+        .map(|(_, _, v)| v)
+        .collect();
+    Ok(page_body(
+        shown,
+        &paging,
+        more.as_ref().map(|(c, s)| (*c, s.as_str())),
+        url,
+        key,
+    ))
 }
 
 pub(crate) fn unique_name(value: Option<&String>) -> Result<String, ApiError> {

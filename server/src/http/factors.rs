@@ -27,7 +27,7 @@ use serde_json::{Value, json};
 use crate::config::now_ms;
 use crate::db::{Entity, Factor, FactorChallenge, Service};
 use crate::http::auth::Caller;
-use crate::http::body::{FormMap, date, list_page, new_sid, respond, vet};
+use crate::http::body::{FormMap, date, list_page, list_page_ordered, new_sid, respond, vet};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::services::owned_service;
 use crate::state::AppState;
@@ -396,7 +396,7 @@ pub(crate) async fn list_entities(
         .entities(&service.sid)
         .await?
         .iter()
-        .map(|e| entity_json(&state, e))
+        .map(|e| (e.created, e.sid.clone(), entity_json(&state, e)))
         .collect();
     let url = format!("{}/v2/Services/{}/Entities", state.base, service.sid);
     list_page(items, &query, &url, "entities")
@@ -529,7 +529,7 @@ pub(crate) async fn list_factors(
         .factors(&e.sid)
         .await?
         .iter()
-        .map(|f| factor_json(&state, f))
+        .map(|f| (f.created, f.sid.clone(), factor_json(&state, f)))
         .collect();
     let url = format!(
         "{}/Factors",
@@ -684,22 +684,25 @@ pub(crate) async fn list_challenges(
         ));
     }
     let mut challenges = state.db.factor_challenges(&e.sid).await?;
-    match query.get("Order").map(String::as_str) {
-        None | Some("asc") => {}
-        Some("desc") => challenges.reverse(),
+    let descending = match query.get("Order").map(String::as_str) {
+        None | Some("asc") => false,
+        Some("desc") => true,
         Some(_) => return Err(ApiError::invalid("Invalid parameter: Order (asc or desc)")),
+    };
+    if descending {
+        challenges.reverse();
     }
     let items = challenges
         .iter()
         .filter(|c| query.get("FactorSid").is_none_or(|f| *f == c.factor_sid))
         .filter(|c| status.is_none_or(|s| s == challenge_status(c, now)))
-        .map(|c| challenge_json(&state, c, now))
+        .map(|c| (c.created, c.sid.clone(), challenge_json(&state, c, now)))
         .collect();
     let url = format!(
         "{}/Challenges",
         entity_url(&state, &e.service_sid, &e.identity)
     );
-    list_page(items, &query, &url, "challenges")
+    list_page_ordered(items, &query, &url, "challenges", descending)
 }
 
 pub(crate) async fn fetch_challenge(

@@ -147,7 +147,7 @@ pub(crate) async fn list_rate_limits(
         .rate_limits(&service.sid)
         .await?
         .iter()
-        .map(|r| rate_limit_json(&state, r))
+        .map(|r| (r.created, r.sid.clone(), rate_limit_json(&state, r)))
         .collect();
     let url = format!("{}/v2/Services/{}/RateLimits", state.base, service.sid);
     list_page(items, &query, &url, "rate_limits")
@@ -256,7 +256,7 @@ pub(crate) async fn list_buckets(
         .buckets(&r.sid)
         .await?
         .iter()
-        .map(|b| bucket_json(&state, b))
+        .map(|b| (b.created, b.sid.clone(), bucket_json(&state, b)))
         .collect();
     let url = format!(
         "{}/v2/Services/{}/RateLimits/{}/Buckets",

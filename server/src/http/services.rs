@@ -58,6 +58,10 @@ pub(crate) fn service_json(state: &AppState, s: &Service) -> Value {
             "verification_checks": format!("{url}/VerificationCheck"),
             "verifications": format!("{url}/Verifications"),
             "rate_limits": format!("{url}/RateLimits"),
+            "messaging_configurations": format!("{url}/MessagingConfigurations"),
+            "entities": format!("{url}/Entities"),
+            "webhooks": format!("{url}/Webhooks"),
+            "access_tokens": format!("{url}/AccessTokens"),
         },
     })
 }
@@ -194,16 +198,21 @@ pub(crate) async fn list_services(
     Caller(account): Caller,
     Query(query): Query<FormMap>,
 ) -> ApiResult {
-    let (page, size) = paging(&query)?;
+    let paging = paging(&query)?;
     let (services, more) = state
         .db
         .services(
             &account,
-            u32::try_from(page).unwrap_or(u32::MAX),
-            u32::try_from(size).unwrap_or(1000),
+            u32::try_from(paging.page).unwrap_or(u32::MAX),
+            u32::try_from(paging.size).unwrap_or(1000),
+            paging.after.clone(),
         )
         .await?;
     let items = services.iter().map(|s| service_json(&state, s)).collect();
     let url = format!("{}/v2/Services", state.base);
-    Ok(page_body(items, page, size, more, &url, "services"))
+    let last = services
+        .last()
+        .filter(|_| more)
+        .map(|s| (s.created, s.sid.as_str()));
+    Ok(page_body(items, &paging, last, &url, "services"))
 }
