@@ -147,7 +147,7 @@ const VERIFICATION: &[Param] = &[
     refused("SendDigits", EMPTY, NO_CALL_OPTIONS),
     honoured(
         "Locale",
-        "the message's language: en, de, es, fr, ja, pt-BR; other languages fall back to English",
+        "the message's language: en, en-GB, de, es, fr, fr-CA, it, ja, nl, pt-BR; Twilio's other Verify locales are refused with 60200 (not written yet), anything else with 60200",
     ),
     refused("CustomCode", EMPTY, NO_CUSTOM_CODE),
     refused("Amount", EMPTY, NO_PSD2),

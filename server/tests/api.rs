@@ -1540,6 +1540,46 @@ async fn messages_name_the_service_and_warn_when_asked() {
         60200,
     );
     assert_eq!(h.sms.count_to("+15017122673"), 0);
+    // Twilio's locales: written ones in their language (any case), the
+    // others refused as not written yet, and no locale at all refused —
+    // never English in their place without a word.
+    let italian = "+15017122674";
+    api.post(
+        &path,
+        &[("To", italian), ("Channel", "sms"), ("Locale", "IT")],
+    )
+    .await;
+    let text = h.sms.last_body(italian).unwrap()["text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        text.starts_with("Contoso: Il tuo codice di sicurezza"),
+        "{text}"
+    );
+    assert!(text.ends_with("Non condividerlo con nessuno."), "{text}");
+    for (locale, says) in [
+        ("zh-HK", "not supported yet"),
+        ("xx", "Twilio's Verify locales"),
+    ] {
+        let answer = api
+            .post(
+                &path,
+                &[
+                    ("To", "+15017122675"),
+                    ("Channel", "sms"),
+                    ("Locale", locale),
+                ],
+            )
+            .await;
+        assert_error(&answer, 400, 60200);
+        assert!(
+            answer.1["message"].as_str().unwrap().contains(says),
+            "{}",
+            answer.1
+        );
+    }
+    assert_eq!(h.sms.count_to("+15017122675"), 0);
 }
 
 /// A list's `next_page_url` carries a `PageToken`: the next page follows on

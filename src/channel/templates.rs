@@ -24,6 +24,8 @@ const BUILTIN: &[(&str, &str)] = &[
     ("de", include_str!("locales/de.ftl")),
     ("pt-BR", include_str!("locales/pt-BR.ftl")),
     ("ja", include_str!("locales/ja.ftl")),
+    ("it", include_str!("locales/it.ftl")),
+    ("nl", include_str!("locales/nl.ftl")),
 ];
 
 /// The message ids every locale should define.
@@ -80,22 +82,25 @@ pub(super) type Bundle = FluentBundle<FluentResource>;
 /// and HTML, voice) and locale, in [Fluent](https://projectfluent.org) — so plurals
 /// ("1 minute", "10 minutes") and word order are each language's own.
 ///
-/// The crate ships English, Spanish, French, German, Brazilian Portuguese and
-/// Japanese (`src/channel/locales/*.ftl`). An application overrides any message or
+/// The crate ships English, Spanish, French, German, Brazilian Portuguese,
+/// Japanese, Italian and Dutch (`src/channel/locales/*.ftl`). An application overrides any message or
 /// adds a language with [`Templates::with_locale`]; a locale nobody provides falls
 /// back to its language (`pt-PT` → `pt-BR`), then to the default locale (English
 /// unless [`Templates::with_default_locale`] says otherwise), one message at a
 /// time.
 ///
 /// Messages a template file defines (see `en.ftl`): `code-subject`, `code-sms`,
-/// `code-email-text`, `code-email-html`, `code-voice`, with the variables `$code`,
+/// `code-email-text`, `code-email-html`, `code-voice`, `code-do-not-share` (the
+/// warning [`SendOptions::do_not_share_warning`](crate::SendOptions::do_not_share_warning)
+/// adds), with the variables `$code`,
 /// `$minutes`, `$purpose` (`add_security_info`, `change_phone`, `recovery`,
 /// `identity_check`), `$what` (`email` or `phone`) and `$spoken` (the code's
 /// characters one by one, for a voice call).
 ///
 /// Notices to an account's contacts when its security info changes:
 /// `notice-subject` and `notice-body`, with `$event` (`added`, `replaced`,
-/// `removed`, `recovered`), `$contact` and `$old` (masked contacts) and `$days`
+/// `removed`, `recovered`, `recovered_with_code`, `recovered_with_app`),
+/// `$contact` and `$old` (masked contacts) and `$days`
 /// (how long earlier contacts can undo changes after a recovery). The account
 /// flows send them in the account's language.
 ///
@@ -671,7 +676,7 @@ mod tests {
     #[test]
     fn every_shipped_locale_renders_every_purpose_completely() {
         let t = Templates::builtin();
-        assert_eq!(t.locales().len(), 6);
+        assert_eq!(t.locales().len(), 8);
         let email = Contact::email("ann@example.org").unwrap();
         let phone = Contact::phone("+44 7400 123456").unwrap();
         for (tag, _) in BUILTIN {
@@ -718,7 +723,7 @@ mod tests {
     /// With the application's name an SMS still fits one segment in every
     /// shipped language and purpose (a name of up to 12 characters); with
     /// the do-not-share warning too where the language is written in GSM-7
-    /// (en, de, fr), and in two segments where it needs UCS-2 (es, pt-BR,
+    /// (en, de, fr, it, nl), and in two segments where it needs UCS-2 (es, pt-BR,
     /// ja: 70 characters a segment) — as Twilio's own warned texts do. The
     /// warning is the locale's own.
     #[test]
@@ -894,7 +899,7 @@ mod tests {
         let t = Templates::builtin()
             .with_locale("en", "code-sms = Example.com code: { $code }")
             .unwrap()
-            .with_locale("nl", "code-subject = Uw beveiligingscode")
+            .with_locale("sv", "code-subject = Din säkerhetskod")
             .unwrap();
         let phone = Contact::phone("+44 7400 123456").unwrap();
         let en = t
@@ -909,18 +914,18 @@ mod tests {
         assert_eq!(en.sms(), "Example.com code: 123456");
         // Other messages keep their shipped text.
         assert!(en.text().starts_with("Your security code is 123456."));
-        let nl = t
+        let sv = t
             .render(
                 Purpose::IdentityCheck,
                 &phone,
                 &code("123456"),
                 Duration::from_secs(600),
-                "nl",
+                "sv",
             )
             .unwrap();
-        assert_eq!(nl.subject(), "Uw beveiligingscode");
+        assert_eq!(sv.subject(), "Din säkerhetskod");
         assert_eq!(
-            nl.sms(),
+            sv.sms(),
             "Example.com code: 123456",
             "missing ones fall back"
         );

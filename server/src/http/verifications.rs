@@ -98,6 +98,45 @@ fn policy_of<'a>(state: &'a AppState, service: &Service) -> Result<&'a Policy, A
         .ok_or_else(|| ApiError::internal("code length", service.code_length))
 }
 
+/// The locales the server writes messages in (each a shipped Fluent file,
+/// or one whose language's file reads right for it).
+const WRITTEN: &[&str] = &[
+    "en", "en-GB", "de", "es", "fr", "fr-CA", "it", "ja", "nl", "pt-BR",
+];
+
+/// The other locales Twilio lists for Verify.
+const NOT_WRITTEN: &[&str] = &[
+    "af", "ar", "ca", "cs", "da", "el", "et", "fi", "he", "hi", "hr", "hu", "id", "ko", "lt", "ms",
+    "nb", "pl", "pt", "ro", "ru", "sv", "th", "tl", "tr", "uk", "vi", "zh", "zh-CN", "zh-HK",
+];
+
+/// `Locale`: one the server writes (any case); another of Twilio's is
+/// refused as not written yet, anything else as no locale of Twilio's — never
+/// English in its place without a word.
+fn locale(form: &FormMap) -> Result<String, ApiError> {
+    let Some(asked) = form.get("Locale") else {
+        return Ok("en".to_owned());
+    };
+    let find = |list: &'static [&'static str]| -> Option<&'static str> {
+        list.iter()
+            .copied()
+            .find(|l| l.eq_ignore_ascii_case(asked.trim()))
+    };
+    if let Some(tag) = find(WRITTEN) {
+        return Ok(tag.to_owned());
+    }
+    if let Some(tag) = find(NOT_WRITTEN) {
+        return Err(ApiError::invalid(format!(
+            "Invalid parameter: Locale ({tag} is not supported yet; written: {})",
+            WRITTEN.join(", ")
+        )));
+    }
+    Err(ApiError::invalid(format!(
+        "Invalid parameter: Locale (one of Twilio's Verify locales; written: {})",
+        WRITTEN.join(", ")
+    )))
+}
+
 /// `CustomFriendlyName`: 1 to 30 characters without line breaks.
 fn custom_friendly_name(name: &str) -> Result<String, ApiError> {
     let name = name.trim();
@@ -159,7 +198,7 @@ pub(crate) async fn start_verification(
             "SMS is not supported by landline phone number",
         ));
     }
-    let locale = form.get("Locale").map_or("en", String::as_str).to_owned();
+    let locale = locale(&form)?;
     let codes = &state.codes;
     // Calls go out through the twin that calls phone numbers.
     let sender = match channel {
