@@ -11,6 +11,7 @@ use crate::error::{Error, RateLimit};
 pub use crate::ids::{AccountId, ChallengeId, Status};
 use crate::keys::{DerivationInput, Keyring, ct_eq};
 use crate::policy::{Policy, Purpose};
+use crate::transaction::Transaction;
 
 /// How long a finished or expired challenge is kept so that late requests get a
 /// precise answer ([`Verification::Expired`], [`Verification::AlreadyUsed`]) rather
@@ -87,8 +88,24 @@ pub struct Challenge {
     decoy: bool,
     /// Whether the proof of this (approved) challenge was used by a step.
     proof_spent: bool,
-    /// A keyed tag of the code last made for sending ([`CodeCheck`]).
+    /// What few challenges carry, boxed so that the others stay small: the
+    /// keyed tag of the code last made for sending ([`CodeCheck`], kept where
+    /// a store asks for it) and a payment's binding ([`Transaction`]).
+    extra: Option<Box<Extra>>,
+}
+
+/// The rarely present parts of a challenge.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Extra {
     check: Option<CodeCheck>,
+    binding: Option<[u8; 16]>,
+}
+
+impl Extra {
+    /// `None` when there is nothing to keep.
+    fn boxed(check: Option<CodeCheck>, binding: Option<[u8; 16]>) -> Option<Box<Self>> {
+        (check.is_some() || binding.is_some()).then(|| Box::new(Self { check, binding }))
+    }
 }
 
 /// A keyed tag of one generation's code, kept in the challenge's record so
@@ -142,6 +159,9 @@ pub struct ChallengeParts {
     pub decoy: bool,
     pub proof_spent: bool,
     pub check: Option<CodeCheck>,
+    /// The keyed tag of the payment the code is bound to
+    /// ([`Transaction`](crate::Transaction)), if any.
+    pub binding: Option<[u8; 16]>,
 }
 
 impl Challenge {
@@ -179,7 +199,7 @@ impl Challenge {
             status: Status::Pending,
             decoy: false,
             proof_spent: false,
-            check: None,
+            extra: None,
         }
     }
 
@@ -230,7 +250,7 @@ impl Challenge {
             status: p.status,
             decoy: p.decoy,
             proof_spent: p.proof_spent,
-            check: p.check,
+            extra: Extra::boxed(p.check, p.binding),
         }
     }
 
@@ -255,7 +275,8 @@ impl Challenge {
             status: self.status,
             decoy: self.decoy,
             proof_spent: self.proof_spent,
-            check: self.check,
+            check: self.extra.as_ref().and_then(|e| e.check),
+            binding: self.binding().copied(),
         }
     }
 
@@ -368,19 +389,61 @@ impl Challenge {
         let tag = keyring
             .code_check(self.key_id, &self.id, self.format, &value)
             .ok_or(Error::UnknownKey(self.key_id))?;
-        self.check = Some(CodeCheck {
+        let check = Some(CodeCheck {
             generation: self.generation,
             tag,
         });
+        match &mut self.extra {
+            Some(extra) => extra.check = check,
+            None => self.extra = Extra::boxed(check, None),
+        }
         Ok(self.format.render(&value))
+    }
+
+    /// The challenge bound to `transaction` under its key: a check must name
+    /// the same payment ([`Attempt::check_bound`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownKey`] if the keyring does not hold the challenge's key.
+    pub(crate) fn bind(
+        &mut self,
+        keyring: &Keyring,
+        transaction: &Transaction<'_>,
+    ) -> Result<(), Error> {
+        let binding = Some(
+            transaction
+                .binding(keyring, self.key_id)
+                .ok_or(Error::UnknownKey(self.key_id))?,
+        );
+        match &mut self.extra {
+            Some(extra) => extra.binding = binding,
+            None => self.extra = Extra::boxed(None, binding),
+        }
+        Ok(())
+    }
+
+    /// The keyed tag of the payment the code is bound to, if any.
+    pub fn binding(&self) -> Option<&[u8; 16]> {
+        self.extra.as_ref().and_then(|e| e.binding.as_ref())
+    }
+
+    /// Whether `transaction` is the payment this challenge is bound to
+    /// (constant time); `false` for an unbound challenge.
+    pub(crate) fn is_bound_to(&self, keyring: &Keyring, transaction: &Transaction<'_>) -> bool {
+        match (self.binding(), transaction.binding(keyring, self.key_id)) {
+            (Some(kept), Some(named)) => ct_eq(kept, &named),
+            _ => false,
+        }
     }
 
     /// The [`CodeCheck`] of the current generation's code, if one was made
     /// ([`Challenge::code_for_sending`]); a tag of an earlier generation is
     /// stale and answers `None`.
     pub fn check(&self) -> Option<&CodeCheck> {
-        self.check
+        self.extra
             .as_ref()
+            .and_then(|e| e.check.as_ref())
             .filter(|c| c.generation == self.generation)
     }
 
@@ -464,6 +527,7 @@ impl Challenge {
         Ok(Attempt {
             id: self.id,
             salt: self.salt,
+            binding: self.binding().copied(),
             key_id: self.key_id,
             generation: self.generation,
             format: self.format,
@@ -590,6 +654,7 @@ impl fmt::Debug for Challenge {
 pub struct Attempt {
     id: ChallengeId,
     salt: [u8; 16],
+    binding: Option<[u8; 16]>,
     key_id: u32,
     generation: u8,
     format: CodeFormat,
@@ -620,6 +685,23 @@ impl Attempt {
     ///
     /// [`Error::UnknownKey`] if the keyring no longer holds the challenge's key.
     pub fn check(&self, keyring: &Keyring, input: &str) -> Result<Result<(), Rejection>, Error> {
+        self.check_bound(keyring, input, None)
+    }
+
+    /// Compares `input` with the code, and the payment a check names with the
+    /// one the challenge is bound to — both in constant time, and both must
+    /// hold: a right code with another payment, or with none where the code
+    /// is bound to one (or with one where it is not), is a wrong code.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownKey`] if the keyring no longer holds the challenge's key.
+    pub fn check_bound(
+        &self,
+        keyring: &Keyring,
+        input: &str,
+        transaction: Option<&Transaction<'_>>,
+    ) -> Result<Result<(), Rejection>, Error> {
         let typed = match self.format.value(input) {
             Ok(value) => value,
             Err(m) => return Ok(Err(Rejection::Malformed(m))),
@@ -633,7 +715,21 @@ impl Attempt {
         let expected = keyring
             .derive(self.key_id, &input)
             .ok_or(Error::UnknownKey(self.key_id))?;
-        if ct_eq(&typed.to_bytes(), &expected.to_bytes()) {
+        let named = match transaction {
+            Some(t) => Some(
+                t.binding(keyring, self.key_id)
+                    .ok_or(Error::UnknownKey(self.key_id))?,
+            ),
+            None => None,
+        };
+        let same_payment = match (&self.binding, &named) {
+            (None, None) => true,
+            (Some(kept), Some(named)) => ct_eq(kept, named),
+            _ => false,
+        };
+        // Both compared, whichever fails.
+        let same_code = ct_eq(&typed.to_bytes(), &expected.to_bytes());
+        if same_code & same_payment {
             Ok(Ok(()))
         } else {
             Ok(Err(Rejection::WrongCode))

@@ -106,6 +106,7 @@ pub struct SendOptions<'a> {
     pub(crate) app_hash: Option<&'a str>,
     pub(crate) app_name: Option<&'a str>,
     pub(crate) do_not_share: bool,
+    pub(crate) transaction: Option<crate::Transaction<'a>>,
 }
 
 impl<'a> SendOptions<'a> {
@@ -167,6 +168,18 @@ impl<'a> SendOptions<'a> {
     /// 70 characters a segment) it takes two. Default: off.
     pub fn do_not_share_warning(mut self, on: bool) -> Self {
         self.do_not_share = on;
+        self
+    }
+
+    /// The code is bound to a payment (PSD2's dynamic linking): the message
+    /// names its amount and payee (the locale's `code-transaction` text), and
+    /// only [`SecurityCodes::verify_transaction`](crate::SecurityCodes::verify_transaction)
+    /// with the same payment approves it. Pass it again with a resend so the
+    /// message names it again (a resend naming another payment is refused,
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput)).
+    /// [`new_code`](crate::SecurityCodes::new_code) keeps the binding.
+    pub fn transaction(mut self, transaction: crate::Transaction<'a>) -> Self {
+        self.transaction = Some(transaction);
         self
     }
 

@@ -150,6 +150,7 @@ mod serde_impls;
 mod service;
 pub mod store;
 mod totp;
+mod transaction;
 mod typed;
 
 // What an application names: one path each, here at the root. Backend authors
@@ -202,6 +203,7 @@ pub use store::redis::RedisStore;
 #[cfg(feature = "sqlite")]
 pub use store::sqlite::SqliteStore;
 pub use totp::{TotpAlgorithm, TotpSecret, TotpSettings, hotp};
+pub use transaction::Transaction;
 
 /// The README's examples compile as doctests (one of them plugs in the SMTP
 /// and HTTP channels, so with those features: `cargo test --all-features`).

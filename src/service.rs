@@ -18,6 +18,7 @@ use crate::keys::Keyring;
 use crate::lane::{SendLane, SendOptions};
 use crate::policy::{Config, Limits, Purpose};
 use crate::store::{ChallengeStore, Guess, GuessRule, InputShape, Refusal, SendBudget};
+use crate::transaction::Transaction;
 
 /// The security-code service: generic over where challenges live (`S`) and how
 /// messages go out (`C`); the clock and the event sink are set with
@@ -284,6 +285,9 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
         if decoy {
             challenge = challenge.into_decoy();
         }
+        if let Some(transaction) = &options.transaction {
+            challenge.bind(&self.keyring, transaction)?;
+        }
         challenge.record_send(SendKind::First, now)?;
         let code = if self.store.keeps_code_checks() {
             challenge.code_for_sending(&self.keyring)?
@@ -321,7 +325,12 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
             policy.lifetime(),
         )?
         .with_deadline(sent.expires_at);
-        let message = message.worded(&self.templates, options.app_name, options.do_not_share);
+        let message = message.worded(
+            &self.templates,
+            options.app_name,
+            options.transaction.as_ref(),
+            options.do_not_share,
+        );
         let message = match sms_line {
             Some(line) => message.with_sms_line(line),
             None => message,
@@ -436,6 +445,14 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
         // resend does not use up the destination's window.
         let snapshot = self.store.get(id).await?.ok_or(Error::ChallengeNotFound)?;
         refuse_undeliverable(snapshot.destination())?;
+        if let Some(transaction) = &options.transaction
+            && !snapshot.is_bound_to(&self.keyring, transaction)
+        {
+            return Err(Error::InvalidInput {
+                field: "transaction",
+                reason: "a resend names the payment its code is bound to",
+            });
+        }
         snapshot.clone().record_send(kind, now)?;
         let lane = options
             .lane
@@ -476,7 +493,12 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
             lifetime,
         )?
         .with_deadline(challenge.expires_at());
-        let message = message.worded(&self.templates, options.app_name, options.do_not_share);
+        let message = message.worded(
+            &self.templates,
+            options.app_name,
+            options.transaction.as_ref(),
+            options.do_not_share,
+        );
         let message = match sms_line {
             Some(line) => message.with_sms_line(line),
             None => message,
@@ -528,6 +550,30 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
         .await
     }
 
+    /// Checks a code bound to a payment ([`SendOptions::transaction`]): it
+    /// approves only when `transaction` names the same amount and payee; a
+    /// right code with another payment — or a code not bound to any — is
+    /// answered and counted as a wrong code. ([`SecurityCodes::verify`] of a
+    /// bound code fails alike: the check must name the payment.)
+    ///
+    /// # Errors
+    ///
+    /// As [`SecurityCodes::verify`].
+    pub async fn verify_transaction(
+        &self,
+        id: &ChallengeId,
+        purpose: Purpose,
+        input: &str,
+        transaction: &Transaction<'_>,
+    ) -> Result<Verification> {
+        let expected = Expected {
+            purpose,
+            account: None,
+        };
+        self.verify_expected_bound(id, expected, input, Some(transaction))
+            .await
+    }
+
     /// Checks a code for `purpose` and `account`; a challenge of another account is
     /// rejected (and the attempt counted).
     ///
@@ -554,7 +600,19 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
         expected: Expected<'_>,
         input: &str,
     ) -> Result<Verification> {
-        let outcome = self.verify_counted(id, expected, input).await?;
+        self.verify_expected_bound(id, expected, input, None).await
+    }
+
+    async fn verify_expected_bound(
+        &self,
+        id: &ChallengeId,
+        expected: Expected<'_>,
+        input: &str,
+        transaction: Option<&Transaction<'_>>,
+    ) -> Result<Verification> {
+        let outcome = self
+            .verify_counted(id, expected, input, transaction)
+            .await?;
         let (challenge, purpose) = (*id, expected.purpose);
         match &outcome {
             Verification::Approved(proof) => self.events.emit(&Event::ChallengeVerified {
@@ -583,6 +641,7 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
         id: &ChallengeId,
         expected: Expected<'_>,
         input: &str,
+        transaction: Option<&Transaction<'_>>,
     ) -> Result<Verification> {
         let now = self.clock.now();
         // Store closures own what they use (a store may run them on its own
@@ -595,6 +654,10 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
             input: InputShape::of(input),
         };
         let guess = Guess::new(rule, Arc::clone(&self.keyring), input);
+        let guess = match transaction {
+            Some(t) => guess.for_transaction(t),
+            None => guess,
+        };
         self.store.guess(id, guess, now).await
     }
 

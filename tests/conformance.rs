@@ -26,7 +26,7 @@ use common::{T0, wrong_code};
 /// How many stores [`suite`] asks `make` for: one per check (the persistent
 /// backends open them up front).
 #[cfg(any(feature = "redis", feature = "postgres"))]
-const STORES_PER_SUITE: usize = 12;
+const STORES_PER_SUITE: usize = 13;
 
 /// Runs every check of the suite against stores made by `make`.
 async fn suite<CS, AS>(make: impl Fn() -> (CS, AS))
@@ -56,6 +56,8 @@ where
     each_challenge_reads_codes_of_its_own_format(cs).await;
     let (cs, _) = make();
     a_start_is_stored_whole_or_not_at_all(Arc::new(cs)).await;
+    let (cs, _) = make();
+    a_payment_code_approves_only_its_payment(cs).await;
     let (_, accounts) = make();
     account_contract(&accounts).await;
 }
@@ -1116,4 +1118,79 @@ fn redis_store_conforms() {
             .unwrap();
         assert!(ttl > 59_000 && ttl <= 60_000, "{ttl}");
     });
+}
+
+/// A code bound to a payment (PSD2's dynamic linking) keeps its binding in
+/// the store: a check naming another amount or payee, or none, is answered
+/// and counted as a wrong code — on Redis too, where the guess script leaves
+/// a bound record's guesses to the keyring's comparison — a resend keeps it
+/// (and refuses to name another payment), and only the same payment
+/// approves.
+async fn a_payment_code_approves_only_its_payment<S: ChallengeStore>(store: S) {
+    let (codes, outbox, clock) = service(store, Config::default());
+    let (account, email) = ann();
+    let payment = seccode::Transaction::new("€39.99", "Acme Inc.").unwrap();
+    let options = SendOptions::default().transaction(payment);
+    let sent = codes
+        .start(&account, Purpose::IdentityCheck, &email, options)
+        .await
+        .unwrap();
+    let code = outbox.last_code_to(&email).unwrap();
+    let text = outbox.messages_to(&email).last().unwrap().body().to_owned();
+    assert!(
+        text.contains("Amount: €39.99. Payee: Acme Inc."),
+        "the message names the payment: {text}"
+    );
+    let more = seccode::Transaction::new("€399.99", "Acme Inc.").unwrap();
+    let elsewhere = seccode::Transaction::new("€39.99", "Mallory Ltd").unwrap();
+    for other in [&more, &elsewhere] {
+        let v = codes
+            .verify_transaction(&sent.id, Purpose::IdentityCheck, code.expose(), other)
+            .await
+            .unwrap();
+        assert!(matches!(v, Verification::Rejected { .. }), "{v:?}");
+    }
+    let v = codes
+        .verify(&sent.id, Purpose::IdentityCheck, code.expose())
+        .await
+        .unwrap();
+    assert!(
+        matches!(v, Verification::Rejected { remaining: 2, .. }),
+        "a check must name the payment, and each miss counts: {v:?}"
+    );
+    clock.advance(Duration::from_secs(31));
+    assert!(matches!(
+        codes
+            .resend(&sent.id, SendOptions::default().transaction(more))
+            .await,
+        Err(Error::InvalidInput { .. })
+    ));
+    codes.resend(&sent.id, options).await.unwrap();
+    assert_eq!(outbox.last_code_to(&email).unwrap().expose(), code.expose());
+    let v = codes
+        .verify_transaction(&sent.id, Purpose::IdentityCheck, code.expose(), &payment)
+        .await
+        .unwrap();
+    assert!(matches!(v, Verification::Approved(_)), "{v:?}");
+    // A code bound to no payment is not approved by a check naming one.
+    let plain = codes
+        .start(
+            &account,
+            Purpose::AddSecurityInfo,
+            &email,
+            SendOptions::default(),
+        )
+        .await
+        .unwrap();
+    let code = outbox.last_code_to(&email).unwrap();
+    let v = codes
+        .verify_transaction(&plain.id, Purpose::AddSecurityInfo, code.expose(), &payment)
+        .await
+        .unwrap();
+    assert!(matches!(v, Verification::Rejected { .. }), "{v:?}");
+    let v = codes
+        .verify(&plain.id, Purpose::AddSecurityInfo, code.expose())
+        .await
+        .unwrap();
+    assert!(matches!(v, Verification::Approved(_)), "{v:?}");
 }

@@ -181,6 +181,7 @@ fn challenge(
         proof_spent: false,
         // Records written before code checks have none.
         check: None,
+        binding: None,
     }
 }
 

@@ -111,6 +111,7 @@ mod tests {
             do_not_share_warning_enabled: false,
             lookup_enabled: false,
             skip_sms_to_landlines: false,
+            psd2_enabled: false,
             created: 0,
             updated: 0,
         }
@@ -148,6 +149,7 @@ mod tests {
             channel: "sms".to_owned(),
             status: crate::db::VerificationStatus::Pending,
             attempts: vec![(1, "sms".to_owned(), "VL1".to_owned())],
+            payment: Some(("€1.00".to_owned(), "Acme".to_owned())),
             created: 1,
             updated: 1,
         };
@@ -155,6 +157,7 @@ mod tests {
         let card = caches.card("VE1").expect("kept");
         assert!(card.attempts.is_empty());
         assert_eq!(card.to, v.to);
+        assert_eq!(card.payment, v.payment, "a check answers the payment");
         caches.drop_card("VE1");
         assert!(caches.card("VE1").is_none());
     }

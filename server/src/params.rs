@@ -70,7 +70,6 @@ const fn refused(
 }
 
 const NO_CALL_OPTIONS: &str = "call options are not supported yet";
-const NO_PSD2: &str = "PSD2 transaction binding is not supported yet: a check could not tell one amount or payee from another";
 const NO_CUSTOM_CODE: &str =
     "custom codes are not supported: codes are derived from a key, never stored";
 const NO_PUSH: &str = "Push factors are not supported";
@@ -100,7 +99,10 @@ const SERVICE: &[Param] = &[
     ),
     refused("DtmfInputRequired", OFF, NO_CALL_OPTIONS),
     refused("TtsName", EMPTY, NO_CALL_OPTIONS),
-    refused("Psd2Enabled", OFF, NO_PSD2),
+    honoured(
+        "Psd2Enabled",
+        "stored and returned; every verification of the service is bound to its `Amount` and `Payee` (both required), its message names them, and only a check naming both approves it",
+    ),
     honoured(
         "DoNotShareWarningEnabled",
         "stored and returned; SMS and calls end with the locale's warning not to share the code (an email carries one always)",
@@ -150,8 +152,11 @@ const VERIFICATION: &[Param] = &[
         "the message's language: en, en-GB, de, es, fr, fr-CA, it, ja, nl, pt-BR; Twilio's other Verify locales are refused with 60200 (not written yet), anything else with 60200",
     ),
     refused("CustomCode", EMPTY, NO_CUSTOM_CODE),
-    refused("Amount", EMPTY, NO_PSD2),
-    refused("Payee", EMPTY, NO_PSD2),
+    honoured(
+        "Amount",
+        "with `Payee`, on a service with `Psd2Enabled`: the code is bound to them (seccode's `Transaction`), the message names them, and they are returned; 60200 elsewhere",
+    ),
+    honoured("Payee", "as `Amount`"),
     honoured(
         "RateLimits",
         "counted on the service's rate limits and buckets (60203 when used up)",
@@ -202,8 +207,11 @@ const CHECK: &[Param] = &[
         "names the latest verification to that contact (any common notation)",
     ),
     honoured("VerificationSid", "names the verification"),
-    refused("Amount", EMPTY, NO_PSD2),
-    refused("Payee", EMPTY, NO_PSD2),
+    honoured(
+        "Amount",
+        "with `Payee`: the check approves only if they are the payment the code is bound to; another amount or payee — or none, for a bound code — fails as a wrong code does, and counts",
+    ),
+    honoured("Payee", "as `Amount`"),
     refused(
         "SnaClientToken",
         EMPTY,

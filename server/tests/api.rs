@@ -933,13 +933,13 @@ async fn sigterm_drains_a_delivery_in_flight() {
 
 /// What the server cannot honour it refuses, naming the parameter, instead of
 /// accepting and ignoring it; at Twilio's defaults the same parameters pass.
-/// A PSD2 check that carries an amount is refused before it is counted.
+/// A check that carries an amount without a payee is refused before it is
+/// counted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_setting_the_server_cannot_honour_is_refused_naming_it() {
     let h = Harness::start("refused").await;
     let api = Api::new(&h);
     for (name, value) in [
-        ("Psd2Enabled", "true"),
         ("DtmfInputRequired", "True"),
         ("Totp.Issuer", "Example"),
         ("Push.IncludeDate", "true"),
@@ -972,8 +972,11 @@ async fn a_setting_the_server_cannot_honour_is_refused_naming_it() {
     assert_eq!(status, 201, "{service}");
     let sid = service["sid"].as_str().unwrap();
     assert_error(
-        &api.post(&format!("/Services/{sid}"), &[("Psd2Enabled", "true")])
-            .await,
+        &api.post(
+            &format!("/Services/{sid}"),
+            &[("DtmfInputRequired", "true")],
+        )
+        .await,
         400,
         60200,
     );
@@ -1021,8 +1024,9 @@ async fn a_setting_the_server_cannot_honour_is_refused_naming_it() {
     );
     let ve = v["sid"].as_str().unwrap();
     let code = h.sms.last_code(to).unwrap();
-    // A check that carries a PSD2 amount is refused, and counts nothing: the
-    // right code still approves afterwards, on its one verification.
+    // A check that carries an amount without its payee is refused, and
+    // counts nothing: the right code still approves afterwards, on its one
+    // verification.
     let check = format!("/Services/{sid}/VerificationCheck");
     let refused = api
         .post(
@@ -1647,4 +1651,110 @@ async fn a_page_token_follows_on_from_the_page_before() {
     let next = page["meta"]["next_page_url"].as_str().unwrap().to_owned();
     let (_, rest) = api.get(next.split("/v2").nth(1).unwrap()).await;
     assert_eq!(rest["rate_limits"][0]["unique_name"], "c");
+}
+
+/// PSD2's dynamic linking: a service with `Psd2Enabled` binds each code to
+/// its `Amount` and `Payee` — the SMS names them, the verification returns
+/// them — and a check approves only when it names the same payment; another
+/// amount or payee, or none, fails as a wrong code does and counts. A start
+/// without them, or with them on another service, is 60200; a second start
+/// to the same number for another payment is refused, not resent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_psd2_code_approves_only_its_amount_and_payee() {
+    let h = Harness::start("psd2").await;
+    let api = Api::new(&h);
+    let (status, service) = api
+        .post(
+            "/Services",
+            &[("FriendlyName", "Contoso Pay"), ("Psd2Enabled", "true")],
+        )
+        .await;
+    assert_eq!(
+        (status, &service["psd2_enabled"]),
+        (201, &Value::from(true))
+    );
+    let sid = service["sid"].as_str().unwrap();
+    let path = format!("/Services/{sid}/Verifications");
+    let to = "+15017122680";
+    assert_error(
+        &api.post(&path, &[("To", to), ("Channel", "sms")]).await,
+        400,
+        60200,
+    );
+    let payment = [("Amount", "€39.99"), ("Payee", "Acme Inc.")];
+    let (status, v) = api
+        .post(
+            &path,
+            &[("To", to), ("Channel", "sms"), payment[0], payment[1]],
+        )
+        .await;
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(
+        (&v["amount"], &v["payee"]),
+        (&Value::from("€39.99"), &Value::from("Acme Inc."))
+    );
+    let text = h.sms.last_body(to).unwrap()["text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(text.contains("Amount: €39.99. Payee: Acme Inc."), "{text}");
+    let code = h.sms.last_code(to).unwrap();
+    assert_error(
+        &api.post(
+            &path,
+            &[
+                ("To", to),
+                ("Channel", "sms"),
+                ("Amount", "€1.00"),
+                ("Payee", "Acme Inc."),
+            ],
+        )
+        .await,
+        400,
+        60200,
+    );
+    let check = format!("/Services/{sid}/VerificationCheck");
+    for named in [
+        vec![("Amount", "€399.99"), ("Payee", "Acme Inc.")],
+        vec![("Amount", "€39.99"), ("Payee", "Mallory Ltd")],
+        vec![],
+    ] {
+        let mut form = vec![("To", to), ("Code", code.as_str())];
+        form.extend(named);
+        let (status, c) = api.post(&check, &form).await;
+        assert_eq!(
+            (status, &c["status"], &c["valid"]),
+            (200, &Value::from("pending"), &Value::from(false)),
+            "{c}"
+        );
+    }
+    let (status, c) = api
+        .post(
+            &check,
+            &[("To", to), ("Code", &code), payment[0], payment[1]],
+        )
+        .await;
+    assert_eq!(
+        (status, &c["status"]),
+        (200, &Value::from("approved")),
+        "{c}"
+    );
+    assert_eq!(c["amount"], "€39.99");
+    // Without PSD2, a payment is refused.
+    let (_, plain) = api.post("/Services", &[("FriendlyName", "Plain")]).await;
+    assert_error(
+        &api.post(
+            &format!("/Services/{}/Verifications", plain["sid"].as_str().unwrap()),
+            &[
+                ("To", "+15017122681"),
+                ("Channel", "sms"),
+                payment[0],
+                payment[1],
+            ],
+        )
+        .await,
+        400,
+        60200,
+    );
+    assert_eq!(h.sms.count_to("+15017122681"), 0);
 }

@@ -153,6 +153,22 @@ pub struct Message {
     code: Option<Code>,
 }
 
+/// `text` with HTML's special characters escaped.
+fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 impl Message {
     /// A code message with the shipped English text for its purpose, e.g. "Your
     /// security code is 402918. Use it to confirm it's you. It expires in 10
@@ -219,9 +235,24 @@ impl Message {
         mut self,
         templates: &Templates,
         app: Option<&str>,
+        transaction: Option<&crate::Transaction<'_>>,
         do_not_share: bool,
     ) -> Self {
         let phone = self.to.kind() == ContactKind::Phone;
+        // A payment's amount and payee follow the code's sentence, so the
+        // payer sees what the code approves (PSD2 RTS Art. 5(1)(a)).
+        if let Some(t) = transaction {
+            let line = templates.transaction_line(&self.locale, t.amount(), t.payee());
+            self.body.push_str(if phone { " " } else { "\n\n" });
+            self.body.push_str(&line);
+            if let Some(html) = &mut self.html {
+                html.push_str(&format!("\n<p>{}</p>", escape_html(&line)));
+            }
+            if let Some(voice) = &mut self.voice {
+                voice.push(' ');
+                voice.push_str(&line);
+            }
+        }
         if let Some(app) = app {
             self.subject = format!("{app}: {}", self.subject);
             if phone {

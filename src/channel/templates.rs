@@ -29,13 +29,14 @@ const BUILTIN: &[(&str, &str)] = &[
 ];
 
 /// The message ids every locale should define.
-pub const MESSAGE_IDS: [&str; 8] = [
+pub const MESSAGE_IDS: [&str; 9] = [
     "code-subject",
     "code-sms",
     "code-email-text",
     "code-email-html",
     "code-voice",
     "code-do-not-share",
+    "code-transaction",
     "notice-subject",
     "notice-body",
 ];
@@ -509,6 +510,21 @@ impl Templates {
             .unwrap_or_else(|_| "Don't share it with anyone.".to_owned())
     }
 
+    /// The line naming a payment's amount and payee in `locale`
+    /// (`code-transaction`): from the chain, else the shipped text of the
+    /// locale, else English.
+    pub(crate) fn transaction_line(&self, locale: &str, amount: &str, payee: &str) -> String {
+        let mut args = FluentArgs::new();
+        args.set("amount", FluentValue::from(amount));
+        args.set("payee", FluentValue::from(payee));
+        self.format(&self.chain(locale), "code-transaction", &args)
+            .or_else(|_| {
+                let builtin = Templates::builtin();
+                builtin.format(&builtin.chain(locale), "code-transaction", &args)
+            })
+            .unwrap_or_else(|_| format!("Amount: {amount}. Payee: {payee}."))
+    }
+
     /// Renders a notice's subject and body in `locale`; `contact` and `old` are
     /// masked contacts.
     pub(crate) fn render_notice(
@@ -746,14 +762,14 @@ mod tests {
                     Duration::from_secs(600),
                 )
                 .unwrap();
-                let named = sms.clone().worded(&t, Some("Contoso Bank"), false);
+                let named = sms.clone().worded(&t, Some("Contoso Bank"), None, false);
                 assert_eq!(
                     sms_segments(named.body()).segments,
                     1,
                     "{tag}: {}",
                     named.body()
                 );
-                let m = sms.worded(&t, Some("Contoso Bank"), true);
+                let m = sms.worded(&t, Some("Contoso Bank"), None, true);
                 let body = m.body();
                 assert!(body.starts_with("Contoso Bank: "), "{tag}: {body}");
                 assert!(body.ends_with(&warning), "{tag}: {body}");
@@ -777,7 +793,7 @@ mod tests {
                     Duration::from_secs(600),
                 )
                 .unwrap();
-                let worded = mail.clone().worded(&t, Some("Contoso Bank"), true);
+                let worded = mail.clone().worded(&t, Some("Contoso Bank"), None, true);
                 assert!(worded.subject().starts_with("Contoso Bank: "));
                 assert_eq!(worded.body(), mail.body(), "{tag}");
             }
@@ -795,7 +811,52 @@ mod tests {
             Duration::from_secs(600),
         )
         .unwrap();
-        assert_eq!(plain.clone().worded(&t, None, false).body(), plain.body());
+        assert_eq!(
+            plain.clone().worded(&t, None, None, false).body(),
+            plain.body()
+        );
+    }
+
+    /// Every shipped language names a payment's amount and payee after the
+    /// code's sentence (SMS, call, email text and — escaped — HTML).
+    #[test]
+    fn a_payment_is_named_in_every_locale() {
+        let t = Templates::builtin();
+        let payment = crate::Transaction::new("€39.99", "Acme & <Sons>").unwrap();
+        let mut lines = Vec::new();
+        for (tag, _) in BUILTIN {
+            let line = t.transaction_line(tag, payment.amount(), payment.payee());
+            assert!(
+                line.contains("€39.99") && line.contains("Acme & <Sons>"),
+                "{tag}: {line}"
+            );
+            lines.push(line.clone());
+            for to in [
+                Contact::phone("+44 7400 123456").unwrap(),
+                Contact::email("ann@example.org").unwrap(),
+            ] {
+                let m = Message::from_templates(
+                    &t,
+                    tag,
+                    to,
+                    Purpose::IdentityCheck,
+                    code("402918"),
+                    Duration::from_secs(600),
+                )
+                .unwrap()
+                .worded(&t, None, Some(&payment), false);
+                assert!(m.body().contains(&line), "{tag}: {}", m.body());
+                if let Some(voice) = m.voice() {
+                    assert!(voice.contains(&line), "{tag}");
+                }
+                if let Some(html) = m.html() {
+                    assert!(html.contains("Acme &amp; &lt;Sons&gt;"), "{tag}: {html}");
+                }
+            }
+        }
+        lines.sort();
+        lines.dedup();
+        assert_eq!(lines.len(), BUILTIN.len(), "one line per language");
     }
 
     #[test]

@@ -225,6 +225,8 @@ pub struct Guess {
     rule: GuessRule,
     keyring: Arc<Keyring>,
     input: Zeroizing<String>,
+    /// The payment the check names (amount, payee), if any.
+    transaction: Option<(String, String)>,
 }
 
 impl Guess {
@@ -236,7 +238,25 @@ impl Guess {
             rule,
             keyring,
             input: Zeroizing::new(input.to_owned()),
+            transaction: None,
         }
+    }
+
+    /// The same guess naming a payment: it approves only a challenge bound to
+    /// the same one ([`Attempt::check_bound`]).
+    #[must_use]
+    pub fn for_transaction(mut self, transaction: &crate::Transaction<'_>) -> Self {
+        self.transaction = Some((
+            transaction.amount().to_owned(),
+            transaction.payee().to_owned(),
+        ));
+        self
+    }
+
+    fn transaction(&self) -> Option<crate::Transaction<'_>> {
+        self.transaction
+            .as_ref()
+            .and_then(|(a, p)| crate::Transaction::new(a, p).ok())
     }
 
     /// The rule the guess is counted by.
@@ -251,7 +271,7 @@ impl Guess {
     ///
     /// [`Error::UnknownKey`] when the keyring no longer holds the challenge's key.
     pub fn compare(&self, attempt: &Attempt) -> Result<Result<(), Rejection>, Error> {
-        attempt.check(&self.keyring, &self.input)
+        attempt.check_bound(&self.keyring, &self.input, self.transaction().as_ref())
     }
 
     /// The whole guess as one pure step on a challenge and its failure
@@ -313,6 +333,11 @@ impl Guess {
     /// ([`Guess::compare`]) stays the authority: a store that approves by a
     /// check is answered only when the keyring agrees.
     pub fn check_tags(&self, id: &ChallengeId) -> Vec<CheckTags> {
+        // A guess naming a payment is settled by the keyring's comparison,
+        // which sees the payment: no tags, so no script settles it.
+        if self.transaction.is_some() {
+            return Vec::new();
+        }
         let values = [Alphabet::Decimal, Alphabet::Crockford].map(|alphabet| {
             let length = self.rule.input.symbols(alphabet).ok()?;
             let format = CodeFormat::new(alphabet, u8::try_from(length).ok()?).ok()?;

@@ -88,14 +88,19 @@ pub(crate) fn encode_challenge(c: &Challenge, codec: &ContactCodec) -> Vec<u8> {
         p.max_sends,
         p.format.length(),
         // Flags: bit 0 decoy, bit 1 proof spent (records written before the
-        // second flag read as unspent).
-        u8::from(p.decoy) | (u8::from(p.proof_spent) << 1),
+        // second flag read as unspent), bit 2 bound to a payment.
+        u8::from(p.decoy) | (u8::from(p.proof_spent) << 1) | (u8::from(p.binding.is_some()) << 2),
     ]);
     w.text(p.purpose.as_str());
     w.text(p.format.alphabet().as_str());
     w.text(p.status.as_str());
-    // The code check, last (records written before it end at the status; the
-    // Redis guess script reads it here).
+    // A payment's binding, then the code check, last (records written before
+    // them end at the status). The Redis guess script settles a guess itself
+    // only when exactly a check follows the status: a bound record's guesses
+    // are settled by the keyring's comparison, which sees the payment.
+    if let Some(binding) = p.binding {
+        w.bytes(&binding);
+    }
     if let Some(check) = p.check {
         w.bytes(&[check.generation]);
         w.bytes(&check.tag);
@@ -129,6 +134,11 @@ pub(crate) fn decode_challenge(bytes: &[u8], codec: &ContactCodec) -> Result<Cha
     let purpose = Purpose::from_name(r.text()?).ok_or_else(corrupt)?;
     let alphabet = Alphabet::from_name(r.text()?).ok_or_else(corrupt)?;
     let status = Status::from_name(r.text()?).ok_or_else(corrupt)?;
+    let binding = if flags & 4 != 0 {
+        Some(r.array()?)
+    } else {
+        None
+    };
     let check = match r.0.len() {
         0 => None,
         _ => Some(CodeCheck {
@@ -159,6 +169,7 @@ pub(crate) fn decode_challenge(bytes: &[u8], codec: &ContactCodec) -> Result<Cha
         decoy: flags & 1 != 0,
         proof_spent: flags & 2 != 0,
         check,
+        binding,
     }))
 }
 

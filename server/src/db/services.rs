@@ -19,6 +19,8 @@ pub struct Service {
     pub lookup_enabled: bool,
     /// Whether SMS to a fixed line is refused (60205); needs `lookup_enabled`.
     pub skip_sms_to_landlines: bool,
+    /// Whether verifications are bound to a payment (PSD2: `Amount`, `Payee`).
+    pub psd2_enabled: bool,
     /// Created, Unix milliseconds.
     pub created: i64,
     /// Last updated, Unix milliseconds.
@@ -31,12 +33,14 @@ pub struct Service {
 const DO_NOT_SHARE: i64 = 1;
 const LOOKUP: i64 = 2;
 const SKIP_LANDLINES: i64 = 4;
+const PSD2: i64 = 8;
 
 fn flags(s: &Service) -> i64 {
     [
         (s.do_not_share_warning_enabled, DO_NOT_SHARE),
         (s.lookup_enabled, LOOKUP),
         (s.skip_sms_to_landlines, SKIP_LANDLINES),
+        (s.psd2_enabled, PSD2),
     ]
     .iter()
     .filter(|(on, _)| *on)
@@ -54,6 +58,7 @@ fn read_service(r: &Row) -> Service {
         do_not_share_warning_enabled: flags & DO_NOT_SHARE != 0,
         lookup_enabled: flags & LOOKUP != 0,
         skip_sms_to_landlines: flags & SKIP_LANDLINES != 0,
+        psd2_enabled: flags & PSD2 != 0,
         created: r.int("created"),
         updated: r.int("updated"),
     }

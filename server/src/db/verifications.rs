@@ -22,6 +22,8 @@ pub struct Verification {
     pub status: VerificationStatus,
     /// Send attempts: (Unix ms, channel, `VL…`).
     pub attempts: Vec<(i64, String, String)>,
+    /// The payment its code is bound to (PSD2): amount and payee.
+    pub payment: Option<(String, String)>,
     /// Created, Unix milliseconds.
     pub created: i64,
     /// Last updated, Unix milliseconds.
@@ -98,6 +100,7 @@ fn read_verification(r: &Row) -> Verification {
         channel: r.text("channel"),
         status: VerificationStatus::parse(&r.text("status")),
         attempts: serde_json::from_str(&r.text("attempts")).unwrap_or_default(),
+        payment: r.opt_text("amount").zip(r.opt_text("payee")),
         created: r.int("created"),
         updated: r.int("updated"),
     }
@@ -107,7 +110,12 @@ fn read_verification(r: &Row) -> Verification {
 /// `WHERE` and what follows).
 macro_rules! select_verifications {
     ($rest:literal) => {
-        concat!("SELECT sid, service_sid, account_sid, to_text, identity, channel, status, attempts, created, updated FROM verify_verifications ", $rest)
+        concat!(
+            "SELECT sid, service_sid, account_sid, to_text, identity, channel, status, attempts, \
+             created, updated, amount, payee FROM verify_verifications \
+             LEFT JOIN verify_payments ON verification_sid = sid ",
+            $rest
+        )
     };
 }
 
@@ -119,6 +127,7 @@ impl Db {
     /// The database fails.
     pub async fn save_verification(&self, v: Verification) -> Result<(), DbError> {
         let attempts = serde_json::to_string(&v.attempts).unwrap_or_else(|_| "[]".to_owned());
+        let payment = v.payment.clone().map(|p| (v.sid.clone(), p));
         self.execute(
             "INSERT INTO verify_verifications (sid, service_sid, account_sid, to_text, identity, \
              channel, status, attempts, created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, \
@@ -137,8 +146,17 @@ impl Db {
                 v.updated.into(),
             ],
         )
-        .await
-        .map(drop)
+        .await?;
+        // A payment is fixed with its verification: written once.
+        if let Some((sid, (amount, payee))) = payment {
+            self.execute(
+                "INSERT INTO verify_payments (verification_sid, amount, payee) \
+                 VALUES (?1, ?2, ?3) ON CONFLICT (verification_sid) DO NOTHING",
+                vec![sid.into(), amount.into(), payee.into()],
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     /// Sets a verification's status and update time, nothing else (another

@@ -16,7 +16,7 @@ use crate::http::auth::Caller;
 use crate::http::body::{FormMap, date, vet};
 use crate::http::error::{ApiError, ApiResult, refusal};
 use crate::http::services::cached_service;
-use crate::http::verifications::{gone, missing_verification, stored_verification};
+use crate::http::verifications::{gone, missing_verification, payment_of, stored_verification};
 use crate::rules::challenge_of;
 use crate::state::AppState;
 
@@ -36,8 +36,8 @@ pub(crate) struct CheckBody<'a> {
     channel: &'a str,
     status: &'static str,
     valid: bool,
-    amount: Option<()>,
-    payee: Option<()>,
+    amount: Option<&'a str>,
+    payee: Option<&'a str>,
     date_created: String,
     date_updated: String,
     sna_attempts_error_codes: [(); 0],
@@ -52,8 +52,8 @@ pub(crate) fn check_json(v: &Verification, status: VerificationStatus, valid: bo
         channel: &v.channel,
         status: status.as_str(),
         valid,
-        amount: None,
-        payee: None,
+        amount: v.payment.as_ref().map(|(amount, _)| amount.as_str()),
+        payee: v.payment.as_ref().map(|(_, payee)| payee.as_str()),
         date_created: date(v.created),
         date_updated: date(v.updated),
         sna_attempts_error_codes: [],
@@ -77,7 +77,17 @@ pub(crate) async fn check(
     let ve = checked_sid(&state, &service, &form).await?;
     let card = card_of(&state, &service, &ve).await?;
     let id = challenge_of(&card.sid).ok_or_else(|| ApiError::internal("sid", &card.sid))?;
-    let outcome = match codes.verify(&id, Purpose::IdentityCheck, code).await {
+    // A check names the payment its code is bound to, or fails as a wrong
+    // code does (the binding is in the code's own record: nothing to read).
+    let checked = match payment_of(&form)? {
+        Some(t) => {
+            codes
+                .verify_transaction(&id, Purpose::IdentityCheck, code, &t)
+                .await
+        }
+        None => codes.verify(&id, Purpose::IdentityCheck, code).await,
+    };
+    let outcome = match checked {
         Ok(outcome) => outcome,
         // Swept after expiry.
         Err(CodesError::ChallengeNotFound) => Outcome::Expired,

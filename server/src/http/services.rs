@@ -39,7 +39,7 @@ pub(crate) fn service_json(state: &AppState, s: &Service) -> Value {
         "friendly_name": s.friendly_name,
         "code_length": s.code_length,
         "lookup_enabled": s.lookup_enabled,
-        "psd2_enabled": false,
+        "psd2_enabled": s.psd2_enabled,
         "skip_sms_to_landlines": s.skip_sms_to_landlines,
         "dtmf_input_required": false,
         "tts_name": null,
@@ -82,6 +82,7 @@ pub(crate) async fn create_service(
         do_not_share_warning_enabled: boolean(&form, "DoNotShareWarningEnabled")?.unwrap_or(false),
         lookup_enabled: boolean(&form, "LookupEnabled")?.unwrap_or(false),
         skip_sms_to_landlines: boolean(&form, "SkipSmsToLandlines")?.unwrap_or(false),
+        psd2_enabled: boolean(&form, "Psd2Enabled")?.unwrap_or(false),
         created: now,
         updated: now,
     };
@@ -174,6 +175,9 @@ pub(crate) async fn update_service(
     }
     if let Some(skip) = boolean(&form, "SkipSmsToLandlines")? {
         service.skip_sms_to_landlines = skip;
+    }
+    if let Some(psd2) = boolean(&form, "Psd2Enabled")? {
+        service.psd2_enabled = psd2;
     }
     landlines_need_lookup(&service)?;
     service.updated = now_ms();

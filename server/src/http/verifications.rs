@@ -76,8 +76,8 @@ pub(crate) fn verification_json(
         "status": v.status,
         "valid": valid,
         "lookup": lookup_json(v, lookup),
-        "amount": null,
-        "payee": null,
+        "amount": v.payment.as_ref().map(|(amount, _)| amount),
+        "payee": v.payment.as_ref().map(|(_, payee)| payee),
         "send_code_attempts": v.attempts.iter().map(|(at, channel, sid)| json!({
             "time": date(*at),
             "channel": channel,
@@ -135,6 +135,23 @@ fn locale(form: &FormMap) -> Result<String, ApiError> {
         "Invalid parameter: Locale (one of Twilio's Verify locales; written: {})",
         WRITTEN.join(", ")
     )))
+}
+
+/// `Amount` and `Payee` of a start or a check: both or neither.
+pub(crate) fn payment_of(form: &FormMap) -> Result<Option<seccode::Transaction<'_>>, ApiError> {
+    match (form.get("Amount"), form.get("Payee")) {
+        (None, None) => Ok(None),
+        (Some(amount), Some(payee)) => seccode::Transaction::new(amount, payee)
+            .map(Some)
+            .map_err(|_| {
+                ApiError::invalid(
+                    "Invalid parameter: Amount or Payee (1 to 32 and 1 to 64 characters without line breaks)",
+                )
+            }),
+        _ => Err(ApiError::invalid(
+            "Invalid parameter: Amount and Payee go together",
+        )),
+    }
 }
 
 /// `CustomFriendlyName`: 1 to 30 characters without line breaks.
@@ -224,6 +241,23 @@ pub(crate) async fn start_verification(
     let options = options
         .app_name(&app_name)
         .do_not_share_warning(service.do_not_share_warning_enabled);
+    // A PSD2 service binds each code to its payment: the message names the
+    // amount and payee, and only a check naming both approves it.
+    let payment = payment_of(&form)?;
+    let options = match (service.psd2_enabled, payment) {
+        (true, Some(t)) => options.transaction(t),
+        (true, None) => {
+            return Err(ApiError::invalid(
+                "Missing required parameter Amount and Payee: the service has Psd2Enabled",
+            ));
+        }
+        (false, Some(_)) => {
+            return Err(ApiError::invalid(
+                "Invalid parameter: Amount and Payee need a service with Psd2Enabled",
+            ));
+        }
+        (false, None) => options,
+    };
     // The Android app's hash ends the SMS (SMS Retriever); other channels
     // have no use for it, as on Twilio.
     let options = match app_hash(&form)? {
@@ -234,6 +268,12 @@ pub(crate) async fn start_verification(
     if let Some(mut v) = state.db.latest_to(&service.sid, contact.identity()).await? {
         refresh(codes, &mut v).await?;
         if v.status == VerificationStatus::Pending {
+            let asked = payment.map(|t| (t.amount().to_owned(), t.payee().to_owned()));
+            if v.payment != asked {
+                return Err(ApiError::invalid(
+                    "Invalid parameter: Amount and Payee (a pending verification to this number is for another payment: cancel it first)",
+                ));
+            }
             let id = challenge_of(&v.sid).ok_or_else(|| ApiError::internal("sid", &v.sid))?;
             under_destination_budget(
                 codes,
@@ -265,6 +305,7 @@ pub(crate) async fn start_verification(
             channel: channel.to_owned(),
             status: VerificationStatus::Pending,
             attempts: vec![(now, channel.to_owned(), new_sid("VL"))],
+            payment: payment.map(|t| (t.amount().to_owned(), t.payee().to_owned())),
             created: now,
             updated: now,
         },

@@ -184,13 +184,40 @@ async function main() {
   await expectError(client, 400, 60200, () =>
     svc.verifications.create({ to, channel: "sms", customCode: "123456" }),
   );
-  // A setting the server cannot honour is refused, not ignored.
+  // A payment (PSD2) is refused without Psd2Enabled; with it, the code is
+  // bound to the amount and payee.
   await expectError(client, 400, 60200, () =>
     svc.verifications.create({ to, channel: "sms", amount: "39.99", payee: "Acme" }),
   );
-  await expectError(client, 400, 60200, () =>
-    client.verify.v2.services.create({ friendlyName: "PSD2", psd2Enabled: true }),
-  );
+  const psd2 = await v2.services.create({ friendlyName: "Node PSD2", psd2Enabled: true });
+  validateLast(client);
+  assert.strictEqual(psd2.psd2Enabled, true);
+  const payTo = "+14155550171";
+  const paying = await v2.services(psd2.sid).verifications.create({
+    to: payTo,
+    channel: "sms",
+    amount: "€39.99",
+    payee: "Acme Inc.",
+  });
+  validateLast(client);
+  assert.deepStrictEqual([paying.amount, paying.payee], ["€39.99", "Acme Inc."]);
+  const payCode = await smsCode(payTo);
+  const elsewhere = await v2.services(psd2.sid).verificationChecks.create({
+    to: payTo,
+    code: payCode,
+    amount: "€399.99",
+    payee: "Acme Inc.",
+  });
+  validateLast(client);
+  assert.deepStrictEqual([elsewhere.status, elsewhere.valid], ["pending", false]);
+  const paid = await v2.services(psd2.sid).verificationChecks.create({
+    to: payTo,
+    code: payCode,
+    amount: "€39.99",
+    payee: "Acme Inc.",
+  });
+  validateLast(client);
+  assert.deepStrictEqual([paid.status, paid.valid, paid.amount], ["approved", true, "€39.99"]);
   // A number typed with spaces and brackets is answered in E.164.
   const typed = await svc.verifications.create({ to: "+1 (415) 555-0196", channel: "sms" });
   assert.strictEqual(typed.to, "+14155550196");

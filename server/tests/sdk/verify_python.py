@@ -196,16 +196,33 @@ def main():
         client, 400, 60200,
         lambda: svc.verifications.create(to=to, channel="sms", custom_code="123456"),
     )
-    # A setting the server cannot honour is refused, not ignored: PSD2 amounts,
-    # a PSD2 service.
+    # A payment (PSD2) is refused on a service without Psd2Enabled; on one
+    # with it, the code is bound to the amount and payee: another amount
+    # fails as a wrong code does, the same approves.
     expect_error(
         client, 400, 60200,
         lambda: svc.verifications.create(to=to, channel="sms", amount="39.99", payee="Acme"),
     )
-    expect_error(
-        client, 400, 60200,
-        lambda: client.verify.v2.services.create(friendly_name="PSD2", psd2_enabled=True),
+    psd2 = v2.services.create(friendly_name="Python PSD2", psd2_enabled=True)
+    validate_last(client)
+    assert psd2.psd2_enabled is True
+    pay_to = "+14155550170"
+    paying = v2.services(psd2.sid).verifications.create(
+        to=pay_to, channel="sms", amount="€39.99", payee="Acme Inc."
     )
+    validate_last(client)
+    assert (paying.amount, paying.payee) == ("€39.99", "Acme Inc.")
+    pay_code = sms_code(pay_to)
+    other = v2.services(psd2.sid).verification_checks.create(
+        to=pay_to, code=pay_code, amount="€399.99", payee="Acme Inc."
+    )
+    validate_last(client)
+    assert (other.status, other.valid) == ("pending", False)
+    paid = v2.services(psd2.sid).verification_checks.create(
+        to=pay_to, code=pay_code, amount="€39.99", payee="Acme Inc."
+    )
+    validate_last(client)
+    assert (paid.status, paid.valid, paid.amount) == ("approved", True, "€39.99")
     # A number typed with spaces and brackets is answered in E.164.
     typed = svc.verifications.create(to="+1 (415) 555-0179", channel="sms")
     validate_last(client)

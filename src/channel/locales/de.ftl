@@ -37,6 +37,10 @@ code-voice = Ihr Sicherheitscode lautet: { $spoken }. Noch einmal: { $spoken }. 
 ## The warning after an SMS or call when the application asks for it.
 code-do-not-share = Code nicht weitergeben.
 
+## The payment a code is bound to (PSD2), after the code's sentence:
+## $amount (as shown, with its currency) and $payee.
+code-transaction = Betrag: { $amount }. Empfänger: { $payee }.
+
 notice-subject = { $event ->
     [added] Sicherheitsinformationen hinzugefügt
     [replaced] Sicherheitsinformationen hinzugefügt

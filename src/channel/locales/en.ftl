@@ -42,6 +42,10 @@ code-voice = Your security code is: { $spoken }. Again: { $spoken }. It expires 
 ## The warning after an SMS or call when the application asks for it.
 code-do-not-share = Don't share it with anyone.
 
+## The payment a code is bound to (PSD2), after the code's sentence:
+## $amount (as shown, with its currency) and $payee.
+code-transaction = Amount: { $amount }. Payee: { $payee }.
+
 ## Notices to an account's contacts when its security info changes. Variables:
 ## $event (added, replaced, removed, recovered, recovered_with_code,
 ## recovered_with_app), $contact (the masked contact

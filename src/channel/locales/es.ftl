@@ -40,6 +40,10 @@ code-voice = Tu código de seguridad es: { $spoken }. Repito: { $spoken }. Caduc
 ## The warning after an SMS or call when the application asks for it.
 code-do-not-share = No lo compartas con nadie.
 
+## The payment a code is bound to (PSD2), after the code's sentence:
+## $amount (as shown, with its currency) and $payee.
+code-transaction = Importe: { $amount }. Beneficiario: { $payee }.
+
 notice-subject = { $event ->
     [added] Información de seguridad agregada
     [replaced] Información de seguridad agregada

@@ -40,6 +40,10 @@ code-voice = Votre code de sécurité est : { $spoken }. Je répète : { $spoken
 ## The warning after an SMS or call when the application asks for it.
 code-do-not-share = Ne le partagez avec personne.
 
+## The payment a code is bound to (PSD2), after the code's sentence:
+## $amount (as shown, with its currency) and $payee.
+code-transaction = Montant : { $amount }. Bénéficiaire : { $payee }.
+
 notice-subject = { $event ->
     [added] Informations de sécurité ajoutées
     [replaced] Informations de sécurité ajoutées

@@ -40,6 +40,10 @@ code-voice = Il tuo codice di sicurezza è: { $spoken }. Ripeto: { $spoken }. Sc
 ## The warning after an SMS or call when the application asks for it.
 code-do-not-share = Non condividerlo con nessuno.
 
+## The payment a code is bound to (PSD2), after the code's sentence:
+## $amount (as shown, with its currency) and $payee.
+code-transaction = Importo: { $amount }. Beneficiario: { $payee }.
+
 notice-subject = { $event ->
     [added] Informazioni di sicurezza aggiunte
     [replaced] Informazioni di sicurezza aggiunte

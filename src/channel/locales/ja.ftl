@@ -34,6 +34,10 @@ code-voice = セキュリティコードは、{ $spoken }、です。もう一�
 ## The warning after an SMS or call when the application asks for it.
 code-do-not-share = 誰にも教えないでください。
 
+## The payment a code is bound to (PSD2), after the code's sentence:
+## $amount (as shown, with its currency) and $payee.
+code-transaction = 金額: { $amount } 支払先: { $payee }
+
 notice-subject = { $event ->
     [added] セキュリティ情報が追加されました
     [replaced] セキュリティ情報が追加されました

@@ -40,6 +40,10 @@ code-voice = Je beveiligingscode is: { $spoken }. Nog een keer: { $spoken }. Hij
 ## The warning after an SMS or call when the application asks for it.
 code-do-not-share = Deel hem met niemand.
 
+## The payment a code is bound to (PSD2), after the code's sentence:
+## $amount (as shown, with its currency) and $payee.
+code-transaction = Bedrag: { $amount }. Begunstigde: { $payee }.
+
 notice-subject = { $event ->
     [added] Beveiligingsgegevens toegevoegd
     [replaced] Beveiligingsgegevens toegevoegd

@@ -40,6 +40,10 @@ code-voice = Seu código de segurança é: { $spoken }. Repetindo: { $spoken }. 
 ## The warning after an SMS or call when the application asks for it.
 code-do-not-share = Não compartilhe com ninguém.
 
+## The payment a code is bound to (PSD2), after the code's sentence:
+## $amount (as shown, with its currency) and $payee.
+code-transaction = Valor: { $amount }. Favorecido: { $payee }.
+
 notice-subject = { $event ->
     [added] Informações de segurança adicionadas
     [replaced] Informações de segurança adicionadas

@@ -479,6 +479,7 @@ fn read_v4_challenge(row: &rusqlite::Row<'_>, codec: &ContactCodec) -> Result<Ch
         decoy: row.get(17).map_err(db)?,
         proof_spent: row.get(19).map_err(db)?,
         check: None,
+        binding: None,
     }))
 }
 
