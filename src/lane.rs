@@ -107,6 +107,7 @@ pub struct SendOptions<'a> {
     pub(crate) app_name: Option<&'a str>,
     pub(crate) do_not_share: bool,
     pub(crate) transaction: Option<crate::Transaction<'a>>,
+    pub(crate) safe_listed: bool,
 }
 
 impl<'a> SendOptions<'a> {
@@ -180,6 +181,17 @@ impl<'a> SendOptions<'a> {
     /// [`new_code`](crate::SecurityCodes::new_code) keeps the binding.
     pub fn transaction(mut self, transaction: crate::Transaction<'a>) -> Self {
         self.transaction = Some(transaction);
+        self
+    }
+
+    /// With `true`, the destination is on the application's safe list (a
+    /// number it owns or tests with): the message skips the caps that guard
+    /// the bill against SMS pumping — the destination's calling code's and
+    /// the whole service's ([`Limits`](crate::Limits)) — and only those: the
+    /// budgets of its lane (per destination, per account, per requester)
+    /// still count it. Default: off.
+    pub fn safe_listed(mut self, on: bool) -> Self {
+        self.safe_listed = on;
         self
     }
 

@@ -296,7 +296,8 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
         };
         let sent = Sent::of(&challenge);
         let lane = options.lane.unwrap_or(SendLane::for_purpose(purpose));
-        let (budgets, limits_of) = self.budgets_for(lane, account, destination, decoy);
+        let (budgets, limits_of) =
+            self.budgets_for(lane, account, destination, decoy, !options.safe_listed);
         // The locked-account check, the send budgets and the stored challenge
         // in one step of the store.
         match self.store.open(challenge, budgets, now).await? {
@@ -462,6 +463,7 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
             snapshot.account(),
             snapshot.destination(),
             snapshot.is_decoy(),
+            !options.safe_listed,
             now,
         )
         .await?;
@@ -710,9 +712,10 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
         account: &AccountId,
         destination: &Contact,
         decoy: bool,
+        spend_caps: bool,
     ) -> (Vec<SendBudget>, [RateLimit; 5]) {
         let limits = self.config.limits();
-        let budgets = send_budgets(limits, lane, account, destination, decoy);
+        let budgets = send_budgets(limits, lane, account, destination, decoy, spend_caps);
         let mut limits_of = [RateLimit::GlobalSends; 5];
         for (slot, b) in limits_of.iter_mut().zip(&budgets) {
             *slot = limits.send_cap(b.key.kind()).2;
@@ -750,9 +753,10 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
         account: &AccountId,
         destination: &Contact,
         decoy: bool,
+        spend_caps: bool,
         now: Timestamp,
     ) -> Result<()> {
-        let (budgets, limits_of) = self.budgets_for(lane, account, destination, decoy);
+        let (budgets, limits_of) = self.budgets_for(lane, account, destination, decoy, spend_caps);
         match self.store.count_sends(budgets, now).await? {
             Ok(()) => Ok(()),
             Err((index, retry_after)) => {
@@ -783,6 +787,7 @@ fn send_budgets(
     account: &AccountId,
     destination: &Contact,
     decoy: bool,
+    spend_caps: bool,
 ) -> Vec<SendBudget> {
     let mut list = Vec::with_capacity(5);
     let budget = |key: CounterKey| {
@@ -823,6 +828,10 @@ fn send_budgets(
             ..b
         }
     };
+    // A safe-listed destination skips the caps on spend, and only those.
+    if !spend_caps {
+        return list;
+    }
     if let Some(code) = destination.calling_code() {
         list.push(spend(CounterKey::calling_code_sends(code)));
     }

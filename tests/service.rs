@@ -652,3 +652,58 @@ fn a_message_names_its_app_and_warns_not_to_share_the_code() {
     }
     assert_eq!(outbox.len(), sends, "nothing sent");
 }
+
+/// A safe-listed number skips the caps on spend that guard against SMS
+/// pumping — its calling code's and the service's — and only those: with the
+/// country's cap used up by other numbers, it still gets its code, while its
+/// own budget per destination still counts it; a resend too.
+#[test]
+fn a_safe_listed_number_skips_the_spend_caps_and_only_those() {
+    use seccode::{Limits, MemoryChallengeStore};
+    let hour = Duration::from_secs(3600);
+    let limits = Limits::builder()
+        .destination_sends(3, hour)
+        .send_caps(100, 2, 1000, hour)
+        .build()
+        .unwrap();
+    let outbox = Arc::new(seccode::Outbox::new());
+    let clock = Arc::new(seccode::ManualClock::new(common::T0));
+    let codes = SecurityCodes::new(
+        MemoryChallengeStore::new(),
+        outbox.clone(),
+        Keyring::new(1, SecretKey::from_bytes([0x5f; 32])),
+    )
+    .with_clock(clock.clone())
+    .with_config(seccode::Config::default().with_limits(limits));
+    let account = AccountId::new("pumped").unwrap();
+    let start = |to: &str, options: SendOptions<'_>| {
+        let to = Contact::phone(to).unwrap();
+        ready(codes.start(&account, Purpose::AddSecurityInfo, &to, options))
+    };
+    start("+14255550101", SendOptions::default()).unwrap();
+    start("+14255550102", SendOptions::default()).unwrap();
+    assert!(matches!(
+        start("+14255550103", SendOptions::default()),
+        Err(Error::RateLimited {
+            limit: RateLimit::CallingCodeSends,
+            ..
+        })
+    ));
+    let safe = SendOptions::default().safe_listed(true);
+    let sent = start("+14255550199", safe).unwrap();
+    clock.advance(Duration::from_secs(31));
+    ready(codes.resend(&sent.id, safe)).unwrap();
+    start("+14255550199", safe).unwrap();
+    assert!(
+        matches!(
+            start("+14255550199", safe),
+            Err(Error::RateLimited {
+                limit: RateLimit::DestinationSends,
+                ..
+            })
+        ),
+        "its own budget still counts it"
+    );
+    let to = Contact::phone("+14255550199").unwrap();
+    assert_eq!(outbox.messages_to(&to).len(), 3);
+}

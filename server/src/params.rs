@@ -335,6 +335,12 @@ const CHALLENGE_UPDATE: &[Param] = &[
     ),
 ];
 
+/// The parameters of `CreateSafelist`.
+const SAFE_LIST: &[Param] = &[honoured(
+    "PhoneNumber",
+    "stored (in E.164) and returned; verifications to it skip the caps on spend that guard against SMS pumping (its calling code's, the server's), and only those",
+)];
+
 /// Every implemented operation with a request body.
 pub const OPERATIONS: &[Operation] = &[
     Operation {
@@ -392,6 +398,10 @@ pub const OPERATIONS: &[Operation] = &[
     Operation {
         id: "UpdateChallenge",
         params: CHALLENGE_UPDATE,
+    },
+    Operation {
+        id: "CreateSafelist",
+        params: SAFE_LIST,
     },
 ];
 

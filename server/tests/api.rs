@@ -1758,3 +1758,83 @@ async fn a_psd2_code_approves_only_its_amount_and_payee() {
     );
     assert_eq!(h.sms.count_to("+15017122681"), 0);
 }
+
+/// The safe list: a number on it gets its code when its country's cap on
+/// spend is used up (the brake on SMS pumping), and only that cap gives way;
+/// entries are created (in E.164, however typed), fetched and deleted, per
+/// account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_safe_listed_number_skips_the_pumping_caps() {
+    let h = Harness::start_with(
+        "safe-list",
+        Backing::Sqlite,
+        "limits = { per_calling_code = 2 }",
+        0,
+    )
+    .await;
+    let api = Api::new(&h);
+    let (_, service) = api.post("/Services", &[("FriendlyName", "Safe")]).await;
+    let path = format!(
+        "/Services/{}/Verifications",
+        service["sid"].as_str().unwrap()
+    );
+    for to in ["+15017122691", "+15017122692"] {
+        let (status, v) = api.post(&path, &[("To", to), ("Channel", "sms")]).await;
+        assert_eq!(status, 201, "{v}");
+    }
+    let safe = "+15017122699";
+    assert_error(
+        &api.post(&path, &[("To", safe), ("Channel", "sms")]).await,
+        429,
+        20429,
+    );
+    let (status, entry) = api
+        .post("/SafeList/Numbers", &[("PhoneNumber", "+1 (501) 712-2699")])
+        .await;
+    assert_eq!(status, 201, "{entry}");
+    assert_eq!(entry["phone_number"], safe);
+    assert!(entry["sid"].as_str().unwrap().starts_with("GN"));
+    let (status, fetched) = api.get("/SafeList/Numbers/%2B15017122699").await;
+    assert_eq!((status, &fetched["sid"]), (200, &entry["sid"]));
+    let (status, v) = api.post(&path, &[("To", safe), ("Channel", "sms")]).await;
+    assert_eq!(status, 201, "a safe-listed number gets its code: {v}");
+    assert_eq!(h.sms.count_to(safe), 1);
+    // Another account's list is its own.
+    let other = api
+        .call_as(
+            reqwest::Method::GET,
+            "/SafeList/Numbers/%2B15017122699",
+            &[],
+            OTHER_ACCOUNT_SID,
+            OTHER_AUTH_TOKEN,
+        )
+        .await;
+    assert_error(&other, 404, 20404);
+    let (status, _) = api
+        .call(
+            reqwest::Method::DELETE,
+            "/SafeList/Numbers/%2B15017122699",
+            &[],
+        )
+        .await;
+    assert_eq!(status, 204);
+    assert_error(
+        &api.get("/SafeList/Numbers/%2B15017122699").await,
+        404,
+        20404,
+    );
+    // Off the list, its next send (a resend of its pending code) meets the
+    // cap again.
+    assert_error(
+        &api.post(&path, &[("To", safe), ("Channel", "sms")]).await,
+        429,
+        20429,
+    );
+    assert_eq!(h.sms.count_to(safe), 1);
+    assert_error(
+        &api.post("/SafeList/Numbers", &[("PhoneNumber", "not a number")])
+            .await,
+        400,
+        60200,
+    );
+}

@@ -12,11 +12,13 @@ use seccode::store::{deadpool_postgres, tokio_postgres};
 mod factors;
 mod keys;
 mod rate_limits;
+mod safe_list;
 mod services;
 mod verifications;
 
 pub use factors::{Entity, Factor, FactorChallenge};
 pub use rate_limits::{Bucket, RateLimit};
+pub use safe_list::SafeNumber;
 pub use services::Service;
 pub use verifications::{Verification, VerificationStatus};
 
@@ -244,6 +246,13 @@ CREATE TABLE IF NOT EXISTS verify_factor_challenges (
     updated BIGINT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS verify_factor_challenges_entity ON verify_factor_challenges (entity_sid, created);
+CREATE TABLE IF NOT EXISTS verify_safe_list (
+    account_sid TEXT NOT NULL,
+    phone_number TEXT NOT NULL,
+    sid TEXT NOT NULL,
+    created BIGINT NOT NULL,
+    PRIMARY KEY (account_sid, phone_number)
+);
 CREATE TABLE IF NOT EXISTS verify_api_keys (
     sid TEXT PRIMARY KEY,
     account_sid TEXT NOT NULL,

@@ -7,6 +7,7 @@ pub(crate) mod checks;
 pub(crate) mod error;
 pub(crate) mod factors;
 pub(crate) mod rate_limits;
+pub(crate) mod safe_list;
 pub(crate) mod services;
 pub(crate) mod verifications;
 
@@ -32,6 +33,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(checks::routes())
         .merge(rate_limits::routes())
         .merge(factors::routes())
+        .merge(safe_list::routes())
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route(

@@ -258,6 +258,15 @@ pub(crate) async fn start_verification(
         }
         (false, None) => options,
     };
+    // A safe-listed number skips the caps on spend (SMS pumping), and only
+    // those.
+    let safe = contact.kind() == seccode::ContactKind::Phone
+        && state
+            .db
+            .safe_number(&account, contact.identity())
+            .await?
+            .is_some();
+    let options = options.safe_listed(safe);
     // The Android app's hash ends the SMS (SMS Retriever); other channels
     // have no use for it, as on Twilio.
     let options = match app_hash(&form)? {

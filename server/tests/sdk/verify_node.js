@@ -218,6 +218,16 @@ async function main() {
   });
   validateLast(client);
   assert.deepStrictEqual([paid.status, paid.valid, paid.amount], ["approved", true, "€39.99"]);
+  // The safe list: a number added (in E.164), fetched and removed.
+  const safe = await v2.safelist.create({ phoneNumber: "+1 (415) 555-0167" });
+  validateLast(client);
+  assert(safe.sid.startsWith("GN"));
+  assert.strictEqual(safe.phoneNumber, "+14155550167");
+  assert.strictEqual((await v2.safelist("+14155550167").fetch()).sid, safe.sid);
+  validateLast(client);
+  assert.strictEqual(await v2.safelist("+14155550167").remove(), true);
+  validateLast(client);
+  await expectError(client, 404, 20404, () => v2.safelist("+14155550167").fetch());
   // A number typed with spaces and brackets is answered in E.164.
   const typed = await svc.verifications.create({ to: "+1 (415) 555-0196", channel: "sms" });
   assert.strictEqual(typed.to, "+14155550196");

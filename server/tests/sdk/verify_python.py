@@ -223,6 +223,15 @@ def main():
     )
     validate_last(client)
     assert (paid.status, paid.valid, paid.amount) == ("approved", True, "€39.99")
+    # The safe list: a number added (in E.164), fetched and removed.
+    safe = v2.safelist.create(phone_number="+1 (415) 555-0166")
+    validate_last(client)
+    assert safe.sid.startswith("GN") and safe.phone_number == "+14155550166"
+    assert v2.safelist("+14155550166").fetch().sid == safe.sid
+    validate_last(client)
+    assert v2.safelist("+14155550166").delete() is True
+    validate_last(client)
+    expect_error(client, 404, 20404, lambda: v2.safelist("+14155550166").fetch())
     # A number typed with spaces and brackets is answered in E.164.
     typed = svc.verifications.create(to="+1 (415) 555-0179", channel="sms")
     validate_last(client)
