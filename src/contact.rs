@@ -405,6 +405,24 @@ impl Contact {
         self.phone_number().map(|n| n.code().value())
     }
 
+    /// A phone number's country or region (ISO 3166-1 alpha-2, from
+    /// libphonenumber's metadata: `CA` for `+1 514…`, `GB` for `+44…`);
+    /// `None` for an email address or a number no region claims.
+    ///
+    /// ```
+    /// use seccode::Contact;
+    ///
+    /// assert_eq!(Contact::phone("+1 514 555 0100")?.country().as_deref(), Some("CA"));
+    /// assert_eq!(Contact::phone("+44 7400 123456")?.country().as_deref(), Some("GB"));
+    /// assert_eq!(Contact::email("ann@example.org")?.country(), None);
+    /// # Ok::<(), seccode::ContactError>(())
+    /// ```
+    pub fn country(&self) -> Option<String> {
+        let number = self.phone_number()?;
+        let id = number.country().id()?;
+        Some(id.as_ref().to_owned())
+    }
+
     fn phone_number(&self) -> Option<phonenumber::PhoneNumber> {
         match self.kind() {
             ContactKind::Email | ContactKind::App => None,

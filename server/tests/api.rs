@@ -1838,3 +1838,126 @@ async fn a_safe_listed_number_skips_the_pumping_caps() {
         60200,
     );
 }
+
+/// Verification attempts: every message a verification sent, with Twilio's
+/// filters (service, verification, channel, destination, country, status,
+/// dates), fetched by sid, paged by token and summed up; another account
+/// sees none of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attempts_list_every_message_sent_with_twilios_filters() {
+    let h = Harness::start("attempts").await;
+    let api = Api::new(&h);
+    let (_, service) = api.post("/Services", &[("FriendlyName", "Attempts")]).await;
+    let sid = service["sid"].as_str().unwrap();
+    let path = format!("/Services/{sid}/Verifications");
+    let phone = "+15017122611";
+    let (_, first) = api.post(&path, &[("To", phone), ("Channel", "sms")]).await;
+    api.post(&path, &[("To", phone), ("Channel", "sms")]).await;
+    let email = "attempts@example.org";
+    api.post(&path, &[("To", email), ("Channel", "email")])
+        .await;
+    let code = h.sms.last_code(phone).unwrap();
+    let (_, c) = api
+        .post(
+            &format!("/Services/{sid}/VerificationCheck"),
+            &[("To", phone), ("Code", &code)],
+        )
+        .await;
+    assert_eq!(c["status"], "approved");
+
+    let count = |v: &Value| v["attempts"].as_array().unwrap().len();
+    let (status, all) = api.get("/Attempts").await;
+    assert_eq!(status, 200, "{all}");
+    assert_eq!(count(&all), 3);
+    let ve = first["sid"].as_str().unwrap();
+    assert!(
+        all["attempts"][0]["sid"]
+            .as_str()
+            .unwrap()
+            .starts_with("VL")
+    );
+    assert_eq!(all["attempts"][0]["verification_sid"], ve);
+    assert_eq!(all["attempts"][0]["conversion_status"], "converted");
+    assert_eq!(all["attempts"][0]["channel_data"]["to"], phone);
+    for (filter, want) in [
+        ("Status=converted", 2),
+        ("Status=unconverted", 1),
+        ("Channel=email", 1),
+        (&format!("VerificationSid={ve}") as &str, 2),
+        ("ChannelData.To=%2B1%20501%20712%202611", 2),
+        ("Country=US", 2),
+        ("Country=GB", 0),
+        (&format!("VerifyServiceSid={sid}"), 3),
+        ("DateCreatedAfter=2100-01-01T00:00:00Z", 0),
+        ("DateCreatedBefore=2000-01-01T00:00:00Z", 0),
+    ] {
+        let (status, page) = api.get(&format!("/Attempts?{filter}")).await;
+        assert_eq!((status, count(&page)), (200, want), "{filter}: {page}");
+    }
+    assert_error(
+        &api.get("/Attempts?DateCreatedAfter=yesterday").await,
+        400,
+        60200,
+    );
+    // Paged by token, one at a time.
+    let (_, one) = api.get("/Attempts?PageSize=1").await;
+    let next = one["meta"]["next_page_url"].as_str().unwrap().to_owned();
+    assert!(next.contains("PageToken="), "{next}");
+    let (_, two) = api.get(next.split("/v2").nth(1).unwrap()).await;
+    assert_eq!(two["attempts"][0]["sid"], all["attempts"][1]["sid"]);
+    // Fetched by sid.
+    let vl = all["attempts"][2]["sid"].as_str().unwrap();
+    let (status, fetched) = api.get(&format!("/Attempts/{vl}")).await;
+    assert_eq!((status, &fetched), (200, &all["attempts"][2]));
+    assert_error(
+        &api.get(&format!("/Attempts/VL{}", "0".repeat(32))).await,
+        404,
+        20404,
+    );
+    // Summed up.
+    let (status, summary) = api.get("/Attempts/Summary").await;
+    assert_eq!(status, 200, "{summary}");
+    assert_eq!(
+        (
+            &summary["total_attempts"],
+            &summary["total_converted"],
+            &summary["total_unconverted"],
+            &summary["conversion_rate_percentage"]
+        ),
+        (
+            &Value::from(3),
+            &Value::from(2),
+            &Value::from(1),
+            &Value::from("66.67")
+        )
+    );
+    let (_, sms) = api.get("/Attempts/Summary?Channel=email").await;
+    assert_eq!(sms["total_attempts"], 1);
+    // Another account's attempts are its own.
+    let (_, theirs) = api
+        .call_as(
+            reqwest::Method::GET,
+            "/Attempts",
+            &[],
+            OTHER_ACCOUNT_SID,
+            OTHER_AUTH_TOKEN,
+        )
+        .await;
+    assert_eq!(count(&theirs), 0);
+    let theirs = api
+        .call_as(
+            reqwest::Method::GET,
+            &format!("/Attempts/{vl}"),
+            &[],
+            OTHER_ACCOUNT_SID,
+            OTHER_AUTH_TOKEN,
+        )
+        .await;
+    assert_error(&theirs, 404, 20404);
+    // No templates of Twilio's: the list is empty (a TemplateSid is refused).
+    let (status, templates) = api.get("/Templates").await;
+    assert_eq!(
+        (status, templates["templates"].as_array().map(Vec::len)),
+        (200, Some(0))
+    );
+}

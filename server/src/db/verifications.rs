@@ -205,6 +205,64 @@ impl Db {
         Ok(rows.first().map(read_verification))
     }
 
+    /// An account's verifications created in `[from, until)` (Unix ms),
+    /// oldest first, of service `service` and with sid `sid` where they are
+    /// not empty: what the Attempts resource lists.
+    ///
+    /// # Errors
+    ///
+    /// The database fails.
+    pub async fn verifications_of(
+        &self,
+        account: &str,
+        service: &str,
+        sid: &str,
+        from: i64,
+        until: i64,
+    ) -> Result<Vec<Verification>, DbError> {
+        let rows = self
+            .query(
+                select_verifications!(
+                    "WHERE account_sid = ?1 AND (?2 = '' OR service_sid = ?2) \
+                     AND (?3 = '' OR sid = ?3) AND created >= ?4 AND created < ?5 \
+                     ORDER BY created, sid"
+                ),
+                vec![
+                    account.into(),
+                    service.into(),
+                    sid.into(),
+                    from.into(),
+                    until.into(),
+                ],
+            )
+            .await?;
+        Ok(rows.iter().map(read_verification).collect())
+    }
+
+    /// The account's verification that made send attempt `attempt` (`VL…`).
+    ///
+    /// # Errors
+    ///
+    /// The database fails.
+    pub async fn verification_of_attempt(
+        &self,
+        account: &str,
+        attempt: &str,
+    ) -> Result<Option<Verification>, DbError> {
+        let rows = self
+            .query(
+                select_verifications!(
+                    "WHERE account_sid = ?1 AND attempts LIKE '%\"' || ?2 || '\"%'"
+                ),
+                vec![account.into(), attempt.into()],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(read_verification)
+            .find(|v| v.attempts.iter().any(|(_, _, sid)| sid == attempt)))
+    }
+
     /// The newest verification of a service to a contact identity.
     ///
     /// # Errors

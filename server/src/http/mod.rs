@@ -1,6 +1,7 @@
 //! The Verify v2 API over HTTP: one module per resource, each with its own
 //! router; errors, authentication and form values shared.
 
+pub(crate) mod attempts;
 pub(crate) mod auth;
 pub(crate) mod body;
 pub(crate) mod checks;
@@ -9,6 +10,7 @@ pub(crate) mod factors;
 pub(crate) mod rate_limits;
 pub(crate) mod safe_list;
 pub(crate) mod services;
+pub(crate) mod templates;
 pub(crate) mod verifications;
 
 pub use error::ApiError;
@@ -34,6 +36,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(rate_limits::routes())
         .merge(factors::routes())
         .merge(safe_list::routes())
+        .merge(attempts::routes())
+        .merge(templates::routes())
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route(

@@ -305,6 +305,17 @@ async function main() {
   validateLast(client);
   await expectError(client, 404, 20404, () => user.fetch());
 
+  // Attempts: the messages sent, filtered, fetched, summed up.
+  const attempts = await v2.verificationAttempts.list({ channel: "email" });
+  validateLast(client);
+  assert.deepStrictEqual(attempts.map((a) => a.channelData.to), [email]);
+  const oneAttempt = await v2.verificationAttempts(attempts[0].sid).fetch();
+  validateLast(client);
+  assert.deepStrictEqual([oneAttempt.verificationSid, oneAttempt.conversionStatus], [mailed.sid, "converted"]);
+  const summary = await v2.verificationAttemptsSummary().fetch({ channel: "email" });
+  validateLast(client);
+  assert.deepStrictEqual([summary.totalAttempts, summary.totalConverted], [1, 1]);
+
   for (let i = 0; i < 3; i++) {
     await v2.services.create({ friendlyName: `Node page ${i}` });
     validateLast(client);

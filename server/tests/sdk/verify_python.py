@@ -313,6 +313,17 @@ def main():
     validate_last(client)
     expect_error(client, 404, 20404, lambda: user.fetch())
 
+    # Attempts: the messages sent, filtered, fetched, summed up.
+    attempts = v2.verification_attempts.list(channel="email")
+    validate_last(client)
+    assert [a.channel_data["to"] for a in attempts] == [email], attempts
+    one = v2.verification_attempts(attempts[0].sid).fetch()
+    validate_last(client)
+    assert one.verification_sid == mailed.sid and one.conversion_status == "converted"
+    summary = v2.verification_attempts_summary().fetch(channel="email")
+    validate_last(client)
+    assert (summary.total_attempts, summary.total_converted) == (1, 1), summary
+
     # Lists with paging (the SDK follows next_page_url), update, delete.
     for i in range(3):
         v2.services.create(friendly_name="Python page %d" % i)
