@@ -103,7 +103,25 @@ impl Filters {
                 ));
             }
         };
-        let to = match query.get("ChannelData.To") {
+        // An empty filter is no filter.
+        let given = |key: &str| query.get(key).map(|v| v.trim()).filter(|v| !v.is_empty());
+        // A sid filter is a sid: empty is no sid.
+        let sid = |key: &str, prefix: &str| -> Result<String, ApiError> {
+            match query.get(key).map(|v| v.trim()) {
+                None => Ok(String::new()),
+                Some(v)
+                    if v.len() == 34
+                        && v.starts_with(prefix)
+                        && v[2..].bytes().all(|b| b.is_ascii_hexdigit()) =>
+                {
+                    Ok(v.to_owned())
+                }
+                Some(_) => Err(ApiError::invalid(format!(
+                    "Invalid parameter: {key} ({prefix} and 32 hexadecimal digits)"
+                ))),
+            }
+        };
+        let to = match given("ChannelData.To").map(str::to_owned).as_ref() {
             None => None,
             Some(t) => Some(
                 Contact::parse(t.trim())
@@ -115,12 +133,12 @@ impl Filters {
         Ok(Self {
             after: bound(query, "DateCreatedAfter")?,
             before: bound(query, "DateCreatedBefore")?,
-            service: query.get("VerifyServiceSid").cloned().unwrap_or_default(),
-            verification: query.get("VerificationSid").cloned().unwrap_or_default(),
+            service: sid("VerifyServiceSid", "VA")?,
+            verification: sid("VerificationSid", "VE")?,
             channel,
-            country: query.get("Country").map(|c| c.trim().to_ascii_uppercase()),
+            country: given("Country").map(str::to_ascii_uppercase),
             to,
-            prefix: query.get("DestinationPrefix").map(|p| p.trim().to_owned()),
+            prefix: given("DestinationPrefix").map(str::to_owned),
             status,
         })
     }

@@ -683,6 +683,13 @@ pub(crate) async fn list_challenges(
             "Invalid parameter: Status (pending, expired, approved or denied)",
         ));
     }
+    if let Some(f) = query.get("FactorSid")
+        && !(f.len() == 34 && f.starts_with("YF") && f[2..].bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        return Err(ApiError::invalid(
+            "Invalid parameter: FactorSid (YF and 32 hexadecimal digits)",
+        ));
+    }
     let mut challenges = state.db.factor_challenges(&e.sid).await?;
     let descending = match query.get("Order").map(String::as_str) {
         None | Some("asc") => false,
