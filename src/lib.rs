@@ -49,8 +49,10 @@
 //!    match no code.
 //! 4. **Expiry and binding**: a code verifies only before it expires (10
 //!    minutes by default; NIST SP 800-63B, ASVS 2.7.2) and only for the
-//!    purpose, account and destination it was issued for; a successful check
-//!    yields a [`Proof`] with no public constructor.
+//!    purpose, account and destination it was issued for — and, when it is
+//!    bound to a payment ([`Transaction`]: PSD2's dynamic linking), only for a
+//!    check naming the same amount and payee; a successful check yields a
+//!    [`Proof`] with no public constructor.
 //! 5. **Bounded guessing per account**: each failure budget (an account's
 //!    signed-in checks, its recovery codes, each recovery identifier's
 //!    confirmations) allows 10 free failures, then waits doubling up to 15
@@ -63,11 +65,14 @@
 //!    window (against SMS pumping and mail bombing). Budgets that protect
 //!    *people* (a mailbox, a phone, an account) are separate from budgets that
 //!    protect *money* (calling code, global), and a refused message spends
-//!    nothing (see [`Limits`]).
+//!    nothing (see [`Limits`]). A safe-listed destination
+//!    ([`SendOptions::safe_listed`]) skips only the budgets on money.
 //! 7. **Recovery that cannot be told apart**: unknown identifiers get made-up
 //!    answers of the same distribution through the same path (same reads,
-//!    writes and work); nothing is sent, nothing changes, and unauthenticated
-//!    requests cannot exhaust what real users need (see [`AccountSecurity`]).
+//!    writes and work) — the choice of an authenticator app included, at the
+//!    rate your accounts have one ([`DecoyProfile`]); nothing is sent, nothing
+//!    changes, and unauthenticated requests cannot exhaust what real users
+//!    need (see [`AccountSecurity`]).
 //! 8. **Constant time**: codes and contact proofs (last four digits, full
 //!    address) are compared with `subtle`.
 //! 9. **Notices and verified-only recovery**: adding or removing security info
@@ -93,7 +98,10 @@
 //! [`AccountSecurity`] runs the flows of Microsoft-style security info on top of
 //! [`SecurityCodes`] and an [`AccountStore`](store::AccountStore): add security
 //! info, change phone number, remove, recover an account (without revealing
-//! whether it exists), identity checks, and the replacement hold.
+//! whether it exists), identity checks, and the replacement hold — with a sent
+//! code, an authenticator app ([`AccountSecurity::start_add_authenticator`],
+//! [`AccountSecurity::recover_with_app`]) or a recovery code
+//! ([`AccountSecurity::generate_recovery_code`]).
 //!
 //! # Layers
 //!
