@@ -108,6 +108,8 @@ pub struct SendOptions<'a> {
     pub(crate) do_not_share: bool,
     pub(crate) transaction: Option<crate::Transaction<'a>>,
     pub(crate) safe_listed: bool,
+    pub(crate) press_key_first: bool,
+    pub(crate) call_voice: Option<&'a str>,
 }
 
 impl<'a> SendOptions<'a> {
@@ -192,6 +194,26 @@ impl<'a> SendOptions<'a> {
     /// still count it. Default: off.
     pub fn safe_listed(mut self, on: bool) -> Self {
         self.safe_listed = on;
+        self
+    }
+
+    /// With `true`, a call reads the code only after the person presses a
+    /// key (so that a voicemail does not record it): the message carries the
+    /// locale's prompt (`code-voice-prompt`, [`Message::voice_prompt`](crate::channel::Message::voice_prompt))
+    /// for the voice gateway to say first. Other messages ignore it. Default:
+    /// off.
+    pub fn press_key_first(mut self, on: bool) -> Self {
+        self.press_key_first = on;
+        self
+    }
+
+    /// A call is read in the text-to-speech voice `name` (as the voice
+    /// gateway names its voices, e.g. `Polly.Joanna`; 1 to 64 letters,
+    /// digits, `.`, `-`, `_` or `:`, else
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is
+    /// counted). Other messages ignore it. Default: the gateway's own.
+    pub fn call_voice(mut self, name: &'a str) -> Self {
+        self.call_voice = Some(name);
         self
     }
 

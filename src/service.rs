@@ -326,12 +326,14 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
             policy.lifetime(),
         )?
         .with_deadline(sent.expires_at);
-        let message = message.worded(
-            &self.templates,
-            options.app_name,
-            options.transaction.as_ref(),
-            options.do_not_share,
-        );
+        let message = message
+            .worded(
+                &self.templates,
+                options.app_name,
+                options.transaction.as_ref(),
+                options.do_not_share,
+            )
+            .called(&self.templates, options.press_key_first, options.call_voice);
         let message = match sms_line {
             Some(line) => message.with_sms_line(line),
             None => message,
@@ -363,6 +365,18 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
     /// checked — with the application's name — before anything is counted
     /// or stored.
     fn sms_line<'a>(&self, options: &SendOptions<'a>) -> Result<Option<&'a str>> {
+        if let Some(voice) = options.call_voice {
+            let ok = (1..=64).contains(&voice.len())
+                && voice
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':'));
+            if !ok {
+                return Err(Error::InvalidInput {
+                    field: "call voice",
+                    reason: "1 to 64 letters, digits, '.', '-', '_' or ':'",
+                });
+            }
+        }
         if let Some(name) = options.app_name {
             let length = name.chars().count();
             if !(1..=30).contains(&length) || name.chars().any(char::is_control) {
@@ -495,12 +509,14 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
             lifetime,
         )?
         .with_deadline(challenge.expires_at());
-        let message = message.worded(
-            &self.templates,
-            options.app_name,
-            options.transaction.as_ref(),
-            options.do_not_share,
-        );
+        let message = message
+            .worded(
+                &self.templates,
+                options.app_name,
+                options.transaction.as_ref(),
+                options.do_not_share,
+            )
+            .called(&self.templates, options.press_key_first, options.call_voice);
         let message = match sms_line {
             Some(line) => message.with_sms_line(line),
             None => message,

@@ -707,3 +707,51 @@ fn a_safe_listed_number_skips_the_spend_caps_and_only_those() {
     let to = Contact::phone("+14255550199").unwrap();
     assert_eq!(outbox.messages_to(&to).len(), 3);
 }
+
+/// A call can ask for a key press before the code is read (the locale's
+/// prompt said first) and a text-to-speech voice; an email ignores both; a
+/// voice name that is no name is refused before anything is sent.
+#[test]
+fn a_call_reads_the_code_after_a_key_press_in_the_voice_asked_for() {
+    let (codes, outbox, _clock) = memory_service();
+    let account = AccountId::new("caller").unwrap();
+    let phone = Contact::phone("+14255550144").unwrap();
+    let options = SendOptions::default()
+        .press_key_first(true)
+        .call_voice("Polly.Joanna")
+        .locale("fr");
+    ready(codes.start(&account, Purpose::IdentityCheck, &phone, options)).unwrap();
+    let m = outbox.messages_to(&phone).last().unwrap().clone();
+    assert_eq!(
+        m.voice_prompt(),
+        Some("Appuyez sur une touche pour entendre votre code de sécurité.")
+    );
+    assert_eq!(m.voice_name(), Some("Polly.Joanna"));
+    let email = Contact::email("caller@example.org").unwrap();
+    ready(codes.start(&account, Purpose::IdentityCheck, &email, options)).unwrap();
+    let mail = outbox.messages_to(&email).last().unwrap().clone();
+    assert_eq!((mail.voice_prompt(), mail.voice_name()), (None, None));
+    let plain = SendOptions::default();
+    let other = Contact::phone("+14255550145").unwrap();
+    ready(codes.start(&account, Purpose::IdentityCheck, &other, plain)).unwrap();
+    let m = outbox.messages_to(&other).last().unwrap().clone();
+    assert_eq!((m.voice_prompt(), m.voice_name()), (None, None));
+    let sends = outbox.len();
+    let refused = ready(codes.start(
+        &account,
+        Purpose::IdentityCheck,
+        &phone,
+        SendOptions::default().call_voice("Polly Joanna; rm"),
+    ));
+    assert!(
+        matches!(
+            refused,
+            Err(Error::InvalidInput {
+                field: "call voice",
+                ..
+            })
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(outbox.len(), sends);
+}

@@ -112,6 +112,8 @@ mod tests {
             lookup_enabled: false,
             skip_sms_to_landlines: false,
             psd2_enabled: false,
+            dtmf_input_required: false,
+            tts_name: None,
             created: 0,
             updated: 0,
         }

@@ -97,8 +97,14 @@ const SERVICE: &[Param] = &[
         "SkipSmsToLandlines",
         "stored and returned; an SMS to a number whose line type is a fixed line is refused with 60205 before anything is sent or counted (needs `LookupEnabled`)",
     ),
-    refused("DtmfInputRequired", OFF, NO_CALL_OPTIONS),
-    refused("TtsName", EMPTY, NO_CALL_OPTIONS),
+    honoured(
+        "DtmfInputRequired",
+        "stored and returned; a call reads the code only after a key press: the voice gateway gets the locale's prompt (`voice_prompt`) to say first",
+    ),
+    honoured(
+        "TtsName",
+        "stored and returned; the voice gateway gets it as `voice_name` (a voice name: letters, digits, '.', '-', '_', ':')",
+    ),
     honoured(
         "Psd2Enabled",
         "stored and returned; every verification of the service is bound to its `Amount` and `Payee` (both required), its message names them, and only a check naming both approves it",

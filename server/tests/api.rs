@@ -940,7 +940,7 @@ async fn a_setting_the_server_cannot_honour_is_refused_naming_it() {
     let h = Harness::start("refused").await;
     let api = Api::new(&h);
     for (name, value) in [
-        ("DtmfInputRequired", "True"),
+        ("CustomCodeEnabled", "True"),
         ("Totp.Issuer", "Example"),
         ("Push.IncludeDate", "true"),
         ("Whatsapp.From", "+15017122661"),
@@ -974,7 +974,7 @@ async fn a_setting_the_server_cannot_honour_is_refused_naming_it() {
     assert_error(
         &api.post(
             &format!("/Services/{sid}"),
-            &[("DtmfInputRequired", "true")],
+            &[("CustomCodeEnabled", "true")],
         )
         .await,
         400,
@@ -1959,5 +1959,73 @@ async fn attempts_list_every_message_sent_with_twilios_filters() {
     assert_eq!(
         (status, templates["templates"].as_array().map(Vec::len)),
         (200, Some(0))
+    );
+}
+
+/// Call options: with `DtmfInputRequired` the voice gateway gets the
+/// locale's prompt to say before it reads the code after a key press, and
+/// `TtsName` as the voice; both are stored and returned, and a voice name
+/// that is no name is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_waits_for_a_key_and_speaks_in_the_service_voice() {
+    let h = Harness::start("call-options").await;
+    let api = Api::new(&h);
+    assert_error(
+        &api.post(
+            "/Services",
+            &[("FriendlyName", "Calls"), ("TtsName", "Polly Joanna; x")],
+        )
+        .await,
+        400,
+        60200,
+    );
+    let (status, service) = api
+        .post(
+            "/Services",
+            &[
+                ("FriendlyName", "Calls"),
+                ("DtmfInputRequired", "true"),
+                ("TtsName", "Polly.Joanna"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 201, "{service}");
+    assert_eq!(
+        (&service["dtmf_input_required"], &service["tts_name"]),
+        (&Value::from(true), &Value::from("Polly.Joanna"))
+    );
+    let sid = service["sid"].as_str().unwrap();
+    let to = "+15017122631";
+    let (status, v) = api
+        .post(
+            &format!("/Services/{sid}/Verifications"),
+            &[("To", to), ("Channel", "call"), ("Locale", "de")],
+        )
+        .await;
+    assert_eq!(status, 201, "{v}");
+    let call = h.calls.last_body(to).unwrap();
+    assert_eq!(
+        call["voice_prompt"],
+        "Drücken Sie eine beliebige Taste, um Ihren Sicherheitscode zu hören."
+    );
+    assert_eq!(call["voice_name"], "Polly.Joanna");
+    // Cleared, the next call is read at once in the gateway's voice.
+    let (_, updated) = api
+        .post(
+            &format!("/Services/{sid}"),
+            &[("DtmfInputRequired", "false"), ("TtsName", "")],
+        )
+        .await;
+    assert_eq!(updated["tts_name"], Value::Null);
+    let other = "+15017122632";
+    api.post(
+        &format!("/Services/{sid}/Verifications"),
+        &[("To", other), ("Channel", "call")],
+    )
+    .await;
+    let call = h.calls.last_body(other).unwrap();
+    assert_eq!(
+        (&call["voice_prompt"], &call["voice_name"]),
+        (&Value::Null, &Value::Null)
     );
 }

@@ -261,8 +261,9 @@ pub const TIMESTAMP_HEADER: &str = "x-seccode-timestamp";
 /// Requires the `http` feature.
 ///
 /// The body: `{"purpose", "kind" ("code" or "notice"), "channel" ("email" or
-/// "sms"), "to", "subject", "text", "html", "voice", "code", "locale"}` (absent
-/// parts are `null`). The headers: `x-seccode-timestamp` (Unix seconds) and
+/// "sms"), "to", "subject", "text", "html", "voice", "voice_prompt" (say it,
+/// wait for a key, then read `voice`), "voice_name" (a text-to-speech voice),
+/// "code", "locale"}` (absent parts are `null`). The headers: `x-seccode-timestamp` (Unix seconds) and
 /// `x-seccode-signature: v1=<hex>`, the HMAC-SHA256 under the shared secret of
 /// `timestamp + "." + body`; a receiver recomputes it ([`Webhook::verify`]),
 /// compares in constant time and refuses old timestamps. Status handling is
@@ -362,6 +363,8 @@ impl DeliveryChannel for Webhook {
                 "text": message.body(),
                 "html": message.html(),
                 "voice": message.voice(),
+                "voice_prompt": message.voice_prompt(),
+                "voice_name": message.voice_name(),
                 "code": message.code_value().map(|c| c.expose()),
                 "locale": message.locale(),
             })

@@ -148,6 +148,11 @@ pub struct Message {
     body: Zeroizing<String>,
     html: Option<Zeroizing<String>>,
     voice: Option<Zeroizing<String>>,
+    /// For a call: what to say before waiting for a key press, when the
+    /// code is read only after one.
+    voice_prompt: Option<String>,
+    /// For a call: the text-to-speech voice asked for.
+    voice_name: Option<String>,
     locale: String,
     deadline: Option<Timestamp>,
     code: Option<Code>,
@@ -220,6 +225,8 @@ impl Message {
             locale: locale.to_owned(),
             deadline: None,
             code: Some(code),
+            voice_prompt: None,
+            voice_name: None,
             to,
         })
     }
@@ -274,6 +281,24 @@ impl Message {
         self
     }
 
+    /// The same message as a call should read it: after a key press (the
+    /// locale's `code-voice-prompt` said first) and in the voice `name`. A
+    /// message to an email address is unchanged.
+    pub(crate) fn called(
+        mut self,
+        templates: &Templates,
+        press_key_first: bool,
+        name: Option<&str>,
+    ) -> Self {
+        if self.to.kind() == ContactKind::Phone {
+            if press_key_first {
+                self.voice_prompt = Some(templates.voice_prompt(&self.locale));
+            }
+            self.voice_name = name.map(str::to_owned);
+        }
+        self
+    }
+
     pub(crate) fn with_sms_line(mut self, line: &str) -> Self {
         if self.to.kind() == ContactKind::Phone {
             self.body.push_str("\n\n");
@@ -313,6 +338,8 @@ impl Message {
             body: Zeroizing::new(body.into()),
             html: None,
             voice: None,
+            voice_prompt: None,
+            voice_name: None,
             locale: "en".to_owned(),
             deadline: None,
             code: None,
@@ -353,6 +380,19 @@ impl Message {
     /// What a voice call to a phone says: the code digit by digit, twice.
     pub fn voice(&self) -> Option<&str> {
         self.voice.as_deref().map(String::as_str)
+    }
+
+    /// For a call that reads the code only after a key press
+    /// ([`SendOptions::press_key_first`](crate::SendOptions::press_key_first)):
+    /// what to say first ("Press any key to hear your security code.").
+    pub fn voice_prompt(&self) -> Option<&str> {
+        self.voice_prompt.as_deref()
+    }
+
+    /// For a call: the text-to-speech voice asked for
+    /// ([`SendOptions::call_voice`](crate::SendOptions::call_voice)).
+    pub fn voice_name(&self) -> Option<&str> {
+        self.voice_name.as_deref()
     }
 
     /// The locale the texts were rendered for (as requested; the texts may come

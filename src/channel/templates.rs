@@ -29,7 +29,7 @@ const BUILTIN: &[(&str, &str)] = &[
 ];
 
 /// The message ids every locale should define.
-pub const MESSAGE_IDS: [&str; 9] = [
+pub const MESSAGE_IDS: [&str; 10] = [
     "code-subject",
     "code-sms",
     "code-email-text",
@@ -37,6 +37,7 @@ pub const MESSAGE_IDS: [&str; 9] = [
     "code-voice",
     "code-do-not-share",
     "code-transaction",
+    "code-voice-prompt",
     "notice-subject",
     "notice-body",
 ];
@@ -510,6 +511,19 @@ impl Templates {
             .unwrap_or_else(|_| "Don't share it with anyone.".to_owned())
     }
 
+    /// What a call says before it waits for a key press, in `locale`
+    /// (`code-voice-prompt`): from the chain, else the shipped text of the
+    /// locale, else English.
+    pub(crate) fn voice_prompt(&self, locale: &str) -> String {
+        let args = FluentArgs::new();
+        self.format(&self.chain(locale), "code-voice-prompt", &args)
+            .or_else(|_| {
+                let builtin = Templates::builtin();
+                builtin.format(&builtin.chain(locale), "code-voice-prompt", &args)
+            })
+            .unwrap_or_else(|_| "Press any key to hear your security code.".to_owned())
+    }
+
     /// The line naming a payment's amount and payee in `locale`
     /// (`code-transaction`): from the chain, else the shipped text of the
     /// locale, else English.
@@ -857,6 +871,16 @@ mod tests {
         lines.sort();
         lines.dedup();
         assert_eq!(lines.len(), BUILTIN.len(), "one line per language");
+    }
+
+    #[test]
+    fn every_shipped_locale_has_its_own_key_press_prompt() {
+        let t = Templates::builtin();
+        let mut prompts: Vec<String> = BUILTIN.iter().map(|(tag, _)| t.voice_prompt(tag)).collect();
+        assert!(prompts.iter().all(|p| !p.is_empty() && !p.contains('{')));
+        prompts.sort();
+        prompts.dedup();
+        assert_eq!(prompts.len(), BUILTIN.len());
     }
 
     #[test]

@@ -179,6 +179,10 @@ CREATE TABLE IF NOT EXISTS verify_verifications (
     updated BIGINT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS verify_verifications_to ON verify_verifications (service_sid, identity, created);
+CREATE TABLE IF NOT EXISTS verify_service_voices (
+    service_sid TEXT PRIMARY KEY REFERENCES verify_services (sid) ON DELETE CASCADE,
+    tts_name TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS verify_payments (
     verification_sid TEXT PRIMARY KEY REFERENCES verify_verifications (sid) ON DELETE CASCADE,
     amount TEXT NOT NULL,

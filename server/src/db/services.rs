@@ -21,6 +21,10 @@ pub struct Service {
     pub skip_sms_to_landlines: bool,
     /// Whether verifications are bound to a payment (PSD2: `Amount`, `Payee`).
     pub psd2_enabled: bool,
+    /// Whether a call reads the code only after a key press.
+    pub dtmf_input_required: bool,
+    /// The text-to-speech voice calls are read in.
+    pub tts_name: Option<String>,
     /// Created, Unix milliseconds.
     pub created: i64,
     /// Last updated, Unix milliseconds.
@@ -34,6 +38,7 @@ const DO_NOT_SHARE: i64 = 1;
 const LOOKUP: i64 = 2;
 const SKIP_LANDLINES: i64 = 4;
 const PSD2: i64 = 8;
+const DTMF: i64 = 16;
 
 fn flags(s: &Service) -> i64 {
     [
@@ -41,6 +46,7 @@ fn flags(s: &Service) -> i64 {
         (s.lookup_enabled, LOOKUP),
         (s.skip_sms_to_landlines, SKIP_LANDLINES),
         (s.psd2_enabled, PSD2),
+        (s.dtmf_input_required, DTMF),
     ]
     .iter()
     .filter(|(on, _)| *on)
@@ -59,6 +65,8 @@ fn read_service(r: &Row) -> Service {
         lookup_enabled: flags & LOOKUP != 0,
         skip_sms_to_landlines: flags & SKIP_LANDLINES != 0,
         psd2_enabled: flags & PSD2 != 0,
+        dtmf_input_required: flags & DTMF != 0,
+        tts_name: r.opt_text("tts_name"),
         created: r.int("created"),
         updated: r.int("updated"),
     }
@@ -68,7 +76,12 @@ fn read_service(r: &Row) -> Service {
 /// `WHERE` and what follows).
 macro_rules! select_services {
     ($rest:literal) => {
-        concat!("SELECT sid, account_sid, friendly_name, code_length, do_not_share, created, updated FROM verify_services ", $rest)
+        concat!(
+            "SELECT sid, account_sid, friendly_name, code_length, do_not_share, created, \
+             updated, tts_name FROM verify_services \
+             LEFT JOIN verify_service_voices ON service_sid = sid ",
+            $rest
+        )
     };
 }
 
@@ -80,6 +93,7 @@ impl Db {
     /// The database fails.
     pub async fn insert_service(&self, s: Service) -> Result<(), DbError> {
         let flags = flags(&s);
+        let voice = (s.sid.clone(), s.tts_name.clone());
         self.execute(
             "INSERT INTO verify_services (sid, account_sid, friendly_name, code_length, \
              do_not_share, created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -93,8 +107,29 @@ impl Db {
                 s.updated.into(),
             ],
         )
-        .await
-        .map(drop)
+        .await?;
+        self.set_tts_name(&voice.0, voice.1).await
+    }
+
+    /// Keeps a service's text-to-speech voice (none: the row goes).
+    async fn set_tts_name(&self, sid: &str, name: Option<String>) -> Result<(), DbError> {
+        match name {
+            Some(name) => self
+                .execute(
+                    "INSERT INTO verify_service_voices (service_sid, tts_name) VALUES (?1, ?2) \
+                     ON CONFLICT (service_sid) DO UPDATE SET tts_name = ?2",
+                    vec![sid.into(), name.into()],
+                )
+                .await
+                .map(drop),
+            None => self
+                .execute(
+                    "DELETE FROM verify_service_voices WHERE service_sid = ?1",
+                    vec![sid.into()],
+                )
+                .await
+                .map(drop),
+        }
     }
 
     /// Replaces a service's settings.
@@ -104,6 +139,7 @@ impl Db {
     /// The database fails.
     pub async fn update_service(&self, s: Service) -> Result<(), DbError> {
         let flags = flags(&s);
+        let voice = (s.sid.clone(), s.tts_name.clone());
         self.execute(
             "UPDATE verify_services SET friendly_name = ?2, code_length = ?3, \
              do_not_share = ?4, updated = ?5 WHERE sid = ?1",
@@ -115,8 +151,8 @@ impl Db {
                 s.updated.into(),
             ],
         )
-        .await
-        .map(drop)
+        .await?;
+        self.set_tts_name(&voice.0, voice.1).await
     }
 
     /// A service of `account`.

@@ -41,8 +41,8 @@ pub(crate) fn service_json(state: &AppState, s: &Service) -> Value {
         "lookup_enabled": s.lookup_enabled,
         "psd2_enabled": s.psd2_enabled,
         "skip_sms_to_landlines": s.skip_sms_to_landlines,
-        "dtmf_input_required": false,
-        "tts_name": null,
+        "dtmf_input_required": s.dtmf_input_required,
+        "tts_name": s.tts_name,
         "do_not_share_warning_enabled": s.do_not_share_warning_enabled,
         "custom_code_enabled": false,
         "push": {"include_date": false, "apn_credential_sid": null, "fcm_credential_sid": null},
@@ -83,12 +83,34 @@ pub(crate) async fn create_service(
         lookup_enabled: boolean(&form, "LookupEnabled")?.unwrap_or(false),
         skip_sms_to_landlines: boolean(&form, "SkipSmsToLandlines")?.unwrap_or(false),
         psd2_enabled: boolean(&form, "Psd2Enabled")?.unwrap_or(false),
+        dtmf_input_required: boolean(&form, "DtmfInputRequired")?.unwrap_or(false),
+        tts_name: tts_name(&form)?.flatten(),
         created: now,
         updated: now,
     };
     landlines_need_lookup(&service)?;
     state.db.insert_service(service.clone()).await?;
     Ok(respond(StatusCode::CREATED, service_json(&state, &service)))
+}
+
+/// `TtsName`: absent (`None`), empty (`Some(None)`: the gateway's own
+/// voice), or a voice name (1 to 64 letters, digits, `.`, `-`, `_`, `:`).
+fn tts_name(form: &FormMap) -> Result<Option<Option<String>>, ApiError> {
+    match form.get("TtsName").map(|n| n.trim()) {
+        None => Ok(None),
+        Some("") => Ok(Some(None)),
+        Some(name)
+            if name.len() <= 64
+                && name.bytes().all(|b| {
+                    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':')
+                }) =>
+        {
+            Ok(Some(Some(name.to_owned())))
+        }
+        Some(_) => Err(ApiError::invalid(
+            "Invalid parameter: TtsName (a voice name: 1 to 64 letters, digits, '.', '-', '_' or ':')",
+        )),
+    }
 }
 
 /// `SkipSmsToLandlines` needs the line type, which `LookupEnabled` gives
@@ -178,6 +200,12 @@ pub(crate) async fn update_service(
     }
     if let Some(psd2) = boolean(&form, "Psd2Enabled")? {
         service.psd2_enabled = psd2;
+    }
+    if let Some(dtmf) = boolean(&form, "DtmfInputRequired")? {
+        service.dtmf_input_required = dtmf;
+    }
+    if let Some(name) = tts_name(&form)? {
+        service.tts_name = name;
     }
     landlines_need_lookup(&service)?;
     service.updated = now_ms();

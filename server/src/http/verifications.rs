@@ -266,7 +266,13 @@ pub(crate) async fn start_verification(
             .safe_number(&account, contact.identity())
             .await?
             .is_some();
-    let options = options.safe_listed(safe);
+    let options = options
+        .safe_listed(safe)
+        .press_key_first(service.dtmf_input_required);
+    let options = match &service.tts_name {
+        Some(name) => options.call_voice(name),
+        None => options,
+    };
     // The Android app's hash ends the SMS (SMS Retriever); other channels
     // have no use for it, as on Twilio.
     let options = match app_hash(&form)? {

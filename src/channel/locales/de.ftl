@@ -34,6 +34,9 @@ code-email-html =
 
 code-voice = Ihr Sicherheitscode lautet: { $spoken }. Noch einmal: { $spoken }. Er läuft in { code-expiry } ab.
 
+## Said first when a call reads the code only after a key press.
+code-voice-prompt = Drücken Sie eine beliebige Taste, um Ihren Sicherheitscode zu hören.
+
 ## The warning after an SMS or call when the application asks for it.
 code-do-not-share = Code nicht weitergeben.
 

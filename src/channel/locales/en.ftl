@@ -39,6 +39,9 @@ code-email-html =
 
 code-voice = Your security code is: { $spoken }. Again: { $spoken }. It expires in { code-expiry }.
 
+## Said first when a call reads the code only after a key press.
+code-voice-prompt = Press any key to hear your security code.
+
 ## The warning after an SMS or call when the application asks for it.
 code-do-not-share = Don't share it with anyone.
 

@@ -37,6 +37,9 @@ code-email-html =
 
 code-voice = Tu código de seguridad es: { $spoken }. Repito: { $spoken }. Caduca en { code-expiry }.
 
+## Said first when a call reads the code only after a key press.
+code-voice-prompt = Pulsa cualquier tecla para escuchar tu código de seguridad.
+
 ## The warning after an SMS or call when the application asks for it.
 code-do-not-share = No lo compartas con nadie.
 

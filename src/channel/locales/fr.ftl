@@ -37,6 +37,9 @@ code-email-html =
 
 code-voice = Votre code de sécurité est : { $spoken }. Je répète : { $spoken }. Il expire dans { code-expiry }.
 
+## Said first when a call reads the code only after a key press.
+code-voice-prompt = Appuyez sur une touche pour entendre votre code de sécurité.
+
 ## The warning after an SMS or call when the application asks for it.
 code-do-not-share = Ne le partagez avec personne.
 

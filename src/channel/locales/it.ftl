@@ -37,6 +37,9 @@ code-email-html =
 
 code-voice = Il tuo codice di sicurezza è: { $spoken }. Ripeto: { $spoken }. Scade tra { code-expiry }.
 
+## Said first when a call reads the code only after a key press.
+code-voice-prompt = Premi un tasto qualsiasi per ascoltare il tuo codice di sicurezza.
+
 ## The warning after an SMS or call when the application asks for it.
 code-do-not-share = Non condividerlo con nessuno.
 

@@ -31,6 +31,9 @@ code-email-html =
 
 code-voice = セキュリティコードは、{ $spoken }、です。もう一度繰り返します、{ $spoken }。有効期限は{ code-expiry }です。
 
+## Said first when a call reads the code only after a key press.
+code-voice-prompt = セキュリティコードを聞くには、いずれかのキーを押してください。
+
 ## The warning after an SMS or call when the application asks for it.
 code-do-not-share = 誰にも教えないでください。
 

@@ -37,6 +37,9 @@ code-email-html =
 
 code-voice = Je beveiligingscode is: { $spoken }. Nog een keer: { $spoken }. Hij verloopt over { code-expiry }.
 
+## Said first when a call reads the code only after a key press.
+code-voice-prompt = Druk op een willekeurige toets om je beveiligingscode te horen.
+
 ## The warning after an SMS or call when the application asks for it.
 code-do-not-share = Deel hem met niemand.
 

@@ -37,6 +37,9 @@ code-email-html =
 
 code-voice = Seu código de segurança é: { $spoken }. Repetindo: { $spoken }. Ele expira em { code-expiry }.
 
+## Said first when a call reads the code only after a key press.
+code-voice-prompt = Pressione qualquer tecla para ouvir seu código de segurança.
+
 ## The warning after an SMS or call when the application asks for it.
 code-do-not-share = Não compartilhe com ninguém.
 
