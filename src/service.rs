@@ -10,6 +10,7 @@ use crate::challenge::{
 use crate::channel::templates::Templates;
 use crate::channel::{DeliveryChannel, Message};
 use crate::clock::{Clock, SystemClock, Timestamp};
+use crate::code::Code;
 use crate::contact::{Contact, MaskedContact};
 use crate::counter::{CounterKey, CounterKind};
 use crate::error::{Error, RateLimit, Result};
@@ -316,28 +317,15 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
                 return Err(self.budget_refusal(&limits_of, index, retry_after, account));
             }
         }
-        let locale = self.locale_of(options.locale);
-        let message = Message::from_templates(
-            &self.templates,
-            &locale,
+        let message = self.code_message(
             destination.clone(),
             purpose,
             code,
             policy.lifetime(),
-        )?
-        .with_deadline(sent.expires_at);
-        let message = message
-            .worded(
-                &self.templates,
-                options.app_name,
-                options.transaction.as_ref(),
-                options.do_not_share,
-            )
-            .called(&self.templates, options.press_key_first, options.call_voice);
-        let message = match sms_line {
-            Some(line) => message.with_sms_line(line),
-            None => message,
-        };
+            sent.expires_at,
+            &options,
+            sms_line,
+        )?;
         if decoy {
             // Through the channel's intake like a real message, never sent.
             if let Err(e) = self.channel.absorb(&message).await {
@@ -359,6 +347,38 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
         }
         self.emit_delivered(&sent, purpose);
         Ok(sent)
+    }
+
+    /// A code message as `options` ask for it: rendered in their locale,
+    /// worded (the application's name, the payment, the do-not-share
+    /// warning), read as a call should be, ended with `sms_line`, and dropped
+    /// if it is still undelivered at `deadline`.
+    #[allow(clippy::too_many_arguments)] // one call per send path, each names its parts
+    fn code_message(
+        &self,
+        to: Contact,
+        purpose: Purpose,
+        code: Code,
+        lifetime: std::time::Duration,
+        deadline: Timestamp,
+        options: &SendOptions<'_>,
+        sms_line: Option<&str>,
+    ) -> Result<Message> {
+        let locale = self.locale_of(options.locale);
+        let message =
+            Message::from_templates(&self.templates, &locale, to, purpose, code, lifetime)?
+                .with_deadline(deadline)
+                .worded(
+                    &self.templates,
+                    options.app_name,
+                    options.transaction.as_ref(),
+                    options.do_not_share,
+                )
+                .called(&self.templates, options.press_key_first, options.call_voice);
+        Ok(match sms_line {
+            Some(line) => message.with_sms_line(line),
+            None => message,
+        })
     }
 
     /// The line `options` ask to end an SMS with (an Android app hash),
@@ -498,29 +518,15 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
             .await?
             .ok_or(Error::ChallengeNotFound)??;
         let sent = Sent::of(&challenge);
-        let lifetime = challenge.expires_at().saturating_since(now);
-        let locale = self.locale_of(options.locale);
-        let message = Message::from_templates(
-            &self.templates,
-            &locale,
+        let message = self.code_message(
             challenge.destination().clone(),
             challenge.purpose(),
             code,
-            lifetime,
-        )?
-        .with_deadline(challenge.expires_at());
-        let message = message
-            .worded(
-                &self.templates,
-                options.app_name,
-                options.transaction.as_ref(),
-                options.do_not_share,
-            )
-            .called(&self.templates, options.press_key_first, options.call_voice);
-        let message = match sms_line {
-            Some(line) => message.with_sms_line(line),
-            None => message,
-        };
+            challenge.expires_at().saturating_since(now),
+            challenge.expires_at(),
+            &options,
+            sms_line,
+        )?;
         if challenge.is_decoy() {
             self.channel
                 .absorb(&message)
