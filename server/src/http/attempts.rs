@@ -13,6 +13,7 @@ use axum::routing::get;
 use seccode::{Contact, Timestamp};
 use serde_json::{Value, json};
 
+use crate::config::is_sid;
 use crate::db::{Verification, VerificationStatus};
 use crate::http::auth::Caller;
 use crate::http::body::{FormMap, Listed, date, list_page, respond};
@@ -109,13 +110,7 @@ impl Filters {
         let sid = |key: &str, prefix: &str| -> Result<String, ApiError> {
             match query.get(key).map(|v| v.trim()) {
                 None => Ok(String::new()),
-                Some(v)
-                    if v.len() == 34
-                        && v.starts_with(prefix)
-                        && v[2..].bytes().all(|b| b.is_ascii_hexdigit()) =>
-                {
-                    Ok(v.to_owned())
-                }
+                Some(v) if is_sid(v, prefix) => Ok(v.to_owned()),
                 Some(_) => Err(ApiError::invalid(format!(
                     "Invalid parameter: {key} ({prefix} and 32 hexadecimal digits)"
                 ))),
@@ -223,9 +218,7 @@ pub(crate) async fn fetch(
             "The requested resource /Attempts/{sid} was not found"
         ))
     };
-    let ok =
-        sid.len() == 34 && sid.starts_with("VL") && sid[2..].bytes().all(|b| b.is_ascii_hexdigit());
-    if !ok {
+    if !is_sid(&sid, "VL") {
         return Err(missing());
     }
     let v = state

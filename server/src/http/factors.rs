@@ -24,7 +24,7 @@ use seccode::store::{ChallengeStore, CounterKey};
 use seccode::{AccountId, Purpose, TotpAlgorithm, TotpSecret, TotpSettings};
 use serde_json::{Value, json};
 
-use crate::config::now_ms;
+use crate::config::{is_sid, now_ms};
 use crate::db::{Entity, Factor, FactorChallenge, Service};
 use crate::http::auth::Caller;
 use crate::http::body::{FormMap, date, list_page, list_page_ordered, new_sid, respond, vet};
@@ -84,6 +84,17 @@ fn identity(value: Option<&String>) -> Result<String, ApiError> {
         ));
     }
     Ok(v.clone())
+}
+
+/// A factor's `FriendlyName`: 1 to 64 characters.
+fn factor_name(name: &str) -> Result<String, ApiError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 64 {
+        return Err(ApiError::invalid(
+            "Invalid parameter: FriendlyName (1 to 64 characters)",
+        ));
+    }
+    Ok(name.to_owned())
 }
 
 fn entity_url(state: &AppState, service: &str, identity: &str) -> String {
@@ -445,19 +456,12 @@ pub(crate) async fn create_factor(
             ));
         }
     }
-    let friendly_name = match form.get("FriendlyName").map(|n| n.trim()) {
-        Some(n) if !n.is_empty() && n.chars().count() <= 64 => n.to_owned(),
-        Some(_) => {
-            return Err(ApiError::invalid(
-                "Invalid parameter: FriendlyName (1 to 64 characters)",
-            ));
-        }
-        None => {
-            return Err(ApiError::invalid(
-                "Missing required parameter FriendlyName in the post body",
-            ));
-        }
+    let Some(name) = form.get("FriendlyName") else {
+        return Err(ApiError::invalid(
+            "Missing required parameter FriendlyName in the post body",
+        ));
     };
+    let friendly_name = factor_name(name)?;
     let settings = config(&form, TotpSettings::default())?;
     let secret = match form.get("Binding.Secret") {
         Some(text) => TotpSecret::from_base32(text).map_err(|_| {
@@ -565,13 +569,7 @@ pub(crate) async fn update_factor(
         form.contains_key("FriendlyName") || form.keys().any(|k| k.starts_with("Config."));
     if changed {
         if let Some(name) = form.get("FriendlyName") {
-            let name = name.trim();
-            if name.is_empty() || name.chars().count() > 64 {
-                return Err(ApiError::invalid(
-                    "Invalid parameter: FriendlyName (1 to 64 characters)",
-                ));
-            }
-            f.friendly_name = name.to_owned();
+            f.friendly_name = factor_name(name)?;
         }
         let settings = config(&form, settings_of(&f)?)?;
         f.alg = alg_name(settings.algorithm()).to_owned();
@@ -684,7 +682,7 @@ pub(crate) async fn list_challenges(
         ));
     }
     if let Some(f) = query.get("FactorSid")
-        && !(f.len() == 34 && f.starts_with("YF") && f[2..].bytes().all(|b| b.is_ascii_hexdigit()))
+        && !is_sid(f, "YF")
     {
         return Err(ApiError::invalid(
             "Invalid parameter: FactorSid (YF and 32 hexadecimal digits)",
