@@ -113,6 +113,7 @@ mod tests {
             skip_sms_to_landlines: false,
             psd2_enabled: false,
             dtmf_input_required: false,
+            verify_events: false,
             tts_name: None,
             created: 0,
             updated: 0,

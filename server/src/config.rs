@@ -63,6 +63,66 @@ pub struct Config {
     /// Send budgets per hour (seccode's `Limits`).
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// How events are delivered to the services' webhooks.
+    #[serde(default)]
+    pub webhooks: WebhooksConfig,
+}
+
+/// Delivering events to the services' webhooks: a delivery the receiver does
+/// not answer with 2xx (or does not answer within `timeout_ms`) is tried
+/// again after `first_retry_ms`, then twice as long each time, up to
+/// `max_attempts` attempts in all.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhooksConfig {
+    /// The wait before the second attempt, milliseconds (10–600 000; default
+    /// 1 000).
+    pub first_retry_ms: u64,
+    /// Attempts in all before a delivery is given up (1–20; default 8: the
+    /// last about two minutes after the first with the default wait).
+    pub max_attempts: u32,
+    /// How long one attempt waits for the receiver, milliseconds (100–60 000;
+    /// default 5 000).
+    pub timeout_ms: u64,
+    /// Whether a webhook may point at this machine or a private network
+    /// (loopback, RFC 1918, link-local, CGNAT, unique-local IPv6 addresses
+    /// and `localhost`; host names are not resolved). Default `false`: an
+    /// API account cannot make the server POST inside its own network.
+    pub allow_private_addresses: bool,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        Self {
+            first_retry_ms: 1_000,
+            max_attempts: 8,
+            timeout_ms: 5_000,
+            allow_private_addresses: false,
+        }
+    }
+}
+
+/// A secret read from the configuration: its `Debug` never shows it.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct SecretText(String);
+
+impl SecretText {
+    /// Wraps a secret.
+    pub fn new(text: String) -> Self {
+        SecretText(text)
+    }
+
+    /// The secret itself.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretText(..)")
+    }
 }
 
 /// Messages allowed per hour, narrowest first. A refused send answers 429
@@ -107,8 +167,15 @@ pub struct AccountConfig {
     pub sid: String,
     /// The SHA-256 of the auth token, 64 hex digits (the token itself is never
     /// stored). `SECCODE_ACCOUNT_SID` and `SECCODE_AUTH_TOKEN` add one account
-    /// from the environment.
+    /// from the environment. May be left out when `auth_token` is given.
+    #[serde(default)]
     pub auth_token_sha256: String,
+    /// The auth token itself — only to sign the service's webhooks as Twilio
+    /// does (`X-Twilio-Signature`, keyed with the account's auth token); its
+    /// SHA-256 must be `auth_token_sha256`. An account configured from the
+    /// environment has it. Without it, the account cannot create webhooks.
+    #[serde(default)]
+    pub auth_token: Option<SecretText>,
 }
 
 /// SMS delivery.
@@ -324,6 +391,7 @@ impl Config {
             (Some(sid), Some(token)) => config.accounts.push(AccountConfig {
                 sid,
                 auth_token_sha256: hex(&Sha256::digest(token.as_bytes())),
+                auth_token: Some(SecretText(token)),
             }),
             (None, None) => {}
             (Some(_), None) => {
@@ -348,6 +416,11 @@ impl Config {
                 }
             }
             None => {}
+        }
+        for a in &mut config.accounts {
+            if let (true, Some(token)) = (a.auth_token_sha256.is_empty(), &a.auth_token) {
+                a.auth_token_sha256 = hex(&Sha256::digest(token.expose().as_bytes()));
+            }
         }
         config.validate()?;
         Ok(config)
@@ -383,6 +456,30 @@ impl Config {
                     "expected the SHA-256 of the token, 64 hex digits",
                 ));
             }
+            if let Some(token) = &a.auth_token
+                && hex(&Sha256::digest(token.expose().as_bytes())) != a.auth_token_sha256
+            {
+                return Err(err(
+                    &format!("accounts[{i}].auth_token"),
+                    "its SHA-256 is not auth_token_sha256: the same account's token is expected",
+                ));
+            }
+        }
+        let w = &self.webhooks;
+        if !(10..=600_000).contains(&w.first_retry_ms) {
+            return Err(err(
+                "webhooks.first_retry_ms",
+                "expected 10 to 600000 milliseconds",
+            ));
+        }
+        if !(1..=20).contains(&w.max_attempts) {
+            return Err(err("webhooks.max_attempts", "expected 1 to 20 attempts"));
+        }
+        if !(100..=60_000).contains(&w.timeout_ms) {
+            return Err(err(
+                "webhooks.timeout_ms",
+                "expected 100 to 60000 milliseconds",
+            ));
         }
         if let Some(url) = &self.public_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
@@ -527,5 +624,32 @@ mod tests {
         assert_eq!(c.accounts.len(), 1);
         assert_ne!(c.accounts[0].auth_token_sha256, "a-secret-token");
         assert_eq!(c.base_url(), "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn an_accounts_signing_token_is_its_own_and_never_shown() {
+        let sid = format!("AC{}", &KEY[..32]);
+        let token = "a-secret-token-for-webhooks";
+        let digest = hex(&Sha256::digest(token.as_bytes()));
+        // The token alone: its digest is worked out.
+        let text = format!(
+            "code_key = \"{KEY}\"\n[[accounts]]\nsid = \"{sid}\"\nauth_token = \"{token}\"\n"
+        );
+        let c = Config::parse(&text, &no_env).unwrap();
+        assert_eq!(c.accounts[0].auth_token_sha256, digest);
+        assert!(!format!("{c:?}").contains(token), "Debug never shows it");
+        // Another account's token is refused, naming the key, not the token.
+        let text = format!(
+            "code_key = \"{KEY}\"\n[[accounts]]\nsid = \"{sid}\"\nauth_token_sha256 = \"{KEY}\"\nauth_token = \"{token}\"\n"
+        );
+        let e = Config::parse(&text, &no_env).unwrap_err();
+        assert_eq!(e.key, "accounts[0].auth_token");
+        assert!(!e.to_string().contains(token));
+        let e = Config::parse(
+            &format!("code_key = \"{KEY}\"\n[[accounts]]\nsid = \"{sid}\"\nauth_token = \"{token}\"\n[webhooks]\nmax_attempts = 0\n"),
+            &no_env,
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "webhooks.max_attempts");
     }
 }

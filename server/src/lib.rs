@@ -10,6 +10,7 @@ pub mod cache;
 mod channels;
 pub mod config;
 pub mod db;
+pub mod events;
 pub mod health;
 mod http;
 pub mod metrics;
@@ -38,8 +39,13 @@ pub async fn serve(
         .await
         .map_err(|e| format!("listen: {}: {e}", config.listen))?;
     tracing::info!(address = %config.listen, "seccode-server listening");
-    axum::serve(listener, router(state))
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let deliveries = tokio::spawn(events::deliver(state.clone(), stopped));
+    let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await
-        .map_err(|e| format!("serve: {e}"))
+        .map_err(|e| format!("serve: {e}"));
+    let _ = stop.send(true);
+    let _ = deliveries.await;
+    served
 }

@@ -77,7 +77,6 @@ const NO_TOTP: &str = "service-wide TOTP defaults are not stored: set them per f
 const NO_PASSKEYS: &str = "passkeys are not supported";
 const NO_TEMPLATES: &str = "message templates are not supported yet";
 const NO_WHATSAPP: &str = "the whatsapp channel is not supported yet";
-const NO_EVENTS: &str = "Verify events are not supported yet";
 
 /// The parameters of `CreateService` and `UpdateService` (the same list).
 const SERVICE: &[Param] = &[
@@ -130,7 +129,10 @@ const SERVICE: &[Param] = &[
     refused("Passkeys.AuthenticatorAttachment", EMPTY, NO_PASSKEYS),
     refused("Passkeys.DiscoverableCredentials", EMPTY, NO_PASSKEYS),
     refused("Passkeys.UserVerification", EMPTY, NO_PASSKEYS),
-    refused("VerifyEventSubscriptionEnabled", OFF, NO_EVENTS),
+    honoured(
+        "VerifyEventSubscriptionEnabled",
+        "stored and returned; the service's verifications send their status changes (pending, approved, canceled, expired, max attempts reached) to its webhooks subscribed to them, as Verify Events (CloudEvents JSON, signed as Twilio signs webhooks, retried with backoff)",
+    ),
 ];
 
 /// The parameters of `CreateVerification`.
@@ -347,6 +349,28 @@ const SAFE_LIST: &[Param] = &[honoured(
     "stored (in E.164) and returned; verifications to it skip the caps on spend that guard against SMS pumping (its calling code's, the server's), and only those",
 )];
 
+/// The parameters of `CreateWebhook` and `UpdateWebhook`.
+const WEBHOOK: &[Param] = &[
+    honoured("FriendlyName", "stored and returned (1 to 64 characters)"),
+    honoured(
+        "EventTypes",
+        "stored and returned; `*` (Twilio's factor and challenge events), `factor.created`, `factor.verified`, `factor.deleted`, `challenge.approved`, `challenge.denied` (never sent: TOTP challenges are not denied), and the Verify Events `com.twilio.accountsecurity.verify.verification.pending`, `.approved`, `.canceled`, `.expired`, `.max-attempts-reached` (sent for services with `VerifyEventSubscriptionEnabled`); each event goes to the enabled webhooks subscribed to it",
+    ),
+    honoured(
+        "WebhookUrl",
+        "stored and returned; events are POSTed there, signed with the account's auth token as Twilio signs webhooks (`X-Twilio-Signature`; a JSON body bound by `bodySHA256`), with `I-Twilio-Idempotency-Token`, retried with doubling waits until answered 2xx; not on the server's machine or a private network unless configured",
+    ),
+    honoured(
+        "Status",
+        "stored and returned; a `disabled` webhook is sent nothing",
+    ),
+    refused(
+        "Version",
+        &["v2", ""],
+        "the legacy v1 fields are not sent: v2 only",
+    ),
+];
+
 /// Every implemented operation with a request body.
 pub const OPERATIONS: &[Operation] = &[
     Operation {
@@ -408,6 +432,14 @@ pub const OPERATIONS: &[Operation] = &[
     Operation {
         id: "CreateSafelist",
         params: SAFE_LIST,
+    },
+    Operation {
+        id: "CreateWebhook",
+        params: WEBHOOK,
+    },
+    Operation {
+        id: "UpdateWebhook",
+        params: WEBHOOK,
     },
 ];
 

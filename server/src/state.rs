@@ -11,7 +11,7 @@ use seccode::{
 
 use crate::cache::{Caches, SERVICE_TTL};
 use crate::channels::{Channels, Phone};
-use crate::config::{Config, SmsConfig, unhex32};
+use crate::config::{Config, SecretText, SmsConfig, WebhooksConfig, unhex32};
 use crate::db::Db;
 use crate::health::Health;
 use crate::store::{Backend, Store};
@@ -48,6 +48,13 @@ pub struct AppState {
     pub(crate) store_timeout: Duration,
     /// The code key, which also seals TOTP factors' secrets.
     pub(crate) keyring: Arc<Keyring>,
+    /// Account SID → its auth token, for the accounts configured with it:
+    /// what signs their webhooks' deliveries.
+    pub(crate) signing_tokens: HashMap<String, SecretText>,
+    /// How webhooks are delivered.
+    pub(crate) webhook_settings: WebhooksConfig,
+    /// Wakes this server's delivery task when an event is written.
+    pub(crate) outbox: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for AppState {
@@ -206,6 +213,13 @@ impl AppState {
             health,
             store_timeout,
             keyring: Arc::new(keyring),
+            signing_tokens: config
+                .accounts
+                .iter()
+                .filter_map(|a| Some((a.sid.clone(), a.auth_token.clone()?)))
+                .collect(),
+            webhook_settings: config.webhooks.clone(),
+            outbox: tokio::sync::Notify::new(),
         })
     }
 }

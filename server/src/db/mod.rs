@@ -15,12 +15,14 @@ mod rate_limits;
 mod safe_list;
 mod services;
 mod verifications;
+mod webhooks;
 
 pub use factors::{Entity, Factor, FactorChallenge};
 pub use rate_limits::{Bucket, RateLimit};
 pub use safe_list::SafeNumber;
-pub use services::Service;
+pub use services::{Service, VERIFY_EVENTS};
 pub use verifications::{Verification, VerificationStatus};
+pub use webhooks::{Delivery, Webhook};
 
 /// Where the server's tables live.
 #[derive(Clone)]
@@ -257,6 +259,31 @@ CREATE TABLE IF NOT EXISTS verify_safe_list (
     created BIGINT NOT NULL,
     PRIMARY KEY (account_sid, phone_number)
 );
+CREATE TABLE IF NOT EXISTS verify_webhooks (
+    sid TEXT PRIMARY KEY,
+    service_sid TEXT NOT NULL REFERENCES verify_services (sid) ON DELETE CASCADE,
+    account_sid TEXT NOT NULL,
+    friendly_name TEXT NOT NULL,
+    event_types TEXT NOT NULL,
+    url TEXT NOT NULL,
+    enabled BIGINT NOT NULL,
+    version TEXT NOT NULL,
+    created BIGINT NOT NULL,
+    updated BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS verify_webhook_outbox (
+    id TEXT PRIMARY KEY,
+    webhook_sid TEXT NOT NULL REFERENCES verify_webhooks (sid) ON DELETE CASCADE,
+    account_sid TEXT NOT NULL,
+    url TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    body TEXT NOT NULL,
+    attempts BIGINT NOT NULL,
+    due BIGINT NOT NULL,
+    created BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS verify_webhook_outbox_due ON verify_webhook_outbox (due);
+CREATE INDEX IF NOT EXISTS verify_verifications_pending ON verify_verifications (status, created);
 CREATE TABLE IF NOT EXISTS verify_api_keys (
     sid TEXT PRIMARY KEY,
     account_sid TEXT NOT NULL,

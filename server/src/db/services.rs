@@ -23,6 +23,9 @@ pub struct Service {
     pub psd2_enabled: bool,
     /// Whether a call reads the code only after a key press.
     pub dtmf_input_required: bool,
+    /// Whether its verifications' status changes are sent to its webhooks
+    /// subscribed to them (Verify events).
+    pub verify_events: bool,
     /// The text-to-speech voice calls are read in.
     pub tts_name: Option<String>,
     /// Created, Unix milliseconds.
@@ -39,6 +42,8 @@ const LOOKUP: i64 = 2;
 const SKIP_LANDLINES: i64 = 4;
 const PSD2: i64 = 8;
 const DTMF: i64 = 16;
+/// The bit of `VerifyEventSubscriptionEnabled`.
+pub const VERIFY_EVENTS: i64 = 32;
 
 fn flags(s: &Service) -> i64 {
     [
@@ -47,6 +52,7 @@ fn flags(s: &Service) -> i64 {
         (s.skip_sms_to_landlines, SKIP_LANDLINES),
         (s.psd2_enabled, PSD2),
         (s.dtmf_input_required, DTMF),
+        (s.verify_events, VERIFY_EVENTS),
     ]
     .iter()
     .filter(|(on, _)| *on)
@@ -66,6 +72,7 @@ fn read_service(r: &Row) -> Service {
         skip_sms_to_landlines: flags & SKIP_LANDLINES != 0,
         psd2_enabled: flags & PSD2 != 0,
         dtmf_input_required: flags & DTMF != 0,
+        verify_events: flags & VERIFY_EVENTS != 0,
         tts_name: r.opt_text("tts_name"),
         created: r.int("created"),
         updated: r.int("updated"),

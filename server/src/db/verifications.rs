@@ -186,6 +186,61 @@ impl Db {
         .map(|n| n > 0)
     }
 
+    /// Moves a pending verification to `status`; whether this call moved it
+    /// (of several servers or requests closing it at once, one does: the one
+    /// that reports the change to the service's webhooks).
+    ///
+    /// # Errors
+    ///
+    /// The database fails.
+    pub async fn close_pending(
+        &self,
+        service: &str,
+        sid: &str,
+        status: VerificationStatus,
+        updated: i64,
+    ) -> Result<bool, DbError> {
+        self.execute(
+            "UPDATE verify_verifications SET status = ?3, updated = ?4 \
+             WHERE service_sid = ?1 AND sid = ?2 AND status = 'pending'",
+            vec![
+                service.into(),
+                sid.into(),
+                status.as_str().into(),
+                updated.into(),
+            ],
+        )
+        .await
+        .map(|n| n == 1)
+    }
+
+    /// Up to `limit` verifications still recorded as pending that were
+    /// created before `before` (Unix ms), of services whose flags have `bit`
+    /// set: those that subscribed to Verify events and whose codes have
+    /// expired unreported.
+    ///
+    /// # Errors
+    ///
+    /// The database fails.
+    pub async fn stale_pending(
+        &self,
+        before: i64,
+        bit: i64,
+        limit: i64,
+    ) -> Result<Vec<Verification>, DbError> {
+        let rows = self
+            .query(
+                select_verifications!(
+                    "WHERE status = 'pending' AND created < ?1 AND service_sid IN \
+                     (SELECT sid FROM verify_services WHERE (do_not_share & ?2) <> 0) \
+                     ORDER BY created, sid LIMIT ?3"
+                ),
+                vec![before.into(), bit.into(), limit.into()],
+            )
+            .await?;
+        Ok(rows.iter().map(read_verification).collect())
+    }
+
     /// A verification of a service, by SID.
     ///
     /// # Errors

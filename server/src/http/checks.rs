@@ -161,10 +161,16 @@ async fn answer(
             let mut v = card.clone();
             v.status = VerificationStatus::Approved;
             v.updated = now_ms();
-            let kept = state
+            // The one request that closes it reports it (Verify events).
+            let closed = state
                 .db
-                .set_status(&v.service_sid, &v.sid, v.status, v.updated)
+                .close_pending(&v.service_sid, &v.sid, v.status, v.updated)
                 .await?;
+            let kept = closed
+                || state
+                    .db
+                    .set_status(&v.service_sid, &v.sid, v.status, v.updated)
+                    .await?;
             if !kept {
                 // Its service was deleted (through another server, within
                 // the service cache's lifetime): no approval to report.
@@ -172,6 +178,9 @@ async fn answer(
                 return Err(missing_verification(service, &v.sid));
             }
             state.caches.put_card(&v);
+            if closed {
+                crate::events::verification_event(state, service, &v).await;
+            }
             Ok(check_json(&v, VerificationStatus::Approved, true))
         }
         // A wrong code changes nothing the record shows (seccode counted the
@@ -182,11 +191,16 @@ async fn answer(
         }
         Outcome::Locked => {
             state.metrics.verification("locked");
-            let closed = VerificationStatus::MaxAttemptsReached;
-            state
+            let mut v = card.clone();
+            v.status = VerificationStatus::MaxAttemptsReached;
+            v.updated = now_ms();
+            if state
                 .db
-                .set_status(&card.service_sid, &card.sid, closed, now_ms())
-                .await?;
+                .close_pending(&v.service_sid, &v.sid, v.status, v.updated)
+                .await?
+            {
+                crate::events::verification_event(state, service, &v).await;
+            }
             Err(max_checks())
         }
         Outcome::AccountLocked { retry_after } => Err(ApiError {

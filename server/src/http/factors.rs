@@ -428,7 +428,13 @@ pub(crate) async fn delete_entity(
     Path((sid, identity)): Path<(String, String)>,
 ) -> ApiResult {
     let (service, e) = owned_entity(&state, &account, &sid, &identity).await?;
-    state.db.delete_entity(&service.sid, &e.identity).await?;
+    // Its factors go with it: each is reported deleted.
+    let factors = state.db.factors(&e.sid).await?;
+    if state.db.delete_entity(&service.sid, &e.identity).await? {
+        for f in &factors {
+            crate::events::factor_event(&state, "factor.deleted", f).await;
+        }
+    }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -511,6 +517,7 @@ pub(crate) async fn create_factor(
                 .with_code(60315),
         );
     }
+    crate::events::factor_event(&state, "factor.created", &f).await;
     let uri = settings.uri(&secret, &service.friendly_name, &f.friendly_name);
     let mut body = factor_json(&state, &f);
     body["binding"] = json!({
@@ -578,10 +585,14 @@ pub(crate) async fn update_factor(
         f.updated = now_ms();
         state.db.update_factor(&f).await?;
     }
+    let was_verified = f.verified;
     if let Some(code) = code {
         check_code(&state, &f, code).await?;
     }
     let f = owned_factor(&state, &e, &yf).await?;
+    if f.verified && !was_verified {
+        crate::events::factor_event(&state, "factor.verified", &f).await;
+    }
     Ok(respond(StatusCode::OK, factor_json(&state, &f)))
 }
 
@@ -591,8 +602,10 @@ pub(crate) async fn delete_factor(
     Path((sid, identity, yf)): Path<(String, String, String)>,
 ) -> ApiResult {
     let (_, e) = owned_entity(&state, &account, &sid, &identity).await?;
-    owned_factor(&state, &e, &yf).await?;
-    state.db.delete_factor(&e.sid, &yf).await?;
+    let f = owned_factor(&state, &e, &yf).await?;
+    if state.db.delete_factor(&e.sid, &yf).await? {
+        crate::events::factor_event(&state, "factor.deleted", &f).await;
+    }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -659,6 +672,9 @@ pub(crate) async fn create_challenge(
         c.responded = Some(now);
     }
     state.db.create_factor_challenge(c.clone()).await?;
+    if c.status == "approved" {
+        crate::events::challenge_approved(&state, &f, &c).await;
+    }
     Ok(respond(
         StatusCode::CREATED,
         challenge_json(&state, &c, now),
@@ -743,8 +759,11 @@ pub(crate) async fn update_challenge(
     let now = now_ms();
     if challenge_status(&c, now) == "pending" {
         let f = owned_factor(&state, &e, &c.factor_sid).await?;
-        if check_code(&state, &f, code).await? {
-            state.db.approve_factor_challenge(&c.sid, now).await?;
+        if check_code(&state, &f, code).await?
+            && state.db.approve_factor_challenge(&c.sid, now).await?
+        {
+            let approved = owned_challenge(&state, &e, &yc).await?;
+            crate::events::challenge_approved(&state, &f, &approved).await;
         }
     }
     let c = owned_challenge(&state, &e, &yc).await?;

@@ -12,6 +12,7 @@ pub(crate) mod safe_list;
 pub(crate) mod services;
 pub(crate) mod templates;
 pub(crate) mod verifications;
+pub(crate) mod webhooks;
 
 pub use error::ApiError;
 
@@ -38,6 +39,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(safe_list::routes())
         .merge(attempts::routes())
         .merge(templates::routes())
+        .merge(webhooks::routes())
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route(

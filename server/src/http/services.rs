@@ -50,7 +50,7 @@ pub(crate) fn service_json(state: &AppState, s: &Service) -> Value {
         "default_template_sid": null,
         "whatsapp": {"msg_service_sid": null, "from": null},
         "passkeys": null,
-        "verify_event_subscription_enabled": false,
+        "verify_event_subscription_enabled": s.verify_events,
         "date_created": date(s.created),
         "date_updated": date(s.updated),
         "url": url,
@@ -84,6 +84,7 @@ pub(crate) async fn create_service(
         skip_sms_to_landlines: boolean(&form, "SkipSmsToLandlines")?.unwrap_or(false),
         psd2_enabled: boolean(&form, "Psd2Enabled")?.unwrap_or(false),
         dtmf_input_required: boolean(&form, "DtmfInputRequired")?.unwrap_or(false),
+        verify_events: boolean(&form, "VerifyEventSubscriptionEnabled")?.unwrap_or(false),
         tts_name: tts_name(&form)?.flatten(),
         created: now,
         updated: now,
@@ -206,6 +207,9 @@ pub(crate) async fn update_service(
     }
     if let Some(name) = tts_name(&form)? {
         service.tts_name = name;
+    }
+    if let Some(events) = boolean(&form, "VerifyEventSubscriptionEnabled")? {
+        service.verify_events = events;
     }
     landlines_need_lookup(&service)?;
     service.updated = now_ms();

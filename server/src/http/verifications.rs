@@ -308,24 +308,23 @@ pub(crate) async fn start_verification(
     let start = sender.start(&account_id, Purpose::IdentityCheck, &contact, options);
     let sent = under_destination_budget(codes, state.destination_cap, &contact, start).await?;
     state.metrics.verification("started");
-    saved(
-        &state,
-        &service,
-        Verification {
-            sid: format!("VE{}", sent.id),
-            service_sid: service.sid.clone(),
-            account_sid: account,
-            to: to_text,
-            identity: contact.identity().to_owned(),
-            channel: channel.to_owned(),
-            status: VerificationStatus::Pending,
-            attempts: vec![(now, channel.to_owned(), new_sid("VL"))],
-            payment: payment.map(|t| (t.amount().to_owned(), t.payee().to_owned())),
-            created: now,
-            updated: now,
-        },
-    )
-    .await
+    let v = Verification {
+        sid: format!("VE{}", sent.id),
+        service_sid: service.sid.clone(),
+        account_sid: account,
+        to: to_text,
+        identity: contact.identity().to_owned(),
+        channel: channel.to_owned(),
+        status: VerificationStatus::Pending,
+        attempts: vec![(now, channel.to_owned(), new_sid("VL"))],
+        payment: payment.map(|t| (t.amount().to_owned(), t.payee().to_owned())),
+        created: now,
+        updated: now,
+    };
+    let answer = saved(&state, &service, v.clone()).await?;
+    // A service subscribed to Verify events hears of it.
+    crate::events::verification_event(&state, &service, &v).await;
+    Ok(answer)
 }
 
 /// The request's `Channel`, when this server has it configured: 60200 when
@@ -506,8 +505,15 @@ pub(crate) async fn update_verification(
     }
     v.status = target;
     v.updated = now_ms();
+    let closed = state
+        .db
+        .close_pending(&v.service_sid, &v.sid, v.status, v.updated)
+        .await?;
     state.db.save_verification(v.clone()).await?;
     state.caches.put_card(&v);
+    if closed {
+        crate::events::verification_event(&state, &service, &v).await;
+    }
     let valid = v.status == VerificationStatus::Approved;
     Ok(respond(
         StatusCode::OK,

@@ -45,7 +45,8 @@ pub enum Backing {
 
 #[path = "../../../tests/common/http_server.rs"]
 mod http_server;
-use http_server::HttpServer;
+#[allow(unused_imports)] // not every test file uses both
+pub use http_server::{HttpServer, Request as HttpRequest};
 
 /// The SMS webhook receiver: it keeps every request (a seccode `Webhook`
 /// JSON body) and also writes each body to a directory as `N.json`, for the
@@ -91,7 +92,7 @@ pub struct Harness {
     pub calls: SmsSink,
     /// The settings file the server runs with (for the binary's commands).
     pub config_path: PathBuf,
-    database: PathBuf,
+    pub database: PathBuf,
     pub sms: SmsSink,
     /// SMS requests the webhook has begun to answer (before its delay).
     pub sms_arrived: Arc<AtomicUsize>,
@@ -191,6 +192,7 @@ code_key = "{CODE_KEY}"
 [[accounts]]
 sid = "{ACCOUNT_SID}"
 auth_token_sha256 = "{token}"
+auth_token = "{AUTH_TOKEN}"
 [[accounts]]
 sid = "{OTHER_ACCOUNT_SID}"
 auth_token_sha256 = "{other_token}"
@@ -206,6 +208,10 @@ host = "127.0.0.1"
 port = {smtp_port}
 tls = "none"
 from = "verify@example.org"
+[webhooks]
+first_retry_ms = 50
+timeout_ms = 2000
+allow_private_addresses = true
 "#,
             db = dir.join("seccode.db").display(),
             token = seccode_server::config::hex(&sha2_digest(AUTH_TOKEN)),
@@ -284,6 +290,17 @@ from = "verify@example.org"
     }
 
     /// A `pg_dump` of the test's PostgreSQL database (`None` without one).
+    /// The server's own tables, opened as the server opens them (its
+    /// PostgreSQL database, or its SQLite file).
+    pub async fn db(&self) -> seccode_server::db::Db {
+        match &self._postgres {
+            Some(pg) => seccode_server::db::Db::connect(&pg.url("verify"))
+                .await
+                .unwrap(),
+            None => seccode_server::db::Db::open(&self.database).unwrap(),
+        }
+    }
+
     pub fn postgres_dump(&self) -> Option<String> {
         let pg = self._postgres.as_ref()?;
         Some(String::from_utf8_lossy(&pg.dump("verify")).into_owned())
