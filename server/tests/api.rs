@@ -945,7 +945,6 @@ async fn a_setting_the_server_cannot_honour_is_refused_naming_it() {
         ("Push.IncludeDate", "true"),
         ("Whatsapp.From", "+15017122661"),
         ("DefaultTemplateSid", "HJ0123456789abcdef0123456789abcdef"),
-        ("VerifyEventSubscriptionEnabled", "true"),
     ] {
         let answer = api
             .post("/Services", &[("FriendlyName", "Refused"), (name, value)])

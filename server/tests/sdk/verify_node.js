@@ -130,6 +130,87 @@ async function expectError(client, status, code, call) {
   throw new Error(`expected ${status}/${code}`);
 }
 
+// An HTTP receiver on a free loopback port that keeps every request and
+// answers 200: where a service's webhooks go.
+async function webhookReceiver() {
+  const got = [];
+  const server = require("http").createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk) => (body += chunk));
+    req.on("end", () => {
+      got.push({ path: req.url, headers: req.headers, body });
+      res.writeHead(200);
+      res.end();
+    });
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  return { base: `http://127.0.0.1:${server.address().port}`, got, server };
+}
+
+// Webhooks: each event passes Twilio's own validateRequest /
+// validateRequestWithBody with the account's auth token (a tampered one
+// does not).
+async function checkWebhooks(client) {
+  const { base, got, server } = await webhookReceiver();
+  const v2 = client.verify.v2;
+  const service = await v2.services.create({ friendlyName: "Node hooks", verifyEventSubscriptionEnabled: true });
+  validateLast(client);
+  assert.strictEqual(service.verifyEventSubscriptionEnabled, true);
+  const svc = v2.services(service.sid);
+  const prefix = "com.twilio.accountsecurity.verify.verification.";
+  const hook = await svc.webhooks.create({
+    friendlyName: "all events",
+    eventTypes: ["*", prefix + "pending", prefix + "approved"],
+    webhookUrl: base + "/hooks?app=node",
+  });
+  validateLast(client);
+  assert(hook.sid.startsWith("YW"));
+  assert.strictEqual(hook.status, "enabled");
+  await expectError(client, 400, 60200, () =>
+    svc.webhooks.create({ friendlyName: "bad", eventTypes: ["nope"], webhookUrl: base }),
+  );
+  const to = "+15017122691";
+  const verification = await svc.verifications.create({ to, channel: "sms" });
+  const code = await smsCode(to);
+  const checked = await svc.verificationChecks.create({ verificationSid: verification.sid, code });
+  assert.strictEqual(checked.status, "approved");
+  const factor = await svc.entities("node-webhooks-0001").newFactors.create({ friendlyName: "Node phone", factorType: "totp" });
+  const end = Date.now() + 15000;
+  while (got.length < 3) {
+    assert(Date.now() < end, `the events did not arrive: ${JSON.stringify(got)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const kinds = new Set();
+  for (const { path: p, headers, body } of got) {
+    const url = base + p;
+    const signature = headers["x-twilio-signature"];
+    if (headers["content-type"] === "application/json") {
+      assert(twilio.validateRequestWithBody(TOKEN, signature, url, body), url);
+      assert(!twilio.validateRequestWithBody(TOKEN, signature, url, body + " "));
+      const event = JSON.parse(body)[0];
+      assert.strictEqual(event.data.verification_sid, verification.sid);
+      assert(!body.includes(to) && !body.includes(code));
+      kinds.add(event.type);
+    } else {
+      const params = Object.fromEntries(new globalThis.URLSearchParams(body));
+      assert(twilio.validateRequest(TOKEN, signature, url, params), url);
+      assert(!twilio.validateRequest(TOKEN, signature, url, { ...params, factor_sid: "YF" + "0".repeat(32) }));
+      assert.strictEqual(params.factor_sid, factor.sid);
+      kinds.add(params.type);
+    }
+  }
+  assert.deepStrictEqual([...kinds].sort(), ["factor.created", prefix + "approved", prefix + "pending"].sort());
+  const hooks = await svc.webhooks.list();
+  validateLast(client);
+  assert.deepStrictEqual(hooks.map((h) => h.sid), [hook.sid]);
+  const disabled = await svc.webhooks(hook.sid).update({ status: "disabled" });
+  validateLast(client);
+  assert.strictEqual(disabled.status, "disabled");
+  assert.strictEqual(await svc.webhooks(hook.sid).remove(), true);
+  await expectError(client, 404, 20404, () => svc.webhooks(hook.sid).fetch());
+  server.close();
+}
+
 async function main() {
   const client = twilio(SID, TOKEN);
   client.verify.baseUrl = URL;
@@ -345,6 +426,8 @@ async function main() {
   const stranger = twilio(SID, "not-the-token");
   stranger.verify.baseUrl = URL;
   await expectError(stranger, 401, 20003, () => stranger.verify.v2.services(listed[listed.length - 1].sid).fetch());
+
+  await checkWebhooks(client);
 
   console.log(`node sdk ok: ${validated} responses validated`);
 }

@@ -16,6 +16,7 @@ import time
 
 import jsonschema
 from twilio.base.exceptions import TwilioRestException
+from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 URL = os.environ["SECCODE_URL"]
@@ -134,6 +135,96 @@ def expect_error(client, status, code, call):
         validate_last(client)
         return e
     raise AssertionError("expected %d/%d" % (status, code))
+
+
+def webhook_receiver():
+    """An HTTP receiver on a free loopback port that keeps every request
+    (URL, headers, body) and answers 200: where a service's webhooks go."""
+    import http.server
+    import threading
+
+    got = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            got.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body.decode()))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return "http://127.0.0.1:%d" % server.server_address[1], got
+
+
+def check_webhooks(client, v2):
+    """Webhooks: each event the receiver gets passes Twilio's own
+    RequestValidator with the account's auth token (and a tampered one does
+    not)."""
+    from urllib.parse import parse_qsl
+
+    base, got = webhook_receiver()
+    service = v2.services.create(friendly_name="Python hooks", verify_event_subscription_enabled=True)
+    validate_last(client)
+    assert service.verify_event_subscription_enabled is True
+    svc = v2.services(service.sid)
+    prefix = "com.twilio.accountsecurity.verify.verification."
+    hook = svc.webhooks.create(
+        friendly_name="all events",
+        event_types=["*", prefix + "pending", prefix + "approved"],
+        webhook_url=base + "/hooks?app=python",
+    )
+    validate_last(client)
+    assert hook.sid.startswith("YW") and hook.status == "enabled", hook.status
+    assert set(hook.event_types) == {"*", prefix + "pending", prefix + "approved"}
+    expect_error(
+        client,
+        400,
+        60200,
+        lambda: svc.webhooks.create(friendly_name="bad", event_types=["nope"], webhook_url=base),
+    )
+    to = "+15017122690"
+    verification = svc.verifications.create(to=to, channel="sms")
+    code = sms_code(to)
+    assert svc.verification_checks.create(verification_sid=verification.sid, code=code).status == "approved"
+    factor = svc.entities("python-webhooks-0001").new_factors.create(
+        friendly_name="Python phone", factor_type="totp"
+    )
+    end = time.time() + 15
+    while len(got) < 3:
+        assert time.time() < end, "the events did not arrive: %r" % got
+        time.sleep(0.05)
+    validator = RequestValidator(TOKEN)
+    kinds = set()
+    for path, headers, body in got:
+        url = base + path
+        signature = headers["x-twilio-signature"]
+        if headers["content-type"] == "application/json":
+            assert validator.validate(url, body, signature), url
+            assert not validator.validate(url, body + " ", signature)
+            event = json.loads(body)[0]
+            assert event["data"]["verification_sid"] == verification.sid
+            assert to not in body and code not in body
+            kinds.add(event["type"])
+        else:
+            params = dict(parse_qsl(body, keep_blank_values=True))
+            assert validator.validate(url, params, signature), (url, params)
+            assert not validator.validate(url, dict(params, factor_sid="YF" + "0" * 32), signature)
+            assert params["factor_sid"] == factor.sid
+            kinds.add(params["type"])
+    assert kinds == {"factor.created", prefix + "pending", prefix + "approved"}, kinds
+    assert [h.sid for h in svc.webhooks.list()] == [hook.sid]
+    validate_last(client)
+    disabled = svc.webhooks(hook.sid).update(status="disabled")
+    validate_last(client)
+    assert disabled.status == "disabled"
+    assert svc.webhooks(hook.sid).fetch().status == "disabled"
+    validate_last(client)
+    assert svc.webhooks(hook.sid).delete() is True
+    expect_error(client, 404, 20404, lambda: svc.webhooks(hook.sid).fetch())
 
 
 def main():
@@ -356,6 +447,8 @@ def main():
     stranger.verify.base_url = URL
     # (A list call raises the SDK's page error, not a REST error: fetch instead.)
     expect_error(stranger, 401, 20003, lambda: stranger.verify.v2.services(listed[-1].sid).fetch())
+
+    check_webhooks(client, client.verify.v2)
 
     print("python sdk ok: %d responses validated" % checked["responses"])
 
