@@ -214,7 +214,7 @@ fn decode_component(s: &str) -> String {
 /// HMAC-SHA1, keyed with the auth token, of the URL followed — for a form
 /// body — by each parameter's name and value, sorted by name (then value).
 /// A JSON body is not part of it: the URL's `bodySHA256` binds it.
-pub fn signature(auth_token: &str, url: &str, content_type: &str, body: &str) -> String {
+pub(crate) fn signature(auth_token: &str, url: &str, content_type: &str, body: &str) -> String {
     let mut signed = url.to_owned();
     if content_type == "application/x-www-form-urlencoded" {
         let mut pairs: Vec<(String, String)> = body
@@ -294,16 +294,40 @@ pub(crate) async fn verification_event(state: &AppState, service: &Service, v: &
         VerificationStatus::MaxAttemptsReached => "max-attempts-reached",
     };
     let event_type = format!("{VERIFICATION_EVENT}{name}");
+    // A cached verification keeps no attempts: the stored one has them.
+    let stored;
+    let attempts_of = if v.attempts.is_empty() {
+        stored = state
+            .db
+            .verification(&service.sid, &v.sid)
+            .await
+            .ok()
+            .flatten();
+        stored.as_ref().map_or(&v.attempts, |s| &s.attempts)
+    } else {
+        &v.attempts
+    };
+    // Each attempt carries the `Tags` it was started with.
+    let tags = match state.db.attempt_tags(&v.sid).await {
+        Ok(tags) => tags,
+        Err(e) => {
+            tracing::warn!(error = %e, "webhooks: cannot read a verification's tags");
+            std::collections::HashMap::new()
+        }
+    };
     emit(state, &service.sid, &event_type, || {
-        let attempts: Vec<Value> = v
-            .attempts
+        let attempts: Vec<Value> = attempts_of
             .iter()
             .map(|(at, channel, sid)| {
-                json!({
+                let mut attempt = json!({
                     "time": date(*at),
                     "channel": channel.to_uppercase(),
                     "attempt_sid": sid,
-                })
+                });
+                if let Some(t) = tags.get(sid).and_then(|t| serde_json::from_str::<Value>(t).ok()) {
+                    attempt["tags"] = t;
+                }
+                attempt
             })
             .collect();
         let country = seccode::Contact::phone(&v.to)

@@ -10,7 +10,7 @@ pub mod cache;
 mod channels;
 pub mod config;
 pub mod db;
-pub mod events;
+mod events;
 pub mod health;
 mod http;
 pub mod metrics;

@@ -194,10 +194,9 @@ const VERIFICATION: &[Param] = &[
         &["enable", ""],
         "the server's send budgets always apply; they cannot be disabled",
     ),
-    refused(
+    honoured(
         "Tags",
-        EMPTY,
-        "tags are not stored yet (they would be returned nowhere)",
+        "a JSON object of at most 10 strings (keys and values of 1 to 128 characters; 60200 otherwise), kept with the send attempt and carried by the Verify Events of its verification (each attempt's `tags`), as on Twilio; not returned by the API",
     ),
 ];
 

@@ -986,7 +986,7 @@ async fn a_setting_the_server_cannot_honour_is_refused_naming_it() {
         ("Payee", "Acme Inc."),
         ("CustomFriendlyName", "A name longer than thirty chars"),
         ("AppHash", "not-a-hash"),
-        ("Tags", r#"{"order":"1234"}"#),
+        ("Tags", r#"{"order":["1234"]}"#),
         ("RiskCheck", "disable"),
         ("TemplateSid", "HJ0123456789abcdef0123456789abcdef"),
         ("SendDigits", "1234"),

@@ -256,12 +256,23 @@ async fn events_reach_subscribed_webhooks_signed_and_retried_until_accepted() {
     assert_eq!(status, 201, "{quiet}");
     assert_eq!(quiet["status"], "disabled");
 
-    // Verifications: one approved, one canceled.
+    // Verifications: one approved (tagged), one canceled.
     let to = "+15017122661";
+    let (status, e) = post(
+        &h,
+        &format!("/Services/{sid}/Verifications"),
+        &[("To", to), ("Channel", "sms"), ("Tags", "[\"not a map\"]")],
+    )
+    .await;
+    assert_eq!((status, e["code"].as_u64()), (400, Some(60200)), "{e}");
     let (status, v) = post(
         &h,
         &format!("/Services/{sid}/Verifications"),
-        &[("To", to), ("Channel", "sms")],
+        &[
+            ("To", to),
+            ("Channel", "sms"),
+            ("Tags", "{\"campaign\":\"spring\",\"tier\":\"gold\"}"),
+        ],
     )
     .await;
     assert_eq!(status, 201, "{v}");
@@ -437,6 +448,19 @@ async fn events_reach_subscribed_webhooks_signed_and_retried_until_accepted() {
                 .unwrap()
                 .to_uppercase()
         );
+        // Every event lists the verification's one send attempt; the
+        // tagged start's carries its tags, the other's none.
+        assert_eq!(data["send_code_attempts"]["count"], 1, "{data}");
+        let attempt = &data["send_code_attempts"]["attempts"][0];
+        assert!(attempt["attempt_sid"].as_str().unwrap().starts_with("VL"));
+        if data["verification_sid"] == ve.as_str() {
+            assert_eq!(
+                attempt["tags"],
+                serde_json::json!({"campaign": "spring", "tier": "gold"})
+            );
+        } else {
+            assert!(attempt.get("tags").is_none(), "{attempt}");
+        }
         statuses.insert((
             event["type"].as_str().unwrap().to_owned(),
             data["verification_sid"].as_str().unwrap().to_owned(),

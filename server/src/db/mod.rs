@@ -284,6 +284,12 @@ CREATE TABLE IF NOT EXISTS verify_webhook_outbox (
 );
 CREATE INDEX IF NOT EXISTS verify_webhook_outbox_due ON verify_webhook_outbox (due);
 CREATE INDEX IF NOT EXISTS verify_verifications_pending ON verify_verifications (status, created);
+CREATE TABLE IF NOT EXISTS verify_attempt_tags (
+    attempt_sid TEXT PRIMARY KEY,
+    verification_sid TEXT NOT NULL REFERENCES verify_verifications (sid) ON DELETE CASCADE,
+    tags TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS verify_attempt_tags_verification ON verify_attempt_tags (verification_sid);
 CREATE TABLE IF NOT EXISTS verify_api_keys (
     sid TEXT PRIMARY KEY,
     account_sid TEXT NOT NULL,

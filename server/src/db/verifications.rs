@@ -241,6 +241,48 @@ impl Db {
         Ok(rows.iter().map(read_verification).collect())
     }
 
+    /// Records the `Tags` of send attempt `attempt` (a JSON object's text).
+    ///
+    /// # Errors
+    ///
+    /// The database fails.
+    pub async fn save_attempt_tags(
+        &self,
+        verification: &str,
+        attempt: &str,
+        tags: &str,
+    ) -> Result<(), DbError> {
+        self.execute(
+            "INSERT INTO verify_attempt_tags (attempt_sid, verification_sid, tags) \
+             VALUES (?1, ?2, ?3) ON CONFLICT (attempt_sid) DO NOTHING",
+            vec![attempt.into(), verification.into(), tags.into()],
+        )
+        .await
+        .map(drop)
+    }
+
+    /// The `Tags` of a verification's send attempts: attempt SID → JSON
+    /// object's text.
+    ///
+    /// # Errors
+    ///
+    /// The database fails.
+    pub async fn attempt_tags(
+        &self,
+        verification: &str,
+    ) -> Result<std::collections::HashMap<String, String>, DbError> {
+        let rows = self
+            .query(
+                "SELECT attempt_sid, tags FROM verify_attempt_tags WHERE verification_sid = ?1",
+                vec![verification.into()],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.text("attempt_sid"), r.text("tags")))
+            .collect())
+    }
+
     /// A verification of a service, by SID.
     ///
     /// # Errors
