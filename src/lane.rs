@@ -110,6 +110,8 @@ pub struct SendOptions<'a> {
     pub(crate) safe_listed: bool,
     pub(crate) press_key_first: bool,
     pub(crate) call_voice: Option<&'a str>,
+    pub(crate) sender: Option<&'a str>,
+    pub(crate) sender_name: Option<&'a str>,
 }
 
 impl<'a> SendOptions<'a> {
@@ -214,6 +216,28 @@ impl<'a> SendOptions<'a> {
     /// counted). Other messages ignore it. Default: the gateway's own.
     pub fn call_voice(mut self, name: &'a str) -> Self {
         self.call_voice = Some(name);
+        self
+    }
+
+    /// The message goes out from `sender` instead of the channel's configured
+    /// sender: a Twilio Messaging Service SID (`MG` and 32 hex digits) or a
+    /// number in E.164 for an SMS ([`TwilioSms`](crate::TwilioSms) sends it as
+    /// `MessagingServiceSid` or `From`), an email address for an email
+    /// ([`SmtpChannel`](crate::SmtpChannel) writes it in `From`); a
+    /// [`Webhook`](crate::Webhook) passes it on as `sender`. Anything else is
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is
+    /// counted. Which senders an application may use is its own decision
+    /// (seccode-server: a service's Messaging Configurations, and email
+    /// senders of the configured domains). Default: the channel's own.
+    pub fn sender(mut self, sender: &'a str) -> Self {
+        self.sender = Some(sender);
+        self
+    }
+
+    /// The sender's display name, with [`SendOptions::sender`] (an email's
+    /// `From: "name" <address>`): 1 to 64 characters, no control characters.
+    pub fn sender_name(mut self, name: &'a str) -> Self {
+        self.sender_name = Some(name);
         self
     }
 

@@ -374,7 +374,8 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
                     options.transaction.as_ref(),
                     options.do_not_share,
                 )
-                .called(&self.templates, options.press_key_first, options.call_voice);
+                .called(&self.templates, options.press_key_first, options.call_voice)
+                .sent_by(options.sender, options.sender_name);
         Ok(match sms_line {
             Some(line) => message.with_sms_line(line),
             None => message,
@@ -385,6 +386,36 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
     /// checked — with the application's name — before anything is counted
     /// or stored.
     fn sms_line<'a>(&self, options: &SendOptions<'a>) -> Result<Option<&'a str>> {
+        if let Some(sender) = options.sender {
+            let hex = |s: &str| s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit());
+            let ok = sender.strip_prefix("MG").is_some_and(hex)
+                || (sender.starts_with('+') && Contact::phone(sender).is_ok())
+                || (sender.contains('@') && Contact::email(sender).is_ok());
+            if !ok {
+                return Err(Error::InvalidInput {
+                    field: "sender",
+                    reason: "a Messaging Service SID (MG…), a number in E.164 or an email address",
+                });
+            }
+        }
+        match (options.sender, options.sender_name) {
+            (None, Some(_)) => {
+                return Err(Error::InvalidInput {
+                    field: "sender name",
+                    reason: "given without a sender",
+                });
+            }
+            (Some(_), Some(name))
+                if !(1..=64).contains(&name.chars().count())
+                    || name.chars().any(char::is_control) =>
+            {
+                return Err(Error::InvalidInput {
+                    field: "sender name",
+                    reason: "1 to 64 characters, no control characters",
+                });
+            }
+            _ => {}
+        }
         if let Some(voice) = options.call_voice {
             let ok = (1..=64).contains(&voice.len())
                 && voice

@@ -119,6 +119,35 @@ async fn twilio_messaging_services_and_api_keys() {
 }
 
 #[tokio::test]
+async fn a_sender_asked_for_one_sms_replaces_the_configured_one() {
+    let server = HttpServer::start(|_| (201, vec![], "{}".into())).await;
+    let codes = SecurityCodes::new(
+        MemoryChallengeStore::new(),
+        sms(&server),
+        Keyring::new(1, SecretKey::from_bytes([5; 32])),
+    );
+    let account = AccountId::new("ann").unwrap();
+    let mg = "MGfedcba9876543210fedcba9876543210";
+    for (to, sender) in [("+44 7400 123456", mg), ("+44 7400 123457", "+15005550007")] {
+        codes
+            .start(
+                &account,
+                Purpose::IdentityCheck,
+                &Contact::phone(to).unwrap(),
+                SendOptions::default().sender(sender),
+            )
+            .await
+            .unwrap();
+    }
+    let requests = server.requests();
+    let (by_service, by_number) = (form(&requests[0]), form(&requests[1]));
+    assert_eq!(by_service["MessagingServiceSid"], mg);
+    assert!(!by_service.contains_key("From"));
+    assert_eq!(by_number["From"], "+15005550007");
+    assert!(!by_number.contains_key("MessagingServiceSid"));
+}
+
+#[tokio::test]
 async fn twilio_answers_map_to_permanent_and_transient_failures() {
     let server = HttpServer::start(|r| {
         let to = form(r)["To"].clone();

@@ -168,3 +168,49 @@ fn settings_are_checked_when_built() {
         .unwrap_err();
     assert!(e.to_string().starts_with("invalid smtp from"), "{e}");
 }
+
+#[tokio::test]
+async fn a_sender_asked_for_one_message_replaces_the_configured_one() {
+    let server = SmtpServer::start("sender");
+    let codes = SecurityCodes::new(
+        MemoryChallengeStore::new(),
+        channel(server.port),
+        Keyring::new(1, SecretKey::from_bytes([4; 32])),
+    );
+    let to = Contact::email("ann@example.org").unwrap();
+    let account = AccountId::new("ann").unwrap();
+    codes
+        .start(
+            &account,
+            Purpose::IdentityCheck,
+            &to,
+            SendOptions::default()
+                .sender("security@example.com")
+                .sender_name("Contoso Security"),
+        )
+        .await
+        .unwrap();
+    let saved = server.saved();
+    assert_eq!(saved.len(), 1);
+    assert_eq!(
+        saved[0].json["headers"]["From"],
+        "Contoso Security <security@example.com>"
+    );
+    // A name without a sender, a name with a line break, and a sender that is
+    // neither an address nor a number nor a Messaging Service are refused
+    // before anything is counted or sent.
+    for options in [
+        SendOptions::default().sender_name("Contoso"),
+        SendOptions::default()
+            .sender("security@example.com")
+            .sender_name("Contoso\r\nBcc: x@example.net"),
+        SendOptions::default().sender("not a sender"),
+    ] {
+        let e = codes
+            .start(&account, Purpose::IdentityCheck, &to, options)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, seccode::Error::InvalidInput { .. }), "{e:?}");
+    }
+    assert_eq!(server.saved().len(), 1);
+}

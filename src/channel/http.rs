@@ -219,9 +219,13 @@ impl DeliveryChannel for TwilioSms {
             "{}/2010-04-01/Accounts/{}/Messages.json",
             self.base_url, self.account_sid
         );
-        let sender = match &self.sender {
-            TwilioSender::Number(n) => ("From", n.as_str()),
-            TwilioSender::MessagingService(sid) => ("MessagingServiceSid", sid.as_str()),
+        // A sender asked for this message (checked in shape when it was
+        // composed) goes in place of the configured one.
+        let sender = match (message.sender(), &self.sender) {
+            (Some(mg), _) if mg.starts_with("MG") => ("MessagingServiceSid", mg),
+            (Some(number), _) if number.starts_with('+') => ("From", number),
+            (_, TwilioSender::Number(n)) => ("From", n.as_str()),
+            (_, TwilioSender::MessagingService(sid)) => ("MessagingServiceSid", sid.as_str()),
         };
         let form = [
             ("To", message.to().expose()),
@@ -263,7 +267,9 @@ pub const TIMESTAMP_HEADER: &str = "x-seccode-timestamp";
 /// The body: `{"purpose", "kind" ("code" or "notice"), "channel" ("email" or
 /// "sms"), "to", "subject", "text", "html", "voice", "voice_prompt" (say it,
 /// wait for a key, then read `voice`), "voice_name" (a text-to-speech voice),
-/// "code", "locale"}` (absent parts are `null`). The headers: `x-seccode-timestamp` (Unix seconds) and
+/// "sender" and "sender_name" (a sender asked for this message), "code",
+/// "locale"}` (absent parts are `null`). The headers: `x-seccode-timestamp`
+/// (Unix seconds) and
 /// `x-seccode-signature: v1=<hex>`, the HMAC-SHA256 under the shared secret of
 /// `timestamp + "." + body`; a receiver recomputes it ([`Webhook::verify`]),
 /// compares in constant time and refuses old timestamps. Status handling is
@@ -365,6 +371,8 @@ impl DeliveryChannel for Webhook {
                 "voice": message.voice(),
                 "voice_prompt": message.voice_prompt(),
                 "voice_name": message.voice_name(),
+                "sender": message.sender(),
+                "sender_name": message.sender_name(),
                 "code": message.code_value().map(|c| c.expose()),
                 "locale": message.locale(),
             })

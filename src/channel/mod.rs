@@ -153,9 +153,18 @@ pub struct Message {
     voice_prompt: Option<String>,
     /// For a call: the text-to-speech voice asked for.
     voice_name: Option<String>,
+    /// The sender asked for instead of the channel's own, and its name.
+    sender: Option<Sender>,
     locale: String,
     deadline: Option<Timestamp>,
     code: Option<Code>,
+}
+
+/// A sender asked for one message: its address and display name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Sender {
+    address: String,
+    name: Option<String>,
 }
 
 /// `text` with HTML's special characters escaped.
@@ -227,6 +236,7 @@ impl Message {
             code: Some(code),
             voice_prompt: None,
             voice_name: None,
+            sender: None,
             to,
         })
     }
@@ -340,6 +350,7 @@ impl Message {
             voice: None,
             voice_prompt: None,
             voice_name: None,
+            sender: None,
             locale: "en".to_owned(),
             deadline: None,
             code: None,
@@ -393,6 +404,30 @@ impl Message {
     /// ([`SendOptions::call_voice`](crate::SendOptions::call_voice)).
     pub fn voice_name(&self) -> Option<&str> {
         self.voice_name.as_deref()
+    }
+
+    /// The sender asked for instead of the channel's configured one
+    /// ([`SendOptions::sender`](crate::SendOptions::sender)): a Messaging
+    /// Service SID (`MG…`) or an E.164 number for an SMS, an address for an
+    /// email. Checked in shape before anything was counted; a channel that
+    /// cannot use it ignores it.
+    pub fn sender(&self) -> Option<&str> {
+        self.sender.as_ref().map(|s| s.address.as_str())
+    }
+
+    /// The sender's display name asked for with it
+    /// ([`SendOptions::sender_name`](crate::SendOptions::sender_name)).
+    pub fn sender_name(&self) -> Option<&str> {
+        self.sender.as_ref().and_then(|s| s.name.as_deref())
+    }
+
+    /// The same message from `address` (named `name`), when given.
+    pub(crate) fn sent_by(mut self, address: Option<&str>, name: Option<&str>) -> Self {
+        self.sender = address.map(|address| Sender {
+            address: address.to_owned(),
+            name: name.map(str::to_owned),
+        });
+        self
     }
 
     /// The locale the texts were rendered for (as requested; the texts may come

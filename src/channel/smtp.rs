@@ -185,8 +185,19 @@ impl SmtpChannel {
         let to = Address::from_str(message.to().expose()).map_err(|_| {
             DeliveryError::permanent("the address cannot be written in an email header")
         })?;
+        // A sender asked for this message (an address, checked when it was
+        // composed) in place of the configured one.
+        let from = match message.sender().filter(|s| s.contains('@')) {
+            Some(address) => Mailbox::new(
+                message.sender_name().map(str::to_owned),
+                Address::from_str(address).map_err(|_| {
+                    DeliveryError::permanent("the sender cannot be written in an email header")
+                })?,
+            ),
+            None => self.from.clone(),
+        };
         let mut builder = lettre::Message::builder()
-            .from(self.from.clone())
+            .from(from)
             .to(Mailbox::new(None, to))
             .subject(message.subject())
             .header(AutoSubmitted);
