@@ -232,6 +232,32 @@ pub struct EmailConfig {
     /// password).
     #[serde(default)]
     pub username: Option<String>,
+    /// Domains besides `from`'s that a verification's `ChannelConfiguration`
+    /// may send from (`from`); default none.
+    #[serde(default)]
+    pub sender_domains: Vec<String>,
+}
+
+impl EmailConfig {
+    /// The domains a verification may name as its sender's: `from`'s and
+    /// `sender_domains`, lower case.
+    pub fn domains(&self) -> Vec<String> {
+        let address = self
+            .from
+            .rsplit_once('<')
+            .map_or(self.from.as_str(), |(_, a)| a.trim_end_matches('>'));
+        let mut out: Vec<String> = address
+            .rsplit_once('@')
+            .map(|(_, d)| d.trim().to_ascii_lowercase())
+            .into_iter()
+            .collect();
+        out.extend(
+            self.sender_domains
+                .iter()
+                .map(|d| d.trim().to_ascii_lowercase()),
+        );
+        out
+    }
 }
 
 fn default_listen() -> SocketAddr {

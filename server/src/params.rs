@@ -169,10 +169,9 @@ const VERIFICATION: &[Param] = &[
         "RateLimits",
         "counted on the service's rate limits and buckets (60203 when used up)",
     ),
-    refused(
+    honoured(
         "ChannelConfiguration",
-        EMPTY,
-        "email channel configuration (sender, template, substitutions) is not supported yet",
+        "for the email channel: `from` (an address at `email.from`'s domain or one of `email.sender_domains`) and `from_name` (1 to 64 characters) are the email's sender; `template_id` and `substitutions` are refused with 60200 (the messages are seccode's), as is the parameter on another channel",
     ),
     honoured(
         "AppHash",
@@ -370,6 +369,21 @@ const WEBHOOK: &[Param] = &[
     ),
 ];
 
+/// The parameters of `CreateMessagingConfiguration`.
+const MESSAGING: &[Param] = &[
+    honoured(
+        "Country",
+        "stored and returned (ISO 3166-1 alpha-2, any case, or `all`); SMS to a number of that country — or, for `all`, of a country without its own — go out from the configuration's Messaging Service",
+    ),
+    MESSAGING_SERVICE,
+];
+
+/// `MessagingServiceSid` of a messaging configuration.
+const MESSAGING_SERVICE: Param = honoured(
+    "MessagingServiceSid",
+    "stored and returned; the SMS go to the SMS channel with it as their sender: Twilio's Messages API gets it as `MessagingServiceSid` in place of the configured `from`, a webhook gateway as `sender`",
+);
+
 /// Every implemented operation with a request body.
 pub const OPERATIONS: &[Operation] = &[
     Operation {
@@ -431,6 +445,14 @@ pub const OPERATIONS: &[Operation] = &[
     Operation {
         id: "CreateSafelist",
         params: SAFE_LIST,
+    },
+    Operation {
+        id: "CreateMessagingConfiguration",
+        params: MESSAGING,
+    },
+    Operation {
+        id: "UpdateMessagingConfiguration",
+        params: &[MESSAGING_SERVICE],
     },
     Operation {
         id: "CreateWebhook",

@@ -55,6 +55,9 @@ pub struct AppState {
     pub(crate) webhook_settings: WebhooksConfig,
     /// Wakes this server's delivery task when an event is written.
     pub(crate) outbox: tokio::sync::Notify,
+    /// The domains an email's sender may be at (`email.from`'s and
+    /// `email.sender_domains`).
+    pub(crate) email_sender_domains: Vec<String>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -220,6 +223,11 @@ impl AppState {
                 .collect(),
             webhook_settings: config.webhooks.clone(),
             outbox: tokio::sync::Notify::new(),
+            email_sender_domains: config
+                .email
+                .as_ref()
+                .map(crate::config::EmailConfig::domains)
+                .unwrap_or_default(),
         })
     }
 }

@@ -11,6 +11,7 @@ use seccode::store::{deadpool_postgres, tokio_postgres};
 
 mod factors;
 mod keys;
+mod messaging;
 mod rate_limits;
 mod safe_list;
 mod services;
@@ -18,6 +19,7 @@ mod verifications;
 mod webhooks;
 
 pub use factors::{Entity, Factor, FactorChallenge};
+pub use messaging::MessagingConfiguration;
 pub use rate_limits::{Bucket, RateLimit};
 pub use safe_list::SafeNumber;
 pub use services::{Service, VERIFY_EVENTS};
@@ -290,6 +292,15 @@ CREATE TABLE IF NOT EXISTS verify_attempt_tags (
     tags TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS verify_attempt_tags_verification ON verify_attempt_tags (verification_sid);
+CREATE TABLE IF NOT EXISTS verify_messaging_configurations (
+    service_sid TEXT NOT NULL REFERENCES verify_services (sid) ON DELETE CASCADE,
+    account_sid TEXT NOT NULL,
+    country TEXT NOT NULL,
+    messaging_service_sid TEXT NOT NULL,
+    created BIGINT NOT NULL,
+    updated BIGINT NOT NULL,
+    PRIMARY KEY (service_sid, country)
+);
 CREATE TABLE IF NOT EXISTS verify_api_keys (
     sid TEXT PRIMARY KEY,
     account_sid TEXT NOT NULL,

@@ -7,6 +7,7 @@ pub(crate) mod body;
 pub(crate) mod checks;
 pub(crate) mod error;
 pub(crate) mod factors;
+pub(crate) mod messaging;
 pub(crate) mod rate_limits;
 pub(crate) mod safe_list;
 pub(crate) mod services;
@@ -40,6 +41,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(attempts::routes())
         .merge(templates::routes())
         .merge(webhooks::routes())
+        .merge(messaging::routes())
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route(

@@ -280,6 +280,20 @@ pub(crate) async fn start_verification(
         Some(hash) if channel == "sms" => options.android_app_hash(hash),
         _ => options,
     };
+    // The sender: for an SMS, the service's Messaging Configuration for the
+    // number's country (or its `all` one); for an email, the request's
+    // `ChannelConfiguration` (`from`, `from_name`).
+    let sms_sender = match channel {
+        "sms" => crate::http::messaging::sender_for(&state, &service, &contact).await?,
+        _ => None,
+    };
+    let email_sender = email_sender(&state, &form, channel)?;
+    let options = match (&sms_sender, &email_sender) {
+        (Some(mg), _) => options.sender(mg),
+        (None, Some((from, Some(name)))) => options.sender(from).sender_name(name),
+        (None, Some((from, None))) => options.sender(from),
+        (None, None) => options,
+    };
     // A pending verification to the same contact is sent again, same code.
     if let Some(mut v) = state.db.latest_to(&service.sid, contact.identity()).await? {
         refresh(codes, &mut v).await?;
@@ -391,6 +405,73 @@ fn destination(form: &FormMap, channel: &str) -> Result<(String, Contact), ApiEr
         _ => contact.expose().to_owned(),
     };
     Ok((to, contact))
+}
+
+/// The request's email `ChannelConfiguration` (a JSON object): `from` — an
+/// address at a domain the server sends from (`email.from`'s, or one of
+/// `email.sender_domains`) — and `from_name` (1 to 64 characters) are
+/// honoured; `template_id` and `substitutions` are refused (the messages are
+/// seccode's), as is any other key, or the parameter on another channel.
+fn email_sender(
+    state: &AppState,
+    form: &FormMap,
+    channel: &str,
+) -> Result<Option<(String, Option<String>)>, ApiError> {
+    let Some(text) = form
+        .get("ChannelConfiguration")
+        .map(|t| t.trim())
+        .filter(|t| !t.is_empty() && *t != "{}")
+    else {
+        return Ok(None);
+    };
+    let bad =
+        |why: &str| ApiError::invalid(format!("Invalid parameter: ChannelConfiguration ({why})"));
+    if channel != "email" {
+        return Err(bad("it configures the email channel only"));
+    }
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(text) else {
+        return Err(bad("a JSON object"));
+    };
+    let mut from = None;
+    let mut name = None;
+    for (key, value) in &map {
+        let empty = value.is_null()
+            || value.as_str() == Some("")
+            || value.as_object().is_some_and(serde_json::Map::is_empty);
+        match key.as_str() {
+            "from" => from = value.as_str().filter(|v| !v.is_empty()),
+            "from_name" => name = value.as_str().filter(|v| !v.is_empty()),
+            "template_id" | "substitutions" if empty => {}
+            "template_id" | "substitutions" => {
+                return Err(bad(
+                    "template_id and substitutions are not supported: the messages are seccode's",
+                ));
+            }
+            _ => return Err(bad("from, from_name, template_id or substitutions")),
+        }
+    }
+    let Some(from) = from else {
+        return match name {
+            Some(_) => Err(bad("from_name needs from")),
+            None => Ok(None),
+        };
+    };
+    let address = Contact::email(from).map_err(|_| bad("from: an email address"))?;
+    let domain = address
+        .expose()
+        .rsplit('@')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if !state.email_sender_domains.contains(&domain) {
+        return Err(bad("from: not a domain this server sends email from"));
+    }
+    if let Some(n) = name
+        && (n.chars().count() > 64 || n.chars().any(char::is_control))
+    {
+        return Err(bad("from_name: 1 to 64 characters, no control characters"));
+    }
+    Ok(Some((from.to_owned(), name.map(str::to_owned))))
 }
 
 /// The request's `Tags`: a JSON object of at most 10 string values, keys

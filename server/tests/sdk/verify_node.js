@@ -211,6 +211,30 @@ async function checkWebhooks(client) {
   server.close();
 }
 
+// A service's Messaging Configurations through the SDK: an SMS to a British
+// number goes out from the GB one.
+async function checkMessagingConfigurations(client) {
+  const v2 = client.verify.v2;
+  const service = await v2.services.create({ friendlyName: "Node senders" });
+  const svc = v2.services(service.sid);
+  const mg = "MG0123456789abcdef0123456789abcdef";
+  const created = await svc.messagingConfigurations.create({ country: "GB", messagingServiceSid: mg });
+  validateLast(client);
+  assert.deepStrictEqual([created.country, created.messagingServiceSid], ["GB", mg]);
+  await svc.verifications.create({ to: "+447400123491", channel: "sms" });
+  const sent = await latest(process.env.SMS_DIR, (m) => (m.to === "+447400123491" ? m : null));
+  assert.strictEqual(sent.sender, mg);
+  const later = "MGfedcba9876543210fedcba9876543210";
+  const updated = await svc.messagingConfigurations("GB").update({ messagingServiceSid: later });
+  validateLast(client);
+  assert.strictEqual(updated.messagingServiceSid, later);
+  const listed = await svc.messagingConfigurations.list();
+  validateLast(client);
+  assert.deepStrictEqual(listed.map((c) => c.country), ["GB"]);
+  assert.strictEqual(await svc.messagingConfigurations("GB").remove(), true);
+  await expectError(client, 404, 20404, () => svc.messagingConfigurations("GB").fetch());
+}
+
 async function main() {
   const client = twilio(SID, TOKEN);
   client.verify.baseUrl = URL;
@@ -428,6 +452,7 @@ async function main() {
   await expectError(stranger, 401, 20003, () => stranger.verify.v2.services(listed[listed.length - 1].sid).fetch());
 
   await checkWebhooks(client);
+  await checkMessagingConfigurations(client);
 
   console.log(`node sdk ok: ${validated} responses validated`);
 }

@@ -227,6 +227,29 @@ def check_webhooks(client, v2):
     expect_error(client, 404, 20404, lambda: svc.webhooks(hook.sid).fetch())
 
 
+def check_messaging_configurations(client, v2):
+    """A service's Messaging Configurations through the SDK: an SMS to a
+    British number goes out from the GB one."""
+    service = v2.services.create(friendly_name="Python senders")
+    svc = v2.services(service.sid)
+    mg = "MG0123456789abcdef0123456789abcdef"
+    created = svc.messaging_configurations.create(country="GB", messaging_service_sid=mg)
+    validate_last(client)
+    assert (created.country, created.messaging_service_sid) == ("GB", mg)
+    svc.verifications.create(to="+447400123490", channel="sms")
+    sent = latest(os.environ["SMS_DIR"], lambda m: m if m.get("to") == "+447400123490" else None)
+    assert sent["sender"] == mg, sent
+    later = "MGfedcba9876543210fedcba9876543210"
+    assert svc.messaging_configurations("GB").update(messaging_service_sid=later).messaging_service_sid == later
+    validate_last(client)
+    assert [c.country for c in svc.messaging_configurations.list()] == ["GB"]
+    validate_last(client)
+    assert svc.messaging_configurations("GB").fetch().messaging_service_sid == later
+    validate_last(client)
+    assert svc.messaging_configurations("GB").delete() is True
+    expect_error(client, 404, 20404, lambda: svc.messaging_configurations("GB").fetch())
+
+
 def main():
     client = Client(SID, TOKEN)
     client.verify.base_url = URL
@@ -449,6 +472,7 @@ def main():
     expect_error(stranger, 401, 20003, lambda: stranger.verify.v2.services(listed[-1].sid).fetch())
 
     check_webhooks(client, client.verify.v2)
+    check_messaging_configurations(client, client.verify.v2)
 
     print("python sdk ok: %d responses validated" % checked["responses"])
 

@@ -1,0 +1,262 @@
+//! Who a message comes from: a service's Messaging Configurations pick an
+//! SMS's sender by the number's country, and an email verification's
+//! `ChannelConfiguration` names its sender — only at the server's own
+//! domains.
+
+#![allow(clippy::unwrap_used)] // tests stop loudly on unexpected errors
+
+mod harness;
+
+use harness::{ACCOUNT_SID, AUTH_TOKEN, Backing, Harness};
+use serde_json::Value;
+
+async fn call(
+    h: &Harness,
+    method: reqwest::Method,
+    path: &str,
+    form: &[(&str, &str)],
+) -> (u16, Value) {
+    let r = reqwest::Client::new()
+        .request(method, format!("{}/v2{path}", h.url))
+        .basic_auth(ACCOUNT_SID, Some(AUTH_TOKEN))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn post(h: &Harness, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
+    call(h, reqwest::Method::POST, path, form).await
+}
+
+fn refused(answer: &(u16, Value), naming: &str) {
+    assert_eq!(answer.0, 400, "{}", answer.1);
+    assert_eq!(answer.1["code"], 60200, "{}", answer.1);
+    assert!(
+        answer.1["message"].as_str().unwrap().contains(naming),
+        "{}",
+        answer.1
+    );
+}
+
+const GB: &str = "MG0123456789abcdef0123456789abcdef";
+const ALL: &str = "MGfedcba9876543210fedcba9876543210";
+const GB_LATER: &str = "MGaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messaging_configurations_pick_the_sms_sender_by_country() {
+    messaging_configurations(&Harness::start("messaging").await).await;
+}
+
+/// The same with the server's tables in PostgreSQL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messaging_configurations_pick_the_sms_sender_by_country_on_postgres() {
+    messaging_configurations(&Harness::start_on("messaging-postgres", Backing::Postgres).await)
+        .await;
+}
+
+async fn messaging_configurations(h: &Harness) {
+    let (_, service) = post(&h, "/Services", &[("FriendlyName", "Contoso")]).await;
+    let sid = service["sid"].as_str().unwrap().to_owned();
+    let configs = format!("/Services/{sid}/MessagingConfigurations");
+    let verifications = format!("/Services/{sid}/Verifications");
+
+    // Without a configuration, the channel's own sender.
+    let (status, _) = post(
+        &h,
+        &verifications,
+        &[("To", "+447400123456"), ("Channel", "sms")],
+    )
+    .await;
+    assert_eq!(status, 201);
+    assert!(h.sms.last_body("+447400123456").unwrap()["sender"].is_null());
+
+    refused(
+        &post(
+            &h,
+            &configs,
+            &[("Country", "GBR"), ("MessagingServiceSid", GB)],
+        )
+        .await,
+        "Country",
+    );
+    refused(
+        &post(
+            &h,
+            &configs,
+            &[("Country", "gb"), ("MessagingServiceSid", "MG12")],
+        )
+        .await,
+        "MessagingServiceSid",
+    );
+    let (status, gb) = post(
+        &h,
+        &configs,
+        &[("Country", "gb"), ("MessagingServiceSid", GB)],
+    )
+    .await;
+    assert_eq!(status, 201, "{gb}");
+    assert_eq!(
+        (gb["country"].as_str(), gb["messaging_service_sid"].as_str()),
+        (Some("GB"), Some(GB))
+    );
+    assert_eq!(gb["url"], format!("{}/v2{configs}/GB", h.url));
+    refused(
+        &post(
+            &h,
+            &configs,
+            &[("Country", "GB"), ("MessagingServiceSid", ALL)],
+        )
+        .await,
+        "Country",
+    );
+    let (status, _) = post(
+        &h,
+        &configs,
+        &[("Country", "all"), ("MessagingServiceSid", ALL)],
+    )
+    .await;
+    assert_eq!(status, 201);
+
+    // A British number: its country's; an American one: `all`'s; an email
+    // and a call: none.
+    for (to, sender) in [("+447400123457", GB), ("+15017122661", ALL)] {
+        let (status, v) = post(&h, &verifications, &[("To", to), ("Channel", "sms")]).await;
+        assert_eq!(status, 201, "{v}");
+        assert_eq!(h.sms.last_body(to).unwrap()["sender"], sender, "{to}");
+    }
+    let (status, _) = post(
+        &h,
+        &verifications,
+        &[("To", "+15017122662"), ("Channel", "call")],
+    )
+    .await;
+    assert_eq!(status, 201);
+
+    // Update, list, fetch, delete.
+    let (status, updated) = post(
+        &h,
+        &format!("{configs}/gb"),
+        &[("MessagingServiceSid", GB_LATER)],
+    )
+    .await;
+    assert_eq!(
+        (status, updated["messaging_service_sid"].as_str()),
+        (200, Some(GB_LATER))
+    );
+    post(
+        &h,
+        &verifications,
+        &[("To", "+447400123458"), ("Channel", "sms")],
+    )
+    .await;
+    assert_eq!(
+        h.sms.last_body("+447400123458").unwrap()["sender"],
+        GB_LATER
+    );
+    let (_, list) = call(&h, reqwest::Method::GET, &configs, &[]).await;
+    let countries: Vec<&str> = list["messaging_configurations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["country"].as_str().unwrap())
+        .collect();
+    assert_eq!(countries.len(), 2);
+    assert!(countries.contains(&"GB") && countries.contains(&"all"));
+    let (status, _) = call(&h, reqwest::Method::DELETE, &format!("{configs}/GB"), &[]).await;
+    assert_eq!(status, 204);
+    let (status, _) = call(&h, reqwest::Method::GET, &format!("{configs}/GB"), &[]).await;
+    assert_eq!(status, 404);
+    post(
+        &h,
+        &verifications,
+        &[("To", "+447400123459"), ("Channel", "sms")],
+    )
+    .await;
+    assert_eq!(
+        h.sms.last_body("+447400123459").unwrap()["sender"],
+        ALL,
+        "after the delete: all's"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_email_goes_out_from_the_sender_its_verification_names_at_the_servers_domains() {
+    let h = Harness::start("email-sender").await;
+    let (_, service) = post(&h, "/Services", &[("FriendlyName", "Contoso")]).await;
+    let sid = service["sid"].as_str().unwrap().to_owned();
+    let verifications = format!("/Services/{sid}/Verifications");
+    let start = |to: &'static str, config: &'static str, channel: &'static str| {
+        let h = &h;
+        let path = verifications.clone();
+        async move {
+            post(
+                h,
+                &path,
+                &[
+                    ("To", to),
+                    ("Channel", channel),
+                    ("ChannelConfiguration", config),
+                ],
+            )
+            .await
+        }
+    };
+    // Refused before anything is sent: another domain (no spoofing through
+    // the server's relay), templates, unknown keys, a name without an
+    // address, a name with a line break, the parameter on an SMS.
+    for config in [
+        r#"{"from": "ceo@bank.example"}"#,
+        r#"{"from": "security@example.org", "template_id": "d-0123"}"#,
+        r#"{"from": "security@example.org", "substitutions": {"name": "Ann"}}"#,
+        r#"{"reply_to": "security@example.org"}"#,
+        r#"{"from_name": "Contoso"}"#,
+        "{\"from\": \"security@example.org\", \"from_name\": \"Contoso\\r\\nBcc: x@bank.example\"}",
+        "not json",
+    ] {
+        refused(
+            &start("ann@example.net", config, "email").await,
+            "ChannelConfiguration",
+        );
+    }
+    refused(
+        &start("+15017122661", r#"{"from": "security@example.org"}"#, "sms").await,
+        "ChannelConfiguration",
+    );
+    assert!(h.smtp.saved().is_empty(), "nothing refused was sent");
+
+    let (status, v) = start(
+        "ann@example.net",
+        r#"{"from": "security@example.org", "from_name": "Contoso Security", "substitutions": {}}"#,
+        "email",
+    )
+    .await;
+    assert_eq!(status, 201, "{v}");
+    let (status, _) = start("bob@example.net", "{}", "email").await;
+    assert_eq!(status, 201);
+    let saved = h.smtp.saved();
+    assert_eq!(saved.len(), 2);
+    let from_of = |to: &str| {
+        saved
+            .iter()
+            .find(|m| m.json["envelope_to"][0] == to)
+            .map(|m| {
+                m.json["headers"]["From"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .unwrap()
+    };
+    assert_eq!(
+        from_of("ann@example.net"),
+        "Contoso Security <security@example.org>"
+    );
+    assert_eq!(
+        from_of("bob@example.net"),
+        "verify@example.org",
+        "the configured sender"
+    );
+}
