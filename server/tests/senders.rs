@@ -58,14 +58,14 @@ async fn messaging_configurations_pick_the_sms_sender_by_country_on_postgres() {
 }
 
 async fn messaging_configurations(h: &Harness) {
-    let (_, service) = post(&h, "/Services", &[("FriendlyName", "Contoso")]).await;
+    let (_, service) = post(h, "/Services", &[("FriendlyName", "Contoso")]).await;
     let sid = service["sid"].as_str().unwrap().to_owned();
     let configs = format!("/Services/{sid}/MessagingConfigurations");
     let verifications = format!("/Services/{sid}/Verifications");
 
     // Without a configuration, the channel's own sender.
     let (status, _) = post(
-        &h,
+        h,
         &verifications,
         &[("To", "+447400123456"), ("Channel", "sms")],
     )
@@ -75,7 +75,7 @@ async fn messaging_configurations(h: &Harness) {
 
     refused(
         &post(
-            &h,
+            h,
             &configs,
             &[("Country", "GBR"), ("MessagingServiceSid", GB)],
         )
@@ -84,7 +84,7 @@ async fn messaging_configurations(h: &Harness) {
     );
     refused(
         &post(
-            &h,
+            h,
             &configs,
             &[("Country", "gb"), ("MessagingServiceSid", "MG12")],
         )
@@ -92,7 +92,7 @@ async fn messaging_configurations(h: &Harness) {
         "MessagingServiceSid",
     );
     let (status, gb) = post(
-        &h,
+        h,
         &configs,
         &[("Country", "gb"), ("MessagingServiceSid", GB)],
     )
@@ -105,7 +105,7 @@ async fn messaging_configurations(h: &Harness) {
     assert_eq!(gb["url"], format!("{}/v2{configs}/GB", h.url));
     refused(
         &post(
-            &h,
+            h,
             &configs,
             &[("Country", "GB"), ("MessagingServiceSid", ALL)],
         )
@@ -113,7 +113,7 @@ async fn messaging_configurations(h: &Harness) {
         "Country",
     );
     let (status, _) = post(
-        &h,
+        h,
         &configs,
         &[("Country", "all"), ("MessagingServiceSid", ALL)],
     )
@@ -123,12 +123,12 @@ async fn messaging_configurations(h: &Harness) {
     // A British number: its country's; an American one: `all`'s; an email
     // and a call: none.
     for (to, sender) in [("+447400123457", GB), ("+15017122661", ALL)] {
-        let (status, v) = post(&h, &verifications, &[("To", to), ("Channel", "sms")]).await;
+        let (status, v) = post(h, &verifications, &[("To", to), ("Channel", "sms")]).await;
         assert_eq!(status, 201, "{v}");
         assert_eq!(h.sms.last_body(to).unwrap()["sender"], sender, "{to}");
     }
     let (status, _) = post(
-        &h,
+        h,
         &verifications,
         &[("To", "+15017122662"), ("Channel", "call")],
     )
@@ -137,7 +137,7 @@ async fn messaging_configurations(h: &Harness) {
 
     // Update, list, fetch, delete.
     let (status, updated) = post(
-        &h,
+        h,
         &format!("{configs}/gb"),
         &[("MessagingServiceSid", GB_LATER)],
     )
@@ -147,7 +147,7 @@ async fn messaging_configurations(h: &Harness) {
         (200, Some(GB_LATER))
     );
     post(
-        &h,
+        h,
         &verifications,
         &[("To", "+447400123458"), ("Channel", "sms")],
     )
@@ -156,7 +156,7 @@ async fn messaging_configurations(h: &Harness) {
         h.sms.last_body("+447400123458").unwrap()["sender"],
         GB_LATER
     );
-    let (_, list) = call(&h, reqwest::Method::GET, &configs, &[]).await;
+    let (_, list) = call(h, reqwest::Method::GET, &configs, &[]).await;
     let countries: Vec<&str> = list["messaging_configurations"]
         .as_array()
         .unwrap()
@@ -165,12 +165,12 @@ async fn messaging_configurations(h: &Harness) {
         .collect();
     assert_eq!(countries.len(), 2);
     assert!(countries.contains(&"GB") && countries.contains(&"all"));
-    let (status, _) = call(&h, reqwest::Method::DELETE, &format!("{configs}/GB"), &[]).await;
+    let (status, _) = call(h, reqwest::Method::DELETE, &format!("{configs}/GB"), &[]).await;
     assert_eq!(status, 204);
-    let (status, _) = call(&h, reqwest::Method::GET, &format!("{configs}/GB"), &[]).await;
+    let (status, _) = call(h, reqwest::Method::GET, &format!("{configs}/GB"), &[]).await;
     assert_eq!(status, 404);
     post(
-        &h,
+        h,
         &verifications,
         &[("To", "+447400123459"), ("Channel", "sms")],
     )
