@@ -13,6 +13,10 @@
 //!   server's latest view: a resend through another server (perhaps on another
 //!   channel) may be newer.
 //!
+//! * **Senders** — a service's Messaging Configurations (country →
+//!   Messaging Service), read on every SMS start — are kept as services are:
+//!   for [`SERVICE_TTL`], dropped at once on a change through this server.
+//!
 //! Nothing secret is kept: no code (codes are never stored anywhere), no
 //! token; the `To` is what the database holds.
 
@@ -30,8 +34,12 @@ pub const SERVICE_TTL: Duration = Duration::from_secs(1);
 pub struct Caches {
     services: Cache<String, (Arc<Service>, Instant)>,
     cards: Cache<String, Arc<Verification>>,
+    senders: Cache<String, (Arc<Senders>, Instant)>,
     ttl: Duration,
 }
+
+/// A service's SMS senders: (country or `all`, Messaging Service SID).
+pub type Senders = Vec<(String, String)>;
 
 impl std::fmt::Debug for Caches {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -50,6 +58,7 @@ impl Caches {
         Caches {
             services: Cache::new(services.max(1)),
             cards: Cache::new(cards.max(1)),
+            senders: Cache::new(services.max(1)),
             ttl,
         }
     }
@@ -90,6 +99,29 @@ impl Caches {
         });
         self.cards.insert(v.sid.clone(), card.clone());
         card
+    }
+
+    /// The service `sid`'s senders if they were read less than the lifetime
+    /// ago.
+    #[must_use]
+    pub fn senders(&self, sid: &str) -> Option<Arc<Senders>> {
+        self.senders
+            .get(sid)
+            .filter(|(_, read)| read.elapsed() < self.ttl)
+            .map(|(s, _)| s)
+    }
+
+    /// Keeps the service `sid`'s senders as just read.
+    pub fn put_senders(&self, sid: &str, senders: Senders) -> Arc<Senders> {
+        let senders = Arc::new(senders);
+        self.senders
+            .insert(sid.to_owned(), (senders.clone(), Instant::now()));
+        senders
+    }
+
+    /// Forgets the service `sid`'s senders (changed here).
+    pub fn drop_senders(&self, sid: &str) {
+        self.senders.remove(sid);
     }
 
     /// Forgets the verification `sid`.
@@ -138,6 +170,22 @@ mod tests {
         let caches = Caches::new(8, 8, Duration::ZERO);
         caches.put_service(service("VA1"));
         assert!(caches.service("VA1").is_none());
+    }
+
+    #[test]
+    fn senders_are_kept_for_their_lifetime_and_dropped_on_change() {
+        let caches = Caches::new(8, 8, Duration::from_secs(3600));
+        assert!(caches.senders("VA1").is_none());
+        caches.put_senders("VA1", vec![("GB".to_owned(), "MG1".to_owned())]);
+        assert_eq!(caches.senders("VA1").map(|s| s.len()), Some(1));
+        caches.drop_senders("VA1");
+        assert!(caches.senders("VA1").is_none());
+        let expired = Caches::new(8, 8, Duration::ZERO);
+        expired.put_senders("VA1", Vec::new());
+        assert!(
+            expired.senders("VA1").is_none(),
+            "read again after the lifetime"
+        );
     }
 
     #[test]

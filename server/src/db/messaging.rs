@@ -112,8 +112,7 @@ impl Db {
         Ok(rows.iter().map(read_configuration).collect())
     }
 
-    /// The service's configuration for `country` — or, failing that, its
-    /// `all` one — when `fallback`; for `country` alone otherwise.
+    /// The service's configuration for `country` (or `all`).
     ///
     /// # Errors
     ///
@@ -122,15 +121,11 @@ impl Db {
         &self,
         service: &str,
         country: &str,
-        fallback: bool,
     ) -> Result<Option<MessagingConfiguration>, DbError> {
         let rows = self
             .query(
-                select_configurations!(
-                    "WHERE service_sid = ?1 AND (country = ?2 OR (CAST(?3 AS BIGINT) = 1 AND country = 'all')) \
-                     ORDER BY CASE WHEN country = 'all' THEN 1 ELSE 0 END LIMIT 1"
-                ),
-                vec![service.into(), country.into(), i64::from(fallback).into()],
+                select_configurations!("WHERE service_sid = ?1 AND country = ?2"),
+                vec![service.into(), country.into()],
             )
             .await?;
         Ok(rows.first().map(read_configuration))

@@ -93,7 +93,7 @@ async fn owned_configuration(
     let c = country(country_text).map_err(|_| missing())?;
     state
         .db
-        .messaging_configuration(&service.sid, &c, false)
+        .messaging_configuration(&service.sid, &c)
         .await?
         .ok_or_else(missing)
 }
@@ -122,6 +122,7 @@ pub(crate) async fn create_configuration(
             "Invalid parameter: Country (the service has a configuration for it: update that one)",
         ));
     }
+    state.caches.drop_senders(&c.service_sid);
     Ok(respond(StatusCode::CREATED, configuration_json(&state, &c)))
 }
 
@@ -136,6 +137,7 @@ pub(crate) async fn update_configuration(
     c.messaging_service_sid = messaging_service(&form)?;
     c.updated = now_ms();
     state.db.update_messaging_configuration(&c).await?;
+    state.caches.drop_senders(&c.service_sid);
     Ok(respond(StatusCode::OK, configuration_json(&state, &c)))
 }
 
@@ -181,21 +183,38 @@ pub(crate) async fn delete_configuration(
         .db
         .delete_messaging_configuration(&service.sid, &c.country)
         .await?;
+    state.caches.drop_senders(&service.sid);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// The Messaging Service an SMS from `service` to `contact` goes out from:
 /// its country's configuration, else the service's `all` one, else none (the
-/// channel's own sender).
+/// channel's own sender). Read from the cache of senders (one query per
+/// service per [`crate::cache::SERVICE_TTL`] at most).
 pub(crate) async fn sender_for(
     state: &AppState,
     service: &Service,
     contact: &seccode::Contact,
 ) -> Result<Option<String>, ApiError> {
+    let senders = match state.caches.senders(&service.sid) {
+        Some(senders) => senders,
+        None => {
+            let read = state
+                .db
+                .messaging_configurations(&service.sid)
+                .await?
+                .into_iter()
+                .map(|c| (c.country, c.messaging_service_sid))
+                .collect();
+            state.caches.put_senders(&service.sid, read)
+        }
+    };
     let country = contact.country().unwrap_or_default();
-    Ok(state
-        .db
-        .messaging_configuration(&service.sid, &country, true)
-        .await?
-        .map(|c| c.messaging_service_sid))
+    let pick = |wanted: &str| {
+        senders
+            .iter()
+            .find(|(c, _)| c == wanted)
+            .map(|(_, mg)| mg.clone())
+    };
+    Ok(pick(&country).or_else(|| pick("all")))
 }
