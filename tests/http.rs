@@ -148,6 +148,35 @@ async fn a_sender_asked_for_one_sms_replaces_the_configured_one() {
 }
 
 #[tokio::test]
+async fn whatsapp_messages_carry_the_prefix_twilio_documents() {
+    let server = HttpServer::start(|_| (201, vec![], "{}".into())).await;
+    let channel = sms(&server).whatsapp();
+    channel.deliver(&notice("+44 7400 123456")).await.unwrap();
+    let by_service = TwilioSms::new(
+        SID,
+        TOKEN,
+        TwilioSender::MessagingService("MG0123456789abcdef0123456789abcdef".into()),
+    )
+    .unwrap()
+    .with_base_url(&server.url)
+    .whatsapp();
+    by_service
+        .deliver(&notice("+44 7400 123457"))
+        .await
+        .unwrap();
+    let requests = server.requests();
+    let (by_number, by_service) = (form(&requests[0]), form(&requests[1]));
+    assert_eq!(by_number["To"], "whatsapp:+447400123456");
+    assert_eq!(by_number["From"], "whatsapp:+15005550006");
+    assert_eq!(by_service["To"], "whatsapp:+447400123457");
+    assert_eq!(
+        by_service["MessagingServiceSid"],
+        "MG0123456789abcdef0123456789abcdef"
+    );
+    assert!(!by_service.contains_key("From"));
+}
+
+#[tokio::test]
 async fn twilio_answers_map_to_permanent_and_transient_failures() {
     let server = HttpServer::start(|r| {
         let to = form(r)["To"].clone();

@@ -32,6 +32,12 @@ pub struct Config {
     /// Where SMS (and `call`) codes go.
     #[serde(default)]
     pub sms: Option<SmsConfig>,
+    /// Where `whatsapp` codes go: Twilio's Messages API with the `whatsapp:`
+    /// prefix (`kind = "twilio"`, a WhatsApp-enabled sender), or a signed JSON
+    /// POST to your own gateway (`kind = "webhook"`). Secrets:
+    /// `SECCODE_WHATSAPP_WEBHOOK_SECRET`, `SECCODE_WHATSAPP_AUTH_TOKEN`.
+    #[serde(default)]
+    pub whatsapp: Option<SmsConfig>,
     /// Where email codes go.
     #[serde(default)]
     pub email: Option<EmailConfig>,
@@ -430,18 +436,31 @@ impl Config {
         if let (Some(call), Some(v)) = (&mut config.call, env("SECCODE_CALL_WEBHOOK_SECRET")) {
             call.secret = Some(v);
         }
-        match &mut config.sms {
-            Some(SmsConfig::Webhook { secret, .. }) => {
-                if let Some(v) = env("SECCODE_SMS_WEBHOOK_SECRET") {
-                    *secret = Some(v);
+        for (section, webhook_secret, twilio_token) in [
+            (
+                &mut config.sms,
+                "SECCODE_SMS_WEBHOOK_SECRET",
+                "SECCODE_TWILIO_AUTH_TOKEN",
+            ),
+            (
+                &mut config.whatsapp,
+                "SECCODE_WHATSAPP_WEBHOOK_SECRET",
+                "SECCODE_WHATSAPP_AUTH_TOKEN",
+            ),
+        ] {
+            match section {
+                Some(SmsConfig::Webhook { secret, .. }) => {
+                    if let Some(v) = env(webhook_secret) {
+                        *secret = Some(v);
+                    }
                 }
-            }
-            Some(SmsConfig::Twilio { auth_token, .. }) => {
-                if let Some(v) = env("SECCODE_TWILIO_AUTH_TOKEN") {
-                    *auth_token = Some(v);
+                Some(SmsConfig::Twilio { auth_token, .. }) => {
+                    if let Some(v) = env(twilio_token) {
+                        *auth_token = Some(v);
+                    }
                 }
+                None => {}
             }
-            None => {}
         }
         for a in &mut config.accounts {
             if let (true, Some(token)) = (a.auth_token_sha256.is_empty(), &a.auth_token) {
@@ -512,34 +531,55 @@ impl Config {
         {
             return Err(err("public_url", "expected an http:// or https:// URL"));
         }
-        match &self.sms {
-            Some(SmsConfig::Webhook { url, secret }) => {
-                if !(url.starts_with("http://") || url.starts_with("https://")) {
-                    return Err(err("sms.url", "expected an http:// or https:// URL"));
+        for (name, section, webhook_secret, twilio_token) in [
+            (
+                "sms",
+                &self.sms,
+                "SECCODE_SMS_WEBHOOK_SECRET",
+                "SECCODE_TWILIO_AUTH_TOKEN",
+            ),
+            (
+                "whatsapp",
+                &self.whatsapp,
+                "SECCODE_WHATSAPP_WEBHOOK_SECRET",
+                "SECCODE_WHATSAPP_AUTH_TOKEN",
+            ),
+        ] {
+            match section {
+                Some(SmsConfig::Webhook { url, secret }) => {
+                    if !(url.starts_with("http://") || url.starts_with("https://")) {
+                        return Err(err(
+                            &format!("{name}.url"),
+                            "expected an http:// or https:// URL",
+                        ));
+                    }
+                    if secret.as_ref().is_none_or(|s| s.len() < 32) {
+                        return Err(err(
+                            &format!("{name}.secret"),
+                            format!("required, at least 32 bytes (or {webhook_secret})"),
+                        ));
+                    }
                 }
-                if secret.as_ref().is_none_or(|s| s.len() < 32) {
-                    return Err(err(
-                        "sms.secret",
-                        "required, at least 32 bytes (or SECCODE_SMS_WEBHOOK_SECRET)",
-                    ));
+                Some(SmsConfig::Twilio {
+                    auth_token,
+                    account_sid,
+                    ..
+                }) => {
+                    if !is_sid(account_sid, "AC") {
+                        return Err(err(
+                            &format!("{name}.account_sid"),
+                            "expected AC and 32 hex digits",
+                        ));
+                    }
+                    if auth_token.is_none() {
+                        return Err(err(
+                            &format!("{name}.auth_token"),
+                            format!("required (or {twilio_token})"),
+                        ));
+                    }
                 }
+                None => {}
             }
-            Some(SmsConfig::Twilio {
-                auth_token,
-                account_sid,
-                ..
-            }) => {
-                if !is_sid(account_sid, "AC") {
-                    return Err(err("sms.account_sid", "expected AC and 32 hex digits"));
-                }
-                if auth_token.is_none() {
-                    return Err(err(
-                        "sms.auth_token",
-                        "required (or SECCODE_TWILIO_AUTH_TOKEN)",
-                    ));
-                }
-            }
-            None => {}
         }
         if let Some(CallConfig { url, secret }) = &self.call {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -677,5 +717,27 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.key, "webhooks.max_attempts");
+    }
+
+    #[test]
+    fn a_whatsapp_channel_is_checked_as_an_sms_one_under_its_own_keys() {
+        let sid = format!("AC{}", &KEY[..32]);
+        let base = format!(
+            "code_key = \"{KEY}\"\n[[accounts]]\nsid = \"{sid}\"\nauth_token_sha256 = \"{KEY}\"\n"
+        );
+        let e = Config::parse(
+            &format!("{base}[whatsapp]\nkind = \"webhook\"\nurl = \"http://127.0.0.1:1/w\"\nsecret = \"short\"\n"),
+            &no_env,
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "whatsapp.secret");
+        assert!(e.problem.contains("SECCODE_WHATSAPP_WEBHOOK_SECRET"), "{e}");
+        let twilio = format!(
+            "{base}[whatsapp]\nkind = \"twilio\"\naccount_sid = \"{sid}\"\nfrom = \"+15017122661\"\n"
+        );
+        let e = Config::parse(&twilio, &no_env).unwrap_err();
+        assert_eq!(e.key, "whatsapp.auth_token");
+        let env = |k: &str| (k == "SECCODE_WHATSAPP_AUTH_TOKEN").then(|| "a-token".to_owned());
+        assert!(Config::parse(&twilio, &env).is_ok());
     }
 }

@@ -76,7 +76,7 @@ const NO_PUSH: &str = "Push factors are not supported";
 const NO_TOTP: &str = "service-wide TOTP defaults are not stored: set them per factor (`Config.*` of CreateNewFactor); the issuer is the service's FriendlyName";
 const NO_PASSKEYS: &str = "passkeys are not supported";
 const NO_TEMPLATES: &str = "message templates are not supported yet";
-const NO_WHATSAPP: &str = "the whatsapp channel is not supported yet";
+const NO_WHATSAPP: &str = "a WhatsApp sender per service is not supported: the server's `[whatsapp]` channel sends from its configured sender";
 
 /// The parameters of `CreateService` and `UpdateService` (the same list).
 const SERVICE: &[Param] = &[
@@ -143,7 +143,7 @@ const VERIFICATION: &[Param] = &[
     ),
     honoured(
         "Channel",
-        "`sms`, `call` and `email` where configured (60223 otherwise)",
+        "`sms`, `call`, `email` and `whatsapp` where configured (60223 otherwise; `sna` and `auto` always)",
     ),
     honoured(
         "CustomFriendlyName",

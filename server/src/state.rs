@@ -27,6 +27,8 @@ pub struct AppState {
     pub(crate) codes: Codes,
     /// The same, delivering to phone numbers by call.
     pub(crate) calls: Codes,
+    /// The same, delivering to phone numbers by WhatsApp.
+    pub(crate) whatsapp: Codes,
     /// The policy of each code length (4–10) a Verify service can choose.
     pub(crate) policies: HashMap<u8, Policy>,
     pub(crate) channels: Arc<Channels>,
@@ -98,28 +100,8 @@ impl AppState {
                     .map_err(|e| format!("database: {}: {e}", config.database.display()))?,
             )),
         };
-        let sms = match &config.sms {
-            None => None,
-            Some(SmsConfig::Webhook { url, secret }) => Some(Phone::SmsWebhook(
-                Webhook::new(
-                    url.clone(),
-                    secret.as_deref().unwrap_or_default().as_bytes(),
-                )
-                .map_err(|e| format!("sms: {e}"))?,
-            )),
-            Some(SmsConfig::Twilio {
-                account_sid,
-                auth_token,
-                from,
-            }) => Some(Phone::Twilio(
-                TwilioSms::new(
-                    account_sid.clone(),
-                    auth_token.clone().unwrap_or_default(),
-                    TwilioSender::Number(from.clone()),
-                )
-                .map_err(|e| format!("sms: {e}"))?,
-            )),
-        };
+        let sms = phone_of(config.sms.as_ref(), "sms")?;
+        let whatsapp = phone_of(config.whatsapp.as_ref(), "whatsapp")?;
         let email = match &config.email {
             None => None,
             Some(e) => {
@@ -159,6 +141,7 @@ impl AppState {
             &metrics,
         ));
         let channels = Arc::new(crate::channels::build(email, sms, "sms", &metrics));
+        let whatsapps = Arc::new(crate::channels::build(None, whatsapp, "whatsapp", &metrics));
         let keyring = Keyring::new(1, SecretKey::from_bytes(config.code_key_bytes()));
         let hour = Duration::from_secs(3600);
         let l = &config.limits;
@@ -194,7 +177,7 @@ impl AppState {
                 .with_events(seccode::TracingEvents)
                 .with_config(settings)
         };
-        let (codes, calls) = (service(&channels), service(&callers));
+        let (codes, calls, whatsapp) = (service(&channels), service(&callers), service(&whatsapps));
         let accounts = config
             .accounts
             .iter()
@@ -204,6 +187,7 @@ impl AppState {
             db,
             codes,
             calls,
+            whatsapp,
             policies,
             channels,
             accounts,
@@ -230,4 +214,37 @@ impl AppState {
                 .unwrap_or_default(),
         })
     }
+}
+
+/// The phone channel a `[sms]` or `[whatsapp]` section (`name`) describes:
+/// a signed webhook, or Twilio's Messages API (with the `whatsapp:` prefix
+/// for WhatsApp).
+fn phone_of(section: Option<&SmsConfig>, name: &str) -> Result<Option<Phone>, String> {
+    Ok(match section {
+        None => None,
+        Some(SmsConfig::Webhook { url, secret }) => Some(Phone::SmsWebhook(
+            Webhook::new(
+                url.clone(),
+                secret.as_deref().unwrap_or_default().as_bytes(),
+            )
+            .map_err(|e| format!("{name}: {e}"))?,
+        )),
+        Some(SmsConfig::Twilio {
+            account_sid,
+            auth_token,
+            from,
+        }) => {
+            let twilio = TwilioSms::new(
+                account_sid.clone(),
+                auth_token.clone().unwrap_or_default(),
+                TwilioSender::Number(from.clone()),
+            )
+            .map_err(|e| format!("{name}: {e}"))?;
+            Some(Phone::Twilio(if name == "whatsapp" {
+                twilio.whatsapp()
+            } else {
+                twilio
+            }))
+        }
+    })
 }

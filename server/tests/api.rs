@@ -439,8 +439,7 @@ async fn end_to_end(h: &Harness) {
     assert_error(&custom, 400, 60200);
     assert!(custom.1["message"].as_str().unwrap().contains("CustomCode"));
     assert_error(
-        &api.post(&path, &[("To", to), ("Channel", "whatsapp")])
-            .await,
+        &api.post(&path, &[("To", to), ("Channel", "sna")]).await,
         400,
         60223,
     );
@@ -1085,7 +1084,7 @@ async fn phone_numbers_are_answered_in_e164_and_channels_as_twilio_does() {
         60200,
     );
     assert_error(
-        &api.post(&path, &[("To", "+15017122702"), ("Channel", "whatsapp")])
+        &api.post(&path, &[("To", "+15017122702"), ("Channel", "auto")])
             .await,
         400,
         60223,

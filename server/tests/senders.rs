@@ -1,7 +1,7 @@
 //! Who a message comes from: a service's Messaging Configurations pick an
 //! SMS's sender by the number's country, and an email verification's
 //! `ChannelConfiguration` names its sender — only at the server's own
-//! domains.
+//! domains; a WhatsApp code goes through the WhatsApp channel.
 
 #![allow(clippy::unwrap_used)] // tests stop loudly on unexpected errors
 
@@ -259,4 +259,39 @@ async fn an_email_goes_out_from_the_sender_its_verification_names_at_the_servers
         "verify@example.org",
         "the configured sender"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whatsapp_code_goes_through_the_whatsapp_channel_and_verifies() {
+    let h = Harness::start("whatsapp").await;
+    let (_, service) = post(&h, "/Services", &[("FriendlyName", "Contoso")]).await;
+    let sid = service["sid"].as_str().unwrap().to_owned();
+    let to = "+15017122661";
+    let (status, v) = post(
+        &h,
+        &format!("/Services/{sid}/Verifications"),
+        &[("To", to), ("Channel", "whatsapp")],
+    )
+    .await;
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(v["channel"], "whatsapp");
+    assert_eq!(v["send_code_attempts"][0]["channel"], "whatsapp");
+    assert!(h.sms.last_body(to).is_none(), "not sent by SMS");
+    let body = h.whatsapp.last_body(to).unwrap();
+    assert!(
+        body["text"].as_str().unwrap().starts_with("Contoso: "),
+        "{body}"
+    );
+    let code = h.whatsapp.last_code(to).unwrap();
+    let (status, checked) = post(
+        &h,
+        &format!("/Services/{sid}/VerificationCheck"),
+        &[("To", to), ("Code", code.as_str())],
+    )
+    .await;
+    assert_eq!(
+        (status, &checked["status"]),
+        (200, &Value::from("approved"))
+    );
+    assert_eq!(checked["channel"], "whatsapp");
 }

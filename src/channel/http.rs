@@ -130,6 +130,7 @@ pub struct TwilioSms {
     user: String,
     secret: Zeroizing<String>,
     sender: TwilioSender,
+    whatsapp: bool,
 }
 
 impl TwilioSms {
@@ -178,7 +179,18 @@ impl TwilioSms {
             account_sid,
             secret: Zeroizing::new(auth_token.into()),
             sender,
+            whatsapp: false,
         })
+    }
+
+    /// Sends WhatsApp messages instead of SMS, as Twilio's Messages API takes
+    /// them: `To` and a number `From` carry the `whatsapp:` prefix (a
+    /// Messaging Service picks its WhatsApp sender itself). The sender must be
+    /// enabled for WhatsApp on the Twilio account.
+    #[must_use]
+    pub fn whatsapp(mut self) -> Self {
+        self.whatsapp = true;
+        self
     }
 
     /// Authenticates with an API key (`SK…`) and its secret instead of the auth
@@ -227,9 +239,15 @@ impl DeliveryChannel for TwilioSms {
             (_, TwilioSender::Number(n)) => ("From", n.as_str()),
             (_, TwilioSender::MessagingService(sid)) => ("MessagingServiceSid", sid.as_str()),
         };
+        let prefix = if self.whatsapp { "whatsapp:" } else { "" };
+        let to = format!("{prefix}{}", message.to().expose());
+        let sender = match sender {
+            ("From", number) => ("From", format!("{prefix}{number}")),
+            (name, sid) => (name, sid.to_owned()),
+        };
         let form = [
-            ("To", message.to().expose()),
-            sender,
+            ("To", to.as_str()),
+            (sender.0, sender.1.as_str()),
             ("Body", message.body()),
         ];
         let response = self

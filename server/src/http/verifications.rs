@@ -218,9 +218,10 @@ pub(crate) async fn start_verification(
     }
     let locale = locale(&form)?;
     let codes = &state.codes;
-    // Calls go out through the twin that calls phone numbers.
+    // Calls and WhatsApp messages go out through the twins that send them.
     let sender = match channel {
         "call" => &state.calls,
+        "whatsapp" => &state.whatsapp,
         _ => codes,
     };
     count_rate_limits(&state, codes, &service, &form).await?;
@@ -353,7 +354,7 @@ pub(crate) async fn start_verification(
 
 /// The request's `Channel`, when this server has it configured: 60200 when
 /// missing or not one of Twilio's channels, 60223 when one of them this
-/// server does not have (`whatsapp`, `sna`, `auto`, or one left unconfigured).
+/// server does not have (`sna`, `auto`, or one left unconfigured).
 fn configured_channel<'a>(state: &AppState, form: &'a FormMap) -> Result<&'a str, ApiError> {
     let channel = form.get("Channel").map_or("", String::as_str);
     let configured = match channel {
@@ -365,7 +366,8 @@ fn configured_channel<'a>(state: &AppState, form: &'a FormMap) -> Result<&'a str
                 "Missing required parameter Channel in the post body",
             ));
         }
-        "whatsapp" | "sna" | "auto" => false,
+        "whatsapp" => state.whatsapp.channel().phone.inner.is_configured(),
+        "sna" | "auto" => false,
         _ => {
             return Err(ApiError::invalid(
                 "Invalid parameter: Channel (sms, call, email, whatsapp, sna or auto)",

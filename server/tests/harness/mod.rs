@@ -94,6 +94,8 @@ pub struct Harness {
     pub config_path: PathBuf,
     pub database: PathBuf,
     pub sms: SmsSink,
+    /// The WhatsApp gateway's requests (the same JSON as an SMS's).
+    pub whatsapp: SmsSink,
     /// SMS requests the webhook has begun to answer (before its delay).
     pub sms_arrived: Arc<AtomicUsize>,
     pub sms_dir: PathBuf,
@@ -174,6 +176,11 @@ impl Harness {
         let sms = SmsSink {
             server: Arc::new(hook),
         };
+        let whatsapp_server = HttpServer::start(|_| (200, Vec::new(), "{}".to_owned())).await;
+        let whatsapp_url = whatsapp_server.url.clone();
+        let whatsapp = SmsSink {
+            server: Arc::new(whatsapp_server),
+        };
         let voice = HttpServer::start(|_| (200, Vec::new(), "{}".to_owned())).await;
         let call_url = voice.url.clone();
         let calls = SmsSink {
@@ -200,6 +207,10 @@ auth_token_sha256 = "{other_token}"
 kind = "webhook"
 url = "{hook_url}/sms"
 secret = "a shared webhook secret of 32+ bytes"
+[whatsapp]
+kind = "webhook"
+url = "{whatsapp_url}/whatsapp"
+secret = "a shared whatsapp webhook secret of 32+ bytes"
 [call]
 url = "{call_url}/call"
 secret = "a shared voice webhook secret of 32+ bytes"
@@ -237,6 +248,7 @@ allow_private_addresses = true
             config_path,
             database: dir.join("seccode.db"),
             sms,
+            whatsapp,
             sms_arrived,
             sms_dir,
             smtp,
