@@ -112,6 +112,7 @@ pub struct SendOptions<'a> {
     pub(crate) call_voice: Option<&'a str>,
     pub(crate) sender: Option<&'a str>,
     pub(crate) sender_name: Option<&'a str>,
+    pub(crate) code_text: Option<&'a crate::CodeText>,
 }
 
 impl<'a> SendOptions<'a> {
@@ -238,6 +239,17 @@ impl<'a> SendOptions<'a> {
     /// `From: "name" <address>`): 1 to 64 characters, no control characters.
     pub fn sender_name(mut self, name: &'a str) -> Self {
         self.sender_name = Some(name);
+        self
+    }
+
+    /// An SMS or call says `text` (the code where its `{code}` stands)
+    /// instead of the templates' words — see [`CodeText`](crate::CodeText)
+    /// for what still follows it. [`SendOptions::app_name`] and
+    /// [`SendOptions::do_not_share_warning`] do not change it (the text is
+    /// the whole sentence); an email keeps its templates' texts. Pass it
+    /// again with a resend for the same words. Default: the templates'.
+    pub fn code_text(mut self, text: &'a crate::CodeText) -> Self {
+        self.code_text = Some(text);
         self
     }
 

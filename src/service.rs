@@ -349,9 +349,10 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
         Ok(sent)
     }
 
-    /// A code message as `options` ask for it: rendered in their locale,
-    /// worded (the application's name, the payment, the do-not-share
-    /// warning), read as a call should be, ended with `sms_line`, and dropped
+    /// A code message as `options` ask for it: rendered in their locale (or
+    /// in their [`CodeText`](crate::CodeText)'s words), worded (the
+    /// application's name, the payment, the do-not-share warning), read as a
+    /// call should be, ended with the templates' line and `sms_line`, and dropped
     /// if it is still undelivered at `deadline`.
     #[allow(clippy::too_many_arguments)] // one call per send path, each names its parts
     fn code_message(
@@ -365,17 +366,28 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
         sms_line: Option<&str>,
     ) -> Result<Message> {
         let locale = self.locale_of(options.locale);
-        let message =
-            Message::from_templates(&self.templates, &locale, to, purpose, code, lifetime)?
-                .with_deadline(deadline)
-                .worded(
-                    &self.templates,
-                    options.app_name,
-                    options.transaction.as_ref(),
-                    options.do_not_share,
-                )
-                .called(&self.templates, options.press_key_first, options.call_voice)
-                .sent_by(options.sender, options.sender_name);
+        let message = Message::rendered(&self.templates, &locale, to, purpose, code, lifetime)?
+            .with_deadline(deadline);
+        // An application's own words are the whole sentence: no name before
+        // them, no warning after; the payment still follows.
+        let message = match options.code_text {
+            Some(text) => message.in_words(text).worded(
+                &self.templates,
+                None,
+                options.transaction.as_ref(),
+                false,
+            ),
+            None => message.worded(
+                &self.templates,
+                options.app_name,
+                options.transaction.as_ref(),
+                options.do_not_share,
+            ),
+        };
+        let message = message
+            .called(&self.templates, options.press_key_first, options.call_voice)
+            .sent_by(options.sender, options.sender_name)
+            .ended(&self.templates);
         Ok(match sms_line {
             Some(line) => message.with_sms_line(line),
             None => message,

@@ -174,6 +174,121 @@ fn codes_go_out_in_the_requested_language_and_by_kind() {
     assert_eq!((email.len(), phone.len()), (1, 1));
 }
 
+/// Regression: an SMS that carried a do-not-share warning or a payment put it
+/// after the templates' WebOTP line (`@example.com #123456`), which WebOTP
+/// reads only as the SMS's last line: autofill stopped working for exactly
+/// the services that warned their users or bound codes to payments.
+#[test]
+fn an_sms_with_a_warning_or_a_payment_still_ends_with_its_origin_line() {
+    let (codes, outbox, _clock) = memory_service();
+    let templates = Templates::builtin()
+        .with_web_otp_origin("example.com")
+        .unwrap();
+    let codes = codes.with_templates(templates);
+    let account = AccountId::new("ann").unwrap();
+    let mobile = Contact::phone("+44 7400 123456").unwrap();
+    let payment = seccode::Transaction::new("EUR 12.00", "Contoso").unwrap();
+    let options = SendOptions::default()
+        .app_name("Contoso")
+        .do_not_share_warning(true)
+        .transaction(payment);
+    ready(codes.start(&account, Purpose::IdentityCheck, &mobile, options)).unwrap();
+    let sms = outbox.last().unwrap();
+    let code = sms.code_value().unwrap().expose().to_owned();
+    let body = sms.body();
+    assert!(
+        body.ends_with(&format!("\n\n@example.com #{code}")),
+        "{body}"
+    );
+    assert!(body.starts_with("Contoso: "), "{body}");
+    let line = body.rfind("\n\n@example.com").unwrap();
+    let before = &body[..line];
+    assert!(
+        before.contains("EUR 12.00") && before.contains("Contoso"),
+        "{body}"
+    );
+    assert!(before.contains("Don't share it with anyone."), "{body}");
+}
+
+/// An application's own words (a Verify template) replace the templates' in
+/// the SMS and the call: the code where `{code}` stood, spoken one character
+/// at a time in the call; no name before them, no warning after — but the
+/// payment still follows the words and the WebOTP line still ends the SMS.
+/// An email keeps its templates.
+#[test]
+fn a_code_text_is_the_sms_and_the_call_and_keeps_what_protects_the_person() {
+    let (codes, _outbox, clock) = memory_service();
+    let (email, phone) = (Arc::new(Outbox::new()), Arc::new(Outbox::new()));
+    let templates = Templates::builtin()
+        .with_web_otp_origin("example.com")
+        .unwrap();
+    let codes = codes.with_templates(templates).with_channel(ByKind {
+        email: email.clone(),
+        phone: phone.clone(),
+    });
+    let account = AccountId::new("ann").unwrap();
+    let mobile = Contact::phone("+44 7400 123456").unwrap();
+    let text = seccode::CodeText::new("Your Contoso verification code is: {code}.").unwrap();
+    let payment = seccode::Transaction::new("EUR 12.00", "Contoso").unwrap();
+    let options = SendOptions::default()
+        .code_text(&text)
+        .app_name("Ignored")
+        .do_not_share_warning(true)
+        .transaction(payment);
+    let sent = ready(codes.start(&account, Purpose::IdentityCheck, &mobile, options)).unwrap();
+    let sms = phone.last().unwrap();
+    let code = sms.code_value().unwrap().expose().to_owned();
+    let spoken = code
+        .chars()
+        .map(String::from)
+        .collect::<Vec<_>>()
+        .join(", ");
+    assert_eq!(
+        sms.body(),
+        format!(
+            "Your Contoso verification code is: {code}. Amount: EUR 12.00. Payee: Contoso.\n\n@example.com #{code}"
+        )
+        .as_str(),
+        "the words, the payment, the origin line"
+    );
+    assert_eq!(
+        sms.voice(),
+        Some(
+            format!(
+                "Your Contoso verification code is: {spoken}. Amount: EUR 12.00. Payee: Contoso."
+            )
+            .as_str()
+        )
+    );
+    // A resend with the same words says them again, with the same code.
+    clock.advance(Duration::from_secs(60));
+    ready(codes.resend(
+        &sent.id,
+        SendOptions::default().code_text(&text).transaction(payment),
+    ))
+    .unwrap();
+    let again = phone.last().unwrap();
+    assert!(
+        again
+            .body()
+            .starts_with(&format!("Your Contoso verification code is: {code}."))
+    );
+    let mail = Contact::email("ann@example.org").unwrap();
+    ready(codes.start(
+        &account,
+        Purpose::IdentityCheck,
+        &mail,
+        SendOptions::default().code_text(&text),
+    ))
+    .unwrap();
+    let m = email.last().unwrap();
+    assert!(
+        m.body().starts_with("Your security code is"),
+        "{}",
+        m.body()
+    );
+}
+
 /// An account's language follows it through every flow that sends a code — add
 /// security info (and its notices), identity check, recovery, change phone — and a made-up
 /// recovery account (which has none) costs the same default-language render.

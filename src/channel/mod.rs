@@ -27,10 +27,12 @@ pub(crate) mod route;
 #[cfg(feature = "smtp")]
 pub(crate) mod smtp;
 pub(crate) mod templates;
+pub(crate) mod text;
 
 pub use crate::error::BoxError;
 use templates::Templates;
 pub use templates::{MESSAGE_IDS, SmsEncoding, SmsSegments, Texts, sms_segments};
+use text::CodeText;
 
 /// Sends messages: an SMS gateway, an email service, a queue.
 ///
@@ -212,6 +214,19 @@ impl Message {
         code: Code,
         expires_in: Duration,
     ) -> Result<Self, crate::Error> {
+        Ok(Self::rendered(templates, locale, to, purpose, code, expires_in)?.ended(templates))
+    }
+
+    /// [`Message::from_templates`] without the templates' last SMS line
+    /// ([`Message::ended`] adds it once the message is otherwise complete).
+    pub(crate) fn rendered(
+        templates: &Templates,
+        locale: &str,
+        to: Contact,
+        purpose: Purpose,
+        code: Code,
+        expires_in: Duration,
+    ) -> Result<Self, crate::Error> {
         let texts = templates.render_texts(purpose, &to, &code, expires_in, locale, true)?;
         let (subject, text, html, sms, voice) = texts.into_parts();
         let (body, html, voice) = match to.kind() {
@@ -241,9 +256,32 @@ impl Message {
         })
     }
 
-    /// The same message with `line` on a line of its own at the end of its
-    /// SMS (a phone's body); an email is unchanged.
-    #[must_use]
+    /// The same message in `text`'s words: its SMS and spoken text (a
+    /// phone's); an email is unchanged.
+    pub(crate) fn in_words(mut self, text: &CodeText) -> Self {
+        if self.to.kind() == ContactKind::Phone
+            && let Some(code) = &self.code
+        {
+            self.body = Zeroizing::new(text.fill(code.expose()));
+            if self.voice.is_some() {
+                self.voice = Some(Zeroizing::new(text.fill(&templates::spoken(code.expose()))));
+            }
+        }
+        self
+    }
+
+    /// The same message with the templates' last SMS line (a WebOTP origin
+    /// or an app hash, [`Templates::sms_ending`]) after everything else of
+    /// a phone's SMS.
+    pub(crate) fn ended(mut self, templates: &Templates) -> Self {
+        if self.to.kind() == ContactKind::Phone
+            && let Some(code) = &self.code
+        {
+            self.body.push_str(&templates.sms_ending(code));
+        }
+        self
+    }
+
     /// The same message as application `app` sends it (`app: ` before the
     /// SMS, spoken text and subject) and, with `do_not_share`, with the
     /// locale's warning after the SMS and spoken text (an email carries one
@@ -309,6 +347,8 @@ impl Message {
         self
     }
 
+    /// The same message with `line` on a line of its own at the end of its
+    /// SMS (a phone's body); an email is unchanged.
     pub(crate) fn with_sms_line(mut self, line: &str) -> Self {
         if self.to.kind() == ContactKind::Phone {
             self.body.push_str("\n\n");

@@ -363,12 +363,15 @@ impl Templates {
         expires_in: Duration,
         locale: &str,
     ) -> Result<Texts, Error> {
-        self.render_texts(purpose, to, code, expires_in, locale, false)
+        let mut texts = self.render_texts(purpose, to, code, expires_in, locale, false)?;
+        texts.sms.push_str(&self.sms_ending(code));
+        Ok(texts)
     }
 
-    /// [`Templates::render`]; with `only_needed`, the texts a message to `to`
-    /// does not carry (SMS and voice for an email, email texts for a phone)
-    /// may be left empty.
+    /// [`Templates::render`] without the SMS's last line
+    /// ([`Templates::sms_ending`]); with `only_needed`, the texts a message
+    /// to `to` does not carry (SMS and voice for an email, email texts for a
+    /// phone) may be left empty.
     pub(crate) fn render_texts(
         &self,
         purpose: Purpose,
@@ -383,7 +386,7 @@ impl Templates {
         let spoken = spoken(code.expose());
         let key = (chain, purpose, to.kind(), minutes);
         let cached = self.compiled.get(&key);
-        let mut texts = match cached {
+        let texts = match cached {
             Some(Some(holes)) => {
                 let kind = only_needed.then_some(to.kind());
                 holes.fill_for(kind, code.expose(), &spoken)
@@ -407,15 +410,19 @@ impl Templates {
                 texts
             }
         };
-        if let Some(origin) = &self.origin {
-            texts
-                .sms
-                .push_str(&format!("\n\n@{origin} #{}", code.expose()));
-        }
-        if let Some(hash) = &self.app_hash {
-            texts.sms.push_str(&format!("\n\n{hash}"));
-        }
         Ok(texts)
+    }
+
+    /// What ends every SMS of these templates for `code`, on a line of its
+    /// own: the WebOTP origin line or the app hash (empty without them). It
+    /// comes last, after anything a send adds, as WebOTP and the SMS
+    /// Retriever read it.
+    pub(crate) fn sms_ending(&self, code: &Code) -> Zeroizing<String> {
+        Zeroizing::new(match (&self.origin, &self.app_hash) {
+            (Some(origin), _) => format!("\n\n@{origin} #{}", code.expose()),
+            (None, Some(hash)) => format!("\n\n{hash}"),
+            (None, None) => String::new(),
+        })
     }
 
     /// Whether every bundle of `chain` uses the code (and its spoken form) in
@@ -464,7 +471,7 @@ impl Templates {
 }
 
 /// The code read aloud: its characters separated by commas (a pause each).
-fn spoken(code: &str) -> Zeroizing<String> {
+pub(super) fn spoken(code: &str) -> Zeroizing<String> {
     let mut out = Zeroizing::new(String::with_capacity(code.len() * 3));
     for (i, c) in code.chars().enumerate() {
         if i > 0 {
