@@ -147,6 +147,7 @@ mod tests {
             dtmf_input_required: false,
             verify_events: false,
             tts_name: None,
+            default_template_sid: None,
             created: 0,
             updated: 0,
         }

@@ -72,6 +72,47 @@ pub struct Config {
     /// How events are delivered to the services' webhooks.
     #[serde(default)]
     pub webhooks: WebhooksConfig,
+    /// The message templates a verification's `TemplateSid` or a service's
+    /// `DefaultTemplateSid` may name (listed by `/v2/Templates`).
+    #[serde(default)]
+    pub templates: Vec<TemplateConfig>,
+}
+
+/// A message template (`[[templates]]`), as Twilio's Verify templates are:
+///
+/// ```toml
+/// [[templates]]
+/// sid = "HJ0123456789abcdef0123456789abcdef"
+/// friendly_name = "Contoso, do not share"
+/// channels = ["sms", "voice"]
+/// [templates.translations]
+/// en = "Your {{friendly_name}} verification code is: {{code}}. Do not share it."
+/// fr = "Votre code de vérification {{friendly_name}} : {{code}}. Ne le partagez pas."
+/// ```
+///
+/// `{{code}}` must stand exactly once; `{{friendly_name}}` is the service's
+/// name (or the verification's `CustomFriendlyName`); any other `{{Name}}`
+/// is filled in from the verification's `TemplateCustomSubstitutions`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateConfig {
+    /// `HJ` and 32 hex digits: the same on every server, as services keep it.
+    pub sid: String,
+    /// 1 to 32 characters.
+    pub friendly_name: String,
+    /// `sms` and/or `voice` (a `call` verification). Default `["sms"]`.
+    #[serde(default = "default_template_channels")]
+    pub channels: Vec<String>,
+    /// The translation used where a verification's locale (and its
+    /// language) has none. Default `en`, which must then be translated.
+    #[serde(default)]
+    pub default_locale: Option<String>,
+    /// Locale (Twilio's tags: `en`, `pt-BR`, `zh-HK`, …) → text.
+    pub translations: std::collections::BTreeMap<String, String>,
+}
+
+fn default_template_channels() -> Vec<String> {
+    vec!["sms".to_owned()]
 }
 
 /// Delivering events to the services' webhooks: a delivery the receiver does
@@ -510,6 +551,8 @@ impl Config {
                 ));
             }
         }
+        crate::templates::TemplateSet::from_config(&self.templates)
+            .map_err(|(key, problem)| err(&key, problem))?;
         let w = &self.webhooks;
         if !(10..=600_000).contains(&w.first_retry_ms) {
             return Err(err(
@@ -739,5 +782,58 @@ mod tests {
         assert_eq!(e.key, "whatsapp.auth_token");
         let env = |k: &str| (k == "SECCODE_WHATSAPP_AUTH_TOKEN").then(|| "a-token".to_owned());
         assert!(Config::parse(&twilio, &env).is_ok());
+    }
+
+    #[test]
+    fn a_template_is_checked_when_the_server_starts() {
+        let sid = format!("AC{}", &KEY[..32]);
+        let base = format!(
+            "code_key = \"{KEY}\"\n[[accounts]]\nsid = \"{sid}\"\nauth_token_sha256 = \"{KEY}\"\n"
+        );
+        let template = |sid: &str, extra: &str, translations: &str| {
+            format!(
+                "{base}[[templates]]\nsid = \"{sid}\"\nfriendly_name = \"T\"\n{extra}[templates.translations]\n{translations}\n"
+            )
+        };
+        let good = "HJ0123456789abcdef0123456789abcdef";
+        let ok = Config::parse(&template(good, "", "en = \"Code {{code}}\""), &no_env).unwrap();
+        assert_eq!(ok.templates[0].channels, ["sms"]);
+        for (text, key, problem) in [
+            (
+                template("HJ12", "", "en = \"{{code}}\""),
+                "templates[0].sid",
+                "HJ",
+            ),
+            (
+                template(good, "", "en = \"no code\""),
+                "templates[0].translations.en",
+                "exactly once",
+            ),
+            (
+                template(good, "", "english = \"{{code}}\""),
+                "templates[0].translations.english",
+                "Twilio's Verify locales",
+            ),
+            (
+                template(good, "", "fr = \"{{code}}\""),
+                "templates[0].default_locale",
+                "required",
+            ),
+            (
+                template(good, "channels = [\"email\"]\n", "en = \"{{code}}\""),
+                "templates[0].channels",
+                "sms",
+            ),
+        ] {
+            let e = Config::parse(&text, &no_env).unwrap_err();
+            assert_eq!(e.key, key, "{e}");
+            assert!(e.problem.contains(problem), "{e}");
+        }
+        let twice = format!(
+            "{}[[templates]]\nsid = \"{good}\"\nfriendly_name = \"U\"\n[templates.translations]\nen = \"{{{{code}}}}\"\n",
+            template(good, "", "en = \"{{code}}\"")
+        );
+        let e = Config::parse(&twice, &no_env).unwrap_err();
+        assert_eq!(e.key, "templates[1].sid", "{e}");
     }
 }

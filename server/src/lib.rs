@@ -18,6 +18,7 @@ pub mod params;
 mod rules;
 mod state;
 pub mod store;
+mod templates;
 
 use std::sync::Arc;
 

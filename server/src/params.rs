@@ -75,7 +75,6 @@ const NO_CUSTOM_CODE: &str =
 const NO_PUSH: &str = "Push factors are not supported";
 const NO_TOTP: &str = "service-wide TOTP defaults are not stored: set them per factor (`Config.*` of CreateNewFactor); the issuer is the service's FriendlyName";
 const NO_PASSKEYS: &str = "passkeys are not supported";
-const NO_TEMPLATES: &str = "message templates are not supported yet";
 const NO_WHATSAPP: &str = "a WhatsApp sender per service is not supported: the server's `[whatsapp]` channel sends from its configured sender";
 
 /// The parameters of `CreateService` and `UpdateService` (the same list).
@@ -120,7 +119,10 @@ const SERVICE: &[Param] = &[
     refused("Totp.TimeStep", EMPTY, NO_TOTP),
     refused("Totp.CodeLength", EMPTY, NO_TOTP),
     refused("Totp.Skew", EMPTY, NO_TOTP),
-    refused("DefaultTemplateSid", EMPTY, NO_TEMPLATES),
+    honoured(
+        "DefaultTemplateSid",
+        "stored and returned; one of the server's `[[templates]]` that serves SMS (60200 otherwise; empty clears it): the service's SMS are written from it unless a verification names another",
+    ),
     refused("Whatsapp.MsgServiceSid", EMPTY, NO_WHATSAPP),
     refused("Whatsapp.From", EMPTY, NO_WHATSAPP),
     refused("Passkeys.RelyingParty.Id", EMPTY, NO_PASSKEYS),
@@ -157,7 +159,7 @@ const VERIFICATION: &[Param] = &[
     refused("SendDigits", EMPTY, NO_CALL_OPTIONS),
     honoured(
         "Locale",
-        "the message's language: en, en-GB, de, es, fr, fr-CA, it, ja, nl, pt-BR; Twilio's other Verify locales are refused with 60200 (not written yet), anything else with 60200",
+        "the message's language: en, en-GB, de, es, fr, fr-CA, it, ja, nl, pt-BR; with a template any of Twilio's Verify locales (its translation, else its fallback); otherwise Twilio's other locales are refused with 60200 (not written yet), anything else with 60200",
     ),
     refused("CustomCode", EMPTY, NO_CUSTOM_CODE),
     honoured(
@@ -177,8 +179,14 @@ const VERIFICATION: &[Param] = &[
         "AppHash",
         "ends the SMS on a line of its own (Android's SMS Retriever); 11 base64 characters, 60200 otherwise",
     ),
-    refused("TemplateSid", EMPTY, NO_TEMPLATES),
-    refused("TemplateCustomSubstitutions", EMPTY, NO_TEMPLATES),
+    honoured(
+        "TemplateSid",
+        "one of the server's `[[templates]]` (`/v2/Templates`) serving the channel (`sms`, or `voice` for a call; 60200 otherwise): its translation for the locale (else its language's, else its default) is the SMS or the call, `{{friendly_name}}` the service's name or `CustomFriendlyName`; a payment's amount and payee and the app hash still follow it; an SMS must fit one segment (60200 otherwise)",
+    ),
+    honoured(
+        "TemplateCustomSubstitutions",
+        "a JSON object of strings (1 to 128 characters) filling the template's own `{{Name}}` variables: every one needs a value and every value a variable (60200 otherwise, as without a template)",
+    ),
     honoured(
         "DeviceIp",
         "validated as an IPv4 or IPv6 address (60200 otherwise); not used further",

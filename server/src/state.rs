@@ -60,6 +60,8 @@ pub struct AppState {
     /// The domains an email's sender may be at (`email.from`'s and
     /// `email.sender_domains`).
     pub(crate) email_sender_domains: Vec<String>,
+    /// The message templates (`[[templates]]`).
+    pub(crate) templates: crate::templates::TemplateSet,
 }
 
 impl std::fmt::Debug for AppState {
@@ -212,6 +214,8 @@ impl AppState {
                 .as_ref()
                 .map(crate::config::EmailConfig::domains)
                 .unwrap_or_default(),
+            templates: crate::templates::TemplateSet::from_config(&config.templates)
+                .map_err(|(key, problem)| format!("{key}: {problem}"))?,
         })
     }
 }

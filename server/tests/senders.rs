@@ -7,39 +7,8 @@
 
 mod harness;
 
-use harness::{ACCOUNT_SID, AUTH_TOKEN, Backing, Harness};
+use harness::{Backing, Harness, assert_refused};
 use serde_json::Value;
-
-async fn call(
-    h: &Harness,
-    method: reqwest::Method,
-    path: &str,
-    form: &[(&str, &str)],
-) -> (u16, Value) {
-    let r = reqwest::Client::new()
-        .request(method, format!("{}/v2{path}", h.url))
-        .basic_auth(ACCOUNT_SID, Some(AUTH_TOKEN))
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
-
-async fn post(h: &Harness, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
-    call(h, reqwest::Method::POST, path, form).await
-}
-
-fn refused(answer: &(u16, Value), naming: &str) {
-    assert_eq!(answer.0, 400, "{}", answer.1);
-    assert_eq!(answer.1["code"], 60200, "{}", answer.1);
-    assert!(
-        answer.1["message"].as_str().unwrap().contains(naming),
-        "{}",
-        answer.1
-    );
-}
 
 const GB: &str = "MG0123456789abcdef0123456789abcdef";
 const ALL: &str = "MGfedcba9876543210fedcba9876543210";
@@ -58,96 +27,85 @@ async fn messaging_configurations_pick_the_sms_sender_by_country_on_postgres() {
 }
 
 async fn messaging_configurations(h: &Harness) {
-    let (_, service) = post(h, "/Services", &[("FriendlyName", "Contoso")]).await;
+    let (_, service) = h.post("/Services", &[("FriendlyName", "Contoso")]).await;
     let sid = service["sid"].as_str().unwrap().to_owned();
     let configs = format!("/Services/{sid}/MessagingConfigurations");
     let verifications = format!("/Services/{sid}/Verifications");
 
     // Without a configuration, the channel's own sender.
-    let (status, _) = post(
-        h,
-        &verifications,
-        &[("To", "+447400123456"), ("Channel", "sms")],
-    )
-    .await;
+    let (status, _) = h
+        .post(
+            &verifications,
+            &[("To", "+447400123456"), ("Channel", "sms")],
+        )
+        .await;
     assert_eq!(status, 201);
     assert!(h.sms.last_body("+447400123456").unwrap()["sender"].is_null());
 
-    refused(
-        &post(
-            h,
-            &configs,
-            &[("Country", "GBR"), ("MessagingServiceSid", GB)],
-        )
-        .await,
+    assert_refused(
+        &h.post(&configs, &[("Country", "GBR"), ("MessagingServiceSid", GB)])
+            .await,
         "Country",
     );
-    refused(
-        &post(
-            h,
+    assert_refused(
+        &h.post(
             &configs,
             &[("Country", "gb"), ("MessagingServiceSid", "MG12")],
         )
         .await,
         "MessagingServiceSid",
     );
-    let (status, gb) = post(
-        h,
-        &configs,
-        &[("Country", "gb"), ("MessagingServiceSid", GB)],
-    )
-    .await;
+    let (status, gb) = h
+        .post(&configs, &[("Country", "gb"), ("MessagingServiceSid", GB)])
+        .await;
     assert_eq!(status, 201, "{gb}");
     assert_eq!(
         (gb["country"].as_str(), gb["messaging_service_sid"].as_str()),
         (Some("GB"), Some(GB))
     );
     assert_eq!(gb["url"], format!("{}/v2{configs}/GB", h.url));
-    refused(
-        &post(
-            h,
-            &configs,
-            &[("Country", "GB"), ("MessagingServiceSid", ALL)],
-        )
-        .await,
+    assert_refused(
+        &h.post(&configs, &[("Country", "GB"), ("MessagingServiceSid", ALL)])
+            .await,
         "Country",
     );
-    let (status, _) = post(
-        h,
-        &configs,
-        &[("Country", "all"), ("MessagingServiceSid", ALL)],
-    )
-    .await;
+    let (status, _) = h
+        .post(
+            &configs,
+            &[("Country", "all"), ("MessagingServiceSid", ALL)],
+        )
+        .await;
     assert_eq!(status, 201);
 
     // A British number: its country's; an American one: `all`'s; an email
     // and a call: none.
     for (to, sender) in [("+447400123457", GB), ("+15017122661", ALL)] {
-        let (status, v) = post(h, &verifications, &[("To", to), ("Channel", "sms")]).await;
+        let (status, v) = h
+            .post(&verifications, &[("To", to), ("Channel", "sms")])
+            .await;
         assert_eq!(status, 201, "{v}");
         assert_eq!(h.sms.last_body(to).unwrap()["sender"], sender, "{to}");
     }
-    let (status, _) = post(
-        h,
-        &verifications,
-        &[("To", "+15017122662"), ("Channel", "call")],
-    )
-    .await;
+    let (status, _) = h
+        .post(
+            &verifications,
+            &[("To", "+15017122662"), ("Channel", "call")],
+        )
+        .await;
     assert_eq!(status, 201);
 
     // Update, list, fetch, delete.
-    let (status, updated) = post(
-        h,
-        &format!("{configs}/gb"),
-        &[("MessagingServiceSid", GB_LATER)],
-    )
-    .await;
+    let (status, updated) = h
+        .post(
+            &format!("{configs}/gb"),
+            &[("MessagingServiceSid", GB_LATER)],
+        )
+        .await;
     assert_eq!(
         (status, updated["messaging_service_sid"].as_str()),
         (200, Some(GB_LATER))
     );
-    post(
-        h,
+    h.post(
         &verifications,
         &[("To", "+447400123458"), ("Channel", "sms")],
     )
@@ -156,7 +114,7 @@ async fn messaging_configurations(h: &Harness) {
         h.sms.last_body("+447400123458").unwrap()["sender"],
         GB_LATER
     );
-    let (_, list) = call(h, reqwest::Method::GET, &configs, &[]).await;
+    let (_, list) = h.api(reqwest::Method::GET, &configs, &[]).await;
     let countries: Vec<&str> = list["messaging_configurations"]
         .as_array()
         .unwrap()
@@ -165,12 +123,15 @@ async fn messaging_configurations(h: &Harness) {
         .collect();
     assert_eq!(countries.len(), 2);
     assert!(countries.contains(&"GB") && countries.contains(&"all"));
-    let (status, _) = call(h, reqwest::Method::DELETE, &format!("{configs}/GB"), &[]).await;
+    let (status, _) = h
+        .api(reqwest::Method::DELETE, &format!("{configs}/GB"), &[])
+        .await;
     assert_eq!(status, 204);
-    let (status, _) = call(h, reqwest::Method::GET, &format!("{configs}/GB"), &[]).await;
+    let (status, _) = h
+        .api(reqwest::Method::GET, &format!("{configs}/GB"), &[])
+        .await;
     assert_eq!(status, 404);
-    post(
-        h,
+    h.post(
         &verifications,
         &[("To", "+447400123459"), ("Channel", "sms")],
     )
@@ -185,15 +146,14 @@ async fn messaging_configurations(h: &Harness) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_email_goes_out_from_the_sender_its_verification_names_at_the_servers_domains() {
     let h = Harness::start("email-sender").await;
-    let (_, service) = post(&h, "/Services", &[("FriendlyName", "Contoso")]).await;
+    let (_, service) = h.post("/Services", &[("FriendlyName", "Contoso")]).await;
     let sid = service["sid"].as_str().unwrap().to_owned();
     let verifications = format!("/Services/{sid}/Verifications");
     let start = |to: &'static str, config: &'static str, channel: &'static str| {
         let h = &h;
         let path = verifications.clone();
         async move {
-            post(
-                h,
+            h.post(
                 &path,
                 &[
                     ("To", to),
@@ -216,12 +176,12 @@ async fn an_email_goes_out_from_the_sender_its_verification_names_at_the_servers
         "{\"from\": \"security@example.org\", \"from_name\": \"Contoso\\r\\nBcc: x@bank.example\"}",
         "not json",
     ] {
-        refused(
+        assert_refused(
             &start("ann@example.net", config, "email").await,
             "ChannelConfiguration",
         );
     }
-    refused(
+    assert_refused(
         &start("+15017122661", r#"{"from": "security@example.org"}"#, "sms").await,
         "ChannelConfiguration",
     );
@@ -264,15 +224,15 @@ async fn an_email_goes_out_from_the_sender_its_verification_names_at_the_servers
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_whatsapp_code_goes_through_the_whatsapp_channel_and_verifies() {
     let h = Harness::start("whatsapp").await;
-    let (_, service) = post(&h, "/Services", &[("FriendlyName", "Contoso")]).await;
+    let (_, service) = h.post("/Services", &[("FriendlyName", "Contoso")]).await;
     let sid = service["sid"].as_str().unwrap().to_owned();
     let to = "+15017122661";
-    let (status, v) = post(
-        &h,
-        &format!("/Services/{sid}/Verifications"),
-        &[("To", to), ("Channel", "whatsapp")],
-    )
-    .await;
+    let (status, v) = h
+        .post(
+            &format!("/Services/{sid}/Verifications"),
+            &[("To", to), ("Channel", "whatsapp")],
+        )
+        .await;
     assert_eq!(status, 201, "{v}");
     assert_eq!(v["channel"], "whatsapp");
     assert_eq!(v["send_code_attempts"][0]["channel"], "whatsapp");
@@ -283,12 +243,12 @@ async fn a_whatsapp_code_goes_through_the_whatsapp_channel_and_verifies() {
         "{body}"
     );
     let code = h.whatsapp.last_code(to).unwrap();
-    let (status, checked) = post(
-        &h,
-        &format!("/Services/{sid}/VerificationCheck"),
-        &[("To", to), ("Code", code.as_str())],
-    )
-    .await;
+    let (status, checked) = h
+        .post(
+            &format!("/Services/{sid}/VerificationCheck"),
+            &[("To", to), ("Code", code.as_str())],
+        )
+        .await;
     assert_eq!(
         (status, &checked["status"]),
         (200, &Value::from("approved"))

@@ -187,6 +187,10 @@ CREATE TABLE IF NOT EXISTS verify_service_voices (
     service_sid TEXT PRIMARY KEY REFERENCES verify_services (sid) ON DELETE CASCADE,
     tts_name TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS verify_service_templates (
+    service_sid TEXT PRIMARY KEY REFERENCES verify_services (sid) ON DELETE CASCADE,
+    template_sid TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS verify_payments (
     verification_sid TEXT PRIMARY KEY REFERENCES verify_verifications (sid) ON DELETE CASCADE,
     amount TEXT NOT NULL,

@@ -28,6 +28,9 @@ pub struct Service {
     pub verify_events: bool,
     /// The text-to-speech voice calls are read in.
     pub tts_name: Option<String>,
+    /// The message template its SMS verifications use unless one names
+    /// another (`HJ…`, one of the server's `[[templates]]`).
+    pub default_template_sid: Option<String>,
     /// Created, Unix milliseconds.
     pub created: i64,
     /// Last updated, Unix milliseconds.
@@ -74,6 +77,7 @@ fn read_service(r: &Row) -> Service {
         dtmf_input_required: flags & DTMF != 0,
         verify_events: flags & VERIFY_EVENTS != 0,
         tts_name: r.opt_text("tts_name"),
+        default_template_sid: r.opt_text("template_sid"),
         created: r.int("created"),
         updated: r.int("updated"),
     }
@@ -85,8 +89,9 @@ macro_rules! select_services {
     ($rest:literal) => {
         concat!(
             "SELECT sid, account_sid, friendly_name, code_length, do_not_share, created, \
-             updated, tts_name FROM verify_services \
-             LEFT JOIN verify_service_voices ON service_sid = sid ",
+             updated, tts_name, template_sid FROM verify_services \
+             LEFT JOIN verify_service_voices v ON v.service_sid = sid \
+             LEFT JOIN verify_service_templates t ON t.service_sid = sid ",
             $rest
         )
     };
@@ -101,6 +106,7 @@ impl Db {
     pub async fn insert_service(&self, s: Service) -> Result<(), DbError> {
         let flags = flags(&s);
         let voice = (s.sid.clone(), s.tts_name.clone());
+        let template = s.default_template_sid.clone();
         self.execute(
             "INSERT INTO verify_services (sid, account_sid, friendly_name, code_length, \
              do_not_share, created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -115,7 +121,8 @@ impl Db {
             ],
         )
         .await?;
-        self.set_tts_name(&voice.0, voice.1).await
+        self.set_tts_name(&voice.0, voice.1).await?;
+        self.set_default_template(&voice.0, template).await
     }
 
     /// Keeps a service's text-to-speech voice (none: the row goes).
@@ -139,6 +146,31 @@ impl Db {
         }
     }
 
+    /// Keeps a service's default template (none: the row goes).
+    async fn set_default_template(
+        &self,
+        sid: &str,
+        template: Option<String>,
+    ) -> Result<(), DbError> {
+        match template {
+            Some(template) => self
+                .execute(
+                    "INSERT INTO verify_service_templates (service_sid, template_sid) \
+                     VALUES (?1, ?2) ON CONFLICT (service_sid) DO UPDATE SET template_sid = ?2",
+                    vec![sid.into(), template.into()],
+                )
+                .await
+                .map(drop),
+            None => self
+                .execute(
+                    "DELETE FROM verify_service_templates WHERE service_sid = ?1",
+                    vec![sid.into()],
+                )
+                .await
+                .map(drop),
+        }
+    }
+
     /// Replaces a service's settings.
     ///
     /// # Errors
@@ -147,6 +179,7 @@ impl Db {
     pub async fn update_service(&self, s: Service) -> Result<(), DbError> {
         let flags = flags(&s);
         let voice = (s.sid.clone(), s.tts_name.clone());
+        let template = s.default_template_sid.clone();
         self.execute(
             "UPDATE verify_services SET friendly_name = ?2, code_length = ?3, \
              do_not_share = ?4, updated = ?5 WHERE sid = ?1",
@@ -159,7 +192,8 @@ impl Db {
             ],
         )
         .await?;
-        self.set_tts_name(&voice.0, voice.1).await
+        self.set_tts_name(&voice.0, voice.1).await?;
+        self.set_default_template(&voice.0, template).await
     }
 
     /// A service of `account`.

@@ -79,6 +79,10 @@ pub(crate) struct Paging {
     pub(crate) page: usize,
     pub(crate) size: usize,
     pub(crate) after: Option<(i64, String)>,
+    /// The request's other parameters (its filters), URL-encoded in name
+    /// order with a leading `&`: every page URL carries them, so the next
+    /// page is of the same list.
+    pub(crate) filters: String,
 }
 
 /// The paging of a list request.
@@ -99,7 +103,21 @@ pub(crate) fn paging(query: &FormMap) -> Result<Paging, ApiError> {
             ApiError::invalid("Invalid parameter: PageToken (as a next_page_url gives it)")
         })?),
     };
-    Ok(Paging { page, size, after })
+    let mut filters: Vec<(&String, &String)> = query
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "Page" | "PageSize" | "PageToken"))
+        .collect();
+    filters.sort();
+    let filters = match serde_urlencoded::to_string(&filters) {
+        Ok(encoded) if !encoded.is_empty() => format!("&{encoded}"),
+        _ => String::new(),
+    };
+    Ok(Paging {
+        page,
+        size,
+        after,
+        filters,
+    })
 }
 
 /// `PT<created>-<sid>`: the cursor after an item.
@@ -126,7 +144,8 @@ pub(crate) fn page_body(
     key: &str,
 ) -> Response {
     let (page, size) = (paging.page, paging.size);
-    let page_url = |p: usize| format!("{url}?PageSize={size}&Page={p}");
+    let filters = &paging.filters;
+    let page_url = |p: usize| format!("{url}?PageSize={size}&Page={p}{filters}");
     let this = match &paging.after {
         Some((created, sid)) => {
             format!("{}&PageToken={}", page_url(page), page_token(*created, sid))
@@ -229,4 +248,47 @@ pub(crate) fn unique_name(value: Option<&String>) -> Result<String, ApiError> {
         ));
     }
     Ok(name.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: a filtered list's `next_page_url` dropped its filters
+    /// (`/v2/Attempts?Channel=sms`'s second page listed every channel), and
+    /// the SDKs follow it as given.
+    #[test]
+    fn a_next_page_url_keeps_the_lists_filters() {
+        let query: FormMap = [
+            ("PageSize", "1"),
+            ("Channel", "sms"),
+            ("VerifySid", "VE1 2&3"),
+            ("PageToken", "PT1-VE0"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let paging = paging(&query).unwrap();
+        assert_eq!(paging.filters, "&Channel=sms&VerifySid=VE1+2%263");
+        let items = vec![
+            (2, "VE2".to_owned(), json!({})),
+            (3, "VE3".to_owned(), json!({})),
+        ];
+        let response = list_page(items, &query, "http://h/v2/Attempts", "attempts").unwrap();
+        let body = futures_body(response);
+        let next = body["meta"]["next_page_url"].as_str().unwrap();
+        assert_eq!(
+            next,
+            "http://h/v2/Attempts?PageSize=1&Page=1&Channel=sms&VerifySid=VE1+2%263&PageToken=PT2-VE2"
+        );
+    }
+
+    fn futures_body(response: Response) -> Value {
+        let bytes = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(axum::body::to_bytes(response.into_body(), 1 << 20))
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
 }

@@ -47,7 +47,7 @@ pub(crate) fn service_json(state: &AppState, s: &Service) -> Value {
         "custom_code_enabled": false,
         "push": {"include_date": false, "apn_credential_sid": null, "fcm_credential_sid": null},
         "totp": {"issuer": null, "time_step": null, "code_length": null, "skew": null},
-        "default_template_sid": null,
+        "default_template_sid": s.default_template_sid,
         "whatsapp": {"msg_service_sid": null, "from": null},
         "passkeys": null,
         "verify_event_subscription_enabled": s.verify_events,
@@ -86,6 +86,7 @@ pub(crate) async fn create_service(
         dtmf_input_required: boolean(&form, "DtmfInputRequired")?.unwrap_or(false),
         verify_events: boolean(&form, "VerifyEventSubscriptionEnabled")?.unwrap_or(false),
         tts_name: tts_name(&form)?.flatten(),
+        default_template_sid: default_template(&state, &form)?.flatten(),
         created: now,
         updated: now,
     };
@@ -111,6 +112,35 @@ fn tts_name(form: &FormMap) -> Result<Option<Option<String>>, ApiError> {
         Some(_) => Err(ApiError::invalid(
             "Invalid parameter: TtsName (a voice name: 1 to 64 letters, digits, '.', '-', '_' or ':')",
         )),
+    }
+}
+
+/// `DefaultTemplateSid`: absent (`None`), empty (`Some(None)`: seccode's
+/// own texts), or one of the server's templates that serves SMS.
+fn default_template(state: &AppState, form: &FormMap) -> Result<Option<Option<String>>, ApiError> {
+    match form.get("DefaultTemplateSid").map(|t| t.trim()) {
+        None => Ok(None),
+        Some("") => Ok(Some(None)),
+        Some(sid) => match state.templates.get(sid) {
+            Some(t) if t.serves("sms") => Ok(Some(Some(t.sid.clone()))),
+            Some(_) => Err(ApiError::invalid(format!(
+                "Invalid parameter: DefaultTemplateSid ({sid} is not an SMS template; a service's default is for SMS)"
+            ))),
+            None => Err(ApiError::invalid(format!(
+                "Invalid parameter: DefaultTemplateSid (no template {} here: see /v2/Templates)",
+                shown_sid(sid)
+            ))),
+        },
+    }
+}
+
+/// A SID from a request, as an error may show it: the SID if it is shaped
+/// like one, else a description (an error body never echoes arbitrary text).
+pub(crate) fn shown_sid(sid: &str) -> &str {
+    if sid.len() == 34 && sid.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        sid
+    } else {
+        "by that SID"
     }
 }
 
@@ -210,6 +240,9 @@ pub(crate) async fn update_service(
     }
     if let Some(events) = boolean(&form, "VerifyEventSubscriptionEnabled")? {
         service.verify_events = events;
+    }
+    if let Some(template) = default_template(&state, &form)? {
+        service.default_template_sid = template;
     }
     landlines_need_lookup(&service)?;
     service.updated = now_ms();

@@ -19,6 +19,7 @@ use crate::http::rate_limits::count_rate_limits;
 use crate::http::services::owned_service;
 use crate::rules::{challenge_of, codes_account, refresh, under_destination_budget};
 use crate::state::{AppState, Codes};
+use crate::templates::{NOT_WRITTEN, WRITTEN};
 
 /// `/v2/Services/{sid}/Verifications` and one verification.
 pub(crate) fn routes() -> Router<Arc<AppState>> {
@@ -98,25 +99,19 @@ fn policy_of<'a>(state: &'a AppState, service: &Service) -> Result<&'a Policy, A
         .ok_or_else(|| ApiError::internal("code length", service.code_length))
 }
 
-/// The locales the server writes messages in (each a shipped Fluent file,
-/// or one whose language's file reads right for it).
-const WRITTEN: &[&str] = &[
-    "en", "en-GB", "de", "es", "fr", "fr-CA", "it", "ja", "nl", "pt-BR",
-];
-
-/// The other locales Twilio lists for Verify.
-const NOT_WRITTEN: &[&str] = &[
-    "af", "ar", "ca", "cs", "da", "el", "et", "fi", "he", "hi", "hr", "hu", "id", "ko", "lt", "ms",
-    "nb", "pl", "pt", "ro", "ru", "sv", "th", "tl", "tr", "uk", "vi", "zh", "zh-CN", "zh-HK",
-];
-
 /// `Locale`: one the server writes (any case); another of Twilio's is
 /// refused as not written yet, anything else as no locale of Twilio's — never
 /// English in its place without a word.
-fn locale(form: &FormMap) -> Result<String, ApiError> {
+///
+/// With a template (`templated`), any of Twilio's Verify locales is taken:
+/// the template's translation for it, or its fallback, is the message.
+fn locale(form: &FormMap, templated: bool) -> Result<String, ApiError> {
     let Some(asked) = form.get("Locale") else {
         return Ok("en".to_owned());
     };
+    if templated && let Some(tag) = crate::templates::twilio_locale(asked) {
+        return Ok(tag.to_owned());
+    }
     let find = |list: &'static [&'static str]| -> Option<&'static str> {
         list.iter()
             .copied()
@@ -177,6 +172,97 @@ fn message_name(name: &str) -> String {
     }
 }
 
+/// The template a start's message is written from: its `TemplateSid`, else
+/// for an SMS the service's `DefaultTemplateSid`, else none (seccode's own
+/// texts). `TemplateCustomSubstitutions` without a template is refused, as
+/// is a template for a channel it does not serve.
+fn template_of<'a>(
+    state: &'a AppState,
+    service: &Service,
+    form: &FormMap,
+    channel: &str,
+) -> Result<Option<&'a crate::templates::Template>, ApiError> {
+    let named = match form.get("TemplateSid").map(|t| t.trim()) {
+        None | Some("") => None,
+        Some(sid) => Some(state.templates.get(sid).ok_or_else(|| {
+            ApiError::invalid(format!(
+                "Invalid parameter: TemplateSid (no template {} here: see /v2/Templates)",
+                crate::http::services::shown_sid(sid)
+            ))
+        })?),
+    };
+    let template = match (named, &service.default_template_sid) {
+        (Some(t), _) => {
+            if !t.serves(channel) {
+                return Err(ApiError::invalid(format!(
+                    "Invalid parameter: TemplateSid ({} serves {}, not {channel})",
+                    t.sid,
+                    t.channels.join(" and ")
+                )));
+            }
+            Some(t)
+        }
+        (None, Some(default)) if channel == "sms" => {
+            Some(state.templates.get(default).ok_or_else(|| {
+                ApiError::invalid(format!(
+                    "Invalid parameter: the service's DefaultTemplateSid {default} is no longer configured on this server: update the service"
+                ))
+            })?)
+        }
+        (None, _) => None,
+    };
+    if template.is_none() && form.contains_key("TemplateCustomSubstitutions") {
+        return Err(ApiError::invalid(
+            "Invalid parameter: TemplateCustomSubstitutions needs a template (TemplateSid, or the service's DefaultTemplateSid for an SMS)",
+        ));
+    }
+    Ok(template)
+}
+
+/// The words of a templated message: `template`'s translation for
+/// `locale`, with `name` and the request's `TemplateCustomSubstitutions`
+/// filled in; an SMS (with its app hash) must fit one segment.
+fn template_words(
+    template: &crate::templates::Template,
+    locale: &str,
+    name: &str,
+    form: &FormMap,
+    channel: &str,
+    service: &Service,
+) -> Result<seccode::CodeText, ApiError> {
+    let values = match form.get("TemplateCustomSubstitutions") {
+        Some(text) => crate::templates::substitutions(text).map_err(|problem| {
+            ApiError::invalid(format!(
+                "Invalid parameter: TemplateCustomSubstitutions ({problem})"
+            ))
+        })?,
+        None => std::collections::BTreeMap::new(),
+    };
+    let text = template
+        .translation(locale)
+        .code_text(name, &values)
+        .map_err(|problem| {
+            ApiError::invalid(format!(
+                "Invalid parameter: TemplateCustomSubstitutions ({problem})"
+            ))
+        })?;
+    if channel == "sms" {
+        let mut sms = text.fill(&"0".repeat(usize::from(service.code_length)));
+        if let Some(hash) = form.get("AppHash") {
+            sms.push_str("\n\n");
+            sms.push_str(hash.trim());
+        }
+        let segments = seccode::channel::sms_segments(&sms).segments;
+        if segments > 1 {
+            return Err(ApiError::invalid(format!(
+                "Invalid parameter: TemplateSid (template {}'s SMS, filled in, would take {segments} segments: one at most)",
+                template.sid
+            )));
+        }
+    }
+    Ok(text)
+}
+
 /// A verification that is no longer pending answers 404, saying why.
 pub(crate) fn gone(v: &Verification) -> ApiError {
     ApiError::not_found(format!(
@@ -216,7 +302,8 @@ pub(crate) async fn start_verification(
             "SMS is not supported by landline phone number",
         ));
     }
-    let locale = locale(&form)?;
+    let template = template_of(&state, &service, &form, channel)?;
+    let locale = locale(&form, template.is_some())?;
     let codes = &state.codes;
     // Calls and WhatsApp messages go out through the twins that send them.
     let sender = match channel {
@@ -243,6 +330,18 @@ pub(crate) async fn start_verification(
     let options = options
         .app_name(&app_name)
         .do_not_share_warning(service.do_not_share_warning_enabled);
+    // A template's words (its translation for the locale, the name and the
+    // custom variables filled in) replace seccode's.
+    let words = match template {
+        Some(t) => Some(template_words(
+            t, &locale, &app_name, &form, channel, &service,
+        )?),
+        None => None,
+    };
+    let options = match &words {
+        Some(text) => options.code_text(text),
+        None => options,
+    };
     // A PSD2 service binds each code to its payment: the message names the
     // amount and payee, and only a check naming both approves it.
     let payment = payment_of(&form)?;

@@ -85,6 +85,41 @@ impl SmsSink {
     }
 }
 
+/// The SID of the harness's SMS-and-voice template (English, French and
+/// Polish translations).
+pub const TEMPLATE: &str = "HJ0123456789abcdef0123456789abcdef";
+/// The SID of its SMS template with the custom variables `AppName` and
+/// `Contact`.
+pub const CUSTOM_TEMPLATE: &str = "HJfedcba9876543210fedcba9876543210";
+
+/// The harness's message templates.
+const TEMPLATES: &str = r#"
+[[templates]]
+sid = "HJ0123456789abcdef0123456789abcdef"
+friendly_name = "Base Verification Template"
+channels = ["sms", "voice"]
+[templates.translations]
+en = "Your {{friendly_name}} verification code is: {{code}}. Do not share this code with anyone."
+fr = "Votre code de vérification {{friendly_name}} est : {{code}}."
+pl = "Twój kod weryfikacyjny {{friendly_name}} to: {{code}}."
+[[templates]]
+sid = "HJfedcba9876543210fedcba9876543210"
+friendly_name = "App and contact"
+[templates.translations]
+en = "{{AppName}}: your code is {{code}}. Questions? {{Contact}}"
+"#;
+
+/// `answer` is a 400/60200 whose message contains `naming`.
+pub fn assert_refused(answer: &(u16, serde_json::Value), naming: &str) {
+    assert_eq!(answer.0, 400, "{}", answer.1);
+    assert_eq!(answer.1["code"], 60200, "{}", answer.1);
+    assert!(
+        answer.1["message"].as_str().unwrap().contains(naming),
+        "{}",
+        answer.1
+    );
+}
+
 /// The server and its receivers; dropped, it stops them.
 pub struct Harness {
     pub url: String,
@@ -107,6 +142,40 @@ pub struct Harness {
 }
 
 impl Harness {
+    /// A request to the API as the first account: `path` under `/v2`, or an
+    /// absolute URL (a `next_page_url`); its status and JSON answer.
+    pub async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> (u16, serde_json::Value) {
+        let url = if path.starts_with("http") {
+            path.to_owned()
+        } else {
+            format!("{}/v2{path}", self.url)
+        };
+        let r = reqwest::Client::new()
+            .request(method, url)
+            .basic_auth(ACCOUNT_SID, Some(AUTH_TOKEN))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// [`Harness::api`] with `POST`.
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> (u16, serde_json::Value) {
+        self.api(reqwest::Method::POST, path, form).await
+    }
+
+    /// [`Harness::api`] with `GET`.
+    pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        self.api(reqwest::Method::GET, path, &[]).await
+    }
+
     /// Starts everything on the current Tokio runtime (a missing server fails
     /// the test, saying what to install).
     pub async fn start(name: &str) -> Harness {
@@ -229,6 +298,7 @@ allow_private_addresses = true
             other_token = seccode_server::config::hex(&sha2_digest(OTHER_AUTH_TOKEN)),
             smtp_port = smtp.port,
         );
+        let text = text + TEMPLATES;
         let config = seccode_server::Config::parse(&text, &|_| None).unwrap();
         let config_path = dir.join("seccode.toml");
         std::fs::write(&config_path, &text).unwrap();
