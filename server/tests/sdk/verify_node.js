@@ -235,6 +235,64 @@ async function checkMessagingConfigurations(client) {
   await expectError(client, 404, 20404, () => svc.messagingConfigurations("GB").fetch());
 }
 
+// Message templates through the SDK: the configured ones listed (and
+// filtered), a verification's templateSid with its custom substitutions and
+// locale, and a service's defaultTemplateSid — each SMS in the template's
+// words, the code verifying as any other.
+async function checkTemplates(client) {
+  const v2 = client.verify.v2;
+  const base = "HJ0123456789abcdef0123456789abcdef";
+  const custom = "HJfedcba9876543210fedcba9876543210";
+  const templates = await v2.templates.list();
+  validateLast(client);
+  assert.deepStrictEqual(templates.map((t) => t.sid), [base, custom]);
+  assert.deepStrictEqual(templates[0].channels, ["sms", "voice"]);
+  assert(templates[0].translations.fr.text.startsWith("Votre code"));
+  const named = await v2.templates.list({ friendlyName: "App and" });
+  validateLast(client);
+  assert.deepStrictEqual(named.map((t) => t.sid), [custom]);
+
+  const service = await v2.services.create({ friendlyName: "Node templates", defaultTemplateSid: base });
+  validateLast(client);
+  assert.strictEqual(service.defaultTemplateSid, base);
+  const svc = v2.services(service.sid);
+  const sms = (to) => latest(process.env.SMS_DIR, (m) => (m.to === to ? m : null));
+  await svc.verifications.create({ to: "+447400123496", channel: "sms" });
+  validateLast(client);
+  let sent = await sms("+447400123496");
+  assert.strictEqual(
+    sent.text,
+    `Your Node templates verification code is: ${sent.code}. Do not share this code with anyone.`,
+  );
+  const check = await svc.verificationChecks.create({ to: "+447400123496", code: sent.code });
+  assert.strictEqual(check.status, "approved");
+
+  await svc.verifications.create({
+    to: "+447400123497",
+    channel: "sms",
+    templateSid: custom,
+    templateCustomSubstitutions: JSON.stringify({ AppName: "MyApp", Contact: "help.example.com" }),
+  });
+  validateLast(client);
+  sent = await sms("+447400123497");
+  assert.strictEqual(sent.text, `MyApp: your code is ${sent.code}. Questions? help.example.com`);
+  await svc.verifications.create({ to: "+447400123498", channel: "sms", templateSid: base, locale: "pl" });
+  validateLast(client);
+  sent = await sms("+447400123498");
+  assert(sent.text.startsWith(`Twój kod weryfikacyjny Node templates to: ${sent.code}`), sent.text);
+  await expectError(client, 400, 60200, () =>
+    svc.verifications.create({
+      to: "+447400123499",
+      channel: "sms",
+      templateSid: custom,
+      templateCustomSubstitutions: "{}",
+    }),
+  );
+  const cleared = await svc.update({ defaultTemplateSid: "" });
+  validateLast(client);
+  assert.strictEqual(cleared.defaultTemplateSid, null);
+}
+
 async function main() {
   const client = twilio(SID, TOKEN);
   client.verify.baseUrl = URL;
@@ -453,6 +511,7 @@ async function main() {
 
   await checkWebhooks(client);
   await checkMessagingConfigurations(client);
+  await checkTemplates(client);
 
   console.log(`node sdk ok: ${validated} responses validated`);
 }

@@ -250,6 +250,64 @@ def check_messaging_configurations(client, v2):
     expect_error(client, 404, 20404, lambda: svc.messaging_configurations("GB").fetch())
 
 
+def check_templates(client, v2):
+    """Message templates through the SDK: the configured ones listed (and
+    filtered), a verification's TemplateSid with its custom substitutions
+    and locale, and a service's DefaultTemplateSid — each SMS in the
+    template's words, the code verifying as any other."""
+    base = "HJ0123456789abcdef0123456789abcdef"
+    custom = "HJfedcba9876543210fedcba9876543210"
+    templates = v2.templates.list()
+    validate_last(client)
+    assert [t.sid for t in templates] == [base, custom], [t.sid for t in templates]
+    assert templates[0].channels == ["sms", "voice"], templates[0].channels
+    assert templates[0].translations["fr"]["text"].startswith("Votre code"), templates[0].translations
+    named = v2.templates.list(friendly_name="App and")
+    validate_last(client)
+    assert [t.sid for t in named] == [custom]
+
+    service = v2.services.create(friendly_name="Python templates", default_template_sid=base)
+    validate_last(client)
+    assert service.default_template_sid == base
+    svc = v2.services(service.sid)
+    svc.verifications.create(to="+447400123492", channel="sms")
+    validate_last(client)
+    code = sms_code("+447400123492")
+    sent = latest(os.environ["SMS_DIR"], lambda m: m if m.get("to") == "+447400123492" else None)
+    assert sent["text"] == (
+        "Your Python templates verification code is: %s. Do not share this code with anyone." % code
+    ), sent["text"]
+    check = svc.verification_checks.create(to="+447400123492", code=code)
+    assert check.status == "approved", check.status
+
+    svc.verifications.create(
+        to="+447400123493",
+        channel="sms",
+        template_sid=custom,
+        template_custom_substitutions=json.dumps({"AppName": "MyApp", "Contact": "help.example.com"}),
+    )
+    validate_last(client)
+    code = sms_code("+447400123493")
+    sent = latest(os.environ["SMS_DIR"], lambda m: m if m.get("to") == "+447400123493" else None)
+    assert sent["text"] == "MyApp: your code is %s. Questions? help.example.com" % code, sent["text"]
+    svc.verifications.create(to="+447400123494", channel="sms", template_sid=base, locale="pl")
+    validate_last(client)
+    code = sms_code("+447400123494")
+    sent = latest(os.environ["SMS_DIR"], lambda m: m if m.get("to") == "+447400123494" else None)
+    assert sent["text"].startswith("Twój kod weryfikacyjny Python templates to: %s" % code), sent["text"]
+    expect_error(
+        client,
+        400,
+        60200,
+        lambda: svc.verifications.create(
+            to="+447400123495", channel="sms", template_sid=custom, template_custom_substitutions="{}"
+        ),
+    )
+    cleared = svc.update(default_template_sid="")
+    validate_last(client)
+    assert cleared.default_template_sid is None, cleared.default_template_sid
+
+
 def main():
     client = Client(SID, TOKEN)
     client.verify.base_url = URL
@@ -473,6 +531,7 @@ def main():
 
     check_webhooks(client, client.verify.v2)
     check_messaging_configurations(client, client.verify.v2)
+    check_templates(client, client.verify.v2)
 
     print("python sdk ok: %d responses validated" % checked["responses"])
 
