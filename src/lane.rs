@@ -113,6 +113,7 @@ pub struct SendOptions<'a> {
     pub(crate) sender: Option<&'a str>,
     pub(crate) sender_name: Option<&'a str>,
     pub(crate) code_text: Option<&'a crate::CodeText>,
+    pub(crate) email_text: Option<&'a crate::EmailText>,
 }
 
 impl<'a> SendOptions<'a> {
@@ -250,6 +251,16 @@ impl<'a> SendOptions<'a> {
     /// again with a resend for the same words. Default: the templates'.
     pub fn code_text(mut self, text: &'a crate::CodeText) -> Self {
         self.code_text = Some(text);
+        self
+    }
+
+    /// An email says `email` (its subject, text and HTML, the code where
+    /// their `{code}` stands) instead of the templates' words — see
+    /// [`EmailText`](crate::EmailText) for what still follows them. An SMS
+    /// or a call keeps its words ([`SendOptions::code_text`] for its own).
+    /// Default: the templates'.
+    pub fn email_text(mut self, email: &'a crate::EmailText) -> Self {
+        self.email_text = Some(email);
         self
     }
 

@@ -180,7 +180,7 @@ pub use channel::route::{ByKind, Fallback};
 #[cfg(feature = "smtp")]
 pub use channel::smtp::{SmtpChannel, SmtpChannelBuilder, SmtpTls};
 pub use channel::templates::Templates;
-pub use channel::text::CodeText;
+pub use channel::text::{CodeText, EmailText};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use code::{Alphabet, Code, CodeFormat, Malformed};
 pub use contact::{Contact, ContactKind, MaskedContact, PhoneType};

@@ -11,7 +11,7 @@ use crate::channel::templates::Templates;
 use crate::channel::{DeliveryChannel, Message};
 use crate::clock::{Clock, SystemClock, Timestamp};
 use crate::code::Code;
-use crate::contact::{Contact, MaskedContact};
+use crate::contact::{Contact, ContactKind, MaskedContact};
 use crate::counter::{CounterKey, CounterKind};
 use crate::error::{Error, RateLimit, Result};
 use crate::events::{Event, Events};
@@ -370,17 +370,22 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
             .with_deadline(deadline);
         // An application's own words are the whole sentence: no name before
         // them, no warning after; the payment still follows.
-        let message = match options.code_text {
-            Some(text) => message.in_words(text).worded(
-                &self.templates,
-                None,
-                options.transaction.as_ref(),
-                false,
-            ),
-            None => message.worded(
+        let transaction = options.transaction.as_ref();
+        let message = match (message.to().kind(), options.code_text, options.email_text) {
+            (ContactKind::Phone, Some(text), _) => {
+                message
+                    .in_words(text)
+                    .worded(&self.templates, None, transaction, false)
+            }
+            (ContactKind::Email, _, Some(email)) => {
+                message
+                    .in_email_words(email)
+                    .worded(&self.templates, None, transaction, false)
+            }
+            _ => message.worded(
                 &self.templates,
                 options.app_name,
-                options.transaction.as_ref(),
+                transaction,
                 options.do_not_share,
             ),
         };

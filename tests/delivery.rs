@@ -289,6 +289,65 @@ fn a_code_text_is_the_sms_and_the_call_and_keeps_what_protects_the_person() {
     );
 }
 
+/// An application's own email (an email template): its subject, text and
+/// HTML with the code where `{code}` stood, no name before the subject, the
+/// payment after the texts (escaped in the HTML); an SMS keeps its words.
+#[test]
+fn an_email_text_is_the_emails_subject_text_and_html() {
+    let (codes, _outbox, _clock) = memory_service();
+    let (email, phone) = (Arc::new(Outbox::new()), Arc::new(Outbox::new()));
+    let codes = codes.with_channel(ByKind {
+        email: email.clone(),
+        phone: phone.clone(),
+    });
+    let account = AccountId::new("ann").unwrap();
+    let words = seccode::EmailText::new(
+        "Sign in to Contoso",
+        seccode::CodeText::new("Hi Ann, your code is {code}.").unwrap(),
+    )
+    .unwrap()
+    .with_html(seccode::CodeText::new("<p>Hi Ann, your code is <b>{code}</b>.</p>").unwrap());
+    let payment = seccode::Transaction::new("EUR 12.00", "A&B <Shop>").unwrap();
+    let options = SendOptions::default()
+        .email_text(&words)
+        .app_name("Ignored")
+        .transaction(payment);
+    let mail = Contact::email("ann@example.org").unwrap();
+    ready(codes.start(&account, Purpose::IdentityCheck, &mail, options)).unwrap();
+    let m = email.last().unwrap();
+    let code = m.code_value().unwrap().expose().to_owned();
+    assert_eq!(m.subject(), "Sign in to Contoso");
+    assert_eq!(
+        m.body(),
+        format!("Hi Ann, your code is {code}.\n\nAmount: EUR 12.00. Payee: A&B <Shop>.").as_str()
+    );
+    assert_eq!(
+        m.html(),
+        Some(
+            format!(
+                "<p>Hi Ann, your code is <b>{code}</b>.</p>\n<p>Amount: EUR 12.00. Payee: A&amp;B &lt;Shop&gt;.</p>"
+            )
+            .as_str()
+        )
+    );
+    let mobile = Contact::phone("+44 7400 123456").unwrap();
+    ready(codes.start(
+        &account,
+        Purpose::IdentityCheck,
+        &mobile,
+        SendOptions::default().email_text(&words),
+    ))
+    .unwrap();
+    assert!(
+        phone
+            .last()
+            .unwrap()
+            .body()
+            .starts_with("Your security code is")
+    );
+    assert!(!format!("{words:?}").contains("Ann"));
+}
+
 /// An account's language follows it through every flow that sends a code — add
 /// security info (and its notices), identity check, recovery, change phone — and a made-up
 /// recovery account (which has none) costs the same default-language render.

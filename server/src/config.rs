@@ -76,6 +76,39 @@ pub struct Config {
     /// `DefaultTemplateSid` may name (listed by `/v2/Templates`).
     #[serde(default)]
     pub templates: Vec<TemplateConfig>,
+    /// The email templates an email verification's `ChannelConfiguration`
+    /// `template_id` may name.
+    #[serde(default)]
+    pub email_templates: Vec<EmailTemplateConfig>,
+}
+
+/// An email template (`[[email_templates]]`), as a SendGrid dynamic template
+/// named by Twilio's email `ChannelConfiguration`:
+///
+/// ```toml
+/// [[email_templates]]
+/// id = "d-0123456789abcdef0123456789abcdef"
+/// subject = "Your {{friendly_name}} code"
+/// text = "Hi {{username}}, your code is {{twilio_code}}."
+/// html = "<p>Hi {{username}}, your code is <b>{{twilio_code}}</b>.</p>"
+/// ```
+///
+/// `{{twilio_code}}` stands once in the text and the HTML, never in the
+/// subject; `{{friendly_name}}` is the service's name; any other
+/// `{{name}}` comes from the verification's `substitutions` (escaped in the
+/// HTML).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailTemplateConfig {
+    /// What `template_id` names: 1 to 64 letters, digits, `-` or `_`.
+    pub id: String,
+    /// One line.
+    pub subject: String,
+    /// The plain text.
+    pub text: String,
+    /// The HTML part, if any.
+    #[serde(default)]
+    pub html: Option<String>,
 }
 
 /// A message template (`[[templates]]`), as Twilio's Verify templates are:
@@ -551,7 +584,7 @@ impl Config {
                 ));
             }
         }
-        crate::templates::TemplateSet::from_config(&self.templates)
+        crate::templates::TemplateSet::from_config(&self.templates, &self.email_templates)
             .map_err(|(key, problem)| err(&key, problem))?;
         let w = &self.webhooks;
         if !(10..=600_000).contains(&w.first_retry_ms) {

@@ -173,7 +173,7 @@ const VERIFICATION: &[Param] = &[
     ),
     honoured(
         "ChannelConfiguration",
-        "for the email channel: `from` (an address at `email.from`'s domain or one of `email.sender_domains`) and `from_name` (1 to 64 characters) are the email's sender; `template_id` and `substitutions` are refused with 60200 (the messages are seccode's), as is the parameter on another channel",
+        "for the email channel: `from` (an address at `email.from`'s domain or one of `email.sender_domains`) and `from_name` (1 to 64 characters) are the email's sender; `template_id` names one of the server's `[[email_templates]]` (subject, text, HTML; the code at `{{twilio_code}}`) and `substitutions` fills its variables (strings; escaped in the HTML; every variable needs a value and every value a variable); anything else, or the parameter on another channel, answers 60200",
     ),
     honoured(
         "AppHash",

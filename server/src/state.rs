@@ -214,8 +214,11 @@ impl AppState {
                 .as_ref()
                 .map(crate::config::EmailConfig::domains)
                 .unwrap_or_default(),
-            templates: crate::templates::TemplateSet::from_config(&config.templates)
-                .map_err(|(key, problem)| format!("{key}: {problem}"))?,
+            templates: crate::templates::TemplateSet::from_config(
+                &config.templates,
+                &config.email_templates,
+            )
+            .map_err(|(key, problem)| format!("{key}: {problem}"))?,
         })
     }
 }

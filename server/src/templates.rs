@@ -13,9 +13,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use seccode::CodeText;
+use seccode::{CodeText, EmailText};
 
-use crate::config::{TemplateConfig, is_sid};
+use crate::config::{EmailTemplateConfig, TemplateConfig, is_sid};
 
 /// The locales the server writes its own messages in (each a shipped
 /// Fluent file of seccode's, or one whose language's file reads right for it).
@@ -58,6 +58,9 @@ enum Part {
 pub(crate) struct Translation {
     /// The text as configured (what `/v2/Templates` lists).
     pub(crate) source: String,
+    /// What the code's variable is called (`code`; `twilio_code` in an
+    /// email).
+    code: &'static str,
     parts: Vec<Part>,
 }
 
@@ -74,20 +77,27 @@ pub(crate) struct Template {
     pub(crate) translations: BTreeMap<String, Translation>,
 }
 
-/// The configured templates, by SID.
+/// The configured templates, by SID, and the email templates, by id.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct TemplateSet {
     by_sid: BTreeMap<String, Template>,
+    emails: BTreeMap<String, EmailTemplate>,
 }
 
 impl Translation {
-    /// Parses `text`: literal text and `{{name}}` variables, `{{code}}`
-    /// exactly once.
+    /// Parses an SMS or call text: literal text and `{{name}}` variables,
+    /// `{{code}}` exactly once.
     ///
     /// # Errors
     ///
     /// What is wrong with it, for the configuration's error.
     pub(crate) fn parse(text: &str) -> Result<Self, String> {
+        Self::parse_with(text, CODE, 1)
+    }
+
+    /// Parses `text` with the code called `code`, standing `times` times
+    /// (an email's subject: none).
+    fn parse_with(text: &str, code: &'static str, times: usize) -> Result<Self, String> {
         let mut parts = Vec::new();
         let mut rest = text;
         while let Some(open) = rest.find("{{") {
@@ -115,32 +125,65 @@ impl Translation {
         }
         let codes = parts
             .iter()
-            .filter(|p| matches!(p, Part::Variable(v) if v == CODE))
+            .filter(|p| matches!(p, Part::Variable(v) if v == code))
             .count();
-        if codes != 1 {
+        if codes != times {
             return Err(format!(
-                "`{{{{code}}}}` must stand exactly once (it stands {codes} times)"
+                "`{{{{{code}}}}}` must stand {} (it stands {codes} times)",
+                if times == 1 {
+                    "exactly once"
+                } else {
+                    "nowhere"
+                }
             ));
         }
-        if text.chars().any(|c| c.is_control() && c != '\n') {
-            return Err("no control characters but line feeds".to_owned());
+        if text
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        {
+            return Err("no control characters but line feeds and tabs".to_owned());
         }
         Ok(Self {
             source: text.to_owned(),
+            code,
             parts,
         })
     }
 
     /// The variables a verification fills in through
-    /// `TemplateCustomSubstitutions` (all but `code` and `friendly_name`).
+    /// `TemplateCustomSubstitutions` (all but the code and `friendly_name`).
     pub(crate) fn custom_variables(&self) -> BTreeSet<&str> {
         self.parts
             .iter()
             .filter_map(|p| match p {
-                Part::Variable(v) if v != CODE && v != FRIENDLY_NAME => Some(v.as_str()),
+                Part::Variable(v) if v != self.code && v != FRIENDLY_NAME => Some(v.as_str()),
                 _ => None,
             })
             .collect()
+    }
+
+    /// The text with `friendly_name` and `values` filled in (through
+    /// `escape`), split where the code stands.
+    fn fill(
+        &self,
+        friendly_name: &str,
+        values: &BTreeMap<String, String>,
+        escape: fn(&str) -> String,
+    ) -> (String, String) {
+        let (mut before, mut after) = (String::new(), String::new());
+        let mut seen_code = false;
+        for part in &self.parts {
+            let out = if seen_code { &mut after } else { &mut before };
+            match part {
+                Part::Text(text) => out.push_str(text),
+                Part::Variable(v) if v == self.code => seen_code = true,
+                Part::Variable(v) if v == FRIENDLY_NAME => out.push_str(&escape(friendly_name)),
+                Part::Variable(v) => {
+                    out.push_str(&escape(values.get(v).map_or("", String::as_str)));
+                }
+            }
+        }
+        (before, after)
     }
 
     /// The text with `friendly_name` and `values` filled in, the code's
@@ -155,25 +198,116 @@ impl Translation {
         friendly_name: &str,
         values: &BTreeMap<String, String>,
     ) -> Result<CodeText, String> {
-        let wanted = self.custom_variables();
-        if let Some(missing) = wanted.iter().find(|v| !values.contains_key(**v)) {
-            return Err(format!("the template's variable {missing} has no value"));
-        }
-        if let Some(unused) = values.keys().find(|k| !wanted.contains(k.as_str())) {
-            return Err(format!("the template has no variable {unused}"));
-        }
-        let (mut before, mut after) = (String::new(), String::new());
-        let mut seen_code = false;
-        for part in &self.parts {
-            let out = if seen_code { &mut after } else { &mut before };
-            match part {
-                Part::Text(text) => out.push_str(text),
-                Part::Variable(v) if v == CODE => seen_code = true,
-                Part::Variable(v) if v == FRIENDLY_NAME => out.push_str(friendly_name),
-                Part::Variable(v) => out.push_str(values.get(v).map_or("", String::as_str)),
-            }
-        }
+        all_given(&self.custom_variables(), values)?;
+        let (before, after) = self.fill(friendly_name, values, str::to_owned);
         CodeText::around(&before, &after).map_err(|e| e.to_string())
+    }
+}
+
+/// Every variable of `wanted` has a value, and every value a variable.
+fn all_given(wanted: &BTreeSet<&str>, values: &BTreeMap<String, String>) -> Result<(), String> {
+    if let Some(missing) = wanted.iter().find(|v| !values.contains_key(**v)) {
+        return Err(format!("the template's variable {missing} has no value"));
+    }
+    if let Some(unused) = values.keys().find(|k| !wanted.contains(k.as_str())) {
+        return Err(format!("the template has no variable {unused}"));
+    }
+    Ok(())
+}
+
+/// `text` with HTML's special characters escaped.
+fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A configured email template (`[[email_templates]]`), named by an email
+/// verification's `ChannelConfiguration` `template_id`: a subject, a text and
+/// an HTML part, the code at `{{twilio_code}}` (as Twilio's SendGrid
+/// templates have it) and the `substitutions` filled in — escaped in the
+/// HTML.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct EmailTemplate {
+    pub(crate) id: String,
+    subject: Translation,
+    text: Translation,
+    html: Option<Translation>,
+}
+
+/// What an email template calls the code.
+const EMAIL_CODE: &str = "twilio_code";
+
+impl EmailTemplate {
+    /// Checks and parses a configured email template; the error names the
+    /// key.
+    fn from_config(c: &EmailTemplateConfig) -> Result<Self, (String, String)> {
+        let ok_id = (1..=64).contains(&c.id.len())
+            && c.id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !ok_id {
+            return Err((
+                "id".to_owned(),
+                "1 to 64 letters, digits, - or _ (a SendGrid id such as d-0123…)".to_owned(),
+            ));
+        }
+        let subject = Translation::parse_with(&c.subject, EMAIL_CODE, 0)
+            .map_err(|p| ("subject".to_owned(), p))?;
+        if c.subject.contains('\n') || c.subject.trim().is_empty() {
+            return Err(("subject".to_owned(), "one line, not blank".to_owned()));
+        }
+        let text =
+            Translation::parse_with(&c.text, EMAIL_CODE, 1).map_err(|p| ("text".to_owned(), p))?;
+        let html = match &c.html {
+            Some(html) => Some(
+                Translation::parse_with(html, EMAIL_CODE, 1).map_err(|p| ("html".to_owned(), p))?,
+            ),
+            None => None,
+        };
+        Ok(Self {
+            id: c.id.clone(),
+            subject,
+            text,
+            html,
+        })
+    }
+
+    /// The email with `friendly_name` and `values` filled in (escaped in
+    /// the HTML).
+    ///
+    /// # Errors
+    ///
+    /// A variable without a value, or a value nothing uses, named.
+    pub(crate) fn email_text(
+        &self,
+        friendly_name: &str,
+        values: &BTreeMap<String, String>,
+    ) -> Result<EmailText, String> {
+        let mut wanted = self.subject.custom_variables();
+        wanted.extend(self.text.custom_variables());
+        if let Some(html) = &self.html {
+            wanted.extend(html.custom_variables());
+        }
+        all_given(&wanted, values)?;
+        let (subject, _) = self.subject.fill(friendly_name, values, str::to_owned);
+        let (before, after) = self.text.fill(friendly_name, values, str::to_owned);
+        let text = CodeText::around(&before, &after).map_err(|e| e.to_string())?;
+        let mut email = EmailText::new(&subject, text).map_err(|e| e.to_string())?;
+        if let Some(html) = &self.html {
+            let (before, after) = html.fill(friendly_name, values, escape_html);
+            email = email.with_html(CodeText::around(&before, &after).map_err(|e| e.to_string())?);
+        }
+        Ok(email)
     }
 }
 
@@ -291,7 +425,10 @@ impl TemplateSet {
     /// # Errors
     ///
     /// The first key that is wrong (`templates[i].…`) and why.
-    pub(crate) fn from_config(list: &[TemplateConfig]) -> Result<Self, (String, String)> {
+    pub(crate) fn from_config(
+        list: &[TemplateConfig],
+        emails: &[EmailTemplateConfig],
+    ) -> Result<Self, (String, String)> {
         let mut by_sid = BTreeMap::new();
         for (i, c) in list.iter().enumerate() {
             let t =
@@ -304,7 +441,27 @@ impl TemplateSet {
             }
             by_sid.insert(t.sid.clone(), t);
         }
-        Ok(Self { by_sid })
+        let mut by_id = BTreeMap::new();
+        for (i, c) in emails.iter().enumerate() {
+            let t = EmailTemplate::from_config(c)
+                .map_err(|(k, p)| (format!("email_templates[{i}].{k}"), p))?;
+            if by_id.contains_key(&t.id) {
+                return Err((
+                    format!("email_templates[{i}].id"),
+                    "another email template has this id".to_owned(),
+                ));
+            }
+            by_id.insert(t.id.clone(), t);
+        }
+        Ok(Self {
+            by_sid,
+            emails: by_id,
+        })
+    }
+
+    /// The email template `id` names, if configured.
+    pub(crate) fn email(&self, id: &str) -> Option<&EmailTemplate> {
+        self.emails.get(id)
     }
 
     /// The template `sid` names, if configured.
@@ -421,6 +578,41 @@ mod tests {
         assert_eq!(t.translation("fr-CA").source, "Code : {{code}}");
         assert_eq!(t.translation("de").source, "Code : {{code}}");
         assert!(t.serves("sms") && !t.serves("call") && !t.serves("email"));
+    }
+
+    #[test]
+    fn an_email_template_puts_the_code_in_its_texts_and_escapes_values_in_its_html() {
+        let config = EmailTemplateConfig {
+            id: "d-1".to_owned(),
+            subject: "{{friendly_name}} for {{user}}".to_owned(),
+            text: "{{user}}: {{twilio_code}}".to_owned(),
+            html: Some("<p>{{user}}: {{ twilio_code }}</p>".to_owned()),
+        };
+        let t = EmailTemplate::from_config(&config).unwrap();
+        let email = t
+            .email_text("Contoso", &values(&[("user", "<Ann>")]))
+            .unwrap();
+        assert_eq!(email.subject(), "Contoso for <Ann>");
+        assert_eq!(email.text().fill("12"), "<Ann>: 12");
+        assert_eq!(email.html().unwrap().fill("12"), "<p>&lt;Ann&gt;: 12</p>");
+        for (subject, text, key) in [
+            ("{{twilio_code}}", "{{twilio_code}}", "subject"),
+            ("Two\nlines", "{{twilio_code}}", "subject"),
+            ("S", "no code", "text"),
+            ("S", "{{code}}", "text"),
+        ] {
+            let bad = EmailTemplateConfig {
+                subject: subject.to_owned(),
+                text: text.to_owned(),
+                html: None,
+                ..config.clone()
+            };
+            assert_eq!(
+                EmailTemplate::from_config(&bad).unwrap_err().0,
+                key,
+                "{subject} {text}"
+            );
+        }
     }
 
     #[test]

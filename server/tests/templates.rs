@@ -3,13 +3,17 @@
 //! `DefaultTemplateSid`, for SMS) writes its SMS or call from one — in the
 //! verification's locale, with the service's name and the request's
 //! `TemplateCustomSubstitutions` — and anything a template cannot honour is
-//! refused before a message is sent or counted.
+//! refused before a message is sent or counted. An email verification's
+//! `ChannelConfiguration` `template_id` writes its email from one of the
+//! server's email templates with its `substitutions`.
 
 #![allow(clippy::unwrap_used)] // tests stop loudly on unexpected errors
 
 mod harness;
 
-use harness::{ACCOUNT_SID, Backing, CUSTOM_TEMPLATE, Harness, TEMPLATE, assert_refused};
+use harness::{
+    ACCOUNT_SID, Backing, CUSTOM_TEMPLATE, EMAIL_TEMPLATE, Harness, TEMPLATE, assert_refused,
+};
 
 /// The text of the last SMS to `to`, and its code.
 fn last_sms(h: &Harness, to: &str) -> (String, String) {
@@ -412,4 +416,92 @@ async fn default_template(h: &Harness) {
         .await;
     let (text, _) = last_sms(h, to);
     assert!(text.starts_with("Contoso: "), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_email_template_writes_the_email_with_its_substitutions_escaped_in_the_html() {
+    let h = Harness::start("templates-email").await;
+    let (_, service) = h.post("/Services", &[("FriendlyName", "Contoso")]).await;
+    let sid = service["sid"].as_str().unwrap().to_owned();
+    let verifications = format!("/Services/{sid}/Verifications");
+    let start = |to: &'static str, config: String| {
+        let h = &h;
+        let path = verifications.clone();
+        async move {
+            h.post(
+                &path,
+                &[
+                    ("To", to),
+                    ("Channel", "email"),
+                    ("ChannelConfiguration", &config),
+                ],
+            )
+            .await
+        }
+    };
+    for (config, naming) in [
+        (
+            format!(r#"{{"template_id": "{EMAIL_TEMPLATE}"}}"#),
+            "username has no value",
+        ),
+        (
+            format!(
+                r#"{{"template_id": "{EMAIL_TEMPLATE}", "substitutions": {{"username": "Ann", "x": "y"}}}}"#
+            ),
+            "no variable x",
+        ),
+        (
+            format!(
+                r#"{{"template_id": "{EMAIL_TEMPLATE}", "substitutions": {{"username": {{"first": "Ann"}}}}}}"#
+            ),
+            "not a string",
+        ),
+        (
+            r#"{"template_id": "d-ffffffffffffffffffffffffffffffff"}"#.to_owned(),
+            "no email template",
+        ),
+    ] {
+        assert_refused(&start("ann@example.net", config).await, naming);
+    }
+    assert!(h.smtp.saved().is_empty(), "nothing refused was sent");
+
+    let (status, v) = start(
+        "ann@example.net",
+        format!(
+            r#"{{"template_id": "{EMAIL_TEMPLATE}", "from": "security@example.org", "substitutions": {{"username": "Ann <b>&"}}}}"#
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{v}");
+    let saved = h.smtp.saved();
+    assert_eq!(saved.len(), 1);
+    let mail = &saved[0].json;
+    assert_eq!(mail["headers"]["Subject"], "Your Contoso code");
+    assert_eq!(mail["headers"]["From"], "security@example.org");
+    let part = |kind: &str| {
+        mail["parts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["type"] == kind)
+            .map(|p| p["content"].as_str().unwrap().trim_end().to_owned())
+            .unwrap()
+    };
+    let text = part("text/plain");
+    let code = text
+        .strip_prefix("Hi Ann <b>&, your code is ")
+        .and_then(|rest| rest.strip_suffix('.'))
+        .unwrap_or_else(|| panic!("{text}"))
+        .to_owned();
+    assert_eq!(
+        part("text/html"),
+        format!("<p>Hi Ann &lt;b&gt;&amp;, your code is <b>{code}</b>.</p>")
+    );
+    let (_, checked) = h
+        .post(
+            &format!("/Services/{sid}/VerificationCheck"),
+            &[("To", "ann@example.net"), ("Code", &code)],
+        )
+        .await;
+    assert_eq!(checked["status"], "approved", "{checked}");
 }

@@ -32,7 +32,7 @@ pub(crate) mod text;
 pub use crate::error::BoxError;
 use templates::Templates;
 pub use templates::{MESSAGE_IDS, SmsEncoding, SmsSegments, Texts, sms_segments};
-use text::CodeText;
+use text::{CodeText, EmailText};
 
 /// Sends messages: an SMS gateway, an email service, a queue.
 ///
@@ -266,6 +266,21 @@ impl Message {
             if self.voice.is_some() {
                 self.voice = Some(Zeroizing::new(text.fill(&templates::spoken(code.expose()))));
             }
+        }
+        self
+    }
+
+    /// The same message in `email`'s words: its subject, text and HTML (an
+    /// email's); a phone's message is unchanged.
+    pub(crate) fn in_email_words(mut self, email: &EmailText) -> Self {
+        if self.to.kind() == ContactKind::Email
+            && let Some(code) = &self.code
+        {
+            self.subject = email.subject().to_owned();
+            self.body = Zeroizing::new(email.text().fill(code.expose()));
+            self.html = email
+                .html()
+                .map(|html| Zeroizing::new(html.fill(code.expose())));
         }
         self
     }

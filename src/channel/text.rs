@@ -1,13 +1,15 @@
-//! [`CodeText`]: the words of one SMS or call, chosen by the application for
-//! one send instead of the templates'.
+//! [`CodeText`] and [`EmailText`]: the words of one SMS, call or email,
+//! chosen by the application for one send instead of the templates'.
 
 use std::fmt;
 
 use crate::error::Error;
 
-/// The most characters a [`CodeText`] may have around its code: four SMS of
-/// GSM-7 text.
-const MAX_CHARS: usize = 640;
+/// The most characters a [`CodeText`] may have around its code (a long
+/// email's HTML).
+const MAX_CHARS: usize = 20_000;
+/// The most characters of an [`EmailText`]'s subject.
+const MAX_SUBJECT_CHARS: usize = 200;
 
 /// The words of one code SMS or call, chosen by the application for one send
 /// ([`SendOptions::code_text`](crate::SendOptions::code_text)) instead of the
@@ -23,7 +25,8 @@ const MAX_CHARS: usize = 640;
 /// ([`SendOptions::transaction`](crate::SendOptions::transaction)), then the
 /// templates' WebOTP or app-hash line and the send's
 /// [`SendOptions::android_app_hash`](crate::SendOptions::android_app_hash),
-/// each on a line of its own. An email keeps its templates' texts.
+/// each on a line of its own. An email keeps its templates' texts (see
+/// [`EmailText`] for an email's own).
 ///
 /// `Debug` shows the text's length only (an application's variables may be
 /// personal).
@@ -71,15 +74,19 @@ impl CodeText {
     /// # Errors
     ///
     /// [`Error::InvalidInput`] if the parts hold a control character other
-    /// than a line feed, have more than 640 characters together, or say
-    /// nothing (both blank).
+    /// than a line feed or a tab, have more than 20 000 characters together,
+    /// or say nothing (both blank). (Whether an SMS fits one segment is the
+    /// application's to check: [`sms_segments`](crate::channel::sms_segments).)
     pub fn around(before: &str, after: &str) -> Result<Self, Error> {
         let chars = before.chars().chain(after.chars());
-        if chars.clone().any(|c| c.is_control() && c != '\n') {
-            return Err(invalid("no control characters but line feeds"));
+        if chars
+            .clone()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        {
+            return Err(invalid("no control characters but line feeds and tabs"));
         }
         if chars.clone().count() > MAX_CHARS {
-            return Err(invalid("at most 640 characters around the code"));
+            return Err(invalid("at most 20000 characters around the code"));
         }
         if chars.clone().all(char::is_whitespace) {
             return Err(invalid("words around the code"));
@@ -98,6 +105,92 @@ impl CodeText {
         text.push_str(code);
         text.push_str(&self.after);
         text
+    }
+}
+
+/// The words of one code email, chosen by the application for one send
+/// ([`SendOptions::email_text`](crate::SendOptions::email_text)) instead of
+/// the [`Templates`](crate::Templates)' — an email template with its
+/// variables filled in, say (seccode-server's `ChannelConfiguration`
+/// `template_id`): a subject, a plain text and, if given, an HTML part, the
+/// code in each text where its [`CodeText`] places it. As with a
+/// [`CodeText`], no application name is put before the subject, and a
+/// payment's amount and payee still follow the texts (escaped in the HTML).
+/// An SMS or a call keeps its own words.
+///
+/// The HTML is taken as it is: escape any value filled into it first.
+/// `Debug` shows the lengths only.
+///
+/// # Examples
+///
+/// ```
+/// use seccode::{CodeText, EmailText};
+///
+/// let email = EmailText::new("Your Contoso code", CodeText::new("Your code is {code}.")?)?
+///     .with_html(CodeText::new("<p>Your code is <b>{code}</b>.</p>")?);
+/// assert_eq!(email.subject(), "Your Contoso code");
+/// assert!(EmailText::new("Two\nlines", CodeText::new("{code}!")?).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct EmailText {
+    subject: String,
+    text: CodeText,
+    html: Option<CodeText>,
+}
+
+impl EmailText {
+    /// A subject (1 to 200 characters, no line breaks or other control
+    /// characters) and a plain text.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] if the subject is not one.
+    pub fn new(subject: &str, text: CodeText) -> Result<Self, Error> {
+        let chars = subject.chars().count();
+        if !(1..=MAX_SUBJECT_CHARS).contains(&chars) || subject.chars().any(char::is_control) {
+            return Err(Error::InvalidInput {
+                field: "email subject",
+                reason: "1 to 200 characters without line breaks",
+            });
+        }
+        Ok(Self {
+            subject: subject.to_owned(),
+            text,
+            html: None,
+        })
+    }
+
+    /// The same with an HTML part.
+    #[must_use]
+    pub fn with_html(mut self, html: CodeText) -> Self {
+        self.html = Some(html);
+        self
+    }
+
+    /// The subject.
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    /// The plain text.
+    pub fn text(&self) -> &CodeText {
+        &self.text
+    }
+
+    /// The HTML part, if any.
+    pub fn html(&self) -> Option<&CodeText> {
+        self.html.as_ref()
+    }
+}
+
+impl fmt::Debug for EmailText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmailText")
+            .field("subject_chars", &self.subject.chars().count())
+            .field("text", &self.text)
+            .field("html", &self.html)
+            .finish()
     }
 }
 
@@ -139,8 +232,8 @@ mod tests {
         ] {
             assert!(CodeText::new(bad).is_err(), "{bad:?}");
         }
-        assert!(CodeText::new(&format!("{}{{code}}", "x".repeat(641))).is_err());
-        assert!(CodeText::new(&format!("{}{{code}}", "x".repeat(640))).is_ok());
+        assert!(CodeText::new(&format!("{}{{code}}", "x".repeat(20_001))).is_err());
+        assert!(CodeText::new(&format!("{}{{code}}", "x".repeat(20_000))).is_ok());
     }
 
     #[test]

@@ -387,8 +387,12 @@ pub(crate) async fn start_verification(
         "sms" => crate::http::messaging::sender_for(&state, &service, &contact).await?,
         _ => None,
     };
-    let email_sender = email_sender(&state, &form, channel)?;
-    let options = match (&sms_sender, &email_sender) {
+    let email = email_configuration(&state, &form, channel, &app_name)?;
+    let options = match &email.words {
+        Some(words) => options.email_text(words),
+        None => options,
+    };
+    let options = match (&sms_sender, &email.sender) {
         (Some(mg), _) => options.sender(mg),
         (None, Some((from, Some(name)))) => options.sender(from).sender_name(name),
         (None, Some((from, None))) => options.sender(from),
@@ -508,22 +512,34 @@ fn destination(form: &FormMap, channel: &str) -> Result<(String, Contact), ApiEr
     Ok((to, contact))
 }
 
+/// What an email verification's `ChannelConfiguration` asks for: its
+/// sender (address and name) and its words (a configured email template's,
+/// filled in).
+#[derive(Debug, Default)]
+struct EmailConfiguration {
+    sender: Option<(String, Option<String>)>,
+    words: Option<seccode::EmailText>,
+}
+
 /// The request's email `ChannelConfiguration` (a JSON object): `from` — an
 /// address at a domain the server sends from (`email.from`'s, or one of
-/// `email.sender_domains`) — and `from_name` (1 to 64 characters) are
-/// honoured; `template_id` and `substitutions` are refused (the messages are
-/// seccode's), as is any other key, or the parameter on another channel.
-fn email_sender(
+/// `email.sender_domains`) — and `from_name` (1 to 64 characters); and
+/// `template_id` — one of the server's `[[email_templates]]` — with its
+/// `substitutions` (a JSON object of strings, one per variable; `name` fills
+/// `{{friendly_name}}`). Any other key, or the parameter on another channel,
+/// is refused.
+fn email_configuration(
     state: &AppState,
     form: &FormMap,
     channel: &str,
-) -> Result<Option<(String, Option<String>)>, ApiError> {
+    name: &str,
+) -> Result<EmailConfiguration, ApiError> {
     let Some(text) = form
         .get("ChannelConfiguration")
         .map(|t| t.trim())
         .filter(|t| !t.is_empty() && *t != "{}")
     else {
-        return Ok(None);
+        return Ok(EmailConfiguration::default());
     };
     let bad =
         |why: &str| ApiError::invalid(format!("Invalid parameter: ChannelConfiguration ({why})"));
@@ -534,27 +550,49 @@ fn email_sender(
         return Err(bad("a JSON object"));
     };
     let mut from = None;
-    let mut name = None;
+    let mut from_name = None;
+    let mut template = None;
+    let mut substitutions = None;
     for (key, value) in &map {
         let empty = value.is_null()
             || value.as_str() == Some("")
             || value.as_object().is_some_and(serde_json::Map::is_empty);
         match key.as_str() {
             "from" => from = value.as_str().filter(|v| !v.is_empty()),
-            "from_name" => name = value.as_str().filter(|v| !v.is_empty()),
-            "template_id" | "substitutions" if empty => {}
-            "template_id" | "substitutions" => {
-                return Err(bad(
-                    "template_id and substitutions are not supported: the messages are seccode's",
-                ));
+            "from_name" => from_name = value.as_str().filter(|v| !v.is_empty()),
+            _ if empty => {}
+            "template_id" => {
+                let id = value.as_str().ok_or_else(|| bad("template_id: a string"))?;
+                template = Some(state.templates.email(id).ok_or_else(|| {
+                    bad("template_id: no email template by that id here (the server's [[email_templates]])")
+                })?);
             }
+            "substitutions" => substitutions = Some(value),
             _ => return Err(bad("from, from_name, template_id or substitutions")),
         }
     }
+    let words = match (template, substitutions) {
+        (Some(t), subs) => {
+            let values = match subs {
+                Some(v) => crate::templates::substitutions(&v.to_string())
+                    .map_err(|p| bad(&format!("substitutions: {p}")))?,
+                None => std::collections::BTreeMap::new(),
+            };
+            Some(
+                t.email_text(name, &values)
+                    .map_err(|p| bad(&format!("substitutions: {p}")))?,
+            )
+        }
+        (None, Some(_)) => return Err(bad("substitutions need a template_id")),
+        (None, None) => None,
+    };
     let Some(from) = from else {
-        return match name {
+        return match from_name {
             Some(_) => Err(bad("from_name needs from")),
-            None => Ok(None),
+            None => Ok(EmailConfiguration {
+                sender: None,
+                words,
+            }),
         };
     };
     let address = Contact::email(from).map_err(|_| bad("from: an email address"))?;
@@ -567,12 +605,15 @@ fn email_sender(
     if !state.email_sender_domains.contains(&domain) {
         return Err(bad("from: not a domain this server sends email from"));
     }
-    if let Some(n) = name
+    if let Some(n) = from_name
         && (n.chars().count() > 64 || n.chars().any(char::is_control))
     {
         return Err(bad("from_name: 1 to 64 characters, no control characters"));
     }
-    Ok(Some((from.to_owned(), name.map(str::to_owned))))
+    Ok(EmailConfiguration {
+        sender: Some((from.to_owned(), from_name.map(str::to_owned))),
+        words,
+    })
 }
 
 /// The request's `Tags`: a JSON object of at most 10 string values, keys

@@ -92,6 +92,9 @@ pub const TEMPLATE: &str = "HJ0123456789abcdef0123456789abcdef";
 /// `Contact`.
 pub const CUSTOM_TEMPLATE: &str = "HJfedcba9876543210fedcba9876543210";
 
+/// The id of its email template (`{{username}}` from the substitutions).
+pub const EMAIL_TEMPLATE: &str = "d-0123456789abcdef0123456789abcdef";
+
 /// The harness's message templates.
 const TEMPLATES: &str = r#"
 [[templates]]
@@ -107,6 +110,11 @@ sid = "HJfedcba9876543210fedcba9876543210"
 friendly_name = "App and contact"
 [templates.translations]
 en = "{{AppName}}: your code is {{code}}. Questions? {{Contact}}"
+[[email_templates]]
+id = "d-0123456789abcdef0123456789abcdef"
+subject = "Your {{friendly_name}} code"
+text = "Hi {{username}}, your code is {{twilio_code}}."
+html = "<p>Hi {{username}}, your code is <b>{{twilio_code}}</b>.</p>"
 "#;
 
 /// `answer` is a 400/60200 whose message contains `naming`.
