@@ -148,6 +148,8 @@ mod tests {
             verify_events: false,
             tts_name: None,
             default_template_sid: None,
+            whatsapp_msg_service_sid: None,
+            whatsapp_from: None,
             created: 0,
             updated: 0,
         }

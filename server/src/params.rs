@@ -75,7 +75,6 @@ const NO_CUSTOM_CODE: &str =
 const NO_PUSH: &str = "Push factors are not supported";
 const NO_TOTP: &str = "service-wide TOTP defaults are not stored: set them per factor (`Config.*` of CreateNewFactor); the issuer is the service's FriendlyName";
 const NO_PASSKEYS: &str = "passkeys are not supported";
-const NO_WHATSAPP: &str = "a WhatsApp sender per service is not supported: the server's `[whatsapp]` channel sends from its configured sender";
 
 /// The parameters of `CreateService` and `UpdateService` (the same list).
 const SERVICE: &[Param] = &[
@@ -123,8 +122,14 @@ const SERVICE: &[Param] = &[
         "DefaultTemplateSid",
         "stored and returned; one of the server's `[[templates]]` that serves SMS (60200 otherwise; empty clears it): the service's SMS are written from it unless a verification names another",
     ),
-    refused("Whatsapp.MsgServiceSid", EMPTY, NO_WHATSAPP),
-    refused("Whatsapp.From", EMPTY, NO_WHATSAPP),
+    honoured(
+        "Whatsapp.MsgServiceSid",
+        "stored and returned (`MG` and 32 hex digits; empty clears it); the service's WhatsApp codes go out from this Messaging Service (Twilio's `MessagingServiceSid`) unless `Whatsapp.From` is set",
+    ),
+    honoured(
+        "Whatsapp.From",
+        "stored and returned in E.164 (`whatsapp:` optional; empty clears it); the service's WhatsApp codes go out from this number (`From: whatsapp:+…`)",
+    ),
     refused("Passkeys.RelyingParty.Id", EMPTY, NO_PASSKEYS),
     refused("Passkeys.RelyingParty.Name", EMPTY, NO_PASSKEYS),
     refused("Passkeys.RelyingParty.Origins", EMPTY, NO_PASSKEYS),

@@ -942,7 +942,7 @@ async fn a_setting_the_server_cannot_honour_is_refused_naming_it() {
         ("CustomCodeEnabled", "True"),
         ("Totp.Issuer", "Example"),
         ("Push.IncludeDate", "true"),
-        ("Whatsapp.From", "+15017122661"),
+        ("Passkeys.RelyingParty.Name", "Example"),
         ("Passkeys.RelyingParty.Id", "example.com"),
     ] {
         let answer = api

@@ -255,3 +255,94 @@ async fn a_whatsapp_code_goes_through_the_whatsapp_channel_and_verifies() {
     );
     assert_eq!(checked["channel"], "whatsapp");
 }
+
+/// A service's WhatsApp senders: its `Whatsapp.From` number over its
+/// `Whatsapp.MsgServiceSid`, over the channel's own; kept, shown, cleared.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_services_whatsapp_sender_sends_its_whatsapp_codes() {
+    whatsapp_sender(&Harness::start("whatsapp-sender").await).await;
+}
+
+/// The same with the server's tables in PostgreSQL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_services_whatsapp_sender_sends_its_whatsapp_codes_on_postgres() {
+    whatsapp_sender(&Harness::start_on("whatsapp-sender-postgres", Backing::Postgres).await).await;
+}
+
+async fn whatsapp_sender(h: &Harness) {
+    assert_refused(
+        &h.post(
+            "/Services",
+            &[
+                ("FriendlyName", "Contoso"),
+                ("Whatsapp.MsgServiceSid", "MG12"),
+            ],
+        )
+        .await,
+        "Whatsapp.MsgServiceSid",
+    );
+    assert_refused(
+        &h.post(
+            "/Services",
+            &[
+                ("FriendlyName", "Contoso"),
+                ("Whatsapp.From", "whatsapp:12"),
+            ],
+        )
+        .await,
+        "Whatsapp.From",
+    );
+    let (status, service) = h
+        .post(
+            "/Services",
+            &[("FriendlyName", "Contoso"), ("Whatsapp.MsgServiceSid", ALL)],
+        )
+        .await;
+    assert_eq!(status, 201, "{service}");
+    assert_eq!(service["whatsapp"]["msg_service_sid"], ALL);
+    assert!(service["whatsapp"]["from"].is_null());
+    let sid = service["sid"].as_str().unwrap().to_owned();
+    let verifications = format!("/Services/{sid}/Verifications");
+    let send = |to: &'static str, channel: &'static str| {
+        let path = verifications.clone();
+        async move {
+            let (status, v) = h.post(&path, &[("To", to), ("Channel", channel)]).await;
+            assert_eq!(status, 201, "{v}");
+        }
+    };
+    send("+15017122661", "whatsapp").await;
+    assert_eq!(h.whatsapp.last_body("+15017122661").unwrap()["sender"], ALL);
+    // The SMS of the same service is not affected.
+    send("+15017122662", "sms").await;
+    assert!(h.sms.last_body("+15017122662").unwrap()["sender"].is_null());
+
+    let (status, updated) = h
+        .post(
+            &format!("/Services/{sid}"),
+            &[("Whatsapp.From", "whatsapp:+1 (415) 523-8886")],
+        )
+        .await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(updated["whatsapp"]["from"], "+14155238886");
+    assert_eq!(updated["whatsapp"]["msg_service_sid"], ALL);
+    send("+15017122663", "whatsapp").await;
+    assert_eq!(
+        h.whatsapp.last_body("+15017122663").unwrap()["sender"],
+        "+14155238886",
+        "the number over the Messaging Service"
+    );
+    let (_, fetched) = h.get(&format!("/Services/{sid}")).await;
+    assert_eq!(fetched["whatsapp"]["from"], "+14155238886");
+
+    let (_, cleared) = h
+        .post(
+            &format!("/Services/{sid}"),
+            &[("Whatsapp.From", ""), ("Whatsapp.MsgServiceSid", "")],
+        )
+        .await;
+    assert!(
+        cleared["whatsapp"]["from"].is_null() && cleared["whatsapp"]["msg_service_sid"].is_null()
+    );
+    send("+15017122664", "whatsapp").await;
+    assert!(h.whatsapp.last_body("+15017122664").unwrap()["sender"].is_null());
+}

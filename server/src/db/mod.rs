@@ -191,6 +191,11 @@ CREATE TABLE IF NOT EXISTS verify_service_templates (
     service_sid TEXT PRIMARY KEY REFERENCES verify_services (sid) ON DELETE CASCADE,
     template_sid TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS verify_service_whatsapp (
+    service_sid TEXT PRIMARY KEY REFERENCES verify_services (sid) ON DELETE CASCADE,
+    msg_service_sid TEXT,
+    from_number TEXT
+);
 CREATE TABLE IF NOT EXISTS verify_payments (
     verification_sid TEXT PRIMARY KEY REFERENCES verify_verifications (sid) ON DELETE CASCADE,
     amount TEXT NOT NULL,

@@ -31,6 +31,11 @@ pub struct Service {
     /// The message template its SMS verifications use unless one names
     /// another (`HJ…`, one of the server's `[[templates]]`).
     pub default_template_sid: Option<String>,
+    /// The Messaging Service (`MG…`) its WhatsApp codes go out from.
+    pub whatsapp_msg_service_sid: Option<String>,
+    /// The WhatsApp sender number (E.164) its WhatsApp codes go out from
+    /// (over `whatsapp_msg_service_sid`).
+    pub whatsapp_from: Option<String>,
     /// Created, Unix milliseconds.
     pub created: i64,
     /// Last updated, Unix milliseconds.
@@ -78,6 +83,8 @@ fn read_service(r: &Row) -> Service {
         verify_events: flags & VERIFY_EVENTS != 0,
         tts_name: r.opt_text("tts_name"),
         default_template_sid: r.opt_text("template_sid"),
+        whatsapp_msg_service_sid: r.opt_text("msg_service_sid"),
+        whatsapp_from: r.opt_text("from_number"),
         created: r.int("created"),
         updated: r.int("updated"),
     }
@@ -89,9 +96,10 @@ macro_rules! select_services {
     ($rest:literal) => {
         concat!(
             "SELECT sid, account_sid, friendly_name, code_length, do_not_share, created, \
-             updated, tts_name, template_sid FROM verify_services \
+             updated, tts_name, template_sid, msg_service_sid, from_number FROM verify_services \
              LEFT JOIN verify_service_voices v ON v.service_sid = sid \
-             LEFT JOIN verify_service_templates t ON t.service_sid = sid ",
+             LEFT JOIN verify_service_templates t ON t.service_sid = sid \
+             LEFT JOIN verify_service_whatsapp w ON w.service_sid = sid ",
             $rest
         )
     };
@@ -107,6 +115,7 @@ impl Db {
         let flags = flags(&s);
         let voice = (s.sid.clone(), s.tts_name.clone());
         let template = s.default_template_sid.clone();
+        let whatsapp = (s.whatsapp_msg_service_sid.clone(), s.whatsapp_from.clone());
         self.execute(
             "INSERT INTO verify_services (sid, account_sid, friendly_name, code_length, \
              do_not_share, created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -122,7 +131,8 @@ impl Db {
         )
         .await?;
         self.set_tts_name(&voice.0, voice.1).await?;
-        self.set_default_template(&voice.0, template).await
+        self.set_default_template(&voice.0, template).await?;
+        self.set_whatsapp(&voice.0, whatsapp).await
     }
 
     /// Keeps a service's text-to-speech voice (none: the row goes).
@@ -171,6 +181,31 @@ impl Db {
         }
     }
 
+    /// Keeps a service's WhatsApp senders (none: the row goes).
+    async fn set_whatsapp(
+        &self,
+        sid: &str,
+        (service, from): (Option<String>, Option<String>),
+    ) -> Result<(), DbError> {
+        if service.is_none() && from.is_none() {
+            return self
+                .execute(
+                    "DELETE FROM verify_service_whatsapp WHERE service_sid = ?1",
+                    vec![sid.into()],
+                )
+                .await
+                .map(drop);
+        }
+        self.execute(
+            "INSERT INTO verify_service_whatsapp (service_sid, msg_service_sid, from_number) \
+             VALUES (?1, ?2, ?3) ON CONFLICT (service_sid) DO UPDATE \
+             SET msg_service_sid = ?2, from_number = ?3",
+            vec![sid.into(), service.into(), from.into()],
+        )
+        .await
+        .map(drop)
+    }
+
     /// Replaces a service's settings.
     ///
     /// # Errors
@@ -180,6 +215,7 @@ impl Db {
         let flags = flags(&s);
         let voice = (s.sid.clone(), s.tts_name.clone());
         let template = s.default_template_sid.clone();
+        let whatsapp = (s.whatsapp_msg_service_sid.clone(), s.whatsapp_from.clone());
         self.execute(
             "UPDATE verify_services SET friendly_name = ?2, code_length = ?3, \
              do_not_share = ?4, updated = ?5 WHERE sid = ?1",
@@ -193,7 +229,8 @@ impl Db {
         )
         .await?;
         self.set_tts_name(&voice.0, voice.1).await?;
-        self.set_default_template(&voice.0, template).await
+        self.set_default_template(&voice.0, template).await?;
+        self.set_whatsapp(&voice.0, whatsapp).await
     }
 
     /// A service of `account`.

@@ -48,7 +48,7 @@ pub(crate) fn service_json(state: &AppState, s: &Service) -> Value {
         "push": {"include_date": false, "apn_credential_sid": null, "fcm_credential_sid": null},
         "totp": {"issuer": null, "time_step": null, "code_length": null, "skew": null},
         "default_template_sid": s.default_template_sid,
-        "whatsapp": {"msg_service_sid": null, "from": null},
+        "whatsapp": {"msg_service_sid": s.whatsapp_msg_service_sid, "from": s.whatsapp_from},
         "passkeys": null,
         "verify_event_subscription_enabled": s.verify_events,
         "date_created": date(s.created),
@@ -87,6 +87,8 @@ pub(crate) async fn create_service(
         verify_events: boolean(&form, "VerifyEventSubscriptionEnabled")?.unwrap_or(false),
         tts_name: tts_name(&form)?.flatten(),
         default_template_sid: default_template(&state, &form)?.flatten(),
+        whatsapp_msg_service_sid: whatsapp_service(&form)?.flatten(),
+        whatsapp_from: whatsapp_from(&form)?.flatten(),
         created: now,
         updated: now,
     };
@@ -131,6 +133,37 @@ fn default_template(state: &AppState, form: &FormMap) -> Result<Option<Option<St
                 shown_sid(sid)
             ))),
         },
+    }
+}
+
+/// `Whatsapp.MsgServiceSid`: absent (`None`), empty (`Some(None)`), or a
+/// Messaging Service SID.
+fn whatsapp_service(form: &FormMap) -> Result<Option<Option<String>>, ApiError> {
+    match form.get("Whatsapp.MsgServiceSid").map(|t| t.trim()) {
+        None => Ok(None),
+        Some("") => Ok(Some(None)),
+        Some(sid) if crate::config::is_sid(sid, "MG") => Ok(Some(Some(sid.to_owned()))),
+        Some(_) => Err(ApiError::invalid(
+            "Invalid parameter: Whatsapp.MsgServiceSid (MG and 32 hex digits)",
+        )),
+    }
+}
+
+/// `Whatsapp.From`: absent (`None`), empty (`Some(None)`), or a number
+/// (with or without Twilio's `whatsapp:` prefix), kept in E.164.
+fn whatsapp_from(form: &FormMap) -> Result<Option<Option<String>>, ApiError> {
+    match form.get("Whatsapp.From").map(|t| t.trim()) {
+        None => Ok(None),
+        Some("") => Ok(Some(None)),
+        Some(number) => {
+            let number = number.strip_prefix("whatsapp:").unwrap_or(number);
+            match seccode::Contact::phone(number) {
+                Ok(phone) => Ok(Some(Some(phone.expose().to_owned()))),
+                Err(_) => Err(ApiError::invalid(
+                    "Invalid parameter: Whatsapp.From (a phone number in E.164, `whatsapp:` optional)",
+                )),
+            }
+        }
     }
 }
 
@@ -243,6 +276,12 @@ pub(crate) async fn update_service(
     }
     if let Some(template) = default_template(&state, &form)? {
         service.default_template_sid = template;
+    }
+    if let Some(mg) = whatsapp_service(&form)? {
+        service.whatsapp_msg_service_sid = mg;
+    }
+    if let Some(from) = whatsapp_from(&form)? {
+        service.whatsapp_from = from;
     }
     landlines_need_lookup(&service)?;
     service.updated = now_ms();

@@ -385,6 +385,12 @@ pub(crate) async fn start_verification(
     // `ChannelConfiguration` (`from`, `from_name`).
     let sms_sender = match channel {
         "sms" => crate::http::messaging::sender_for(&state, &service, &contact).await?,
+        // The service's WhatsApp sender: its number, else its Messaging
+        // Service; else the channel's own.
+        "whatsapp" => service
+            .whatsapp_from
+            .clone()
+            .or_else(|| service.whatsapp_msg_service_sid.clone()),
         _ => None,
     };
     let email = email_configuration(&state, &form, channel, &app_name)?;

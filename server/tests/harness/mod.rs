@@ -142,6 +142,8 @@ pub struct Harness {
     /// SMS requests the webhook has begun to answer (before its delay).
     pub sms_arrived: Arc<AtomicUsize>,
     pub sms_dir: PathBuf,
+    /// The WhatsApp gateway's requests, saved as N.json.
+    pub whatsapp_dir: PathBuf,
     pub smtp: SmtpServer,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     dir: PathBuf,
@@ -253,7 +255,20 @@ impl Harness {
         let sms = SmsSink {
             server: Arc::new(hook),
         };
-        let whatsapp_server = HttpServer::start(|_| (200, Vec::new(), "{}".to_owned())).await;
+        // WhatsApp messages are saved as N.json too, for the SDK scripts.
+        let whatsapp_dir = dir.join("whatsapp");
+        std::fs::create_dir_all(&whatsapp_dir).unwrap();
+        let whatsapp_files = whatsapp_dir.clone();
+        let whatsapp_written = Arc::new(Mutex::new(0usize));
+        let whatsapp_server = HttpServer::start(move |request| {
+            let mut n = whatsapp_written.lock().unwrap();
+            *n += 1;
+            let tmp = whatsapp_files.join(format!("{n}.json.tmp"));
+            std::fs::write(&tmp, &request.body).unwrap();
+            std::fs::rename(&tmp, whatsapp_files.join(format!("{n}.json"))).unwrap();
+            (200, Vec::new(), "{}".to_owned())
+        })
+        .await;
         let whatsapp_url = whatsapp_server.url.clone();
         let whatsapp = SmsSink {
             server: Arc::new(whatsapp_server),
@@ -329,6 +344,7 @@ allow_private_addresses = true
             whatsapp,
             sms_arrived,
             sms_dir,
+            whatsapp_dir,
             smtp,
             shutdown: Some(tx),
             dir,

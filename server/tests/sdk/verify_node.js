@@ -293,6 +293,30 @@ async function checkTemplates(client) {
   assert.strictEqual(cleared.defaultTemplateSid, null);
 }
 
+// A WhatsApp code through the SDK: a service with its WhatsApp sender, a
+// verification on channel whatsapp delivered by the WhatsApp gateway (not by
+// SMS) from that sender, approved by its code.
+async function checkWhatsapp(client) {
+  const v2 = client.verify.v2;
+  const mg = "MG0123456789abcdef0123456789abcdef";
+  const service = await v2.services.create({ friendlyName: "Node WhatsApp", "whatsapp.msgServiceSid": mg });
+  validateLast(client);
+  assert.strictEqual(service.whatsapp.msg_service_sid, mg);
+  const svc = v2.services(service.sid);
+  const started = await svc.verifications.create({ to: "+447400123481", channel: "whatsapp" });
+  validateLast(client);
+  assert.deepStrictEqual([started.channel, started.status], ["whatsapp", "pending"]);
+  const sent = await latest(process.env.WHATSAPP_DIR, (m) => (m.to === "+447400123481" ? m : null));
+  assert.strictEqual(sent.sender, mg);
+  assert(sent.text.startsWith("Node WhatsApp: "), sent.text);
+  const check = await svc.verificationChecks.create({ to: "+447400123481", code: sent.code });
+  validateLast(client);
+  assert.deepStrictEqual([check.status, check.channel], ["approved", "whatsapp"]);
+  const updated = await svc.update({ "whatsapp.from": "whatsapp:+14155238886" });
+  validateLast(client);
+  assert.strictEqual(updated.whatsapp.from, "+14155238886");
+}
+
 async function main() {
   const client = twilio(SID, TOKEN);
   client.verify.baseUrl = URL;
@@ -512,6 +536,7 @@ async function main() {
   await checkWebhooks(client);
   await checkMessagingConfigurations(client);
   await checkTemplates(client);
+  await checkWhatsapp(client);
 
   console.log(`node sdk ok: ${validated} responses validated`);
 }

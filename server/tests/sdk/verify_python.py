@@ -308,6 +308,29 @@ def check_templates(client, v2):
     assert cleared.default_template_sid is None, cleared.default_template_sid
 
 
+def check_whatsapp(client, v2):
+    """A WhatsApp code through the SDK: a service with its WhatsApp sender,
+    a verification on channel whatsapp delivered by the WhatsApp gateway
+    (not by SMS) from that sender, approved by its code."""
+    mg = "MG0123456789abcdef0123456789abcdef"
+    service = v2.services.create(friendly_name="Python WhatsApp", whatsapp_msg_service_sid=mg)
+    validate_last(client)
+    assert service.whatsapp["msg_service_sid"] == mg, service.whatsapp
+    svc = v2.services(service.sid)
+    started = svc.verifications.create(to="+447400123480", channel="whatsapp")
+    validate_last(client)
+    assert started.channel == "whatsapp" and started.status == "pending"
+    sent = latest(os.environ["WHATSAPP_DIR"], lambda m: m if m.get("to") == "+447400123480" else None)
+    assert sent["sender"] == mg, sent
+    assert sent["text"].startswith("Python WhatsApp: "), sent["text"]
+    check = svc.verification_checks.create(to="+447400123480", code=sent["code"])
+    validate_last(client)
+    assert (check.status, check.channel) == ("approved", "whatsapp")
+    updated = svc.update(whatsapp_from="whatsapp:+14155238886")
+    validate_last(client)
+    assert updated.whatsapp["from"] == "+14155238886", updated.whatsapp
+
+
 def main():
     client = Client(SID, TOKEN)
     client.verify.base_url = URL
@@ -532,6 +555,7 @@ def main():
     check_webhooks(client, client.verify.v2)
     check_messaging_configurations(client, client.verify.v2)
     check_templates(client, client.verify.v2)
+    check_whatsapp(client, client.verify.v2)
 
     print("python sdk ok: %d responses validated" % checked["responses"])
 
