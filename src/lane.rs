@@ -110,6 +110,7 @@ pub struct SendOptions<'a> {
     pub(crate) safe_listed: bool,
     pub(crate) press_key_first: bool,
     pub(crate) call_voice: Option<&'a str>,
+    pub(crate) send_digits: Option<&'a str>,
     pub(crate) sender: Option<&'a str>,
     pub(crate) sender_name: Option<&'a str>,
     pub(crate) code_text: Option<&'a crate::CodeText>,
@@ -218,6 +219,19 @@ impl<'a> SendOptions<'a> {
     /// counted). Other messages ignore it. Default: the gateway's own.
     pub fn call_voice(mut self, name: &'a str) -> Self {
         self.call_voice = Some(name);
+        self
+    }
+
+    /// A call presses `digits` once it is answered, before it speaks — an
+    /// extension behind a switchboard (`ww1234#`: `w` waits half a second):
+    /// 1 to 32 of `0`–`9`, `*`, `#` and `w`, else
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is
+    /// counted. The voice gateway gets it as
+    /// [`Message::send_digits`](crate::channel::Message::send_digits)
+    /// ([`Webhook`](crate::Webhook)'s `send_digits`). Other messages ignore
+    /// it. Default: none.
+    pub fn send_digits(mut self, digits: &'a str) -> Self {
+        self.send_digits = Some(digits);
         self
     }
 

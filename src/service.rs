@@ -390,7 +390,12 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
             ),
         };
         let message = message
-            .called(&self.templates, options.press_key_first, options.call_voice)
+            .called(
+                &self.templates,
+                options.press_key_first,
+                options.call_voice,
+                options.send_digits,
+            )
             .sent_by(options.sender, options.sender_name)
             .ended(&self.templates);
         Ok(match sms_line {
@@ -442,6 +447,18 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
                 return Err(Error::InvalidInput {
                     field: "call voice",
                     reason: "1 to 64 letters, digits, '.', '-', '_' or ':'",
+                });
+            }
+        }
+        if let Some(digits) = options.send_digits {
+            let ok = (1..=32).contains(&digits.len())
+                && digits
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || matches!(b, b'*' | b'#' | b'w' | b'W'));
+            if !ok {
+                return Err(Error::InvalidInput {
+                    field: "send digits",
+                    reason: "1 to 32 of 0-9, *, # and w (a half-second wait)",
                 });
             }
         }

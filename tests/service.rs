@@ -755,3 +755,52 @@ fn a_call_reads_the_code_after_a_key_press_in_the_voice_asked_for() {
     );
     assert_eq!(outbox.len(), sends);
 }
+
+/// A call can press digits once answered (an extension behind a
+/// switchboard); an email ignores them; anything but digits, `*`, `#` and
+/// `w` is refused before anything is sent or counted.
+#[test]
+fn a_call_presses_the_digits_asked_for_once_answered() {
+    let (codes, outbox, _clock) = memory_service();
+    let account = AccountId::new("caller").unwrap();
+    let phone = Contact::phone("+14255550146").unwrap();
+    let options = SendOptions::default().send_digits("ww1234#");
+    ready(codes.start(&account, Purpose::IdentityCheck, &phone, options)).unwrap();
+    let m = outbox.messages_to(&phone).last().unwrap().clone();
+    assert_eq!(m.send_digits(), Some("ww1234#"));
+    let email = Contact::email("caller@example.org").unwrap();
+    ready(codes.start(&account, Purpose::IdentityCheck, &email, options)).unwrap();
+    assert_eq!(
+        outbox.messages_to(&email).last().unwrap().send_digits(),
+        None
+    );
+    let sends = outbox.len();
+    let other = Contact::phone("+14255550147").unwrap();
+    for bad in ["", "12a", "1;2", &"1".repeat(33)] {
+        let refused = ready(codes.start(
+            &account,
+            Purpose::IdentityCheck,
+            &other,
+            SendOptions::default().send_digits(bad),
+        ));
+        assert!(
+            matches!(
+                refused,
+                Err(Error::InvalidInput {
+                    field: "send digits",
+                    ..
+                })
+            ),
+            "{bad:?}: {refused:?}"
+        );
+    }
+    assert_eq!(outbox.len(), sends);
+    // Nothing was counted: the number still gets its code.
+    ready(codes.start(
+        &account,
+        Purpose::IdentityCheck,
+        &other,
+        SendOptions::default(),
+    ))
+    .unwrap();
+}

@@ -20,6 +20,7 @@
 //! No event carries a code, a secret or a contact: a verification's is
 //! named by its sid (fetch it for its `to`).
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -348,6 +349,58 @@ async fn sweep_expired(state: &AppState) {
     }
 }
 
+/// Whether `ip` is this machine's or a private network's: loopback, RFC
+/// 1918, link-local, CGNAT (100.64/10), unspecified, broadcast, IPv6
+/// unique-local and link-local, and IPv4-mapped forms of those.
+pub(crate) fn is_private_address(ip: IpAddr) -> bool {
+    let v4 = |ip: Ipv4Addr| {
+        ip.is_loopback()
+            || ip.is_private()
+            || ip.is_link_local()
+            || ip.is_unspecified()
+            || ip.is_broadcast()
+            || ip.octets()[0] == 100 && (64..128).contains(&ip.octets()[1])
+    };
+    match ip {
+        IpAddr::V4(ip) => v4(ip),
+        IpAddr::V6(ip) => {
+            ip.is_loopback()
+                || ip.is_unspecified()
+                || (ip.segments()[0] & 0xfe00) == 0xfc00
+                || (ip.segments()[0] & 0xffc0) == 0xfe80
+                || ip.to_ipv4_mapped().is_some_and(v4)
+        }
+    }
+}
+
+/// The resolver webhook deliveries use when private addresses are not
+/// allowed: a name's addresses on this machine or a private network are
+/// dropped, and a name with no other fails the delivery — so a host name
+/// that resolves (or is re-pointed) inside the network is not reached. The
+/// connection goes to the addresses checked here: nothing resolves the
+/// name again between the check and the connection.
+#[derive(Debug)]
+struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let public: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|a| !is_private_address(a.ip()))
+                .collect();
+            if public.is_empty() {
+                return Err(
+                    format!("{host} resolves to this machine or a private network only").into(),
+                );
+            }
+            let addrs: reqwest::dns::Addrs = Box::new(public.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
 /// Delivers the outbox until `shutdown`: due deliveries are claimed and
 /// POSTed (woken at once by this server's events, and every second for those
 /// of other servers and retries); every few seconds the verifications that
@@ -357,12 +410,16 @@ pub(crate) async fn deliver(
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     let settings = state.webhook_settings.clone();
-    let client = match reqwest::Client::builder()
+    let builder = reqwest::Client::builder()
         .timeout(Duration::from_millis(settings.timeout_ms))
         .redirect(reqwest::redirect::Policy::none())
-        .user_agent("seccode-server")
-        .build()
-    {
+        .user_agent("seccode-server");
+    let builder = if settings.allow_private_addresses {
+        builder
+    } else {
+        builder.dns_resolver(Arc::new(PublicOnly))
+    };
+    let client = match builder.build() {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "webhooks: no HTTP client; events are not delivered");
@@ -410,6 +467,17 @@ async fn attempt(state: Arc<AppState>, client: reqwest::Client, d: Delivery) {
         let _ = state.db.delivered(&d.id).await;
         return;
     };
+    // An address literal is not resolved: checked here (a webhook made
+    // before `allow_private_addresses` was turned off).
+    let literal = reqwest::Url::parse(&d.url).ok().and_then(|u| {
+        let host = u.host_str()?.trim_start_matches('[').trim_end_matches(']');
+        host.parse::<IpAddr>().ok()
+    });
+    if !settings.allow_private_addresses && literal.is_some_and(is_private_address) {
+        tracing::warn!(webhook = %d.webhook_sid, "webhooks: the URL is on this machine or a private network; delivery given up");
+        let _ = state.db.delivered(&d.id).await;
+        return;
+    }
     let signature = signature(token.expose(), &d.url, &d.content_type, &d.body);
     let sent = client
         .post(&d.url)
@@ -450,6 +518,41 @@ async fn attempt(state: Arc<AppState>, client: reqwest::Client, d: Delivery) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use reqwest::dns::Resolve;
+
+    /// A host name is checked where it is resolved: `localhost` (which
+    /// every machine resolves to loopback) is not delivered to, and a
+    /// public address literal is passed through.
+    #[test]
+    fn a_name_that_resolves_inside_the_network_is_not_reached() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let name = |n: &str| n.parse::<reqwest::dns::Name>().unwrap();
+        let refused = runtime.block_on(PublicOnly.resolve(name("localhost")));
+        let message = refused.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(message.contains("private network"), "{message}");
+        let public = runtime
+            .block_on(PublicOnly.resolve(name("192.0.2.10")))
+            .map(|a| a.map(|s| s.ip()).collect::<Vec<_>>())
+            .unwrap();
+        assert_eq!(public, ["192.0.2.10".parse::<IpAddr>().unwrap()]);
+        for private in [
+            "10.1.2.3",
+            "172.16.0.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(is_private_address(private.parse().unwrap()), "{private}");
+        }
+        for public in ["192.0.2.10", "8.8.8.8", "2001:db8::1", "100.128.0.1"] {
+            assert!(!is_private_address(public.parse().unwrap()), "{public}");
+        }
+    }
 
     /// The parameters of Twilio's security page's example, signed with its
     /// example auth token: the signature Twilio's Python SDK computes for

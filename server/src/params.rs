@@ -69,7 +69,6 @@ const fn refused(
     }
 }
 
-const NO_CALL_OPTIONS: &str = "call options are not supported yet";
 const NO_CUSTOM_CODE: &str =
     "custom codes are not supported: codes are derived from a key, never stored";
 const NO_PUSH: &str = "Push factors are not supported";
@@ -161,7 +160,10 @@ const VERIFICATION: &[Param] = &[
         EMPTY,
         "custom message texts are not supported (deprecated by Twilio)",
     ),
-    refused("SendDigits", EMPTY, NO_CALL_OPTIONS),
+    honoured(
+        "SendDigits",
+        "for a call: the voice gateway gets them as `send_digits`, to press once the call is answered (1 to 32 of 0-9, *, # and w; 60200 otherwise, and on another channel)",
+    ),
     honoured(
         "Locale",
         "the message's language: en, en-GB, de, es, fr, fr-CA, it, ja, nl, pt-BR; with a template any of Twilio's Verify locales (its translation, else its fallback); otherwise Twilio's other locales are refused with 60200 (not written yet), anything else with 60200",
@@ -324,10 +326,9 @@ const CHALLENGE: &[Param] = &[
         "FactorSid",
         "the verified factor the code must come from (60318 if unverified)",
     ),
-    refused(
+    honoured(
         "ExpirationDate",
-        EMPTY,
-        "challenges expire 5 minutes after they are made (Twilio's default)",
+        "when the challenge expires (ISO 8601; after now and at most 60 minutes after it, 60200 otherwise; 5 minutes without it), returned as `expiration_date`; a code after it does not approve",
     ),
     refused("Details.Message", EMPTY, PUSH_ONLY),
     refused("Details.Fields", EMPTY, PUSH_ONLY),
@@ -369,7 +370,7 @@ const WEBHOOK: &[Param] = &[
     ),
     honoured(
         "WebhookUrl",
-        "stored and returned; events are POSTed there, signed with the account's auth token as Twilio signs webhooks (`X-Twilio-Signature`; a JSON body bound by `bodySHA256`), with `I-Twilio-Idempotency-Token`, retried with doubling waits until answered 2xx; not on the server's machine or a private network unless configured",
+        "stored and returned; events are POSTed there, signed with the account's auth token as Twilio signs webhooks (`X-Twilio-Signature`; a JSON body bound by `bodySHA256`), with `I-Twilio-Idempotency-Token`, retried with doubling waits until answered 2xx; not on the server's machine or a private network unless configured (a host name is resolved at each delivery and only its public addresses are reached)",
     ),
     honoured(
         "Status",

@@ -1392,6 +1392,35 @@ async fn totp_factors(h: &Harness) -> String {
     assert_eq!(c["status"], "approved", "{c}");
     assert!(c["date_responded"].is_string());
 
+    // ExpirationDate: returned as given, within an hour of now; a past one,
+    // one past the hour, or no date at all is refused.
+    let at = |secs: u64| seccode::Timestamp::from_unix_millis(secs * 1000).to_rfc3339();
+    let in_half_an_hour = at(unix_now() + 1800);
+    let (status, c) = api
+        .post(
+            &challenges,
+            &[("FactorSid", &yf), ("ExpirationDate", &in_half_an_hour)],
+        )
+        .await;
+    assert_eq!(status, 201, "{c}");
+    assert_eq!(c["expiration_date"], in_half_an_hour.as_str());
+    for bad in [
+        at(unix_now() - 60),
+        at(unix_now() + 3700),
+        "soon".to_owned(),
+    ] {
+        let answer = api
+            .post(&challenges, &[("FactorSid", &yf), ("ExpirationDate", &bad)])
+            .await;
+        assert_error(&answer, 400, 60200);
+        assert!(
+            answer.1["message"]
+                .as_str()
+                .unwrap()
+                .contains("ExpirationDate")
+        );
+    }
+
     // Eight requests with one code at once: one approval (the seven others
     // count as failures, within the ten free ones).
     let code = totp(&secret, now, 1);
@@ -1995,7 +2024,12 @@ async fn a_call_waits_for_a_key_and_speaks_in_the_service_voice() {
     let (status, v) = api
         .post(
             &format!("/Services/{sid}/Verifications"),
-            &[("To", to), ("Channel", "call"), ("Locale", "de")],
+            &[
+                ("To", to),
+                ("Channel", "call"),
+                ("Locale", "de"),
+                ("SendDigits", "ww1234#"),
+            ],
         )
         .await;
     assert_eq!(status, 201, "{v}");
@@ -2005,6 +2039,22 @@ async fn a_call_waits_for_a_key_and_speaks_in_the_service_voice() {
         "Drücken Sie eine beliebige Taste, um Ihren Sicherheitscode zu hören."
     );
     assert_eq!(call["voice_name"], "Polly.Joanna");
+    assert_eq!(call["send_digits"], "ww1234#");
+    let refused = api
+        .post(
+            &format!("/Services/{sid}/Verifications"),
+            &[
+                ("To", "+15017122633"),
+                ("Channel", "call"),
+                ("SendDigits", "1234; x"),
+            ],
+        )
+        .await;
+    assert_error(&refused, 400, 60200);
+    assert!(
+        h.calls.last_body("+15017122633").is_none(),
+        "nothing called"
+    );
     // Cleared, the next call is read at once in the gateway's voice.
     let (_, updated) = api
         .post(
@@ -2021,7 +2071,11 @@ async fn a_call_waits_for_a_key_and_speaks_in_the_service_voice() {
     .await;
     let call = h.calls.last_body(other).unwrap();
     assert_eq!(
-        (&call["voice_prompt"], &call["voice_name"]),
-        (&Value::Null, &Value::Null)
+        (
+            &call["voice_prompt"],
+            &call["voice_name"],
+            &call["send_digits"]
+        ),
+        (&Value::Null, &Value::Null, &Value::Null)
     );
 }

@@ -285,6 +285,7 @@ pub const TIMESTAMP_HEADER: &str = "x-seccode-timestamp";
 /// The body: `{"purpose", "kind" ("code" or "notice"), "channel" ("email" or
 /// "sms"), "to", "subject", "text", "html", "voice", "voice_prompt" (say it,
 /// wait for a key, then read `voice`), "voice_name" (a text-to-speech voice),
+/// "send_digits" (what a call presses once answered: an extension),
 /// "sender" and "sender_name" (a sender asked for this message), "code",
 /// "locale"}` (absent parts are `null`). The headers: `x-seccode-timestamp`
 /// (Unix seconds) and
@@ -389,6 +390,7 @@ impl DeliveryChannel for Webhook {
                 "voice": message.voice(),
                 "voice_prompt": message.voice_prompt(),
                 "voice_name": message.voice_name(),
+                "send_digits": message.send_digits(),
                 "sender": message.sender(),
                 "sender_name": message.sender_name(),
                 "code": message.code_value().map(|c| c.expose()),

@@ -155,6 +155,8 @@ pub struct Message {
     voice_prompt: Option<String>,
     /// For a call: the text-to-speech voice asked for.
     voice_name: Option<String>,
+    /// For a call: the digits to press once it is answered.
+    send_digits: Option<String>,
     /// The sender asked for instead of the channel's own, and its name.
     sender: Option<Sender>,
     locale: String,
@@ -251,6 +253,7 @@ impl Message {
             code: Some(code),
             voice_prompt: None,
             voice_name: None,
+            send_digits: None,
             sender: None,
             to,
         })
@@ -345,19 +348,22 @@ impl Message {
     }
 
     /// The same message as a call should read it: after a key press (the
-    /// locale's `code-voice-prompt` said first) and in the voice `name`. A
-    /// message to an email address is unchanged.
+    /// locale's `code-voice-prompt` said first), in the voice `name`, the
+    /// call pressing `digits` once answered. A message to an email address
+    /// is unchanged.
     pub(crate) fn called(
         mut self,
         templates: &Templates,
         press_key_first: bool,
         name: Option<&str>,
+        digits: Option<&str>,
     ) -> Self {
         if self.to.kind() == ContactKind::Phone {
             if press_key_first {
                 self.voice_prompt = Some(templates.voice_prompt(&self.locale));
             }
             self.voice_name = name.map(str::to_owned);
+            self.send_digits = digits.map(str::to_owned);
         }
         self
     }
@@ -405,6 +411,7 @@ impl Message {
             voice: None,
             voice_prompt: None,
             voice_name: None,
+            send_digits: None,
             sender: None,
             locale: "en".to_owned(),
             deadline: None,
@@ -459,6 +466,13 @@ impl Message {
     /// ([`SendOptions::call_voice`](crate::SendOptions::call_voice)).
     pub fn voice_name(&self) -> Option<&str> {
         self.voice_name.as_deref()
+    }
+
+    /// For a call: the digits (DTMF tones, `w` a half-second wait) to press
+    /// once it is answered — an extension, say
+    /// ([`SendOptions::send_digits`](crate::SendOptions::send_digits)).
+    pub fn send_digits(&self) -> Option<&str> {
+        self.send_digits.as_deref()
     }
 
     /// The sender asked for instead of the channel's configured one

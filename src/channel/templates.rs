@@ -112,6 +112,11 @@ pub(super) type Bundle = FluentBundle<FluentResource>;
 /// Android SMS Retriever API matches. [`sms_segments`] tells how many SMS a text
 /// takes (160 GSM-7 or 70 UCS-2 characters in one).
 ///
+/// For one send, an application may put its own words in place of these:
+/// [`CodeText`](crate::CodeText) for an SMS or a call,
+/// [`EmailText`](crate::EmailText) for an email (a Verify template, say) —
+/// the payment and the SMS's last line still follow them.
+///
 /// # Examples
 ///
 /// ```

@@ -36,6 +36,8 @@ use crate::state::AppState;
 const MAX_FACTORS: i64 = 20;
 /// How long a challenge waits for its code (Twilio's default).
 const CHALLENGE_LIFETIME_MS: i64 = 5 * 60 * 1000;
+/// The longest a challenge's `ExpirationDate` may give it (Twilio's limit).
+const MAX_CHALLENGE_LIFETIME_MS: i64 = 60 * 60 * 1000;
 /// What a factor's sealed secret is bound to, with its sid.
 const SEAL_CONTEXT: &str = "seccode-server-factor-v1:";
 
@@ -624,6 +626,28 @@ fn hidden_details(form: &FormMap) -> Result<Option<String>, ApiError> {
     }
 }
 
+/// `ExpirationDate`: when a new challenge (made at `now`) expires — after
+/// `now` and at most 60 minutes after it, as Twilio allows; five minutes
+/// without it.
+fn challenge_expiry(form: &FormMap, now: i64) -> Result<i64, ApiError> {
+    let Some(text) = form.get("ExpirationDate").map(|t| t.trim()) else {
+        return Ok(now + CHALLENGE_LIFETIME_MS);
+    };
+    let at = seccode::Timestamp::parse_rfc3339(text)
+        .and_then(|t| i64::try_from(t.as_unix_millis()).ok())
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "Invalid parameter: ExpirationDate (an ISO 8601 date and time, e.g. 2026-12-02T10:05:00Z)",
+            )
+        })?;
+    if at <= now || at > now + MAX_CHALLENGE_LIFETIME_MS {
+        return Err(ApiError::invalid(
+            "Invalid parameter: ExpirationDate (after now and at most 60 minutes after it)",
+        ));
+    }
+    Ok(at)
+}
+
 /// Creates a challenge of a verified factor; with `AuthPayload` it is
 /// answered at once: `approved` for a right code, else `pending` (the code
 /// counted as a failure).
@@ -651,6 +675,7 @@ pub(crate) async fn create_challenge(
     let hidden = hidden_details(&form)?;
     let code = auth_payload(&form)?;
     let now = now_ms();
+    let expires = challenge_expiry(&form, now)?;
     let mut c = FactorChallenge {
         sid: new_sid("YC"),
         factor_sid: f.sid.clone(),
@@ -660,7 +685,7 @@ pub(crate) async fn create_challenge(
         identity: e.identity.clone(),
         status: "pending".to_owned(),
         hidden_details: hidden,
-        expires: now + CHALLENGE_LIFETIME_MS,
+        expires,
         responded: None,
         created: now,
         updated: now,

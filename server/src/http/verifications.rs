@@ -263,6 +263,33 @@ fn template_words(
     Ok(text)
 }
 
+/// `SendDigits`, for a call only: 1 to 32 of `0`–`9`, `*`, `#` and `w` (a
+/// half-second wait), as Twilio's `sendDigits` takes them.
+fn send_digits<'a>(form: &'a FormMap, channel: &str) -> Result<Option<&'a str>, ApiError> {
+    let Some(digits) = form
+        .get("SendDigits")
+        .map(|d| d.trim())
+        .filter(|d| !d.is_empty())
+    else {
+        return Ok(None);
+    };
+    if channel != "call" {
+        return Err(ApiError::invalid(
+            "Invalid parameter: SendDigits (for the call channel only)",
+        ));
+    }
+    let ok = digits.len() <= 32
+        && digits
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'*' | b'#' | b'w' | b'W'));
+    if !ok {
+        return Err(ApiError::invalid(
+            "Invalid parameter: SendDigits (1 to 32 of 0-9, *, # and w)",
+        ));
+    }
+    Ok(Some(digits))
+}
+
 /// A verification that is no longer pending answers 404, saying why.
 pub(crate) fn gone(v: &Verification) -> ApiError {
     ApiError::not_found(format!(
@@ -372,6 +399,11 @@ pub(crate) async fn start_verification(
         .press_key_first(service.dtmf_input_required);
     let options = match &service.tts_name {
         Some(name) => options.call_voice(name),
+        None => options,
+    };
+    // The digits a call presses once answered (an extension).
+    let options = match send_digits(&form, channel)? {
+        Some(digits) => options.send_digits(digits),
         None => options,
     };
     // The Android app's hash ends the SMS (SMS Retriever); other channels

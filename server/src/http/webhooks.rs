@@ -91,37 +91,21 @@ fn event_types(types: Vec<String>) -> Result<Vec<String>, ApiError> {
 
 /// Whether `host` names this machine or a private network: a webhook there
 /// would let an API account make the server POST inside its own network.
+/// (A name that resolves there is refused when a delivery resolves it:
+/// [`crate::events`].)
 fn is_private_host(host: &str) -> bool {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     if bare.eq_ignore_ascii_case("localhost") || bare.ends_with(".localhost") {
         return true;
     }
-    match bare.parse::<IpAddr>() {
-        Ok(IpAddr::V4(ip)) => {
-            ip.is_loopback()
-                || ip.is_private()
-                || ip.is_link_local()
-                || ip.is_unspecified()
-                || ip.is_broadcast()
-                || ip.octets()[0] == 100 && (64..128).contains(&ip.octets()[1])
-        }
-        Ok(IpAddr::V6(ip)) => {
-            ip.is_loopback()
-                || ip.is_unspecified()
-                || (ip.segments()[0] & 0xfe00) == 0xfc00
-                || (ip.segments()[0] & 0xffc0) == 0xfe80
-                || ip
-                    .to_ipv4_mapped()
-                    .is_some_and(|v4| v4.is_loopback() || v4.is_private())
-        }
-        Err(_) => false,
-    }
+    bare.parse::<IpAddr>()
+        .is_ok_and(crate::events::is_private_address)
 }
 
 /// `WebhookUrl`: an `http://` or `https://` URL, at most 2 048 characters,
 /// with a host — not on this machine or a private network unless the
-/// configuration allows it (`webhooks.allow_private_addresses`; names are
-/// not resolved here).
+/// configuration allows it (`webhooks.allow_private_addresses`; a name is
+/// resolved, and its addresses checked, at each delivery).
 fn webhook_url(state: &AppState, url: &str) -> Result<String, ApiError> {
     let url = url.trim();
     let bad = || {
