@@ -46,6 +46,7 @@ async fn run(h: &Harness, program: &Path, script: &str, extra: &[(&str, &Path)])
         .env("API_KEY_SECRET", key_secret)
         .env("SMS_DIR", &h.sms_dir)
         .env("WHATSAPP_DIR", &h.whatsapp_dir)
+        .env("CALLS_DIR", &h.calls_dir)
         .env("MAIL_DIR", h.smtp.dir())
         .env("SCHEMA", here.join("data/twilio_verify_v2_excerpt.json"))
         // The SDKs must not rewrite the host for a region or an edge.

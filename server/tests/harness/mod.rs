@@ -117,6 +117,23 @@ text = "Hi {{username}}, your code is {{twilio_code}}."
 html = "<p>Hi {{username}}, your code is <b>{{twilio_code}}</b>.</p>"
 "#;
 
+/// A receiver that answers 200 and saves each request's body in `dir` as
+/// N.json (written whole, then renamed into place).
+async fn saving_receiver(dir: &std::path::Path) -> HttpServer {
+    std::fs::create_dir_all(dir).unwrap();
+    let files = dir.to_path_buf();
+    let written = Arc::new(Mutex::new(0usize));
+    HttpServer::start(move |request| {
+        let mut n = written.lock().unwrap();
+        *n += 1;
+        let tmp = files.join(format!("{n}.json.tmp"));
+        std::fs::write(&tmp, &request.body).unwrap();
+        std::fs::rename(&tmp, files.join(format!("{n}.json"))).unwrap();
+        (200, Vec::new(), "{}".to_owned())
+    })
+    .await
+}
+
 /// `answer` is a 400/60200 whose message contains `naming`.
 pub fn assert_refused(answer: &(u16, serde_json::Value), naming: &str) {
     assert_eq!(answer.0, 400, "{}", answer.1);
@@ -144,6 +161,8 @@ pub struct Harness {
     pub sms_dir: PathBuf,
     /// The WhatsApp gateway's requests, saved as N.json.
     pub whatsapp_dir: PathBuf,
+    /// The voice gateway's requests, saved as N.json.
+    pub calls_dir: PathBuf,
     pub smtp: SmtpServer,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     dir: PathBuf,
@@ -255,25 +274,16 @@ impl Harness {
         let sms = SmsSink {
             server: Arc::new(hook),
         };
-        // WhatsApp messages are saved as N.json too, for the SDK scripts.
+        // WhatsApp messages and calls are saved as N.json too, for the SDK
+        // scripts.
         let whatsapp_dir = dir.join("whatsapp");
-        std::fs::create_dir_all(&whatsapp_dir).unwrap();
-        let whatsapp_files = whatsapp_dir.clone();
-        let whatsapp_written = Arc::new(Mutex::new(0usize));
-        let whatsapp_server = HttpServer::start(move |request| {
-            let mut n = whatsapp_written.lock().unwrap();
-            *n += 1;
-            let tmp = whatsapp_files.join(format!("{n}.json.tmp"));
-            std::fs::write(&tmp, &request.body).unwrap();
-            std::fs::rename(&tmp, whatsapp_files.join(format!("{n}.json"))).unwrap();
-            (200, Vec::new(), "{}".to_owned())
-        })
-        .await;
+        let whatsapp_server = saving_receiver(&whatsapp_dir).await;
         let whatsapp_url = whatsapp_server.url.clone();
         let whatsapp = SmsSink {
             server: Arc::new(whatsapp_server),
         };
-        let voice = HttpServer::start(|_| (200, Vec::new(), "{}".to_owned())).await;
+        let calls_dir = dir.join("calls");
+        let voice = saving_receiver(&calls_dir).await;
         let call_url = voice.url.clone();
         let calls = SmsSink {
             server: Arc::new(voice),
@@ -345,6 +355,7 @@ allow_private_addresses = true
             sms_arrived,
             sms_dir,
             whatsapp_dir,
+            calls_dir,
             smtp,
             shutdown: Some(tx),
             dir,

@@ -317,6 +317,22 @@ async function checkWhatsapp(client) {
   assert.strictEqual(updated.whatsapp.from, "+14155238886");
 }
 
+// A call through the SDK: the digits to press once answered and the
+// service's voice reach the voice gateway.
+async function checkCall(client) {
+  const v2 = client.verify.v2;
+  const service = await v2.services.create({ friendlyName: "Node calls", ttsName: "Polly.Joanna" });
+  const svc = v2.services(service.sid);
+  const started = await svc.verifications.create({ to: "+447400123484", channel: "call", sendDigits: "ww1234#" });
+  validateLast(client);
+  assert.strictEqual(started.channel, "call");
+  const call = await latest(process.env.CALLS_DIR, (m) => (m.to === "+447400123484" ? m : null));
+  assert.deepStrictEqual([call.send_digits, call.voice_name], ["ww1234#", "Polly.Joanna"]);
+  await expectError(client, 400, 60200, () =>
+    svc.verifications.create({ to: "+447400123485", channel: "sms", sendDigits: "1" }),
+  );
+}
+
 async function main() {
   const client = twilio(SID, TOKEN);
   client.verify.baseUrl = URL;
@@ -475,8 +491,11 @@ async function main() {
   validateLast(client);
   assert.strictEqual(approved.status, "approved");
   assert.deepStrictEqual(approved.hiddenDetails, { ip: "203.0.113.8" });
-  const pending = await user.challenges.create({ factorSid: factor.sid });
+  // expirationDate: the SDK sends a Date, reads back the same instant.
+  const expires = new Date((Math.floor(now) + 1800) * 1000);
+  const pending = await user.challenges.create({ factorSid: factor.sid, expirationDate: expires });
   validateLast(client);
+  assert.strictEqual(pending.expirationDate.getTime(), expires.getTime());
   let answered = await user.challenges(pending.sid).update({ authPayload: totp(secret, now - 60) });
   validateLast(client);
   assert.strictEqual(answered.status, "pending", "a step is accepted once");
@@ -537,6 +556,7 @@ async function main() {
   await checkMessagingConfigurations(client);
   await checkTemplates(client);
   await checkWhatsapp(client);
+  await checkCall(client);
 
   console.log(`node sdk ok: ${validated} responses validated`);
 }

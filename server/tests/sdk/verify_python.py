@@ -7,6 +7,7 @@ receives is validated against the excerpt's schema for its path and status.
 Exits non-zero on the first failure.
 """
 import copy
+import datetime
 import glob
 import json
 import os
@@ -331,6 +332,24 @@ def check_whatsapp(client, v2):
     assert updated.whatsapp["from"] == "+14155238886", updated.whatsapp
 
 
+def check_call(client, v2):
+    """A call through the SDK: the digits to press once answered and the
+    service's voice reach the voice gateway."""
+    service = v2.services.create(friendly_name="Python calls", tts_name="Polly.Joanna")
+    svc = v2.services(service.sid)
+    started = svc.verifications.create(to="+447400123482", channel="call", send_digits="ww1234#")
+    validate_last(client)
+    assert started.channel == "call"
+    call = latest(os.environ["CALLS_DIR"], lambda m: m if m.get("to") == "+447400123482" else None)
+    assert (call["send_digits"], call["voice_name"]) == ("ww1234#", "Polly.Joanna"), call
+    expect_error(
+        client,
+        400,
+        60200,
+        lambda: svc.verifications.create(to="+447400123483", channel="sms", send_digits="1"),
+    )
+
+
 def main():
     client = Client(SID, TOKEN)
     client.verify.base_url = URL
@@ -488,9 +507,12 @@ def main():
     )
     validate_last(client)
     assert approved.status == "approved" and approved.hidden_details == {"ip": "203.0.113.7"}
-    pending = user.challenges.create(factor_sid=factor.sid)
+    # ExpirationDate: the SDK sends a datetime, reads back the same instant.
+    expires = datetime.datetime.fromtimestamp(int(now) + 1800, datetime.timezone.utc)
+    pending = user.challenges.create(factor_sid=factor.sid, expiration_date=expires)
     validate_last(client)
     assert pending.status == "pending"
+    assert pending.expiration_date == expires, pending.expiration_date
     replayed = user.challenges(pending.sid).update(auth_payload=totp(secret, now - 60))
     validate_last(client)
     assert replayed.status == "pending", "a step is accepted once"
@@ -556,6 +578,7 @@ def main():
     check_messaging_configurations(client, client.verify.v2)
     check_templates(client, client.verify.v2)
     check_whatsapp(client, client.verify.v2)
+    check_call(client, client.verify.v2)
 
     print("python sdk ok: %d responses validated" % checked["responses"])
 
