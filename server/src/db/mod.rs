@@ -159,6 +159,10 @@ impl Row {
     }
 }
 
+/// Prepared statements kept per SQLite connection: more than the server's
+/// distinct statements.
+const STATEMENT_CACHE: usize = 256;
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS verify_services (
     sid TEXT PRIMARY KEY,
@@ -473,6 +477,10 @@ impl Db {
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(sqlite_err)?;
         conn.execute_batch(SCHEMA).map_err(sqlite_err)?;
+        // Every statement the server runs stays prepared: rusqlite keeps 16
+        // by default, fewer than the server has, and one evicted on a
+        // start's path is parsed and planned again on the next.
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         Ok(Db::Sqlite(Arc::new(Mutex::new(conn))))
     }
 
