@@ -166,7 +166,7 @@ const VERIFICATION: &[Param] = &[
     ),
     honoured(
         "Locale",
-        "the message's language: en, en-GB, de, es, fr, fr-CA, it, ja, nl, pt-BR; with a template any of Twilio's Verify locales (its translation, else its fallback); otherwise Twilio's other locales are refused with 60200 (not written yet), anything else with 60200",
+        "the message's language: en, en-GB, da, de, es, fr, fr-CA, it, ja, nb, nl, pl, pt-BR, ru, sv, zh, zh-CN; with a template any of Twilio's Verify locales (its translation, else its fallback); otherwise Twilio's other locales are refused with 60200 (not written yet), anything else with 60200",
     ),
     refused("CustomCode", EMPTY, NO_CUSTOM_CODE),
     honoured(

@@ -20,14 +20,15 @@ use crate::config::{EmailTemplateConfig, TemplateConfig, is_sid};
 /// The locales the server writes its own messages in (each a shipped
 /// Fluent file of seccode's, or one whose language's file reads right for it).
 pub(crate) const WRITTEN: &[&str] = &[
-    "en", "en-GB", "de", "es", "fr", "fr-CA", "it", "ja", "nl", "pt-BR",
+    "en", "en-GB", "da", "de", "es", "fr", "fr-CA", "it", "ja", "nb", "nl", "pl", "pt-BR", "ru",
+    "sv", "zh", "zh-CN",
 ];
 
 /// The other locales Twilio lists for Verify: a template may be translated
 /// into them.
 pub(crate) const NOT_WRITTEN: &[&str] = &[
-    "af", "ar", "ca", "cs", "da", "el", "et", "fi", "he", "hi", "hr", "hu", "id", "ko", "lt", "ms",
-    "nb", "pl", "pt", "ro", "ru", "sv", "th", "tl", "tr", "uk", "vi", "zh", "zh-CN", "zh-HK",
+    "af", "ar", "ca", "cs", "el", "et", "fi", "he", "hi", "hr", "hu", "id", "ko", "lt", "ms", "pt",
+    "ro", "th", "tl", "tr", "uk", "vi", "zh-HK",
 ];
 
 /// The Verify locale `tag` names (any case), as Twilio spells it.

@@ -45,7 +45,7 @@ async fn the_configured_templates_are_listed_and_paged_with_their_filter() {
     );
     assert_eq!(base["translations"]["en"]["is_default_translation"], true);
     assert_eq!(base["translations"]["fr"]["is_default_translation"], false);
-    assert_eq!(base["translations"]["pl"]["status"], "approved");
+    assert_eq!(base["translations"]["fi"]["status"], "approved");
 
     let (_, named) = h.get("/Templates?FriendlyName=app%20AND").await;
     assert_eq!(named["templates"].as_array().unwrap().len(), 1);
@@ -120,13 +120,13 @@ async fn a_template_writes_the_sms_and_the_call_in_the_verifications_locale() {
     assert_eq!(checked["status"], "approved", "{checked}");
 
     // French and its Canadian variant: the French translation, with the
-    // verification's own name; Polish, which seccode does not write, is
+    // verification's own name; Finnish, which seccode does not write, is
     // taken with a template; German, which the template lacks, falls back
     // to its default (English).
     for (n, locale, starts) in [
         (1, "fr", "Votre code de vérification Fabrikam est : "),
         (2, "fr-CA", "Votre code de vérification Fabrikam est : "),
-        (3, "pl", "Twój kod weryfikacyjny Fabrikam to: "),
+        (3, "fi", "Fabrikam-vahvistuskoodisi on: "),
         (4, "de", "Your Fabrikam verification code is: "),
     ] {
         let to = format!("+44740012346{n}");
@@ -149,14 +149,14 @@ async fn a_template_writes_the_sms_and_the_call_in_the_verifications_locale() {
             "{locale}: {text}"
         );
     }
-    // Without a template, Polish is still not written.
+    // Without a template, Finnish is still not written.
     assert_refused(
         &h.post(
             &verifications,
             &[
                 ("To", "+447400123470"),
                 ("Channel", "sms"),
-                ("Locale", "pl"),
+                ("Locale", "fi"),
             ],
         )
         .await,

@@ -26,6 +26,12 @@ const BUILTIN: &[(&str, &str)] = &[
     ("ja", include_str!("locales/ja.ftl")),
     ("it", include_str!("locales/it.ftl")),
     ("nl", include_str!("locales/nl.ftl")),
+    ("sv", include_str!("locales/sv.ftl")),
+    ("da", include_str!("locales/da.ftl")),
+    ("nb", include_str!("locales/nb.ftl")),
+    ("pl", include_str!("locales/pl.ftl")),
+    ("ru", include_str!("locales/ru.ftl")),
+    ("zh", include_str!("locales/zh.ftl")),
 ];
 
 /// The message ids every locale should define.
@@ -85,7 +91,8 @@ pub(super) type Bundle = FluentBundle<FluentResource>;
 /// ("1 minute", "10 minutes") and word order are each language's own.
 ///
 /// The crate ships English, Spanish, French, German, Brazilian Portuguese,
-/// Japanese, Italian and Dutch (`src/channel/locales/*.ftl`). An application overrides any message or
+/// Japanese, Italian, Dutch, Swedish, Danish, Norwegian Bokmål, Polish,
+/// Russian and Simplified Chinese (`src/channel/locales/*.ftl`). An application overrides any message or
 /// adds a language with [`Templates::with_locale`]; a locale nobody provides falls
 /// back to its language (`pt-PT` → `pt-BR`), then to the default locale (English
 /// unless [`Templates::with_default_locale`] says otherwise), one message at a
@@ -718,7 +725,7 @@ mod tests {
     #[test]
     fn every_shipped_locale_renders_every_purpose_completely() {
         let t = Templates::builtin();
-        assert_eq!(t.locales().len(), 8);
+        assert_eq!(t.locales().len(), 14);
         let email = Contact::email("ann@example.org").unwrap();
         let phone = Contact::phone("+44 7400 123456").unwrap();
         for (tag, _) in BUILTIN {
@@ -996,7 +1003,7 @@ mod tests {
         let t = Templates::builtin()
             .with_locale("en", "code-sms = Example.com code: { $code }")
             .unwrap()
-            .with_locale("sv", "code-subject = Din säkerhetskod")
+            .with_locale("fi", "code-subject = Suojauskoodisi")
             .unwrap();
         let phone = Contact::phone("+44 7400 123456").unwrap();
         let en = t
@@ -1011,18 +1018,18 @@ mod tests {
         assert_eq!(en.sms(), "Example.com code: 123456");
         // Other messages keep their shipped text.
         assert!(en.text().starts_with("Your security code is 123456."));
-        let sv = t
+        let fi = t
             .render(
                 Purpose::IdentityCheck,
                 &phone,
                 &code("123456"),
                 Duration::from_secs(600),
-                "sv",
+                "fi",
             )
             .unwrap();
-        assert_eq!(sv.subject(), "Din säkerhetskod");
+        assert_eq!(fi.subject(), "Suojauskoodisi");
         assert_eq!(
-            sv.sms(),
+            fi.sms(),
             "Example.com code: 123456",
             "missing ones fall back"
         );

@@ -86,7 +86,7 @@ impl SmsSink {
 }
 
 /// The SID of the harness's SMS-and-voice template (English, French and
-/// Polish translations).
+/// Finnish translations).
 pub const TEMPLATE: &str = "HJ0123456789abcdef0123456789abcdef";
 /// The SID of its SMS template with the custom variables `AppName` and
 /// `Contact`.
@@ -104,7 +104,7 @@ channels = ["sms", "voice"]
 [templates.translations]
 en = "Your {{friendly_name}} verification code is: {{code}}. Do not share this code with anyone."
 fr = "Votre code de vérification {{friendly_name}} est : {{code}}."
-pl = "Twój kod weryfikacyjny {{friendly_name}} to: {{code}}."
+fi = "{{friendly_name}}-vahvistuskoodisi on: {{code}}."
 [[templates]]
 sid = "HJfedcba9876543210fedcba9876543210"
 friendly_name = "App and contact"

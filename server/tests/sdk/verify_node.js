@@ -276,10 +276,10 @@ async function checkTemplates(client) {
   validateLast(client);
   sent = await sms("+447400123497");
   assert.strictEqual(sent.text, `MyApp: your code is ${sent.code}. Questions? help.example.com`);
-  await svc.verifications.create({ to: "+447400123498", channel: "sms", templateSid: base, locale: "pl" });
+  await svc.verifications.create({ to: "+447400123498", channel: "sms", templateSid: base, locale: "fi" });
   validateLast(client);
   sent = await sms("+447400123498");
-  assert(sent.text.startsWith(`Twój kod weryfikacyjny Node templates to: ${sent.code}`), sent.text);
+  assert(sent.text.startsWith(`Node templates-vahvistuskoodisi on: ${sent.code}`), sent.text);
   await expectError(client, 400, 60200, () =>
     svc.verifications.create({
       to: "+447400123499",

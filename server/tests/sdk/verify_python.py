@@ -291,11 +291,11 @@ def check_templates(client, v2):
     code = sms_code("+447400123493")
     sent = latest(os.environ["SMS_DIR"], lambda m: m if m.get("to") == "+447400123493" else None)
     assert sent["text"] == "MyApp: your code is %s. Questions? help.example.com" % code, sent["text"]
-    svc.verifications.create(to="+447400123494", channel="sms", template_sid=base, locale="pl")
+    svc.verifications.create(to="+447400123494", channel="sms", template_sid=base, locale="fi")
     validate_last(client)
     code = sms_code("+447400123494")
     sent = latest(os.environ["SMS_DIR"], lambda m: m if m.get("to") == "+447400123494" else None)
-    assert sent["text"].startswith("Twój kod weryfikacyjny Python templates to: %s" % code), sent["text"]
+    assert sent["text"].startswith("Python templates-vahvistuskoodisi on: %s" % code), sent["text"]
     expect_error(
         client,
         400,
