@@ -366,21 +366,19 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
         sms_line: Option<&str>,
     ) -> Result<Message> {
         let locale = self.locale_of(options.locale);
-        let message = Message::rendered(&self.templates, &locale, to, purpose, code, lifetime)?
+        let mut message = Message::rendered(&self.templates, &locale, to, purpose, code, lifetime)?
             .with_deadline(deadline);
         // An application's own words are the whole sentence: no name before
         // them, no warning after; the payment still follows.
         let transaction = options.transaction.as_ref();
-        let message = match (message.to().kind(), options.code_text, options.email_text) {
+        match (message.to().kind(), options.code_text, options.email_text) {
             (ContactKind::Phone, Some(text), _) => {
-                message
-                    .in_words(text)
-                    .worded(&self.templates, None, transaction, false)
+                message.in_words(text);
+                message.worded(&self.templates, None, transaction, false);
             }
             (ContactKind::Email, _, Some(email)) => {
-                message
-                    .in_email_words(email)
-                    .worded(&self.templates, None, transaction, false)
+                message.in_email_words(email);
+                message.worded(&self.templates, None, transaction, false);
             }
             _ => message.worded(
                 &self.templates,
@@ -388,20 +386,19 @@ impl<S: ChallengeStore, C: DeliveryChannel> SecurityCodes<S, C> {
                 transaction,
                 options.do_not_share,
             ),
-        };
-        let message = message
-            .called(
-                &self.templates,
-                options.press_key_first,
-                options.call_voice,
-                options.send_digits,
-            )
-            .sent_by(options.sender, options.sender_name)
-            .ended(&self.templates);
-        Ok(match sms_line {
-            Some(line) => message.with_sms_line(line),
-            None => message,
-        })
+        }
+        message.called(
+            &self.templates,
+            options.press_key_first,
+            options.call_voice,
+            options.send_digits,
+        );
+        message.sent_by(options.sender, options.sender_name);
+        message.ended(&self.templates);
+        if let Some(line) = sms_line {
+            message.with_sms_line(line);
+        }
+        Ok(message)
     }
 
     /// The line `options` ask to end an SMS with (an Android app hash),

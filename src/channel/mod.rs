@@ -216,7 +216,9 @@ impl Message {
         code: Code,
         expires_in: Duration,
     ) -> Result<Self, crate::Error> {
-        Ok(Self::rendered(templates, locale, to, purpose, code, expires_in)?.ended(templates))
+        let mut message = Self::rendered(templates, locale, to, purpose, code, expires_in)?;
+        message.ended(templates);
+        Ok(message)
     }
 
     /// [`Message::from_templates`] without the templates' last SMS line
@@ -261,7 +263,7 @@ impl Message {
 
     /// The same message in `text`'s words: its SMS and spoken text (a
     /// phone's); an email is unchanged.
-    pub(crate) fn in_words(mut self, text: &CodeText) -> Self {
+    pub(crate) fn in_words(&mut self, text: &CodeText) {
         if self.to.kind() == ContactKind::Phone
             && let Some(code) = &self.code
         {
@@ -270,12 +272,11 @@ impl Message {
                 self.voice = Some(Zeroizing::new(text.fill(&templates::spoken(code.expose()))));
             }
         }
-        self
     }
 
     /// The same message in `email`'s words: its subject, text and HTML (an
     /// email's); a phone's message is unchanged.
-    pub(crate) fn in_email_words(mut self, email: &EmailText) -> Self {
+    pub(crate) fn in_email_words(&mut self, email: &EmailText) {
         if self.to.kind() == ContactKind::Email
             && let Some(code) = &self.code
         {
@@ -285,19 +286,18 @@ impl Message {
                 .html()
                 .map(|html| Zeroizing::new(html.fill(code.expose())));
         }
-        self
     }
 
     /// The same message with the templates' last SMS line (a WebOTP origin
     /// or an app hash, [`Templates::sms_ending`]) after everything else of
     /// a phone's SMS.
-    pub(crate) fn ended(mut self, templates: &Templates) -> Self {
-        if self.to.kind() == ContactKind::Phone
+    pub(crate) fn ended(&mut self, templates: &Templates) {
+        if templates.ends_sms()
+            && self.to.kind() == ContactKind::Phone
             && let Some(code) = &self.code
         {
             self.body.push_str(&templates.sms_ending(code));
         }
-        self
     }
 
     /// The same message as application `app` sends it (`app: ` before the
@@ -305,12 +305,12 @@ impl Message {
     /// locale's warning after the SMS and spoken text (an email carries one
     /// already).
     pub(crate) fn worded(
-        mut self,
+        &mut self,
         templates: &Templates,
         app: Option<&str>,
         transaction: Option<&crate::Transaction<'_>>,
         do_not_share: bool,
-    ) -> Self {
+    ) {
         let phone = self.to.kind() == ContactKind::Phone;
         // A payment's amount and payee follow the code's sentence, so the
         // payer sees what the code approves (PSD2 RTS Art. 5(1)(a)).
@@ -344,7 +344,6 @@ impl Message {
                 voice.push_str(&warning);
             }
         }
-        self
     }
 
     /// The same message as a call should read it: after a key press (the
@@ -352,12 +351,12 @@ impl Message {
     /// call pressing `digits` once answered. A message to an email address
     /// is unchanged.
     pub(crate) fn called(
-        mut self,
+        &mut self,
         templates: &Templates,
         press_key_first: bool,
         name: Option<&str>,
         digits: Option<&str>,
-    ) -> Self {
+    ) {
         if self.to.kind() == ContactKind::Phone {
             if press_key_first {
                 self.voice_prompt = Some(templates.voice_prompt(&self.locale));
@@ -365,17 +364,15 @@ impl Message {
             self.voice_name = name.map(str::to_owned);
             self.send_digits = digits.map(str::to_owned);
         }
-        self
     }
 
     /// The same message with `line` on a line of its own at the end of its
     /// SMS (a phone's body); an email is unchanged.
-    pub(crate) fn with_sms_line(mut self, line: &str) -> Self {
+    pub(crate) fn with_sms_line(&mut self, line: &str) {
         if self.to.kind() == ContactKind::Phone {
             self.body.push_str("\n\n");
             self.body.push_str(line);
         }
-        self
     }
 
     /// The same message, to be dropped rather than sent at or after `deadline`
@@ -491,12 +488,11 @@ impl Message {
     }
 
     /// The same message from `address` (named `name`), when given.
-    pub(crate) fn sent_by(mut self, address: Option<&str>, name: Option<&str>) -> Self {
+    pub(crate) fn sent_by(&mut self, address: Option<&str>, name: Option<&str>) {
         self.sender = address.map(|address| Sender {
             address: address.to_owned(),
             name: name.map(str::to_owned),
         });
-        self
     }
 
     /// The locale the texts were rendered for (as requested; the texts may come

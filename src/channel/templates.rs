@@ -795,14 +795,16 @@ mod tests {
                     Duration::from_secs(600),
                 )
                 .unwrap();
-                let named = sms.clone().worded(&t, Some("Contoso Bank"), None, false);
+                let mut named = sms.clone();
+                named.worded(&t, Some("Contoso Bank"), None, false);
                 assert_eq!(
                     sms_segments(named.body()).segments,
                     1,
                     "{tag}: {}",
                     named.body()
                 );
-                let m = sms.worded(&t, Some("Contoso Bank"), None, true);
+                let mut m = sms;
+                m.worded(&t, Some("Contoso Bank"), None, true);
                 let body = m.body();
                 assert!(body.starts_with("Contoso Bank: "), "{tag}: {body}");
                 assert!(body.ends_with(&warning), "{tag}: {body}");
@@ -826,7 +828,8 @@ mod tests {
                     Duration::from_secs(600),
                 )
                 .unwrap();
-                let worded = mail.clone().worded(&t, Some("Contoso Bank"), None, true);
+                let mut worded = mail.clone();
+                worded.worded(&t, Some("Contoso Bank"), None, true);
                 assert!(worded.subject().starts_with("Contoso Bank: "));
                 assert_eq!(worded.body(), mail.body(), "{tag}");
             }
@@ -844,10 +847,9 @@ mod tests {
             Duration::from_secs(600),
         )
         .unwrap();
-        assert_eq!(
-            plain.clone().worded(&t, None, None, false).body(),
-            plain.body()
-        );
+        let mut unworded = plain.clone();
+        unworded.worded(&t, None, None, false);
+        assert_eq!(unworded.body(), plain.body());
     }
 
     /// Every shipped language names a payment's amount and payee after the
@@ -868,7 +870,7 @@ mod tests {
                 Contact::phone("+44 7400 123456").unwrap(),
                 Contact::email("ann@example.org").unwrap(),
             ] {
-                let m = Message::from_templates(
+                let mut m = Message::from_templates(
                     &t,
                     tag,
                     to,
@@ -876,8 +878,8 @@ mod tests {
                     code("402918"),
                     Duration::from_secs(600),
                 )
-                .unwrap()
-                .worded(&t, None, Some(&payment), false);
+                .unwrap();
+                m.worded(&t, None, Some(&payment), false);
                 assert!(m.body().contains(&line), "{tag}: {}", m.body());
                 if let Some(voice) = m.voice() {
                     assert!(voice.contains(&line), "{tag}");
