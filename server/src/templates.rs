@@ -491,6 +491,15 @@ pub(crate) fn substitutions(text: &str) -> Result<BTreeMap<String, String>, Stri
     object
         .iter()
         .map(|(k, v)| {
+            // A key is a variable name: safe to name in an error (an error
+            // body never echoes arbitrary text).
+            let name = (1..=64).contains(&k.len())
+                && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            if !name {
+                return Err(
+                    "its keys are variable names (1 to 64 letters, digits and _)".to_owned(),
+                );
+            }
             let value = v
                 .as_str()
                 .ok_or_else(|| format!("the value of {k} is not a string"))?;
@@ -628,6 +637,7 @@ mod tests {
             "{\"a\": \"\"}",
             "{\"a\": \"x\\ny\"}",
             "nope",
+            "{\"<script>\": \"x\"}",
         ] {
             assert!(substitutions(bad).is_err(), "{bad}");
         }
