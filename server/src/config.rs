@@ -256,6 +256,14 @@ pub struct AccountConfig {
     /// environment has it. Without it, the account cannot create webhooks.
     #[serde(default)]
     pub auth_token: Option<SecretText>,
+    /// The senders this account's services may name: Messaging Service SIDs
+    /// (`MG…`) and numbers, for its Messaging Configurations and its
+    /// services' `Whatsapp.MsgServiceSid` / `Whatsapp.From`. Absent: any
+    /// (one tenant per Twilio account). Set it for each account when several
+    /// tenants share the server's Twilio account, so that none sends from
+    /// another's sender.
+    #[serde(default)]
+    pub senders: Option<Vec<String>>,
 }
 
 /// SMS delivery.
@@ -439,6 +447,19 @@ fn is_hex(s: &str, len: usize) -> bool {
     s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// A sender as the server compares them: a Messaging Service SID as it is,
+/// a number in E.164 (`whatsapp:` optional); `None` for anything else.
+pub fn sender_identity(sender: &str) -> Option<String> {
+    let sender = sender.trim();
+    if is_sid(sender, "MG") {
+        return Some(sender.to_owned());
+    }
+    let number = sender.strip_prefix("whatsapp:").unwrap_or(sender);
+    seccode::Contact::phone(number)
+        .ok()
+        .map(|phone| phone.expose().to_owned())
+}
+
 /// Whether `sid` is two letters `prefix` and 32 hex digits.
 pub fn is_sid(sid: &str, prefix: &str) -> bool {
     sid.len() == 34 && sid.starts_with(prefix) && is_hex(&sid[2..], 32)
@@ -498,6 +519,7 @@ impl Config {
                 sid,
                 auth_token_sha256: hex(&Sha256::digest(token.as_bytes())),
                 auth_token: Some(SecretText(token)),
+                senders: None,
             }),
             (None, None) => {}
             (Some(_), None) => {
@@ -586,6 +608,16 @@ impl Config {
         }
         crate::templates::TemplateSet::from_config(&self.templates, &self.email_templates)
             .map_err(|(key, problem)| err(&key, problem))?;
+        for (i, a) in self.accounts.iter().enumerate() {
+            for (j, sender) in a.senders.iter().flatten().enumerate() {
+                if sender_identity(sender).is_none() {
+                    return Err(err(
+                        &format!("accounts[{i}].senders[{j}]"),
+                        "expected a Messaging Service SID (MG and 32 hex digits) or a phone number",
+                    ));
+                }
+            }
+        }
         let w = &self.webhooks;
         if !(10..=600_000).contains(&w.first_retry_ms) {
             return Err(err(
@@ -868,5 +900,31 @@ mod tests {
         );
         let e = Config::parse(&twice, &no_env).unwrap_err();
         assert_eq!(e.key, "templates[1].sid", "{e}");
+    }
+
+    #[test]
+    fn an_accounts_senders_are_service_sids_or_numbers() {
+        let sid = format!("AC{}", &KEY[..32]);
+        let account = |senders: &str| {
+            format!(
+                "code_key = \"{KEY}\"\n[[accounts]]\nsid = \"{sid}\"\nauth_token_sha256 = \"{KEY}\"\nsenders = {senders}\n"
+            )
+        };
+        let ok = Config::parse(
+            &account(r#"["MG0123456789abcdef0123456789abcdef", "whatsapp:+1 415 523 8886"]"#),
+            &no_env,
+        )
+        .unwrap();
+        assert_eq!(ok.accounts[0].senders.as_ref().map(Vec::len), Some(2));
+        assert_eq!(
+            sender_identity("whatsapp:+1 415 523 8886").as_deref(),
+            Some("+14155238886")
+        );
+        let e = Config::parse(
+            &account(r#"["MG0123456789abcdef0123456789abcdef", "MG12"]"#),
+            &no_env,
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "accounts[0].senders[1]", "{e}");
     }
 }

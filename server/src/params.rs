@@ -123,11 +123,11 @@ const SERVICE: &[Param] = &[
     ),
     honoured(
         "Whatsapp.MsgServiceSid",
-        "stored and returned (`MG` and 32 hex digits; empty clears it); the service's WhatsApp codes go out from this Messaging Service (Twilio's `MessagingServiceSid`) unless `Whatsapp.From` is set",
+        "stored and returned (`MG` and 32 hex digits; empty clears it); the service's WhatsApp codes go out from this Messaging Service (Twilio's `MessagingServiceSid`) unless `Whatsapp.From` is set; one of the account's `senders` when it is configured with them",
     ),
     honoured(
         "Whatsapp.From",
-        "stored and returned in E.164 (`whatsapp:` optional; empty clears it); the service's WhatsApp codes go out from this number (`From: whatsapp:+…`)",
+        "stored and returned in E.164 (`whatsapp:` optional; empty clears it); the service's WhatsApp codes go out from this number (`From: whatsapp:+…`); one of the account's `senders` when it is configured with them",
     ),
     refused("Passkeys.RelyingParty.Id", EMPTY, NO_PASSKEYS),
     refused("Passkeys.RelyingParty.Name", EMPTY, NO_PASSKEYS),
@@ -395,7 +395,7 @@ const MESSAGING: &[Param] = &[
 /// `MessagingServiceSid` of a messaging configuration.
 const MESSAGING_SERVICE: Param = honoured(
     "MessagingServiceSid",
-    "stored and returned; the SMS go to the SMS channel with it as their sender: Twilio's Messages API gets it as `MessagingServiceSid` in place of the configured `from`, a webhook gateway as `sender`",
+    "stored and returned; the SMS go to the SMS channel with it as their sender: Twilio's Messages API gets it as `MessagingServiceSid` in place of the configured `from`, a webhook gateway as `sender`; one of the account's `senders` when it is configured with them (60200 otherwise)",
 );
 
 /// Every implemented operation with a request body.

@@ -60,6 +60,10 @@ pub struct AppState {
     /// The domains an email's sender may be at (`email.from`'s and
     /// `email.sender_domains`).
     pub(crate) email_sender_domains: Vec<String>,
+    /// Account SID → the senders its services may name, for the accounts
+    /// configured with a list (`accounts[].senders`, as
+    /// [`crate::config::sender_identity`] gives them).
+    pub(crate) allowed_senders: HashMap<String, std::collections::HashSet<String>>,
     /// The message templates (`[[templates]]`).
     pub(crate) templates: crate::templates::TemplateSet,
 }
@@ -214,6 +218,18 @@ impl AppState {
                 .as_ref()
                 .map(crate::config::EmailConfig::domains)
                 .unwrap_or_default(),
+            allowed_senders: config
+                .accounts
+                .iter()
+                .filter_map(|a| {
+                    let list = a.senders.as_ref()?;
+                    let set = list
+                        .iter()
+                        .filter_map(|s| crate::config::sender_identity(s))
+                        .collect();
+                    Some((a.sid.clone(), set))
+                })
+                .collect(),
             templates: crate::templates::TemplateSet::from_config(
                 &config.templates,
                 &config.email_templates,

@@ -7,7 +7,7 @@
 
 mod harness;
 
-use harness::{Backing, Harness, assert_refused};
+use harness::{Backing, Harness, OTHER_SENDER, assert_refused};
 use serde_json::Value;
 
 const GB: &str = "MG0123456789abcdef0123456789abcdef";
@@ -345,4 +345,83 @@ async fn whatsapp_sender(h: &Harness) {
     );
     send("+15017122664", "whatsapp").await;
     assert!(h.whatsapp.last_body("+15017122664").unwrap()["sender"].is_null());
+}
+
+/// An account configured with its `senders` names only those: in a
+/// Messaging Configuration and as its services' WhatsApp senders — so one
+/// tenant of a shared Twilio account cannot send from another's sender. An
+/// account without the list names any.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_names_only_the_senders_it_is_configured_with() {
+    let h = Harness::start("allowed-senders").await;
+    let post = reqwest::Method::POST;
+    assert_refused(
+        &h.api_as_other(
+            post.clone(),
+            "/Services",
+            &[("FriendlyName", "Tenant"), ("Whatsapp.MsgServiceSid", GB)],
+        )
+        .await,
+        "not one of this account's senders",
+    );
+    assert_refused(
+        &h.api_as_other(
+            post.clone(),
+            "/Services",
+            &[
+                ("FriendlyName", "Tenant"),
+                ("Whatsapp.From", "+15017122661"),
+            ],
+        )
+        .await,
+        "Whatsapp.From",
+    );
+    let (status, service) = h
+        .api_as_other(
+            post.clone(),
+            "/Services",
+            &[
+                ("FriendlyName", "Tenant"),
+                ("Whatsapp.MsgServiceSid", OTHER_SENDER),
+                ("Whatsapp.From", "whatsapp:+14155238886"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 201, "{service}");
+    let sid = service["sid"].as_str().unwrap().to_owned();
+    let configs = format!("/Services/{sid}/MessagingConfigurations");
+    assert_refused(
+        &h.api_as_other(
+            post.clone(),
+            &configs,
+            &[("Country", "GB"), ("MessagingServiceSid", GB)],
+        )
+        .await,
+        "MessagingServiceSid",
+    );
+    let (status, created) = h
+        .api_as_other(
+            post.clone(),
+            &configs,
+            &[("Country", "GB"), ("MessagingServiceSid", OTHER_SENDER)],
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert_refused(
+        &h.api_as_other(
+            post.clone(),
+            &format!("{configs}/GB"),
+            &[("MessagingServiceSid", ALL)],
+        )
+        .await,
+        "MessagingServiceSid",
+    );
+    // The first account has no list: any sender.
+    let (status, _) = h
+        .post(
+            "/Services",
+            &[("FriendlyName", "Operator"), ("Whatsapp.MsgServiceSid", GB)],
+        )
+        .await;
+    assert_eq!(status, 201);
 }

@@ -64,6 +64,25 @@ fn country(value: &str) -> Result<String, ApiError> {
     ))
 }
 
+/// Refuses `sender` (named by the request's `param`) unless `account` may
+/// send from it: any sender without `accounts[].senders`, else one of them.
+pub(crate) fn check_sender(
+    state: &AppState,
+    account: &str,
+    sender: &str,
+    param: &str,
+) -> Result<(), ApiError> {
+    let Some(allowed) = state.allowed_senders.get(account) else {
+        return Ok(());
+    };
+    match crate::config::sender_identity(sender) {
+        Some(identity) if allowed.contains(&identity) => Ok(()),
+        _ => Err(ApiError::invalid(format!(
+            "Invalid parameter: {param} (not one of this account's senders)"
+        ))),
+    }
+}
+
 /// `MessagingServiceSid`: `MG` and 32 hex digits.
 fn messaging_service(form: &FormMap) -> Result<String, ApiError> {
     let sid = form.get("MessagingServiceSid").ok_or_else(|| {
@@ -108,12 +127,14 @@ pub(crate) async fn create_configuration(
     let country = country(form.get("Country").ok_or_else(|| {
         ApiError::invalid("Missing required parameter Country in the post body")
     })?)?;
+    let sender = messaging_service(&form)?;
+    check_sender(&state, &account, &sender, "MessagingServiceSid")?;
     let now = now_ms();
     let c = MessagingConfiguration {
         service_sid: service.sid,
         account_sid: account,
         country,
-        messaging_service_sid: messaging_service(&form)?,
+        messaging_service_sid: sender,
         created: now,
         updated: now,
     };
@@ -135,6 +156,12 @@ pub(crate) async fn update_configuration(
     let service = owned_service(&state, &account, &sid).await?;
     let mut c = owned_configuration(&state, &service, &country_text).await?;
     c.messaging_service_sid = messaging_service(&form)?;
+    check_sender(
+        &state,
+        &account,
+        &c.messaging_service_sid,
+        "MessagingServiceSid",
+    )?;
     c.updated = now_ms();
     state.db.update_messaging_configuration(&c).await?;
     state.caches.drop_senders(&c.service_sid);

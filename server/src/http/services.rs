@@ -17,6 +17,7 @@ use crate::http::body::{
     FormMap, boolean, code_length, date, friendly_name, new_sid, page_body, paging, respond, vet,
 };
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::messaging::check_sender;
 use crate::state::AppState;
 
 /// `/v2/Services` and `/v2/Services/{sid}`.
@@ -74,6 +75,8 @@ pub(crate) async fn create_service(
     vet(&form, "CreateService")?;
     let name = friendly_name(form.get("FriendlyName").map_or("", String::as_str))?;
     let now = now_ms();
+    let whatsapp_msg_service_sid = whatsapp_service(&state, &account, &form)?.flatten();
+    let whatsapp_from = whatsapp_from(&state, &account, &form)?.flatten();
     let service = Service {
         sid: new_sid("VA"),
         account_sid: account,
@@ -87,8 +90,8 @@ pub(crate) async fn create_service(
         verify_events: boolean(&form, "VerifyEventSubscriptionEnabled")?.unwrap_or(false),
         tts_name: tts_name(&form)?.flatten(),
         default_template_sid: default_template(&state, &form)?.flatten(),
-        whatsapp_msg_service_sid: whatsapp_service(&form)?.flatten(),
-        whatsapp_from: whatsapp_from(&form)?.flatten(),
+        whatsapp_msg_service_sid,
+        whatsapp_from,
         created: now,
         updated: now,
     };
@@ -138,11 +141,18 @@ fn default_template(state: &AppState, form: &FormMap) -> Result<Option<Option<St
 
 /// `Whatsapp.MsgServiceSid`: absent (`None`), empty (`Some(None)`), or a
 /// Messaging Service SID.
-fn whatsapp_service(form: &FormMap) -> Result<Option<Option<String>>, ApiError> {
+fn whatsapp_service(
+    state: &AppState,
+    account: &str,
+    form: &FormMap,
+) -> Result<Option<Option<String>>, ApiError> {
     match form.get("Whatsapp.MsgServiceSid").map(|t| t.trim()) {
         None => Ok(None),
         Some("") => Ok(Some(None)),
-        Some(sid) if crate::config::is_sid(sid, "MG") => Ok(Some(Some(sid.to_owned()))),
+        Some(sid) if crate::config::is_sid(sid, "MG") => {
+            check_sender(state, account, sid, "Whatsapp.MsgServiceSid")?;
+            Ok(Some(Some(sid.to_owned())))
+        }
         Some(_) => Err(ApiError::invalid(
             "Invalid parameter: Whatsapp.MsgServiceSid (MG and 32 hex digits)",
         )),
@@ -151,14 +161,21 @@ fn whatsapp_service(form: &FormMap) -> Result<Option<Option<String>>, ApiError> 
 
 /// `Whatsapp.From`: absent (`None`), empty (`Some(None)`), or a number
 /// (with or without Twilio's `whatsapp:` prefix), kept in E.164.
-fn whatsapp_from(form: &FormMap) -> Result<Option<Option<String>>, ApiError> {
+fn whatsapp_from(
+    state: &AppState,
+    account: &str,
+    form: &FormMap,
+) -> Result<Option<Option<String>>, ApiError> {
     match form.get("Whatsapp.From").map(|t| t.trim()) {
         None => Ok(None),
         Some("") => Ok(Some(None)),
         Some(number) => {
             let number = number.strip_prefix("whatsapp:").unwrap_or(number);
             match seccode::Contact::phone(number) {
-                Ok(phone) => Ok(Some(Some(phone.expose().to_owned()))),
+                Ok(phone) => {
+                    check_sender(state, account, phone.expose(), "Whatsapp.From")?;
+                    Ok(Some(Some(phone.expose().to_owned())))
+                }
                 Err(_) => Err(ApiError::invalid(
                     "Invalid parameter: Whatsapp.From (a phone number in E.164, `whatsapp:` optional)",
                 )),
@@ -277,10 +294,10 @@ pub(crate) async fn update_service(
     if let Some(template) = default_template(&state, &form)? {
         service.default_template_sid = template;
     }
-    if let Some(mg) = whatsapp_service(&form)? {
+    if let Some(mg) = whatsapp_service(&state, &account, &form)? {
         service.whatsapp_msg_service_sid = mg;
     }
-    if let Some(from) = whatsapp_from(&form)? {
+    if let Some(from) = whatsapp_from(&state, &account, &form)? {
         service.whatsapp_from = from;
     }
     landlines_need_lookup(&service)?;

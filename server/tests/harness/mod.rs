@@ -15,6 +15,9 @@ pub const ACCOUNT_SID: &str = "AC0123456789abcdef0123456789abcdef";
 pub const OTHER_ACCOUNT_SID: &str = "ACfedcba9876543210fedcba9876543210";
 /// Its auth token.
 pub const OTHER_AUTH_TOKEN: &str = "fedcba9876543210fedcba9876543210";
+/// The one Messaging Service it may send from (with the number
+/// +14155238886): its `senders`.
+pub const OTHER_SENDER: &str = "MGbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 pub const AUTH_TOKEN: &str = "a-test-auth-token-0123456789";
 const CODE_KEY: &str = "5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e";
 
@@ -195,6 +198,24 @@ impl Harness {
         (status, r.json().await.unwrap_or(serde_json::Value::Null))
     }
 
+    /// [`Harness::api`] as the second account.
+    pub async fn api_as_other(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> (u16, serde_json::Value) {
+        let r = reqwest::Client::new()
+            .request(method, format!("{}/v2{path}", self.url))
+            .basic_auth(OTHER_ACCOUNT_SID, Some(OTHER_AUTH_TOKEN))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
     /// [`Harness::api`] with `POST`.
     pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> (u16, serde_json::Value) {
         self.api(reqwest::Method::POST, path, form).await
@@ -305,6 +326,7 @@ auth_token = "{AUTH_TOKEN}"
 [[accounts]]
 sid = "{OTHER_ACCOUNT_SID}"
 auth_token_sha256 = "{other_token}"
+senders = ["{OTHER_SENDER}", "whatsapp:+1 415 523 8886"]
 [sms]
 kind = "webhook"
 url = "{hook_url}/sms"
