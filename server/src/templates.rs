@@ -216,22 +216,6 @@ fn all_given(wanted: &BTreeSet<&str>, values: &BTreeMap<String, String>) -> Resu
     Ok(())
 }
 
-/// `text` with HTML's special characters escaped.
-fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// A configured email template (`[[email_templates]]`), named by an email
 /// verification's `ChannelConfiguration` `template_id`: a subject, a text and
 /// an HTML part, the code at `{{twilio_code}}` (as Twilio's SendGrid
@@ -305,7 +289,7 @@ impl EmailTemplate {
         let text = CodeText::around(&before, &after).map_err(|e| e.to_string())?;
         let mut email = EmailText::new(&subject, text).map_err(|e| e.to_string())?;
         if let Some(html) = &self.html {
-            let (before, after) = html.fill(friendly_name, values, escape_html);
+            let (before, after) = html.fill(friendly_name, values, seccode::channel::escape_html);
             email = email.with_html(CodeText::around(&before, &after).map_err(|e| e.to_string())?);
         }
         Ok(email)

@@ -171,8 +171,17 @@ struct Sender {
     name: Option<String>,
 }
 
-/// `text` with HTML's special characters escaped.
-fn escape_html(text: &str) -> String {
+/// `text` with HTML's special characters (`&`, `<`, `>`, `"`, `'`) escaped:
+/// for a value filled into an [`EmailText`](crate::EmailText)'s HTML, which
+/// is taken as it is.
+///
+/// ```
+/// use seccode::channel::escape_html;
+///
+/// assert_eq!(escape_html("A&B <Shop>"), "A&amp;B &lt;Shop&gt;");
+/// ```
+#[must_use]
+pub fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

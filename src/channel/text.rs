@@ -118,7 +118,8 @@ impl CodeText {
 /// payment's amount and payee still follow the texts (escaped in the HTML).
 /// An SMS or a call keeps its own words.
 ///
-/// The HTML is taken as it is: escape any value filled into it first.
+/// The HTML is taken as it is: escape any value filled into it first
+/// ([`escape_html`](crate::channel::escape_html)).
 /// `Debug` shows the lengths only.
 ///
 /// # Examples
