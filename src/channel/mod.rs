@@ -172,7 +172,7 @@ struct Sender {
 }
 
 /// `text` with HTML's special characters (`&`, `<`, `>`, `"`, `'`) escaped:
-/// for a value filled into an [`EmailText`](crate::EmailText)'s HTML, which
+/// for a value filled into an [`EmailText`]'s HTML, which
 /// is taken as it is.
 ///
 /// ```
